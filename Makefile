@@ -1,0 +1,24 @@
+# The two commands of the README: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint venv clean
+
+$(VENV)/.installed: pyproject.toml
+	scripts/bootstrap.sh $(VENV)
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/gatewayd run --web --simulate 2
+
+test:
+	scripts/test.sh
+
+lint: venv
+	$(VENV)/bin/ruff check gatewayd webui tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

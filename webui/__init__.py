@@ -1,0 +1,1 @@
+"""Web UI and LAN API: writes the queue, reads state, never touches a modem."""
