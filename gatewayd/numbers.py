@@ -1,0 +1,69 @@
+"""Phone numbers: validation and normalisation to E.164, and loose matching for reports.
+
+Numbers typed by people or API clients go through :func:`normalise` (phonenumbers does the
+parsing; ``parse()`` alone does not validate, so ``is_valid_number()`` is always asked).
+Numbers that come back from the network in status reports may be national or international;
+:func:`same_subscriber` compares them tolerantly.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidNumber(ValueError):
+    """A recipient that is not a valid phone number; the message says why in one line."""
+
+
+def normalise(number: str, default_region: str | None = None) -> str:
+    """Return ``number`` in E.164 (``+5511987654321``) or raise :class:`InvalidNumber`."""
+    raw = number.strip()
+    if not raw:
+        raise InvalidNumber("the number is empty")
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    region = default_region.upper() if default_region else None
+    if not raw.startswith("+") and region is None:
+        raise InvalidNumber(
+            f"{number!r} has no country code: write it as +<country><number> "
+            "or set SMSGW_DEFAULT_REGION"
+        )
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"{number!r} is not a phone number: {_reason(exc)}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(f"{number!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _reason(exc: phonenumbers.NumberParseException) -> str:
+    reasons = {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }
+    return reasons.get(exc.error_type, "cannot be parsed")
+
+
+def digits(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+SUBSCRIBER_DIGITS = 8
+"""How many trailing digits identify a subscriber when formats differ (national vs +CC)."""
+
+
+def same_subscriber(a: str, b: str) -> bool:
+    """True when two numbers, possibly one national and one international, are the same line."""
+    da, db = digits(a), digits(b)
+    if not da or not db:
+        return False
+    if da == db:
+        return True
+    n = min(len(da), len(db), SUBSCRIBER_DIGITS)
+    if n < 6:
+        return False
+    return da[-n:] == db[-n:]
