@@ -1,0 +1,42 @@
+"""Settings: one TOML file plus ``SMSGW_*`` environment overrides, validated once at start-up.
+
+Usage::
+
+    from gatewayd.config import load_settings, SettingsError
+    settings = load_settings(args.config)        # raises SettingsError (one line)
+    settings.database.sqlalchemy_url, settings.modems, settings.web.listen, ...
+
+Every setting is documented in ``docs/configuration.md``.
+"""
+
+from gatewayd.config.dburl import DatabaseUrlError, describe_database, to_async_url
+from gatewayd.config.loader import load_settings
+from gatewayd.config.model import (
+    DatabaseSettings,
+    GatewaySettings,
+    ListenAddress,
+    LogSettings,
+    ModemDriver,
+    ModemSettings,
+    RetryPolicy,
+    Settings,
+    WebSettings,
+)
+from gatewayd.config.reader import SettingsError
+
+__all__ = [
+    "DatabaseSettings",
+    "DatabaseUrlError",
+    "GatewaySettings",
+    "ListenAddress",
+    "LogSettings",
+    "ModemDriver",
+    "ModemSettings",
+    "RetryPolicy",
+    "Settings",
+    "SettingsError",
+    "WebSettings",
+    "describe_database",
+    "load_settings",
+    "to_async_url",
+]

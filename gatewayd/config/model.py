@@ -1,0 +1,137 @@
+"""The typed, frozen settings objects that every part of the gateway reads.
+
+Built once at start-up by :func:`gatewayd.config.load_settings`; nothing here parses or
+validates. Secrets are kept out of ``repr()`` so settings can be logged safely.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ModemDriver = Literal["at", "gammu"]
+MODEM_DRIVERS: tuple[ModemDriver, ...] = ("at", "gammu")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_BAUDRATE = 115200
+DEFAULT_DB_FILE_NAME = "gateway.db"
+
+
+@dataclass(frozen=True)
+class ListenAddress:
+    """Where the web UI and API listen: ``host:port`` (IPv6 hosts written ``[::1]:8080``)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failed send is tried again: exponential backoff, capped."""
+
+    max_attempts: int = 5
+    backoff_base: float = 30.0
+    """Seconds before the second attempt; doubles for each further attempt."""
+    backoff_cap: float = 3600.0
+    """Longest wait between two attempts, in seconds."""
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before attempt number ``attempt`` (2 for the first retry)."""
+        if attempt <= 1:
+            return 0.0
+        return float(min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 2)))
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = field(default_factory=socket.gethostname)
+    """This gatewayd host's name: owner of its modems and of the queue claims it makes."""
+    poll_interval: float = 2.0
+    """Seconds between queue polls when no wake-up arrives."""
+    reassembly_timeout: float = 3600.0
+    """Seconds an incomplete multipart incoming message waits for its missing parts."""
+    default_region: str | None = None
+    """ISO 3166 country code for numbers typed without ``+``; None: such numbers are refused."""
+    data_dir: Path = Path("data")
+    retry: RetryPolicy = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    listen: ListenAddress = ListenAddress("127.0.0.1", 8080)
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs session cookies; None: the web UI refuses to start outside development."""
+    slow_request_ms: int = 500
+    """Requests slower than this are logged as ``"Slow request"``."""
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    """Networks (CIDR) allowed to read ``/metrics`` and ``/api/metrics`` without logging in."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = field(repr=False)
+    """As the user wrote it (``postgresql://…`` or ``sqlite:///…``), SQLite paths made absolute."""
+    sqlalchemy_url: str = field(repr=False)
+    """The same for SQLAlchemy's asyncio engine: ``postgresql+asyncpg``, ``sqlite+aiosqlite``."""
+    display: str = ""
+    """Human description without secrets, e.g. ``PostgreSQL at db:5432/sms_gateway``."""
+    pool_size: int = 10
+    connect_timeout: float = 10.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    file: Path | None = None
+    """None: JSON lines on stderr."""
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ModemSettings:
+    name: str
+    device: str
+    """A device path (``/dev/ttyUSB0``, a udev symlink) or ``socket://host:port``."""
+    driver: ModemDriver = "at"
+    baudrate: int = DEFAULT_BAUDRATE
+    pin: str | None = field(default=None, repr=False)
+    per_minute: int | None = None
+    """Most parts this modem may send in any minute; None: no limit."""
+    per_day: int | None = None
+    """Most parts this modem may send per calendar day (UTC); None: no limit."""
+    prefixes: tuple[str, ...] = ()
+    """E.164 prefixes (``+5511``) this modem serves; empty: any number."""
+    enabled: bool = True
+
+    def serves(self, recipient: str) -> bool:
+        """True when this modem may send to ``recipient`` (an E.164 number)."""
+        return not self.prefixes or recipient.startswith(self.prefixes)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    gateway: GatewaySettings = GatewaySettings()
+    web: WebSettings = WebSettings()
+    log: LogSettings = LogSettings()
+    redis_url: str | None = field(default=None, repr=False)
+    """None: no Redis (in-process bus, polling only)."""
+    modems: tuple[ModemSettings, ...] = ()
+    source: Path | None = None
+    """The settings file these came from; None when only defaults and environment were used."""
+
+    @property
+    def enabled_modems(self) -> tuple[ModemSettings, ...]:
+        return tuple(m for m in self.modems if m.enabled)
+
+    def modem(self, name: str) -> ModemSettings | None:
+        return next((m for m in self.modems if m.name == name), None)
