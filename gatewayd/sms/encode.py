@@ -59,9 +59,7 @@ def _check_range(value: int, low: int, high: int, name: str) -> int:
 def _split_with_refs(
     text: str, encoding: str, concat_ref: int
 ) -> tuple[Encoding, list[tuple[str, bytes]]]:
-    chosen, parts = split_for_header(
-        text, encoding, header_octets=concat_udh_length(concat_ref)
-    )
+    chosen, parts = split_for_header(text, encoding, header_octets=concat_udh_length(concat_ref))
     if len(parts) == 1:
         return chosen, [(parts[0], b"")]
     total = len(parts)

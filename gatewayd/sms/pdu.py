@@ -168,9 +168,7 @@ def _decode_submit(reader: OctetReader, first: int, smsc: str | None, tpdu: int)
     )  # fmt: skip
 
 
-def _decode_status_report(
-    reader: OctetReader, smsc: str | None, tpdu: int
-) -> StatusReport:
+def _decode_status_report(reader: OctetReader, smsc: str | None, tpdu: int) -> StatusReport:
     mr = reader.octet("message reference")
     recipient = decode_address(reader, "recipient address")
     scts = decode_timestamp(reader.take(TIMESTAMP_OCTETS, "service centre time stamp"))

@@ -113,4 +113,3 @@ def segment_info(text: str) -> SegmentInfo:
     parts = _split(text, costs, per_part)
     last_units = sum(costs[len(text) - len(parts[-1]) :])
     return SegmentInfo(encoding, len(parts), units, per_part, per_part - last_units)
-
