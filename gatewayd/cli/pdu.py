@@ -1,4 +1,4 @@
-"""``gatewayd pdu decode`` / ``gatewayd pdu encode``: the PDU codec as a command (SPEC §3.1, §3.4)."""
+"""`gatewayd pdu decode` and `gatewayd pdu encode`: the PDU codec as a command (SPEC §3.1, 3.4)."""
 
 from __future__ import annotations
 
