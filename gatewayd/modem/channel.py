@@ -1,0 +1,328 @@
+"""One AT command in flight per modem, each with its own timeout, and unsolicited dispatch.
+
+`AtChannel` is the `LineSink` of the transport. It serialises commands with an `asyncio.Lock`,
+collects the answer lines of the pending command, turns final result codes into values or
+`ModemError`s, and hands unsolicited codes to listeners the moment they arrive, even in the
+middle of a command. The prompt exchange of `AT+CMGS` runs shielded from cancellation. After a
+timeout, a cancelled command or an absent prompt, the next command first resynchronises
+(ESC, `AT` -> `OK`, wait for the line to go quiet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .commands import spec_for
+from .errors import AtCommandError, AtTimeout, ErrorKind, ModemDisconnected, PromptTimeout
+from .lines import CTRL_Z, ESC, FinalResult, Line, LineKind, PendingContext
+from .transport import AtProtocol, open_connection
+
+log = logging.getLogger(__name__)
+
+RESYNC_TIMEOUT = 2.0
+RESYNC_ATTEMPTS = 3
+SETTLE_TIME = 0.05
+PROMPT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Unsolicited:
+    """An unsolicited result code; `pdu` is the hex line that follows `+CMT` / `+CDS`."""
+
+    name: str
+    text: str
+    pdu: str | None = None
+
+    @property
+    def args(self) -> str:
+        return self.text.split(":", 1)[1].strip() if ":" in self.text else ""
+
+
+@dataclass(frozen=True)
+class Response:
+    """The answer lines of one command (echo, noise and unsolicited codes removed)."""
+
+    command: str
+    lines: tuple[str, ...]
+
+    def values(self, prefix: str) -> list[str]:
+        """The text after `prefix:` of every line carrying that prefix."""
+        head = prefix.upper() + ":"
+        return [line[len(head) :].strip() for line in self.lines if line.upper().startswith(head)]
+
+    def first_value(self, prefix: str) -> str | None:
+        found = self.values(prefix)
+        return found[0] if found else None
+
+
+UnsolicitedListener = Callable[[Unsolicited], None]
+DisconnectListener = Callable[[ModemDisconnected], None]
+
+
+@dataclass
+class _Pending:
+    context: PendingContext
+    final: asyncio.Future[FinalResult]
+    prompt: asyncio.Future[None] | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+class AtChannel:
+    """Request/response over one modem connection; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str = "modem",
+        *,
+        resync_timeout: float = RESYNC_TIMEOUT,
+        settle_time: float = SETTLE_TIME,
+        timeout_scale: float = 1.0,
+    ) -> None:
+        self.name = name
+        self._resync_timeout = resync_timeout
+        self._settle_time = settle_time
+        self._timeout_scale = timeout_scale
+        self._protocol: AtProtocol | None = None
+        self._lock = asyncio.Lock()
+        self._pending: _Pending | None = None
+        self._listeners: list[UnsolicitedListener] = []
+        self._disconnect_listeners: list[DisconnectListener] = []
+        self._disconnected: ModemDisconnected | None = None
+        self._resync_needed = False
+        self._lines_seen = 0
+        self.last_seen: float | None = None
+
+    # -- connection ------------------------------------------------------------------------
+
+    async def open(self, url: str, *, baudrate: int = 115200) -> None:
+        self._disconnected = None
+        self._protocol = await open_connection(url, self, baudrate=baudrate)
+
+    def attach(self, protocol: AtProtocol) -> None:
+        """Use an already connected protocol (its sink must be this channel)."""
+        self._disconnected = None
+        self._protocol = protocol
+
+    async def close(self) -> None:
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None:
+            protocol.close()
+        self._mark_disconnected(ModemDisconnected(f"{self.name}: closed"), notify=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self._protocol is not None and self._disconnected is None
+
+    @property
+    def garbage_bytes(self) -> int:
+        return self._protocol.garbage_bytes if self._protocol else 0
+
+    # -- listeners -------------------------------------------------------------------------
+
+    def add_listener(self, listener: UnsolicitedListener) -> Callable[[], None]:
+        """Call `listener` for every unsolicited code; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> Callable[[], None]:
+        self._disconnect_listeners.append(listener)
+        return lambda: (
+            self._disconnect_listeners.remove(listener)
+            if listener in self._disconnect_listeners
+            else None
+        )
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def command(self, command: str, *, timeout: float | None = None) -> Response:
+        """Send `command` (e.g. `AT+CSQ`) and return its answer; raises a `ModemError`."""
+        async with self._lock:
+            return await self._exchange(command, None, timeout, None)
+
+    async def command_with_prompt(
+        self,
+        command: str,
+        payload: str,
+        *,
+        prompt_timeout: float = PROMPT_TIMEOUT,
+        timeout: float | None = None,
+    ) -> Response:
+        """The `AT+CMGS` exchange: command, `> `, payload + Ctrl-Z, answer.
+
+        Once the lock is held the exchange runs to its end even if the caller is cancelled,
+        so the modem is never left waiting for a PDU.
+        """
+        await self._lock.acquire()
+        try:
+            task = asyncio.ensure_future(self._exchange(command, payload, timeout, prompt_timeout))
+        except BaseException:
+            self._lock.release()
+            raise
+        task.add_done_callback(self._finish_shielded)
+        return await asyncio.shield(task)
+
+    def _finish_shielded(self, task: asyncio.Future[Response]) -> None:
+        self._lock.release()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.debug("%s: shielded exchange ended with %r", self.name, exc)
+
+    async def _exchange(
+        self,
+        command: str,
+        payload: str | None,
+        timeout: float | None,
+        prompt_timeout: float | None,
+    ) -> Response:
+        self._raise_if_disconnected()
+        if self._resync_needed:
+            await self._resync()
+        spec = spec_for(command)
+        limit = (timeout if timeout is not None else spec.timeout) * self._timeout_scale
+        loop = asyncio.get_running_loop()
+        pending = _Pending(PendingContext(command, spec.prefix), loop.create_future())
+        if payload is not None:
+            pending.prompt = loop.create_future()
+        self._pending = pending
+        try:
+            self._write(command.encode("ascii") + b"\r")
+            if pending.prompt is not None and payload is not None:
+                await self._send_payload(pending, payload, prompt_timeout or PROMPT_TIMEOUT)
+            result = await asyncio.wait_for(pending.final, limit)
+        except TimeoutError:
+            self._resync_needed = True
+            raise AtTimeout(f"{self.name}: no answer to {command} within {limit:g}s") from None
+        except asyncio.CancelledError:
+            self._resync_needed = True
+            raise
+        finally:
+            self._pending = None
+        if not result.ok:
+            raise AtCommandError(command, _error_kind(result), result.code, text=result.text)
+        return Response(command, tuple(pending.lines))
+
+    async def _send_payload(self, pending: _Pending, payload: str, prompt_timeout: float) -> None:
+        assert pending.prompt is not None
+        waiting: set[asyncio.Future[object]] = {pending.prompt, pending.final}  # type: ignore[arg-type]
+        done, _ = await asyncio.wait(
+            waiting,
+            timeout=prompt_timeout * self._timeout_scale,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if pending.prompt in done:
+            pending.context = PendingContext(
+                pending.context.command, pending.context.prefix, sent_pdu=payload
+            )
+            self._write(payload.encode("ascii") + CTRL_Z)
+            return
+        if pending.final in done:
+            return  # an error (or a surprising OK) instead of the prompt
+        self._write(ESC)
+        self._resync_needed = True
+        raise PromptTimeout(f"{self.name}: no '> ' prompt after {pending.context.command}")
+
+    async def _resync(self) -> None:
+        """Get back to a known command state after a timeout or an abandoned exchange."""
+        for attempt in range(1, RESYNC_ATTEMPTS + 1):
+            self._resync_needed = False
+            with contextlib.suppress(AtTimeout, AtCommandError):
+                self._write(ESC)
+                await self._exchange("AT", None, self._resync_timeout, None)
+                await self._wait_until_quiet()
+                log.info("%s: resynchronised after %d attempt(s)", self.name, attempt)
+                return
+        self._resync_needed = True
+        raise AtTimeout(f"{self.name}: modem does not answer AT")
+
+    async def _wait_until_quiet(self) -> None:
+        for _ in range(20):
+            seen = self._lines_seen
+            await asyncio.sleep(self._settle_time)
+            if seen == self._lines_seen:
+                return
+
+    def _write(self, data: bytes) -> None:
+        self._raise_if_disconnected()
+        assert self._protocol is not None
+        self._protocol.write(data)
+
+    def _raise_if_disconnected(self) -> None:
+        if self._disconnected is not None:
+            raise self._disconnected
+        if self._protocol is None:
+            raise ModemDisconnected(f"{self.name}: not open")
+
+    # -- LineSink --------------------------------------------------------------------------
+
+    def pending_context(self) -> PendingContext | None:
+        return self._pending.context if self._pending else None
+
+    def awaiting_prompt(self) -> bool:
+        pending = self._pending
+        return bool(pending and pending.prompt and not pending.prompt.done())
+
+    def prompt_received(self) -> None:
+        self.last_seen = time.time()
+        pending = self._pending
+        if pending and pending.prompt and not pending.prompt.done():
+            pending.prompt.set_result(None)
+
+    def line_received(self, line: Line, pdu: str | None) -> None:
+        self._lines_seen += 1
+        self.last_seen = time.time()
+        pending = self._pending
+        if line.kind is LineKind.UNSOLICITED and line.name:
+            self._dispatch(Unsolicited(line.name, line.text, pdu))
+        elif line.kind is LineKind.FINAL and pending and line.final:
+            if not pending.final.done():
+                pending.final.set_result(line.final)
+        elif line.kind is LineKind.RESPONSE and pending:
+            pending.lines.append(line.text)
+        else:
+            log.debug("%s: ignored %s line %r", self.name, line.kind.value, line.text)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._protocol = None
+        reason = f": {exc}" if exc else ""
+        self._mark_disconnected(ModemDisconnected(f"{self.name}: connection lost{reason}"))
+
+    def _mark_disconnected(self, error: ModemDisconnected, *, notify: bool = True) -> None:
+        if self._disconnected is not None:
+            return
+        self._disconnected = error
+        pending = self._pending
+        if pending is not None:
+            if not pending.final.done():
+                pending.final.set_exception(error)
+            if pending.prompt is not None:
+                pending.prompt.cancel()
+        if notify:
+            log.warning("%s", error)
+            for listener in list(self._disconnect_listeners):
+                self._call_safely(functools.partial(listener, error))
+
+    def _dispatch(self, event: Unsolicited) -> None:
+        for listener in list(self._listeners):
+            self._call_safely(functools.partial(listener, event))
+
+    def _call_safely(self, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except Exception:
+            log.exception("%s: listener %r failed", self.name, call)
+
+
+def _error_kind(result: FinalResult) -> ErrorKind:
+    if result.kind == "CMS":
+        return "CMS"
+    if result.kind == "CME":
+        return "CME"
+    return "ERROR"

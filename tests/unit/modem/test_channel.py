@@ -1,0 +1,237 @@
+"""The AT channel against a scripted device on a real pty."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gatewayd.modem.channel import AtChannel
+from gatewayd.modem.errors import (
+    AtCommandError,
+    AtTimeout,
+    ErrorAction,
+    ModemDisconnected,
+    PromptTimeout,
+)
+
+from .conftest import Recorder
+from .fake_device import FakeDevice, final, ok
+
+CMT_PDU = "07915892000000F0040B915121551532F400003290220161650003C16010"
+
+
+async def test_command_returns_its_answer_lines(device: FakeDevice, channel: AtChannel) -> None:
+    device.answers["AT+CSQ"] = ok("+CSQ: 21,99")
+    response = await channel.command("AT+CSQ")
+    assert response.values("+CSQ") == ["21,99"]
+    assert device.commands == ["AT+CSQ"]
+
+
+async def test_echo_of_the_command_is_ignored(device: FakeDevice, channel: AtChannel) -> None:
+    device.echo = True
+    device.answers["AT+CGMI"] = ok("ACME Wireless")
+    response = await channel.command("AT+CGMI")
+    assert response.lines == ("ACME Wireless",)
+
+
+async def test_unsolicited_in_the_middle_of_an_answer_reaches_listeners(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    device.answers["AT+CSQ"] = b'\r\n+CSQ: 18,99\r\n\r\n+CMTI: "SM",4\r\n\r\nOK\r\n'
+    response = await channel.command("AT+CSQ")
+    assert response.lines == ("+CSQ: 18,99",)
+    events = await recorder.wait_for(1)
+    assert events[0].name == "+CMTI"
+    assert events[0].args == '"SM",4'
+
+
+async def test_cmt_header_and_pdu_line_arrive_as_one_event(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    tpdu_length = len(CMT_PDU) // 2 - 8
+    device.send(f"\r\n+CMT: ,{tpdu_length}\r\n{CMT_PDU}\r\n")
+    events = await recorder.wait_for(1)
+    assert (events[0].name, events[0].pdu) == ("+CMT", CMT_PDU)
+
+
+async def test_cmt_during_a_command_does_not_leak_its_pdu_into_the_answer(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    tpdu_length = len(CMT_PDU) // 2 - 8
+    device.answers["AT+CGSN"] = (
+        f"\r\n+CMT: ,{tpdu_length}\r\n{CMT_PDU}\r\n\r\n356938035643809\r\n\r\nOK\r\n"
+    )
+    response = await channel.command("AT+CGSN")
+    assert response.lines == ("356938035643809",)
+    events = await recorder.wait_for(1)
+    assert events[0].pdu == CMT_PDU
+
+
+async def test_cds_header_and_pdu(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    report = "0006D60B911326880736F4111011719551401110117195714000"
+    device.send(f"\r\n+CDS: {len(report) // 2 - 1}\r\n{report}\r\n")
+    events = await recorder.wait_for(1)
+    assert (events[0].name, events[0].pdu) == ("+CDS", report)
+
+
+async def test_header_without_a_valid_pdu_line_keeps_the_next_line(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    device.answers["AT+CSQ"] = b"\r\n+CMT: ,20\r\n+CSQ: 9,99\r\n\r\nOK\r\n"
+    response = await channel.command("AT+CSQ")
+    assert response.values("+CSQ") == ["9,99"]
+    events = await recorder.wait_for(1)
+    assert (events[0].name, events[0].pdu) == ("+CMT", None)
+
+
+async def test_garbage_and_vendor_noise_are_skipped(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    device.answers["AT+CSQ"] = (
+        b"\x00\xff\xfe\x81junk\r\n^RSSI:12\r\n^BOOT:1,0,0,4,0\r\n\r\n+CSQ: 5,99\r\n\r\nOK\r\n"
+    )
+    response = await channel.command("AT+CSQ")
+    assert response.lines == ("+CSQ: 5,99",)
+    assert channel.garbage_bytes >= 8
+
+
+async def test_unterminated_junk_is_bounded_and_dropped(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    device.send(b"Z" * 10_000)
+    device.answers["AT+CSQ"] = ok("+CSQ: 7,99")
+    response = await channel.command("AT+CSQ")
+    assert response.values("+CSQ") == ["7,99"]
+    assert channel.garbage_bytes >= 4096
+
+
+async def test_hang_times_out_then_next_command_works(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    device.answers["AT+CIMI"] = None
+    with pytest.raises(AtTimeout) as caught:
+        await channel.command("AT+CIMI", timeout=0.2)
+    assert caught.value.action is ErrorAction.REINITIALISE
+    device.answers["AT+CSQ"] = ok("+CSQ: 10,99")
+    response = await channel.command("AT+CSQ")
+    assert response.values("+CSQ") == ["10,99"]
+    assert "AT" in device.commands
+    assert device.escapes >= 1
+
+
+async def test_disconnect_fails_the_waiter_and_tells_listeners(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    device.answers["AT+COPS?"] = None
+    waiter = asyncio.create_task(channel.command("AT+COPS?"))
+    await device.wait_for_command(lambda cmd: cmd == "AT+COPS?")
+    device.disconnect()
+    with pytest.raises(ModemDisconnected):
+        await asyncio.wait_for(waiter, 5)
+    error = await recorder.wait_disconnect()
+    assert error.action is ErrorAction.REINITIALISE
+    with pytest.raises(ModemDisconnected):
+        await channel.command("AT")
+    assert not channel.is_open
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "code", "action"),
+    [
+        ("+CMS ERROR: 330", "CMS", 330, ErrorAction.TRY_OTHER_MODEM),
+        ("+CMS ERROR: 42", "CMS", 42, ErrorAction.RETRY_LATER),
+        ("+CMS ERROR: 1", "CMS", 1, ErrorAction.FAIL_MESSAGE),
+        ("+CMS ERROR: 331", "CMS", 331, ErrorAction.TRY_OTHER_MODEM),
+        ("+CME ERROR: 11", "CME", 11, ErrorAction.TRY_OTHER_MODEM),
+        ("+CMS ERROR: 777", "CMS", 777, ErrorAction.RETRY_LATER),
+        ("ERROR", "ERROR", None, ErrorAction.RETRY_LATER),
+    ],
+)
+async def test_error_results_are_classified(
+    device: FakeDevice,
+    channel: AtChannel,
+    reply: str,
+    kind: str,
+    code: int | None,
+    action: ErrorAction,
+) -> None:
+    device.answers["AT+CMGR=1"] = final(reply)
+    with pytest.raises(AtCommandError) as caught:
+        await channel.command("AT+CMGR=1")
+    assert (caught.value.kind, caught.value.code, caught.value.action) == (kind, code, action)
+    assert caught.value.meaning
+
+
+async def test_prompt_never_arriving_sends_esc_and_recovers(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    device.send_prompt = False
+    with pytest.raises(PromptTimeout):
+        await channel.command_with_prompt("AT+CMGS=20", "00" * 21, prompt_timeout=0.2)
+    assert device.escapes >= 1
+    device.answers["AT+CSQ"] = ok("+CSQ: 3,99")
+    assert (await channel.command("AT+CSQ")).values("+CSQ") == ["3,99"]
+    assert device.payloads == []
+
+
+async def test_error_instead_of_prompt(device: FakeDevice, channel: AtChannel) -> None:
+    device.answers["AT+CMGS=5"] = final("+CMS ERROR: 304")
+    with pytest.raises(AtCommandError) as caught:
+        await channel.command_with_prompt("AT+CMGS=5", "0011")
+    assert caught.value.code == 304
+    assert caught.value.action is ErrorAction.FAIL_MESSAGE
+
+
+async def test_prompt_exchange_with_echo(device: FakeDevice, channel: AtChannel) -> None:
+    device.echo = True
+    response = await channel.command_with_prompt("AT+CMGS=3", "00010203")
+    assert response.values("+CMGS") == ["7"]
+    assert device.payloads == ["00010203"]
+
+
+async def test_cancelled_send_still_completes_and_channel_stays_usable(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    answer_now: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def slow_reply(_command: str, _pdu: str) -> None:
+        answer_now.add_done_callback(lambda _: device.send(ok("+CMGS: 99")))
+
+    device.prompt_reply = slow_reply
+    sender = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await device.wait_for_command(lambda cmd: cmd.startswith("AT+CMGS"))
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    device.answers["AT+CSQ"] = ok("+CSQ: 30,99")
+    follow_up = asyncio.create_task(channel.command("AT+CSQ"))
+    await asyncio.sleep(0)
+    assert "AT+CSQ" not in device.commands  # still queued behind the shielded exchange
+    answer_now.set_result(None)
+    response = await asyncio.wait_for(follow_up, 5)
+    assert response.values("+CSQ") == ["30,99"]
+    assert device.payloads == ["00AABBCC"]
+    assert device.escapes == 0
+
+
+async def test_one_byte_at_a_time(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
+) -> None:
+    device.one_byte_at_a_time = True
+    device.answers["AT+CSQ"] = b'\r\n+CSQ: 12,99\r\n\r\n+CMTI: "ME",1\r\n\r\nOK\r\n'
+    response = await channel.command("AT+CSQ")
+    assert response.values("+CSQ") == ["12,99"]
+    response = await channel.command_with_prompt("AT+CMGS=2", "000102")
+    assert response.values("+CMGS") == ["7"]
+    events = await recorder.wait_for(1)
+    assert events[0].args == '"ME",1'
+
+
+async def test_commands_are_serialised(device: FakeDevice, channel: AtChannel) -> None:
+    device.handler = lambda cmd: ok(f"+CMGR: {cmd.split('=')[1]},,0", "00")
+    results = await asyncio.gather(*(channel.command(f"AT+CMGR={i}") for i in range(5)))
+    assert [r.values("+CMGR") for r in results] == [[f"{i},,0"] for i in range(5)]
+    assert device.commands == [f"AT+CMGR={i}" for i in range(5)]
