@@ -1,0 +1,61 @@
+"""Storage: the schema (SQLAlchemy Core), the :class:`Database` handle and schema migrations.
+
+::
+
+    from gatewayd.store import Database, DatabaseUnavailable, messages, utc_now
+    db = Database.from_settings(settings.database)
+    async with db.begin() as conn:          # one write transaction
+        await conn.execute(messages.insert().values(...))
+    async with db.read() as conn:           # reading only
+        rows = (await conn.execute(messages.select())).all()
+    await db.close()
+
+Times are always aware UTC datetimes (:func:`utc_now`); naive ones are refused.
+"""
+
+from gatewayd.store.database import Database, DatabaseUnavailable
+from gatewayd.store.schema import (
+    MessageStatus,
+    PartStatus,
+    incoming_fragments,
+    incoming_messages,
+    message_events,
+    message_parts,
+    messages,
+    metadata,
+    modem_samples,
+    modems,
+)
+from gatewayd.store.schema_access import (
+    Role,
+    WebhookStatus,
+    api_keys,
+    audit_log,
+    users,
+    webhook_deliveries,
+)
+from gatewayd.store.types import RowId, UtcDateTime, utc_now
+
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "MessageStatus",
+    "PartStatus",
+    "Role",
+    "RowId",
+    "UtcDateTime",
+    "WebhookStatus",
+    "api_keys",
+    "audit_log",
+    "incoming_fragments",
+    "incoming_messages",
+    "message_events",
+    "message_parts",
+    "messages",
+    "metadata",
+    "modem_samples",
+    "modems",
+    "users",
+    "utc_now",
+    "webhook_deliveries",
+]

@@ -1,0 +1,184 @@
+"""The database handle: one async engine, transactions, and the "database unavailable" boundary.
+
+Both back ends go through SQLAlchemy's asyncio engine (asyncpg for PostgreSQL, aiosqlite for
+SQLite). Driver connection errors are turned into :class:`DatabaseUnavailable` here and nowhere
+else, so callers catch one exception whose message is one line fit for a log or a terminal.
+
+SQLite is set up for one writer at a time: WAL (readers never block the writer), foreign keys
+on, a busy timeout, and write transactions opened with ``BEGIN IMMEDIATE`` so two writers queue
+on the lock instead of failing when a read transaction tries to become a write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from gatewayd.config.dburl import describe_database, parse_database_url
+from gatewayd.config.model import DatabaseSettings
+
+BEGIN_MODE_OPTION = "gatewayd_sqlite_begin"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or was lost mid-transaction; ``str()`` is one line."""
+
+
+class Database:
+    """An open connection pool to the gateway's database.
+
+    ``async with db.begin() as conn`` runs one write transaction (committed on success, rolled
+    back on error); ``async with db.read() as conn`` one read-only unit of work.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
+        """``url`` as users write it (``postgresql://…``, ``sqlite:///…``) or in async form."""
+        parsed = parse_database_url(url)
+        self.description = describe_database(url)
+        self.connect_timeout = connect_timeout
+        if parsed.drivername.startswith("sqlite"):
+            self.sqlite_path: Path | None = Path(parsed.database or "")
+            with contextlib.suppress(OSError):
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(
+                parsed,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=connect_timeout,
+                connect_args={"timeout": connect_timeout},
+            )
+            _install_sqlite_setup(self.engine, busy_timeout_ms=int(connect_timeout * 1000))
+        else:
+            self.sqlite_path = None
+            self.engine = create_async_engine(
+                parsed,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=connect_timeout,
+                pool_pre_ping=True,
+                connect_args={"timeout": connect_timeout},
+            )
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings) -> Database:
+        return cls(
+            settings.sqlalchemy_url,
+            pool_size=settings.pool_size,
+            connect_timeout=settings.connect_timeout,
+        )
+
+    @property
+    def dialect_name(self) -> str:
+        """``"postgresql"`` or ``"sqlite"``."""
+        return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: commit when the block ends, roll back when it raises."""
+        async with self._connection("IMMEDIATE") as conn, conn.begin():
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction for reading: takes no write lock on SQLite; rolled back at the end."""
+        async with self._connection("DEFERRED") as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailable` unless the database answers a query."""
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def pool_status(self) -> dict[str, int]:
+        """Pool figures for metrics: ``size``, ``checked_out``, ``overflow``."""
+        pool: Any = self.engine.pool
+        return {
+            "size": int(pool.size()),
+            "checked_out": int(pool.checkedout()),
+            "overflow": max(0, int(pool.overflow())),
+        }
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, sqlite_begin: str) -> AsyncIterator[AsyncConnection]:
+        try:
+            conn = await self.engine.connect()
+        except (OSError, TimeoutError, DBAPIError) as exc:
+            raise DatabaseUnavailable(self.unavailable_message(exc)) from exc
+        try:
+            if self.sqlite_path is not None:
+                await conn.execution_options(**{BEGIN_MODE_OPTION: sqlite_begin})
+            yield conn
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DatabaseUnavailable(self.lost_message(exc)) from exc
+            raise
+        except (OSError, TimeoutError) as exc:
+            raise DatabaseUnavailable(self.lost_message(exc)) from exc
+        finally:
+            await conn.close()
+
+    def unavailable_message(self, exc: BaseException) -> str:
+        verb = "open" if self.sqlite_path is not None else "connect to"
+        return f"cannot {verb} {self.description}: {failure_reason(exc, self.connect_timeout)}"
+
+    def lost_message(self, exc: BaseException) -> str:
+        reason = failure_reason(exc, self.connect_timeout)
+        return f"lost the connection to {self.description}: {reason}"
+
+
+def failure_reason(exc: BaseException, timeout: float) -> str:
+    """A short, one-line reason for a driver error, without SQLAlchemy's wrapping."""
+    root = _innermost(exc)
+    if isinstance(root, ConnectionRefusedError) or "Connect call failed" in str(root):
+        return "connection refused"
+    if isinstance(root, socket.gaierror):
+        return "host name not found"
+    if isinstance(root, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    message = str(root).strip() or type(root).__name__
+    if message.startswith("<class "):
+        message = message.split(": ", 1)[-1]
+    return " ".join(message.split())
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "orig", None) or current.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    return current
+
+
+def _install_sqlite_setup(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling is switched off: BEGIN is issued in on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_MODE_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
