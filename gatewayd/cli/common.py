@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gatewayd.config import Settings, SettingsError, load_settings
+
 
 class CliError(Exception):
     """A user mistake or an unmet precondition: printed as one line, exit code non-zero."""
@@ -30,3 +32,11 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
         name, help=help_text, description=help_text
     )
     return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings named by ``--config`` (else ``$SMSGW_CONFIG``); mistakes become CliError."""
+    try:
+        return load_settings(getattr(args, "config", None))
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
