@@ -34,6 +34,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=True,
+        transactional_ddl=True,  # SQLite DDL is transactional too under our explicit BEGIN
     )
     with context.begin_transaction():
         context.run_migrations()
