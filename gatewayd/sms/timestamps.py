@@ -2,7 +2,8 @@
 in quarter hours, bit 3 of the last octet's low nibble giving the sign.
 
 Decoded values keep the PDU's own UTC offset. A stamp whose fields are not a real date is
-returned as None: the message it comes with is worth more than the clock reading.
+returned as None: the message it comes with is worth more than the clock reading. A zone
+whose units nibble is not a decimal digit (seen from real networks) is read arithmetically.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def decode_timestamp(octets: bytes) -> datetime | None:
     year, month, day, hour, minute, second = (_SWAPPED_BCD[octet] for octet in octets[:6])
     zone_octet = octets[6]
     zone_tens, zone_units = zone_octet & 0x07, zone_octet >> 4
-    if zone_units > 9 or min(year, month, day, hour, minute, second) < 0:
+    if min(year, month, day, hour, minute, second) < 0:
         return None
     quarter_hours = zone_tens * 10 + zone_units
     if zone_octet & 0x08:
