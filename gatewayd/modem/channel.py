@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .commands import spec_for
-from .errors import AtCommandError, AtTimeout, ErrorKind, ModemDisconnected, PromptTimeout
+from .errors import (
+    AtCommandError,
+    AtTimeout,
+    ErrorKind,
+    ModemDisconnected,
+    PromptTimeout,
+    SendOutcomeUnknown,
+)
 from .lines import CTRL_Z, ESC, FinalResult, Line, LineKind, PendingContext
 from .transport import AtProtocol, open_connection
 
@@ -71,6 +78,7 @@ class _Pending:
     final: asyncio.Future[FinalResult]
     prompt: asyncio.Future[None] | None = None
     lines: list[str] = field(default_factory=list)
+    payload_written: bool = False
 
 
 class AtChannel:
@@ -199,7 +207,14 @@ class AtChannel:
             result = await asyncio.wait_for(pending.final, limit)
         except TimeoutError:
             self._resync_needed = True
-            raise AtTimeout(f"{self.name}: no answer to {command} within {limit:g}s") from None
+            message = f"{self.name}: no answer to {command} within {limit:g}s"
+            if pending.payload_written:
+                raise SendOutcomeUnknown(message + " after the PDU was sent") from None
+            raise AtTimeout(message) from None
+        except ModemDisconnected as error:
+            if pending.payload_written:
+                raise SendOutcomeUnknown(f"{error} after the PDU was sent") from error
+            raise
         except asyncio.CancelledError:
             self._resync_needed = True
             raise
@@ -222,12 +237,18 @@ class AtChannel:
                 pending.context.command, pending.context.prefix, sent_pdu=payload
             )
             self._write(payload.encode("ascii") + CTRL_Z)
+            pending.payload_written = True
             return
         if pending.final in done:
             return  # an error (or a surprising OK) instead of the prompt
         self._write(ESC)
         self._resync_needed = True
         raise PromptTimeout(f"{self.name}: no '> ' prompt after {pending.context.command}")
+
+    async def synchronise(self) -> None:
+        """ESC, then `AT` until the modem answers `OK` and the line goes quiet."""
+        async with self._lock:
+            await self._resync()
 
     async def _resync(self) -> None:
         """Get back to a known command state after a timeout or an abandoned exchange."""

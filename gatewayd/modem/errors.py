@@ -136,6 +136,13 @@ class PromptTimeout(AtTimeout):
     """The `> ` prompt of `AT+CMGS` never came; ESC was sent to return to command state."""
 
 
+class SendOutcomeUnknown(AtTimeout):
+    """The PDU was handed to the modem but no verdict came back (timeout or disconnect).
+
+    The message may have left: the caller must not resend it blindly.
+    """
+
+
 class ModemDisconnected(ModemError):
     """The serial device or socket went away."""
 

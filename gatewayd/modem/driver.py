@@ -1,0 +1,371 @@
+"""`AtModem`: the AT driver of one GSM modem, speaking PDU mode over an `AtChannel`.
+
+It owns the modem's life cycle (open, initialise, SIM PIN, close), the settings chosen from what
+the modem offers (`+CNMI`, `+CPMS`, `+CSMS`), sending a PDU for its message reference, the stored
+messages, USSD, and incoming messages and status reports, both direct (`+CMT` / `+CDS`, with
+`AT+CNMA` when the modem needs it) and stored (`+CMTI` / `+CDSI`, read with `AT+CMGR`). Incoming
+PDUs reach the layer above through callbacks registered with `on_message` / `on_status_report`.
+The driver takes and returns hex PDUs; decoding them is the caller's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from .channel import AtChannel, Response, Unsolicited
+from .errors import (
+    AtCommandError,
+    ErrorAction,
+    ModemDisconnected,
+    ModemError,
+    ModemResponseError,
+    SendOutcomeUnknown,
+    SimError,
+)
+from .identity import (
+    ModemHealth,
+    ModemIdentity,
+    Registration,
+    SignalQuality,
+    read_health,
+    read_identity,
+    read_operator,
+    read_registration,
+    read_signal,
+)
+from .negotiation import (
+    FALLBACK_CNMI,
+    PREFERRED_STORAGES,
+    Indication,
+    Storages,
+    ack_required,
+    choose_indication,
+    choose_storages,
+)
+from .storage import MessageStore, StoredMessage
+from .ussd import USSD_TIMEOUT, UssdReply, request_ussd
+
+log = logging.getLogger(__name__)
+
+IncomingKind = Literal["message", "report"]
+_STORED_RE = re.compile(r'^\s*"?([A-Za-z]{2})"?\s*,\s*(\d+)\s*$')
+_HEX_RE = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
+CALLBACK_TIMEOUT = 10.0
+SIM_READY_POLLS = 10
+
+
+@dataclass(frozen=True)
+class IncomingPdu:
+    """An incoming SMS-DELIVER (`kind="message"`) or SMS-STATUS-REPORT (`kind="report"`).
+
+    `storage`/`index` say where it is kept (delete it once stored safely); both are None for a
+    direct delivery (`+CMT` / `+CDS`), which the modem no longer holds.
+    """
+
+    kind: IncomingKind
+    pdu: str
+    storage: str | None = None
+    index: int | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.storage is None
+
+
+@dataclass(frozen=True)
+class ModemSettings:
+    """What `initialise()` chose."""
+
+    indication: Indication | None
+    storages: Storages | None
+    ack_required: bool
+
+    @property
+    def messages(self) -> str:
+        return self.indication.messages if self.indication else "poll"
+
+    @property
+    def reports(self) -> str:
+        return self.indication.reports if self.indication else "poll"
+
+
+IncomingCallback = Callable[[IncomingPdu], Awaitable[None] | None]
+
+
+class AtModem:
+    """See the module docstring. Use `async with AtModem(device) as modem:` or open()/close()."""
+
+    def __init__(
+        self,
+        device: str,
+        *,
+        name: str | None = None,
+        baudrate: int = 115200,
+        pin: str | None = None,
+        prefer_direct: bool = True,
+        storages: tuple[str, ...] = PREFERRED_STORAGES,
+        channel: AtChannel | None = None,
+    ) -> None:
+        self.device = device
+        self.name = name or device
+        self.baudrate = baudrate
+        self._pin = pin
+        self._prefer_direct = prefer_direct
+        self._preferred_storages = storages
+        self.channel = channel or AtChannel(self.name)
+        self.store = MessageStore(self.channel)
+        self.settings: ModemSettings | None = None
+        self._message_callbacks: list[IncomingCallback] = []
+        self._report_callbacks: list[IncomingCallback] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ussd_lock = asyncio.Lock()
+        self.channel.add_listener(self._on_unsolicited)
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self.channel.open(self.device, baudrate=self.baudrate)
+        self.store.forget_selection()
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.channel.close()
+
+    async def __aenter__(self) -> AtModem:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def initialise(self) -> ModemSettings:
+        """Bring the modem to a known state and choose how incoming messages arrive."""
+        channel = self.channel
+        await channel.synchronise()
+        await channel.command("ATE0")
+        await self._optional("AT+CMEE=1")
+        await self.unlock_sim()
+        try:
+            await channel.command("AT+CMGF=0")
+        except AtCommandError as error:
+            raise ModemError(
+                f"{self.name}: PDU mode refused ({error})", action=ErrorAction.TRY_OTHER_MODEM
+            ) from error
+        csms = await self._optional("AT+CSMS?")
+        needs_ack = ack_required(csms.first_value("+CSMS") if csms else None)
+        storages = await self._choose_storages()
+        indication = await self._choose_indication()
+        self.settings = ModemSettings(indication, storages, needs_ack)
+        log.info(
+            "%s: initialised (messages %s, reports %s, storage %s, ack %s)",
+            self.name,
+            self.settings.messages,
+            self.settings.reports,
+            storages.read if storages else "default",
+            needs_ack,
+        )
+        return self.settings
+
+    async def unlock_sim(self) -> None:
+        """`AT+CPIN?`; enter the configured PIN when asked. A missing or wrong PIN is fatal."""
+        state = await self._sim_state()
+        if state == "READY":
+            return
+        if state != "SIM PIN":
+            raise SimError(f"{self.name}: SIM needs {state}; cannot continue")
+        if not self._pin:
+            raise SimError(f"{self.name}: SIM PIN required but no PIN is configured")
+        try:
+            await self.channel.command(f'AT+CPIN="{self._pin}"')
+        except AtCommandError as error:
+            raise SimError(f"{self.name}: PIN rejected ({error.meaning})") from error
+        for _ in range(SIM_READY_POLLS):
+            state = await self._sim_state()
+            if state == "READY":
+                return
+            if state != "SIM PIN":
+                break
+        raise SimError(f"{self.name}: SIM not ready after PIN entry ({state})")
+
+    async def _sim_state(self) -> str:
+        try:
+            response = await self.channel.command("AT+CPIN?")
+        except AtCommandError as error:
+            if error.action is ErrorAction.TRY_OTHER_MODEM:
+                raise SimError(f"{self.name}: {error.meaning}") from error
+            raise
+        value = response.first_value("+CPIN")
+        if value is None:
+            raise ModemResponseError(f"{self.name}: no +CPIN answer")
+        return value.strip().strip('"').upper()
+
+    async def _choose_storages(self) -> Storages | None:
+        offer = await self._optional("AT+CPMS=?")
+        value = offer.first_value("+CPMS") if offer else None
+        storages = choose_storages(value, self._preferred_storages) if value else None
+        if storages is not None:
+            try:
+                await self.channel.command(storages.command)
+            except AtCommandError:
+                log.warning("%s: %s refused; keeping the modem's storage", self.name, storages)
+                storages = None
+        self.store.default_storage = storages.read if storages else None
+        self.store.forget_selection()
+        return storages
+
+    async def _choose_indication(self) -> Indication | None:
+        offer = await self._optional("AT+CNMI=?")
+        value = offer.first_value("+CNMI") if offer else None
+        chosen = choose_indication(value, prefer_direct=self._prefer_direct) if value else None
+        candidates = [chosen] if chosen else []
+        candidates += [Indication(values) for values in FALLBACK_CNMI]
+        for candidate in candidates:
+            if await self._optional(candidate.command) is not None:
+                return candidate
+        log.warning("%s: no AT+CNMI setting accepted; incoming messages need polling", self.name)
+        return None
+
+    async def _optional(self, command: str) -> Response | None:
+        try:
+            return await self.channel.command(command)
+        except AtCommandError:
+            return None
+
+    # -- queries ---------------------------------------------------------------------------
+
+    async def identity(self) -> ModemIdentity:
+        return await read_identity(self.channel)
+
+    async def signal(self) -> SignalQuality:
+        return await read_signal(self.channel)
+
+    async def registration(self) -> Registration:
+        return await read_registration(self.channel)
+
+    async def operator(self) -> str | None:
+        return await read_operator(self.channel)
+
+    async def health(self) -> ModemHealth:
+        return await read_health(self.channel)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
+        """Send one SMS-SUBMIT PDU (with its SMSC field) and return the message reference."""
+        if not _HEX_RE.match(pdu_hex) or not 1 <= tpdu_length <= len(pdu_hex) // 2:
+            raise ModemError(
+                f"{self.name}: not a PDU of {tpdu_length} octets", action=ErrorAction.FAIL_MESSAGE
+            )
+        response = await self.channel.command_with_prompt(
+            f"AT+CMGS={tpdu_length}", pdu_hex.upper()
+        )
+        value = response.first_value("+CMGS") or ""
+        reference = value.split(",", 1)[0].strip()
+        if not reference.isdigit():
+            raise SendOutcomeUnknown(f"{self.name}: sent, but no message reference in {value!r}")
+        return int(reference)
+
+    # -- stored messages -------------------------------------------------------------------
+
+    async def list_messages(self, storage: str | None = None) -> list[StoredMessage]:
+        """Every message in `storage` (default: the chosen one), read or not (`AT+CMGL=4`)."""
+        return await self.store.list(storage)
+
+    async def read_message(self, index: int, storage: str | None = None) -> StoredMessage | None:
+        return await self.store.read(index, storage)
+
+    async def delete_message(self, index: int, storage: str | None = None) -> None:
+        await self.store.delete(index, storage)
+
+    # -- USSD ------------------------------------------------------------------------------
+
+    async def ussd(self, code: str, *, timeout: float = USSD_TIMEOUT) -> UssdReply:
+        async with self._ussd_lock:
+            return await request_ussd(self.channel, code, timeout=timeout)
+
+    # -- incoming --------------------------------------------------------------------------
+
+    def on_message(self, callback: IncomingCallback) -> Callable[[], None]:
+        """Call `callback` with every incoming SMS-DELIVER; returns a remover."""
+        self._message_callbacks.append(callback)
+        return lambda: _remove(self._message_callbacks, callback)
+
+    def on_status_report(self, callback: IncomingCallback) -> Callable[[], None]:
+        self._report_callbacks.append(callback)
+        return lambda: _remove(self._report_callbacks, callback)
+
+    def on_disconnect(self, callback: Callable[[ModemDisconnected], None]) -> Callable[[], None]:
+        return self.channel.add_disconnect_listener(callback)
+
+    def on_unsolicited(self, callback: Callable[[Unsolicited], None]) -> Callable[[], None]:
+        """Every unsolicited code, raw (registration changes, RING, ...)."""
+        return self.channel.add_listener(callback)
+
+    def _on_unsolicited(self, event: Unsolicited) -> None:
+        if event.name in ("+CMT", "+CDS"):
+            kind: IncomingKind = "message" if event.name == "+CMT" else "report"
+            if event.pdu is None:
+                log.warning("%s: %s without its PDU line dropped", self.name, event.name)
+                return
+            self._spawn(self._deliver_direct(IncomingPdu(kind, event.pdu.upper())))
+        elif event.name in ("+CMTI", "+CDSI"):
+            match = _STORED_RE.match(event.args)
+            if match is None:
+                log.warning("%s: unparsable %r", self.name, event.text)
+                return
+            kind = "message" if event.name == "+CMTI" else "report"
+            storage, index = match.group(1).upper(), int(match.group(2))
+            self._spawn(self._deliver_stored(kind, storage, index))
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_direct(self, incoming: IncomingPdu) -> None:
+        delivered = await self._run_callbacks(incoming)
+        if delivered and self.settings is not None and self.settings.ack_required:
+            try:
+                await self.channel.command("AT+CNMA")
+            except ModemError as error:
+                log.warning("%s: AT+CNMA failed: %s", self.name, error)
+
+    async def _deliver_stored(self, kind: IncomingKind, storage: str, index: int) -> None:
+        try:
+            stored = await self.store.read(index, storage)
+        except ModemError as error:
+            log.warning("%s: cannot read %s %s/%d: %s", self.name, kind, storage, index, error)
+            return
+        if stored is None:
+            log.warning("%s: %s %s/%d announced but empty", self.name, kind, storage, index)
+            return
+        await self._run_callbacks(IncomingPdu(kind, stored.pdu, storage, index))
+
+    async def _run_callbacks(self, incoming: IncomingPdu) -> bool:
+        is_message = incoming.kind == "message"
+        callbacks = self._message_callbacks if is_message else self._report_callbacks
+        delivered = True
+        for callback in list(callbacks):
+            try:
+                result = callback(incoming)
+                if inspect.isawaitable(result):
+                    await asyncio.wait_for(result, CALLBACK_TIMEOUT)
+            except Exception:
+                delivered = False
+                log.exception("%s: incoming %s callback failed", self.name, incoming.kind)
+        return delivered
+
+
+def _remove(callbacks: list[IncomingCallback], callback: IncomingCallback) -> None:
+    with contextlib.suppress(ValueError):
+        callbacks.remove(callback)
