@@ -83,7 +83,9 @@ class TableReader:
             value = {}
         if not isinstance(value, dict):
             raise self.error(key, f"must be a table, got {_describe(value)}")
-        return TableReader(value, f"{self.where.rstrip(']')}.{key}]")
+        if self.where.endswith("]"):
+            return TableReader(value, f"{self.where[:-1]}.{key}]")
+        return TableReader(value, f"{self.where} [{key}]")
 
     def finish(self) -> None:
         """Raise for the first key in this table that no setting reads."""
