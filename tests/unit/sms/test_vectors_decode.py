@@ -9,7 +9,8 @@ Sources (repository + path; the commit read is given once per source):
   @ 141da403c0ad2d06b8f55e737ddf5d9e2b64c536
 - SMSPDUDECODER = qotto/smspdudecoder smspdudecoder/fields.py (doctests)
   @ a2781281c36ead95148106238bdb809f5380b582
-- WARTHOG = warthog618/sms cmd/smsdecode/smsdecode_test.go @ 082392a29b00ee95cdc9717afb2aab09ec744192
+- WARTHOG = warthog618/sms cmd/smsdecode/smsdecode_test.go
+  @ 082392a29b00ee95cdc9717afb2aab09ec744192
 
 Expected values are the ones the source asserts; where a source only asserts some fields the
 others were read off the PDU by hand (noted "by hand").
@@ -74,6 +75,7 @@ LOREM_CONCAT_SENDER = (
 )
 
 # (id, source, pdu hex, has SMSC field, expected subset of pdu_to_json)
+# fmt: off
 VECTORS: list[tuple[str, str, str, bool, dict[str, Any]]] = [
     # --- SMS-DELIVER, GSM-7 -------------------------------------------------------------
     ("gsmmodem-deliver-test2", GSMMODEM,
@@ -219,6 +221,7 @@ VECTORS: list[tuple[str, str, str, bool, dict[str, Any]]] = [
      "0606098121436587F9019012413064A0019012413045A000", False,
      {"recipient": "123456789", "mr": 6, "tpdu_length": 24}),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(

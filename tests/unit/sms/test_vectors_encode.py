@@ -90,9 +90,7 @@ def test_warthog_emoji_is_a_surrogate_pair() -> None:
     decoded = decode_pdu(encode_submit("+1234", "hello 😁")[0].pdu)
     assert isinstance(decoded, Submit)
     assert decoded.encoding == "ucs2"
-    assert encode_submit("+1234", "hello 😁")[0].pdu.endswith(
-        "00680065006C006C006F0020D83DDE01"
-    )
+    assert encode_submit("+1234", "hello 😁")[0].pdu.endswith("00680065006C006C006F0020D83DDE01")
 
 
 def test_warthog_two_segment_split_point() -> None:
