@@ -97,6 +97,7 @@ messages = Table(
     Column("send_at", UtcDateTime(), comment="not before this time; NULL: now"),
     Column("modem", String(32), comment="the modem the sender asked for; NULL: any"),
     Column("assigned_modem", String(32), comment="the modem that took the message"),
+    Column("avoid_modem", String(32), comment="a modem that failed this message"),
     Column("status_report", Boolean, nullable=False, server_default=false()),
     Column("flash", Boolean, nullable=False, server_default=false()),
     Column("validity_minutes", Integer),

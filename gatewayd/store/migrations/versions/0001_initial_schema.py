@@ -152,6 +152,12 @@ def upgrade() -> None:
             nullable=True,
             comment="the modem that took the message",
         ),
+        sa.Column(
+            "avoid_modem",
+            sa.String(length=32),
+            nullable=True,
+            comment="a modem that failed this message",
+        ),
         sa.Column("status_report", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("flash", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("validity_minutes", sa.Integer(), nullable=True),
