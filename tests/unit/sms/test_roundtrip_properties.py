@@ -7,10 +7,11 @@ import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gatewayd.sms import (
+    Concat,
     Deliver,
     Submit,
     TextTooLong,
@@ -28,7 +29,9 @@ texts = st.text(max_size=700)
 gsm_texts = st.text(alphabet=GSM_ALPHABET, max_size=700)
 extension_heavy = st.text(alphabet="a€{}[]~^|\\\f", max_size=500)
 astral_heavy = st.text(alphabet="a😀𝄞ł中", max_size=300)
-any_text = st.one_of(texts, gsm_texts, extension_heavy, astral_heavy)
+short_text = st.one_of(texts, gsm_texts, extension_heavy, astral_heavy)
+repeated = st.builds(lambda chunk, times: chunk * times, short_text, st.integers(1, 60))
+any_text = st.one_of(short_text, repeated.filter(lambda text: len(text) < 3000))
 
 
 def _septets(part: str) -> int:
@@ -41,6 +44,7 @@ def _utf16_units(part: str) -> int:
 
 @settings(max_examples=300, deadline=None)
 @given(any_text, st.integers(0, 255), st.one_of(st.none(), st.integers(0, 65535)))
+@example("€" * 200, 5, 300)
 def test_submit_round_trip(text: str, mr: int, concat_ref: int | None) -> None:
     parts = encode_submit("+5511990000001", text, mr=mr, concat_ref=concat_ref)
     decoded = [decode_pdu(part.pdu) for part in parts]
@@ -55,7 +59,7 @@ def test_submit_round_trip(text: str, mr: int, concat_ref: int | None) -> None:
     if len(parts) > 1:
         expected_ref = mr if concat_ref is None else concat_ref
         assert [item.concat for item in submits] == [
-            (expected_ref, len(parts), seq) for seq in range(1, len(parts) + 1)
+            Concat(expected_ref, len(parts), seq) for seq in range(1, len(parts) + 1)
         ]
     else:
         assert submits[0].concat is None
