@@ -201,7 +201,7 @@ class AtChannel:
             pending.prompt = loop.create_future()
         self._pending = pending
         try:
-            self._write(command.encode("ascii") + b"\r")
+            self._write(command.encode("ascii") + b"\r", command=True)
             if pending.prompt is not None and payload is not None:
                 await self._send_payload(pending, payload, prompt_timeout or PROMPT_TIMEOUT)
             result = await asyncio.wait_for(pending.final, limit)
@@ -270,10 +270,13 @@ class AtChannel:
             if seen == self._lines_seen:
                 return
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, *, command: bool = False) -> None:
         self._raise_if_disconnected()
         assert self._protocol is not None
-        self._protocol.write(data)
+        if command:
+            self._protocol.write_command(data)
+        else:
+            self._protocol.write(data)
 
     def _raise_if_disconnected(self) -> None:
         if self._disconnected is not None:

@@ -94,7 +94,7 @@ def clean_line(raw: bytes) -> tuple[str, bool]:
         text = raw.decode("utf-8")
         damaged = False
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        text = raw.decode("ascii", errors="ignore")
         damaged = True
     kept = []
     for char in text:

@@ -29,6 +29,7 @@ from .lines import (
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 4096
+CONNECT_TIMEOUT = 10.0
 
 
 class LineSink(Protocol):
@@ -55,9 +56,13 @@ class AtProtocol(asyncio.Protocol):
         self._header_awaiting_pdu: Line | None = None
         self.transport: asyncio.Transport | None = None
         self.garbage_bytes = 0
+        self._partial_is_stale = False
+        self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        if not self.connected.done():
+            self.connected.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -68,6 +73,12 @@ class AtProtocol(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise ModemDisconnected("the modem connection is closed")
         self.transport.write(data)
+
+    def write_command(self, data: bytes) -> None:
+        """Write a command line. A partial line already buffered cannot be its answer, so it
+        will be classified as if no command were pending."""
+        self._partial_is_stale = bool(self._buffer)
+        self.write(data)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -89,8 +100,9 @@ class AtProtocol(asyncio.Protocol):
                 break
             raw = bytes(self._buffer[:end])
             del self._buffer[: end + 1]
+            stale, self._partial_is_stale = self._partial_is_stale, False
             if raw:
-                self._handle_raw_line(raw)
+                self._handle_raw_line(raw, stale)
         if self._buffer and self._sink.awaiting_prompt():
             consumed = find_prompt(bytes(self._buffer))
             if consumed is not None:
@@ -101,7 +113,7 @@ class AtProtocol(asyncio.Protocol):
             self.garbage_bytes += len(self._buffer)
             self._buffer.clear()
 
-    def _handle_raw_line(self, raw: bytes) -> None:
+    def _handle_raw_line(self, raw: bytes, stale: bool = False) -> None:
         text, damaged = clean_line(raw)
         if not text:
             if damaged:
@@ -115,7 +127,7 @@ class AtProtocol(asyncio.Protocol):
                 return
             log.warning("no PDU line after %r", header.text)
             self._sink.line_received(header, None)
-        line = classify(text, damaged, self._sink.pending_context())
+        line = classify(text, damaged, None if stale else self._sink.pending_context())
         if line.kind is LineKind.NOISE and damaged:
             self.garbage_bytes += len(raw)
         if line.kind is LineKind.UNSOLICITED and line.pdu_follows:
@@ -145,6 +157,7 @@ async def open_connection(
         await serial_asyncio_fast.create_serial_connection(
             loop, lambda: protocol, url, baudrate=baudrate
         )
-    except (OSError, ValueError) as exc:  # serial.SerialException is an OSError
+        await asyncio.wait_for(protocol.connected, CONNECT_TIMEOUT)
+    except (OSError, ValueError, TimeoutError) as exc:  # SerialException is an OSError
         raise ModemDisconnected(f"cannot open {url}: {exc}") from exc
     return protocol
