@@ -255,7 +255,11 @@ async def test_ussd_not_supported(device: FakeDevice, modem: AtModem) -> None:
 
 async def test_disconnect_is_reported(device: FakeDevice, modem: AtModem) -> None:
     lost: asyncio.Future[ModemDisconnected] = asyncio.get_running_loop().create_future()
-    modem.on_disconnect(lambda error: lost.done() or lost.set_result(error))
+    def record(error: ModemDisconnected) -> None:
+        if not lost.done():
+            lost.set_result(error)
+
+    modem.on_disconnect(record)
     device.disconnect()
     error = await asyncio.wait_for(lost, 5)
     assert error.action is ErrorAction.REINITIALISE
