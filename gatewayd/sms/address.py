@@ -25,13 +25,17 @@ _TYPE_OF_NUMBER_INTERNATIONAL = 0b001
 _TYPE_OF_NUMBER_ALPHANUMERIC = 0b101
 
 
+def _octet_digits(octet: int) -> str:
+    return "".join(
+        _SEMI_OCTET_DIGITS[nibble] for nibble in (octet & 0x0F, octet >> 4) if nibble != 0x0F
+    )  # 0xF is filler
+
+
+_OCTET_TO_DIGITS = tuple(_octet_digits(octet) for octet in range(256))
+
+
 def _swap_nibbles_to_digits(value: bytes) -> str:
-    digits: list[str] = []
-    for octet in value:
-        for nibble in (octet & 0x0F, octet >> 4):
-            if nibble != 0x0F:  # filler
-                digits.append(_SEMI_OCTET_DIGITS[nibble])
-    return "".join(digits)
+    return "".join([_OCTET_TO_DIGITS[octet] for octet in value])
 
 
 def _digits_to_semi_octets(digits: str) -> bytes:

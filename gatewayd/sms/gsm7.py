@@ -8,6 +8,7 @@ lookup structures once, at import. Septet ``i`` of a packed stream occupies bits
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 ESCAPE = 0x1B
@@ -32,6 +33,8 @@ def _load_tables() -> tuple[tuple[str, ...], dict[int, str], dict[str, bytes]]:
 BASIC_DECODE, EXTENSION_DECODE, CHAR_TO_SEPTETS = _load_tables()
 EXTENSION_CHARS = frozenset(EXTENSION_DECODE.values())
 GSM7_CHARS = frozenset(CHAR_TO_SEPTETS)
+_BASIC_TRANSLATION = dict(enumerate(BASIC_DECODE))
+_ESCAPE_SPLIT = re.compile("\x1b(.?)", re.DOTALL)
 
 
 def is_gsm7(text: str) -> bool:
@@ -59,24 +62,22 @@ def text_to_septets(text: str) -> bytes:
 
 def septets_to_text(septets: bytes) -> str:
     """Characters of a septet sequence; an escape to an unmapped code shows the basic character."""
-    if ESCAPE not in septets:
-        return "".join([BASIC_DECODE[septet] for septet in septets])
-    chars: list[str] = []
-    escaped = False
-    for septet in septets:
-        if escaped:
-            escaped = False
-            if septet == ESCAPE:
-                chars.append(" ")
-            else:
-                chars.append(EXTENSION_DECODE.get(septet) or BASIC_DECODE[septet])
-        elif septet == ESCAPE:
-            escaped = True
-        else:
-            chars.append(BASIC_DECODE[septet])
-    if escaped:
-        chars.append(" ")
+    as_text = septets.decode("latin-1")
+    if "\x1b" not in as_text:
+        return as_text.translate(_BASIC_TRANSLATION)
+    # Alternating runs of basic septets and the one septet after each escape.
+    pieces = _ESCAPE_SPLIT.split(as_text)
+    chars = [pieces[0].translate(_BASIC_TRANSLATION)]
+    for index in range(1, len(pieces), 2):
+        chars.append(_escaped_char(pieces[index]))
+        chars.append(pieces[index + 1].translate(_BASIC_TRANSLATION))
     return "".join(chars)
+
+
+def _escaped_char(code: str) -> str:
+    if not code or code == "\x1b":
+        return " "
+    return EXTENSION_DECODE.get(ord(code)) or BASIC_DECODE[ord(code)]
 
 
 def pack_septets(septets: bytes, fill_bits: int = 0) -> bytes:
