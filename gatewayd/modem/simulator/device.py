@@ -97,6 +97,7 @@ class SimulatedModem:
         self._held_urcs: list[bytes] = []
         self._pending: asyncio.TimerHandle | None = None
         self._hang_timer: asyncio.TimerHandle | None = None
+        self.hang_over = asyncio.Event()
 
     # ---- wiring ---------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class SimulatedModem:
 
     @property
     def hung(self) -> bool:
-        return self.faults.hang_until > time.monotonic()
+        return self._hang_timer is not None
 
     @property
     def sim_locked(self) -> bool:
@@ -348,6 +349,7 @@ class SimulatedModem:
     # ---- faults ---------------------------------------------------------------------------
 
     def start_hang(self, seconds: float) -> None:
+        self.hang_over.clear()
         self.faults.hang_until = time.monotonic() + seconds
         if self._hang_timer is not None:
             self._hang_timer.cancel()
@@ -355,6 +357,7 @@ class SimulatedModem:
 
     def _hang_over(self) -> None:
         self._hang_timer = None
+        self.hang_over.set()
         self._held_input.clear()
         self._flush_urcs()
 
@@ -379,6 +382,7 @@ class SimulatedModem:
         if self._hang_timer is not None:
             self._hang_timer.cancel()
             self._hang_timer = None
+            self.hang_over.set()
         self.faults = FaultState()
         self._flush_urcs()
         self.registration_changed(was_registered)
