@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -235,3 +236,35 @@ async def test_commands_are_serialised(device: FakeDevice, channel: AtChannel) -
     results = await asyncio.gather(*(channel.command(f"AT+CMGR={i}") for i in range(5)))
     assert [r.values("+CMGR") for r in results] == [[f"{i},,0"] for i in range(5)]
     assert device.commands == [f"AT+CMGR={i}" for i in range(5)]
+
+
+async def test_socket_url_and_remote_close(recorder: Recorder) -> None:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                if (await reader.readuntil(b"\r")).strip() == b"AT+CSQ":
+                    writer.write(b"\r\n+CSQ: 11,99\r\n\r\nOK\r\n")
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    channel = AtChannel("socket", settle_time=0.01)
+    channel.add_disconnect_listener(recorder.disconnected)
+    try:
+        await channel.open(f"socket://127.0.0.1:{port}")
+        assert (await channel.command("AT+CSQ")).values("+CSQ") == ["11,99"]
+        connections[0].close()
+        await recorder.wait_disconnect()
+        with pytest.raises(ModemDisconnected):
+            await channel.command("AT+CSQ")
+    finally:
+        await channel.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_opening_a_missing_device_is_a_disconnect() -> None:
+    with pytest.raises(ModemDisconnected):
+        await AtChannel("missing").open("/dev/does-not-exist-modem")
