@@ -68,6 +68,15 @@ class ErrorTable:
         return ErrorCodeInfo("unknown", f"unlisted error {code}")
 
 
+    def code_for_text(self, kind: ErrorKind, text: str) -> int | None:
+        """The code of a verbose error (`AT+CMEE=2`: `+CME ERROR: SIM PIN required`)."""
+        if kind == "ERROR" or not text:
+            return None
+        wanted = text.strip().lower()
+        table = self.cms if kind == "CMS" else self.cme
+        return next((code for code, info in table.items() if info.meaning.lower() == wanted), None)
+
+
 def parse_error_table(raw: dict[str, object]) -> ErrorTable:
     """Build an `ErrorTable` from the JSON object of `cms_errors.json`."""
 
@@ -115,7 +124,10 @@ class AtCommandError(ModemError):
         *,
         text: str | None = None,
     ) -> None:
-        info = error_table().lookup(kind, code)
+        table = error_table()
+        if code is None and text:
+            code = table.code_for_text(kind, text)
+        info = table.lookup(kind, code)
         meaning = text if code is None and text else info.meaning
         self.command = command
         self.kind: ErrorKind = kind

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.modem.commands import command_name, spec_for
-from gatewayd.modem.errors import ErrorAction, error_table
+from gatewayd.modem.errors import AtCommandError, ErrorAction, error_table
 from gatewayd.modem.lines import (
     LineKind,
     PendingContext,
@@ -134,3 +134,11 @@ def test_error_table_covers_the_reference_and_maps_actions() -> None:
     assert table.lookup("CMS", 500).retry_class == "unknown"
     assert table.lookup("CMS", 600).retry_class == "unknown"
     assert table.lookup("ERROR", None).action is ErrorAction.RETRY_LATER
+
+
+def test_verbose_errors_are_looked_up_by_text() -> None:
+    error = AtCommandError("AT+CPIN?", "CME", None, text="SIM PIN required")
+    assert (error.code, error.action) == (11, ErrorAction.TRY_OTHER_MODEM)
+    unknown = AtCommandError("AT+X", "CME", None, text="something odd")
+    assert (unknown.code, unknown.meaning) == (None, "something odd")
+    assert unknown.retry_class == "unknown"
