@@ -34,6 +34,7 @@ from gatewayd.store.schema_access import (
     users,
     webhook_deliveries,
 )
+from gatewayd.store.schema_web import kannel_dlr, web_cursors
 from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "audit_log",
     "incoming_fragments",
     "incoming_messages",
+    "kannel_dlr",
     "message_events",
     "message_parts",
     "messages",
@@ -57,5 +59,6 @@ __all__ = [
     "modems",
     "users",
     "utc_now",
+    "web_cursors",
     "webhook_deliveries",
 ]
