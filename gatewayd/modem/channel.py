@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .commands import spec_for
 from .errors import (
@@ -226,12 +227,14 @@ class AtChannel:
 
     async def _send_payload(self, pending: _Pending, payload: str, prompt_timeout: float) -> None:
         assert pending.prompt is not None
-        waiting: set[asyncio.Future[object]] = {pending.prompt, pending.final}  # type: ignore[arg-type]
+        waiting: set[asyncio.Future[Any]] = {pending.prompt, pending.final}
         done, _ = await asyncio.wait(
             waiting,
             timeout=prompt_timeout * self._timeout_scale,
             return_when=asyncio.FIRST_COMPLETED,
         )
+        if pending.final in done:
+            return  # an error (or a surprising OK, or a disconnect) instead of the prompt
         if pending.prompt in done:
             pending.context = PendingContext(
                 pending.context.command, pending.context.prefix, sent_pdu=payload
@@ -239,8 +242,6 @@ class AtChannel:
             self._write(payload.encode("ascii") + CTRL_Z)
             pending.payload_written = True
             return
-        if pending.final in done:
-            return  # an error (or a surprising OK) instead of the prompt
         self._write(ESC)
         self._resync_needed = True
         raise PromptTimeout(f"{self.name}: no '> ' prompt after {pending.context.command}")
@@ -280,7 +281,7 @@ class AtChannel:
 
     def _raise_if_disconnected(self) -> None:
         if self._disconnected is not None:
-            raise self._disconnected
+            raise ModemDisconnected(str(self._disconnected))
         if self._protocol is None:
             raise ModemDisconnected(f"{self.name}: not open")
 

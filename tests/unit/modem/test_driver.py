@@ -265,3 +265,33 @@ async def test_disconnect_is_reported(device: FakeDevice, modem: AtModem) -> Non
     assert error.action is ErrorAction.REINITIALISE
     with pytest.raises(ModemDisconnected):
         await modem.signal()
+
+
+async def test_disconnect_after_the_pdu_is_an_unknown_outcome(
+    device: FakeDevice, modem: AtModem
+) -> None:
+    def unplug(_command: str, _pdu: str) -> None:
+        device.disconnect()
+
+    device.prompt_reply = unplug
+    with pytest.raises(SendOutcomeUnknown):
+        await modem.send_pdu("0011AA", 2)
+    assert device.payloads == ["0011AA"]
+
+
+async def test_failed_async_callback_leaves_the_message_unacknowledged(
+    device: FakeDevice, modem: AtModem
+) -> None:
+    device.answers["AT+CSMS?"] = ok("+CSMS: 1,1,1,1")
+    await modem.initialise()
+    seen: asyncio.Future[IncomingPdu] = asyncio.get_running_loop().create_future()
+
+    async def failing(incoming: IncomingPdu) -> None:
+        seen.set_result(incoming)
+        raise RuntimeError("database down")
+
+    modem.on_message(failing)
+    device.send(f"\r\n+CMT: ,{len(DELIVER) // 2 - 8}\r\n{DELIVER}\r\n")
+    assert (await asyncio.wait_for(seen, 5)).pdu == DELIVER
+    await modem.signal()  # queued behind anything the delivery task sent
+    assert "AT+CNMA" not in device.commands
