@@ -333,7 +333,7 @@ class AtModem:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver_direct(self, incoming: IncomingPdu) -> None:
-        delivered = await self._run_callbacks(incoming)
+        delivered = await self._run_callbacks(incoming, timeout=CALLBACK_TIMEOUT)
         if delivered and self.settings is not None and self.settings.ack_required:
             try:
                 await self.channel.command("AT+CNMA")
@@ -349,9 +349,11 @@ class AtModem:
         if stored is None:
             log.warning("%s: %s %s/%d announced but empty", self.name, kind, storage, index)
             return
-        await self._run_callbacks(IncomingPdu(kind, stored.pdu, storage, index))
+        await self._run_callbacks(IncomingPdu(kind, stored.pdu, storage, index), timeout=None)
 
-    async def _run_callbacks(self, incoming: IncomingPdu) -> bool:
+    async def _run_callbacks(self, incoming: IncomingPdu, *, timeout: float | None) -> bool:
+        """Run the callbacks; True when all succeeded. Direct deliveries are bounded in time,
+        since the modem waits for the acknowledgement."""
         is_message = incoming.kind == "message"
         callbacks = self._message_callbacks if is_message else self._report_callbacks
         delivered = True
@@ -359,7 +361,7 @@ class AtModem:
             try:
                 result = callback(incoming)
                 if inspect.isawaitable(result):
-                    await asyncio.wait_for(result, CALLBACK_TIMEOUT)
+                    await asyncio.wait_for(result, timeout)
             except Exception:
                 delivered = False
                 log.exception("%s: incoming %s callback failed", self.name, incoming.kind)
