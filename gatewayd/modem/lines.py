@@ -194,7 +194,7 @@ def classify(text: str, damaged: bool, context: PendingContext | None) -> Line:
         follows = header_expects_pdu(name, text)
         return Line(LineKind.UNSOLICITED, text, name=name, pdu_follows=follows)
     if name is not None and name.startswith("^"):
-        return Line(LineKind.NOISE, text, name=name)
+        return Line(LineKind.UNSOLICITED, text, name=name)  # vendor chatter (^RSSI, ^BOOT)
     if context is None:
         kind = LineKind.UNSOLICITED if name else LineKind.NOISE
         return Line(kind, text, name=name)

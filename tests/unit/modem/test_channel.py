@@ -88,8 +88,8 @@ async def test_header_without_a_valid_pdu_line_keeps_the_next_line(
     assert (events[0].name, events[0].pdu) == ("+CMT", None)
 
 
-async def test_garbage_and_vendor_noise_are_skipped(
-    device: FakeDevice, channel: AtChannel
+async def test_garbage_is_skipped_and_vendor_codes_go_to_listeners(
+    device: FakeDevice, channel: AtChannel, recorder: Recorder
 ) -> None:
     device.answers["AT+CSQ"] = (
         b"\x00\xff\xfe\x81junk\r\n^RSSI:12\r\n^BOOT:1,0,0,4,0\r\n\r\n+CSQ: 5,99\r\n\r\nOK\r\n"
@@ -97,6 +97,8 @@ async def test_garbage_and_vendor_noise_are_skipped(
     response = await channel.command("AT+CSQ")
     assert response.lines == ("+CSQ: 5,99",)
     assert channel.garbage_bytes >= 8
+    events = await recorder.wait_for(2)
+    assert [event.name for event in events] == ["^RSSI", "^BOOT"]
 
 
 async def test_unterminated_junk_is_bounded_and_dropped(
