@@ -11,8 +11,10 @@ on the lock instead of failing when a read transaction tries to become a write.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,7 @@ class Database:
         self.connect_timeout = connect_timeout
         if parsed.drivername.startswith("sqlite"):
             self.sqlite_path: Path | None = Path(parsed.database or "")
-            with contextlib.suppress(OSError):
-                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite_opened_once = False
             self.engine: AsyncEngine = create_async_engine(
                 parsed,
                 pool_size=pool_size,
@@ -112,8 +113,11 @@ class Database:
     @contextlib.asynccontextmanager
     async def _connection(self, sqlite_begin: str) -> AsyncIterator[AsyncConnection]:
         try:
+            if self.sqlite_path is not None and not self._sqlite_opened_once:
+                await asyncio.to_thread(_open_sqlite_file, self.sqlite_path, self.connect_timeout)
+                self._sqlite_opened_once = True
             conn = await self.engine.connect()
-        except (OSError, TimeoutError, DBAPIError) as exc:
+        except (OSError, TimeoutError, DBAPIError, sqlite3.Error) as exc:
             raise DatabaseUnavailable(self.unavailable_message(exc)) from exc
         try:
             if self.sqlite_path is not None:
@@ -162,6 +166,19 @@ def _innermost(exc: BaseException) -> BaseException:
             break
         current = inner
     return current
+
+
+def _open_sqlite_file(path: Path, timeout: float) -> None:
+    """Create the file (and its directory) or fail, before aiosqlite is involved.
+
+    aiosqlite leaves its worker thread behind when its own connect fails, so the usual failure
+    (a path that cannot be opened) is found here instead.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise sqlite3.OperationalError(f"cannot create {path.parent}: {exc.strerror}") from None
+    sqlite3.connect(path, timeout=timeout).close()
 
 
 def _install_sqlite_setup(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
