@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatewayd.modem.channel import AtChannel, Unsolicited
+from gatewayd.modem.errors import ModemError
 from gatewayd.modem.transport import AtProtocol
 
 AT_WORDS = [b"OK", b"ERROR", b"+CMT: ,5", b"+CMTI: \"SM\",1", b"> ", b"+CSQ: 9,9", b"\r\n",
@@ -61,3 +62,40 @@ async def _feed_then_command(chunks: list[bytes], one_byte: bool) -> tuple[str, 
 def test_garbage_never_breaks_the_channel(chunks: list[bytes], one_byte: bool) -> None:
     lines = asyncio.run(_feed_then_command(chunks, one_byte))
     assert lines == ("+CSQ: 17,99",)
+
+
+class JunkFirstModem(LoopbackModem):
+    """Answers the first command with junk before its real answer."""
+
+    def __init__(self, protocol: AtProtocol, junk: bytes) -> None:
+        super().__init__(protocol)
+        self.junk = junk
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.junk and bytes(data).endswith(b"\r"):
+            junk, self.junk = self.junk, b""
+            asyncio.get_running_loop().call_soon(self.protocol.data_received, junk)
+        super().write(data)
+
+
+async def _junk_during_command(junk: bytes) -> list[str]:
+    channel = AtChannel("fuzz", settle_time=0.001)
+    protocol = AtProtocol(channel)
+    protocol.connection_made(JunkFirstModem(protocol, junk))
+    channel.attach(protocol)
+    outcomes = []
+    for _ in range(2):
+        try:
+            await asyncio.wait_for(channel.command("AT+CSQ", timeout=0.5), 5)
+            outcomes.append("answered")
+        except ModemError as error:
+            outcomes.append(type(error).__name__)
+    return outcomes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk=st.binary(max_size=200) | st.lists(st.sampled_from(AT_WORDS)).map(b"".join))
+def test_junk_during_a_command_ends_it_and_the_next_one_works(junk: bytes) -> None:
+    outcomes = asyncio.run(_junk_during_command(junk))
+    assert outcomes[0] in ("answered", "AtCommandError", "AtTimeout")
+    assert outcomes[1] == "answered"
