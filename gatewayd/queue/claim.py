@@ -8,6 +8,7 @@ it has one writer at a time, and embedded mode has one process.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -148,19 +149,23 @@ class Recovery:
     unknown_message_ids: tuple[int, ...]
 
 
-async def recover_after_crash(conn: AsyncConnection, *, host: str, now: datetime) -> Recovery:
+async def recover_after_crash(
+    conn: AsyncConnection, *, host: str, now: datetime, in_flight: Collection[int] = ()
+) -> Recovery:
     """Settle what this host left in flight when it last stopped without finishing.
 
     A part still ``sending`` was handed to a modem, or was about to be, and nobody heard the
     answer: it becomes ``unknown`` and is never resent on its own. Messages claimed by this host
     go back to the queue so their untouched parts are sent; a message with an unknown part keeps
-    its modem (the recipient reassembles parts from one sender only).
+    its modem (the recipient reassembles parts from one sender only). Messages listed in
+    ``in_flight`` are being worked on by this very process and are left alone.
     """
-    in_doubt = (
-        select(messages.c.id)
-        .where(messages.c.claimed_by == host, messages.c.status == MessageStatus.SENDING.value)
-        .scalar_subquery()
-    )
+    abandoned = [
+        messages.c.claimed_by == host,
+        messages.c.status == MessageStatus.SENDING.value,
+        messages.c.id.not_in(list(in_flight)),
+    ]
+    in_doubt = select(messages.c.id).where(*abandoned).scalar_subquery()
     unknown = await conn.execute(
         update(message_parts)
         .where(
@@ -191,7 +196,7 @@ async def recover_after_crash(conn: AsyncConnection, *, host: str, now: datetime
         )
     requeued = await conn.execute(
         update(messages)
-        .where(messages.c.claimed_by == host, messages.c.status == MessageStatus.SENDING.value)
+        .where(*abandoned)
         .values(
             status=MessageStatus.QUEUED.value,
             claimed_by=None,

@@ -102,7 +102,7 @@ async def part_unknown(
         .where(message_parts.c.id == part_id)
         .values(status=PartStatus.UNKNOWN.value, error=reason)
     )
-    await _event(conn, message_id, PartStatus.UNKNOWN.value, reason, now=now)
+    await record_event(conn, message_id, PartStatus.UNKNOWN.value, reason, now=now)
 
 
 async def part_not_sent(conn: AsyncConnection, part_id: int) -> None:
@@ -137,7 +137,7 @@ async def retry_later(
         values["assigned_modem"] = None
         values["avoid_modem"] = avoid_modem
     await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-    await _event(conn, message_id, "retry", reason, now=now)
+    await record_event(conn, message_id, "retry", reason, now=now)
     return StatusChange(message_id, MessageStatus.QUEUED.value, reason)
 
 
@@ -158,7 +158,7 @@ async def fail_message(
         .where(messages.c.id == message_id)
         .values(status=MessageStatus.FAILED.value, error=reason, updated_at=now)
     )
-    await _event(conn, message_id, MessageStatus.FAILED.value, reason, now=now)
+    await record_event(conn, message_id, MessageStatus.FAILED.value, reason, now=now)
     return StatusChange(message_id, MessageStatus.FAILED.value, reason)
 
 
@@ -190,7 +190,7 @@ async def roll_up(conn: AsyncConnection, message_id: int, *, now: datetime) -> S
         values["delivered_at"] = max(row.delivered_at or now for row in parts)
         values["error"] = None
     await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-    await _event(conn, message_id, status, None, now=now)
+    await record_event(conn, message_id, status, None, now=now)
     return StatusChange(message_id, status, current.error if status == "failed" else None)
 
 
@@ -207,7 +207,7 @@ def message_status_from_parts(statuses: set[str]) -> str:
     return MessageStatus.DELIVERED.value
 
 
-async def _event(
+async def record_event(
     conn: AsyncConnection,
     message_id: int,
     status: str,

@@ -1,0 +1,98 @@
+"""``gatewayd run``: the daemon, optionally with the web UI in-process and simulated modems."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Any
+
+import structlog
+
+from gatewayd.bus import create_bus
+from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
+from gatewayd.config import Settings
+from gatewayd.daemon import Gateway
+from gatewayd.logging_setup import configure_logging
+from gatewayd.modem.simulator import SimNetwork
+from gatewayd.runtime import SchemaNotReady, open_database, start_simulated_modems, with_modems
+from gatewayd.store import DatabaseUnavailable
+from gatewayd.systemd import Notifier
+
+log = structlog.get_logger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    parser = add_parser(subparsers, "run", "run the gateway daemon (until SIGTERM or Ctrl-C)")
+    add_config_argument(parser)
+    parser.add_argument(
+        "--web", action="store_true", help="also serve the web UI and API in this process"
+    )
+    parser.add_argument(
+        "--simulate",
+        type=int,
+        metavar="N",
+        default=None,
+        help="add N in-process simulated modems (the default when no modem is configured: 2)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.simulate is not None and not 0 <= args.simulate <= 256:
+        raise CliError("--simulate takes a number of modems from 0 to 256")
+    configure_logging(settings.log.file, settings.log.level)
+    try:
+        return asyncio.run(_run(settings, args))
+    except DatabaseUnavailable as exc:
+        raise CliError(str(exc)) from None
+    except SchemaNotReady as exc:
+        raise CliError(f"{exc}: run 'gatewayd migrate' first") from None
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    simulate = args.simulate
+    if simulate is None and not settings.enabled_modems:
+        simulate = 2
+    db = await open_database(settings)
+    bus = create_bus(settings.redis_url)
+    network: SimNetwork | None = None
+    web_runner: Any = None
+    try:
+        if simulate:
+            network, handles, simulated = await start_simulated_modems(settings, simulate)
+            settings = with_modems(settings, simulated)
+            for handle, modem in zip(handles, simulated, strict=True):
+                print(f"simulated modem {modem.name}: {handle.number} on {handle.device}")
+        gateway = Gateway(settings, db, bus, notifier=Notifier())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, gateway.stop)
+        if args.web:
+            web_runner = await _start_web(settings, db, bus)
+        print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C", flush=True)
+        await gateway.run()
+    finally:
+        if web_runner is not None:
+            await web_runner.cleanup()
+        if network is not None:
+            await network.close()
+        await bus.close()
+        await db.close()
+    return 0
+
+
+async def _start_web(settings: Settings, db: Any, bus: Any) -> Any:
+    try:
+        from webui.app import create_app  # type: ignore[import-not-found,unused-ignore]
+        from webui.server import start  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print("the web UI is not available in this installation", file=sys.stderr)
+        return None
+    app = create_app(settings, db=db, bus=bus)
+    runner = await start(app, settings.web.listen)
+    print(f"web UI at http://{settings.web.listen}/", flush=True)
+    return runner
+

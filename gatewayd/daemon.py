@@ -1,0 +1,213 @@
+"""The gateway daemon: its modem workers, wake-ups, operator commands and housekeeping.
+
+:class:`Gateway` owns one :class:`~gatewayd.worker.ModemWorker` per configured modem. It
+settles what an earlier crash of this host left in flight, listens on the bus for wake-ups
+(new work) and operator commands (USSD, restart), and every few seconds sweeps: claims this
+host abandoned, parts whose delivery report is overdue, multipart messages whose last parts
+never came. The bus is only a hint: without it, workers poll the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from gatewayd.bus import EVENTS, WAKE, InProcessBus
+from gatewayd.config import ModemSettings, Settings
+from gatewayd.inbox import flush_stale_fragments
+from gatewayd.incoming import received_event, status_event
+from gatewayd.modem.errors import ModemError
+from gatewayd.queue import recover_after_crash
+from gatewayd.reports import expire_overdue
+from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.systemd import Notifier
+from gatewayd.wakeup import LocalWakeupListener
+from gatewayd.worker import ModemWorker, WorkerContext
+
+log = structlog.get_logger(__name__)
+
+COMMANDS = "smsgw:commands"
+"""Channel of operator commands for gatewayd (``ussd``, ``modem.restart``); answers go to the
+command's ``reply_to`` channel."""
+HOUSEKEEPING_INTERVAL = 15.0
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        bus: InProcessBus,
+        *,
+        modems: tuple[ModemSettings, ...] | None = None,
+        notifier: Notifier | None = None,
+        health_interval: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        self.host = settings.gateway.host
+        self.notifier = notifier or Notifier({})
+        self.stopping = asyncio.Event()
+        context = WorkerContext(
+            settings=settings,
+            db=db,
+            host=self.host,
+            publish=self.publish,
+            stopping=self.stopping,
+            health_interval=health_interval,
+        )
+        chosen = settings.enabled_modems if modems is None else modems
+        self.workers = {m.name: ModemWorker(m, context) for m in chosen}
+        self._command_tasks: set[asyncio.Task[None]] = set()
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        await self.bus.publish(EVENTS, event)
+
+    def wake_all(self) -> None:
+        for worker in self.workers.values():
+            worker.wake.set()
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until :meth:`stop`; in-flight sends finish before this returns."""
+        await self._recover()
+        wake_subscription = self.bus.subscribe(WAKE)
+        command_subscription = self.bus.subscribe(COMMANDS)
+        background = [
+            asyncio.create_task(self._listen_wake(wake_subscription), name="wake-listener"),
+            asyncio.create_task(self._listen_commands(command_subscription), name="commands"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+        if self.notifier.watchdog_interval:
+            background.append(asyncio.create_task(self._watchdog(), name="watchdog"))
+        workers = [
+            asyncio.create_task(worker.run(), name=f"modem-{name}")
+            for name, worker in self.workers.items()
+        ]
+        local_wakeups = LocalWakeupListener(self.settings.gateway.data_dir, self.wake_all)
+        try:
+            local_wakeups.start()
+        except OSError as error:
+            log.warning("Local wake-up socket unavailable", error=str(error))
+        log.info("gatewayd started", host=self.host, modems=list(self.workers))
+        self.notifier.ready(f"{len(workers)} modems")
+        if on_ready is not None:
+            on_ready()
+        try:
+            await self.stopping.wait()
+            self.notifier.stopping()
+            log.info("gatewayd stopping: letting in-flight sends finish")
+            await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            for task in background + workers:
+                task.cancel()
+            await asyncio.gather(*background, *workers, return_exceptions=True)
+            local_wakeups.close()
+            self.bus.unsubscribe(wake_subscription)
+            self.bus.unsubscribe(command_subscription)
+        log.info("gatewayd stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake_all()
+
+    async def _recover(self) -> None:
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                async with self.db.begin() as conn:
+                    recovery = await recover_after_crash(conn, host=self.host, now=utc_now())
+                break
+            except DatabaseUnavailable as error:
+                log.warning("Database unavailable at start; retrying", error=str(error))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                delay = min(delay * 2, 10.0)
+        else:
+            return
+        if recovery.unknown_parts or recovery.requeued_messages:
+            log.warning(
+                "Recovered after an unclean stop",
+                unknown_parts=recovery.unknown_parts,
+                requeued_messages=recovery.requeued_messages,
+                unknown_message_ids=list(recovery.unknown_message_ids),
+            )
+
+    async def _listen_wake(self, subscription: Any) -> None:
+        while True:
+            message = await subscription.get()
+            target = message.get("modem") if isinstance(message, dict) else None
+            worker = self.workers.get(target) if isinstance(target, str) else None
+            if worker is not None:
+                worker.wake.set()
+            else:
+                self.wake_all()
+
+    async def _listen_commands(self, subscription: Any) -> None:
+        while True:
+            command = await subscription.get()
+            if not isinstance(command, dict):
+                continue
+            worker = self.workers.get(str(command.get("modem")))
+            if worker is None:
+                continue  # another gatewayd host owns that modem
+            task = asyncio.create_task(self._run_command(worker, command))
+            self._command_tasks.add(task)
+            task.add_done_callback(self._command_tasks.discard)
+
+    async def _run_command(self, worker: ModemWorker, command: dict[str, Any]) -> None:
+        reply_to = command.get("reply_to")
+        kind = command.get("type")
+        answer: dict[str, Any]
+        try:
+            if kind == "ussd":
+                text = await worker.ussd(str(command.get("code", "")))
+                answer = {"ok": True, "text": text}
+            elif kind == "modem.restart":
+                worker.request_restart()
+                answer = {"ok": True, "text": f"{worker.name} restarting"}
+            else:
+                answer = {"ok": False, "error": f"unknown command {kind!r}"}
+        except ModemError as error:
+            answer = {"ok": False, "error": str(error)}
+        if isinstance(reply_to, str) and reply_to:
+            await self.bus.publish(reply_to, answer)
+
+    async def _housekeeping(self) -> None:
+        reassembly = timedelta(seconds=self.settings.gateway.reassembly_timeout)
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), HOUSEKEEPING_INTERVAL)
+                return
+            try:
+                await self.sweep(reassembly)
+            except DatabaseUnavailable as error:
+                log.warning("Housekeeping skipped: database unavailable", error=str(error))
+
+    async def sweep(self, reassembly: timedelta) -> None:
+        in_flight = {i for w in self.workers.values() for i in w.in_flight}
+        now = utc_now()
+        async with self.db.begin() as conn:
+            recovery = await recover_after_crash(
+                conn, host=self.host, now=now, in_flight=in_flight
+            )
+            expired = await expire_overdue(conn, now=now)
+            received = await flush_stale_fragments(conn, older_than=reassembly, now=now)
+        if recovery.requeued_messages:
+            log.warning("Requeued abandoned claims", count=recovery.requeued_messages)
+            self.wake_all()
+        for change in expired:
+            await self.publish(status_event(change))
+        for message in received:
+            await self.publish(received_event(message))
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval or 10.0
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)

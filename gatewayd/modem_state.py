@@ -1,0 +1,88 @@
+"""What gatewayd records about its modems: identity, health, state, and the signal history
+that the web UI charts. The ``modems`` table is written only here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gatewayd.modem.identity import ModemHealth, ModemIdentity
+from gatewayd.store import modem_samples, modems
+from gatewayd.store.upsert import upsert
+
+
+async def register_modem(
+    conn: AsyncConnection, *, name: str, host: str, device: str, state: str, now: datetime
+) -> int:
+    """Claim the modem row for this host; returns today's sent count (for daily limits)."""
+    await upsert(
+        conn,
+        modems,
+        {"name": name, "host": host, "device": device, "state": state, "updated_at": now},
+        key=("name",),
+    )
+    row = (
+        await conn.execute(
+            select(modems.c.sent_today, modems.c.sent_today_date).where(modems.c.name == name)
+        )
+    ).one()
+    return int(row.sent_today) if row.sent_today_date == now.date().isoformat() else 0
+
+
+async def set_state(
+    conn: AsyncConnection, name: str, state: str, *, now: datetime, error: str | None = None
+) -> None:
+    await conn.execute(
+        update(modems)
+        .where(modems.c.name == name)
+        .values(state=state, error=error, updated_at=now)
+    )
+
+
+async def save_identity(
+    conn: AsyncConnection, name: str, identity: ModemIdentity, *, now: datetime
+) -> None:
+    await conn.execute(
+        update(modems)
+        .where(modems.c.name == name)
+        .values(
+            imei=identity.imei,
+            imsi=identity.imsi,
+            iccid=identity.iccid,
+            manufacturer=identity.manufacturer,
+            model=identity.model,
+            revision=identity.revision,
+            updated_at=now,
+        )
+    )
+
+
+def health_values(health: ModemHealth) -> dict[str, Any]:
+    return {
+        "signal_dbm": health.signal.dbm,
+        "registration": health.registration.state,
+        "operator": health.operator,
+    }
+
+
+async def save_health(
+    conn: AsyncConnection, name: str, health: ModemHealth, *, state: str, now: datetime
+) -> None:
+    values = health_values(health)
+    await conn.execute(
+        update(modems)
+        .where(modems.c.name == name)
+        .values(**values, state=state, last_seen=now, updated_at=now, error=None)
+    )
+    await conn.execute(
+        insert(modem_samples).values(
+            modem=name,
+            at=now,
+            signal_dbm=values["signal_dbm"],
+            registration=values["registration"],
+            detail={"operator": health.operator, "rssi": health.signal.rssi},
+        )
+    )

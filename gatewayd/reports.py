@@ -1,0 +1,148 @@
+"""Delivery reports: matching an SMS-STATUS-REPORT to the part it speaks of, and expiry.
+
+A report names only the modem it arrived on, a TP-MR (0–255, reused every 256 sends), the
+recipient as the network writes it (national or international) and the SMSC's clock. A part
+matches when it went out through the same SIM (IMSI; the modem name when the IMSI is unknown)
+with that MR, to the same subscriber, within the validity window. Among several candidates (MR
+wrap-around) the oldest still awaiting its report wins: reports come back in order far more
+reliably than SMSC clocks agree with ours. Parts whose report never comes expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gatewayd.numbers import same_subscriber
+from gatewayd.queue.progress import StatusChange, record_event, roll_up
+from gatewayd.sms import StatusReport
+from gatewayd.store import PartStatus, message_parts, messages
+
+MATCH_WINDOW = timedelta(days=7)
+DEFAULT_REPORT_WAIT = timedelta(days=3)
+"""How long a part waits for its report when the message set no validity period."""
+AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
+"""Part states a report can still settle (a late report turns ``expired`` into its verdict)."""
+REPORTABLE = (*AWAITING, PartStatus.DELIVERED.value, PartStatus.FAILED.value)
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    matched: bool
+    part_id: int | None = None
+    message_id: int | None = None
+    duplicate: bool = False
+    change: StatusChange | None = None
+
+
+async def apply_status_report(
+    conn: AsyncConnection,
+    report: StatusReport,
+    *,
+    modem: str,
+    imsi: str | None,
+    now: datetime,
+) -> ReportOutcome:
+    """Record ``report`` on its part and roll the message up; tell whether it matched."""
+    same_sim = (
+        message_parts.c.modem_imsi == imsi if imsi else message_parts.c.modem == modem
+    )
+    rows = (
+        await conn.execute(
+            select(
+                message_parts.c.id,
+                message_parts.c.message_id,
+                message_parts.c.status,
+                message_parts.c.seq,
+                messages.c.recipient,
+            )
+            .join(messages, messages.c.id == message_parts.c.message_id)
+            .where(
+                same_sim,
+                message_parts.c.mr == report.mr,
+                message_parts.c.submitted_at >= now - MATCH_WINDOW,
+                message_parts.c.status.in_(REPORTABLE),
+            )
+            .order_by(message_parts.c.submitted_at, message_parts.c.id)
+        )
+    ).all()
+    candidates = [r for r in rows if same_subscriber(r.recipient, report.recipient)]
+    if not candidates:
+        return ReportOutcome(matched=False)
+    awaiting = [r for r in candidates if r.status in AWAITING]
+    if not awaiting:
+        latest = candidates[-1]
+        return ReportOutcome(True, latest.id, latest.message_id, duplicate=True)
+    part = awaiting[0]
+    values: dict[str, object] = {"report_status": report.status}
+    if report.state == "delivered":
+        values.update(status=PartStatus.DELIVERED.value, delivered_at=report.discharge_time or now)
+    elif report.state == "failed":
+        values.update(
+            status=PartStatus.FAILED.value,
+            error=f"the network could not deliver it (TP-ST {report.status:#04x})",
+        )
+    await conn.execute(update(message_parts).where(message_parts.c.id == part.id).values(**values))
+    await record_event(
+        conn,
+        part.message_id,
+        f"report:{report.state}",
+        f"TP-ST {report.status:#04x}",
+        now=now,
+        part_seq=part.seq,
+        modem=modem,
+    )
+    change = None
+    if report.state == "failed":
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == part.message_id)
+            .values(error=values["error"], updated_at=now)
+        )
+    if report.state != "pending":
+        change = await roll_up(conn, part.message_id, now=now)
+    return ReportOutcome(True, part.id, part.message_id, change=change)
+
+
+async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:
+    """Parts still awaiting a report past their validity become ``expired``."""
+    default_cutoff = now - DEFAULT_REPORT_WAIT
+    overdue = (
+        await conn.execute(
+            select(message_parts.c.id, message_parts.c.message_id, messages.c.validity_minutes,
+                   message_parts.c.sent_at)
+            .join(messages, messages.c.id == message_parts.c.message_id)
+            .where(
+                messages.c.status_report.is_(True),
+                message_parts.c.status == PartStatus.SENT.value,
+                or_(
+                    and_(messages.c.validity_minutes.is_(None),
+                         message_parts.c.sent_at < default_cutoff),
+                    messages.c.validity_minutes.is_not(None),
+                ),
+            )
+            .limit(5000)
+        )
+    ).all()  # fmt: skip
+    expired_ids = [
+        row.id
+        for row in overdue
+        if row.validity_minutes is None
+        or row.sent_at + timedelta(minutes=row.validity_minutes) < now
+    ]
+    if not expired_ids:
+        return []
+    await conn.execute(
+        update(message_parts)
+        .where(message_parts.c.id.in_(expired_ids))
+        .values(status=PartStatus.EXPIRED.value, error="no delivery report within validity")
+    )
+    changes = []
+    for message_id in sorted({row.message_id for row in overdue if row.id in expired_ids}):
+        change = await roll_up(conn, message_id, now=now)
+        if change is not None:
+            changes.append(change)
+    return changes

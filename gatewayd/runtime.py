@@ -1,0 +1,58 @@
+"""Opening what every command needs: the database (with its schema checked or created), the
+bus, and simulated modems when asked for (or when no modem is configured)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from gatewayd.config import ModemSettings, Settings
+from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.store import Database
+from gatewayd.store import migrate as migrations
+
+
+class SchemaNotReady(Exception):
+    """The database has no schema or an old one, and this command may not change it."""
+
+
+async def open_database(settings: Settings, *, create_sqlite_schema: bool = True) -> Database:
+    """Open the database; SQLite files get their schema created or upgraded on the spot (the
+    embedded mode's first minute), PostgreSQL must have been migrated with ``gatewayd migrate``.
+    """
+    db = Database.from_settings(settings.database)
+    try:
+        if settings.database.is_sqlite and create_sqlite_schema:
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+            await migrations.upgrade(db)
+        else:
+            try:
+                await migrations.require_current_schema(db)
+            except migrations.SchemaOutdated as exc:
+                raise SchemaNotReady(f"{exc}") from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+SIM_LATENCY_MS = 300
+SIM_REPORT_DELAY_MS = 1500
+
+
+async def start_simulated_modems(
+    settings: Settings, count: int, *, directory: Path | None = None
+) -> tuple[SimNetwork, list[ModemHandle], tuple[ModemSettings, ...]]:
+    """``count`` simulated modems on ptys, as modem settings named ``sim0``, ``sim1``, …"""
+    network = SimNetwork(latency_ms=SIM_LATENCY_MS, report_delay_ms=SIM_REPORT_DELAY_MS)
+    folder = directory or settings.gateway.data_dir / "sim"
+    handles = await network.start(count, folder)
+    modems = tuple(
+        ModemSettings(name=f"sim{h.index}", device=str(h.device)) for h in handles
+    )
+    return network, handles, modems
+
+
+def with_modems(settings: Settings, modems: tuple[ModemSettings, ...]) -> Settings:
+    return replace(settings, modems=settings.modems + modems)

@@ -1,0 +1,371 @@
+"""One supervised task per modem: connect, initialise, send, receive, watch health, recover.
+
+A :class:`ModemWorker` runs sessions until gatewayd stops. A session opens the device,
+initialises the modem, records its identity, sweeps its stored messages, then runs three loops
+side by side: sending (claims from the queue), health polling, and a periodic storage sweep.
+Incoming PDUs arrive through the driver's callbacks. Any modem failure ends the session; the
+worker waits (backing off) and starts a new one, asking the modem for a full reset
+(``AT+CFUN=1,1``) after repeated failures. The send loop is never cancelled mid-message: a
+session ends only between messages, so a part answered by the modem is always recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from gatewayd.config import ModemSettings, Settings
+from gatewayd.incoming import IncomingHandler, status_event
+from gatewayd.modem import errors as modem_errors
+from gatewayd.modem.driver import AtModem, IncomingKind, IncomingPdu
+from gatewayd.modem.errors import ModemError
+from gatewayd.modem.identity import ModemHealth
+from gatewayd.modem_state import register_modem, save_health, save_identity, set_state
+from gatewayd.queue import StatusChange, claim
+from gatewayd.sender import MessageSender, ModemNeedsAttention
+from gatewayd.store import Database, DatabaseUnavailable, utc_now
+
+log = structlog.get_logger(__name__)
+
+REGISTERED = frozenset({"home", "roaming"})
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+RESET_AFTER_FAILURES = 3
+SWEEP_INTERVAL = 300.0
+
+PublishEvent = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    host: str
+    publish: PublishEvent
+    stopping: asyncio.Event
+    health_interval: float = 30.0
+
+
+@dataclass
+class SendWindow:
+    """Per-minute and per-day send limits of one modem (counted in parts)."""
+
+    per_minute: int | None
+    per_day: int | None
+    sent_today: int = 0
+    today: str = ""
+    recent: deque[float] = field(default_factory=deque)
+
+    def record(self) -> None:
+        self.recent.append(time.monotonic())
+        self.sent_today += 1
+
+    def wait_needed(self, now: datetime) -> float:
+        """Seconds until this modem may send again; 0 when it may now."""
+        day = now.date().isoformat()
+        if day != self.today:
+            self.today, self.sent_today = day, 0 if self.today else self.sent_today
+        if self.per_day is not None and self.sent_today >= self.per_day:
+            tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+            return (tomorrow - now).total_seconds()
+        if self.per_minute is None:
+            return 0.0
+        horizon = time.monotonic() - 60.0
+        while self.recent and self.recent[0] <= horizon:
+            self.recent.popleft()
+        if len(self.recent) < self.per_minute:
+            return 0.0
+        return self.recent[0] - horizon
+
+
+class ModemWorker:
+    def __init__(self, config: ModemSettings, context: WorkerContext) -> None:
+        self.config = config
+        self.name = config.name
+        self.context = context
+        self.wake = asyncio.Event()
+        self.in_flight: set[int] = set()
+        self.state = "offline"
+        self.imsi: str | None = None
+        self.registration = "unknown"
+        self.modem: AtModem | None = None
+        self.window = SendWindow(config.per_minute, config.per_day)
+        self._failures = 0
+        self._restart_requested = asyncio.Event()
+        self._log = log.bind(modem=self.name)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        stopping = self.context.stopping
+        while not stopping.is_set():
+            started = time.monotonic()
+            try:
+                await self._session()
+                self._failures = 0
+            except (ModemError, ModemNeedsAttention, OSError) as error:
+                self._failures += 1
+                self._log.warning("Modem session ended", error=str(error), failures=self._failures)
+                await self._record_state("error", error=str(error))
+            except DatabaseUnavailable as error:
+                self._failures += 1
+                self._log.warning("Database unavailable", error=str(error))
+            if stopping.is_set():
+                break
+            if time.monotonic() - started > 120:
+                self._failures = min(self._failures, 1)
+            delay = RECONNECT_DELAYS[min(self._failures, len(RECONNECT_DELAYS) - 1)]
+            if self._restart_requested.is_set():
+                self._restart_requested.clear()
+                delay = 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+        await self._record_state("offline")
+
+    def request_restart(self) -> None:
+        self._restart_requested.set()
+        self.wake.set()
+
+    async def _session(self) -> None:
+        config = self.config
+        modem = AtModem(
+            config.device,
+            name=self.name,
+            baudrate=config.baudrate,
+            pin=config.pin,
+            prefer_direct=False,
+        )
+        over = asyncio.Event()
+        modem.on_disconnect(lambda _error: over.set())
+        await self._register("initialising")
+        await modem.open()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            if self._failures >= RESET_AFTER_FAILURES:
+                await self._reset(modem)
+            await modem.initialise()
+            identity = await modem.identity()
+            self.imsi = identity.imsi
+            async with self.context.db.begin() as conn:
+                await save_identity(conn, self.name, identity, now=utc_now())
+            await self._poll_health(modem)
+            handler = IncomingHandler(
+                db=self.context.db,
+                modem=self.name,
+                imsi=lambda: self.imsi,
+                publish=self.context.publish,
+                delete=lambda index, storage: modem.delete_message(index, storage),
+            )
+            modem.on_message(handler.handle)
+            modem.on_status_report(handler.handle)
+            self.modem = modem
+            self._log.info("Modem online", imei=identity.imei, imsi=identity.imsi,
+                           registration=self.registration)  # fmt: skip
+            await self._sweep(modem, handler)
+            failed: list[BaseException] = []
+
+            def end_session(task: asyncio.Task[None]) -> None:
+                if not task.cancelled() and task.exception() is not None:
+                    failed.append(task.exception())  # type: ignore[arg-type]
+                over.set()
+
+            for loop in (self._health_loop(modem, over), self._sweep_loop(modem, handler, over)):
+                task = asyncio.create_task(loop)
+                task.add_done_callback(end_session)
+                tasks.append(task)
+            await self._send_loop(modem, over)
+            if failed:
+                raise failed[0]
+            if modem.channel.is_open is False:
+                raise modem_errors.ModemDisconnected(f"{self.name}: device closed")
+        finally:
+            self.modem = None
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await modem.close()
+
+    async def _reset(self, modem: AtModem) -> None:
+        self._log.warning("Resetting modem", command="AT+CFUN=1,1")
+        with contextlib.suppress(ModemError):
+            await modem.channel.command("AT+CFUN=1,1", timeout=15)
+        self._failures = 0
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _send_loop(self, modem: AtModem, over: asyncio.Event) -> None:
+        context = self.context
+        sender = MessageSender(
+            db=context.db,
+            modem=self.name,
+            imsi=self.imsi,
+            send_pdu=modem.send_pdu,
+            publish=self._publish_change,
+            retry=context.settings.gateway.retry,
+            on_part_sent=self.window.record,
+        )
+        poll = context.settings.gateway.poll_interval
+        found_work = True
+        while not over.is_set() and not context.stopping.is_set():
+            if self._restart_requested.is_set():
+                return
+            if not found_work:
+                await self._wait(poll, over)
+                if over.is_set() or context.stopping.is_set():
+                    return
+            self.wake.clear()
+            if self.registration not in REGISTERED:
+                found_work = False
+                continue
+            pause = self.window.wait_needed(utc_now())
+            if pause > 0:
+                await self._wait(min(pause, poll), over)
+                continue
+            try:
+                async with context.db.begin() as conn:
+                    claimed = await claim(
+                        conn, host=context.host, modem=self.name,
+                        prefixes=self.config.prefixes, now=utc_now(),
+                    )  # fmt: skip
+            except DatabaseUnavailable as error:
+                self._log.warning("Queue unreachable", error=str(error))
+                found_work = False
+                continue
+            found_work = bool(claimed)
+            for message in claimed:
+                self.in_flight.add(message.id)
+                try:
+                    await sender.send(message)
+                except DatabaseUnavailable as error:
+                    self._log.warning("Database unavailable while sending", error=str(error),
+                                      message_id=message.id)  # fmt: skip
+                    found_work = False
+                finally:
+                    self.in_flight.discard(message.id)
+
+    async def _wait(self, timeout: float, over: asyncio.Event) -> None:
+        waits = [
+            asyncio.ensure_future(self.wake.wait()),
+            asyncio.ensure_future(over.wait()),
+            asyncio.ensure_future(self.context.stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    async def _publish_change(self, change: StatusChange) -> None:
+        await self.context.publish(status_event(change))
+
+    # -- health ----------------------------------------------------------------------------
+
+    async def _health_loop(self, modem: AtModem, over: asyncio.Event) -> None:
+        while not over.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(over.wait(), self.context.health_interval)
+                return
+            await self._poll_health(modem)
+
+    async def _poll_health(self, modem: AtModem) -> None:
+        health = await modem.health()
+        was_registered = self.registration in REGISTERED
+        self.registration = health.registration.state
+        state = "online" if self.registration in REGISTERED else "no_network"
+        try:
+            async with self.context.db.begin() as conn:
+                await save_health(conn, self.name, health, state=state, now=utc_now())
+        except DatabaseUnavailable as error:
+            self._log.warning("Cannot record modem health", error=str(error))
+        if state != self.state:
+            self.state = state
+            await self._announce_state(health)
+        if not was_registered and self.registration in REGISTERED:
+            self.wake.set()
+
+    # -- stored messages -------------------------------------------------------------------
+
+    async def _sweep_loop(
+        self, modem: AtModem, handler: IncomingHandler, over: asyncio.Event
+    ) -> None:
+        while not over.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(over.wait(), SWEEP_INTERVAL)
+                return
+            await self._sweep(modem, handler)
+
+    async def _sweep(self, modem: AtModem, handler: IncomingHandler) -> None:
+        """Read every message and report the modem holds (left over from before we started,
+        or from a time the database was away), store them, then delete them."""
+        storages = modem.settings.storages if modem.settings else None
+        names: list[str | None] = [storages.read] if storages else [None]
+        if storages is not None and "SR" not in names:
+            names.append("SR")
+        for storage in names:
+            try:
+                stored = await modem.list_messages(storage)
+            except modem_errors.AtCommandError as error:
+                self._log.info("Storage not listable", storage=storage, error=str(error))
+                continue
+            for item in stored:
+                if item.status == 2 or item.status == 3:
+                    continue  # our own outgoing copies
+                kind: IncomingKind = "report" if item.storage == "SR" else "message"
+                try:
+                    await handler.handle(IncomingPdu(kind, item.pdu, item.storage, item.index))
+                except DatabaseUnavailable as error:
+                    self._log.warning("Stored message kept on the modem", error=str(error))
+                    return
+
+    # -- state -----------------------------------------------------------------------------
+
+    async def _register(self, state: str) -> None:
+        now = utc_now()
+        async with self.context.db.begin() as conn:
+            self.window.sent_today = await register_modem(
+                conn, name=self.name, host=self.context.host, device=self.config.device,
+                state=state, now=now,
+            )  # fmt: skip
+        self.window.today = now.date().isoformat()
+        self.state = state
+        await self.context.publish({"type": "modem.state", "name": self.name, "state": state})
+
+    async def _record_state(self, state: str, *, error: str | None = None) -> None:
+        self.state = state
+        try:
+            async with self.context.db.begin() as conn:
+                await set_state(conn, self.name, state, now=utc_now(), error=error)
+        except DatabaseUnavailable:
+            pass
+        with contextlib.suppress(Exception):
+            await self.context.publish(
+                {"type": "modem.state", "name": self.name, "state": state, "error": error}
+            )
+
+    async def _announce_state(self, health: ModemHealth) -> None:
+        await self.context.publish(
+            {
+                "type": "modem.state",
+                "name": self.name,
+                "state": self.state,
+                "signal": health.signal.dbm,
+                "operator": health.operator,
+                "registration": health.registration.state,
+            }
+        )
+
+    # -- operator commands -----------------------------------------------------------------
+
+    async def ussd(self, code: str) -> str:
+        modem = self.modem
+        if modem is None:
+            raise ModemError(f"{self.name} is {self.state}, not online")
+        reply = await modem.ussd(code)
+        return reply.text or ""
