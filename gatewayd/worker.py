@@ -85,6 +85,21 @@ class SendWindow:
         return self.recent[0] - horizon
 
 
+async def read_own_number(modem: AtModem) -> str | None:
+    """The SIM's own number from ``AT+CNUM`` when the SIM knows it (many do not)."""
+    try:
+        response = await modem.channel.command("AT+CNUM")
+    except ModemError:
+        return None
+    for value in response.values("+CNUM"):
+        fields = [field.strip().strip('"') for field in value.split(",")]
+        if len(fields) >= 2 and fields[1].lstrip("+").isdigit():
+            number = fields[1]
+            international = len(fields) >= 3 and fields[2] == "145"
+            return f"+{number.lstrip('+')}" if international or number.startswith("+") else number
+    return None
+
+
 class ModemWorker:
     def __init__(self, config: ModemSettings, context: WorkerContext) -> None:
         self.config = config
@@ -94,6 +109,7 @@ class ModemWorker:
         self.in_flight: set[int] = set()
         self.state = "offline"
         self.imsi: str | None = None
+        self.own_number: str | None = None
         self.registration = "unknown"
         self.modem: AtModem | None = None
         self.window = SendWindow(config.per_minute, config.per_day)
@@ -153,6 +169,7 @@ class ModemWorker:
             await modem.initialise()
             identity = await modem.identity()
             self.imsi = identity.imsi
+            self.own_number = await read_own_number(modem)
             async with self.context.db.begin() as conn:
                 await save_identity(conn, self.name, identity, now=utc_now())
             await self._poll_health(modem)
@@ -232,7 +249,8 @@ class ModemWorker:
                 async with context.db.begin() as conn:
                     claimed = await claim(
                         conn, host=context.host, modem=self.name,
-                        prefixes=self.config.prefixes, now=utc_now(),
+                        prefixes=self.config.prefixes, own_number=self.own_number,
+                        now=utc_now(),
                     )  # fmt: skip
             except DatabaseUnavailable as error:
                 self._log.warning("Queue unreachable", error=str(error))

@@ -46,10 +46,14 @@ async def claim(
     host: str,
     modem: str,
     prefixes: tuple[str, ...] = (),
+    own_number: str | None = None,
     now: datetime,
     limit: int = 1,
 ) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due messages this modem may send, highest priority first."""
+    """Claim up to ``limit`` due messages this modem may send, highest priority first.
+
+    A modem that knows its own number leaves messages to that number to the other modems.
+    """
     due = (
         select(messages.c.id)
         .where(
@@ -66,6 +70,8 @@ async def claim(
     )
     if prefixes:
         due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
+    if own_number:
+        due = due.where(messages.c.recipient != own_number)
     claimed = await conn.execute(
         update(messages)
         .where(messages.c.id.in_(due.scalar_subquery()))
