@@ -11,6 +11,16 @@
     await db.close()
 
 Times are always aware UTC datetimes (:func:`utc_now`); naive ones are refused.
+
+Changing the schema: edit the tables, then write a revision against a database at head::
+
+    SMSGW_DATABASE_URL=sqlite:////tmp/dev.db gatewayd migrate
+    SMSGW_DATABASE_URL=sqlite:////tmp/dev.db alembic -c gatewayd/store/alembic.ini \
+        revision --autogenerate --rev-id 0003 -m "what changes"
+
+Review it (server defaults as ``sa.func.now()`` / ``sa.false()`` so it runs on both back ends);
+``tests/integration/store/test_migrations.py`` fails until head matches the metadata on
+PostgreSQL and SQLite alike.
 """
 
 from gatewayd.store.database import Database, DatabaseUnavailable
