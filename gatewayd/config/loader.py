@@ -61,7 +61,7 @@ def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Sett
                 f"{top.where} unknown table [{key}] (known: {', '.join(TOP_LEVEL_TABLES)})"
             )
     gateway = _read_gateway(top.table("gateway"), env)
-    settings = Settings(
+    return Settings(
         gateway=gateway,
         web=_read_web(top.table("web"), env),
         database=_read_database(top.table("database"), env, gateway.data_dir),
@@ -70,7 +70,6 @@ def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Sett
         modems=read_modems(data.get("modem"), top.where),
         source=source,
     )
-    return settings
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
