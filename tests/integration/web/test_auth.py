@@ -1,0 +1,87 @@
+"""Sign-in, sessions, CSRF, lockout, roles and security headers against a real database."""
+
+from __future__ import annotations
+
+from tests.integration.web.conftest import PASSWORD, LogCapture, WebEnv, csrf_from, login
+
+
+async def test_health_needs_no_login(web: WebEnv) -> None:
+    response = await web.client.get("/api/health")
+    body = await response.json()
+    assert response.status == 200
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"] == "disabled"
+    assert body["checks"]["gateway"] == "stale"
+    assert body["status"] == "degraded"
+
+
+async def test_security_headers_on_every_response(web: WebEnv) -> None:
+    for path in ("/api/health", "/login", "/no-such-page"):
+        response = await web.client.get(path)
+        headers = response.headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"], path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers
+
+
+async def test_hsts_and_secure_cookie_behind_https_proxy(web: WebEnv) -> None:
+    page = await web.client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = page.headers.get("Set-Cookie", "")
+    assert "smsgw_session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+async def test_pages_redirect_to_login_and_api_answers_401(web: WebEnv) -> None:
+    page = await web.client.get("/", allow_redirects=False)
+    assert page.status == 302
+    assert page.headers["Location"].startswith("/login?next=")
+    api = await web.client.get("/api/v1/messages")
+    assert api.status == 401
+    assert (await api.json())["error"]["code"] == "unauthorized"
+
+
+async def test_login_rotates_the_session_and_old_token_is_dead(web: WebEnv) -> None:
+    page = await web.client.get("/login")
+    before_token = csrf_from(await page.text())
+    before_cookie = web.client.session.cookie_jar.filter_cookies(web.client.make_url("/"))
+    response = await web.client.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": before_token},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    after_cookie = web.client.session.cookie_jar.filter_cookies(web.client.make_url("/"))
+    assert after_cookie["smsgw_session"].value != before_cookie["smsgw_session"].value
+    home = await web.client.get("/", allow_redirects=False)
+    assert home.status == 200
+    stale = await web.client.post("/logout", data={"csrf_token": before_token},
+                                  allow_redirects=False)
+    assert stale.status == 403
+
+
+async def test_login_without_csrf_token_is_refused(web: WebEnv) -> None:
+    await web.client.get("/login")
+    response = await web.client.post(
+        "/login", data={"username": "admin", "password": PASSWORD}, allow_redirects=False
+    )
+    assert response.status == 403
+
+
+async def test_five_wrong_passwords_lock_the_account(
+    web: WebEnv, log_capture: LogCapture
+) -> None:
+    for _ in range(5):
+        response = await login(web.client, "operator", "wrong password!")
+        assert response.status in (401, 429)
+    assert response.status == 429
+    locked = await login(web.client, "operator", PASSWORD)
+    assert locked.status == 429
+    failed = log_capture.events("Failed login")
+    assert len(failed) == 6
+    assert all(line["username"] == "operator" for line in failed)
+    assert all(line["client_address"] == "127.0.0.1" for line in failed)
+    assert failed[-1]["reason"] == "locked"

@@ -1,0 +1,12 @@
+"""The API's route table: every endpoint, its method and its handler, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from webui.api import health
+
+
+def register(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/api/health", health.health, name="api.health")

@@ -1,0 +1,133 @@
+"""The application factory: settings in, a ready ``web.Application`` out.
+
+::
+
+    app = create_app(settings)                     # webui run: opens its own DB and bus
+    app = create_app(settings, db=db, bus=bus)     # gatewayd run --web: shares them
+
+Every resource (database, bus, webhook dispatcher) is opened and closed in one
+``cleanup_ctx`` generator; shared ones handed in are left open. Pages come from
+:mod:`webui.views` when it is present: it exposes ``register(app)`` adding its routes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import aiohttp_session
+import jinja2
+from aiohttp import web
+
+from gatewayd.bus import InProcessBus, create_bus
+from gatewayd.config import Settings
+from gatewayd.store import Database
+from webui import middlewares
+from webui.auth import login_views
+from webui.auth.sessions import GatewaySessionStorage
+from webui.auth.throttle import LoginThrottle
+from webui.keys import BUS, DB, OPTIONS, SETTINGS, STATS, THROTTLE
+from webui.options import WebOptions, options_from_settings
+from webui.stats import RequestStats
+
+PACKAGE_DIR = Path(__file__).parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+# aiohttp-session keeps its own plain-string request keys; nothing for us to change there.
+warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_session")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    bus: InProcessBus | None = None,
+    options: WebOptions | None = None,
+) -> web.Application:
+    """Build the web application; raises :class:`~webui.options.OptionsError` without a
+    secret key."""
+    options = options or options_from_settings(settings)
+    app = web.Application(client_max_size=options.client_max_size)
+    app[SETTINGS] = settings
+    app[OPTIONS] = options
+    app[STATS] = RequestStats()
+    app[THROTTLE] = LoginThrottle(
+        options.address_failure_limit, options.address_window_minutes * 60
+    )
+    app.cleanup_ctx.append(_database(settings, db))
+    app.cleanup_ctx.append(_bus(settings, bus))
+    app.middlewares.append(middlewares.timing_and_errors)
+    app.middlewares.append(aiohttp_session.session_middleware(GatewaySessionStorage(options)))
+    app.middlewares.append(middlewares.authentication)
+    app.on_response_prepare.append(middlewares.add_security_headers)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(("html", "xml"), default=True),
+    )
+    _add_routes(app)
+    if options.run_dispatcher:
+        from webui.webhooks.dispatcher import dispatcher_context
+
+        app.cleanup_ctx.append(dispatcher_context)
+    return app
+
+
+def _add_routes(app: web.Application) -> None:
+    from webui.api import routes as api_routes
+
+    login_views.register(app)
+    api_routes.register(app)
+    try:
+        views = importlib.import_module("webui.views")
+    except ModuleNotFoundError as exc:
+        if exc.name != "webui.views":
+            raise
+        views = None
+    register_views = getattr(views, "register", None)
+    if register_views is not None:
+        register_views(app)
+    else:
+        app.router.add_get("/", _placeholder_home)
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
+
+
+async def _placeholder_home(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="SMS Gateway: signed in. The API is at /api/v1/.\n")
+
+
+def _database(settings: Settings, shared: Database | None):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if shared is not None:
+            app[DB] = shared
+            yield
+            return
+        database = Database.from_settings(settings.database)
+        app[DB] = database
+        try:
+            yield
+        finally:
+            await database.close()
+
+    return context
+
+
+def _bus(settings: Settings, shared: InProcessBus | None):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if shared is not None:
+            app[BUS] = shared
+            yield
+            return
+        bus = create_bus(settings.redis_url)
+        app[BUS] = bus
+        try:
+            yield
+        finally:
+            await bus.close()
+
+    return context

@@ -1,0 +1,1 @@
+"""Who may do what: users and passwords, API keys, sessions, CSRF, login throttling, roles."""

@@ -1,0 +1,52 @@
+"""The ``webui`` command line: ``run``, users, API keys and ``security-check``.
+
+Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
+raise :class:`gatewayd.cli.common.CliError`, printed as one line (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from gatewayd import __version__
+from gatewayd.cli.common import CliError
+
+SUBCOMMAND_MODULES = (
+    "webui.cli.run",
+    "webui.cli.users",
+    "webui.cli.apikeys",
+    "webui.cli.security_check",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webui",
+        description="SMS gateway web UI and API: serve it, manage users and API keys, audit "
+        "the deployment.",
+    )
+    parser.add_argument("--version", action="version", version=f"webui {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CliError as exc:
+        print(f"webui {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

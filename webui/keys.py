@@ -1,0 +1,34 @@
+"""The typed keys under which the application keeps its shared objects.
+
+Views and middlewares read ``request.app[SETTINGS]``, ``request.app[DB]``… and never reach for
+module globals. Request-scoped values (who is asking, from where) live under request keys:
+``request[IDENTITY]`` and ``request[CLIENT_ADDRESS]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from gatewayd.bus import InProcessBus
+from gatewayd.config import Settings
+from gatewayd.store import Database
+
+if TYPE_CHECKING:
+    from webui.auth.identity import Identity
+    from webui.auth.throttle import LoginThrottle
+    from webui.options import WebOptions
+    from webui.stats import RequestStats
+
+SETTINGS = web.AppKey("settings", Settings)
+OPTIONS: web.AppKey[WebOptions] = web.AppKey("options")
+DB = web.AppKey("db", Database)
+BUS = web.AppKey("bus", InProcessBus)
+STATS: web.AppKey[RequestStats] = web.AppKey("stats")
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
+
+IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
+"""Who makes the request (a signed-in user or an API key), None when anonymous."""
+CLIENT_ADDRESS: web.RequestKey[str] = web.RequestKey("client_address")
+"""The client's address after trusted-proxy resolution."""

@@ -1,0 +1,231 @@
+"""Request middlewares, outermost first: timing and error shaping, then authentication,
+roles and CSRF. Security headers are added to every response in ``on_response_prepare``.
+
+- :func:`timing_and_errors` logs ``"Slow request"`` past ``slow_request_ms``, feeds the request
+  statistics, turns :class:`~webui.api.errors.ApiError`, HTTP errors on API paths and a lost
+  database into JSON errors, and logs anything unexpected instead of leaking a traceback.
+- :func:`authentication` finds who is asking (``Authorization: Bearer`` key, else the session
+  cookie), enforces the handler's declared role, and checks the CSRF token of every unsafe
+  request that is not authenticated by an API key.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from aiohttp.web_urldispatcher import StaticResource
+from aiohttp_session import get_session
+
+from gatewayd.store import DatabaseUnavailable
+from webui.api.errors import HTTP_ERROR_CODES, ApiError, error_response
+from webui.auth.apikeys import identify_key
+from webui.auth.clientaddr import client_address, in_networks, is_https
+from webui.auth.identity import Identity, is_public, required_role
+from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, STATS
+
+log = structlog.get_logger("webui.http")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+METRICS_ATTRIBUTE = "smsgw_metrics_allow_list"
+API_PREFIXES = ("/api/", "/metrics", "/cgi-bin/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+def metrics_endpoint(handler: Handler) -> Handler:
+    """Mark a handler as open without login to addresses in ``metrics_allow``."""
+    setattr(handler, METRICS_ATTRIBUTE, True)
+    return handler
+
+
+def route_name(request: web.Request) -> str:
+    """A bounded label for metrics: the route's pattern, not the concrete path."""
+    info = request.match_info
+    if info.http_exception is not None:
+        return "unmatched"
+    resource = info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def timing_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await _shaped(request, handler)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        seconds = time.perf_counter() - started
+        options = request.app[OPTIONS]
+        request.app[STATS].record(request.method, route_name(request), status, seconds)
+        duration_ms = round(seconds * 1000, 1)
+        if duration_ms > options.slow_request_ms:
+            log.warning(
+                "Slow request",
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=duration_ms,
+                client=request.get(CLIENT_ADDRESS, request.remote),
+            )
+
+
+async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
+    api = is_api_path(request.path)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException as exc:
+        if api and exc.status >= 400:
+            code = HTTP_ERROR_CODES.get(exc.status, "http_error")
+            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+            return error_response(exc.status, code, exc.reason, headers=headers)
+        raise
+    except DatabaseUnavailable as exc:
+        log.error("Database unavailable", path=request.path, reason=str(exc))
+        if api:
+            return error_response(
+                503, "database_unavailable", "the database is unavailable; try again shortly"
+            )
+        return web.Response(status=503, text="Service unavailable: the database is down.\n")
+    except Exception:
+        log.exception("Unhandled error", method=request.method, path=request.path)
+        if api:
+            return error_response(500, "internal_error", "internal error; see the server log")
+        return web.Response(status=500, text="Internal error.\n")
+
+
+def _open_handler(request: web.Request) -> bool:
+    info = request.match_info
+    if info.http_exception is not None:
+        return True  # 404/405 need no login
+    if isinstance(info.route.resource, StaticResource):
+        return True
+    return is_public(info.handler)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or ""
+
+
+async def _identify(request: web.Request, bearer: str | None) -> Identity | None:
+    db = request.app[DB]
+    if bearer is not None:
+        if not bearer:
+            return None
+        async with db.begin() as conn:
+            return await identify_key(conn, bearer)
+    session = await get_session(request)
+    if session.new or "uid" not in session:
+        return None
+    async with db.read() as conn:
+        identity = await session_identity(conn, session)
+    if identity is None:
+        session.invalidate()
+    return identity
+
+
+def _unauthenticated(request: web.Request, bearer: str | None) -> web.StreamResponse:
+    if is_api_path(request.path):
+        message = (
+            "the API key is unknown or revoked"
+            if bearer is not None
+            else "log in or send Authorization: Bearer <api key>"
+        )
+        return error_response(
+            401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="smsgw"'}
+        )
+    target = request.path_qs if request.method == "GET" else "/"
+    raise web.HTTPFound(f"/login?next={quote(target, safe='')}")
+
+
+async def _csrf_ok(request: web.Request) -> bool:
+    session = await get_session(request)
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    return csrf_matches(session, supplied)
+
+
+@web.middleware
+async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+    options = request.app[OPTIONS]
+    request[CLIENT_ADDRESS] = client_address(request, options.trusted_proxies)
+    if _open_handler(request):
+        request[IDENTITY] = None
+        if (
+            request.method in UNSAFE_METHODS
+            and not request.match_info.http_exception
+            and _bearer(request) is None
+            and not await _csrf_ok(request)
+        ):
+            return _csrf_refused(request)
+        return await handler(request)
+    bearer = _bearer(request)
+    identity = await _identify(request, bearer)
+    request[IDENTITY] = identity
+    if identity is None:
+        route_handler = request.match_info.handler
+        if getattr(route_handler, METRICS_ATTRIBUTE, False) and in_networks(
+            request[CLIENT_ADDRESS], options.metrics_allow
+        ):
+            return await handler(request)
+        return _unauthenticated(request, bearer)
+    role = required_role(request.match_info.handler)
+    if not identity.has_role(role):
+        message = f"this needs the {role.value} role or higher"
+        if is_api_path(request.path):
+            return error_response(403, "forbidden", message)
+        return web.Response(status=403, text=f"Forbidden: {message}.\n")
+    if request.method in UNSAFE_METHODS and bearer is None and not await _csrf_ok(request):
+        return _csrf_refused(request)
+    return await handler(request)
+
+
+def _csrf_refused(request: web.Request) -> web.StreamResponse:
+    log.warning("CSRF token missing or wrong", path=request.path, client=request[CLIENT_ADDRESS])
+    if is_api_path(request.path):
+        return error_response(403, "csrf_failed", "missing or wrong CSRF token")
+    return web.Response(status=403, text="Forbidden: missing or wrong CSRF token.\n")
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: headers on every response, static files and errors included."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if is_api_path(request.path) or request.path == "/login":
+        headers.setdefault("Cache-Control", "no-store")
+    if is_https(request, request.app[OPTIONS].trusted_proxies):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

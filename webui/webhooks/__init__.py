@@ -1,0 +1,1 @@
+"""Webhooks: events derived durably from the database, signed, delivered with retries."""
