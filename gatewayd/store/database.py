@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gatewayd.config.dburl import describe_database, parse_database_url
@@ -117,7 +118,7 @@ class Database:
                 await asyncio.to_thread(_open_sqlite_file, self.sqlite_path, self.connect_timeout)
                 self._sqlite_opened_once = True
             conn = await self.engine.connect()
-        except (OSError, TimeoutError, DBAPIError, sqlite3.Error) as exc:
+        except (OSError, TimeoutError, DBAPIError, PoolTimeout, sqlite3.Error) as exc:
             raise DatabaseUnavailable(self.unavailable_message(exc)) from exc
         try:
             if self.sqlite_path is not None:
@@ -127,8 +128,6 @@ class Database:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(self.lost_message(exc)) from exc
             raise
-        except (OSError, TimeoutError) as exc:
-            raise DatabaseUnavailable(self.lost_message(exc)) from exc
         finally:
             await conn.close()
 
@@ -144,6 +143,8 @@ class Database:
 def failure_reason(exc: BaseException, timeout: float) -> str:
     """A short, one-line reason for a driver error, without SQLAlchemy's wrapping."""
     root = _innermost(exc)
+    if isinstance(root, PoolTimeout):
+        return f"every pooled connection stayed busy for {timeout:g} s"
     if isinstance(root, ConnectionRefusedError) or "Connect call failed" in str(root):
         return "connection refused"
     if isinstance(root, socket.gaierror):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,3 +169,26 @@ async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
     finally:
         await db.close()
     assert (tmp_path / "new" / "dir" / "gateway.db").is_file()
+
+
+async def test_exhausted_pool_is_unavailable_not_a_hang(db_url: str) -> None:
+    db = Database(db_url, pool_size=1, connect_timeout=0.2)
+    held = 0
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            with pytest.raises(DatabaseUnavailable, match="every pooled connection stayed busy"):
+                while held < 5:
+                    await stack.enter_async_context(db.read())
+                    held += 1
+    finally:
+        await db.close()
+    assert held == (1 if db.dialect_name == "sqlite" else 2)  # PostgreSQL may overflow once
+
+
+async def test_errors_raised_inside_the_block_pass_through_unchanged(db: Database) -> None:
+    with pytest.raises(TimeoutError):
+        async with db.begin():
+            raise TimeoutError("the caller's own timeout")
+    with pytest.raises(ConnectionResetError):
+        async with db.read():
+            raise ConnectionResetError("a modem's socket, not the database")
