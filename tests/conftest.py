@@ -1,1 +1,3 @@
-"""Shared test settings."""
+"""Shared test settings: fixtures every tier may use are loaded here once."""
+
+pytest_plugins = ("tests.fixtures_db",)
