@@ -44,6 +44,12 @@ from gatewayd.store.schema_access import (
     users,
     webhook_deliveries,
 )
+from gatewayd.store.schema_contacts import (
+    contact_group_members,
+    contact_groups,
+    contacts,
+    message_templates,
+)
 from gatewayd.store.schema_web import kannel_dlr, web_cursors
 from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
@@ -58,11 +64,15 @@ __all__ = [
     "WebhookStatus",
     "api_keys",
     "audit_log",
+    "contact_group_members",
+    "contact_groups",
+    "contacts",
     "incoming_fragments",
     "incoming_messages",
     "kannel_dlr",
     "message_events",
     "message_parts",
+    "message_templates",
     "messages",
     "metadata",
     "modem_samples",
