@@ -6,7 +6,7 @@ import redis.asyncio as redis_asyncio
 from sqlalchemy import func, insert, select
 
 from gatewayd.store import Database, messages
-from tests.integration.conftest import PgDatabases, database_url
+from tests.fixtures_db import PgDatabases, database_url
 
 
 async def insert_one(url: str) -> int:
