@@ -324,8 +324,10 @@ class ModemWorker:
         or from a time the database was away), store them, then delete them."""
         storages = modem.settings.storages if modem.settings else None
         names: list[str | None] = [storages.read] if storages else [None]
-        if storages is not None and "SR" not in names:
-            names.append("SR")
+        # SM is where a modem puts SMS before anyone chose its storage (after a power cycle).
+        for extra in ("SM", "SR") if storages is not None else ():
+            if extra not in names:
+                names.append(extra)
         for storage in names:
             try:
                 stored = await modem.list_messages(storage)
