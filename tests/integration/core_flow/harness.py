@@ -93,9 +93,7 @@ class Flow:
     run: GatewayRun | None = None
 
     async def start(self, **gateway_options: Any) -> GatewayRun:
-        gateway = Gateway(
-            self.settings, self.db, self.bus, modems=self.modems, **gateway_options
-        )
+        gateway = Gateway(self.settings, self.db, self.bus, modems=self.modems, **gateway_options)
         ready = asyncio.Event()
         task = asyncio.create_task(gateway.run(on_ready=ready.set), name="gateway")
         await asyncio.wait_for(ready.wait(), 10)
@@ -149,9 +147,7 @@ class Flow:
 
     async def message(self, message_id: int) -> Any:
         async with self.db.read() as conn:
-            return (
-                await conn.execute(select(messages).where(messages.c.id == message_id))
-            ).one()
+            return (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
 
     async def inbox(self) -> list[Any]:
         async with self.db.read() as conn:

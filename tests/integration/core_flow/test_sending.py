@@ -3,7 +3,6 @@ the network exactly once, multipart reports, refusals, retries, order, schedule,
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -36,8 +35,10 @@ async def test_every_message_delivered_once(db_url: str, tmp_path: Path) -> None
             [part] = await f.parts(message_id)
             assert part.status == "delivered" and part.mr is not None
             assert part.delivered_at is not None
-        print(f"\n{count} parts on 2 modems in {elapsed:.2f} s: "
-              f"{count / elapsed / 2:.1f} SMS/s per modem (simulator limit 50/s)")
+        print(
+            f"\n{count} parts on 2 modems in {elapsed:.2f} s: "
+            f"{count / elapsed / 2:.1f} SMS/s per modem (simulator limit 50/s)"
+        )
 
 
 async def test_multipart_delivered_after_its_last_report(db_url: str, tmp_path: Path) -> None:
@@ -100,9 +101,7 @@ async def test_temporary_refusals_are_retried(db_url: str, tmp_path: Path) -> No
 async def test_higher_priority_goes_first(db_url: str, tmp_path: Path) -> None:
     async with flow(db_url, tmp_path, modems=1, start=False) as f:
         low = await f.send(*(NewMessage(numbered(i), f"low {i}") for i in range(4)))
-        high = await f.send(
-            *(NewMessage(numbered(i), f"high {i}", priority=50) for i in range(4))
-        )
+        high = await f.send(*(NewMessage(numbered(i), f"high {i}", priority=50) for i in range(4)))
         await f.start()
         await f.wait_status(low + high, "delivered")
     texts = [e["text"] for e in f.network.ledger]
