@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import CookieJar, web
+from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request
 
 from gatewayd.config import Settings, load_settings
 from gatewayd.logging_setup import configure_logging
@@ -36,8 +37,8 @@ def settings_for(db_url: str, redis_url: str | None = None, **env: str) -> Setti
 
 @dataclass
 class WebEnv:
-    app: web.Application
-    client: TestClient[web.Request, web.Application]
+    app: Application
+    client: TestClient[Request, Application]
     db: Database
     settings: Settings
     keys: dict[str, str]
@@ -117,7 +118,7 @@ async def make_web_env(
         await db.close()
 
 
-async def login(client: TestClient[web.Request, web.Application], username: str,
+async def login(client: TestClient[Request, Application], username: str,
                 password: str = PASSWORD) -> Any:
     """Sign in through the form; returns the final response (after the redirect)."""
     page = await client.get("/login")

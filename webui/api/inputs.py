@@ -1,0 +1,143 @@
+"""Reading request input: JSON bodies through the models, query parameters, opaque cursors.
+
+Every mistake becomes an :class:`~webui.api.errors.ApiError` (400/413/415/422) naming the
+field, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from webui.api.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+
+PYDANTIC_CODES = {
+    "missing": "missing_field",
+    "extra_forbidden": "unknown_field",
+    "json_invalid": "invalid_json",
+    "json_type": "invalid_json",
+    "model_type": "wrong_type",
+    "model_attributes_type": "wrong_type",
+}
+FIELD_CODES = {
+    ("text", "string_too_short"): "empty_text",
+    ("text", "string_too_long"): "text_too_long",
+    ("send_at", None): "invalid_send_at",
+    ("to", "too_long"): "too_many_recipients",
+}
+
+
+def field_of(location: tuple[int | str, ...]) -> str | None:
+    # pydantic adds the union member's type name ("str", "list[...]") to the location.
+    parts = [str(p) for p in location if not (isinstance(p, str) and ("[" in p or p == "str"))]
+    return ".".join(parts) or None
+
+
+def error_code(field: str | None, kind: str) -> str:
+    top = (field or "").split(".")[0]
+    for key in ((top, kind), (top, None)):
+        if key in FIELD_CODES:
+            return FIELD_CODES[key]
+    if kind in PYDANTIC_CODES:
+        return PYDANTIC_CODES[kind]
+    if kind.endswith(("_type", "_parsing")) or kind in ("bool_type", "int_from_float"):
+        return "wrong_type"
+    return "invalid_value"
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = field_of(tuple(first["loc"]))
+    code = error_code(field, first["type"])
+    message = first["msg"] if field is None else f"{field}: {first['msg']}"
+    if first["type"] == "extra_forbidden":
+        message = f"unknown field {field!r}"
+    return ApiError(422 if code != "invalid_json" else 400, code, message, field)
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """The request's JSON body validated into ``model``."""
+    kind = request.content_type
+    if kind not in ("application/json", "application/octet-stream") and not kind.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = await request.read()
+    if not raw.strip():
+        raw = b"{}"  # an empty body is an empty object: missing fields are named precisely
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(422, "invalid_value", f"{name} must be an integer", name) from None
+    if not low <= value <= high:
+        raise ApiError(422, "invalid_value", f"{name} must be from {low} to {high}", name)
+    return value
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422, "invalid_value", f"{name} must be ISO 8601 with an offset", name
+        ) from None
+    if value.tzinfo is None:
+        raise ApiError(422, "invalid_value", f"{name} needs a UTC offset, e.g. Z", name)
+    return value
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(request: web.Request) -> dict[str, Any] | None:
+    text = request.query.get("cursor")
+    if not text:
+        return None
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            422, "invalid_cursor", "the cursor is not one this API gave", "cursor"
+        ) from None
+    if not isinstance(position, dict) or not isinstance(position.get("before"), int):
+        raise ApiError(422, "invalid_cursor", "the cursor is not one this API gave", "cursor")
+    return position
+
+
+def cursor_before(request: web.Request) -> int | None:
+    position = decode_cursor(request)
+    return int(position["before"]) if position else None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    text = request.match_info[name]
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(404, "not_found", f"{name} must be a number", name) from None
+    if not 1 <= value <= 2**62:
+        raise ApiError(404, "not_found", f"there is no such {name}", name)
+    return value

@@ -1,0 +1,217 @@
+"""``/api/v1/messages``: send (one, a list, or a CSV upload), list, show, cancel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from gatewayd.numbers import InvalidNumber, normalise
+from gatewayd.queue import CannotCancel, NewMessage, cancel
+from gatewayd.queue.view import load_message, load_messages
+from gatewayd.store import MessageStatus, Role, messages
+from webui.api.errors import ApiError, not_found
+from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int, read_model
+from webui.api.models import MAX_RECIPIENTS, SendRequest
+from webui.api.sending import idempotency_key, load_many, queue_prepared, validate
+from webui.audit import record
+from webui.auth.identity import Identity, requires
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, SETTINGS
+from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+
+STATUSES = {status.value for status in MessageStatus}
+
+
+def identity_of(request: web.Request) -> Identity:
+    identity = request[IDENTITY]
+    assert identity is not None, "the auth middleware lets no anonymous request through"
+    return identity
+
+
+def template_of(body: SendRequest) -> NewMessage:
+    callback = None
+    if body.callback_url is not None:
+        try:
+            callback = check_webhook_url(body.callback_url)
+        except WebhookUrlError as exc:
+            raise ApiError(422, "invalid_callback_url", str(exc), "callback_url") from None
+    return NewMessage(
+        to="",
+        text=body.text,
+        priority=body.priority,
+        send_at=body.send_at,
+        flash=body.flash,
+        status_report=body.status_report,
+        modem=body.modem,
+        callback_url=callback,
+        validity_minutes=body.validity_minutes,
+    )
+
+
+@requires(Role.OPERATOR)
+async def send(request: web.Request) -> web.Response:
+    body = await read_model(request, SendRequest)
+    key = idempotency_key(request)
+    single = isinstance(body.to, str)
+    recipients = [body.to] if isinstance(body.to, str) else body.to
+    prepared = await validate(request, template_of(body), recipients,
+                              skip_invalid=body.skip_invalid)
+    ids, created = await queue_prepared(request, identity_of(request), prepared, key=key)
+    status = 202 if created else 200
+    loaded = await load_many(request, ids)
+    if single:
+        return web.json_response(loaded[0], status=status)
+    skipped = prepared.problems if created else []
+    return web.json_response({"messages": loaded, "skipped": skipped}, status=status)
+
+
+@requires(Role.OPERATOR)
+async def send_csv(request: web.Request) -> web.Response:
+    """``multipart/form-data``: ``file`` (CSV rows ``number[,text]``), optional ``text``
+    (for rows without one), ``priority``, ``skip_invalid``."""
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(415, "unsupported_media_type", "upload the CSV as multipart/form-data")
+    form = await request.post()
+    upload = form.get("file")
+    if not isinstance(upload, web.FileField):
+        raise ApiError(422, "missing_field", "the CSV file goes in the form field 'file'", "file")
+    default_text = str(form.get("text", "") or "")
+    skip_invalid = str(form.get("skip_invalid", "")).lower() in ("1", "true", "yes", "on")
+    try:
+        priority = int(str(form.get("priority", "0") or "0"))
+    except ValueError:
+        raise ApiError(422, "wrong_type", "priority must be an integer", "priority") from None
+    rows = read_csv(upload.file.read(), default_text)
+    key = idempotency_key(request)
+    by_text: dict[str, list[str]] = {}
+    for number, text in rows:
+        by_text.setdefault(text, []).append(number)
+    if len(by_text) == 1:
+        (text, recipients), = by_text.items()
+        template = NewMessage(to="", text=text, priority=priority)
+        prepared = await validate(request, template, recipients, skip_invalid=skip_invalid)
+    else:
+        prepared = await _validate_rows(request, rows, priority, skip_invalid)
+    ids, created = await queue_prepared(request, identity_of(request), prepared, key=key)
+    loaded = await load_many(request, ids)
+    skipped = prepared.problems if created else []
+    return web.json_response({"messages": loaded, "skipped": skipped},
+                             status=202 if created else 200)
+
+
+async def _validate_rows(
+    request: web.Request, rows: list[tuple[str, str]], priority: int, skip_invalid: bool
+) -> Any:
+    from webui.api.sending import Prepared
+
+    combined = Prepared()
+    for index, (number, text) in enumerate(rows):
+        try:
+            one = await validate(request, NewMessage(to="", text=text, priority=priority),
+                                 [number], skip_invalid=False)
+        except ApiError as exc:
+            combined.problems.append(
+                {"index": index, "to": number, "code": exc.code, "message": exc.message}
+            )
+            continue
+        combined.messages.extend(one.messages)
+    if combined.problems and (not skip_invalid or not combined.messages):
+        raise ApiError(422, "invalid_rows", f"{len(combined.problems)} of {len(rows)} rows are "
+                       "invalid", "file", problems=combined.problems[:1000])
+    return combined
+
+
+def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_csv", "the CSV must be UTF-8", "file") from None
+    rows: list[tuple[str, str]] = []
+    for cells in csv.reader(io.StringIO(text)):
+        if not cells or not any(cell.strip() for cell in cells):
+            continue
+        number = cells[0].strip()
+        if not rows and not any(ch.isdigit() for ch in number):
+            continue  # a header row such as "number,text"
+        message = cells[1] if len(cells) > 1 and cells[1].strip() else default_text
+        if not message.strip():
+            raise ApiError(422, "empty_text", f"row {len(rows) + 1} has no text and no "
+                           "default 'text' was given", "text")
+        rows.append((number, message))
+        if len(rows) > MAX_RECIPIENTS:
+            raise ApiError(422, "too_many_recipients",
+                           f"at most {MAX_RECIPIENTS} rows per upload", "file")
+    if not rows:
+        raise ApiError(422, "empty_csv", "the CSV has no rows", "file")
+    return rows
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    limit = query_int(request, "limit", 50, 1, 500)
+    before = cursor_before(request)
+    query = select(messages.c.id).order_by(messages.c.id.desc()).limit(limit + 1)
+    status = request.query.get("status")
+    if status:
+        if status not in STATUSES:
+            raise ApiError(422, "invalid_value",
+                           f"status must be one of {', '.join(sorted(STATUSES))}", "status")
+        query = query.where(messages.c.status == status)
+    to = request.query.get("to")
+    if to:
+        try:
+            recipient = normalise(to, request.app[SETTINGS].gateway.default_region)
+        except InvalidNumber as exc:
+            raise ApiError(422, "invalid_number", str(exc), "to") from None
+        query = query.where(messages.c.recipient == recipient)
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    async with request.app[DB].read() as conn:
+        ids = [row[0] for row in await conn.execute(query)]
+        page = await load_messages(conn, ids[:limit])
+    next_cursor = encode_cursor({"before": ids[limit - 1]}) if len(ids) > limit else None
+    return web.json_response({"messages": page, "next_cursor": next_cursor})
+
+
+async def show_message(request: web.Request) -> web.Response:
+    message_id = path_id(request)
+    async with request.app[DB].read() as conn:
+        found = await load_message(conn, message_id, with_timeline=True)
+    if found is None:
+        raise not_found(f"message {message_id}")
+    return web.json_response(found)
+
+
+@requires(Role.OPERATOR)
+async def cancel_message(request: web.Request) -> web.Response:
+    message_id = path_id(request)
+    identity = identity_of(request)
+    async with request.app[DB].begin() as conn:
+        exists = (await conn.execute(
+            select(messages.c.id).where(messages.c.id == message_id)
+        )).first()
+        if exists is None:
+            raise not_found(f"message {message_id}")
+        try:
+            await cancel(conn, message_id, by=identity.actor)
+        except CannotCancel as exc:
+            raise ApiError(409, "too_late", str(exc)) from None
+        await record(conn, identity.actor, "message.cancel", f"message:{message_id}", None,
+                     request[CLIENT_ADDRESS])
+    async with request.app[DB].read() as conn:
+        found = await load_message(conn, message_id, with_timeline=True)
+    return web.json_response(found)
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_post("/api/v1/messages", send, name="api.send")
+    router.add_get("/api/v1/messages", list_messages, name="api.messages")
+    router.add_post("/api/v1/messages/batch", send_csv, name="api.send_csv")
+    router.add_get("/api/v1/messages/{id}", show_message, name="api.message")
+    router.add_post("/api/v1/messages/{id}/cancel", cancel_message, name="api.cancel")
+
+
+
+

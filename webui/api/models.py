@@ -1,0 +1,292 @@
+"""Request and response models of the API (pydantic v2).
+
+The same classes validate requests and generate the OpenAPI document's schemas, so the
+document cannot drift from what the server accepts. Requests are strict (no type coercion)
+and refuse unknown fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gatewayd.queue.enqueue import MAX_TEXT_LENGTH
+
+MAX_RECIPIENTS = 10_000
+MessageStatusName = Literal[
+    "queued", "sending", "sent", "delivered", "failed", "expired", "cancelled", "unknown"
+]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
+Recipient = Annotated[str, Field(min_length=1, max_length=64, examples=["+5511987654321"])]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SendRequest(Request):
+    """One message, or the same text to a list of recipients (up to 10,000)."""
+
+    to: Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    text: Text
+    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    send_at: AwareDatetime | None = Field(
+        None, description="not before this time; ISO 8601 with a UTC offset"
+    )
+    flash: bool = False
+    status_report: bool = True
+    modem: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    callback_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        None, description="webhook URL for this message's status events"
+    )
+    validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60)] | None = None
+    skip_invalid: bool = Field(
+        False,
+        description="with a list: queue the valid recipients and report the others, "
+        "instead of refusing the whole request",
+    )
+
+
+class UssdRequest(Request):
+    code: Annotated[str, Field(pattern=r"^[0-9*#+]{1,40}$", examples=["*100#"])]
+
+
+class ApiKeyCreate(Request):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    role: Literal["operator", "viewer"]
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
+class ApiKeyUpdate(Request):
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    rotate_webhook_secret: bool = False
+
+
+class UserCreate(Request):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Literal["admin", "operator", "viewer"]
+    password: Annotated[str, Field(min_length=10, max_length=1024)] | None = Field(
+        None, description="omitted: a password is generated and returned once"
+    )
+
+
+class UserUpdate(Request):
+    role: Literal["admin", "operator", "viewer"] | None = None
+    disabled: bool | None = None
+    unlock: bool = False
+    password: Annotated[str, Field(min_length=10, max_length=1024)] | None = None
+
+
+class PasswordChange(Request):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=10, max_length=1024)]
+
+
+# ---- responses (documentation; handlers build plain dicts of these shapes) ----
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    problems: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class MessagePart(BaseModel):
+    seq: int
+    status: str
+    mr: int | None
+    modem: str | None
+    sent_at: str | None
+    delivered_at: str | None
+    error: str | None
+
+
+class TimelineEvent(BaseModel):
+    at: str | None
+    status: str
+    part: int | None
+    modem: str | None
+    detail: str | None
+
+
+class Message(BaseModel):
+    id: int
+    to: str
+    text: str
+    status: MessageStatusName
+    encoding: str
+    segments: int
+    priority: int
+    send_at: str | None
+    flash: bool
+    status_report: bool
+    parts: list[MessagePart]
+    modem: str | None
+    created_at: str | None
+    sent_at: str | None
+    delivered_at: str | None
+    error: str | None
+    attempts: int
+    created_by: str
+    batch_id: int | None
+    timeline: list[TimelineEvent] | None = None
+
+
+class Problem(BaseModel):
+    index: int
+    to: str
+    code: str
+    message: str
+
+
+class MessageBatch(BaseModel):
+    messages: list[Message]
+    skipped: list[Problem] = []
+
+
+class MessagePage(BaseModel):
+    messages: list[Message]
+    next_cursor: str | None
+
+
+class InboxMessage(BaseModel):
+    id: int
+    from_: str = Field(alias="from")
+    text: str
+    modem: str
+    received_at: str | None
+
+
+class InboxPage(BaseModel):
+    messages: list[InboxMessage]
+    next_cursor: str | None
+
+
+class Modem(BaseModel):
+    name: str
+    state: str
+    imei: str | None
+    imsi: str | None
+    operator: str | None
+    signal: int | None
+    registration: str | None
+    queue_depth: int
+    sent_today: int
+    last_seen: str | None
+    host: str | None
+
+
+class ModemList(BaseModel):
+    modems: list[Modem]
+
+
+class UssdAnswer(BaseModel):
+    modem: str
+    code: str
+    text: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "fail"]
+    checks: dict[str, str]
+    details: dict[str, Any]
+
+
+class ApiKey(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    role: str
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    webhook_url: str | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str
+    webhook_secret: str
+
+
+class ApiKeyList(BaseModel):
+    api_keys: list[ApiKey]
+
+
+class User(BaseModel):
+    id: int
+    username: str
+    role: str
+    created_at: str | None
+    last_login_at: str | None
+    locked_until: str | None
+    disabled: bool
+    must_change_password: bool
+
+
+class UserCreated(User):
+    password: str | None
+
+
+class UserList(BaseModel):
+    users: list[User]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str | None
+    actor: str
+    action: str
+    target: str | None
+    detail: Any
+    client_address: str | None
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+class WebhookDelivery(BaseModel):
+    id: int
+    event: str
+    url: str
+    status: str
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    response_status: int | None
+    created_at: str | None
+    delivered_at: str | None
+    message_id: int | None
+    api_key_id: int | None
+    payload: Any
+
+
+class WebhookDeliveryPage(BaseModel):
+    deliveries: list[WebhookDelivery]
+    next_cursor: str | None
+
+
+class Me(BaseModel):
+    kind: Literal["user", "api_key"]
+    id: int
+    name: str
+    role: str
+    csrf_token: str | None
+
+
+class Metrics(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    queue: dict[str, int]
+    messages: dict[str, int]
+    last_24h: dict[str, int]
+    delivery_rate: float | None
+    requests: dict[str, Any]
+    database: dict[str, Any]
+    modems: list[dict[str, Any]]
