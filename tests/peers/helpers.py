@@ -107,6 +107,17 @@ def tail(path: Path, lines: int = 40) -> str:
     return f"--- {path} (last {lines} lines)\n" + "\n".join(content[-lines:])
 
 
+def listening_on_loopback(port: int) -> bool:
+    """Whether some process listens on 127.0.0.1:``port`` (read from /proc, no connection made)."""
+    wanted = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in table:
+            fields = line.split()
+            if len(fields) > 3 and fields[1] == wanted and fields[3] == "0A":
+                return True
+    return False
+
+
 def files_in(directory: Path) -> list[Path]:
     """Regular files of ``directory`` whose names do not start with a dot, sorted."""
     if not directory.is_dir():

@@ -19,6 +19,7 @@ from tests.peers.helpers import (
     SimulatedModem,
     files_in,
     free_port,
+    listening_on_loopback,
     render_config,
     run_command,
     tail,
@@ -65,6 +66,7 @@ class GammuSmsd:
         delivery_report: str = "sms",
         comm_timeout: int = 1,
         receive_frequency: int = 1,
+        debug_level: int = 1,
     ) -> GammuSmsd:
         spool = work_dir / "spool"
         for name in ("inbox", "outbox", "sent", "error"):
@@ -74,7 +76,7 @@ class GammuSmsd:
             device=modem.device, phone_id=f"modem{modem.index}", spool_dir=spool,
             log_file=work_dir / "smsd.log", gammu_log_file=work_dir / "gammu.log",
             delivery_report=delivery_report, comm_timeout=comm_timeout,
-            receive_frequency=receive_frequency,
+            receive_frequency=receive_frequency, debug_level=debug_level,
         )
         argv = ["gammu-smsd", "-c", str(config), "-p", str(work_dir / "gammu-smsd.pid")]
         return cls(config, spool, ManagedProcess("gammu-smsd", argv, work_dir / "logs"))
@@ -172,6 +174,7 @@ class Kannel:
     config: Path
     log_dir: Path
     admin_port: int
+    smsbox_port: int
     sendsms_port: int
     smsc_id: str
     bearerbox: ManagedProcess
@@ -195,7 +198,7 @@ class Kannel:
             mo_url=mo_url,
         )
         return cls(
-            config, log_dir, admin_port, sendsms_port, smsc_id,
+            config, log_dir, admin_port, smsbox_port, sendsms_port, smsc_id,
             ManagedProcess("bearerbox", ["bearerbox", "-v", "1", str(config)], log_dir),
             ManagedProcess("smsbox", ["smsbox", "-v", "1", str(config)], log_dir),
         )
@@ -212,6 +215,9 @@ class Kannel:
 
     async def start(self) -> None:
         await self.bearerbox.start()
+        # smsbox gives up at once when bearerbox does not accept it yet.
+        await wait_until(lambda: listening_on_loopback(self.smsbox_port), timeout=20,
+                         what="bearerbox's smsbox port", diagnostics=self.diagnostics)
         await self.smsbox.start()
 
         async def smsc_online() -> bool:
@@ -221,17 +227,8 @@ class Kannel:
         await wait_until_async(smsc_online, timeout=40, what="Kannel's AT smsc to come online",
                          diagnostics=self.diagnostics)
 
-        async def sendsms_listening() -> bool:
-            try:
-                async with aiohttp.ClientSession() as session, session.get(
-                    f"http://127.0.0.1:{self.sendsms_port}/"
-                ):
-                    return True
-            except aiohttp.ClientError:
-                return False
-
-        await wait_until_async(sendsms_listening, timeout=20, what="smsbox's sendsms port",
-                         diagnostics=self.diagnostics)
+        await wait_until(lambda: listening_on_loopback(self.sendsms_port), timeout=20,
+                         what="smsbox's sendsms port", diagnostics=self.diagnostics)
 
     async def stop(self) -> None:
         await self.smsbox.stop()

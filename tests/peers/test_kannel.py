@@ -55,6 +55,7 @@ async def test_sendsms_goes_out_once_and_is_reported_delivered(
                                  what="the delivered DLR callback", diagnostics=diagnostics)
     assert delivered.query["smsc"] == kannel.smsc_id
     assert report_of_type(DLR_SMSC_ACCEPTED) is not None, diagnostics()
+    await kannel.stop()  # nothing can be resent behind our back once the boxes are gone
     accepted = [entry for entry in simulator.ledger() if entry.get("text") == text]
     assert len(accepted) == 1, simulator.ledger()
     assert accepted[0]["to"] == recipient.number
