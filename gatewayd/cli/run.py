@@ -14,10 +14,11 @@ from gatewayd.bus import create_bus
 from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
 from gatewayd.daemon import Gateway
+from gatewayd.embedded import FIRST_ADMIN, generate_password, with_secret_key
 from gatewayd.logging_setup import configure_logging
 from gatewayd.modem.simulator import SimNetwork
 from gatewayd.runtime import SchemaNotReady, open_database, start_simulated_modems, with_modems
-from gatewayd.store import DatabaseUnavailable
+from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.systemd import Notifier
 
 log = structlog.get_logger(__name__)
@@ -84,13 +85,20 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_web(settings: Settings, db: Any, bus: Any) -> Any:
+async def _start_web(settings: Settings, db: Database, bus: Any) -> Any:
     try:
-        from webui.app import create_app  # type: ignore[import-not-found,unused-ignore]
-        from webui.server import start  # type: ignore[import-not-found,unused-ignore]
+        from webui.app import create_app
+        from webui.auth.users import create_user, list_users
+        from webui.server import start
     except ImportError:
         print("the web UI is not available in this installation", file=sys.stderr)
         return None
+    settings = with_secret_key(settings)
+    async with db.begin() as conn:
+        if not await list_users(conn):
+            password = generate_password()
+            await create_user(conn, FIRST_ADMIN, "admin", password, must_change_password=True)
+            print(f"first admin account: {FIRST_ADMIN} / {password}", flush=True)
     app = create_app(settings, db=db, bus=bus)
     runner = await start(app, settings.web.listen)
     print(f"web UI at http://{settings.web.listen}/", flush=True)
