@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.sms import Deliver
@@ -60,6 +61,7 @@ async def store_incoming(
             conn, sender=deliver.sender, text=text, modem=modem, imsi=imsi or "",
             smsc=deliver.smsc, scts=scts, ref=None, total=None,
         )  # fmt: skip
+    await _serialise_reassembly(conn, imsi or "", deliver.sender, concat.ref, concat.total)
     await insert_ignoring_duplicates(
         conn,
         incoming_fragments,
@@ -80,6 +82,19 @@ async def store_incoming(
     if len(fragments) < concat.total:
         return None
     return await _assemble(conn, fragments, modem=modem)
+
+
+async def _serialise_reassembly(
+    conn: AsyncConnection, imsi: str, sender: str, ref: int, total: int
+) -> None:
+    """On PostgreSQL, parts of one message stored by concurrent transactions must not each see
+    only their own fragment (then nobody assembles): hold a lock on the message until commit.
+    SQLite has a single writer already."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"{imsi}\x1f{sender}\x1f{ref}\x1f{total}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    await conn.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def _fragments(
