@@ -76,6 +76,9 @@ class WebOptions:
     webhook_backoff_base: float = 5.0
     """Seconds before the first retry; doubles each time."""
     webhook_backoff_cap: float = 3600.0
+    webhook_commit_lag: float = 2.0
+    """PostgreSQL: seconds a new event row waits before it becomes deliveries (see
+    :mod:`webui.webhooks.derive`)."""
     run_dispatcher: bool = True
     client_max_size: int = 8 * 1024 * 1024
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""

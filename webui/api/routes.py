@@ -1,13 +1,20 @@
-"""The API's route table: every endpoint, its method and its handler, in one place."""
+"""The API's route table: every endpoint module registers its routes here, in one place."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from webui.api import health, messages
+from webui.api import access, health, inbox, kannel, messages, metrics, modems, openapi, records
 
 
 def register(app: web.Application) -> None:
     router = app.router
     router.add_get("/api/health", health.health, name="api.health")
+    openapi.register(router)
     messages.register(router)
+    inbox.register(router)
+    modems.register(router)
+    metrics.register(router)
+    access.register(router)
+    records.register(router)
+    kannel.register(router)

@@ -1,11 +1,200 @@
-"""The webhook dispatcher, run in the app's cleanup context."""
+"""The webhook dispatcher: derives deliveries from the database and sends them, with retries.
+
+Runs as one task in the app's cleanup context. It wakes on live bus events and otherwise polls.
+Due deliveries are claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) and leased for a
+minute, so several web processes never send the same delivery at once; a crash mid-send only
+means the lease runs out and the delivery is tried again (receivers dedupe on
+``X-Delivery-Id``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
 
+import aiohttp
+import structlog
 from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gatewayd.bus import EVENTS
+from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
+from webui.keys import BUS, DB, OPTIONS
+from webui.options import WebOptions
+from webui.webhooks.derive import derive_received, derive_status_events
+from webui.webhooks.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    body_bytes,
+    signature,
+)
+
+log = structlog.get_logger("webui.webhooks")
+
+LEASE = timedelta(seconds=60)
+CLAIM_BATCH = 20
+USER_AGENT = "smsgw-webhooks/1"
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    due = (
+        select(webhook_deliveries.c.id)
+        .where(
+            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,
+        )
+        .order_by(webhook_deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    result = await conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=now + LEASE)
+        .returning(*webhook_deliveries.c)
+    )
+    return sorted(result.all(), key=lambda row: row.id)
+
+
+def backoff(attempts: int, options: WebOptions) -> float:
+    return float(min(options.webhook_backoff_cap,
+                     options.webhook_backoff_base * 2 ** max(0, attempts - 1)))
+
+
+class Dispatcher:
+    def __init__(self, db: Database, options: WebOptions, session: aiohttp.ClientSession) -> None:
+        self.db = db
+        self.options = options
+        self.session = session
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                busy = await self.round()
+            except DatabaseUnavailable as exc:
+                log.warning("Webhook dispatcher waiting for the database", reason=str(exc))
+                busy = False
+            except Exception:
+                log.exception("Webhook dispatcher round failed")
+                busy = False
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.options.webhook_poll_interval)
+            self.wake.clear()
+
+    async def round(self) -> bool:
+        """Derive and send what is due; True when there may be more right away."""
+        lag = 0.0 if self.db.dialect_name == "sqlite" else self.options.webhook_commit_lag
+        async with self.db.begin() as conn:
+            now = utc_now()
+            derived = await derive_status_events(conn, now, lag)
+            derived += await derive_received(conn, now, lag)
+        async with self.db.begin() as conn:
+            claimed = await claim_due(conn, utc_now(), CLAIM_BATCH)
+            secrets = await self._secrets(conn, claimed)
+        if claimed:
+            await asyncio.gather(*(self.deliver(row, secrets.get(row.api_key_id))
+                                   for row in claimed))
+        return bool(claimed) or derived > 0
+
+    async def _secrets(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, str]:
+        ids = {row.api_key_id for row in rows if row.api_key_id is not None}
+        if not ids:
+            return {}
+        result = await conn.execute(
+            select(api_keys.c.id, api_keys.c.webhook_secret).where(api_keys.c.id.in_(ids))
+        )
+        return {row.id: row.webhook_secret for row in result if row.webhook_secret}
+
+    async def deliver(self, row: Any, secret: str | None) -> None:
+        status: int | None = None
+        error: str | None = None
+        try:
+            status = await self._send(row, secret)
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}".strip()[:500] or type(exc).__name__
+        await self._record(row, status, error)
+
+    async def _send(self, row: Any, secret: str | None) -> int:
+        timeout = aiohttp.ClientTimeout(total=self.options.webhook_timeout)
+        headers = {
+            EVENT_HEADER: row.event,
+            TIMESTAMP_HEADER: str(int(time.time())),
+            DELIVERY_HEADER: str(row.id),
+            "User-Agent": USER_AGENT,
+        }
+        if row.event == "kannel.dlr":
+            async with self.session.get(row.url, headers=headers, timeout=timeout,
+                                        allow_redirects=False) as response:
+                return response.status
+        body = body_bytes(row.payload)
+        headers["Content-Type"] = "application/json"
+        if secret:
+            headers[SIGNATURE_HEADER] = signature(secret, body)
+        async with self.session.post(row.url, data=body, headers=headers, timeout=timeout,
+                                     allow_redirects=False) as response:
+            return response.status
+
+    async def _record(self, row: Any, status: int | None, error: str | None) -> None:
+        now = utc_now()
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "response_status": status,
+                                  "last_error": error}
+        if error is None:
+            values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+        elif attempts >= self.options.webhook_max_attempts:
+            values.update(status="failed", next_attempt_at=None)
+            log.warning("Webhook gave up", delivery=row.id, url=row.url, error=error)
+        else:
+            retry_in = backoff(attempts, self.options)
+            values["next_attempt_at"] = now + timedelta(seconds=retry_in)
+            log.info("Webhook failed, will retry", delivery=row.id, url=row.url, error=error,
+                     retry_in=retry_in)
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(webhook_deliveries).where(webhook_deliveries.c.id == row.id).values(**values)
+            )
+
+
+async def _wake_on_events(app: web.Application, dispatcher: Dispatcher) -> None:
+    subscription = app[BUS].subscribe(EVENTS)
+    try:
+        async for event in subscription:
+            if str(event.get("type", "")).startswith("message."):
+                dispatcher.wake.set()
+    finally:
+        app[BUS].unsubscribe(subscription)
 
 
 async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
-    yield
+    """cleanup_ctx: run the dispatcher for the app's lifetime."""
+    async with aiohttp.ClientSession() as session:
+        dispatcher = Dispatcher(app[DB], app[OPTIONS], session)
+        app[DISPATCHER] = dispatcher
+        tasks = [
+            asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
+            asyncio.create_task(_wake_on_events(app, dispatcher), name="webhook-wake"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)

@@ -18,7 +18,6 @@ from aiohttp.web import Application, Request
 from gatewayd.config import Settings, load_settings
 from gatewayd.logging_setup import configure_logging
 from gatewayd.store import Database, Role
-from tests.integration.conftest import *  # noqa: F403
 from webui.app import create_app
 from webui.auth.apikeys import create_api_key
 from webui.auth.users import create_user

@@ -1,0 +1,90 @@
+"""``GET|POST /cgi-bin/sendsms``: Kannel's smsbox interface, for programs written for Kannel.
+
+``username`` is an API key's name and ``password`` the key itself; the key needs the operator
+role. Answers are Kannel's: ``0: Accepted for delivery`` (202); errors are
+``Authorization failed for sendsms`` (403) or a one-line reason (400). Several recipients are
+separated by spaces, as in Kannel. ``dlr-url`` and
+``dlr-mask`` ask for Kannel-style delivery reports (see :mod:`webui.webhooks.kannel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gatewayd.queue import NewMessage
+from gatewayd.store import Role, kannel_dlr
+from webui.api.errors import ApiError
+from webui.api.sending import queue_prepared, validate
+from webui.auth.apikeys import identify_key
+from webui.auth.identity import public
+from webui.keys import DB
+from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+
+AUTH_FAILED = "Authorization failed for sendsms"
+
+
+def text_answer(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/plain")
+
+
+async def _params(request: web.Request) -> Mapping[str, Any]:
+    if request.method == "POST":
+        form = await request.post()
+        return {**request.query, **{k: v for k, v in form.items() if isinstance(v, str)}}
+    return request.query
+
+
+@public
+async def sendsms(request: web.Request) -> web.Response:
+    params = await _params(request)
+    key = str(params.get("password", ""))
+    async with request.app[DB].begin() as conn:
+        identity = await identify_key(conn, key) if key else None
+    if (
+        identity is None
+        or identity.name != str(params.get("username", ""))
+        or not identity.has_role(Role.OPERATOR)
+    ):
+        return text_answer(403, AUTH_FAILED)
+    raw_to = str(params.get("to", ""))
+    to = raw_to.strip()
+    text = str(params.get("text", ""))
+    if not to:
+        return text_answer(400, "Missing receiver number")
+    if not text:
+        return text_answer(400, "Missing text")
+    recipients = to.split()
+    if len(recipients) == 1 and raw_to.startswith(" ") and recipients[0].isdigit():
+        recipients = ["+" + recipients[0]]  # an unencoded "+" in the query became a space
+    mask_text = str(params.get("dlr-mask", "") or "0")
+    dlr_url = str(params.get("dlr-url", "") or "")
+    try:
+        mask = int(mask_text)
+        if dlr_url:
+            check_webhook_url(dlr_url)
+    except (ValueError, WebhookUrlError) as exc:
+        return text_answer(400, f"Invalid dlr-url or dlr-mask: {exc}")
+    template = NewMessage(to="", text=text, status_report=True)
+    try:
+        prepared = await validate(request, template, recipients, skip_invalid=False)
+    except ApiError as exc:
+        return text_answer(400, exc.message)
+
+    async def remember_dlr(conn: AsyncConnection, ids: list[int]) -> None:
+        if dlr_url and mask:
+            await conn.execute(
+                insert(kannel_dlr), [{"message_id": i, "url": dlr_url, "mask": mask} for i in ids]
+            )
+
+    await queue_prepared(request, identity, prepared, key=None, extra=remember_dlr)
+    return text_answer(202, "0: Accepted for delivery")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_get("/cgi-bin/sendsms", sendsms, name="kannel.sendsms")
+    router.add_post("/cgi-bin/sendsms", sendsms)
