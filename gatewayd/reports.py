@@ -10,18 +10,21 @@ reliably than SMSC clocks agree with ours. Parts whose report never comes expire
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.numbers import same_subscriber
+from gatewayd.numbers import digits, same_subscriber
 from gatewayd.queue.progress import StatusChange, record_event, roll_up
 from gatewayd.sms import StatusReport
 from gatewayd.store import PartStatus, message_parts, messages
 
 MATCH_WINDOW = timedelta(days=7)
+MIN_NATIONAL_DIGITS = 6
 DEFAULT_REPORT_WAIT = timedelta(days=3)
 """How long a part waits for its report when the message set no validity period."""
 AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
@@ -69,7 +72,7 @@ async def apply_status_report(
             .order_by(message_parts.c.submitted_at, message_parts.c.id)
         )
     ).all()
-    candidates = [r for r in rows if same_subscriber(r.recipient, report.recipient)]
+    candidates = closest_recipients(rows, report.recipient)
     if not candidates:
         return ReportOutcome(matched=False)
     awaiting = [r for r in candidates if r.status in AWAITING]
@@ -105,6 +108,32 @@ async def apply_status_report(
     if report.state != "pending":
         change = await roll_up(conn, part.message_id, now=now)
     return ReportOutcome(True, part.id, part.message_id, change=change)
+
+
+def closest_recipients(rows: Sequence[Row[Any]], reported: str) -> list[Row[Any]]:
+    """The rows whose recipient is the reported number, in the closest form any of them has.
+
+    An exact match beats a national form that ends the international one, which beats the
+    loose trailing-digits rule: ``+5521987650000`` must not take the report meant for
+    ``+5511987650000`` just because both share a MR and their last digits.
+    """
+
+    def rank(recipient: str) -> int | None:
+        ours, theirs = digits(recipient), digits(reported)
+        if ours == theirs:
+            return 0
+        shorter, longer = sorted((ours, theirs), key=len)
+        shorter = shorter.lstrip("0")
+        if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
+            return 1
+        return 2 if same_subscriber(recipient, reported) else None
+
+    ranked = [(rank(row.recipient), row) for row in rows]
+    found = [r for r, _ in ranked if r is not None]
+    if not found:
+        return []
+    best = min(found)
+    return [row for r, row in ranked if r == best]
 
 
 async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:
