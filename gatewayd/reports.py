@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import digits, same_subscriber
@@ -110,7 +110,7 @@ async def apply_status_report(
     return ReportOutcome(True, part.id, part.message_id, change=change)
 
 
-def closest_recipients(rows: Sequence[Row[Any]], reported: str) -> list[Row[Any]]:
+def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
     """The rows whose recipient is the reported number, in the closest form any of them has.
 
     An exact match beats a national form that ends the international one, which beats the
