@@ -86,3 +86,41 @@ async def test_status_report_is_stored_for_gammu_to_read(
     assert field(listing, "Reference number") == reference.group(1), listing
     assert field(listing, "Delivery status") == "Delivered", listing
     assert recipient.number in listing, listing
+
+
+LONG_TEXT = " ".join(f"part{i:03d}" for i in range(40))  # 319 GSM-7 characters: three parts
+
+
+async def test_long_message_goes_out_as_linked_parts(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    sender, recipient = simulator.modems
+    gammu_sender = GammuCli.prepare(tmp_path / "gammu0", sender)
+    gammu_recipient = GammuCli.prepare(tmp_path / "gammu1", recipient)
+
+    result = await gammu_sender.run(
+        "sendsms", "TEXT", recipient.number, "-len", str(len(LONG_TEXT)), "-text", LONG_TEXT
+    )
+
+    assert result.returncode == 0, result.describe() + gammu_sender.diagnostics()
+    assert result.stdout.count("OK, message reference=") == 3, result.describe()
+    parts = sorted(simulator.ledger_entries_to(recipient.number),
+                   key=lambda entry: entry["concat"]["seq"])
+    assert [entry["concat"]["seq"] for entry in parts] == [1, 2, 3], parts
+    assert len({entry["concat"]["ref"] for entry in parts}) == 1, parts
+    assert "".join(entry["text"] for entry in parts) == LONG_TEXT
+    linked = await gammu_recipient.run("geteachsms")
+    assert LONG_TEXT in linked.stdout, linked.describe()
+    assert "3 SMS parts in 1 SMS sequences" in linked.stdout, linked.describe()
+
+
+async def test_unicode_message_keeps_its_characters(simulator: Simulator, tmp_path: Path) -> None:
+    sender, recipient = simulator.modems
+    gammu = GammuCli.prepare(tmp_path / "gammu0", sender)
+    text = "Atenção: reunião às 15h — até já ✓"
+
+    result = await gammu.run("sendsms", "TEXT", recipient.number, "-unicode", "-text", text)
+
+    assert result.returncode == 0, result.describe() + gammu.diagnostics()
+    accepted = await simulator.wait_for_ledger_text(text, timeout=10, what="the ledger line")
+    assert len(accepted) == 1, simulator.ledger()

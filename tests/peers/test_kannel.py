@@ -80,3 +80,20 @@ async def test_incoming_message_reaches_the_sms_service(
     assert request.query["from"] == NETWORK_SENDER
     assert request.query["smsc"] == kannel.smsc_id
     assert simulator.ledger() == [], "the service must not have sent a reply SMS"
+
+
+async def test_long_incoming_message_reaches_the_service_combined(
+    simulator: Simulator, kannel: Kannel, http_recorder: HttpRecorder
+) -> None:
+    text = " ".join(f"part{i:03d}" for i in range(40))  # three linked parts
+
+    await simulator.inject_incoming(0, NETWORK_SENDER, text)
+
+    def delivered_to_service() -> list[RecordedRequest]:
+        return http_recorder.to_path("/mo")
+
+    requests = await wait_until(
+        delivered_to_service, timeout=60, what="the sms-service request",
+        diagnostics=lambda: http_recorder.describe() + "\n" + kannel.diagnostics(),
+    )
+    assert [request.query["text"] for request in requests] == [text]

@@ -97,3 +97,20 @@ async def test_status_report_is_read_from_storage(
     assert header(found, "From") == recipient.number.lstrip("+"), found.read_text()
     status = header(found, "Status") or ""
     assert status.startswith("0,"), found.read_text()
+
+
+async def test_long_incoming_message_is_combined(
+    simulator: Simulator, smstools: SmsTools
+) -> None:
+    text = " ".join(f"part{i:03d}" for i in range(40))  # three linked parts
+
+    await simulator.inject_incoming(0, NETWORK_SENDER, text)
+
+    def incoming_with_last_part() -> list[Path]:
+        return [path for path in smstools.folder("incoming")
+                if "part039" in path.read_text(encoding="utf-8", errors="replace")]
+
+    found = await wait_until(incoming_with_last_part, timeout=60, what="the combined message",
+                             diagnostics=smstools.diagnostics)
+    assert len(found) == 1 and len(smstools.folder("incoming")) == 1, smstools.folder("incoming")
+    assert found[0].read_text(encoding="utf-8").rstrip("\n").endswith("\n\n" + text)
