@@ -39,6 +39,8 @@ REGISTERED = frozenset({"home", "roaming"})
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 RESET_AFTER_FAILURES = 3
 SWEEP_INTERVAL = 300.0
+REPORT_WAIT = 5.0
+"""Longest a status report waits for the part in flight to be recorded as sent."""
 
 PublishEvent = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -115,6 +117,8 @@ class ModemWorker:
         self.window = SendWindow(config.per_minute, config.per_day)
         self._failures = 0
         self._restart_requested = asyncio.Event()
+        self._sends_recorded = asyncio.Event()
+        self._sends_recorded.set()
         self._log = log.bind(modem=self.name)
 
     # -- supervision -----------------------------------------------------------------------
@@ -181,7 +185,7 @@ class ModemWorker:
                 delete=lambda index, storage: modem.delete_message(index, storage),
             )
             modem.on_message(handler.handle)
-            modem.on_status_report(handler.handle)
+            modem.on_status_report(lambda incoming: self._handle_report(handler, incoming))
             self.modem = modem
             self._log.info("Modem online", imei=identity.imei, imsi=identity.imsi,
                            registration=self.registration)  # fmt: skip
@@ -223,7 +227,7 @@ class ModemWorker:
             db=context.db,
             modem=self.name,
             imsi=self.imsi,
-            send_pdu=modem.send_pdu,
+            send_pdu=lambda pdu, length: self._send_pdu(modem, pdu, length),
             publish=self._publish_change,
             retry=context.settings.gateway.retry,
             on_part_sent=self.window.record,
@@ -267,6 +271,18 @@ class ModemWorker:
                     found_work = False
                 finally:
                     self.in_flight.discard(message.id)
+                    self._sends_recorded.set()
+
+    async def _send_pdu(self, modem: AtModem, pdu: str, tpdu_length: int) -> int:
+        self._sends_recorded.clear()
+        return await modem.send_pdu(pdu, tpdu_length)
+
+    async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
+        """A report can overtake the commit of its own ``+CMGS`` answer (a fast SMSC): until
+        that commit the part has no MR, the report would match nothing and be lost."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._sends_recorded.wait(), REPORT_WAIT)
+        await handler.handle(incoming)
 
     async def _wait(self, timeout: float, over: asyncio.Event) -> None:
         waits = [
