@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean bench
 
 $(VENV)/.installed: pyproject.toml
 	scripts/bootstrap.sh $(VENV)
@@ -15,6 +15,12 @@ run: venv
 
 test:
 	scripts/test.sh
+
+# Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md.
+# BENCH_ARGS=--quick for a short run.
+bench: venv
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check gatewayd webui tests
