@@ -1,0 +1,137 @@
+// Shared page behaviour: live events (Server-Sent Events), local times, small form helpers.
+// Text that comes from SMS is only ever put in the page with textContent, never as HTML.
+
+const body = document.body;
+const lang = body.dataset.lang || "en";
+let labels = {};
+try { labels = JSON.parse(body.dataset.labels || "{}"); } catch { labels = {}; }
+
+export function label(code) {
+  if (code === null || code === undefined) return "—";
+  return labels[code] || code;
+}
+
+export function csrfToken() { return body.dataset.csrf || ""; }
+
+const timeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
+const clockFormat = new Intl.DateTimeFormat(lang, { timeStyle: "short" });
+
+export function formatTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return "";
+  const today = new Date();
+  return date.toDateString() === today.toDateString() ? clockFormat.format(date) : timeFormat.format(date);
+}
+
+export function timeElement(iso) {
+  const element = document.createElement("time");
+  element.dateTime = iso;
+  element.textContent = formatTime(iso);
+  element.title = new Date(iso).toLocaleString(lang);
+  return element;
+}
+
+export function localiseTimes(root = document) {
+  for (const element of root.querySelectorAll("time[datetime]")) {
+    const text = formatTime(element.dateTime);
+    if (text) {
+      element.title = element.textContent;
+      element.textContent = text;
+    }
+  }
+}
+
+export function badge(status) {
+  const element = document.createElement("span");
+  element.className = `badge badge-${status}`;
+  element.dataset.status = status;
+  element.textContent = label(status);
+  return element;
+}
+
+export function toast(title, text, href) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const item = document.createElement(href ? "a" : "div");
+  item.className = "toast";
+  if (href) item.href = href;
+  const strong = document.createElement("strong");
+  strong.textContent = title;
+  const line = document.createElement("span");
+  line.textContent = text;
+  item.append(strong, line);
+  box.append(item);
+  setTimeout(() => item.classList.add("leaving"), 6000);
+  setTimeout(() => item.remove(), 6600);
+}
+
+// Live events: one EventSource per page; pages listen for "live:<type>" on document.
+function connectLive() {
+  const dot = document.getElementById("live-dot");
+  if (!dot || !("EventSource" in window)) return;
+  const source = new EventSource("/events");
+  const setState = (state) => {
+    dot.dataset.state = state;
+    dot.title = label(state === "open" ? "live" : "reconnecting");
+    body.dataset.live = state;
+  };
+  source.addEventListener("ready", () => {
+    setState("open");
+    document.dispatchEvent(new CustomEvent("live:ready"));
+  });
+  source.onerror = () => setState("reconnecting");
+  for (const type of ["message.status", "message.received", "modem.state"]) {
+    source.addEventListener(type, (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch { return; }
+      document.dispatchEvent(new CustomEvent(`live:${type}`, { detail: data }));
+    });
+  }
+  window.addEventListener("pagehide", () => source.close());
+}
+
+// Anywhere: a new incoming SMS shows a toast and bumps the inbox counter.
+document.addEventListener("live:message.received", (event) => {
+  const message = event.detail;
+  const counter = document.getElementById("inbox-new");
+  if (counter) {
+    counter.hidden = false;
+    counter.textContent = String((Number(counter.textContent) || 0) + 1);
+  }
+  if (!document.getElementById("threads") && !document.getElementById("conversation")) {
+    toast(`${label("new message from")} ${message.from}`, String(message.text || "").slice(0, 120),
+      `/inbox/${encodeURIComponent(message.from)}`);
+  }
+});
+
+function wireForms() {
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form && select.form.requestSubmit());
+  }
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const source = document.querySelector(button.dataset.copy);
+      if (!source) return;
+      try {
+        await navigator.clipboard.writeText(source.textContent.trim());
+        button.classList.add("copied");
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+    });
+  }
+  const nav = document.getElementById("nav-toggle");
+  if (nav) document.addEventListener("keydown", (e) => { if (e.key === "Escape") nav.checked = false; });
+}
+
+localiseTimes();
+wireForms();
+connectLive();

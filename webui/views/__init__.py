@@ -1,0 +1,44 @@
+"""The operator's web pages. :func:`register` is the hook the application factory calls.
+
+Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
+:mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
+:mod:`.settings`; live events are :mod:`webui.live`. Role rules are declared on the handlers
+(``@requires``) and enforced by the authentication middleware, so a hidden button and a
+refused request always agree.
+"""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from webui import i18n, live
+from webui.views import (
+    addressbook,
+    admin,
+    compose,
+    dashboard,
+    inbox,
+    labels,
+    modems,
+    outbox,
+    settings,
+)
+
+
+def register(app: web.Application) -> None:
+    env = aiohttp_jinja2.get_env(app)
+    i18n.install(env)
+    env.globals.update(labels.template_globals())
+    app.middlewares.append(i18n.locale_middleware)
+    router = app.router
+    dashboard.register(router)
+    router.add_get("/compose", compose.compose_page, name="compose")
+    router.add_post("/compose", compose.compose_submit)
+    outbox.register(router)
+    inbox.register(router)
+    modems.register(router)
+    addressbook.register(router)
+    admin.register(router)
+    settings.register(router)
+    live.register(app)

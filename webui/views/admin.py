@@ -1,0 +1,203 @@
+"""Administration pages (admin role): users (create, role, lock/unlock), API keys (create, shown
+once; revoke), the webhook delivery log with replay, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy import select, update
+
+from gatewayd.store import Role, WebhookStatus, audit_log, users, utc_now, webhook_deliveries
+from webui.audit import record
+from webui.auth.apikeys import ApiKeyError, create_api_key, list_api_keys, revoke_api_key
+from webui.auth.identity import requires
+from webui.auth.passwords import WeakPassword, generate_password
+from webui.auth.users import UserError, create_user, list_users, update_user
+from webui.i18n import LANGUAGE_CHOICES
+from webui.i18n import gettext as _
+from webui.keys import DB
+from webui.views.common import (
+    client_address,
+    field,
+    identity_of,
+    int_or_none,
+    notify,
+    read_form,
+    render,
+)
+
+ROLES = [role.value for role in Role]
+LOCK_FOR = timedelta(days=3650)
+PAGE = 100
+
+
+@requires(Role.ADMIN)
+async def users_page(request: web.Request) -> web.StreamResponse:
+    async with request.app[DB].read() as conn:
+        rows = await list_users(conn)
+    context = {"users": rows, "roles": ROLES, "now": utc_now(),
+               "created": request.get("created_user")}
+    return await render(request, "users.html", context, page="users")
+
+
+@requires(Role.ADMIN)
+async def create_user_submit(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    username = field(form, "username", 64)
+    role = field(form, "role", 16)
+    password = str(form.get("password", "")) or generate_password()
+    identity = identity_of(request)
+    try:
+        async with request.app[DB].begin() as conn:
+            user_id = await create_user(conn, username, role, password,
+                                        must_change_password=not form.get("password"))
+            locale = LANGUAGE_CHOICES.get(field(form, "locale", 8), "en")
+            await update_user(conn, user_id, locale=locale)
+            await record(conn, identity.actor, "user.create", username, {"role": role},
+                         client_address(request))
+    except (UserError, WeakPassword) as exc:
+        await notify(request, _("The user was not created: %(reason)s") % {"reason": exc},
+                     "error")
+        raise web.HTTPSeeOther("/admin/users") from None
+    if form.get("password"):
+        await notify(request, _("User %(name)s created.") % {"name": username})
+        raise web.HTTPSeeOther("/admin/users")
+    request["created_user"] = {"username": username, "password": password}
+    return await users_page(request)
+
+
+@requires(Role.ADMIN)
+async def change_user(request: web.Request) -> web.StreamResponse:
+    """Change a user's role, or lock / unlock the account."""
+    user_id = int(request.match_info["id"])
+    form = await read_form(request)
+    identity = identity_of(request)
+    action = field(form, "action", 16)
+    values: dict[str, object]
+    if action == "role" and field(form, "role", 16) in ROLES:
+        values = {"role": field(form, "role", 16)}
+    elif action == "lock":
+        values = {"locked_until": utc_now() + LOCK_FOR, "failed_logins": 0}
+    elif action == "unlock":
+        values = {"locked_until": None, "failed_logins": 0}
+    else:
+        raise web.HTTPBadRequest(text=_("Unknown action."))
+    if user_id == identity.id and action in ("role", "lock"):
+        await notify(request, _("You cannot lock yourself out or change your own role."),
+                     "error")
+        raise web.HTTPSeeOther("/admin/users")
+    async with request.app[DB].begin() as conn:
+        name = (
+            await conn.execute(select(users.c.username).where(users.c.id == user_id))
+        ).scalar_one_or_none()
+        if name is None:
+            raise web.HTTPNotFound(text=_("Not found."))
+        await update_user(conn, user_id, **values)
+        await record(conn, identity.actor, f"user.{action}", name,
+                     {"role": values.get("role")} if action == "role" else None,
+                     client_address(request))
+    await notify(request, _("User %(name)s updated.") % {"name": name})
+    raise web.HTTPSeeOther("/admin/users")
+
+
+@requires(Role.ADMIN)
+async def keys_page(request: web.Request) -> web.StreamResponse:
+    async with request.app[DB].read() as conn:
+        keys = await list_api_keys(conn)
+    context = {"keys": keys, "roles": ["operator", "viewer"], "new_key": request.get("new_key")}
+    return await render(request, "api_keys.html", context, page="keys")
+
+
+@requires(Role.ADMIN)
+async def create_key_submit(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    identity = identity_of(request)
+    try:
+        async with request.app[DB].begin() as conn:
+            new = await create_api_key(conn, field(form, "name", 100), field(form, "role", 16),
+                                       created_by=identity.id)
+            await record(conn, identity.actor, "api_key.create", f"api_key:{new.id}",
+                         {"name": new.name, "role": new.role.value}, client_address(request))
+    except ApiKeyError as exc:
+        await notify(request, _("The key was not created: %(reason)s") % {"reason": exc},
+                     "error")
+        raise web.HTTPSeeOther("/admin/api-keys") from None
+    request["new_key"] = new
+    return await keys_page(request)
+
+
+@requires(Role.ADMIN)
+async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
+    key_id = int(request.match_info["id"])
+    identity = identity_of(request)
+    async with request.app[DB].begin() as conn:
+        revoked = await revoke_api_key(conn, key_id)
+        if revoked:
+            await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
+                         client_address(request))
+    await notify(request, _("Key revoked.") if revoked else _("Not found."),
+                 "ok" if revoked else "error")
+    raise web.HTTPSeeOther("/admin/api-keys")
+
+
+@requires(Role.ADMIN)
+async def webhooks_page(request: web.Request) -> web.StreamResponse:
+    status = str(request.query.get("status", ""))
+    query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(PAGE)
+    if status in {s.value for s in WebhookStatus}:
+        query = query.where(webhook_deliveries.c.status == status)
+    async with request.app[DB].read() as conn:
+        rows = (await conn.execute(query)).all()
+    context = {"rows": rows, "status": status, "statuses": [s.value for s in WebhookStatus]}
+    return await render(request, "webhooks.html", context, page="webhooks")
+
+
+@requires(Role.ADMIN)
+async def replay_webhook(request: web.Request) -> web.StreamResponse:
+    """Put a delivery back in the dispatcher's queue, due now, with a fresh retry budget."""
+    delivery_id = int(request.match_info["id"])
+    identity = identity_of(request)
+    async with request.app[DB].begin() as conn:
+        result = await conn.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id == delivery_id)
+            .values(status=WebhookStatus.PENDING.value, attempts=0, next_attempt_at=utc_now(),
+                    last_error=None)
+            .returning(webhook_deliveries.c.id)
+        )
+        found = result.first() is not None
+        if found:
+            await record(conn, identity.actor, "webhook.replay", f"delivery:{delivery_id}",
+                         None, client_address(request))
+    await notify(request, _("Delivery queued again.") if found else _("Not found."),
+                 "ok" if found else "error")
+    raise web.HTTPSeeOther("/admin/webhooks")
+
+
+@requires(Role.ADMIN)
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    before = int_or_none(request.query.get("before"))
+    actor = str(request.query.get("actor", "")).strip()[:100]
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(PAGE + 1)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    async with request.app[DB].read() as conn:
+        rows = (await conn.execute(query)).all()
+    more = rows[PAGE - 1].id if len(rows) > PAGE else None
+    context = {"rows": rows[:PAGE], "actor": actor, "next_before": more}
+    return await render(request, "audit.html", context, page="audit")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_get("/admin/users", users_page, name="users")
+    router.add_post("/admin/users", create_user_submit)
+    router.add_post("/admin/users/{id:\\d+}", change_user)
+    router.add_get("/admin/api-keys", keys_page, name="keys")
+    router.add_post("/admin/api-keys", create_key_submit)
+    router.add_post("/admin/api-keys/{id:\\d+}/revoke", revoke_key_submit)
+    router.add_get("/admin/webhooks", webhooks_page, name="webhooks")
+    router.add_post("/admin/webhooks/{id:\\d+}/replay", replay_webhook)
+    router.add_get("/admin/audit", audit_page, name="audit")

@@ -1,0 +1,89 @@
+"""What every page handler shares: rendering with the page frame's context, one-shot notices,
+form reading, and the identity of the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from multidict import MultiDict
+
+from gatewayd.store import Role
+from webui.auth.identity import Identity
+from webui.auth.sessions import CSRF_FIELD, csrf_token
+from webui.i18n import LOCALE_KEY, html_lang
+from webui.keys import CLIENT_ADDRESS, IDENTITY
+
+NOTICE_KEY = "notice"
+
+
+def identity_of(request: web.Request) -> Identity:
+    """The signed-in identity; pages are never served anonymously (the middleware saw to it)."""
+    identity: Identity | None = request.get(IDENTITY)
+    if identity is None:
+        raise web.HTTPFound("/login")
+    return identity
+
+
+def client_address(request: web.Request) -> str | None:
+    return request.get(CLIENT_ADDRESS)
+
+
+async def notify(request: web.Request, text: str, kind: str = "ok") -> None:
+    """A message for the next page this browser shows (after a redirect)."""
+    session = await get_session(request)
+    session[NOTICE_KEY] = {"text": text, "kind": kind}
+
+
+async def _take_notice(request: web.Request) -> dict[str, str] | None:
+    session = await get_session(request)
+    notice = session.pop(NOTICE_KEY, None)
+    return notice if isinstance(notice, dict) else None
+
+
+async def render(
+    request: web.Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    page: str = "",
+    status: int = 200,
+) -> web.Response:
+    """Render ``template`` inside the frame: navigation, user, CSRF token, locale, notice."""
+    identity = request.get(IDENTITY)
+    frame: dict[str, Any] = {
+        "page": page,
+        "me": identity,
+        "can_send": identity is not None and identity.has_role(Role.OPERATOR),
+        "is_admin": identity is not None and identity.has_role(Role.ADMIN),
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": await csrf_token(request),
+        "lang": html_lang(request.get(LOCALE_KEY, "en")),
+        "notice": await _take_notice(request),
+        "path_qs": request.path_qs,
+    }
+    frame.update(context or {})
+    return aiohttp_jinja2.render_template(template, request, frame, status=status)
+
+
+async def read_form(request: web.Request) -> MultiDict[str]:
+    """The posted form with file fields dropped: pages post plain fields only."""
+    posted = await request.post()
+    return MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
+
+
+def field(form: Mapping[str, str], name: str, limit: int = 2000) -> str:
+    return str(form.get(name, "")).strip()[:limit]
+
+
+def int_or_none(value: str | None) -> int | None:
+    if value is None or not value.strip().lstrip("-").isdigit():
+        return None
+    return int(value)
+
+
+def see_other(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)

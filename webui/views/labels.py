@@ -1,0 +1,98 @@
+"""Human names for the codes pages show (message statuses, modem states, registrations, roles,
+chart series), translated per request and also handed to the page scripts as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from webui.i18n import N_, gettext
+
+LABELS = {
+    # message and part statuses
+    "queued": N_("queued"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "delivered": N_("delivered"),
+    "failed": N_("failed"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+    "unknown": N_("unknown"),
+    # modem states
+    "online": N_("online"),
+    "offline": N_("offline"),
+    "initialising": N_("starting"),
+    "no_network": N_("no network"),
+    "error": N_("error"),
+    # registrations
+    "home": N_("home network"),
+    "roaming": N_("roaming"),
+    "searching": N_("searching"),
+    "denied": N_("denied"),
+    "not_registered": N_("not registered"),
+    # roles
+    "admin": N_("admin"),
+    "operator": N_("operator"),
+    "viewer": N_("viewer"),
+    # webhook deliveries
+    "pending": N_("pending"),
+    "report": N_("delivery report"),
+    "submitted": N_("handed to the modem"),
+    "retry": N_("retry"),
+    # chart series
+    "received": N_("received"),
+    # live connection
+    "live": N_("live"),
+    "reconnecting": N_("reconnecting…"),
+    "just now": N_("just now"),
+    "new message from": N_("New message from"),
+    "units": N_("characters"),
+    "parts": N_("parts"),
+    "part": N_("part"),
+    "left": N_("left in this part"),
+    "too long": N_("Too long: at most 255 parts."),
+}
+
+
+def label(code: str | None) -> str:
+    """The translated name of ``code``; timeline codes like ``report:delivered`` read as
+    "delivery report: delivered"."""
+    if code is None:
+        return "—"
+    head, colon, tail = code.partition(":")
+    if colon and head in LABELS:
+        return f"{label(head)}: {label(tail)}"
+    message = LABELS.get(code)
+    return gettext(message) if message is not None else code
+
+
+def labels_json() -> dict[str, str]:
+    return {code: gettext(message) for code, message in LABELS.items()}
+
+
+def signal_bars(dbm: int | None) -> int:
+    """0 to 4 bars from a signal in dBm (None: no bars)."""
+    if dbm is None:
+        return 0
+    for bars, floor in ((4, -73), (3, -83), (2, -93), (1, -105)):
+        if dbm >= floor:
+            return bars
+    return 0
+
+
+def time_tag(value: datetime | str | None) -> Markup:
+    """A ``<time>`` element the page script shows in the browser's zone and language."""
+    if value is None or value == "":
+        return Markup("<span class=\"muted\">—</span>")
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(
+        value, str) else value
+    iso = moment.isoformat()
+    text = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}">{}</time>').format(escape(iso), escape(text))
+
+
+def template_globals() -> dict[str, Any]:
+    return {"label": label, "labels_json": labels_json, "signal_bars": signal_bars,
+            "time_tag": time_tag}

@@ -1,0 +1,106 @@
+"""The modems page and one modem's details: identity, state, signal history, and the
+operator's commands (USSD such as a balance check, restart) sent to gatewayd over the bus."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from gatewayd.daemon import COMMANDS
+from gatewayd.store import Role
+from webui.audit import record
+from webui.auth.identity import requires
+from webui.i18n import gettext as _
+from webui.keys import BUS, DB, OPTIONS
+from webui.views.common import (
+    client_address,
+    field,
+    identity_of,
+    notify,
+    read_form,
+    render,
+)
+from webui.views.queries import modem_cards, signal_history
+
+USSD_CODE_CHARACTERS = frozenset("0123456789*#+")
+
+
+async def ask_gateway(request: web.Request, command: dict[str, Any]) -> dict[str, Any]:
+    """Publish ``command`` on the commands channel and wait for gatewayd's answer."""
+    bus = request.app[BUS]
+    reply_to = f"smsgw:reply:{secrets.token_hex(8)}"
+    subscription = bus.subscribe(reply_to)
+    try:
+        await bus.publish(COMMANDS, {**command, "reply_to": reply_to})
+        answer = await subscription.get(timeout=request.app[OPTIONS].command_timeout)
+    finally:
+        bus.unsubscribe(subscription)
+    if answer is None:
+        return {"ok": False, "error": _("The modem did not answer in time.")}
+    return answer
+
+
+async def modems_page(request: web.Request) -> web.StreamResponse:
+    async with request.app[DB].read() as conn:
+        cards = await modem_cards(conn)
+    return await render(request, "modems.html", {"cards": cards}, page="modems")
+
+
+async def modem_page(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    async with request.app[DB].read() as conn:
+        cards = [card for card in await modem_cards(conn) if card.name == name]
+        history = await signal_history(conn, name)
+    if not cards:
+        raise web.HTTPNotFound(text=_("Not found."))
+    context = {"card": cards[0], "history": history, "ussd": request.get("ussd_answer")}
+    return await render(request, "modem.html", context, page="modems")
+
+
+async def signal_json(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    async with request.app[DB].read() as conn:
+        history = await signal_history(conn, name)
+    return web.json_response(
+        {"points": [{"at": at.isoformat(), "dbm": dbm} for at, dbm in history]}
+    )
+
+
+@requires(Role.OPERATOR)
+async def ussd(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    form = await read_form(request)
+    code = field(form, "code", 40)
+    if not code or not set(code) <= USSD_CODE_CHARACTERS:
+        answer: dict[str, Any] = {"ok": False, "error": _("A USSD code has digits, * and #.")}
+    else:
+        answer = await ask_gateway(request, {"type": "ussd", "modem": name, "code": code})
+        async with request.app[DB].begin() as conn:
+            await record(conn, identity_of(request).actor, "modem.ussd", name,
+                         {"code": code, "ok": bool(answer.get("ok"))}, client_address(request))
+    request["ussd_answer"] = {"code": code, **answer}
+    return await modem_page(request)
+
+
+@requires(Role.OPERATOR)
+async def restart(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    answer = await ask_gateway(request, {"type": "modem.restart", "modem": name})
+    async with request.app[DB].begin() as conn:
+        await record(conn, identity_of(request).actor, "modem.restart", name,
+                     {"ok": bool(answer.get("ok"))}, client_address(request))
+    if answer.get("ok"):
+        await notify(request, _("Restart requested."))
+    else:
+        await notify(request, str(answer.get("error") or _("Restart failed.")), "error")
+    raise web.HTTPSeeOther(f"/modems/{name}")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_get("/modems", modems_page, name="modems")
+    router.add_get("/modems/{name}", modem_page, name="modem")
+    router.add_get("/modems/{name}/signal.json", signal_json)
+    router.add_post("/modems/{name}/ussd", ussd)
+    router.add_post("/modems/{name}/restart", restart)
