@@ -40,6 +40,7 @@ from .identity import (
     read_registration,
     read_signal,
 )
+from .maintenance import StorageUsage, probe, read_own_number, read_storage_usage, restart
 from .negotiation import (
     FALLBACK_CNMI,
     PREFERRED_STORAGES,
@@ -258,6 +259,30 @@ class AtModem:
     async def health(self) -> ModemHealth:
         return await read_health(self.channel)
 
+    # -- upkeep (see `maintenance`) --------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.channel.is_open
+
+    async def prepare(self) -> None:
+        """Make the modem answer queries (SIM unlocked) without choosing how messages arrive."""
+        await self.channel.synchronise()
+        await self.channel.command("ATE0")
+        await self.unlock_sim()
+
+    async def probe(self) -> None:
+        await probe(self.channel)
+
+    async def own_number(self) -> str | None:
+        return await read_own_number(self.channel)
+
+    async def restart(self) -> None:
+        await restart(self.channel)
+
+    async def storage_usage(self) -> list[StorageUsage]:
+        return await read_storage_usage(self.channel)
+
     # -- sending ---------------------------------------------------------------------------
 
     async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
@@ -289,9 +314,15 @@ class AtModem:
 
     # -- USSD ------------------------------------------------------------------------------
 
-    async def ussd(self, code: str, *, timeout: float = USSD_TIMEOUT) -> UssdReply:
+    async def ussd(
+        self, code: str, *, timeout: float = USSD_TIMEOUT, keep_session: bool = False
+    ) -> UssdReply:
+        """Send `code`; with `keep_session` a menu answer (status 1) leaves the session open
+        for the next choice (`ussd("1", keep_session=...)`)."""
         async with self._ussd_lock:
-            return await request_ussd(self.channel, code, timeout=timeout)
+            return await request_ussd(
+                self.channel, code, timeout=timeout, end_session=not keep_session
+            )
 
     # -- incoming --------------------------------------------------------------------------
 

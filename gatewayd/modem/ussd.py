@@ -99,7 +99,7 @@ def parse_cusd(args: str) -> UssdReply:
 
 
 async def request_ussd(
-    channel: AtChannel, code: str, *, timeout: float = USSD_TIMEOUT
+    channel: AtChannel, code: str, *, timeout: float = USSD_TIMEOUT, end_session: bool = True
 ) -> UssdReply:
     """Send a USSD code and wait for the network's `+CUSD:` answer."""
     if not _CODE_RE.match(code):
@@ -121,7 +121,7 @@ async def request_ussd(
     finally:
         remove()
     reply = parse_cusd(event.args)
-    if reply.status == 1:
+    if reply.status == 1 and end_session:
         await _end_session(channel)
     if reply.status in (3, 4):
         raise UssdError(f"USSD {code}: {reply.status_name}")
