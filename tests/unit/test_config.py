@@ -134,7 +134,8 @@ def test_empty_environment_values_count_as_unset(tmp_path: Path) -> None:
 def test_repr_hides_secrets(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '[web]\nsecret_key = "s3cr3t-key"\n[[modem]]\nname = "m"\ndevice = "/dev/x"\npin = "9876"\n',
+        '[web]\nsecret_key = "s3cr3t-key"\n'
+        '[[modem]]\nname = "m"\ndevice = "/dev/x"\npin = "9876"\n',
     )
     settings = load_settings(path, {"SMSGW_DATABASE_URL": "postgresql://u:hunter2@h/db"})
     shown = repr(settings)
