@@ -41,6 +41,7 @@ log = structlog.get_logger("webui.webhooks")
 LEASE = timedelta(seconds=60)
 CLAIM_BATCH = 20
 USER_AGENT = "smsgw-webhooks/1"
+STOP_GRACE = 15.0
 
 
 async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
@@ -75,9 +76,15 @@ class Dispatcher:
         self.options = options
         self.session = session
         self.wake = asyncio.Event()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Finish the current round, then return from :meth:`run`."""
+        self.stopping = True
+        self.wake.set()
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 busy = await self.round()
             except DatabaseUnavailable as exc:
@@ -86,7 +93,7 @@ class Dispatcher:
             except Exception:
                 log.exception("Webhook dispatcher round failed")
                 busy = False
-            if busy:
+            if busy or self.stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.options.webhook_poll_interval)
@@ -183,18 +190,21 @@ async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         dispatcher = Dispatcher(app[DB], app[OPTIONS], session)
         app[DISPATCHER] = dispatcher
-        tasks = [
-            asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
-            asyncio.create_task(_wake_on_events(app, dispatcher), name="webhook-wake"),
-        ]
+        runner = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+        waker = asyncio.create_task(_wake_on_events(app, dispatcher), name="webhook-wake")
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Cancelling in the middle of a database call can leave a SQLite connection
+            # half-closed: let the round finish instead, and cancel only a stuck one.
+            dispatcher.stop()
+            waker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waker
+            try:
+                await asyncio.wait_for(runner, STOP_GRACE)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
 
 
 DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)

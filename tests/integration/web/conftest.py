@@ -103,10 +103,10 @@ async def web(db_url: str, web_options: OptionsFactory) -> AsyncIterator[WebEnv]
 
 
 async def make_web_env(
-    settings: Settings, web_options: OptionsFactory
+    settings: Settings, web_options: OptionsFactory, *, seed: bool = True
 ) -> AsyncIterator[WebEnv]:
     db = Database.from_settings(settings.database)
-    keys = await seed_identities(db)
+    keys = await seed_identities(db) if seed else {}
     app = create_app(settings, db=db, options=web_options(settings))
     client = TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True))
     await client.start_server()
