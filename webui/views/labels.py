@@ -43,6 +43,10 @@ LABELS = {
     "retry": N_("retry"),
     # chart series
     "received": N_("received"),
+    "series_sent": N_("Sent"),
+    "series_delivered": N_("Delivered"),
+    "series_failed": N_("Failed"),
+    "series_received": N_("Received"),
     # live connection
     "live": N_("live"),
     "reconnecting": N_("reconnecting…"),

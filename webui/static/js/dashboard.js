@@ -82,7 +82,7 @@ async function refreshChart() {
   const data = await response.json();
   const labels = data.hours.map((h) => hourFormat.format(new Date(h)));
   const datasets = SERIES.map(([name, variable]) => ({
-    label: label(name),
+    label: label(`series_${name}`),
     data: data.series[name],
     backgroundColor: color(variable),
     borderColor: color(variable),
