@@ -74,7 +74,7 @@ class GammuSmsd:
         config = render_config(
             "gammu-smsdrc", work_dir / "gammu-smsdrc",
             device=modem.device, phone_id=f"modem{modem.index}", spool_dir=spool,
-            log_file=work_dir / "smsd.log", gammu_log_file=work_dir / "gammu.log",
+            log_file=work_dir / "smsd.log",
             delivery_report=delivery_report, comm_timeout=comm_timeout,
             receive_frequency=receive_frequency, debug_level=debug_level,
         )
@@ -84,10 +84,6 @@ class GammuSmsd:
     @property
     def log_path(self) -> Path:
         return self.config.parent / "smsd.log"
-
-    @property
-    def at_log_path(self) -> Path:
-        return self.config.parent / "gammu.log"
 
     def folder(self, name: str) -> list[Path]:
         return files_in(self.spool / name)
@@ -114,8 +110,7 @@ class GammuSmsd:
         return Path(found.group(1)).name
 
     def diagnostics(self) -> str:
-        return "\n".join([tail(self.log_path, 40), tail(self.at_log_path, 60),
-                          self.process.output(10)])
+        return "\n".join([tail(self.log_path, 60), self.process.output(10)])
 
 
 @dataclass
@@ -127,12 +122,15 @@ class SmsTools:
     process: ManagedProcess
 
     @classmethod
-    def prepare(cls, work_dir: Path, modem: SimulatedModem, *, delay_time: int = 1) -> SmsTools:
+    def prepare(
+        cls, work_dir: Path, modem: SimulatedModem, *, delay_time: int = 1, log_level: int = 7
+    ) -> SmsTools:
         spool = work_dir / "spool"
         for name in ("outgoing", "checked", "incoming", "failed", "sent", "report"):
             (spool / name).mkdir(parents=True, exist_ok=True)
         config = render_config("smsd.conf", work_dir / "smsd.conf",
-                               device=modem.device, spool_dir=spool, delay_time=delay_time)
+                               device=modem.device, spool_dir=spool, delay_time=delay_time,
+                               log_level=log_level)
         argv = ["smsd", f"-c{config}", "-t"]
         return cls(config, spool, ManagedProcess("smsd", argv, work_dir / "logs"))
 
@@ -184,7 +182,9 @@ class Kannel:
     sendsms_password: str = "peers-secret"
 
     @classmethod
-    def prepare(cls, work_dir: Path, modem: SimulatedModem, *, mo_url: str) -> Kannel:
+    def prepare(
+        cls, work_dir: Path, modem: SimulatedModem, *, mo_url: str, log_level: int = 0
+    ) -> Kannel:
         log_dir = work_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         admin_port, smsbox_port, sendsms_port = free_port(), free_port(), free_port()
@@ -195,7 +195,7 @@ class Kannel:
             smsbox_port=smsbox_port, sendsms_port=sendsms_port,
             log_dir=log_dir, smsc_id=smsc_id, device=modem.device, my_number=modem.number,
             sendsms_user=cls.sendsms_user, sendsms_password=cls.sendsms_password,
-            mo_url=mo_url,
+            mo_url=mo_url, log_level=log_level,
         )
         return cls(
             config, log_dir, admin_port, smsbox_port, sendsms_port, smsc_id,

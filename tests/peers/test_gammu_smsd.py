@@ -20,7 +20,7 @@ NETWORK_SENDER = "+5511988887777"
 async def smsd(simulator: Simulator, tmp_path: Path) -> AsyncIterator[GammuSmsd]:
     require_programs("gammu-smsd", "gammu-smsd-inject")
     daemon = GammuSmsd.prepare(tmp_path / "gammu-smsd", simulator.modems[0],
-                               delivery_report="sms")
+                               delivery_report="sms", debug_level=5)
     await daemon.start()
     try:
         yield daemon
