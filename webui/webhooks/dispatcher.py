@@ -201,10 +201,8 @@ async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
             waker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await waker
-            try:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(runner, STOP_GRACE)
-            except (TimeoutError, asyncio.CancelledError):
-                pass
 
 
 DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)

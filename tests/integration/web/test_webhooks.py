@@ -132,7 +132,7 @@ async def test_failing_receiver_is_retried_until_it_answers(
     await key_secret(web, receiver.url())
     message_id = await send_one(web)
     await mark(web, message_id, "failed", "network said no")
-    headers, body, _ = await receiver.next()
+    _headers, body, _ = await receiver.next()
     assert json.loads(body)["error"] == "network said no"
     for _ in range(100):
         async with web.db.read() as conn:
