@@ -52,7 +52,8 @@ class Upstream:
 
     async def echo(self, request: web.Request) -> web.Response:
         self.seen_forwarded_for.append(request.headers.get("X-Forwarded-For", ""))
-        return web.json_response({"path": request.path, "xff": request.headers.get("X-Forwarded-For")})
+        forwarded = request.headers.get("X-Forwarded-For")
+        return web.json_response({"path": request.path, "xff": forwarded})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -108,7 +109,7 @@ async def wait_listening(port: int, process: asyncio.subprocess.Process) -> None
 
 
 async def test_http_redirects_and_https_sets_security_headers(tmp_path: Path) -> None:
-    async with running_site(tmp_path) as (site, upstream), aiohttp.ClientSession() as http:
+    async with running_site(tmp_path) as (site, _), aiohttp.ClientSession() as http:
         async with http.get(
             f"http://127.0.0.1:{site.http_port}/outbox?x=1", allow_redirects=False
         ) as response:
@@ -131,17 +132,18 @@ async def test_http_redirects_and_https_sets_security_headers(tmp_path: Path) ->
 
 
 async def test_event_stream_is_not_buffered(tmp_path: Path) -> None:
-    async with running_site(tmp_path) as (site, upstream), aiohttp.ClientSession() as http:
-        async with http.get(
-            f"https://127.0.0.1:{site.https_port}/api/v1/events", ssl=False
-        ) as response:
-            assert response.status == 200
-            # with buffering the first event would only arrive with the end of the response
-            first = await asyncio.wait_for(response.content.readuntil(b"\n\n"), timeout=5)
-            assert first == b"data: first\n\n"
-            upstream.release_stream.set()
-            rest = await asyncio.wait_for(response.content.read(), timeout=5)
-            assert rest == b"data: second\n\n"
+    async with (
+        running_site(tmp_path) as (site, upstream),
+        aiohttp.ClientSession() as http,
+        http.get(f"https://127.0.0.1:{site.https_port}/api/v1/events", ssl=False) as response,
+    ):
+        assert response.status == 200
+        # with buffering the first event would only arrive with the end of the response
+        first = await asyncio.wait_for(response.content.readuntil(b"\n\n"), timeout=5)
+        assert first == b"data: first\n\n"
+        upstream.release_stream.set()
+        rest = await asyncio.wait_for(response.content.read(), timeout=5)
+        assert rest == b"data: second\n\n"
 
 
 async def test_hammered_login_is_refused_and_logged(tmp_path: Path) -> None:
@@ -164,7 +166,8 @@ async def test_hammered_login_is_refused_and_logged(tmp_path: Path) -> None:
     assert len(refused) == statuses.count(429)
     assert {line.split()[0] for line in refused} == {"127.0.0.1"}
     # the runbook's pipeline
-    pipeline = subprocess.run(
+    pipeline = await asyncio.to_thread(
+        subprocess.run,
         f"grep 'Rate limit exceeded' {site.access_log} | awk '{{print $1}}' | sort | uniq -c",
         shell=True,
         capture_output=True,
@@ -176,6 +179,7 @@ async def test_hammered_login_is_refused_and_logged(tmp_path: Path) -> None:
 
 async def test_api_burst_is_limited(tmp_path: Path) -> None:
     async with running_site(tmp_path) as (site, _), aiohttp.ClientSession() as http:
+
         async def one() -> int:
             async with http.get(
                 f"https://127.0.0.1:{site.https_port}/api/v1/modems", ssl=False
@@ -194,7 +198,9 @@ async def test_blocked_address_applies_on_reload(tmp_path: Path) -> None:
             assert response.status == 200
         blocked = site.conf.parent / "blocked.conf"
         blocked.write_text(blocked.read_text() + "deny 127.0.0.1;\n")
-        subprocess.run(nginx_command(site, "-s", "reload"), check=True, capture_output=True)
+        await asyncio.to_thread(
+            subprocess.run, nginx_command(site, "-s", "reload"), check=True, capture_output=True
+        )
         async with asyncio.timeout(10):
             while True:  # workers pick up the new configuration
                 async with http.get(url, ssl=False) as response:
