@@ -111,6 +111,22 @@ class ModemSettings:
     prefixes: tuple[str, ...] = ()
     """E.164 prefixes (``+5511``) this modem serves; empty: any number."""
     enabled: bool = True
+    imei: str | None = None
+    """The modem's IMEI, checked at every start: when ``device`` answers with another IMEI (or
+    is gone), the serial ports are searched for this one (see ``device_globs``)."""
+    iccid: str | None = None
+    """The SIM's ICCID, checked like ``imei``."""
+    device_globs: tuple[str, ...] = ()
+    """Where to search for the modem; empty: /dev/serial/by-id/*, /dev/ttyUSB*, /dev/ttyACM*."""
+    balance_ussd: str | None = None
+    """USSD code that asks the operator for the SIM's credit (``*100#``); None: no checks."""
+    balance_pattern: str | None = None
+    """Regex with a group named ``balance`` finding the amount in the answer; None: the first
+    number with decimals."""
+    balance_interval: float = 86400.0
+    """Seconds between balance checks."""
+    low_balance: float | None = None
+    """Below this credit a "Low credit" warning and a ``modem.low_balance`` event are raised."""
 
     def serves(self, recipient: str) -> bool:
         """True when this modem may send to ``recipient`` (an E.164 number)."""

@@ -12,6 +12,9 @@ MODEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 PIN = re.compile(r"^\d{4,8}$")
 PREFIX = re.compile(r"^\+\d{1,15}$")
 SOCKET_DEVICE = re.compile(r"^socket://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})$")
+IMEI = re.compile(r"^\d{15}$")
+ICCID = re.compile(r"^\d{18,22}F?$")
+USSD_CODE = re.compile(r"^[0-9*#+]{1,182}$")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
 
@@ -73,9 +76,49 @@ def _read_modem(table: TableReader) -> ModemSettings:
         per_day=table.integer("per_day", None, minimum=1),
         prefixes=prefixes,
         enabled=table.boolean("enabled", True),
+        **_read_hardware_keys(table),
     )
     table.finish()
     return modem
+
+
+def _read_hardware_keys(table: TableReader) -> dict[str, Any]:
+    """Stable identity (``imei``, ``iccid``, ``device_globs``) and balance checks."""
+    imei = table.string("imei", None)
+    if imei is not None and not IMEI.match(imei):
+        raise table.error("imei", f"must be the 15 digits of an IMEI, got {imei!r}")
+    iccid = table.string("iccid", None)
+    if iccid is not None and not ICCID.match(iccid):
+        raise table.error("iccid", f"must be the 18-22 digits of an ICCID, got {iccid!r}")
+    device_globs = table.string_list("device_globs", ())
+    for pattern in device_globs:
+        if not pattern.startswith("/"):
+            problem = f"each must be an absolute path glob, got {pattern!r}"
+            raise table.error("device_globs", problem)
+    balance_ussd = table.string("balance_ussd", None)
+    if balance_ussd is not None and not USSD_CODE.match(balance_ussd):
+        problem = f"must be a USSD code such as *100#, got {balance_ussd!r}"
+        raise table.error("balance_ussd", problem)
+    balance_pattern = table.string("balance_pattern", None)
+    if balance_pattern is not None:
+        try:
+            compiled = re.compile(balance_pattern)
+        except re.error as error:
+            raise table.error("balance_pattern", f"is not a valid regex ({error})") from None
+        if "balance" not in compiled.groupindex:
+            raise table.error("balance_pattern", "needs a named group (?P<balance>...)")
+    low_balance = None
+    if table.has("low_balance"):
+        low_balance = table.number("low_balance", 0.0, positive=False)
+    return {
+        "imei": imei,
+        "iccid": iccid,
+        "device_globs": device_globs,
+        "balance_ussd": balance_ussd,
+        "balance_pattern": balance_pattern,
+        "balance_interval": table.number("balance_interval", 86400.0),
+        "low_balance": low_balance,
+    }
 
 
 def device_problem(device: str) -> str | None:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 RESYNC_TIMEOUT = 2.0
 RESYNC_ATTEMPTS = 3
 SETTLE_TIME = 0.05
+CLOSE_WAIT = 2.0
 PROMPT_TIMEOUT = 10.0
 
 
@@ -123,6 +124,10 @@ class AtChannel:
         if protocol is not None:
             protocol.close()
         self._mark_disconnected(ModemDisconnected(f"{self.name}: closed"), notify=False)
+        if protocol is not None and protocol.transport is not None:
+            # the port (and its exclusive lock) is released only once the transport is gone
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(protocol.closed), CLOSE_WAIT)
 
     @property
     def is_open(self) -> bool:

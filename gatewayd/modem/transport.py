@@ -9,6 +9,7 @@ protocol knows nothing of commands beyond the `PendingContext` the sink reports.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from typing import Protocol, cast
 
@@ -58,6 +59,7 @@ class AtProtocol(asyncio.Protocol):
         self.garbage_bytes = 0
         self._partial_is_stale = False
         self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -66,6 +68,8 @@ class AtProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if not self.closed.done():
+            self.closed.set_result(None)
         self._flush_pending_header()
         self._sink.connection_lost(exc)
 
@@ -153,11 +157,26 @@ async def open_connection(
     """Open a device path (including pty slaves) or `socket://host:port` and attach a protocol."""
     loop = asyncio.get_running_loop()
     protocol = AtProtocol(sink)
+    # A local port is opened exclusively (flock): a second program on the same modem (two
+    # gatewayd, ModemManager) would otherwise steal answers and corrupt the exchange.
+    exclusive = {} if "://" in url else {"exclusive": True}
     try:
         await serial_asyncio_fast.create_serial_connection(
-            loop, lambda: protocol, url, baudrate=baudrate
+            loop, lambda: protocol, url, baudrate=baudrate, **exclusive
         )
         await asyncio.wait_for(protocol.connected, CONNECT_TIMEOUT)
     except (OSError, ValueError, TimeoutError) as exc:  # SerialException is an OSError
+        if port_held(exc):
+            raise ModemDisconnected(f"{url} {HELD_BY_OTHER}") from exc
         raise ModemDisconnected(f"cannot open {url}: {exc}") from exc
     return protocol
+
+
+HELD_BY_OTHER = "is held by another process (ModemManager?): see docs/hardware.md"
+
+
+def port_held(error: BaseException) -> bool:
+    """True when opening failed because another process holds the port."""
+    if isinstance(error, OSError) and error.errno == errno.EBUSY:
+        return True
+    return "exclusively lock" in str(error) or "Device or resource busy" in str(error)
