@@ -1,0 +1,170 @@
+"""The whole product as a process for browser tests: ``gatewayd run --web --simulate 2`` on a
+SQLite file in a temporary directory, users of each role made with ``webui create-user``, and
+Debian's Chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "correct horse battery"
+USERS = {"chief": "admin", "operator": "operator", "viewer": "viewer", "locky": "operator"}
+SECOND_MODEM_NUMBER = "+5511990000002"
+START_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Product:
+    base_url: str
+    env: dict[str, str]
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    def run(self, *args: str, stdin: str | None = None) -> str:
+        """Run one of the product's commands against the same database; its stdout."""
+        done = subprocess.run(
+            [str(BIN / args[0]), *args[1:]],
+            input=stdin.encode() if stdin is not None else None,
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode()
+
+    def log(self) -> str:
+        return (self.workdir / "gatewayd.out").read_text(errors="replace")
+
+
+def _wait_listening(product: Product) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    pattern = re.compile(r"web UI at http://")
+    while time.monotonic() < deadline:
+        if product.process.poll() is not None:
+            raise AssertionError(f"gatewayd exited early:\n{product.log()}")
+        if pattern.search(product.log()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"gatewayd did not start its web UI in time:\n{product.log()}")
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    workdir = tmp_path_factory.mktemp("product")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SMSGW_DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
+        "SMSGW_SECRET_KEY": "browser-tests-secret-0123456789-abcdefghijklmnop",
+        "SMSGW_LISTEN": f"127.0.0.1:{port}",
+        "SMSGW_DATA_DIR": str(workdir / "data"),
+        "SMSGW_LOG_LEVEL": "INFO",
+    }
+    env.pop("SMSGW_CONFIG", None)
+    env.pop("SMSGW_REDIS_URL", None)
+    subprocess.run([str(BIN / "gatewayd"), "migrate"], env=env, cwd=workdir, check=True,
+                   capture_output=True, timeout=60)
+    output = (workdir / "gatewayd.out").open("wb")
+    process = subprocess.Popen(
+        [str(BIN / "gatewayd"), "run", "--web", "--simulate", "2"],
+        env=env, cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    running = Product(f"http://127.0.0.1:{port}", env, workdir, process)
+    try:
+        _wait_listening(running)
+        for name, role in USERS.items():
+            running.run("webui", "create-user", name, "--role", role, stdin=PASSWORD + "\n")
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        output.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def new_context(browser: Browser, *, language: str = "en-US", phone: bool = False) -> BrowserContext:
+    viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
+    context = browser.new_context(
+        viewport=viewport,  # type: ignore[arg-type]
+        locale=language,
+        extra_http_headers={"Accept-Language": f"{language},{language.split('-')[0]};q=0.8"},
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def log_in(page: Page, product: Product, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{product.base_url}/login")
+    page.get_by_label(re.compile("User name|Usuário")).fill(username)
+    page.get_by_label(re.compile("Password|Senha")).fill(password)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(f"{product.base_url}/")
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    created = new_context(browser)
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
