@@ -135,10 +135,12 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def new_context(browser: Browser, *, language: str = "en-US", phone: bool = False) -> BrowserContext:
-    viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
+def new_context(
+    browser: Browser, *, language: str = "en-US", phone: bool = False
+) -> BrowserContext:
+    width, height = (390, 844) if phone else (1280, 860)
     context = browser.new_context(
-        viewport=viewport,  # type: ignore[arg-type]
+        viewport={"width": width, "height": height},
         locale=language,
         extra_http_headers={"Accept-Language": f"{language},{language.split('-')[0]};q=0.8"},
     )
