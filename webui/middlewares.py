@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from aiohttp.web_urldispatcher import StaticResource
 from aiohttp_session import get_session
@@ -93,6 +94,12 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
             headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
             return error_response(exc.status, code, exc.reason, headers=headers)
         raise
+    except HttpProcessingError as exc:
+        # A body aiohttp cannot parse (bad multipart headers, broken chunking...).
+        message = f"malformed request body: {exc.message}".splitlines()[0][:200]
+        if api:
+            return error_response(400, "bad_request", message)
+        return web.Response(status=400, text="Bad request: malformed body.\n")
     except DatabaseUnavailable as exc:
         log.error("Database unavailable", path=request.path, reason=str(exc))
         if api:
@@ -162,7 +169,10 @@ async def _csrf_ok(request: web.Request) -> bool:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, AssertionError, KeyError, HttpProcessingError):
+            return False
         value = form.get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None
     return csrf_matches(session, supplied)

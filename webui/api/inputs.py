@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from webui.api.errors import ApiError
@@ -76,6 +77,15 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+async def read_form(request: web.Request) -> Any:
+    """The form body (urlencoded or multipart); a malformed one is a 400, not a crash."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, KeyError, HttpProcessingError) as exc:
+        raise ApiError(400, "bad_request", f"malformed form body: {exc}".splitlines()[0][:200])\
+            from None
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

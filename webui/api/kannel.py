@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gatewayd.queue import NewMessage
 from gatewayd.store import Role, kannel_dlr
 from webui.api.errors import ApiError
+from webui.api.inputs import read_form
 from webui.api.sending import queue_prepared, validate
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import public
@@ -34,7 +35,7 @@ def text_answer(status: int, text: str) -> web.Response:
 
 async def _params(request: web.Request) -> Mapping[str, Any]:
     if request.method == "POST":
-        form = await request.post()
+        form = await read_form(request)
         return {**request.query, **{k: v for k, v in form.items() if isinstance(v, str)}}
     return request.query
 

@@ -14,7 +14,14 @@ from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, load_messages
 from gatewayd.store import MessageStatus, Role, messages
 from webui.api.errors import ApiError, not_found
-from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int, read_model
+from webui.api.inputs import (
+    cursor_before,
+    encode_cursor,
+    path_id,
+    query_int,
+    read_form,
+    read_model,
+)
 from webui.api.models import MAX_RECIPIENTS, SendRequest
 from webui.api.sending import idempotency_key, load_many, queue_prepared, validate
 from webui.audit import record
@@ -74,7 +81,7 @@ async def send_csv(request: web.Request) -> web.Response:
     (for rows without one), ``priority``, ``skip_invalid``."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "unsupported_media_type", "upload the CSV as multipart/form-data")
-    form = await request.post()
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
         raise ApiError(422, "missing_field", "the CSV file goes in the form field 'file'", "file")
