@@ -4,9 +4,12 @@ A :class:`ModemWorker` runs sessions until gatewayd stops. A session opens the d
 initialises the modem, records its identity, sweeps its stored messages, then runs three loops
 side by side: sending (claims from the queue), health polling, and a periodic storage sweep.
 Incoming PDUs arrive through the driver's callbacks. Any modem failure ends the session; the
-worker waits (backing off) and starts a new one, asking the modem for a full reset
-(``AT+CFUN=1,1``) after repeated failures. The send loop is never cancelled mid-message: a
-session ends only between messages, so a part answered by the modem is always recorded.
+recovery ladder (:mod:`gatewayd.recovery`: probe, re-init, ``AT+CFUN=1,1``, USB reset,
+quarantine) decides when the next one starts, and a modem bound by IMEI/ICCID that answers as
+another or has vanished is looked for on the other ports (:mod:`gatewayd.stable_identity`).
+SIM care (balance checks, memory kept from filling) runs beside the session. The send loop
+is never cancelled mid-message: a session ends only between messages, so a part answered by
+the modem is always recorded.
 """
 
 from __future__ import annotations
@@ -25,19 +28,29 @@ import structlog
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.incoming import IncomingHandler, status_event
 from gatewayd.modem import errors as modem_errors
-from gatewayd.modem.driver import AtModem, IncomingKind, IncomingPdu
+from gatewayd.modem.base import ModemDriver, open_driver
+from gatewayd.modem.driver import IncomingKind, IncomingPdu
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.identity import ModemHealth
+from gatewayd.modem.usb_reset import UsbResetter
 from gatewayd.modem_state import register_modem, save_health, save_identity, set_state
 from gatewayd.queue import StatusChange, claim
+from gatewayd.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
 from gatewayd.sender import MessageSender, ModemNeedsAttention
+from gatewayd.stable_identity import (
+    WrongModem,
+    check_identity,
+    identity_bound,
+    port_missing,
+    relocate,
+)
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.ussd_care import SimCare
 
 log = structlog.get_logger(__name__)
 
 REGISTERED = frozenset({"home", "roaming"})
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-RESET_AFTER_FAILURES = 3
 SWEEP_INTERVAL = 300.0
 REPORT_WAIT = 5.0
 """Longest a status report waits for the part in flight to be recorded as sent."""
@@ -53,6 +66,8 @@ class WorkerContext:
     publish: PublishEvent
     stopping: asyncio.Event
     health_interval: float = 30.0
+    recovery: RecoveryPolicy = field(default_factory=RecoveryPolicy)
+    care_interval: float = 300.0
 
 
 @dataclass
@@ -87,21 +102,6 @@ class SendWindow:
         return self.recent[0] - horizon
 
 
-async def read_own_number(modem: AtModem) -> str | None:
-    """The SIM's own number from ``AT+CNUM`` when the SIM knows it (many do not)."""
-    try:
-        response = await modem.channel.command("AT+CNUM")
-    except ModemError:
-        return None
-    for value in response.values("+CNUM"):
-        fields = [field.strip().strip('"') for field in value.split(",")]
-        if len(fields) >= 2 and fields[1].lstrip("+").isdigit():
-            number = fields[1]
-            international = len(fields) >= 3 and fields[2] == "145"
-            return f"+{number.lstrip('+')}" if international or number.startswith("+") else number
-    return None
-
-
 class ModemWorker:
     def __init__(self, config: ModemSettings, context: WorkerContext) -> None:
         self.config = config
@@ -113,7 +113,17 @@ class ModemWorker:
         self.imsi: str | None = None
         self.own_number: str | None = None
         self.registration = "unknown"
-        self.modem: AtModem | None = None
+        self.modem: ModemDriver | None = None
+        self.device = config.device
+        self.recovery = RecoveryLadder(
+            self.name,
+            factory=lambda: open_driver(config, device=self.device),
+            device=lambda: self.device,
+            publish=context.publish,
+            usb_reset=UsbResetter().reset,
+            policy=context.recovery,
+        )
+        self.care = SimCare(config, db=context.db, publish=context.publish)
         self.window = SendWindow(config.per_minute, config.per_day)
         self._failures = 0
         self._restart_requested = asyncio.Event()
@@ -127,13 +137,17 @@ class ModemWorker:
         stopping = self.context.stopping
         while not stopping.is_set():
             started = time.monotonic()
+            recovery_delay: float | None = None
             try:
                 await self._session()
                 self._failures = 0
+                self.recovery.succeeded()
             except (ModemError, ModemNeedsAttention, OSError) as error:
                 self._failures += 1
                 self._log.warning("Modem session ended", error=str(error), failures=self._failures)
                 await self._record_state("error", error=str(error))
+                if not stopping.is_set():
+                    recovery_delay = await self._recover(error)
             except DatabaseUnavailable as error:
                 self._failures += 1
                 self._log.warning("Database unavailable", error=str(error))
@@ -141,7 +155,10 @@ class ModemWorker:
                 break
             if time.monotonic() - started > 120:
                 self._failures = min(self._failures, 1)
+                self.recovery.succeeded()
             delay = RECONNECT_DELAYS[min(self._failures, len(RECONNECT_DELAYS) - 1)]
+            if recovery_delay is not None:
+                delay = recovery_delay
             if self._restart_requested.is_set():
                 self._restart_requested.clear()
                 delay = 0.0
@@ -153,27 +170,36 @@ class ModemWorker:
         self._restart_requested.set()
         self.wake.set()
 
+    async def _recover(self, error: BaseException) -> float:
+        """Find the modem again or climb the recovery ladder; seconds until the next session."""
+        if isinstance(error, WrongModem) or (
+            identity_bound(self.config) and port_missing(self.device)
+        ):
+            found = await relocate(self.config, self.device)
+            if found is not None:
+                self.device = found
+                return 0.0
+            if isinstance(error, WrongModem):
+                return RECONNECT_DELAYS[-1]
+        outcome: RecoveryOutcome = await self.recovery.recover(str(error))
+        if outcome.step is Step.QUARANTINE:
+            await self._record_state("quarantined", error=str(error))
+        return RECONNECT_DELAYS[0] if outcome.recovered else outcome.retry_after
+
     async def _session(self) -> None:
         config = self.config
-        modem = AtModem(
-            config.device,
-            name=self.name,
-            baudrate=config.baudrate,
-            pin=config.pin,
-            prefer_direct=False,
-        )
+        modem = open_driver(config, device=self.device, prefer_direct=False)
         over = asyncio.Event()
         modem.on_disconnect(lambda _error: over.set())
         await self._register("initialising")
         await modem.open()
         tasks: list[asyncio.Task[None]] = []
         try:
-            if self._failures >= RESET_AFTER_FAILURES:
-                await self._reset(modem)
             await modem.initialise()
             identity = await modem.identity()
+            check_identity(config, identity, self.device)
             self.imsi = identity.imsi
-            self.own_number = await read_own_number(modem)
+            self.own_number = await modem.own_number()
             async with self.context.db.begin() as conn:
                 await save_identity(conn, self.name, identity, now=utc_now())
             await self._poll_health(modem)
@@ -197,14 +223,17 @@ class ModemWorker:
                     failed.append(task.exception())  # type: ignore[arg-type]
                 over.set()
 
-            for loop in (self._health_loop(modem, over), self._sweep_loop(modem, handler, over)):
+            care = self.care.run(modem, over, lambda: self._sweep(modem, handler),
+                                 self.context.care_interval)  # fmt: skip
+            for loop in (self._health_loop(modem, over), self._sweep_loop(modem, handler, over),
+                         care):  # fmt: skip
                 task = asyncio.create_task(loop)
                 task.add_done_callback(end_session)
                 tasks.append(task)
             await self._send_loop(modem, over)
             if failed:
                 raise failed[0]
-            if modem.channel.is_open is False:
+            if modem.is_open is False:
                 raise modem_errors.ModemDisconnected(f"{self.name}: device closed")
         finally:
             self.modem = None
@@ -213,15 +242,9 @@ class ModemWorker:
             await asyncio.gather(*tasks, return_exceptions=True)
             await modem.close()
 
-    async def _reset(self, modem: AtModem) -> None:
-        self._log.warning("Resetting modem", command="AT+CFUN=1,1")
-        with contextlib.suppress(ModemError):
-            await modem.channel.command("AT+CFUN=1,1", timeout=15)
-        self._failures = 0
-
     # -- sending ---------------------------------------------------------------------------
 
-    async def _send_loop(self, modem: AtModem, over: asyncio.Event) -> None:
+    async def _send_loop(self, modem: ModemDriver, over: asyncio.Event) -> None:
         context = self.context
         sender = MessageSender(
             db=context.db,
@@ -273,7 +296,7 @@ class ModemWorker:
                     self.in_flight.discard(message.id)
                     self._sends_recorded.set()
 
-    async def _send_pdu(self, modem: AtModem, pdu: str, tpdu_length: int) -> int:
+    async def _send_pdu(self, modem: ModemDriver, pdu: str, tpdu_length: int) -> int:
         self._sends_recorded.clear()
         return await modem.send_pdu(pdu, tpdu_length)
 
@@ -301,14 +324,14 @@ class ModemWorker:
 
     # -- health ----------------------------------------------------------------------------
 
-    async def _health_loop(self, modem: AtModem, over: asyncio.Event) -> None:
+    async def _health_loop(self, modem: ModemDriver, over: asyncio.Event) -> None:
         while not over.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(over.wait(), self.context.health_interval)
                 return
             await self._poll_health(modem)
 
-    async def _poll_health(self, modem: AtModem) -> None:
+    async def _poll_health(self, modem: ModemDriver) -> None:
         health = await modem.health()
         was_registered = self.registration in REGISTERED
         self.registration = health.registration.state
@@ -327,7 +350,7 @@ class ModemWorker:
     # -- stored messages -------------------------------------------------------------------
 
     async def _sweep_loop(
-        self, modem: AtModem, handler: IncomingHandler, over: asyncio.Event
+        self, modem: ModemDriver, handler: IncomingHandler, over: asyncio.Event
     ) -> None:
         while not over.is_set():
             with contextlib.suppress(TimeoutError):
@@ -335,7 +358,7 @@ class ModemWorker:
                 return
             await self._sweep(modem, handler)
 
-    async def _sweep(self, modem: AtModem, handler: IncomingHandler) -> None:
+    async def _sweep(self, modem: ModemDriver, handler: IncomingHandler) -> None:
         """Read every message and report the modem holds (left over from before we started,
         or from a time the database was away), store them, then delete them."""
         storages = modem.settings.storages if modem.settings else None
@@ -366,7 +389,7 @@ class ModemWorker:
         now = utc_now()
         async with self.context.db.begin() as conn:
             self.window.sent_today = await register_modem(
-                conn, name=self.name, host=self.context.host, device=self.config.device,
+                conn, name=self.name, host=self.context.host, device=self.device,
                 state=state, now=now,
             )  # fmt: skip
         self.window.today = now.date().isoformat()

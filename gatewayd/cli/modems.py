@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gatewayd.cli.common import add_config_argument, add_parser, settings_from_args
+from gatewayd.cli.modem_scan import scan
 from gatewayd.config import ModemSettings
 from gatewayd.logging_setup import configure_logging
-from gatewayd.modem.driver import AtModem
+from gatewayd.modem.base import open_driver
 from gatewayd.modem.errors import ModemError
 
 PROBE_TIMEOUT = 30.0
@@ -25,6 +26,18 @@ def register(subparsers: Any) -> None:
     )
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per modem")
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="probe the serial ports instead and print [[modem]] tables to paste",
+    )
+    parser.add_argument(
+        "--glob",
+        action="append",
+        metavar="PATTERN",
+        help="with --scan: ports to probe (repeatable; default /dev/serial/by-id/*, "
+        "/dev/ttyUSB*, /dev/ttyACM*)",
+    )
     parser.set_defaults(handler=probe_modems)
 
 
@@ -46,6 +59,10 @@ class ProbeResult:
 
 
 def probe_modems(args: argparse.Namespace) -> int:
+    if args.scan:
+        text, code = scan(args.glob)
+        print(text, end="")
+        return code
     settings = settings_from_args(args)
     configure_logging(settings.log.file, "WARNING")
     if not settings.modems:
@@ -65,14 +82,12 @@ async def _probe_all(modems: tuple[ModemSettings, ...]) -> list[ProbeResult]:
 
 
 async def _probe(config: ModemSettings) -> ProbeResult:
-    modem = AtModem(config.device, name=config.name, baudrate=config.baudrate, pin=config.pin)
+    modem = open_driver(config)
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             await modem.open()
             try:
-                await modem.channel.synchronise()
-                await modem.channel.command("ATE0")
-                await modem.unlock_sim()
+                await modem.prepare()
                 identity = await modem.identity()
                 health = await modem.health()
             finally:

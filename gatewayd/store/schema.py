@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -225,6 +226,9 @@ modems = Table(
     Column("sent_today", Integer, nullable=False, server_default="0"),
     Column("sent_today_date", String(10), comment="UTC date (YYYY-MM-DD) sent_today counts"),
     Column("error", Text),
+    Column("balance", Float, comment="SIM credit from the last balance check (USSD)"),
+    Column("balance_text", Text, comment="the operator's answer to the balance check"),
+    Column("balance_at", UtcDateTime()),
     stamped("updated_at"),
 )
 
