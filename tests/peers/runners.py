@@ -234,13 +234,18 @@ class Kannel:
         await self.smsbox.stop()
         await self.bearerbox.stop()
 
-    async def sendsms(self, number: str, text: str, *, dlr_url: str) -> tuple[int, str]:
-        """``GET /cgi-bin/sendsms`` with every delivery report type requested (dlr-mask 31)."""
+    async def sendsms(
+        self, number: str, text: str, *, dlr_url: str | None = None, unicode: bool = False
+    ) -> tuple[int, str]:
+        """``GET /cgi-bin/sendsms``; with ``dlr_url``, every report type is asked for (mask 31)."""
         params = {
             "username": self.sendsms_user, "password": self.sendsms_password,
-            "to": number, "text": text, "smsc": self.smsc_id,
-            "dlr-mask": "31", "dlr-url": dlr_url,
+            "to": number, "text": text, "smsc": self.smsc_id, "charset": "UTF-8",
         }
+        if dlr_url is not None:
+            params |= {"dlr-mask": "31", "dlr-url": dlr_url}
+        if unicode:
+            params["coding"] = "2"
         async with aiohttp.ClientSession() as session, session.get(
             f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms", params=params
         ) as response:

@@ -88,3 +88,17 @@ async def test_delivery_report_reaches_the_inbox(
     report_file = smsd.spool / "inbox" / report_name
     assert recipient.number in report_name
     assert report_file.read_text(encoding="utf-8").strip() == "Delivered", smsd.diagnostics()
+
+
+async def test_unicode_message_from_the_network_is_saved_as_utf8(
+    simulator: Simulator, smsd: GammuSmsd
+) -> None:
+    text = "Atenção: reunião às 15h — até já ✓"
+
+    await simulator.inject_incoming(0, NETWORK_SENDER, text)
+
+    def inbox_texts() -> list[str]:
+        return [path.read_text(encoding="utf-8", errors="replace") for path in smsd.folder("inbox")]
+
+    await wait_until(lambda: text in inbox_texts(), timeout=60, what="the inbox file",
+                     diagnostics=smsd.diagnostics)

@@ -97,3 +97,24 @@ async def test_long_incoming_message_reaches_the_service_combined(
         diagnostics=lambda: http_recorder.describe() + "\n" + kannel.diagnostics(),
     )
     assert [request.query["text"] for request in requests] == [text]
+
+
+async def test_unicode_text_survives_both_directions(
+    simulator: Simulator, kannel: Kannel, http_recorder: HttpRecorder
+) -> None:
+    recipient = simulator.modems[1]
+    outgoing = "Atenção: reunião às 15h — até já ✓"
+    incoming = "Confirmado, obrigado! ✓ çãõ"
+
+    status, body = await kannel.sendsms(recipient.number, outgoing, unicode=True)
+    await simulator.inject_incoming(0, NETWORK_SENDER, incoming)
+
+    assert status == 202, body
+    sent = await simulator.wait_for_ledger_text(outgoing, timeout=60, what="the UCS-2 message",
+                                                diagnostics=kannel.diagnostics)
+    assert len(sent) == 1 and sent[0]["to"] == recipient.number, simulator.ledger()
+    received = await wait_until(
+        lambda: http_recorder.to_path("/mo"), timeout=60, what="the sms-service request",
+        diagnostics=lambda: http_recorder.describe() + "\n" + kannel.diagnostics(),
+    )
+    assert [request.query["text"] for request in received] == [incoming]

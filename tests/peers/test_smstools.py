@@ -114,3 +114,21 @@ async def test_long_incoming_message_is_combined(
                              diagnostics=smstools.diagnostics)
     assert len(found) == 1 and len(smstools.folder("incoming")) == 1, smstools.folder("incoming")
     assert found[0].read_text(encoding="utf-8").rstrip("\n").endswith("\n\n" + text)
+
+
+async def test_unicode_incoming_message_is_written_as_utf8(
+    simulator: Simulator, smstools: SmsTools
+) -> None:
+    text = "Atenção: reunião às 15h — até já ✓"
+
+    await simulator.inject_incoming(0, NETWORK_SENDER, text)
+
+    def incoming_with_text() -> Path | None:
+        for path in smstools.folder("incoming"):
+            if text in path.read_text(encoding="utf-8", errors="replace"):
+                return path
+        return None
+
+    found = await wait_until(incoming_with_text, timeout=60, what="the incoming file",
+                             diagnostics=smstools.diagnostics)
+    assert header(found, "Alphabet") == "UTF-8"
