@@ -37,8 +37,9 @@ FIELD_CODES = {
 
 
 def field_of(location: tuple[int | str, ...]) -> str | None:
-    # pydantic adds the union member's type name ("str", "list[...]") to the location.
-    parts = [str(p) for p in location if not (isinstance(p, str) and ("[" in p or p == "str"))]
+    # pydantic adds union members' type names ("constrained-str", "list[...]") to the
+    # location; field names are identifiers and list indexes are ints.
+    parts = [str(p) for p in location if isinstance(p, int) or p.isidentifier()]
     return ".".join(parts) or None
 
 
