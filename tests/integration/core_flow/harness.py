@@ -134,7 +134,12 @@ class Flow:
             done = len(found) == len(ids) and all(s in accepted for s in found.values())
             return found if done else None
 
-        return await eventually(all_there, timeout=timeout, what=f"{len(ids)} messages {wanted}")
+        try:
+            return await eventually(all_there, timeout=timeout, what=f"messages {wanted}")
+        except AssertionError as timed_out:
+            found = await self.statuses(ids)
+            others = {i: s for i, s in found.items() if s not in accepted}
+            raise AssertionError(f"{timed_out}; still {others}") from None
 
     async def parts(self, message_id: int) -> list[Any]:
         async with self.db.read() as conn:
