@@ -17,6 +17,7 @@ from typing import Any
 from gatewayd.cli.common import CliError, add_parser
 from gatewayd.modem.simulator import DEFAULT_FIRST_NUMBER, SimNetwork, start_control_server
 from gatewayd.modem.simulator.identity import E164_PATTERN
+from gatewayd.modem.simulator.profiles import PROFILES
 
 MAX_MODEMS = 1024
 
@@ -46,6 +47,12 @@ def register(subparsers: Any) -> None:
         help=f"number of modem0; the others count up (default {DEFAULT_FIRST_NUMBER})",
     )
     parser.add_argument("--ledger", metavar="FILE", help="append one JSON line per accepted part")
+    parser.add_argument(
+        "--profile",
+        default="generic",
+        metavar="NAME[,NAME...]",
+        help=f"modem dialect ({', '.join(PROFILES)}); a list is given to the modems in turn",
+    )
     parser.add_argument("--control", metavar="HOST:PORT", help="serve the HTTP control API")
     parser.set_defaults(handler=run_simulate)
 
@@ -70,6 +77,9 @@ def _check(args: argparse.Namespace) -> tuple[str, int] | None:
     directory = Path(args.dir)
     if directory.exists() and not directory.is_dir():
         raise CliError(f"--dir {args.dir} exists and is not a directory")
+    unknown = [name for name in args.profile.split(",") if name.lower() not in PROFILES]
+    if unknown:
+        raise CliError(f"--profile {unknown[0]!r} is unknown; choose {', '.join(PROFILES)}")
     return parse_host_port(args.control) if args.control else None
 
 
@@ -79,6 +89,7 @@ async def _serve(args: argparse.Namespace, control: tuple[str, int] | None) -> N
         latency_ms=args.latency_ms,
         report_delay_ms=args.report_delay_ms,
         ledger_path=args.ledger,
+        profile=args.profile.split(","),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -48,6 +48,9 @@ _TABLE: dict[str, tuple[float, str | None]] = {
     "+CCID": (5.0, NO_PREFIX),
     "+ICCID": (5.0, NO_PREFIX),
     "^ICCID": (5.0, "^ICCID"),
+    "+QCCID": (5.0, NO_PREFIX),  # Quectel
+    "+CICCID": (5.0, NO_PREFIX),  # SIMCom LTE answers "+ICCID: ..."
+    "!ICCID": (5.0, NO_PREFIX),  # Sierra Wireless answers "ICCID: ..."
     "+CNMI": (5.0, "+CNMI"),
     "+CPMS": (10.0, "+CPMS"),
     "+CSMS": (5.0, "+CSMS"),
@@ -61,7 +64,7 @@ _TABLE: dict[str, tuple[float, str | None]] = {
     "+CFUN": (30.0, "+CFUN"),
 }
 
-_NAME_RE = re.compile(r"^AT([+^$%&][A-Z0-9]+|[A-Z&]\d*|)", re.IGNORECASE)
+_NAME_RE = re.compile(r"^AT([+^$%&!][A-Z0-9]+|[A-Z&]\d*|)", re.IGNORECASE)
 
 
 def command_name(command: str) -> str:

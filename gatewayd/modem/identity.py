@@ -134,15 +134,19 @@ async def read_identity(channel: AtChannel) -> ModemIdentity:
     )
 
 
+ICCID_COMMANDS = ("AT+CCID", "AT+ICCID", "AT^ICCID?", "AT+QCCID", "AT+CICCID", "AT!ICCID?")
+"""Generic / SIMCom 2G, some others, Huawei, Quectel, SIMCom LTE, Sierra Wireless."""
+_ICCID_RE = re.compile(r"(?<![0-9A-Fa-f])(89[0-9]{16,20}[Ff]?)(?![0-9A-Fa-f])")
+
+
 async def read_iccid(channel: AtChannel) -> str | None:
-    """The SIM's ICCID; modems spell the command `+CCID`, `+ICCID` or `^ICCID?`."""
-    for command in ("AT+CCID", "AT+ICCID", "AT^ICCID?"):
+    """The SIM's ICCID, asked the way each vendor spells the command (`ICCID_COMMANDS`)."""
+    for command in ICCID_COMMANDS:
         response = await _optional(channel, command)
-        text = first_line(response) if response else None
-        if text:
-            digits = "".join(char for char in text if char.isalnum())
-            if digits:
-                return digits
+        for line in response.lines if response else []:
+            match = _ICCID_RE.search(line.replace('"', " "))
+            if match:
+                return match.group(1).upper()
     return None
 
 

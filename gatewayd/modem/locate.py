@@ -51,6 +51,12 @@ def candidate_ports(globs: Sequence[str] = DEFAULT_GLOBS) -> list[str]:
     return ports
 
 
+def ports_to_ask(globs: Sequence[str], skip: Iterable[str]) -> list[str]:
+    """`candidate_ports(globs)` without the devices behind `skip`."""
+    skipped = {os.path.realpath(path) for path in skip}
+    return [path for path in candidate_ports(globs) if os.path.realpath(path) not in skipped]
+
+
 async def probe_port(
     path: str, *, baudrate: int = 115200, pin: str | None = None, timeout: float = PROBE_TIMEOUT
 ) -> PortProbe:
@@ -90,10 +96,7 @@ async def find_port(
     timeout: float = PROBE_TIMEOUT,
 ) -> str | None:
     """The first port whose modem has this IMEI / SIM this ICCID; None when none does."""
-    skipped = {os.path.realpath(path) for path in skip}
-    for path in candidate_ports(globs):
-        if os.path.realpath(path) in skipped:
-            continue
+    for path in ports_to_ask(globs, skip):
         probe = await probe_port(path, baudrate=baudrate, timeout=timeout)
         if probe.identity is not None and matches(probe.identity, imei=imei, iccid=iccid):
             return path

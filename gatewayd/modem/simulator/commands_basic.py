@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gatewayd.modem.simulator.atparse import AtRequest
-from gatewayd.modem.simulator.state import AtError, ModemSettings, PromptRequest
+from gatewayd.modem.simulator.profiles import ModemProfile
+from gatewayd.modem.simulator.state import AtError, PromptRequest
 from gatewayd.modem.simulator.textmode import text_timestamp
 
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
 
 Handler = Callable[["SimulatedModem", AtRequest], "list[str] | PromptRequest"]
 
-MANUFACTURER = "Gatewayd"
-MODEL = "SimModem GSM"
-REVISION = "SimModem_1.0"
 CHARSETS = ("IRA", "GSM", "UCS2")
 SIM_PIN_REQUIRED_CME = 10 + 1
 DEFAULT_S_REGISTERS = {0: 0, 2: 43, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 15, 12: 50}
@@ -55,7 +53,7 @@ def quiet(modem: SimulatedModem, request: AtRequest) -> list[str]:
 
 def reset(modem: SimulatedModem, request: AtRequest) -> list[str]:
     _flag(request, ("0",))
-    modem.settings = ModemSettings()
+    modem.settings = modem.factory_settings()
     return []
 
 
@@ -69,9 +67,9 @@ def no_carrier(modem: SimulatedModem, request: AtRequest) -> list[str]:
 
 def information(modem: SimulatedModem, request: AtRequest) -> list[str]:
     if request.argument in ("", "0"):
-        return [f"{MANUFACTURER} {MODEL}", f"Revision: {REVISION}"]
+        return modem.profile.ati_lines(modem.identity.imei)
     if request.argument == "1":
-        return [REVISION]
+        return [modem.profile.revision]
     raise AtError("ERROR")
 
 
@@ -160,6 +158,21 @@ def own_number(modem: SimulatedModem, request: AtRequest) -> list[str]:
     return [f'+CNUM: "","{modem.encode_string(number)}",{145 if number[0] == "+" else 129}']
 
 
+def _manufacturer(modem: SimulatedModem) -> list[str]:
+    profile: ModemProfile = modem.profile
+    return [profile.manufacturer]
+
+
+def _model(modem: SimulatedModem) -> list[str]:
+    profile: ModemProfile = modem.profile
+    return [profile.model]
+
+
+def _revision(modem: SimulatedModem) -> list[str]:
+    profile: ModemProfile = modem.profile
+    return [profile.revision]
+
+
 def _imei(modem: SimulatedModem) -> list[str]:
     return [modem.identity.imei]
 
@@ -168,17 +181,24 @@ def _imsi(modem: SimulatedModem) -> list[str]:
     return [modem.identity.imsi]
 
 
-def _iccid(modem: SimulatedModem) -> list[str]:
-    return [f"+CCID: {modem.identity.iccid}"]
+def iccid(modem: SimulatedModem, request: AtRequest) -> list[str]:
+    """The ICCID under whichever name the profile's firmware gives the command."""
+    if request.name not in modem.profile.iccid_commands:
+        raise AtError(modem.profile.unknown_command)
+    if request.form == "test":
+        return []
+    if request.form not in ("action", "read"):
+        raise AtError("ERROR")
+    require_unlocked(modem)
+    return [modem.profile.iccid_format.format(iccid=modem.identity.iccid)]
 
 
 _identity_handlers: dict[str, Handler] = {
-    "+CGMI": fixed_answer(lambda modem: [MANUFACTURER]),
-    "+CGMM": fixed_answer(lambda modem: [MODEL]),
-    "+CGMR": fixed_answer(lambda modem: [REVISION]),
+    "+CGMI": fixed_answer(_manufacturer),
+    "+CGMM": fixed_answer(_model),
+    "+CGMR": fixed_answer(_revision),
     "+CGSN": fixed_answer(_imei),
     "+CIMI": fixed_answer(_imsi, needs_sim=True),
-    "+CCID": fixed_answer(_iccid),
     "+GCAP": fixed_answer(lambda modem: ["+GCAP: +CGSM"]),
     "+CPAS": fixed_answer(lambda modem: ["+CPAS: 0"]),
 }
@@ -206,8 +226,7 @@ BASIC_COMMANDS: dict[str, Handler] = {
     "+GMM": _identity_handlers["+CGMM"],
     "+GMR": _identity_handlers["+CGMR"],
     "+GSN": _identity_handlers["+CGSN"],
-    "+ICCID": _identity_handlers["+CCID"],
-    "^ICCID": _identity_handlers["+CCID"],
+    **{name: iccid for name in ("+CCID", "+ICCID", "^ICCID", "+QCCID", "+CICCID", "!ICCID")},
     "+CMEE": cmee,
     "+CSCS": cscs,
     "+IFC": ifc,

@@ -29,13 +29,6 @@ OPERATION_NOT_ALLOWED = 302
 OPERATION_NOT_SUPPORTED = 303
 SIM_PIN_REQUIRED = 311
 INVALID_INDEX = 321
-READ_STORAGES = ("SM", "ME", "SR")
-WRITE_STORAGES = ("SM", "ME")
-ACCEPTED_STORAGES = ("SM", "ME", "SR", "MT")
-# mode, mt, bm, ds, bfr. The report setting offers 0-1 only: gammu-smsd then chooses direct
-# +CDS reports, the form it decodes (with 2 it asks for +CDSI and loses the report).
-CNMI_RANGES = ((0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1))
-CNMI_TEST = "+CNMI: (0-2),(0-3),(0,2),(0,1),(0,1)"
 MAX_PDU_OCTETS = 176
 
 
@@ -87,10 +80,9 @@ def _usage(store: MessageStore) -> str:
 
 def cpms(modem: SimulatedModem, request: AtRequest) -> list[str]:
     settings = modem.settings
+    profile = modem.profile
     if request.form == "test":
-        read = ",".join(f'"{name}"' for name in READ_STORAGES)
-        write = ",".join(f'"{name}"' for name in WRITE_STORAGES)
-        return [f"+CPMS: ({read}),({write}),({write})"]
+        return [profile.cpms_test]
     require_sim(modem)
     storages = modem.storages
     if request.form == "read":
@@ -104,9 +96,10 @@ def cpms(modem: SimulatedModem, request: AtRequest) -> list[str]:
     if request.form != "set":
         raise AtError("ERROR")
     names = [name.upper() for name in request.params()]
-    if not names or len(names) > 3 or any(name not in ACCEPTED_STORAGES for name in names):
+    if not names or len(names) > 3 or any(name not in storages for name in names):
         raise cms(OPERATION_NOT_SUPPORTED)
-    if (len(names) >= 2 and names[1] == "SR") or (len(names) == 3 and names[2] == "SR"):
+    writable = (*profile.write_storages, *profile.hidden_storages)
+    if any(name not in writable for name in names[1:]):
         raise cms(OPERATION_NOT_SUPPORTED)
     settings.mem1 = names[0]
     if len(names) >= 2:
@@ -123,7 +116,7 @@ def cnmi(modem: SimulatedModem, request: AtRequest) -> list[str]:
     if request.form == "read":
         return ["+CNMI: " + ",".join(str(value) for value in modem.settings.cnmi)]
     if request.form == "test":
-        return [CNMI_TEST]
+        return [modem.profile.cnmi_test]
     if request.form != "set":
         raise AtError("ERROR")
     values = request.int_params()
@@ -134,7 +127,7 @@ def cnmi(modem: SimulatedModem, request: AtRequest) -> list[str]:
         if value is None:
             continue
         # ds=2 (+CDSI) is accepted although not advertised, for clients that insist on it
-        allowed = (0, 1, 2) if position == 3 else CNMI_RANGES[position]
+        allowed = (0, 1, 2) if position == 3 else modem.profile.cnmi_ranges[position]
         if value not in allowed:
             raise cms(OPERATION_NOT_SUPPORTED)
         current[position] = value

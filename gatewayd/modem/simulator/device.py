@@ -23,6 +23,7 @@ from gatewayd.modem.simulator.atparse import AtSyntaxError, parse_command_line
 from gatewayd.modem.simulator.commands import COMMANDS
 from gatewayd.modem.simulator.commands_network import registration_urcs
 from gatewayd.modem.simulator.identity import ModemIdentity
+from gatewayd.modem.simulator.profiles import GENERIC, ModemProfile
 from gatewayd.modem.simulator.sending import finish_prompt
 from gatewayd.modem.simulator.state import (
     DEFAULT_SMSC,
@@ -75,15 +76,18 @@ class SimulatedModem:
         capacity: int = 30,
         smsc: str = DEFAULT_SMSC,
         seed: int | None = None,
+        profile: ModemProfile = GENERIC,
     ) -> None:
         self.identity = identity
+        self.profile = profile
+        self.commands_answered = 0
         self.uplink = uplink
         self.latency = latency_ms / 1000.0
         self.smsc = smsc
         self.smsc_type = 145
-        self.settings = ModemSettings()
+        self.settings = self.factory_settings()
         self.faults = FaultState()
-        self.storages: dict[str, MessageStore] = new_storages(capacity)
+        self.storages: dict[str, MessageStore] = new_storages(capacity, profile.storages)
         self.pin_entered = False
         self.s_registers: dict[int, int] = {}
         self.next_mr = 0
@@ -107,13 +111,26 @@ class SimulatedModem:
 
     def attach(self, writer: Writer) -> None:
         self._writer = writer
+        self.boot_codes()
+
+    def factory_settings(self) -> ModemSettings:
+        """Power-on settings: the profile decides the memories and the SMS service."""
+        storage = self.profile.default_storage
+        return ModemSettings(
+            mem1=storage, mem2=storage, mem3=storage, csms=self.profile.csms_service
+        )
+
+    def boot_codes(self) -> None:
+        """What the modem says when it starts (RDY, SMS Ready, ^SIMST...), per its profile."""
+        for line in self.profile.boot_urcs:
+            self.unsolicited(line)
 
     def detach(self) -> None:
         self._writer = None
 
     def power_cycle(self) -> None:
         """Back to power-on state: default settings, no command in progress. Storages stay."""
-        self.settings = ModemSettings()
+        self.settings = self.factory_settings()
         self.pin_entered = False
         self.s_registers.clear()
         self._line.clear()
@@ -128,7 +145,11 @@ class SimulatedModem:
 
     def restart_after_answer(self) -> None:
         """AT+CFUN=1,1: answer OK, then come back as after power-on."""
-        asyncio.get_running_loop().call_soon(self.power_cycle)
+        def restart() -> None:
+            self.power_cycle()
+            self.boot_codes()
+
+        asyncio.get_running_loop().call_soon(restart)
 
     # ---- state queries used by the command handlers ---------------------------------------
 
@@ -239,7 +260,7 @@ class SimulatedModem:
             handler = COMMANDS.get(request.name)
             try:
                 if handler is None:
-                    raise AtError("ERROR")
+                    raise AtError(self.profile.unknown_command)
                 outcome = handler(self, request)
             except AtError as error:
                 self._respond(blocks, error.final)
@@ -264,6 +285,17 @@ class SimulatedModem:
     def _respond(self, blocks: list[str], final: str) -> None:
         self._emit(("".join(blocks) + "\r\n" + final + "\r\n").encode("latin-1"))
         self._flush_urcs()
+        self._vendor_noise()
+
+    def _vendor_noise(self) -> None:
+        """Unasked vendor codes between answers (Huawei ^RSSI, Quectel +QIND), per profile."""
+        profile = self.profile
+        if not profile.noise_every or not profile.noise_urcs:
+            return
+        self.commands_answered += 1
+        if self.commands_answered % profile.noise_every == 0:
+            turn = self.commands_answered // profile.noise_every
+            self.unsolicited(profile.noise_urcs[turn % len(profile.noise_urcs)])
 
     def _final(self, final: str) -> None:
         self._respond([], final)
@@ -333,7 +365,7 @@ class SimulatedModem:
         if ds == 1:
             self.unsolicited(f"+CDS: {part.tpdu_length}", part.pdu)
             return True
-        storage_name = "SR" if ds == 2 else self.settings.mem3
+        storage_name = "SR" if ds == 2 and "SR" in self.storages else self.settings.mem3
         index = self.storages[storage_name].store(part.pdu, part.tpdu_length)
         if index is None:
             return False

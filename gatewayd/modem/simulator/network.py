@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from gatewayd.modem.simulator.device import SimulatedModem
 from gatewayd.modem.simulator.faults import FaultRequest, parse_fault
 from gatewayd.modem.simulator.identity import identity_for
 from gatewayd.modem.simulator.ledger import Ledger, LedgerEntry
+from gatewayd.modem.simulator.profiles import GENERIC, ModemProfile, profile_named
 from gatewayd.modem.simulator.pty import PtyPort
 from gatewayd.modem.simulator.state import (
     DEFAULT_SMSC,
@@ -33,6 +35,15 @@ DEFAULT_FIRST_NUMBER = "+5511990000001"
 UNASSIGNED_NUMBER = 1
 STATUS_DELIVERED = 0
 _MIN_NATIONAL_DIGITS = 8
+ProfileChoice = ModemProfile | str | Sequence[ModemProfile | str]
+
+
+def profiles_for(choice: ProfileChoice) -> tuple[ModemProfile, ...]:
+    """One profile for every modem, or a list taken in turn (modem i gets entry i mod n)."""
+    items = [choice] if isinstance(choice, ModemProfile | str) else list(choice)
+    if not items:
+        raise ValueError("at least one modem profile is needed")
+    return tuple(item if isinstance(item, ModemProfile) else profile_named(item) for item in items)
 
 
 @dataclass(frozen=True)
@@ -62,8 +73,10 @@ class SimNetwork:
         ledger_path: Path | str | None = None,
         smsc: str = DEFAULT_SMSC,
         capacity: int = 30,
+        profile: ProfileChoice = GENERIC,
     ) -> None:
         identity_for(first_number, 0)  # validates the number
+        self.profiles = profiles_for(profile)
         self.first_number = first_number
         self.latency_ms = latency_ms
         self.report_delay = report_delay_ms / 1000.0
@@ -86,7 +99,12 @@ class SimNetwork:
         for _ in range(count):
             identity = identity_for(self.first_number, len(self.modems))
             modem = SimulatedModem(
-                identity, self, latency_ms=self.latency_ms, capacity=self.capacity, smsc=self.smsc
+                identity,
+                self,
+                latency_ms=self.latency_ms,
+                capacity=self.capacity,
+                smsc=self.smsc,
+                profile=self.profiles[identity.index % len(self.profiles)],
             )
             self.modems.append(modem)
             self._by_digits[identity.number.lstrip("+")] = modem
@@ -304,6 +322,7 @@ def modem_state(modem: SimulatedModem, port: PtyPort | None) -> dict[str, Any]:
     settings = modem.settings
     return {
         "index": modem.index,
+        "profile": modem.profile.name,
         "number": modem.identity.number,
         "imei": modem.identity.imei,
         "imsi": modem.identity.imsi,

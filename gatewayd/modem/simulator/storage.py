@@ -96,5 +96,7 @@ class MessageStore:
         self._slots.clear()
 
 
-def new_storages(capacity: int = DEFAULT_CAPACITY) -> dict[str, MessageStore]:
-    return {name: MessageStore(name, capacity) for name in STORAGE_NAMES}
+def new_storages(
+    capacity: int = DEFAULT_CAPACITY, names: tuple[str, ...] = STORAGE_NAMES
+) -> dict[str, MessageStore]:
+    return {name: MessageStore(name, capacity) for name in names}

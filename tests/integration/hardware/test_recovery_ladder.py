@@ -30,7 +30,11 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[SimNetwork, ModemHandle]]:
 
 
 def ladder_for(
-    name: str, handle: ModemHandle, events: list[dict[str, Any]], resets: list[str], now: list[float]
+    name: str,
+    handle: ModemHandle,
+    events: list[dict[str, Any]],
+    resets: list[str],
+    now: list[float],
 ) -> RecoveryLadder:
     async def publish(event: dict[str, Any]) -> None:
         events.append(event)
