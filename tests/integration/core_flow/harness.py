@@ -110,10 +110,11 @@ class Flow:
         assert self.run is not None
         return self.run.gateway
 
-    async def send(self, *news: NewMessage) -> list[int]:
+    async def send(self, *news: NewMessage, wake: bool = True) -> list[int]:
+        """Queue ``news``; with ``wake``, nudge the running gateway directly (no bus)."""
         async with self.db.begin() as conn:
             ids, _ = await enqueue(conn, [prepare(n) for n in news], created_by="test")
-        if self.run is not None:
+        if wake and self.run is not None:
             self.run.gateway.wake_all()
         return ids
 
