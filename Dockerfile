@@ -12,7 +12,7 @@ RUN /opt/sms-gateway/venv/bin/pip install .
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PATH=/opt/sms-gateway/venv/bin:$PATH \
+    PATH=/usr/local/lib/sms-gateway/bin:/opt/sms-gateway/venv/bin:$PATH \
     SMSGW_DATA_DIR=/app/data
 # logrotate: `docker-compose exec web logrotate /etc/logrotate.conf`; procps: `exec web ps aux`;
 # curl: the health check.
@@ -28,8 +28,11 @@ COPY --from=build /opt/sms-gateway/venv /opt/sms-gateway/venv
 COPY docker/logrotate.conf /etc/logrotate.d/sms-gateway
 COPY docker/entrypoint.sh /usr/local/bin/sms-gateway-entrypoint
 COPY docker/flask-shim.sh /usr/local/bin/flask
+COPY docker/command-wrapper.sh /usr/local/lib/sms-gateway/bin/webui
+COPY docker/command-wrapper.sh /usr/local/lib/sms-gateway/bin/gatewayd
 RUN chmod 0644 /etc/logrotate.d/sms-gateway \
-    && chmod 0755 /usr/local/bin/sms-gateway-entrypoint /usr/local/bin/flask
+    && chmod 0755 /usr/local/bin/sms-gateway-entrypoint /usr/local/bin/flask \
+       /usr/local/lib/sms-gateway/bin/webui /usr/local/lib/sms-gateway/bin/gatewayd
 WORKDIR /app
 EXPOSE 8080
 # The entrypoint starts as root only to make the bind-mounted ./logs writable, then drops to

@@ -175,3 +175,25 @@ def test_logrotate_configuration_rotates_app_logs(tmp_path: Path) -> None:
     assert any(name.startswith("app.log-") for name in names)
     assert (logs / "nginx" / "access.log").read_text() == "x\n"  # nginx rotates its own
     shutil.rmtree(logs)
+
+
+def test_command_wrapper_ignores_a_missing_config_for_exec_commands(tmp_path: Path) -> None:
+    wrapper_text = (REPO / "docker/command-wrapper.sh").read_text()
+    fake_venv = tmp_path / "venv"
+    fake_venv.mkdir()
+    (fake_venv / "webui").write_text('#!/bin/sh\necho "config=${SMSGW_CONFIG:-unset} args=$*"\n')
+    (fake_venv / "webui").chmod(0o755)
+    wrapper = tmp_path / "bin" / "webui"
+    wrapper.parent.mkdir()
+    wrapper.write_text(wrapper_text.replace("/opt/sms-gateway/venv/bin", str(fake_venv)))
+    wrapper.chmod(0o755)
+    present = tmp_path / "gatewayd.toml"
+    present.write_text("")
+    for config, expected in ((tmp_path / "absent.toml", "unset"), (present, str(present))):
+        result = subprocess.run(
+            [str(wrapper), "list-users"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SMSGW_CONFIG": str(config)},
+        )
+        assert result.stdout == f"config={expected} args=list-users\n"

@@ -16,7 +16,7 @@ OPS_SCRIPTS = [
     SCRIPTS / "install.sh",
     SCRIPTS / "make-self-signed-cert.sh",
 ]
-CONTAINER_SCRIPTS = [REPO / "docker/entrypoint.sh", REPO / "docker/flask-shim.sh"]
+CONTAINER_SCRIPTS = sorted((REPO / "docker").glob("*.sh"))
 
 
 def test_shellcheck_is_clean() -> None:
