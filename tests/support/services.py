@@ -1,0 +1,131 @@
+"""Private PostgreSQL clusters and Redis servers that a test may stop, kill and flush.
+
+The shared servers on 127.0.0.1:5432 and :6379 serve every other test, so a scenario that
+restarts its database or its Redis starts its own: :class:`PrivatePostgres` runs ``initdb`` as
+the ``postgres`` OS user into a fresh directory under /tmp (the server refuses to run as
+root), listens on a free loopback port with its socket in that directory, and
+:meth:`PrivatePostgres.stop` with ``mode="immediate"`` is a crash. :class:`PrivateRedis` runs
+``redis-server --save ''`` on a free port. Both are context managers that remove everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+PG_BIN = Path(os.environ.get("SMSGW_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_USER = "postgres"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _as_postgres(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    command = ["runuser", "-u", PG_USER, "--", *argv] if os.geteuid() == 0 else list(argv)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL 15 cluster: ``url(database)``, ``stop(mode)``, ``start()``."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="smsgw-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.port = free_port()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{database}"
+
+    def __enter__(self) -> PrivatePostgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, PG_USER, PG_USER)
+        done = _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust",
+                            "-U", PG_USER, "-E", "UTF8", "--no-sync")  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+                   " -c fsync=off -c max_connections=200")
+        done = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                            "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {done.stdout}{done.stderr}"
+                               f"{self.log.read_text(errors='replace')[-2000:]}")
+        _wait_for_port(self.port, 30)
+
+    def stop(self, mode: str = "fast") -> None:
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def create_database(self, name: str) -> str:
+        done = _as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", PG_USER, name)  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"createdb failed: {done.stderr.strip()}")
+        return self.url(name)
+
+
+class PrivateRedis:
+    """A throwaway ``redis-server`` without persistence: ``kill()``, ``start()``, ``url``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.kill()
+
+    def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--protected-mode", "no"]  # fmt: skip
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        _wait_for_port(self.port, 20)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
