@@ -7,6 +7,7 @@ visibly ``unknown`` / failed, and the ledger shows each part once (``unknown`` a
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from gatewayd.queue import NewMessage
@@ -18,6 +19,14 @@ from tests.support.daemons import enqueue_many, external_number, gateway_config,
 
 MESSAGES = 2000
 KILLS = 5
+
+
+async def wait_for_ledger(simulator: Simulator, count: int, output: Callable[[], str]) -> None:
+    def reached() -> bool:
+        return len(simulator.ledger()) >= count
+
+    await wait_until(reached, timeout=120, what=f"{count} parts on the ledger",
+                     diagnostics=output)  # fmt: skip
 
 
 async def test_kill9_five_times_during_2000_messages(
@@ -34,9 +43,7 @@ async def test_kill9_five_times_during_2000_messages(
         await daemon.start()
         thresholds = sorted(chance.sample(range(100, MESSAGES - 100), KILLS))
         for threshold in thresholds:
-            await wait_until(lambda t=threshold: len(four_modems.ledger()) >= t, timeout=120,
-                             what=f"{threshold} parts on the ledger",
-                             diagnostics=daemon.output)  # fmt: skip
+            await wait_for_ledger(four_modems, threshold, daemon.output)
             await daemon.kill9()
             await daemon.start()
 
