@@ -3,9 +3,10 @@
 A throwaway PostgreSQL database gets the real schema (migrations), then 1,000,000 messages
 (about 1.1 million parts) of the last 30 days through eight modems, loaded with COPY. Their
 shape follows a busy gateway: most delivered, some failed or expired, the last day's partly
-still awaiting their report; message references count 0..255 per SIM. Then, each timed alone:
-``apply_status_report`` for reports of parts awaiting theirs, one message by id (the API's
-``GET /api/v1/messages/{id}``), and pages of 50 by status, newest first (first and deep pages).
+still awaiting their report; message references count 0..255 per SIM; each message has two
+events. Then, each timed alone: ``apply_status_report`` for reports of parts awaiting theirs,
+one message by id with its timeline (as ``GET /api/v1/messages/{id}`` loads it), and pages of 50
+by status, newest first, first and deep (the query of ``GET /api/v1/messages?status=&cursor=``).
 """
 
 from __future__ import annotations
@@ -110,12 +111,12 @@ async def bulk_load(url: str, count: int, now: datetime) -> float:
                 batch_messages, batch_parts = [], []
         if batch_messages:
             await _copy(conn, batch_messages, batch_parts)
-        for table in ("messages", "message_parts"):
+        for table in ("messages", "message_parts", "message_events"):
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
             )
-        await conn.execute("ANALYZE messages")
-        await conn.execute("ANALYZE message_parts")
+        for table in ("messages", "message_parts", "message_events"):
+            await conn.execute(f"ANALYZE {table}")
     finally:
         await conn.close()
     return time.monotonic() - started
@@ -124,6 +125,11 @@ async def bulk_load(url: str, count: int, now: datetime) -> float:
 async def _copy(conn: Any, rows: list[tuple[Any, ...]], parts: list[tuple[Any, ...]]) -> None:
     await conn.copy_records_to_table("messages", records=rows, columns=MESSAGE_COLUMNS)
     await conn.copy_records_to_table("message_parts", records=parts, columns=PART_COLUMNS)
+    events = [(row[0], "queued", row[12]) for row in rows]
+    events += [(row[0], row[5], row[13]) for row in rows if row[5] != "queued"]
+    await conn.copy_records_to_table(
+        "message_events", records=events, columns=("message_id", "status", "at")
+    )
 
 
 async def _awaiting_reports(db: Database, how_many: int) -> list[tuple[str, StatusReport]]:
@@ -162,7 +168,7 @@ async def measure(db: Database, count: int, samples: int) -> dict[str, Any]:
     for _ in range(samples):
         started = time.perf_counter()
         async with db.read() as conn:
-            found = await load_message(conn, rng.randrange(1, count + 1))
+            found = await load_message(conn, rng.randrange(1, count + 1), with_timeline=True)
         by_id.append(time.perf_counter() - started)
         assert found is not None
     pages: dict[str, list[float]] = {}

@@ -40,7 +40,9 @@ def _timed(timings: Timings, name: str, function: Callable[..., Awaitable[Any]])
     return wrapper
 
 
-async def breakdown(kind: str, messages: int, latency_ms: float) -> Result:
+async def breakdown(
+    kind: str, messages: int, latency_ms: float, report_delay_ms: float = 200.0
+) -> Result:
     timings: Timings = defaultdict(list)
     patches = [
         (worker, "claim"),
@@ -54,7 +56,7 @@ async def breakdown(kind: str, messages: int, latency_ms: float) -> Result:
     try:
         with work_directory("breakdown") as work:
             async with throwaway_database(kind, work, "breakdown") as url, embedded(
-                work, url, latency_ms=latency_ms
+                work, url, latency_ms=latency_ms, report_delay_ms=report_delay_ms
             ) as setup:
                 await enqueue_all(setup.db, prepared_messages(messages))
                 await setup.wake()
@@ -71,7 +73,8 @@ async def breakdown(kind: str, messages: int, latency_ms: float) -> Result:
                "p90_ms": round(percentile(v, 0.9) * 1000, 2), "count": len(v)}
         for name, v in steps.items()
     }  # fmt: skip
-    return {"database": kind, "latency_ms": latency_ms, "messages": messages, "steps": table}
+    return {"database": kind, "latency_ms": latency_ms, "report_delay_ms": report_delay_ms,
+            "messages": messages, "steps": table}  # fmt: skip
 
 
 def main() -> None:
@@ -79,13 +82,16 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--report-delay-ms", type=float, default=200.0)
     parser.add_argument("--save", action="store_true", help="write bench/results/breakdown_*")
     args = parser.parse_args()
-    result = asyncio.run(breakdown(args.db, args.messages, args.latency_ms))
+    result = asyncio.run(
+        breakdown(args.db, args.messages, args.latency_ms, args.report_delay_ms)
+    )
     for name, row in result["steps"].items():
         say(f"{name:24} median {row['median_ms']:7.2f} ms  p90 {row['p90_ms']:7.2f} ms")
     if args.save:
-        write_result(f"breakdown_{args.db}", result)
+        write_result(f"breakdown_{args.db}_{args.report_delay_ms:g}ms", result)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,32 +58,48 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / CLOCK_TICKS
 
 
+def postgres_backends(database: str) -> list[int]:
+    """PostgreSQL backend processes serving ``database`` (named in their command line)."""
+    found = []
+    for pid in pids_named("postgres"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().replace(b"\0", b" ").split()
+            if database.encode() in words:
+                found.append(pid)
+    return found
+
+
+PidSource = Callable[[], list[int]]
+
+
 @dataclass
 class CpuWindow:
     """CPU used by some processes (and the whole machine) between :meth:`start` and :meth:`stop`,
-    as a share of one core (100 % = one core busy all the time)."""
+    as a share of one core (100 % = one core busy all the time). Each source is asked for its
+    processes at both ends; one that appeared meanwhile counts with all its CPU time. What the
+    machine used beyond the sources is ``other_cpu_percent``: load this run did not make."""
 
-    pids: dict[str, list[int]]
+    sources: dict[str, PidSource]
     started_at: float = 0.0
-    _before: dict[str, float] = field(default_factory=dict)
+    _before: dict[int, float] = field(default_factory=dict)
     _machine_before: float = 0.0
 
     def start(self) -> None:
         self.started_at = time.monotonic()
-        self._before = {k: sum(cpu_seconds(p) for p in v) for k, v in self.pids.items()}
+        self._before = {p: cpu_seconds(p) for source in self.sources.values() for p in source()}
         self._machine_before = machine_busy_seconds()
 
     def stop(self) -> dict[str, float]:
         wall = max(time.monotonic() - self.started_at, 1e-9)
-        used = {
-            f"{name}_cpu_percent": round(
-                100 * (sum(cpu_seconds(p) for p in pids) - self._before[name]) / wall, 1
-            )
-            for name, pids in self.pids.items()
-        }
-        used["machine_cpu_percent"] = round(
-            100 * (machine_busy_seconds() - self._machine_before) / wall, 1
-        )
+        used: dict[str, float] = {}
+        ours = 0.0
+        for name, source in self.sources.items():
+            seconds = sum(cpu_seconds(p) - self._before.get(p, 0.0) for p in set(source()))
+            ours += seconds
+            used[f"{name}_cpu_percent"] = round(100 * seconds / wall, 1)
+        machine = machine_busy_seconds() - self._machine_before
+        used["machine_cpu_percent"] = round(100 * machine / wall, 1)
+        used["other_cpu_percent"] = round(max(0.0, 100 * (machine - ours) / wall), 1)
         used["window_s"] = round(wall, 2)
         return used
 
