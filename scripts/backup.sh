@@ -33,7 +33,7 @@ assume_yes=0
 die() { echo "backup: $*" >&2; exit 1; }
 note() { echo "backup: $*" >&2; }
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 # --- where the database is ------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
         --no-venv) make_venv=0 ;;
         --no-migrate) migrate=0 ;;
         --create-database) create_database=1 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "install: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift

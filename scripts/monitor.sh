@@ -14,7 +14,8 @@
 #   SMSGW_MONITOR_CPU_WARN=80  SMSGW_MONITOR_CPU_CRIT= (empty: CPU is never critical)
 #   SMSGW_MONITOR_MEM_WARN=80  SMSGW_MONITOR_MEM_CRIT=90
 #   SMSGW_MONITOR_DISK_WARN=85 SMSGW_MONITOR_DISK_CRIT=90
-#   SMSGW_MONITOR_DB_CONN_WARN=80 (% of max_connections)  SMSGW_MONITOR_LOCK_WAIT_WARN=5 (%)
+#   SMSGW_MONITOR_DB_CONN_WARN=80 SMSGW_MONITOR_DB_CONN_CRIT=95 (% of max_connections)
+#   SMSGW_MONITOR_LOCK_WAIT_WARN=5 (% of connections waiting on a lock)
 #   SMSGW_MONITOR_QUEUE_WARN=1000 (messages)  SMSGW_MONITOR_QUEUE_AGE_WARN=600 (seconds)
 #   SMSGW_MONITOR_MODEM_STALE=300 (seconds without news from a modem)
 #   SMSGW_MONITOR_DISK_PATHS  folders whose file systems are checked (default: the project, /)
@@ -34,6 +35,7 @@ mem_crit=${SMSGW_MONITOR_MEM_CRIT:-90}
 disk_warn=${SMSGW_MONITOR_DISK_WARN:-85}
 disk_crit=${SMSGW_MONITOR_DISK_CRIT:-90}
 db_conn_warn=${SMSGW_MONITOR_DB_CONN_WARN:-80}
+db_conn_crit=${SMSGW_MONITOR_DB_CONN_CRIT:-95}
 lock_wait_warn=${SMSGW_MONITOR_LOCK_WAIT_WARN:-5}
 queue_warn=${SMSGW_MONITOR_QUEUE_WARN:-1000}
 queue_age_warn=${SMSGW_MONITOR_QUEUE_AGE_WARN:-600}
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
         --direct) mode=direct ;;
         --compose) mode=compose ;;
         --no-color) color=0 ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "monitor: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -238,7 +240,7 @@ check_database() {
     local max total ours active idle_tx locks use lock_share
     IFS='|' read -r max total ours active idle_tx locks <<<"$row"
     use=$(( (100 * total + max / 2) / max ))
-    report "$(level "$use" "$db_conn_warn" 95)" \
+    report "$(level "$use" "$db_conn_warn" "$db_conn_crit")" \
         "connections $total of $max (${use}%; this database $ours, active $active, idle in transaction $idle_tx)"
     lock_share=0
     [ "$total" -gt 0 ] && lock_share=$(( 100 * locks / total ))

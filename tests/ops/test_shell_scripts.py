@@ -32,3 +32,4 @@ def test_help(script: object) -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     assert "scripts/" in result.stdout
+    assert "set -" not in result.stdout  # the header comment only, not the code after it
