@@ -164,3 +164,32 @@ async def enqueue_many(
 def external_number(i: int) -> str:
     """A valid Brazilian mobile number outside the simulated network."""
     return f"+55119{87000000 + i:08d}"
+
+
+async def create_api_key(env: dict[str, str], name: str, role: str = "operator") -> str:
+    """``webui create-api-key NAME --role ROLE``; the key (its last line of output)."""
+    process = await asyncio.create_subprocess_exec(
+        str(WEBUI), "create-api-key", name, "--role", role, env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode(errors="replace")
+    return out.decode().strip().splitlines()[-1]
+
+
+async def wait_http_ok(url: str, *, timeout: float = 30, what: str = "the web service") -> None:
+    """Poll ``url`` until it answers below 500 (any answer from a live server)."""
+    import aiohttp
+
+    async def answers() -> bool:
+        try:
+            async with aiohttp.ClientSession() as session, session.get(
+                url, timeout=aiohttp.ClientTimeout(total=2)
+            ) as response:
+                return response.status < 500
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    from tests.peers.helpers import wait_until_async
+
+    await wait_until_async(answers, timeout=timeout, what=what)
