@@ -117,7 +117,8 @@ class ModemWorker:
         self.device = config.device
         self.recovery = RecoveryLadder(
             self.name,
-            factory=lambda: open_driver(config, device=self.device),
+            # stored indications only: a direct +CMT reaching a driver with no callbacks is lost
+            factory=lambda: open_driver(config, device=self.device, prefer_direct=False),
             device=lambda: self.device,
             publish=context.publish,
             usb_reset=UsbResetter().reset,
