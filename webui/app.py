@@ -27,9 +27,10 @@ from gatewayd.config import Settings
 from gatewayd.store import Database
 from webui import middlewares
 from webui.auth import login_views
+from webui.auth.keycache import KeyCache
 from webui.auth.sessions import GatewaySessionStorage
 from webui.auth.throttle import LoginThrottle
-from webui.keys import BUS, DB, OPTIONS, SETTINGS, STATS, THROTTLE
+from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, SETTINGS, STATS, THROTTLE
 from webui.options import WebOptions, options_from_settings
 from webui.stats import RequestStats
 
@@ -55,6 +56,7 @@ def create_app(
     app[SETTINGS] = settings
     app[OPTIONS] = options
     app[STATS] = RequestStats()
+    app[KEY_CACHE] = KeyCache()
     app[THROTTLE] = LoginThrottle(
         options.address_failure_limit, options.address_window_minutes * 60
     )

@@ -17,6 +17,7 @@ from gatewayd.store import Database
 
 if TYPE_CHECKING:
     from webui.auth.identity import Identity
+    from webui.auth.keycache import KeyCache
     from webui.auth.throttle import LoginThrottle
     from webui.options import WebOptions
     from webui.stats import RequestStats
@@ -27,6 +28,7 @@ DB = web.AppKey("db", Database)
 BUS = web.AppKey("bus", InProcessBus)
 STATS: web.AppKey[RequestStats] = web.AppKey("stats")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
+KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 """Who makes the request (a signed-in user or an API key), None when anonymous."""

@@ -23,11 +23,11 @@ from aiohttp_session import get_session
 
 from gatewayd.store import DatabaseUnavailable
 from webui.api.errors import HTTP_ERROR_CODES, ApiError, error_response
-from webui.auth.apikeys import identify_key
+from webui.auth.apikeys import hash_key, identify_key
 from webui.auth.clientaddr import client_address, in_networks, is_https
 from webui.auth.identity import Identity, is_public, required_role
 from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, STATS
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
 
 log = structlog.get_logger("webui.http")
 
@@ -136,8 +136,16 @@ async def _identify(request: web.Request, bearer: str | None) -> Identity | None
     if bearer is not None:
         if not bearer:
             return None
+        cache = request.app[KEY_CACHE]
+        digest = hash_key(bearer)
+        cached = cache.get(digest)
+        if cached is not None:
+            return cached
         async with db.begin() as conn:
-            return await identify_key(conn, bearer)
+            identity = await identify_key(conn, bearer)
+        if identity is not None:
+            cache.put(digest, identity)
+        return identity
     session = await get_session(request)
     if session.new or "uid" not in session:
         return None

@@ -20,7 +20,7 @@ from webui.auth.apikeys import ApiKeyError, create_api_key, key_json, revoke_api
 from webui.auth.identity import Identity, requires
 from webui.auth.passwords import WeakPassword, generate_password, verify_password
 from webui.auth.users import UserError, create_user, set_password, update_user
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE
 from webui.webhooks.urls import WebhookUrlError, check_webhook_url
 
 
@@ -142,6 +142,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     await _key_row(request, key_id)
     identity = who(request)
     async with request.app[DB].begin() as conn:
+        request.app[KEY_CACHE].clear()
         if await revoke_api_key(conn, key_id):
             await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
                          request[CLIENT_ADDRESS])

@@ -23,7 +23,7 @@ from webui.api.inputs import (
     read_model,
 )
 from webui.api.models import MAX_RECIPIENTS, SendRequest
-from webui.api.sending import idempotency_key, load_many, queue_prepared, validate
+from webui.api.sending import idempotency_key, queue_and_load, validate
 from webui.audit import record
 from webui.auth.identity import Identity, requires
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, SETTINGS
@@ -66,9 +66,8 @@ async def send(request: web.Request) -> web.Response:
     recipients = [body.to] if isinstance(body.to, str) else body.to
     prepared = await validate(request, template_of(body), recipients,
                               skip_invalid=body.skip_invalid)
-    ids, created = await queue_prepared(request, identity_of(request), prepared, key=key)
+    _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
     status = 202 if created else 200
-    loaded = await load_many(request, ids)
     if single:
         return web.json_response(loaded[0], status=status)
     skipped = prepared.problems if created else []
@@ -102,8 +101,7 @@ async def send_csv(request: web.Request) -> web.Response:
         prepared = await validate(request, template, recipients, skip_invalid=skip_invalid)
     else:
         prepared = await _validate_rows(request, rows, priority, skip_invalid)
-    ids, created = await queue_prepared(request, identity_of(request), prepared, key=key)
-    loaded = await load_many(request, ids)
+    _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
     skipped = prepared.problems if created else []
     return web.json_response({"messages": loaded, "skipped": skipped},
                              status=202 if created else 200)

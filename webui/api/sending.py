@@ -121,7 +121,25 @@ async def queue_prepared(
     key: str | None,
     extra: Any = None,
 ) -> tuple[list[int], bool]:
-    """Insert (or find the earlier request's) messages; wake gatewayd when new ones went in."""
+    """Insert (or find the earlier request's) messages; wake gatewayd when new ones went in.
+    Returns (ids, created)."""
+    ids, created, _ = await queue_and_load(request, identity, prepared, key=key, extra=extra,
+                                           load=False)
+    return ids, created
+
+
+async def queue_and_load(
+    request: web.Request,
+    identity: Identity,
+    prepared: Prepared,
+    *,
+    key: str | None,
+    extra: Any = None,
+    load: bool = True,
+) -> tuple[list[int], bool, list[dict[str, Any]]]:
+    """:func:`queue_prepared`, also reading the messages back as JSON in the same
+    transaction (when ``load``)."""
+    loaded: list[dict[str, Any]] = []
     db = request.app[DB]
     for attempt in (1, 2):
         try:
@@ -131,6 +149,8 @@ async def queue_prepared(
                 )
                 if created:
                     await _after_insert(conn, request, identity, ids, prepared, extra)
+                if load:
+                    loaded = await load_in_chunks(conn, ids)
             break
         except IntegrityError:
             if attempt == 2 or key is None:
@@ -138,7 +158,7 @@ async def queue_prepared(
             # Another request with the same Idempotency-Key won the race: answer with its ids.
     if created:
         await request.app[BUS].publish(WAKE, {"reason": "queued"})
-    return ids, created
+    return ids, created, loaded
 
 
 async def _after_insert(
@@ -160,9 +180,8 @@ async def _after_insert(
         await extra(conn, ids)
 
 
-async def load_many(request: web.Request, ids: list[int]) -> list[dict[str, Any]]:
+async def load_in_chunks(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    async with request.app[DB].read() as conn:
-        for start in range(0, len(ids), 5000):
-            out.extend(await load_messages(conn, ids[start : start + 5000]))
+    for start in range(0, len(ids), 5000):
+        out.extend(await load_messages(conn, ids[start : start + 5000]))
     return out
