@@ -61,7 +61,7 @@ def nginx_test_copy(tmp: Path, upstream: str) -> NginxSite:
         "/etc/nginx/ssl/": f"{ssl_dir}/",
         "/var/log/nginx/": f"{logs}/",
         "/var/run/nginx.pid": f"{tmp}/nginx.pid",
-        "server web:8080;": f"server {upstream};",
+        '"web:8080";': f'"{upstream}";',
         "listen 80 ": f"listen 127.0.0.1:{http_port} ",
         "listen 443 ": f"listen 127.0.0.1:{https_port} ",
     }
