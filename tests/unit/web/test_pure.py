@@ -103,3 +103,14 @@ def test_secret_key_rules() -> None:
     assert check_secret_key("changeme")
     assert check_secret_key("aB3" * 5)
     assert not check_secret_key("Zx9-kP2qL7vR4tY8wE1uI6oA5sD0fG3hJ")
+
+
+def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
+    from gatewayd.config import load_settings
+    from webui.options import with_embedded_secret_key
+
+    settings = load_settings(None, env={"SMSGW_DATA_DIR": str(tmp_path)})
+    first = with_embedded_secret_key(settings)
+    second = with_embedded_secret_key(settings)
+    assert first.web.secret_key and first.web.secret_key == second.web.secret_key
+    assert (tmp_path / "web_secret_key").stat().st_mode & 0o077 == 0
