@@ -38,7 +38,8 @@ Sweep = Callable[[], Awaitable[None]]
 
 def parse_amount(text: str) -> float | None:
     """`12,34` / `12.34` / `1.234,56` / `1,234.56` / `1 234,56` -> a float; None if no number."""
-    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    # a sentence's full stop is no decimal point: "R$ 12,34." -> 12.34
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "").strip(".,")
     if not re.fullmatch(r"-?[\d.,]+", cleaned) or not any(c.isdigit() for c in cleaned):
         return None
     last_comma, last_dot = cleaned.rfind(","), cleaned.rfind(".")

@@ -32,6 +32,11 @@ USSD_ANSWERS = {
     "*101#": "Pacote de dados: 1.5 GB restantes.",
 }
 USSD_UNKNOWN = "Servico indisponivel."
+# Menus answered with status 1 (further action required); the next AT+CUSD=1,"<choice>" in the
+# same session picks an entry.
+USSD_MENUS = {
+    "*111#": ("Menu: 1-Saldo 2-Pacotes", {"1": USSD_ANSWERS["*100#"], "2": USSD_ANSWERS["*101#"]}),
+}
 REGISTERED_HOME, NOT_REGISTERED, SEARCHING = 1, 0, 2
 
 
@@ -172,14 +177,28 @@ def cusd(modem: SimulatedModem, request: AtRequest) -> list[str]:
         raise modem.cme_error(OPERATION_NOT_ALLOWED)
     if params[0] in ("0", "1"):
         modem.settings.cusd = int(params[0])
+    if params[0] == "2":
+        modem.ussd_menu = None
     if len(params) < 2 or params[0] == "2":
         return []
     if not modem.registered:
         raise modem.cme_error(NO_NETWORK_SERVICE)
-    code = modem.decode_string(params[1])
-    answer = modem.encode_string(USSD_ANSWERS.get(code, USSD_UNKNOWN))
-    asyncio.get_running_loop().call_soon(modem.unsolicited, f'+CUSD: 0,"{answer}",15')
+    status, text = _ussd_answer(modem, modem.decode_string(params[1]))
+    answer = modem.encode_string(text)
+    asyncio.get_running_loop().call_soon(modem.unsolicited, f'+CUSD: {status},"{answer}",15')
     return []
+
+
+def _ussd_answer(modem: SimulatedModem, code: str) -> tuple[int, str]:
+    """(status, text): a menu opens a session (status 1); a choice inside it closes it."""
+    menu = USSD_MENUS.get(modem.ussd_menu or "")
+    if menu is not None:
+        modem.ussd_menu = None
+        return 0, menu[1].get(code, USSD_UNKNOWN)
+    if code in USSD_MENUS:
+        modem.ussd_menu = code
+        return 1, USSD_MENUS[code][0]
+    return 0, USSD_ANSWERS.get(code, USSD_UNKNOWN)
 
 
 NETWORK_COMMANDS: dict[str, Handler] = {

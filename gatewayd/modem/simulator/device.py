@@ -81,6 +81,7 @@ class SimulatedModem:
         self.identity = identity
         self.profile = profile
         self.commands_answered = 0
+        self.ussd_menu: str | None = None
         self.uplink = uplink
         self.latency = latency_ms / 1000.0
         self.smsc = smsc
