@@ -16,7 +16,7 @@ from typing import Any
 from gatewayd.sms import Submit, decode_pdu, encode_status_report
 
 from .errors import ErrorAction, ModemDisconnected, ModemError, SimError
-from .identity import SignalQuality
+from .identity import ModemHealth, Registration, SignalQuality, best_state
 
 GammuDict = dict[str, Any]
 
@@ -97,6 +97,29 @@ def signal_from_gammu(answer: GammuDict) -> SignalQuality:
         return SignalQuality(None, None, ber_value)
     rssi = min(31, (dbm + 113) // 2)
     return SignalQuality(rssi, dbm, ber_value)
+
+
+def health_from_gammu(signal: GammuDict, network: GammuDict) -> ModemHealth:
+    """`GetSignalQuality` and `GetNetworkInfo` answers as our `ModemHealth`."""
+    circuit = NETWORK_STATE.get(str(network.get("State")), "unknown")
+    packet_raw = network.get("PacketState")
+    packet = NETWORK_STATE.get(str(packet_raw)) if packet_raw else None
+    operator = network.get("NetworkName") or network_name(network.get("NetworkCode"))
+    return ModemHealth(
+        signal=signal_from_gammu(signal),
+        registration=Registration(best_state(circuit, packet), circuit, packet),
+        operator=operator or None,
+    )
+
+
+def network_name(code: object) -> str | None:
+    """The operator's name for a `"724 05"` network code, from Gammu's own table."""
+    if not isinstance(code, str) or not code:
+        return None
+    import gammu
+
+    name = gammu.GSMNetworks.get(code)
+    return str(name) if name else None
 
 
 def error_name(error: BaseException) -> str:

@@ -17,7 +17,6 @@ import inspect
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,19 +31,27 @@ from .errors import (
     SendOutcomeUnknown,
     SimError,
 )
+from .gammu_calls import (
+    is_report,
+    new_state_machine,
+    quietly,
+    read_all,
+    read_identity,
+    read_own_number,
+    read_until,
+    stored_message,
+    terminate,
+)
 from .gammu_convert import (
-    NETWORK_STATE,
-    STATE_STATUS,
     USSD_STATUS,
     GammuDict,
     convert_error,
     error_name,
-    gammu_to_pdu,
-    signal_from_gammu,
+    health_from_gammu,
     submit_to_gammu,
 )
 from .gammu_thread import GammuThread, Machine
-from .identity import ModemHealth, ModemIdentity, Registration, best_state
+from .identity import ModemHealth, ModemIdentity
 from .maintenance import StorageUsage
 from .storage import StoredMessage
 from .ussd import USSD_TIMEOUT, UssdError, UssdReply
@@ -57,7 +64,6 @@ CALL_TIMEOUT = 30.0
 SEND_TIMEOUT = 120.0
 CLOSE_TIMEOUT = 10.0
 POLL_INTERVAL = 5.0
-READ_PAUSE = 0.05
 _USSD_CODE_RE = re.compile(r"^[0-9*#+]{1,182}$")
 
 
@@ -114,7 +120,7 @@ class GammuModem:
     async def open(self) -> None:
         """Connect (Gammu's `Init`): opens the device and identifies the phone."""
         self._disconnected = None
-        factory = self._machine_factory or _new_state_machine
+        factory = self._machine_factory or new_state_machine
         thread = GammuThread(self.name, factory())
         config = {
             "Device": self.device,
@@ -149,7 +155,7 @@ class GammuModem:
                 await task
         thread, self._thread = self._thread, None
         if thread is not None:  # Gammu holds the port exclusively until Terminate is done
-            await thread.shutdown(_terminate, timeout=CLOSE_TIMEOUT)
+            await thread.shutdown(terminate, timeout=CLOSE_TIMEOUT)
 
     async def __aenter__(self) -> GammuModem:
         await self.open()
@@ -251,48 +257,20 @@ class GammuModem:
     # -- queries ---------------------------------------------------------------------------
 
     async def identity(self) -> ModemIdentity:
-        def read(machine: Machine) -> ModemIdentity:
-            model = _quietly(lambda: machine.GetModel())
-            firmware = _quietly(lambda: machine.GetFirmware())
-            return ModemIdentity(
-                manufacturer=_quietly(lambda: machine.GetManufacturer()),
-                model=(model[1] or model[0]) if model else None,
-                revision=firmware[0] if firmware else None,
-                imei=_quietly(lambda: machine.GetIMEI()),
-                imsi=_quietly(lambda: machine.GetSIMIMSI()),
-                iccid=None,  # Gammu has no call for the SIM's ICCID
-            )
-
-        return await self._call("identity", read)
+        return await self._call("identity", read_identity)
 
     async def health(self) -> ModemHealth:
         def read(machine: Machine) -> tuple[GammuDict, GammuDict | None]:
-            return machine.GetSignalQuality(), _quietly(lambda: machine.GetNetworkInfo())
+            return machine.GetSignalQuality(), quietly(lambda: machine.GetNetworkInfo())
 
         signal, network = await self._call("health", read)
-        network = network or {}
-        circuit = NETWORK_STATE.get(str(network.get("State")), "unknown")
-        packet_raw = network.get("PacketState")
-        packet = NETWORK_STATE.get(str(packet_raw)) if packet_raw else None
-        operator = network.get("NetworkName") or _network_name(network.get("NetworkCode"))
-        return ModemHealth(
-            signal=signal_from_gammu(signal),
-            registration=Registration(best_state(circuit, packet), circuit, packet),
-            operator=operator or None,
-        )
+        return health_from_gammu(signal, network or {})
 
     async def probe(self) -> None:
         await self._call("probe", lambda m: m.GetSignalQuality(), timeout=5.0)
 
     async def own_number(self) -> str | None:
-        def read(machine: Machine) -> str | None:
-            entry = _quietly(lambda: machine.GetMemory(Type="ON", Location=1))
-            for field in (entry or {}).get("Entries", []):
-                if str(field.get("Type", "")).startswith("Number") and field.get("Value"):
-                    return str(field["Value"])
-            return None
-
-        return await self._call("own number", read)
+        return await self._call("own number", read_own_number)
 
     async def restart(self) -> None:
         """Gammu's soft reset (`AT+CFUN=1,1` on AT phones); the connection is dropped after."""
@@ -333,8 +311,8 @@ class GammuModem:
     # -- stored messages -------------------------------------------------------------------
 
     async def list_messages(self, storage: str | None = None) -> list[StoredMessage]:
-        parts = await self._call("GetNextSMS", _read_all, timeout=max(self.call_timeout, 60.0))
-        stored = [_stored(part) for part in parts]
+        parts = await self._call("GetNextSMS", read_all, timeout=max(self.call_timeout, 60.0))
+        stored = [stored_message(part) for part in parts]
         return [item for item in stored if storage is None or item.storage == storage]
 
     async def read_message(self, index: int, storage: str | None = None) -> StoredMessage | None:
@@ -347,7 +325,7 @@ class GammuModem:
                 raise
 
         parts = await self._call("GetSMS", read)
-        return _stored(parts[0]) if parts else None
+        return stored_message(parts[0]) if parts else None
 
     async def delete_message(self, index: int, storage: str | None = None) -> None:
         await self._call("DeleteSMS", lambda m: m.DeleteSMS(0, index))
@@ -368,7 +346,7 @@ class GammuModem:
                 if not answer.done():
                     await self._call(
                         "USSD answer",
-                        lambda m: _read_until(m, self._ussd_arrived, timeout),
+                        lambda m: read_until(m, self._ussd_arrived, timeout),
                         timeout=timeout + 5.0,
                     )
                 if not answer.done():
@@ -431,7 +409,7 @@ class GammuModem:
         return handed
 
     async def _deliver(self, item: StoredMessage) -> None:
-        kind: IncomingKind = "report" if _is_report(item.pdu) else "message"
+        kind: IncomingKind = "report" if is_report(item.pdu) else "message"
         incoming = IncomingPdu(kind, item.pdu, item.storage, item.index)
         callbacks = self._report_callbacks if kind == "report" else self._message_callbacks
         for callback in list(callbacks):
@@ -441,71 +419,6 @@ class GammuModem:
                     await result
             except Exception:
                 log.exception("%s: incoming %s callback failed", self.name, kind)
-
-
-# -- helpers running on the gammu thread ------------------------------------------------------
-
-
-def _new_state_machine() -> Machine:
-    import gammu
-
-    return gammu.StateMachine()
-
-
-def _terminate(machine: Machine) -> None:
-    machine.Terminate()
-
-
-def _quietly(read: Callable[[], Any]) -> Any:
-    try:
-        return read()
-    except Exception as error:
-        log.debug("gammu query failed: %s", error_name(error))
-        return None
-
-
-def _read_all(machine: Machine) -> list[GammuDict]:
-    parts: list[GammuDict] = []
-    try:
-        message = machine.GetNextSMS(0, True)
-        while True:
-            parts.extend(message)
-            message = machine.GetNextSMS(0, False, message[0]["Location"])
-    except Exception as error:
-        if error_name(error) != "ERR_EMPTY":
-            raise
-    return parts
-
-
-def _read_until(machine: Machine, arrived: threading.Event, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not arrived.is_set() and time.monotonic() < deadline:
-        machine.ReadDevice(False)
-        arrived.wait(READ_PAUSE)
-
-
-def _stored(part: GammuDict) -> StoredMessage:
-    return StoredMessage(
-        storage=str(part.get("Memory") or "SM"),
-        index=int(part["Location"]),
-        status=STATE_STATUS.get(str(part.get("State")), 1),
-        pdu=gammu_to_pdu(part),
-    )
-
-
-def _is_report(pdu: str) -> bool:
-    smsc_octets = int(pdu[:2], 16)
-    first = pdu[2 + 2 * smsc_octets : 4 + 2 * smsc_octets]
-    return len(first) == 2 and int(first, 16) & 0x03 == 0x02
-
-
-def _network_name(code: object) -> str | None:
-    if not isinstance(code, str) or not code:
-        return None
-    import gammu
-
-    name = gammu.GSMNetworks.get(code)
-    return str(name) if name else None
 
 
 def _remove(callbacks: list[Any], callback: Any) -> None:
