@@ -7,7 +7,6 @@ as a duplicate). A PDU that cannot be decoded is kept in the inbox as hex, never
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,16 +17,12 @@ import structlog
 from gatewayd.inbox import ReceivedMessage, store_incoming
 from gatewayd.modem.driver import IncomingPdu
 from gatewayd.queue import StatusChange
-from gatewayd.reports import apply_status_report, send_in_progress
+from gatewayd.reports import apply_status_report
 from gatewayd.sms import Deliver, PduError, StatusReport, decode_pdu
 from gatewayd.store import Database, incoming_messages, utc_now
 from gatewayd.store.upsert import insert_ignoring_duplicates
 
 log = structlog.get_logger(__name__)
-
-REPORT_RACE_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
-"""Pauses before matching a report again while this SIM has a part whose MR is not yet
-committed: the report may have overtaken the sender's commit."""
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
 Delete = Callable[[int, str], Awaitable[None]]
@@ -96,17 +91,10 @@ class IncomingHandler:
                 )
             return None
         if isinstance(decoded, StatusReport):
-            for delay in (*REPORT_RACE_DELAYS, None):
-                async with self.db.begin() as conn:
-                    outcome = await apply_status_report(
-                        conn, decoded, modem=self.modem, imsi=self.imsi(), now=utc_now()
-                    )
-                    racing = not outcome.matched and await send_in_progress(
-                        conn, modem=self.modem, imsi=self.imsi()
-                    )
-                if not racing or delay is None:
-                    break
-                await asyncio.sleep(delay)
+            async with self.db.begin() as conn:
+                outcome = await apply_status_report(
+                    conn, decoded, modem=self.modem, imsi=self.imsi(), now=now
+                )
             if not outcome.matched:
                 log.info("Status report matches no message", modem=self.modem, mr=decoded.mr,
                          recipient=decoded.recipient, state=decoded.state)  # fmt: skip

@@ -136,18 +136,6 @@ def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
     return [row for r, row in ranked if r == best]
 
 
-async def send_in_progress(conn: AsyncConnection, *, modem: str, imsi: str | None) -> bool:
-    """True while a part is with this SIM and its MR is not recorded yet: a report that matches
-    nothing may be the answer to that part, arriving before the sender's commit."""
-    same_sim = message_parts.c.modem_imsi == imsi if imsi else message_parts.c.modem == modem
-    row = await conn.execute(
-        select(message_parts.c.id)
-        .where(same_sim, message_parts.c.status == PartStatus.SENDING.value)
-        .limit(1)
-    )
-    return row.first() is not None
-
-
 async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:
     """Parts still awaiting a report past their validity become ``expired``."""
     default_cutoff = now - DEFAULT_REPORT_WAIT
