@@ -50,7 +50,7 @@ async def test_two_hosts_share_one_queue(pg_empty_url: str, redis_url: str, tmp_
                 found = await statuses(db)
                 return all(s == "delivered" for s in found.values())
 
-            await wait_for(lambda: len(sim.ledger()) >= 1000, timeout=60, what="1000 parts")
+            await wait_for(lambda: len(sim.ledger()) >= 1000, timeout=90, what="1000 parts")
             elapsed = time.monotonic() - started
             await wait_for(all_delivered, timeout=30, what="every report")
             outcome = audit(dict(zip(ids, texts, strict=True)), await statuses(db), sim.ledger())
