@@ -16,6 +16,7 @@ from gatewayd.config import Settings
 from gatewayd.store import DatabaseUnavailable
 from webui.app import create_app
 from webui.cli.common import open_checked_database, prepare
+from webui.cli.security_check import check_secret_key
 from webui.options import OptionsError, options_from_settings
 from webui.server import start
 
@@ -44,6 +45,8 @@ def run_web(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, options: Any) -> None:
+    if check_secret_key(settings.web.secret_key):
+        log.warning("Weak secret key", hint="run `webui security-check`")
     db = await open_checked_database(settings)
     await db.close()
     app = create_app(settings, options=options)
