@@ -206,9 +206,11 @@ class RedisBus(InProcessBus):
         self._closing = True
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-        await self._redis.aclose()
+            # Bounded: a cancellation swallowed inside the client must not hang shutdown.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._listener, 2.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._redis.aclose(), 2.0)
         await super().close()
 
 
