@@ -74,7 +74,7 @@ async def test_embedded_first_minute(tmp_path: Path) -> None:
         await daemon.ensure_stopped()
     queue_to_cmgs = (handed - created).total_seconds()
     print(f"\nembedded: queued to AT+CMGS in {queue_to_cmgs * 1000:.0f} ms; exit {code}")
-    assert shown["parts"][0]["status"] == "delivered"  # type: ignore[index]
+    assert shown["parts"][0]["status"] == "delivered"
     assert incoming.text == "olá do primeiro minuto"
     assert incoming.sender == "+5511990000001" and incoming.modem == "sim1"
     assert queue_to_cmgs < 1.0, "the local wake-up beats the poll interval"

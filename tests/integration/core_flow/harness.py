@@ -35,13 +35,14 @@ EXTERNAL = "+5511987650000"
 async def eventually(
     check: Callable[[], Awaitable[T | None]], *, timeout: float, what: str = "condition"
 ) -> T:
-    """Poll ``check`` until it returns something other than None/False; fail at the deadline."""
+    """Poll ``check`` until it returns something truthy (and return that); fail at the
+    deadline."""
     deadline = time.monotonic() + timeout
     delay = 0.02
     last: T | None = None
     while True:
         last = await check()
-        if last is not None and last is not False:
+        if last:
             return last
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")

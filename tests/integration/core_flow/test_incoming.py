@@ -4,6 +4,7 @@ once, messages between simulated modems."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage
@@ -36,7 +37,7 @@ async def test_multipart_reassembled_across_a_restart(db_url: str, tmp_path: Pat
         await fragments_reach(f, 2)
         assert modem.receive(delivered[2])
 
-        async def inbox_has_one() -> list[object] | None:
+        async def inbox_has_one() -> list[Any] | None:
             rows = await f.inbox()
             return rows if rows else None
 
@@ -76,7 +77,7 @@ async def test_message_between_simulated_modems(db_url: str, tmp_path: Path) -> 
         [message_id] = await f.send(NewMessage(target, text, modem="sim0"))
         await f.wait_status([message_id], "delivered")
 
-        async def arrived() -> list[object] | None:
+        async def arrived() -> list[Any] | None:
             rows = await f.inbox()
             return rows if rows else None
 

@@ -7,8 +7,10 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
+from gatewayd import incoming
 from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage, claim, enqueue, prepare
 from gatewayd.queue import progress as p
@@ -96,7 +98,18 @@ async def test_report_racing_the_cmgs_answer(db_url: str, tmp_path: Path) -> Non
     assert len(f.network.ledger) == 30
 
 
-async def test_unknown_report_through_the_modem_is_dropped(db_url: str, tmp_path: Path) -> None:
+async def test_unknown_report_through_the_modem_is_dropped(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged: list[tuple[str, dict[str, object]]] = []
+
+    class Recorder:
+        def info(self, event: str, **fields: object) -> None:
+            logged.append((event, fields))
+
+        warning = info
+
+    monkeypatch.setattr(incoming, "log", Recorder())
     async with flow(db_url, tmp_path, modems=1) as f:
         [message_id] = await f.send(NewMessage(EXTERNAL, "known"))
         await f.wait_status([message_id], "delivered")
@@ -110,11 +123,14 @@ async def test_unknown_report_through_the_modem_is_dropped(db_url: str, tmp_path
         )
         assert modem.receive(IncomingPart("report", stray.pdu, stray.tpdu_length))
 
-        async def sim_storage_empty() -> bool:
-            return all(store.used == 0 for store in modem.storages.values())
+        async def dropped() -> list[dict[str, object]] | None:
+            found = [e for name, e in logged if name == "Status report matches no message"]
+            return found or None
 
-        await eventually(sim_storage_empty, timeout=10, what="the stray report read")
+        [fields] = await eventually(dropped, timeout=10, what="the stray report dropped")
+        assert all(store.used == 0 for store in modem.storages.values())
         assert (await f.statuses([message_id]))[message_id] == "delivered"
+    assert fields["mr"] == 200 and fields["recipient"] == "+5511911112222"
 
 
 async def test_parts_without_report_expire_and_late_reports_still_count(
