@@ -193,6 +193,26 @@ def iccid(modem: SimulatedModem, request: AtRequest) -> list[str]:
     return [modem.profile.iccid_format.format(iccid=modem.identity.iccid)]
 
 
+def vendor_switch(modem: SimulatedModem, request: AtRequest) -> list[str]:
+    """`AT^CURC=0|1` (Huawei), `AT+QINDCFG="csq",0|1` (Quectel) and plain vendor settings."""
+    profile = modem.profile
+    if request.name != profile.noise_switch and request.name not in profile.vendor_commands:
+        raise AtError(profile.unknown_command)
+    if request.form in ("test", "read"):
+        return []
+    params = request.params()
+    if request.name == profile.noise_switch and params:
+        flag = params[0]
+        if request.name == "+QINDCFG":  # <urctype>,<enable>[,<savetomem>]
+            if params[0].lower() not in ("csq", "all") or len(params) < 2:
+                return []
+            flag = params[1]
+        if flag not in ("0", "1"):
+            raise modem.cme_error(3)
+        modem.noise_enabled = flag == "1"
+    return []
+
+
 _identity_handlers: dict[str, Handler] = {
     "+CGMI": fixed_answer(_manufacturer),
     "+CGMM": fixed_answer(_model),
@@ -227,6 +247,9 @@ BASIC_COMMANDS: dict[str, Handler] = {
     "+GMR": _identity_handlers["+CGMR"],
     "+GSN": _identity_handlers["+CGSN"],
     **{name: iccid for name in ("+CCID", "+ICCID", "^ICCID", "+QCCID", "+CICCID", "!ICCID")},
+    "^CURC": vendor_switch,
+    "^PORTSEL": vendor_switch,
+    "+QINDCFG": vendor_switch,
     "+CMEE": cmee,
     "+CSCS": cscs,
     "+IFC": ifc,

@@ -82,6 +82,7 @@ class SimulatedModem:
         self.profile = profile
         self.commands_answered = 0
         self.ussd_menu: str | None = None
+        self.noise_enabled = profile.noise_at_boot
         self.uplink = uplink
         self.latency = latency_ms / 1000.0
         self.smsc = smsc
@@ -132,6 +133,7 @@ class SimulatedModem:
     def power_cycle(self) -> None:
         """Back to power-on state: default settings, no command in progress. Storages stay."""
         self.settings = self.factory_settings()
+        self.noise_enabled = self.profile.noise_at_boot
         self.pin_entered = False
         self.s_registers.clear()
         self._line.clear()
@@ -291,7 +293,7 @@ class SimulatedModem:
     def _vendor_noise(self) -> None:
         """Unasked vendor codes between answers (Huawei ^RSSI, Quectel +QIND), per profile."""
         profile = self.profile
-        if not profile.noise_every or not profile.noise_urcs:
+        if not profile.noise_every or not profile.noise_urcs or not self.noise_enabled:
             return
         self.commands_answered += 1
         if self.commands_answered % profile.noise_every == 0:

@@ -55,6 +55,12 @@ class ModemProfile:
     csms_service: int = 0
     hidden_storages: tuple[str, ...] = ()
     """Memories accepted by `AT+CPMS=` although `AT+CPMS=?` does not offer them."""
+    noise_switch: str | None = None
+    """The vendor command that turns the noise on and off (`^CURC`, `+QINDCFG`)."""
+    noise_at_boot: bool = True
+    """Whether the noise is on after power-on (Huawei: yes; Quectel's +QIND "csq": no)."""
+    vendor_commands: tuple[str, ...] = ()
+    """Vendor commands answered OK (`^PORTSEL`), besides `noise_switch`."""
 
     @property
     def storages(self) -> tuple[str, ...]:
@@ -146,6 +152,8 @@ EC25 = ModemProfile(
     boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
     noise_urcs=('+QIND: "csq",20,99',),
     noise_every=7,
+    noise_switch="+QINDCFG",  # AT+QINDCFG="csq",1 turns the signal reports on
+    noise_at_boot=False,
 )
 
 E3372 = ModemProfile(
@@ -177,6 +185,8 @@ E3372 = ModemProfile(
         '^HCSQ: "WCDMA",40,38,50',
     ),
     noise_every=2,
+    noise_switch="^CURC",  # AT^CURC=0 silences the periodic ^ reports (gammu sends it)
+    vendor_commands=("^PORTSEL",),
 )
 
 MC7455 = ModemProfile(

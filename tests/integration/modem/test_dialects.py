@@ -40,6 +40,7 @@ async def test_init_send_receive_report(
     network: tuple[SimNetwork, list[ModemHandle]], profile: ModemProfile, prefer_direct: bool
 ) -> None:
     net, handles = network
+    handles[0].modem.noise_enabled = True  # vendor noise on, whatever the power-on default
     messages: asyncio.Queue[IncomingPdu] = asyncio.Queue()
     reports: asyncio.Queue[IncomingPdu] = asyncio.Queue()
     async with AtModem(handles[0].device, name=profile.name, prefer_direct=prefer_direct) as modem:
@@ -88,3 +89,22 @@ async def test_boot_codes_after_a_restart_do_not_confuse_the_driver(
         settings = await modem.initialise()
         assert settings.indication is not None
         assert (await modem.identity()).imei == handles[0].imei
+
+
+async def test_vendor_switches_silence_and_enable_the_noise(tmp_path: Path) -> None:
+    network = SimNetwork(profile=["e3372", "ec25"])
+    huawei, quectel = (handle.modem for handle in await network.start(2, tmp_path / "dev"))
+    try:
+        assert huawei.noise_enabled and not quectel.noise_enabled
+        output: list[bytes] = []
+        huawei.attach(output.append)
+        quectel.attach(output.append)
+        huawei.feed(b"AT^CURC=0\r")
+        quectel.feed(b'AT+QINDCFG="csq",1,0\r')
+        assert not huawei.noise_enabled and quectel.noise_enabled
+        quectel.feed(b"AT^CURC=0\r")
+        assert b"ERROR" in output[-1]
+        huawei.feed(b"AT+QINDCFG=\"csq\",1\r")
+        assert b"COMMAND NOT SUPPORT" in output[-1]
+    finally:
+        await network.close()
