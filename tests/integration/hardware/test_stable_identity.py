@@ -119,3 +119,10 @@ async def test_port_held_by_another_process_is_reported_with_the_fix(
         holder.close()
     async with AtModem(handles[0].device) as modem:
         await modem.probe()
+
+
+async def test_simulate_refuses_an_unknown_profile(tmp_path: Path) -> None:
+    code, out, err = await run_cli("simulate", "--modems", "1", "--dir", str(tmp_path / "d"),
+                                   "--profile", "ec25,nokia3310")  # fmt: skip
+    assert code != 0 and out == ""
+    assert "nokia3310" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
