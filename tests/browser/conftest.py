@@ -82,10 +82,10 @@ def _wait_listening(product: Product) -> None:
     raise AssertionError(f"gatewayd did not start its web UI in time:\n{product.log()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
     workdir = tmp_path_factory.mktemp("product")
     port = _free_port()
     env = {
@@ -121,10 +121,12 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
         output.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Package-scoped: Playwright's sync API keeps an event loop running in this thread until
+    it stops, which would break every asyncio test collected after the browser tier."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
