@@ -291,6 +291,7 @@ async def start_simulator(
     modems: int = 2,
     latency_ms: int = 20,
     report_delay_ms: int = 200,
+    profile: str | None = None,
     startup_timeout: float = 20.0,
 ) -> Simulator:
     """Start ``gatewayd simulate`` with a ledger and a control port; wait for its modems."""
@@ -307,6 +308,8 @@ async def start_simulator(
         "--ledger", str(ledger_path),
         "--control", f"127.0.0.1:{control_port}",
     ]
+    if profile is not None:
+        argv += ["--profile", profile]
     process = ManagedProcess("simulator", argv, work_dir / "logs")
     await process.start()
 
