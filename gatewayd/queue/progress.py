@@ -163,7 +163,21 @@ async def fail_message(
 
 
 async def roll_up(conn: AsyncConnection, message_id: int, *, now: datetime) -> StatusChange | None:
-    """Set the message's status from its parts once none is waiting; None when unchanged."""
+    """Set the message's status from its parts once none is waiting; None when unchanged.
+
+    The message row is locked first: two transactions settling two parts of one message at
+    once (reports arriving together) would otherwise each see the other part unsettled, and
+    neither would roll the message up. ``FOR NO KEY UPDATE`` does not wait for the key-share
+    locks that inserting the message's events takes, so it cannot deadlock with them."""
+    current = (
+        await conn.execute(
+            select(messages.c.status, messages.c.error)
+            .where(messages.c.id == message_id)
+            .with_for_update(key_share=True)
+        )
+    ).one_or_none()
+    if current is None:
+        return None
     parts = (
         await conn.execute(
             select(
@@ -175,11 +189,6 @@ async def roll_up(conn: AsyncConnection, message_id: int, *, now: datetime) -> S
     if not parts or statuses & {PartStatus.QUEUED.value, PartStatus.SENDING.value}:
         return None
     status = message_status_from_parts(statuses)
-    current = (
-        await conn.execute(
-            select(messages.c.status, messages.c.error).where(messages.c.id == message_id)
-        )
-    ).one()
     if current.status == status:
         return None
     values: dict[str, object] = {"status": status, "updated_at": now, "claimed_by": None}
