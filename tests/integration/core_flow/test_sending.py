@@ -141,3 +141,14 @@ async def test_per_minute_limit_holds_the_rest(db_url: str, tmp_path: Path) -> N
         statuses = await f.statuses(ids)
     assert len(f.network.ledger) == 5
     assert sorted(statuses.values()).count("queued") == 3
+
+
+async def test_multipart_reports_arriving_together(db_url: str, tmp_path: Path) -> None:
+    """With no report delay the reports of a message's parts reach gatewayd together and are
+    settled by concurrent transactions: each message must still roll up to delivered."""
+    async with flow(db_url, tmp_path, modems=1, latency_ms=5, report_delay_ms=0) as f:
+        texts = [f"{i:02d} " + "two parts " * 20 for i in range(15)]
+        ids = await f.send(*(NewMessage(numbered(i), text) for i, text in enumerate(texts)))
+        await f.network.wait_for_ledger(30, timeout=20)
+        await f.wait_status(ids, "delivered", timeout=20)
+    assert len(f.network.ledger) == 30
