@@ -99,7 +99,7 @@ async def test_gammu_smsd_sends_receives_and_gets_the_report(
                     return name
             return None
 
-        report_name = await wait_until(delivered_report_logged, timeout=8,
+        report_name = await wait_until(delivered_report_logged, timeout=5,
                                        what="a 'Delivered' report", diagnostics=smsd.diagnostics)
         assert recipient.number in report_name
     finally:
