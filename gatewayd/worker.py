@@ -52,6 +52,7 @@ log = structlog.get_logger(__name__)
 REGISTERED = frozenset({"home", "roaming"})
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 SWEEP_INTERVAL = 300.0
+HOLD_TIMEOUT = 5.0
 REPORT_WAIT = 5.0
 """Longest a status report waits for the part in flight to be recorded as sent."""
 
@@ -241,6 +242,9 @@ class ModemWorker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if modem.is_open:
+                with contextlib.suppress(ModemError, TimeoutError):
+                    await asyncio.wait_for(modem.hold_incoming(), HOLD_TIMEOUT)
             await modem.close()
 
     # -- sending ---------------------------------------------------------------------------
@@ -298,8 +302,12 @@ class ModemWorker:
                     self._sends_recorded.set()
 
     async def _send_pdu(self, modem: ModemDriver, pdu: str, tpdu_length: int) -> int:
+        # The sender records a part before it sends the next, so by now every answered part
+        # is committed; only the span from this answer to its commit holds reports back.
+        self._sends_recorded.set()
+        mr = await modem.send_pdu(pdu, tpdu_length)
         self._sends_recorded.clear()
-        return await modem.send_pdu(pdu, tpdu_length)
+        return mr
 
     async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
         """A report can overtake the commit of its own ``+CMGS`` answer (a fast SMSC): until

@@ -61,6 +61,13 @@ class ModemDriver(Protocol):
 
     async def own_number(self) -> str | None: ...
 
+    async def hold_incoming(self) -> None:
+        """Stop pushing new messages and reports: the modem keeps them for the next sweep.
+
+        Called before a clean close, so what arrives while gatewayd is away is not pushed to
+        nobody (a direct ``+CDS`` is gone once sent)."""
+        ...
+
     async def storage_usage(self) -> list[StorageUsage]: ...
 
     async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:

@@ -277,6 +277,15 @@ class AtModem:
     async def own_number(self) -> str | None:
         return await read_own_number(self.channel)
 
+    async def hold_incoming(self) -> None:
+        """`AT+CNMI` with no indications: messages and reports stay stored on the modem."""
+        for command in ("AT+CNMI=0,0,0,0,0", "AT+CNMI=2,0,0,0,0", "AT+CNMI=1,0,0,0,0"):
+            try:
+                await self.channel.command(command)
+            except AtCommandError:
+                continue
+            return
+
     async def restart(self) -> None:
         await restart(self.channel)
 

@@ -272,6 +272,9 @@ class GammuModem:
     async def own_number(self) -> str | None:
         return await self._call("own number", read_own_number)
 
+    async def hold_incoming(self) -> None:
+        """Nothing to do: this driver polls the modem's memories, which keep everything."""
+
     async def restart(self) -> None:
         """Gammu's soft reset (`AT+CFUN=1,1` on AT phones); the connection is dropped after."""
         try:
