@@ -302,12 +302,8 @@ class ModemWorker:
                     self._sends_recorded.set()
 
     async def _send_pdu(self, modem: ModemDriver, pdu: str, tpdu_length: int) -> int:
-        # The sender records a part before it sends the next, so by now every answered part
-        # is committed; only the span from this answer to its commit holds reports back.
-        self._sends_recorded.set()
-        mr = await modem.send_pdu(pdu, tpdu_length)
         self._sends_recorded.clear()
-        return mr
+        return await modem.send_pdu(pdu, tpdu_length)
 
     async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
         """A report can overtake the commit of its own ``+CMGS`` answer (a fast SMSC): until
