@@ -121,17 +121,6 @@ def entry_time(entry: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(entry["at"])).timestamp()
 
 
-def read_ledger(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    entries = []
-    with path.open(encoding="utf-8") as ledger:
-        for line in ledger:
-            if line.endswith("\n") and line.strip():
-                entries.append(json.loads(line))
-    return entries
-
-
 def rate_between(times: Iterable[float]) -> float:
     """Parts per second from the first to the last time: (n - 1) intervals over the span."""
     ordered = sorted(times)

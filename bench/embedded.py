@@ -79,3 +79,5 @@ async def embedded(
         await bus.close()
         await db.close()
         plain_ledger()
+        if log_to_file:
+            configure_logging(None, "WARNING")  # the work directory and its log file go away

@@ -137,7 +137,11 @@ async def daemon_latency(sends: int) -> Result:
             simulator = await start_simulator(
                 work, 1, latency_ms=MODEM_LATENCY_MS, report_delay_ms=REPORT_DELAY_MS
             )
-            daemon = await start_daemon(work, url, simulator.devices, redis_url=REDIS_URL)
+            try:
+                daemon = await start_daemon(work, url, simulator.devices, redis_url=REDIS_URL)
+            except BaseException:
+                await simulator.proc.stop()
+                raise
             db = Database(url)
             waker = Waker(daemon.data_dir, REDIS_URL)
             listener = RedisBus(REDIS_URL)

@@ -54,19 +54,27 @@ def _verdict(met: bool | None) -> str:
 
 def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
     """(what, figure, target, verdict) for the summary table."""
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = [
+        (f"{name}", f"failed: {result.get('error', '?')[:200]}", "–", "**not measured**")
+        for name, result in results.items() if result.get("failed")
+    ]
     for run in results.get("limit", {}).get("runs", []):
         rows.append((
             f"1. one modem, {run['latency_ms']:g} ms, {run['messages']} msgs, {run['database']}",
             f"ratio {run['ratio']:.3f} ({run['rate_sms_per_s']:.2f} of {run['limit_sms_per_s']:g}"
-            " SMS/s)", "≥ 0.98", _verdict(run["ratio"] >= 0.98),
+            f" SMS/s); daemon {run.get('gatewayd_cpu_ms_per_part', 0):g} ms CPU/part; "
+            f"others' CPU {run.get('other_cpu_percent', 0):g} %", "≥ 0.98",
+            _verdict(run["ratio"] >= 0.98),
         ))  # fmt: skip
     for run in results.get("scale", {}).get("runs", []):
         ok = run["ratio"] >= 0.95 and run["gatewayd_peak_rss_mb"] < 150
         rows.append((
             f"2. {run['modems']} modems at 200 ms, {run['database']}",
             f"ratio {run['ratio']:.3f}; daemon CPU {run['gatewayd_cpu_percent']:g} %, RSS "
-            f"{run['gatewayd_peak_rss_mb']:g} MB; simulator CPU {run['simulator_cpu_percent']:g} %",
+            f"{run['gatewayd_peak_rss_mb']:g} MB, {run.get('gatewayd_cpu_ms_per_part', 0):g} ms "
+            f"CPU/part; simulator CPU {run['simulator_cpu_percent']:g} %; PostgreSQL "
+            f"{run.get('postgresql_cpu_percent', 0):g} %; others' CPU "
+            f"{run.get('other_cpu_percent', 0):g} %",
             "≥ 0.95, RSS < 150 MB (at 64)", _verdict(ok) if run["modems"] == 64 else "(info)",
         ))  # fmt: skip
     for run in results.get("latency", {}).get("runs", []):

@@ -26,6 +26,7 @@ from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.side_by_side import bench_side_by_side
 from bench.throughput import bench_limit, bench_scale
+from gatewayd.logging_setup import configure_logging
 
 
 async def bench_codec(quick: bool) -> Result:
@@ -79,6 +80,7 @@ def main() -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
+    configure_logging(None, "WARNING")
     started = time.monotonic()
     failed = asyncio.run(run(names, args.quick))
     if not args.no_report:

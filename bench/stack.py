@@ -12,14 +12,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import select
 
-from bench.common import REPO_ROOT, entry_time, gatewayd_argv, read_ledger
+from bench.common import REPO_ROOT, entry_time, gatewayd_argv
 from bench.procs import Proc, run_to_end
 from gatewayd.bus import WAKE, RedisBus
 from gatewayd.queue import NewMessage, PreparedMessage, enqueue, prepare
@@ -98,9 +98,21 @@ class Simulator:
     proc: Proc
     devices: list[str]
     ledger_path: Path
+    _entries: list[dict[str, Any]] = field(default_factory=list)
+    _offset: int = 0
 
     def ledger(self) -> list[dict[str, Any]]:
-        return read_ledger(self.ledger_path)
+        """Every entry so far; only lines added since the last call are read and parsed."""
+        if self.ledger_path.exists():
+            with self.ledger_path.open("rb") as ledger:
+                ledger.seek(self._offset)
+                for line in ledger:
+                    if not line.endswith(b"\n"):
+                        break
+                    self._offset += len(line)
+                    if line.strip():
+                        self._entries.append(json.loads(line))
+        return self._entries
 
 
 async def start_simulator(
@@ -220,14 +232,14 @@ class Waker:
 
 async def wait_for_ledger(
     simulator: Simulator, count: int, *, timeout: float, watch: Sequence[Proc] = (),
-    poll: float = 0.05,
+    poll: float = 0.1,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The ledger once it has ``count`` entries; the entries so far when ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while True:
         entries = simulator.ledger()
         if len(entries) >= count or time.monotonic() > deadline:
-            return entries
+            return list(entries)
         for proc in watch:
             if not proc.running:
                 raise RuntimeError(f"{proc.name} exited:\n{proc.output()}")

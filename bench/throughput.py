@@ -65,7 +65,11 @@ async def throughput_run(
             simulator = await start_simulator(
                 work, modems, latency_ms=latency_ms, report_delay_ms=report_delay_ms
             )
-            daemon = await start_daemon(work, url, simulator.devices, redis_url=redis_url)
+            try:
+                daemon = await start_daemon(work, url, simulator.devices, redis_url=redis_url)
+            except BaseException:
+                await simulator.proc.stop()
+                raise
             db = Database(url)
             waker = Waker(daemon.data_dir, redis_url)
             try:
