@@ -28,6 +28,7 @@ from gatewayd.store import Database
 from webui import middlewares
 from webui.auth import login_views
 from webui.auth.keycache import KeyCache
+from webui.auth.password_gate import password_change_gate
 from webui.auth.sessions import GatewaySessionStorage
 from webui.auth.throttle import LoginThrottle
 from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, SETTINGS, STATS, THROTTLE
@@ -65,6 +66,7 @@ def create_app(
     app.middlewares.append(middlewares.timing_and_errors)
     app.middlewares.append(aiohttp_session.session_middleware(GatewaySessionStorage(options)))
     app.middlewares.append(middlewares.authentication)
+    app.middlewares.append(password_change_gate)
     app.on_response_prepare.append(middlewares.add_security_headers)
     aiohttp_jinja2.setup(
         app,

@@ -38,6 +38,8 @@ class Identity:
     role: Role
     csrf_token: str | None = None
     """The session's CSRF token (users only)."""
+    must_change_password: bool = False
+    """A user still on an initial or reset password: pages lead to the password form."""
 
     @property
     def actor(self) -> str:

@@ -101,6 +101,7 @@ async def session_identity(conn: AsyncConnection, session: Session) -> Identity 
                 users.c.role,
                 users.c.password_hash,
                 users.c.disabled_at,
+                users.c.must_change_password,
             ).where(users.c.id == user_id)
         )
     ).first()
@@ -114,4 +115,13 @@ async def session_identity(conn: AsyncConnection, session: Session) -> Identity 
         name=row.username,
         role=Role(row.role),
         csrf_token=session.get("csrf"),
+        must_change_password=bool(row.must_change_password),
     )
+
+
+def keep_session_after_password_change(session: Session, new_password_hash: str) -> None:
+    """The user changed their own password in this session: it stays signed in (with a new
+    session id) while every other session of the user ends at its next request."""
+    session["pw"] = password_fingerprint(new_password_hash)
+    session["sid"] = secrets.token_urlsafe(16)
+    session.changed()

@@ -2,9 +2,9 @@
 
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
-:mod:`.settings`; live events are :mod:`webui.live`. Role rules are declared on the handlers
-(``@requires``) and enforced by the authentication middleware, so a hidden button and a
-refused request always agree.
+:mod:`.account`, :mod:`.settings`; live events are :mod:`webui.live`. Role rules are declared
+on the handlers (``@requires``) and enforced by the authentication middleware, so a hidden
+button and a refused request always agree.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from aiohttp import web
 
 from webui import i18n, live
 from webui.views import (
+    account,
     addressbook,
     admin,
     compose,
@@ -41,4 +42,5 @@ def register(app: web.Application) -> None:
     addressbook.register(router)
     admin.register(router)
     settings.register(router)
+    account.register(router)
     live.register(app)

@@ -13,7 +13,7 @@ from webui.audit import record
 from webui.auth.apikeys import ApiKeyError, create_api_key, list_api_keys, revoke_api_key
 from webui.auth.identity import requires
 from webui.auth.passwords import WeakPassword, generate_password
-from webui.auth.users import UserError, create_user, list_users, update_user
+from webui.auth.users import UserError, create_user, list_users, set_password, update_user
 from webui.i18n import LANGUAGE_CHOICES
 from webui.i18n import gettext as _
 from webui.keys import DB
@@ -69,11 +69,13 @@ async def create_user_submit(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.ADMIN)
 async def change_user(request: web.Request) -> web.StreamResponse:
-    """Change a user's role, or lock / unlock the account."""
+    """Change a user's role, lock / unlock the account, or reset its password."""
     user_id = int(request.match_info["id"])
     form = await read_form(request)
     identity = identity_of(request)
     action = field(form, "action", 16)
+    if action == "reset_password":
+        return await _reset_password(request, user_id)
     values: dict[str, object]
     if action == "role" and field(form, "role", 16) in ROLES:
         values = {"role": field(form, "role", 16)}
@@ -99,6 +101,27 @@ async def change_user(request: web.Request) -> web.StreamResponse:
                      client_address(request))
     await notify(request, _("User %(name)s updated.") % {"name": name})
     raise web.HTTPSeeOther("/admin/users")
+
+
+async def _reset_password(request: web.Request, user_id: int) -> web.StreamResponse:
+    """A generated password, shown once; the user must choose their own at the next sign-in.
+    Their open sessions end (the password fingerprint in them no longer matches)."""
+    identity = identity_of(request)
+    if user_id == identity.id:
+        await notify(request, _("Change your own password on the My account page."), "error")
+        raise web.HTTPSeeOther("/admin/users")
+    password = generate_password()
+    async with request.app[DB].begin() as conn:
+        name = (
+            await conn.execute(select(users.c.username).where(users.c.id == user_id))
+        ).scalar_one_or_none()
+        if name is None:
+            raise web.HTTPNotFound(text=_("Not found."))
+        await set_password(conn, user_id, password, must_change=True)
+        await record(conn, identity.actor, "user.password_reset", name, None,
+                     client_address(request))
+    request["created_user"] = {"username": name, "password": password, "reset": True}
+    return await users_page(request)
 
 
 @requires(Role.ADMIN)

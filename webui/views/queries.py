@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.store import (
@@ -183,7 +183,7 @@ async def outbox_page(conn: AsyncConnection, wanted: OutboxFilter) -> tuple[list
     rows: list[Any] = list(
         (await conn.execute(
             select(messages)
-            .where(and_(*conditions))
+            .where(and_(true(), *conditions))
             .order_by(messages.c.id.desc())
             .limit(OUTBOX_PAGE + 1)
         )).all()
