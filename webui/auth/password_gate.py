@@ -20,7 +20,6 @@ from webui.keys import IDENTITY
 ACCOUNT_PATH = "/account"
 OPEN_PATHS = frozenset({
     ACCOUNT_PATH,
-    "/account/password",
     "/logout",
     "/login",
     "/settings/language",

@@ -1,6 +1,6 @@
-"""``/account``: the signed-in user's own account: who they are, and changing their password
-(current + new + confirmation). Users on an initial or reset password are sent here by
-:mod:`webui.auth.password_gate` until they choose their own.
+"""``/account``: the signed-in user's own account: who they are (GET), and changing their
+password (POST: current + new + confirmation). Users on an initial or reset password are sent
+here by :mod:`webui.auth.password_gate` until they choose their own.
 
 A change is written with the audit entry in one transaction; this session stays signed in
 while every other session of the user ends (the session keeps a fingerprint of the hash).
@@ -33,7 +33,11 @@ async def _account_row(request: web.Request) -> object:
 
 
 async def _render_account(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    next_page: str | None = None,
 ) -> web.Response:
     identity = identity_of(request)
     if identity.kind != "user":
@@ -42,7 +46,7 @@ async def _render_account(
         "account": await _account_row(request),
         "forced": identity.must_change_password,
         "error": error,
-        "next": safe_next(request.query.get("next")),
+        "next": safe_next(next_page or request.query.get("next")),
         "min_length": MIN_PASSWORD_LENGTH,
     }
     return await render(request, "account.html", context, page="account", status=status)
@@ -73,7 +77,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     throttle = request.app[THROTTLE]
     if throttle.blocked(address):
         return await _render_account(
-            request, error=_("Too many failed attempts. Try again later."), status=429
+            request, error=_("Too many failed attempts. Try again later."), status=429,
+            next_page=field(form, "next", 500),
         )
     problem = _policy_problem(new)
     if new != confirm:
@@ -97,7 +102,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             await record(conn, identity.actor, "user.password", identity.name,
                          {"forced": identity.must_change_password}, address)
     if problem is not None:
-        return await _render_account(request, error=problem, status=422)
+        return await _render_account(request, error=problem, status=422,
+                                     next_page=field(form, "next", 500))
     keep_session_after_password_change(await get_session(request), new_hash)
     log.info("Password changed", username=identity.name, client_address=address)
     await notify(request, _("Your password was changed. Sessions on other devices were "
@@ -108,4 +114,4 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/account", account_page, name="account")
-    router.add_post("/account/password", change_password)
+    router.add_post("/account", change_password)

@@ -50,7 +50,7 @@ async def _change(client: TestClient[Any, Any], current: str, new: str, confirm:
     assert page.status == 200
     token = csrf_from(await page.text())
     return await client.post(
-        "/account/password",
+        "/account",
         data={"csrf_token": token, "current_password": current, "new_password": new,
               "confirm_password": new if confirm is None else confirm, "next": next_page},
         allow_redirects=False,
