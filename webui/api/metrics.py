@@ -1,9 +1,16 @@
-"""``GET /api/metrics`` (JSON) and ``GET /metrics`` (Prometheus text): queue, message counts,
-delivery rate, request latency p95 and error rate, DB pool use, per-modem signal and
-throughput. Open without login to ``metrics_allow`` addresses; others need a login or key."""
+"""``GET /api/metrics`` (JSON) and ``GET /metrics`` (Prometheus text): the runbook's figures.
+
+Request latency p95, error rate and availability (non-5xx share) over the last 5 minutes and
+the process's uptime; database up (a 1 s ping), pool use, query time p95, lock waits
+(PostgreSQL); queue depth, message counts, delivery rate; per-modem state, signal, queue and
+throughput. A dead database still answers 200 with ``database_up`` false (``smsgw_database_up
+0``) and the figures it would have given as null. Open without login to ``metrics_allow``
+addresses; others need a login or key.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,23 +20,31 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.store import MessageStatus, incoming_messages, message_parts, messages, utc_now
+from gatewayd.store import (
+    DatabaseUnavailable,
+    MessageStatus,
+    incoming_messages,
+    message_parts,
+    messages,
+    utc_now,
+)
 from webui.api.modems import modem_list
+from webui.dbstats import QUERY_TIMER, database_up, lock_waits
 from webui.keys import DB, STATS
 from webui.middlewares import metrics_endpoint
 
 COUNTED = [status.value for status in MessageStatus]
+PROCESS_STARTED = time.time()
 
 
 async def counts(conn: AsyncConnection, query: Select[Any]) -> dict[str, int]:
     return {str(key): int(value) for key, value in await conn.execute(query)}
 
 
-async def figures(request: web.Request) -> dict[str, Any]:
-    db = request.app[DB]
+async def message_figures(request: web.Request) -> dict[str, Any]:
     now = utc_now()
     day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
-    async with db.read() as conn:
+    async with request.app[DB].read() as conn:
         by_status = await counts(
             conn, select(messages.c.status, func.count()).group_by(messages.c.status)
         )
@@ -55,8 +70,6 @@ async def figures(request: web.Request) -> dict[str, Any]:
         )
     modem_rows = await modem_list(request)
     finished = sum(recent.get(s, 0) for s in ("delivered", "failed", "expired"))
-    pool = db.pool_status()
-    size = max(1, pool["size"])
     return {
         "queue": {
             "depth": by_status.get("queued", 0) + by_status.get("sending", 0),
@@ -69,12 +82,11 @@ async def figures(request: web.Request) -> dict[str, Any]:
             "received": received_24h,
         },
         "delivery_rate": round(recent.get("delivered", 0) / finished, 4) if finished else None,
-        "requests": request.app[STATS].summary(),
-        "database": {"pool": pool, "pool_use": round(pool["checked_out"] / size, 4)},
         "modems": [
             {
                 "name": m["name"],
                 "state": m["state"],
+                "online": m["state"] == "online",
                 "signal": m["signal"],
                 "queue_depth": m["queue_depth"],
                 "sent_today": m["sent_today"],
@@ -82,6 +94,57 @@ async def figures(request: web.Request) -> dict[str, Any]:
             }
             for m in modem_rows
         ],
+    }
+
+
+def unknown_message_figures() -> dict[str, Any]:
+    """What :func:`message_figures` gives while the database cannot answer."""
+    return {
+        "queue": {"depth": None, "queued": None, "sending": None},
+        "messages": {s: None for s in [*COUNTED, "received"]},
+        "last_24h": {s: None for s in ("sent", "delivered", "failed", "expired", "received")},
+        "delivery_rate": None,
+        "modems": [],
+    }
+
+
+def availability(requests: dict[str, Any]) -> dict[str, Any]:
+    """Non-5xx share of the window's requests (None without requests) and process uptime."""
+    served = requests["requests"]
+    return {
+        "window_seconds": requests["window_seconds"],
+        "non_5xx_share": round(1 - requests["error_rate"], 4) if served else None,
+        "uptime_seconds": round(time.time() - PROCESS_STARTED, 1),
+    }
+
+
+async def figures(request: web.Request) -> dict[str, Any]:
+    db = request.app[DB]
+    up = await database_up(db)
+    data: dict[str, Any] = unknown_message_figures()
+    waits: dict[str, Any] | None = None
+    if up:
+        try:
+            data = await message_figures(request)
+            waits = await lock_waits(db)
+        except DatabaseUnavailable:
+            up = False
+    pool = db.pool_status()
+    requests = request.app[STATS].summary()
+    queries = request.app[QUERY_TIMER].summary()
+    return {
+        "database_up": up,
+        **data,
+        "requests": requests,
+        "availability": availability(requests),
+        "database": {
+            "up": up,
+            "pool": pool,
+            "pool_use": round(pool["checked_out"] / max(1, pool["size"]), 4),
+            "query_p95_ms": queries["p95_ms"],
+            "queries": queries,
+            "lock_waits": waits,
+        },
     }
 
 
@@ -93,35 +156,55 @@ async def metrics_json(request: web.Request) -> web.Response:
 def prometheus_text(data: dict[str, Any], process_registry: CollectorRegistry) -> bytes:
     registry = CollectorRegistry()
 
-    def gauge(name: str, doc: str, value: float | None, **labels: str) -> None:
-        metric = Gauge(name, doc, list(labels), registry=registry)
+    def gauge(name: str, doc: str, value: float | None) -> None:
+        metric = Gauge(name, doc, registry=registry)
         if value is not None:
-            (metric.labels(**labels) if labels else metric).set(value)
+            metric.set(value)
 
+    def seconds(milliseconds: float | None) -> float | None:
+        return milliseconds / 1000 if milliseconds is not None else None
+
+    database = data["database"]
+    requests = data["requests"]
+    gauge("smsgw_database_up", "1 when the database answered a ping within 1 s",
+          1 if data["database_up"] else 0)
     gauge("smsgw_queue_depth", "Messages queued or sending", data["queue"]["depth"])
     status_gauge = Gauge("smsgw_messages", "Messages by status", ["status"], registry=registry)
     for status, count in data["messages"].items():
-        status_gauge.labels(status).set(count)
+        if count is not None:
+            status_gauge.labels(status).set(count)
     gauge("smsgw_delivery_rate", "Delivered share of finished messages, last 24 h",
           data["delivery_rate"])
-    requests = data["requests"]
-    p95 = requests["latency_p95_ms"]
     gauge("smsgw_http_latency_p95_seconds", "Request latency p95 over the window",
-          p95 / 1000 if p95 is not None else None)
+          seconds(requests["latency_p95_ms"]))
     gauge("smsgw_http_error_rate", "Share of 5xx responses over the window",
           requests["error_rate"])
-    gauge("smsgw_db_pool_use", "Checked-out share of the connection pool",
-          data["database"]["pool_use"])
-    signal = Gauge("smsgw_modem_signal_dbm", "Modem signal", ["modem"], registry=registry)
-    hourly = Gauge("smsgw_modem_sent_last_hour", "Parts sent in the last hour", ["modem"],
-                   registry=registry)
-    online = Gauge("smsgw_modem_online", "1 when the modem is online", ["modem"],
-                   registry=registry)
+    gauge("smsgw_http_availability", "Share of non-5xx responses over the window",
+          data["availability"]["non_5xx_share"])
+    gauge("smsgw_uptime_seconds", "Seconds since this web process started",
+          data["availability"]["uptime_seconds"])
+    gauge("smsgw_db_pool_use", "Checked-out share of the connection pool", database["pool_use"])
+    gauge("smsgw_db_query_p95_seconds", "Query time p95 over the window",
+          seconds(database["query_p95_ms"]))
+    waits = database["lock_waits"]
+    gauge("smsgw_db_lock_waits", "Lock requests not granted (PostgreSQL)",
+          waits["waiting_locks"] if waits else None)
+    gauge("smsgw_db_lock_wait_share", "Share of client backends waiting on a lock (PostgreSQL)",
+          waits["share"] if waits else None)
+    per_modem = {
+        "signal": Gauge("smsgw_modem_signal_dbm", "Modem signal", ["modem"], registry=registry),
+        "sent_last_hour": Gauge("smsgw_modem_sent_last_hour", "Parts sent in the last hour",
+                                ["modem"], registry=registry),
+        "queue_depth": Gauge("smsgw_modem_queue_depth", "Messages waiting for the modem",
+                             ["modem"], registry=registry),
+        "online": Gauge("smsgw_modem_online", "1 when the modem is online", ["modem"],
+                        registry=registry),
+    }
     for modem in data["modems"]:
-        if modem["signal"] is not None:
-            signal.labels(modem["name"]).set(modem["signal"])
-        hourly.labels(modem["name"]).set(modem["sent_last_hour"])
-        online.labels(modem["name"]).set(1 if modem["state"] == "online" else 0)
+        for key, metric in per_modem.items():
+            value = modem[key]
+            if value is not None:
+                metric.labels(modem["name"]).set(int(value) if isinstance(value, bool) else value)
     return generate_latest(registry) + generate_latest(process_registry)
 
 

@@ -282,11 +282,15 @@ class Me(BaseModel):
 
 
 class Metrics(BaseModel):
+    """Counts are null while the database is down (``database_up`` false)."""
+
     model_config = ConfigDict(extra="allow")
-    queue: dict[str, int]
-    messages: dict[str, int]
-    last_24h: dict[str, int]
+    database_up: bool
+    queue: dict[str, int | None]
+    messages: dict[str, int | None]
+    last_24h: dict[str, int | None]
     delivery_rate: float | None
     requests: dict[str, Any]
+    availability: dict[str, Any]
     database: dict[str, Any]
     modems: list[dict[str, Any]]
