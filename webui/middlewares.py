@@ -79,6 +79,7 @@ async def timing_and_errors(request: web.Request, handler: Handler) -> web.Strea
                 status=status,
                 duration_ms=duration_ms,
                 client=request.get(CLIENT_ADDRESS, request.remote),
+                user=identity.actor if (identity := request.get(IDENTITY)) else None,
             )
 
 
