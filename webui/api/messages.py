@@ -14,6 +14,7 @@ from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, load_messages
 from gatewayd.store import MessageStatus, Role, messages
 from webui.api.errors import ApiError, not_found
+from webui.api.idempotency import check_replay
 from webui.api.inputs import (
     cursor_before,
     encode_cursor,
@@ -67,6 +68,8 @@ async def send(request: web.Request) -> web.Response:
     prepared = await validate(request, template_of(body), recipients,
                               skip_invalid=body.skip_invalid)
     _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
+    if not created:
+        check_replay(prepared.messages, loaded)
     status = 202 if created else 200
     if single:
         return web.json_response(loaded[0], status=status)
@@ -102,6 +105,8 @@ async def send_csv(request: web.Request) -> web.Response:
     else:
         prepared = await _validate_rows(request, rows, priority, skip_invalid)
     _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
+    if not created:
+        check_replay(prepared.messages, loaded)
     skipped = prepared.problems if created else []
     return web.json_response({"messages": loaded, "skipped": skipped},
                              status=202 if created else 200)
