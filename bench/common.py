@@ -18,6 +18,8 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
+QUICK_RESULTS_DIR = RESULTS_DIR / "quick"
+"""Where ``--quick`` runs write, so they never replace the figures of a full run."""
 VENV_BIN = Path(sys.executable).parent
 
 Result = dict[str, Any]
@@ -84,8 +86,15 @@ def _command_version(argv: list[str]) -> str:
     return done.stdout.strip()
 
 
-def write_result(name: str, result: Result, *, directory: Path = RESULTS_DIR) -> Path:
+def results_dir() -> Path:
+    """``$BENCH_RESULTS_DIR`` when set (``run_all.py --quick`` sets it), else bench/results."""
+    chosen = os.environ.get("BENCH_RESULTS_DIR")
+    return Path(chosen) if chosen else RESULTS_DIR
+
+
+def write_result(name: str, result: Result, *, directory: Path | None = None) -> Path:
     """Write ``bench/results/<name>.json`` with the time and machine added; return its path."""
+    directory = directory or results_dir()
     directory.mkdir(parents=True, exist_ok=True)
     document = {
         "benchmark": name,
@@ -98,7 +107,8 @@ def write_result(name: str, result: Result, *, directory: Path = RESULTS_DIR) ->
     return path
 
 
-def read_results(directory: Path = RESULTS_DIR) -> dict[str, Result]:
+def read_results(directory: Path | None = None) -> dict[str, Result]:
+    directory = directory or results_dir()
     return {
         path.stem: json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(directory.glob("*.json"))

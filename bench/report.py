@@ -7,10 +7,11 @@ Run: .venv/bin/python -m bench.report
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from bench.common import BENCH_DIR, REPO_ROOT, RESULTS_DIR, Result, read_results
+from bench.common import BENCH_DIR, REPO_ROOT, RESULTS_DIR, Result, read_results, results_dir
 
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 PLOTS = RESULTS_DIR / "plots"
@@ -227,11 +228,11 @@ def _details(results: dict[str, Result]) -> list[str]:
     return lines
 
 
-def render(results: dict[str, Result], plots_dir: Path = PLOTS) -> str:
+def render(results: dict[str, Result], plots_dir: Path = PLOTS, doc: Path = DOC) -> str:
     plots = _plots(results, plots_dir)
     table = ["| benchmark | result | target | verdict |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in target_rows(results)]
-    relative = Path("..") / PLOTS.relative_to(REPO_ROOT)
+    relative = Path(os.path.relpath(plots_dir, doc.parent))
     load = [r["machine"].get("load_average") for r in results.values() if r.get("machine")]
     pictures = [f"![{caption}]({relative / name})\n\n*{caption}*\n" for name, caption in plots]
     findings = FINDINGS.read_text(encoding="utf-8") if FINDINGS.exists() else ""
@@ -267,8 +268,11 @@ def render(results: dict[str, Result], plots_dir: Path = PLOTS) -> str:
 
 
 def main() -> None:
-    DOC.write_text(render(read_results()), encoding="utf-8")
-    print(f"wrote {DOC.relative_to(REPO_ROOT)}")
+    """docs/benchmarks.md from bench/results; a quick run's page stays beside its results."""
+    directory = results_dir()
+    doc = DOC if directory == RESULTS_DIR else directory / "benchmarks.md"
+    doc.write_text(render(read_results(directory), directory / "plots", doc), encoding="utf-8")
+    print(f"wrote {doc.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 Run: .venv/bin/python bench/run_all.py [--quick] [--only NAME[,NAME]] (``make bench``).
 Names: codec, limit, scale, latency, at_size, side_by_side, ingest. The full run takes about
-20 minutes on 2 cores; ``--quick`` (fewer messages, shorter caps) about 6.
+25 minutes on 2 cores; ``--quick`` (fewer messages, shorter caps) about 10 and writes to
+``bench/results/quick/`` (its page included) instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ if __package__ in (None, ""):
 
 from bench import report
 from bench.at_size import bench_at_size
-from bench.common import BENCH_DIR, Result, say, write_result
+from bench.common import BENCH_DIR, QUICK_RESULTS_DIR, Result, say, write_result
 from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.side_by_side import bench_side_by_side
@@ -81,6 +83,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
     configure_logging(None, "WARNING")
+    if args.quick:
+        os.environ["BENCH_RESULTS_DIR"] = str(QUICK_RESULTS_DIR)
     started = time.monotonic()
     failed = asyncio.run(run(names, args.quick))
     if not args.no_report:
