@@ -305,7 +305,7 @@ class AtModem:
         )
         value = response.first_value("+CMGS") or ""
         reference = value.split(",", 1)[0].strip()
-        if not reference.isdigit():
+        if not (reference.isascii() and reference.isdigit()):
             raise SendOutcomeUnknown(f"{self.name}: sent, but no message reference in {value!r}")
         return int(reference)
 

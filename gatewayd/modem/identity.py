@@ -76,8 +76,8 @@ def strip_prefix(line: str) -> str:
 def parse_csq(value: str) -> SignalQuality:
     """`21,99` -> rssi 21, -71 dBm, BER unknown."""
     fields = [part.strip() for part in value.split(",")]
-    rssi = int(fields[0]) if fields and fields[0].isdigit() else 99
-    ber = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 99
+    rssi = int(fields[0]) if fields and fields[0].isascii() and fields[0].isdigit() else 99
+    ber = int(fields[1]) if len(fields) > 1 and fields[1].isascii() and fields[1].isdigit() else 99
     if not 0 <= rssi <= 31:
         return SignalQuality(None, None, None if ber == 99 else ber)
     return SignalQuality(rssi, -113 + 2 * rssi, None if ber == 99 else ber)
@@ -88,7 +88,9 @@ def parse_registration(value: str, *, answer_to_query: bool = True) -> str:
     fields = [part.strip() for part in value.split(",")]
     position = 1 if answer_to_query and len(fields) > 1 else 0
     stat = fields[position] if position < len(fields) else ""
-    return REGISTRATION_STATES.get(int(stat), "unknown") if stat.isdigit() else "unknown"
+    if not (stat.isascii() and stat.isdigit()):
+        return "unknown"
+    return REGISTRATION_STATES.get(int(stat), "unknown")
 
 
 def best_state(*states: str | None) -> str:

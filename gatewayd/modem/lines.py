@@ -129,7 +129,7 @@ def parse_final(text: str) -> FinalResult | None:
         return None
     kind = match.group(1).upper()
     detail = match.group(2).strip()
-    code = int(detail) if detail.isdigit() else None
+    code = int(detail) if detail.isascii() and detail.isdigit() else None
     return FinalResult(ok=False, kind=kind, code=code, text=detail)
 
 
@@ -140,13 +140,14 @@ def header_expects_pdu(name: str, text: str) -> bool:
     fields = text.split(":", 1)[1].split(",") if ":" in text else []
     if not fields or len(fields) > 2:
         return False
-    return fields[-1].strip().isdigit()
+    length = fields[-1].strip()
+    return length.isascii() and length.isdigit()
 
 
 def header_length(text: str) -> int | None:
     """The trailing `<length>` field of a PDU-mode header, if any."""
     tail = text.rsplit(",", 1)[-1].split(":")[-1].strip()
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() else None
 
 
 def is_pdu_line(text: str, tpdu_length: int | None = None) -> bool:

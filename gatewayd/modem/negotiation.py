@@ -52,6 +52,10 @@ class Storages:
         return f'AT+CPMS="{self.read}","{self.write}","{self.receive}"'
 
 
+MAX_RANGE = 255
+"""Widest `a-b` range taken from an answer (a broken modem must not make us build millions)."""
+
+
 def split_groups(text: str) -> list[str]:
     """`(0-2),(1,2),"X"` -> [`0-2`, `1,2`, `"X"`]: top-level comma-separated items."""
     groups: list[str] = []
@@ -85,11 +89,17 @@ def parse_int_options(group: str) -> set[int]:
         item = item.strip()
         if "-" in item:
             low, _, high = item.partition("-")
-            if low.strip().isdigit() and high.strip().isdigit():
+            if _number(low) and _number(high) and int(high) - int(low) <= MAX_RANGE:
                 values.update(range(int(low), int(high) + 1))
-        elif item.isdigit():
+        elif _number(item):
             values.add(int(item))
     return values
+
+
+def _number(text: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` is true but ``int("²")`` raises."""
+    text = text.strip()
+    return text.isascii() and text.isdigit()
 
 
 def parse_string_options(group: str) -> list[str]:

@@ -35,7 +35,7 @@ def _int_field(fields: list[str], position: int) -> int | None:
     if position >= len(fields):
         return None
     text = fields[position].strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_cmgl(response: Response, storage: str) -> list[StoredMessage]:
