@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .channel import AtChannel, Response, Unsolicited
 from .errors import (
@@ -126,6 +126,7 @@ class AtModem:
         self._message_callbacks: list[IncomingCallback] = []
         self._report_callbacks: list[IncomingCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._storing: set[asyncio.Future[Any]] = set()
         self._ussd_lock = asyncio.Lock()
         self.channel.add_listener(self._on_unsolicited)
 
@@ -140,6 +141,10 @@ class AtModem:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._storing:  # incoming PDUs already read: let them reach the database
+            await asyncio.wait(list(self._storing), timeout=CALLBACK_TIMEOUT)
+            for storing in list(self._storing):
+                storing.cancel()
         await self.channel.close()
 
     async def __aenter__(self) -> AtModem:
@@ -398,14 +403,32 @@ class AtModem:
         callbacks = self._message_callbacks if is_message else self._report_callbacks
         delivered = True
         for callback in list(callbacks):
+            storing: asyncio.Future[Any] | None = None
             try:
                 result = callback(incoming)
                 if inspect.isawaitable(result):
-                    await asyncio.wait_for(result, timeout)
+                    # Past the deadline only the acknowledgement is given up: a direct
+                    # delivery is not kept by the modem, so storing it goes on.
+                    storing = asyncio.ensure_future(result)
+                    self._storing.add(storing)
+                    storing.add_done_callback(self._storing.discard)
+                    await asyncio.wait_for(asyncio.shield(storing), timeout)
+            except TimeoutError:
+                delivered = False
+                if storing is not None:
+                    storing.add_done_callback(self._late_storing_done)
+                log.warning("%s: incoming %s still being stored after %s s; not acknowledged",
+                            self.name, incoming.kind, timeout)  # fmt: skip
             except Exception:
                 delivered = False
                 log.exception("%s: incoming %s callback failed", self.name, incoming.kind)
         return delivered
+
+
+    def _late_storing_done(self, storing: asyncio.Future[Any]) -> None:
+        if not storing.cancelled() and storing.exception() is not None:
+            log.error("%s: storing an incoming PDU failed", self.name,
+                      exc_info=storing.exception())  # fmt: skip
 
 
 def _remove(callbacks: list[IncomingCallback], callback: IncomingCallback) -> None:
