@@ -1,0 +1,169 @@
+"""Modem faults under traffic, in-process (core-flow harness, real PostgreSQL, simulated modems
+on ptys): unplug and return, hang, garbage, temporary and permanent +CMS ERROR, SIM PIN, lost
+registration, a report overtaking the +CMGS answer. Each ends with the ledger audit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from gatewayd.queue import NewMessage
+from tests.faults.conftest import report_figures
+from tests.integration.core_flow.harness import eventually, flow
+from tests.support.flows import audit_flow, external_number, sent_by, settle, traffic
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    return pg_url
+
+
+async def test_unplugged_mid_send_and_back_under_the_same_name(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
+        await f.send(*traffic("unplug", 120))
+        await f.network.wait_for_ledger(20, timeout=20)
+        f.network.fault(0, "disconnect", seconds=2.0)
+        await f.network.wait_for_ledger(60, timeout=30)
+        back_at = len(f.network.ledger)
+        await f.send(*traffic("back", 120, start=1000))
+        audit = await settle(f, timeout=90, still_sent=4)
+        report_figures("modem_unplug", {**audit.figures(), "after_return_by_sim0":
+                                        sent_by(f, 0, after=back_at)})  # fmt: skip
+    audit.assert_clean()
+    assert audit.unknown_parts <= 2
+    assert sent_by(f, 0, after=back_at) > 0, "the modem is used again once it is back"
+
+
+async def test_hang_then_reinit(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30, start=False) as f:
+        await f.start(health_interval=0.5)
+        await f.send(*traffic("hang", 150))
+        await f.network.wait_for_ledger(20, timeout=20)
+        f.network.fault(0, "hang", seconds=4)
+        hung_at = len(f.network.ledger)
+        await f.network.wait_for_ledger(hung_at + 40, timeout=30)
+        await f.send(*traffic("after-hang", 80, start=1000))
+        audit = await settle(f, timeout=90, still_sent=4)
+        report_figures("modem_hang", audit.figures())
+    audit.assert_clean()
+    assert audit.unknown_parts <= 2
+    assert sent_by(f, 0, after=hung_at + 40) > 0, "the hung modem came back into use"
+
+
+async def test_garbage_bytes_under_traffic(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
+        await f.send(*traffic("junk", 150))
+        for burst in range(3):
+            await f.network.wait_for_ledger(20 + burst * 30, timeout=20)
+            f.network.fault(burst % 2, "garbage", bytes=400)
+        audit = await settle(f, timeout=90, still_sent=2)
+        report_figures("modem_garbage", audit.figures())
+    audit.assert_clean()
+    assert audit.unknown_parts <= 3
+
+
+async def test_temporary_and_permanent_cms_errors(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
+        await f.send(*traffic("cms", 80))
+        await f.network.wait_for_ledger(10, timeout=20)
+        f.network.fault(0, "cms_error", code=38, count=4)  # network out of order: retry
+        await f.network.wait_for_ledger(30, timeout=20)
+        f.network.fault(1, "cms_error", code=21, count=2)  # rejected: fail those messages
+        audit = await settle(f, timeout=90)
+        report_figures("cms_errors", audit.figures())
+    audit.assert_clean()
+    assert audit.statuses["failed"] == 2, audit.statuses
+    assert audit.statuses["delivered"] == 78
+
+
+async def test_sim_pin_with_the_right_pin_unlocks(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30,
+                    modem_options={"pin": "1234"}, start=False) as f:  # fmt: skip
+        await f.start(health_interval=0.5)
+        await f.send(*traffic("pin", 100))
+        await f.network.wait_for_ledger(20, timeout=20)
+        f.network.fault(0, "sim_pin")
+        locked_at = len(f.network.ledger)
+        await f.send(*traffic("pin-after", 100, start=1000))
+        audit = await settle(f, timeout=90, still_sent=2)
+        report_figures("sim_pin_right", audit.figures())
+    audit.assert_clean()
+    assert sent_by(f, 0, after=locked_at + 5) > 0, "sim0 unlocked with its PIN and sent again"
+
+
+@pytest.mark.parametrize("pin", [None, "0000"], ids=["missing", "wrong"])
+async def test_sim_pin_missing_or_wrong_moves_the_queue(
+    db_url: str, tmp_path: Path, pin: str | None
+) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30, start=False) as f:
+        f.modems = (replace(f.modems[0], pin=pin), f.modems[1])
+        f.network.fault(0, "sim_pin")
+        await f.start(health_interval=0.5)
+        ids = await f.send(*traffic("nopin", 60))
+        audit = await settle(f, timeout=60)
+        states = {
+            name: worker.state for name, worker in f.gateway.workers.items()
+        }
+        report_figures(f"sim_pin_{'wrong' if pin else 'missing'}",
+                       {**audit.figures(), "states": states})  # fmt: skip
+    audit.assert_clean()
+    assert audit.statuses["delivered"] == len(ids)
+    assert sent_by(f, 0) == 0, "the locked modem sent nothing"
+    assert states["sim0"] != "online", states
+
+
+async def test_lost_registration_stops_use_until_back(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30, start=False) as f:
+        await f.start(health_interval=0.3)
+        f.network.fault(0, "no_network")
+
+        async def noticed() -> bool:
+            return f.gateway.workers["sim0"].state != "online"
+
+        await eventually(noticed, timeout=15, what="sim0 seen without network")
+        await f.send(*traffic("nonet", 60))
+        audit = await settle(f, timeout=60, still_sent=0)
+        assert sent_by(f, 0) == 0, "no sends through a modem without network"
+        f.network.fault(0, "clear")
+
+        async def back() -> bool:
+            return f.gateway.workers["sim0"].state == "online"
+
+        await eventually(back, timeout=15, what="sim0 registered again")
+        before = len(f.network.ledger)
+        await f.send(*traffic("net-back", 80, start=1000))
+        audit = await settle(f, timeout=60)
+        report_figures("no_network", audit.figures())
+    audit.assert_clean()
+    assert sent_by(f, 0, after=before) > 0, "sim0 used again once registered"
+
+
+async def test_report_arrives_before_the_cmgs_answer(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=60, report_delay_ms=0) as f:
+        ids = await f.send(*traffic("early", 60))
+        await f.wait_status(ids, "delivered", timeout=60)
+        audit = await audit_flow(f)
+        report_figures("report_before_cmgs", audit.figures())
+    audit.assert_clean(allowed_statuses={"delivered"})
+
+
+async def test_one_message_to_each_side_of_the_network(db_url: str, tmp_path: Path) -> None:
+    """A message to the other simulated modem is sent once and received once."""
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
+        target = f.handles[1].number
+        [message_id] = await f.send(NewMessage(target, "across the network", modem="sim0"))
+        await f.wait_status([message_id], "delivered")
+
+        async def received() -> list[object] | None:
+            inbox = await f.inbox()
+            return inbox or None
+
+        inbox = await eventually(received, timeout=20, what="the message received")
+        audit = await audit_flow(f)
+    audit.assert_clean()
+    assert [m.text for m in inbox] == ["across the network"]
+    assert external_number(0) != target

@@ -1,0 +1,131 @@
+"""Fuzz targets for the byte-level parsers, shared by hypothesis tests and an atheris run.
+
+Each target takes arbitrary bytes and raises AssertionError (or any unexpected exception)
+only on a real defect: the PDU decoder (:func:`gatewayd.sms.decode_pdu`) may only return a
+decoded TPDU or raise a one-line ``PduError``; the AT line functions
+(:mod:`gatewayd.modem.lines`) and the transport's line splitting
+(:class:`gatewayd.modem.transport.AtProtocol`) must take anything.
+
+Run under atheris as a program (bounded by ``-runs`` / ``-max_total_time``)::
+
+    python -m tests.support.fuzz_targets decode -runs=20000 -max_total_time=20
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+from gatewayd.modem.lines import (
+    Line,
+    LineKind,
+    PendingContext,
+    classify,
+    clean_line,
+    find_prompt,
+    header_length,
+    is_pdu_line,
+    parse_final,
+)
+from gatewayd.modem.transport import AtProtocol
+from gatewayd.sms import PduError, decode_pdu, pdu_to_json
+
+CONTEXTS = (
+    None,
+    PendingContext("AT+CSQ", "+CSQ"),
+    PendingContext("AT+CMGS=23", "+CMGS", sent_pdu="0011000B915121551532F40000AA0AE8329BFD"),
+    PendingContext("AT+CMGL=4", "+CMGL"),
+)
+
+
+def fuzz_decode(data: bytes) -> None:
+    for attempt in (data, data.hex(), data.decode("latin-1")):
+        for smsc in (True, False):
+            try:
+                decoded = decode_pdu(attempt, smsc=smsc)
+            except PduError as error:
+                assert "\n" not in str(error), repr(str(error))
+                continue
+            json.dumps(pdu_to_json(decoded))
+
+
+def fuzz_lines(data: bytes) -> None:
+    text, damaged = clean_line(data)
+    assert isinstance(text, str) and isinstance(damaged, bool)
+    for context in CONTEXTS:
+        line = classify(text, damaged, context)
+        assert isinstance(line.kind, LineKind)
+    parse_final(text)
+    header_length(text)
+    is_pdu_line(text)
+    is_pdu_line(text, len(data) % 200)
+    consumed = find_prompt(data)
+    assert consumed is None or 0 < consumed <= len(data)
+
+
+class RecordingSink:
+    """A LineSink that keeps everything and pretends a command waits for a prompt."""
+
+    def __init__(self, context: PendingContext | None, prompt: bool) -> None:
+        self.context = context
+        self.prompt = prompt
+        self.lines: list[tuple[Line, str | None]] = []
+        self.prompts = 0
+
+    def pending_context(self) -> PendingContext | None:
+        return self.context
+
+    def awaiting_prompt(self) -> bool:
+        return self.prompt
+
+    def line_received(self, line: Line, pdu: str | None) -> None:
+        self.lines.append((line, pdu))
+
+    def prompt_received(self) -> None:
+        self.prompts += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+
+def fuzz_transport(data: bytes) -> None:
+    """Split ``data`` into chunks at its own bytes' say; the line splitter must not raise."""
+    if not data:
+        return
+    for context, prompt in ((None, False), (CONTEXTS[2], True)):
+        sink = RecordingSink(context, prompt)
+        protocol = AtProtocol.__new__(AtProtocol)
+        protocol._sink = sink
+        protocol._max_line_bytes = 256
+        protocol._buffer = bytearray()
+        protocol._header_awaiting_pdu = None
+        protocol.garbage_bytes = 0
+        protocol._partial_is_stale = False
+        step = 1 + data[0] % 17
+        for start in range(1, len(data), step):
+            protocol._buffer.extend(data[start : start + step])
+            protocol._drain_buffer()  # the real path swallows and logs; here it must not raise
+            assert len(protocol._buffer) <= 256 + step
+        for line, _pdu in sink.lines:
+            assert "\r" not in line.text and "\n" not in line.text
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "decode": fuzz_decode,
+    "lines": fuzz_lines,
+    "transport": fuzz_transport,
+}
+
+
+def main() -> None:
+    import atheris
+
+    target = TARGETS[sys.argv[1]]
+    atheris.instrument_all()  # coverage feedback from every loaded Python function
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
