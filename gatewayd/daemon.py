@@ -35,6 +35,9 @@ COMMANDS = "smsgw:commands"
 """Channel of operator commands for gatewayd (``ussd``, ``modem.restart``); answers go to the
 command's ``reply_to`` channel."""
 HOUSEKEEPING_INTERVAL = 15.0
+CLAIM_GRACE = timedelta(seconds=2 * HOUSEKEEPING_INTERVAL)
+"""A claim younger than this may belong to a worker that claimed after the sweep listed the
+messages in flight: it is not taken for abandoned yet."""
 
 
 class Gateway:
@@ -194,8 +197,9 @@ class Gateway:
         now = utc_now()
         async with self.db.begin() as conn:
             recovery = await recover_after_crash(
-                conn, host=self.host, now=now, in_flight=in_flight
-            )
+                conn, host=self.host, now=now, in_flight=in_flight,
+                claimed_before=now - CLAIM_GRACE,
+            )  # fmt: skip
             expired = await expire_overdue(conn, now=now)
             received = await flush_stale_fragments(conn, older_than=reassembly, now=now)
         if recovery.requeued_messages:

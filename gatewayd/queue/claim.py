@@ -156,7 +156,12 @@ class Recovery:
 
 
 async def recover_after_crash(
-    conn: AsyncConnection, *, host: str, now: datetime, in_flight: Collection[int] = ()
+    conn: AsyncConnection,
+    *,
+    host: str,
+    now: datetime,
+    in_flight: Collection[int] = (),
+    claimed_before: datetime | None = None,
 ) -> Recovery:
     """Settle what this host left in flight when it last stopped without finishing.
 
@@ -164,13 +169,17 @@ async def recover_after_crash(
     answer: it becomes ``unknown`` and is never resent on its own. Messages claimed by this host
     go back to the queue so their untouched parts are sent; a message with an unknown part keeps
     its modem (the recipient reassembles parts from one sender only). Messages listed in
-    ``in_flight`` are being worked on by this very process and are left alone.
+    ``in_flight`` are being worked on by this very process and are left alone, and so are
+    claims made at or after ``claimed_before`` (a worker may have claimed after the caller
+    took its ``in_flight`` list).
     """
     abandoned = [
         messages.c.claimed_by == host,
         messages.c.status == MessageStatus.SENDING.value,
         messages.c.id.not_in(list(in_flight)),
     ]
+    if claimed_before is not None:
+        abandoned.append(messages.c.claimed_at < claimed_before)
     in_doubt = select(messages.c.id).where(*abandoned).scalar_subquery()
     unknown = await conn.execute(
         update(message_parts)
