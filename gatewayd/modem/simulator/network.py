@@ -14,6 +14,7 @@ import os
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,8 @@ class SimNetwork:
             "concat": None if concat is None else
             {"ref": concat.ref, "total": concat.total, "seq": concat.seq},
             "status_report": submission.status_report,
-            "at": submission.submitted_at.isoformat(),
+            # The time the network took the part, to the microsecond (the SCTS has seconds only).
+            "at": datetime.now().astimezone().isoformat(timespec="microseconds"),
         })  # fmt: skip
         target = self.modem_for_number(submission.recipient)
         if target is not None and submission.text is not None:
