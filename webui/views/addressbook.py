@@ -112,7 +112,7 @@ async def save_group(request: web.Request) -> web.StreamResponse:
     identity = identity_of(request)
     group_id = int_or_none(form.get("id"))
     name = form_field(form, "name", 100)
-    members = [int(v) for v in form.getall("member", []) if v.isdigit()]
+    members = [int(v) for v in form.getall("member", []) if v.isascii() and v.isdigit()]
     try:
         async with request.app[DB].begin() as conn:
             if group_id is None:

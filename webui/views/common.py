@@ -80,9 +80,11 @@ def field(form: Mapping[str, str], name: str, limit: int = 2000) -> str:
 
 
 def int_or_none(value: str | None) -> int | None:
-    if value is None or not value.strip().lstrip("-").isdigit():
+    text = (value or "").strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() holds; int("²") raises
         return None
-    return int(value)
+    return int(text)
 
 
 def see_other(location: str) -> web.HTTPSeeOther:

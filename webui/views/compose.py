@@ -52,8 +52,8 @@ def parse_send_at(local: str, offset_minutes: str) -> datetime | None:
 async def expand_recipients(request: web.Request, form: MultiDict[str]) -> list[str]:
     """Typed numbers, then chosen contacts, then members of chosen groups; each once."""
     wanted = split_numbers(field(form, "to", 200_000))
-    contact_ids = [int(v) for v in form.getall("contact", []) if v.isdigit()]
-    group_ids = [int(v) for v in form.getall("group", []) if v.isdigit()]
+    contact_ids = [int(v) for v in form.getall("contact", []) if v.isascii() and v.isdigit()]
+    group_ids = [int(v) for v in form.getall("group", []) if v.isascii() and v.isdigit()]
     async with request.app[DB].read() as conn:
         if contact_ids:
             rows = await conn.execute(
