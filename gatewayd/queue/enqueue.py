@@ -125,6 +125,8 @@ def _check_text(text: str) -> None:
         )
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise InvalidMessage("invalid_text", "the text contains unpaired surrogates", "text")
+    if "\x00" in text:  # no text column (PostgreSQL) can store it; no SMS needs it
+        raise InvalidMessage("invalid_text", "the text contains a NUL character", "text")
 
 
 def _check_send_at(send_at: datetime | None, now: datetime) -> None:
