@@ -164,7 +164,7 @@ async def list_messages(request: web.Request) -> web.Response:
     before = cursor_before(request)
     query = select(messages.c.id).order_by(messages.c.id.desc()).limit(limit + 1)
     status = request.query.get("status")
-    if status:
+    if status is not None:
         if status not in STATUSES:
             raise ApiError(422, "invalid_value",
                            f"status must be one of {', '.join(sorted(STATUSES))}", "status")
