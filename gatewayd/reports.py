@@ -29,7 +29,9 @@ DEFAULT_REPORT_WAIT = timedelta(days=3)
 """How long a part waits for its report when the message set no validity period."""
 AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
 """Part states a report can still settle (a late report turns ``expired`` into its verdict)."""
-REPORTABLE = (*AWAITING, PartStatus.DELIVERED.value, PartStatus.FAILED.value)
+SETTLED = (PartStatus.DELIVERED.value, PartStatus.FAILED.value)
+"""Part states a report no longer changes: a report for one of them is a duplicate."""
+SETTLED_LOOKBACK = 20
 
 
 @dataclass(frozen=True)
@@ -53,25 +55,35 @@ async def apply_status_report(
     same_sim = (
         message_parts.c.modem_imsi == imsi if imsi else message_parts.c.modem == modem
     )
-    rows = (
+    candidates_of = (
+        select(
+            message_parts.c.id,
+            message_parts.c.message_id,
+            message_parts.c.status,
+            message_parts.c.seq,
+            message_parts.c.submitted_at,
+            messages.c.recipient,
+        )
+        .join(messages, messages.c.id == message_parts.c.message_id)
+        .where(
+            same_sim,
+            message_parts.c.mr == report.mr,
+            message_parts.c.submitted_at >= now - MATCH_WINDOW,
+        )
+    )
+    # Parts still awaiting a report are few and indexed on their own; settled ones are only
+    # wanted to recognise a duplicate report, so the most recent handful is enough.
+    awaiting_rows = (
+        await conn.execute(candidates_of.where(message_parts.c.status.in_(AWAITING)))
+    ).all()
+    settled_rows = (
         await conn.execute(
-            select(
-                message_parts.c.id,
-                message_parts.c.message_id,
-                message_parts.c.status,
-                message_parts.c.seq,
-                messages.c.recipient,
-            )
-            .join(messages, messages.c.id == message_parts.c.message_id)
-            .where(
-                same_sim,
-                message_parts.c.mr == report.mr,
-                message_parts.c.submitted_at >= now - MATCH_WINDOW,
-                message_parts.c.status.in_(REPORTABLE),
-            )
-            .order_by(message_parts.c.submitted_at, message_parts.c.id)
+            candidates_of.where(message_parts.c.status.in_(SETTLED))
+            .order_by(message_parts.c.submitted_at.desc(), message_parts.c.id.desc())
+            .limit(SETTLED_LOOKBACK)
         )
     ).all()
+    rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
     candidates = closest_recipients(rows, report.recipient)
     if not candidates:
         return ReportOutcome(matched=False)

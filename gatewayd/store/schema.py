@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 
 from gatewayd.store.types import RowId, UtcDateTime, utc_now
@@ -121,6 +122,7 @@ messages = Table(
     CheckConstraint("segments BETWEEN 1 AND 255", name="segments"),
     UniqueConstraint("created_by", "idempotency_key"),
     Index(None, "status", "priority", "id"),
+    Index("ix_messages_status_id", "status", "id"),
     Index(None, "recipient", "id"),
     Index(None, "batch_id"),
     Index(None, "claimed_by", "status"),
@@ -149,6 +151,14 @@ message_parts = Table(
     one_of("status", PartStatus, "status"),
     UniqueConstraint("message_id", "seq"),
     Index(None, "modem_imsi", "mr", "submitted_at"),
+    Index(
+        "ix_message_parts_awaiting_report",
+        "modem_imsi",
+        "mr",
+        "submitted_at",
+        postgresql_where=text("status IN ('sent', 'expired')"),
+        sqlite_where=text("status IN ('sent', 'expired')"),
+    ),
     Index(None, "status"),
     sqlite_autoincrement=True,
 )
