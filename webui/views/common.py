@@ -84,7 +84,8 @@ def int_or_none(value: str | None) -> int | None:
     digits = text.removeprefix("-")
     if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() holds; int("²") raises
         return None
-    return int(text)
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None  # ids are BIGINT
 
 
 def see_other(location: str) -> web.HTTPSeeOther:

@@ -60,6 +60,41 @@ LABELS = {
 }
 
 
+AUDIT_ACTIONS = {
+    "login": N_("Signed in"),
+    "login.failed": N_("Sign-in refused"),
+    "logout": N_("Signed out"),
+    "message.send": N_("Messages queued"),
+    "message.cancel": N_("Message cancelled"),
+    "user.create": N_("User created"),
+    "user.update": N_("User changed"),
+    "user.role": N_("Role changed"),
+    "user.lock": N_("User locked"),
+    "user.unlock": N_("User unlocked"),
+    "user.password": N_("Password changed"),
+    "user.password.failed": N_("Password change refused"),
+    "user.password_reset": N_("Password reset"),
+    "api_key.create": N_("API key created"),
+    "api_key.revoke": N_("API key revoked"),
+    "api_key.webhook": N_("Webhook changed"),
+    "webhook.replay": N_("Webhook delivery replayed"),
+    "modem.ussd": N_("USSD sent"),
+    "modem.restart": N_("Modem restarted"),
+    "contact.create": N_("Contact added"),
+    "contact.delete": N_("Contact deleted"),
+    "group.save": N_("Group saved"),
+    "group.delete": N_("Group deleted"),
+    "template.create": N_("Template added"),
+    "template.delete": N_("Template deleted"),
+}
+"""Audit log actions as the audit page names them (the code stays visible beside)."""
+
+
+def audit_action(code: str) -> str:
+    message = AUDIT_ACTIONS.get(code)
+    return gettext(message) if message is not None else code
+
+
 def label(code: str | None) -> str:
     """The translated name of ``code``; timeline codes like ``report:delivered`` read as
     "delivery report: delivered"."""
@@ -99,4 +134,4 @@ def time_tag(value: datetime | str | None) -> Markup:
 
 def template_globals() -> dict[str, Any]:
     return {"label": label, "labels_json": labels_json, "signal_bars": signal_bars,
-            "time_tag": time_tag}
+            "time_tag": time_tag, "audit_action": audit_action}

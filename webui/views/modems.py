@@ -84,7 +84,7 @@ async def ussd(request: web.Request) -> web.StreamResponse:
     return await modem_page(request)
 
 
-@requires(Role.OPERATOR)
+@requires(Role.ADMIN)
 async def restart(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     answer = await ask_gateway(request, {"type": "modem.restart", "modem": name})

@@ -8,7 +8,12 @@ try { labels = JSON.parse(body.dataset.labels || "{}"); } catch { labels = {}; }
 
 export function label(code) {
   if (code === null || code === undefined) return "—";
-  return labels[code] || code;
+  const text = String(code);
+  const colon = text.indexOf(":");
+  if (colon > 0 && labels[text.slice(0, colon)]) {
+    return `${label(text.slice(0, colon))}: ${label(text.slice(colon + 1))}`;
+  }
+  return labels[text] || text;
 }
 
 export function csrfToken() { return body.dataset.csrf || ""; }

@@ -26,7 +26,7 @@ function timelineItem(event, segments) {
   box.append(meta);
   if (event.detail) {
     const detail = document.createElement("div");
-    detail.className = "small";
+    detail.className = "tl-detail";
     detail.textContent = event.detail;
     box.append(detail);
   }
