@@ -9,20 +9,24 @@ the per-message work on the send path down to the AT exchange and two small upda
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
-from gatewayd.sms import MAX_PARTS, TextTooLong, encode_submit, segment_info
+from gatewayd.queue.bulk import BulkInsert, allocate_ids
+from gatewayd.sms import MAX_PARTS, TextTooLong, choose_encoding, encode_submit, segment_info
+from gatewayd.sms.address import encode_address
 from gatewayd.store import MessageStatus, message_events, message_parts, messages, utc_now
 
 MAX_TEXT_LENGTH = 255 * 153
 MAX_VALIDITY_MINUTES = 63 * 7 * 24 * 60
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InvalidMessage(ValueError):
@@ -71,14 +75,68 @@ def prepare(
     now: datetime | None = None,
 ) -> PreparedMessage:
     """Validate ``new`` and encode its parts; raise :class:`InvalidMessage` on any mistake."""
-    try:
-        recipient = normalise(new.to, default_region)
-    except InvalidNumber as exc:
-        raise InvalidMessage("invalid_number", str(exc), "to") from None
+    prepared, problems = prepare_many(
+        new, [new.to], default_region=default_region, known_modems=known_modems, now=now
+    )
+    if problems:
+        raise problems[0].error
+    return prepared[0]
+
+
+@dataclass(frozen=True)
+class RecipientProblem:
+    """A recipient :func:`prepare_many` refused: its position, what was given, and why."""
+
+    index: int
+    to: str
+    error: InvalidMessage
+
+
+def prepare_many(
+    template: NewMessage,
+    recipients: Sequence[str],
+    *,
+    default_region: str | None = None,
+    known_modems: Collection[str] | None = None,
+    now: datetime | None = None,
+) -> tuple[list[PreparedMessage], list[RecipientProblem]]:
+    """:func:`prepare` for ``template`` sent to each of ``recipients`` (``template.to`` is
+    ignored): the prepared messages of the valid ones and the refused numbers.
+
+    What does not depend on the recipient is checked, and the text encoded, once: a mistake
+    there raises :class:`InvalidMessage` (as soon as a recipient is valid, as :func:`prepare`
+    would for each of them). Each message still gets its own concatenation reference.
+    """
+    prepared: list[PreparedMessage] = []
+    problems: list[RecipientProblem] = []
+    encoder: _TextEncoder | None = None
+    for index, to in enumerate(recipients):
+        try:
+            recipient = normalise(to, default_region)
+        except InvalidNumber as exc:
+            problems.append(RecipientProblem(index, to, InvalidMessage("invalid_number",
+                                                                       str(exc), "to")))
+            continue
+        if encoder is None:
+            _check_request(template, known_modems, now or utc_now())
+            encoder = _TextEncoder(template, recipient)
+        concat_ref = random.randrange(256)
+        pdus = encoder.parts(recipient, concat_ref)
+        prepared.append(PreparedMessage(
+            request=replace(template, to=to),
+            recipient=recipient,
+            encoding=encoder.encoding,
+            pdus=pdus,
+            concat_ref=concat_ref if len(pdus) > 1 else None,
+        ))  # fmt: skip
+    return prepared, problems
+
+
+def _check_request(new: NewMessage, known_modems: Collection[str] | None, now: datetime) -> None:
     _check_text(new.text)
     if new.modem is not None and known_modems is not None and new.modem not in known_modems:
         raise InvalidMessage("unknown_modem", f"there is no modem named {new.modem!r}", "modem")
-    _check_send_at(new.send_at, now or utc_now())
+    _check_send_at(new.send_at, now)
     if new.validity_minutes is not None and not 5 <= new.validity_minutes <= MAX_VALIDITY_MINUTES:
         raise InvalidMessage(
             "invalid_validity",
@@ -87,31 +145,79 @@ def prepare(
         )
     if not -100 <= new.priority <= 100:
         raise InvalidMessage("invalid_priority", "priority must be from -100 to 100", "priority")
-    concat_ref = random.randrange(256)
-    try:
-        parts = encode_submit(
-            recipient,
-            new.text,
-            status_report=new.status_report,
-            flash=new.flash,
-            concat_ref=concat_ref,
-            validity_minutes=new.validity_minutes,
-        )
-    except TextTooLong:
-        info = segment_info(new.text)
-        raise InvalidMessage(
-            "text_too_long",
-            f"the text needs {info.segments} parts ({info.encoding}); at most {MAX_PARTS} fit",
-            "text",
-        ) from None
-    encoding = segment_info(new.text).encoding
-    return PreparedMessage(
-        request=new,
-        recipient=recipient,
-        encoding=encoding,
-        pdus=tuple((p.pdu, p.tpdu_length) for p in parts),
-        concat_ref=concat_ref if len(parts) > 1 else None,
-    )
+
+
+Parts = tuple[tuple[str, int], ...]
+
+
+class _TextEncoder:
+    """The SMS-SUBMIT parts of one request's text for any recipient.
+
+    The text is encoded for the first recipient, once per concatenation reference it needs (a
+    single part carries none), and every other recipient gets those PDUs with its own TP-DA
+    swapped in: the destination address is the only field that differs between them.
+    """
+
+    def __init__(self, new: NewMessage, first_recipient: str) -> None:
+        self._new = new
+        self._recipient = first_recipient
+        self._address = ""
+        self._by_ref: dict[int, Parts] = {}
+        self._single: Parts | None = None
+        self.encoding = choose_encoding(new.text)
+
+    def parts(self, recipient: str, concat_ref: int) -> Parts:
+        encoded = self._single or self._by_ref.get(concat_ref)
+        if encoded is None:
+            encoded = self._encode(self._recipient, concat_ref)
+            if len(encoded) == 1:
+                self._single = encoded
+            else:
+                self._by_ref[concat_ref] = encoded
+        if recipient == self._recipient:
+            return encoded
+        if not self._address:
+            self._address = _address_hex(self._recipient)
+        readdressed = _readdressed(encoded, self._address, _address_hex(recipient))
+        return readdressed if readdressed is not None else self._encode(recipient, concat_ref)
+
+    def _encode(self, recipient: str, concat_ref: int) -> Parts:
+        new = self._new
+        try:
+            parts = encode_submit(
+                recipient,
+                new.text,
+                status_report=new.status_report,
+                flash=new.flash,
+                concat_ref=concat_ref,
+                validity_minutes=new.validity_minutes,
+            )
+        except TextTooLong:
+            info = segment_info(new.text)
+            raise InvalidMessage(
+                "text_too_long",
+                f"the text needs {info.segments} parts ({info.encoding}); at most {MAX_PARTS} "
+                "fit",
+                "text",
+            ) from None
+        return tuple((p.pdu, p.tpdu_length) for p in parts)
+
+
+def _address_hex(recipient: str) -> str:
+    return encode_address(recipient, role="recipient").hex().upper()
+
+
+def _readdressed(parts: Parts, old: str, new: str) -> Parts | None:
+    """``parts`` with TP-DA ``old`` replaced by ``new`` (both hex); None if it is not where an
+    SMS-SUBMIT keeps it (after the SMSC field, the first octet and TP-MR)."""
+    out = []
+    for pdu, tpdu_length in parts:
+        start = 2 + 2 * int(pdu[:2], 16) + 4
+        if pdu[start : start + len(old)] != old:
+            return None
+        out.append((pdu[:start] + new + pdu[start + len(old) :],
+                    tpdu_length + (len(new) - len(old)) // 2))
+    return tuple(out)
 
 
 def _check_text(text: str) -> None:
@@ -123,7 +229,7 @@ def _check_text(text: str) -> None:
             f"the text has {len(text)} characters; at most {MAX_PARTS} parts can be sent",
             "text",
         )
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if _SURROGATE.search(text):
         raise InvalidMessage("invalid_text", "the text contains unpaired surrogates", "text")
     if "\x00" in text:  # no text column (PostgreSQL) can store it; no SMS needs it
         raise InvalidMessage("invalid_text", "the text contains a NUL character", "text")
@@ -149,64 +255,80 @@ async def enqueue(
     *,
     created_by: str,
     idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[int], bool]:
     """Insert the messages with their parts; return (ids, created).
 
     With an ``idempotency_key`` already used by ``created_by``, nothing is inserted and the ids
-    of the earlier request come back with ``created`` False.
+    of the earlier request come back with ``created`` False. Several messages share a
+    ``batch_id`` (the first one's id). ``now`` is their ``created_at`` (default: now).
     """
     if idempotency_key is not None:
         earlier = await _ids_for_key(conn, created_by, idempotency_key)
         if earlier:
             return earlier, False
-    now = utc_now()
-    rows = [
-        {
-            "recipient": p.recipient,
-            "text": p.request.text,
-            "encoding": p.encoding,
-            "segments": len(p.pdus),
-            "status": MessageStatus.QUEUED.value,
-            "priority": p.request.priority,
-            "send_at": p.request.send_at,
-            "modem": p.request.modem,
-            "status_report": p.request.status_report,
-            "flash": p.request.flash,
-            "validity_minutes": p.request.validity_minutes,
-            "concat_ref": p.concat_ref,
-            "idempotency_key": idempotency_key if index == 0 else None,
-            "callback_url": p.request.callback_url,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": created_by,
-        }
-        for index, p in enumerate(prepared)
-    ]
-    if not rows:
+    if not prepared:
         return [], True
-    result = await conn.execute(insert(messages).returning(messages.c.id), rows)
-    ids = [row[0] for row in result.all()]
-    if len(ids) > 1:
-        await conn.execute(
-            update(messages).where(messages.c.id.in_(ids)).values(batch_id=ids[0])
-        )
-    part_rows = [
-        {
-            "message_id": message_id,
-            "seq": seq,
-            "total": len(p.pdus),
-            "pdu": pdu,
-            "tpdu_length": length,
-        }
-        for message_id, p in zip(ids, prepared, strict=True)
-        for seq, (pdu, length) in enumerate(p.pdus, start=1)
-    ]
-    await conn.execute(insert(message_parts), part_rows)
-    await conn.execute(
-        insert(message_events),
-        [{"message_id": i, "status": MessageStatus.QUEUED.value, "at": now} for i in ids],
+    [ids] = await enqueue_requests(
+        conn, [QueueRequest(prepared, created_by, idempotency_key)], now=now or utc_now()
     )
     return ids, True
+
+
+@dataclass(frozen=True)
+class QueueRequest:
+    """The messages of one send request, for :func:`enqueue_requests`."""
+
+    messages: Sequence[PreparedMessage]
+    created_by: str
+    idempotency_key: str | None = None
+
+
+MESSAGE_COLUMNS = (
+    "id", "recipient", "text", "encoding", "segments", "status", "priority", "send_at", "modem",
+    "status_report", "flash", "validity_minutes", "concat_ref", "idempotency_key",
+    "callback_url", "created_at", "updated_at", "created_by", "batch_id",
+)  # fmt: skip
+_insert_messages = BulkInsert(messages, MESSAGE_COLUMNS)
+_insert_parts = BulkInsert(message_parts, ("message_id", "seq", "total", "pdu", "tpdu_length"))
+_insert_events = BulkInsert(message_events, ("message_id", "status", "at"))
+
+
+async def enqueue_requests(
+    conn: AsyncConnection, requests: Sequence[QueueRequest], *, now: datetime
+) -> list[list[int]]:
+    """Insert the messages of several requests at once (no idempotency lookup: see
+    :func:`enqueue`); the ids of each request's messages, in order. A request of several
+    messages gets ``batch_id`` = its first id, a single message none."""
+    total = sum(len(r.messages) for r in requests)
+    free = iter(await allocate_ids(conn, messages, total))
+    queued = MessageStatus.QUEUED.value
+    ids_per_request: list[list[int]] = []
+    message_rows: list[tuple[object, ...]] = []
+    part_rows: list[tuple[object, ...]] = []
+    for request in requests:
+        ids = [next(free) for _ in request.messages]
+        ids_per_request.append(ids)
+        batch_id = ids[0] if len(ids) > 1 else None
+        key = request.idempotency_key
+        for message_id, p in zip(ids, request.messages, strict=True):
+            new = p.request
+            message_rows.append((
+                message_id, p.recipient, new.text, p.encoding, len(p.pdus), queued,
+                new.priority, new.send_at, new.modem, new.status_report, new.flash,
+                new.validity_minutes, p.concat_ref, key, new.callback_url, now, now,
+                request.created_by, batch_id,
+            ))  # fmt: skip
+            key = None
+            total_parts = len(p.pdus)
+            part_rows.extend(
+                (message_id, seq, total_parts, pdu, length)
+                for seq, (pdu, length) in enumerate(p.pdus, start=1)
+            )
+    await _insert_messages.run(conn, message_rows)
+    await _insert_parts.run(conn, part_rows)
+    await _insert_events.run(conn, [(i, queued, now) for ids in ids_per_request for i in ids])
+    return ids_per_request
 
 
 async def _ids_for_key(conn: AsyncConnection, created_by: str, key: str) -> list[int]:
