@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from webui.api import access, health, inbox, kannel, messages, metrics, modems, openapi, records
+from webui.api.group_commit import GROUP_COMMIT, GroupCommitter
 
 
 def register(app: web.Application) -> None:
+    app[GROUP_COMMIT] = GroupCommitter()
     router = app.router
     router.add_get("/api/health", health.health, name="api.health")
     openapi.register(router)

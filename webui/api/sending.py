@@ -2,8 +2,10 @@
 the Kannel-compatible endpoint.
 
 Every recipient is validated before anything is written; with several recipients the problems
-are reported per index. The whole batch is one transaction and one multi-row insert. After the
-commit gatewayd is woken through the bus.
+are reported per index (the text is checked and encoded once per request). A batch is one
+transaction; small requests without an idempotency key share one with whatever else arrives
+meanwhile (:mod:`webui.api.group_commit`). The answer is built from what was written, not read
+back. After the commit gatewayd is woken through the bus.
 """
 
 from __future__ import annotations
@@ -11,18 +13,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, cast
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import WAKE
-from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue, prepare
-from gatewayd.queue.view import load_messages
-from gatewayd.store import modems
+from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue
+from gatewayd.queue.enqueue import prepare_many
+from gatewayd.queue.view import load_messages, message_json
+from gatewayd.sms import MAX_PARTS
+from gatewayd.store import MessageStatus, PartStatus, modems, utc_now
 from webui.api.errors import ApiError
+from webui.api.group_commit import (
+    GROUP_COMMIT,
+    MAX_MESSAGES,
+    AfterInsert,
+    AuditEntry,
+    GroupedSend,
+)
 from webui.audit import record
 from webui.auth.identity import Identity
 from webui.keys import BUS, CLIENT_ADDRESS, DB, SETTINGS
@@ -45,23 +58,14 @@ def prepare_all(
     default_region: str | None,
     known_modems: set[str] | None,
 ) -> Prepared:
-    result = Prepared()
-    for index, to in enumerate(recipients):
-        try:
-            result.messages.append(
-                prepare(
-                    NewMessage(**{**template.__dict__, "to": to}),
-                    default_region=default_region,
-                    known_modems=known_modems,
-                )
-            )
-        except InvalidMessage as exc:
-            if exc.field != "to":
-                raise  # the same for every recipient: report it once, as the request's error
-            result.problems.append(
-                {"index": index, "to": to, "code": exc.code, "message": str(exc)}
-            )
-    return result
+    messages, refused = prepare_many(
+        template, recipients, default_region=default_region, known_modems=known_modems
+    )
+    problems = [
+        {"index": p.index, "to": p.to, "code": p.error.code, "message": str(p.error)}
+        for p in refused
+    ]
+    return Prepared(messages, problems)
 
 
 async def known_modem_names(request: web.Request) -> set[str]:
@@ -119,7 +123,7 @@ async def queue_prepared(
     prepared: Prepared,
     *,
     key: str | None,
-    extra: Any = None,
+    extra: AfterInsert | None = None,
 ) -> tuple[list[int], bool]:
     """Insert (or find the earlier request's) messages; wake gatewayd when new ones went in.
     Returns (ids, created)."""
@@ -134,23 +138,34 @@ async def queue_and_load(
     prepared: Prepared,
     *,
     key: str | None,
-    extra: Any = None,
+    extra: AfterInsert | None = None,
     load: bool = True,
 ) -> tuple[list[int], bool, list[dict[str, Any]]]:
-    """:func:`queue_prepared`, also reading the messages back as JSON in the same
-    transaction (when ``load``)."""
+    """:func:`queue_prepared`, also answering the messages as JSON (when ``load``): built from
+    what was written when they are new, read back when an earlier request made them."""
+    if key is None and len(prepared.messages) <= MAX_MESSAGES:
+        ids, now = await request.app[GROUP_COMMIT].queue(request.app, GroupedSend(
+            prepared.messages, identity.actor,
+            partial(_audit_entry, identity, prepared, request[CLIENT_ADDRESS]), extra,
+        ))  # fmt: skip
+        return ids, True, queued_json(ids, prepared.messages, identity.actor, now) if load else []
     loaded: list[dict[str, Any]] = []
     db = request.app[DB]
     for attempt in (1, 2):
+        now = utc_now()
         try:
             async with db.begin() as conn:
-                ids, created = await enqueue(
-                    conn, prepared.messages, created_by=identity.actor, idempotency_key=key
-                )
+                ids, created = await enqueue(conn, prepared.messages, created_by=identity.actor,
+                                             idempotency_key=key, now=now)
                 if created:
-                    await _after_insert(conn, request, identity, ids, prepared, extra)
+                    entry = _audit_entry(identity, prepared, request[CLIENT_ADDRESS], ids)
+                    await record(conn, entry.actor, entry.action, entry.target, entry.detail,
+                                 entry.client_address)
+                    if extra is not None:
+                        await extra(conn, ids)
                 if load:
-                    loaded = await load_in_chunks(conn, ids)
+                    loaded = (queued_json(ids, prepared.messages, identity.actor, now)
+                              if created else await load_in_chunks(conn, ids))
             break
         except IntegrityError:
             if attempt == 2 or key is None:
@@ -161,23 +176,73 @@ async def queue_and_load(
     return ids, created, loaded
 
 
-async def _after_insert(
-    conn: AsyncConnection,
-    request: web.Request,
-    identity: Identity,
-    ids: list[int],
-    prepared: Prepared,
-    extra: Any,
-) -> None:
+def _audit_entry(
+    identity: Identity, prepared: Prepared, client_address: str, ids: list[int]
+) -> AuditEntry:
     detail: dict[str, Any] = {"count": len(ids), "first_id": ids[0] if ids else None}
     if len(ids) == 1:
         detail["to"] = prepared.messages[0].recipient
     if prepared.problems:
         detail["skipped"] = len(prepared.problems)
     target = f"message:{ids[0]}" if len(ids) == 1 else f"batch:{ids[0] if ids else '-'}"
-    await record(conn, identity.actor, "message.send", target, detail, request[CLIENT_ADDRESS])
-    if extra is not None:
-        await extra(conn, ids)
+    return AuditEntry(identity.actor, "message.send", target, detail, client_address)
+
+
+class _QueuedRow:
+    """A just-written ``messages`` row as :func:`message_json` reads it."""
+
+    status = MessageStatus.QUEUED.value
+    assigned_modem = None
+    sent_at = None
+    delivered_at = None
+    error = None
+    attempts = 0
+
+    def __init__(self, message_id: int, p: PreparedMessage, created_by: str, created_at: datetime,
+                 batch_id: int | None) -> None:
+        new = p.request
+        self.id = message_id
+        self.recipient = p.recipient
+        self.text = new.text
+        self.encoding = p.encoding
+        self.segments = len(p.pdus)
+        self.priority = new.priority
+        self.send_at = new.send_at.astimezone(UTC) if new.send_at is not None else None
+        self.flash = new.flash
+        self.status_report = new.status_report
+        self.modem = new.modem
+        self.created_at = created_at
+        self.created_by = created_by
+        self.batch_id = batch_id
+
+
+class _QueuedPart:
+    status = PartStatus.QUEUED.value
+    mr = None
+    modem = None
+    sent_at = None
+    delivered_at = None
+    error = None
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+
+_PARTS = [[cast(Row[Any], _QueuedPart(seq)) for seq in range(1, total + 1)]
+          for total in range(MAX_PARTS + 1)]
+
+
+def queued_json(
+    ids: list[int], messages: Sequence[PreparedMessage], created_by: str, created_at: datetime
+) -> list[dict[str, Any]]:
+    """The messages just queued as ``load_messages`` would read them back, without the reads:
+    every column not written is still at its default."""
+    batch_id = ids[0] if len(ids) > 1 else None
+    return [
+        message_json(cast(Row[Any], _QueuedRow(i, p, created_by, created_at, batch_id)),
+                     _PARTS[len(p.pdus)])
+        for i, p in zip(ids, messages, strict=True)
+    ]
 
 
 async def load_in_chunks(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
