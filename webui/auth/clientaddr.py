@@ -3,6 +3,7 @@ direct peer is a trusted proxy (nginx)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from webui.options import IpNetwork
 
 
+@functools.lru_cache(maxsize=4096)  # every request asks for its peer's, usually a handful
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:
