@@ -85,6 +85,11 @@ async def timing_and_errors(request: web.Request, handler: Handler) -> web.Strea
 
 async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
     api = is_api_path(request.path)
+    if _has_nul(request):  # no text column can store it: refused before any query sees it
+        message = "the request contains a NUL character"
+        if api:
+            return error_response(400, "bad_request", message)
+        return web.Response(status=400, text=f"Bad request: {message}.\n")
     try:
         return await handler(request)
     except ApiError as exc:
@@ -113,6 +118,12 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
         if api:
             return error_response(500, "internal_error", "internal error; see the server log")
         return web.Response(status=500, text="Internal error.\n")
+
+
+def _has_nul(request: web.Request) -> bool:
+    return "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query.items()
+    )
 
 
 def _open_handler(request: web.Request) -> bool:
