@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,16 @@ HOUSEKEEPING_INTERVAL = 15.0
 CLAIM_GRACE = timedelta(seconds=2 * HOUSEKEEPING_INTERVAL)
 """A claim younger than this may belong to a worker that claimed after the sweep listed the
 messages in flight: it is not taken for abandoned yet."""
+
+
+def resident_kb() -> int | None:
+    """This process's resident memory (Linux), for the periodic stats line; None elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 class Gateway:
@@ -187,6 +198,7 @@ class Gateway:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), HOUSEKEEPING_INTERVAL)
                 return
+            log.info("gatewayd stats", tasks=len(asyncio.all_tasks()), rss_kb=resident_kb())
             try:
                 await self.sweep(reassembly)
             except DatabaseUnavailable as error:
