@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv clean bench
+.PHONY: run test lint venv clean bench soak
 
 $(VENV)/.installed: pyproject.toml
 	scripts/bootstrap.sh $(VENV)
@@ -21,6 +21,13 @@ test:
 bench: venv
 	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+# Soak (not part of `make test`): 16 modems and 100 API clients for DURATION seconds (default
+# 30 minutes), then a JSON verdict; see docs/reliability.md. `make soak DURATION=300`.
+DURATION ?= 1800
+soak: venv
+	scripts/services.sh
+	$(PY) -m tests.soak.run_soak --seconds $(DURATION) --report soak-report.json
 
 lint: venv
 	$(VENV)/bin/ruff check gatewayd webui tests
