@@ -27,7 +27,7 @@ bench: venv
 DURATION ?= 1800
 soak: venv
 	scripts/services.sh
-	$(PY) -m tests.soak.run_soak --seconds $(DURATION) --report soak-report.json
+	$(PY) -m tests.soak.run_soak --seconds $(DURATION)
 
 lint: venv
 	$(VENV)/bin/ruff check gatewayd webui tests
