@@ -167,3 +167,52 @@ async def test_one_message_to_each_side_of_the_network(db_url: str, tmp_path: Pa
     audit.assert_clean()
     assert [m.text for m in inbox] == ["across the network"]
     assert external_number(0) != target
+
+
+CONTROL_TEXTS = [
+    "ctrl-z \x1a in the middle",
+    "escape \x1b and bell \x07",
+    "line\r\nbreaks\rand\nmore",
+    "tab\tand form feed\x0c",
+    "\x1a",
+    "AT+CMGS=5\r> OK\r\nERROR",
+    "long with ctrl-z " + "\x1a" * 80 + " end" * 20,
+]
+
+
+async def test_control_characters_and_ctrl_z_sent_in_pdu_mode(db_url: str, tmp_path: Path) -> None:
+    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
+        ids = await f.send(*(NewMessage(external_number(i), text)
+                             for i, text in enumerate(CONTROL_TEXTS)))  # fmt: skip
+        await f.wait_status(ids, "delivered", timeout=40)
+        audit = await audit_flow(f)
+        sent = {}
+        for entry in f.network.ledger:
+            sent.setdefault(entry["to"], []).append(entry)
+    audit.assert_clean(allowed_statuses={"delivered"})
+    for i, text in enumerate(CONTROL_TEXTS):
+        parts = sorted(sent[external_number(i)], key=lambda e: (e["concat"] or {}).get("seq", 1))
+        assert "".join(e["text"] for e in parts) == text, repr(text)
+
+
+async def test_stray_and_duplicate_reports_under_traffic(db_url: str, tmp_path: Path) -> None:
+    from gatewayd.modem.simulator.state import IncomingPart
+    from gatewayd.sms import encode_status_report
+    from gatewayd.store import utc_now
+
+    async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=30) as f:
+        first = await f.send(*traffic("dup", 30, long_every=0))
+        await f.wait_status(first, "delivered", timeout=30)
+        modem = f.handles[0].modem
+        now = utc_now().replace(microsecond=0)
+        second = await f.send(*traffic("dup-more", 30, start=500, long_every=0))
+        for entry in list(f.network.ledger):  # every report again, and strangers
+            for recipient, mr in ((entry["to"], entry["mr"]), ("+5511911112222", entry["mr"])):
+                report = encode_status_report(recipient, mr, scts=now, discharge_time=now,
+                                              status=0)  # fmt: skip
+                modem.receive(IncomingPart("report", report.pdu, report.tpdu_length))
+        await f.wait_status(first + second, "delivered", timeout=30)
+        audit = await audit_flow(f)
+        report_figures("stray_and_duplicate_reports", audit.figures())
+    audit.assert_clean(allowed_statuses={"delivered"})
+    assert audit.messages == 60
