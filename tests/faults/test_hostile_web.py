@@ -187,11 +187,11 @@ async def test_csrf_fixation_revoked_keys_and_viewer(web: WebEnv) -> None:
             select(api_keys.c.id).where(api_keys.c.name == "short-lived"))).scalar_one()
         assert await revoke_api_key(conn, key_id)
 
-    async def refused() -> bool:  # revoked elsewhere: within the key cache's few seconds
+    async def key_refused() -> bool:  # revoked elsewhere: within the key cache's few seconds
         answer = await no_5xx(await web.client.get("/api/v1/messages", headers=bearer))
         return answer.status == 401
 
-    await eventually(refused, timeout=KEY_CACHE_TTL + 3, what="the revoked key refused")
+    await eventually(key_refused, timeout=KEY_CACHE_TTL + 3, what="the revoked key refused")
 
     viewer_post = await no_5xx(await web.client.post(
         "/api/v1/messages", headers=web.bearer("viewer"), json={"to": "+5511987654321", "text": "v"}

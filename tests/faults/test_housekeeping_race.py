@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from gatewayd.bus import InProcessBus
 from gatewayd.daemon import Gateway
 from gatewayd.queue import NewMessage, claim, enqueue, prepare
 from gatewayd.queue import progress as p
-from gatewayd.store import Database, utc_now
+from gatewayd.store import Database, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import make_settings
 from tests.support.daemons import external_number
 
@@ -32,10 +34,6 @@ async def test_sweep_leaves_a_fresh_claim_of_this_host_alone(pg_url: str, tmp_pa
                                  imsi=None, now=utc_now(), first_of_try=True)  # fmt: skip
         await gateway.sweep(timedelta(hours=1))  # its in-flight list predates the claim
         async with db.read() as conn:
-            from sqlalchemy import select
-
-            from gatewayd.store import message_parts, messages
-
             status = (await conn.execute(
                 select(messages.c.status).where(messages.c.id == message_id))).scalar_one()
             part = (await conn.execute(

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage
+from gatewayd.sms import encode_status_report
+from gatewayd.store import utc_now
 from tests.faults.conftest import report_figures
 from tests.integration.core_flow.harness import eventually, flow
 from tests.support.flows import audit_flow, external_number, sent_by, settle, traffic
@@ -165,7 +169,7 @@ async def test_one_message_to_each_side_of_the_network(db_url: str, tmp_path: Pa
         inbox = await eventually(received, timeout=20, what="the message received")
         audit = await audit_flow(f)
     audit.assert_clean()
-    assert [m.text for m in inbox] == ["across the network"]
+    assert [getattr(m, "text") for m in inbox] == ["across the network"]  # noqa: B009
     assert external_number(0) != target
 
 
@@ -186,7 +190,7 @@ async def test_control_characters_and_ctrl_z_sent_in_pdu_mode(db_url: str, tmp_p
                              for i, text in enumerate(CONTROL_TEXTS)))  # fmt: skip
         await f.wait_status(ids, "delivered", timeout=40)
         audit = await audit_flow(f)
-        sent = {}
+        sent: dict[str, list[dict[str, Any]]] = {}
         for entry in f.network.ledger:
             sent.setdefault(entry["to"], []).append(entry)
     audit.assert_clean(allowed_statuses={"delivered"})
@@ -196,10 +200,6 @@ async def test_control_characters_and_ctrl_z_sent_in_pdu_mode(db_url: str, tmp_p
 
 
 async def test_stray_and_duplicate_reports_under_traffic(db_url: str, tmp_path: Path) -> None:
-    from gatewayd.modem.simulator.state import IncomingPart
-    from gatewayd.sms import encode_status_report
-    from gatewayd.store import utc_now
-
     async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=30) as f:
         first = await f.send(*traffic("dup", 30, long_every=0))
         await f.wait_status(first, "delivered", timeout=30)

@@ -119,7 +119,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
 
 
 def main() -> None:
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     target = TARGETS[sys.argv[1]]
     atheris.instrument_all()  # coverage feedback from every loaded Python function
