@@ -7,6 +7,12 @@ would apply (so what is stored is identical), and the rows reach the driver's ow
 ``executemany`` (asyncpg pipelines them; sqlite3 loops in C). Errors still come out as
 SQLAlchemy exceptions, since the statement runs through ``exec_driver_sql``.
 
+On PostgreSQL a large batch goes through ``COPY`` instead (``copy_records_to_table`` on the
+transaction's own asyncpg connection): a third of the server's CPU of row-by-row inserts. Its
+driver errors are converted here into the SQLAlchemy exceptions callers already handle: a
+constraint violation into ``IntegrityError``, a lost connection into an invalidated
+``DBAPIError`` (which the store reports as "database unavailable").
+
 Ids are taken up front, so a batch knows its ``batch_id`` without an ``UPDATE`` and nothing has
 to be read back: on PostgreSQL from the table's sequence, on SQLite past both the highest id and
 ``sqlite_sequence`` (the caller's ``BEGIN IMMEDIATE`` holds the write lock meanwhile, and SQLite
@@ -20,10 +26,13 @@ from typing import Any
 
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any]
 _POSITIONAL = {"qmark": "?", "format": "%s", "numeric": ":{}", "numeric_dollar": "${}"}
+COPY_FROM_ROWS = 500
+"""PostgreSQL batches of at least this many rows are written with COPY."""
 
 
 async def allocate_ids(conn: AsyncConnection, table: Table, count: int) -> list[int]:
@@ -65,7 +74,28 @@ class BulkInsert:
                                                     for row in rows])
             return
         sql, processors = self._prepare(dialect)
-        await conn.exec_driver_sql(sql, _processed(rows, processors) if processors else list(rows))
+        values = _processed(rows, processors) if processors else list(rows)
+        if dialect.name == "postgresql" and len(values) >= COPY_FROM_ROWS:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if _in_transaction(driver):
+                await self._copy(driver, sql, values)
+                return
+        await conn.exec_driver_sql(sql, values)
+
+    async def _copy(self, driver: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
+        import asyncpg
+
+        try:
+            await driver.copy_records_to_table(
+                self.table.name, records=values, columns=list(self.columns)
+            )
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(sql, None, exc) from exc
+        except (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
+                OSError) as exc:
+            raise DBAPIError(sql, None, exc, connection_invalidated=True) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DBAPIError(sql, None, exc) from exc
 
     def _prepare(self, dialect: Dialect) -> tuple[str, list[tuple[int, Processor]]]:
         key = (dialect.name, dialect.paramstyle)
@@ -84,6 +114,13 @@ class BulkInsert:
                     processors.append((index, processor))
             found = self._prepared[key] = (sql, processors)
         return found
+
+
+def _in_transaction(driver: Any) -> bool:
+    """True when ``driver`` is an asyncpg connection inside the caller's transaction (COPY
+    outside it would commit on its own)."""
+    check = getattr(driver, "is_in_transaction", None)
+    return bool(check()) if callable(check) else False
 
 
 def _processed(

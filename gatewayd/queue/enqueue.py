@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -110,6 +110,7 @@ def prepare_many(
     prepared: list[PreparedMessage] = []
     problems: list[RecipientProblem] = []
     encoder: _TextEncoder | None = None
+    shared = {name: value for name, value in template.__dict__.items() if name != "to"}
     for index, to in enumerate(recipients):
         try:
             recipient = normalise(to, default_region)
@@ -123,7 +124,7 @@ def prepare_many(
         concat_ref = random.randrange(256)
         pdus = encoder.parts(recipient, concat_ref)
         prepared.append(PreparedMessage(
-            request=replace(template, to=to),
+            request=NewMessage(to=to, **shared),
             recipient=recipient,
             encoding=encoder.encoding,
             pdus=pdus,
