@@ -24,7 +24,7 @@ from webui.api.inputs import (
     read_model,
 )
 from webui.api.models import MAX_RECIPIENTS, SendRequest
-from webui.api.sending import idempotency_key, queue_and_load, validate
+from webui.api.sending import idempotency_key, json_answer, queue_and_load, validate
 from webui.audit import record
 from webui.auth.identity import Identity, requires
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, SETTINGS
@@ -72,9 +72,9 @@ async def send(request: web.Request) -> web.Response:
         check_replay(prepared.messages, loaded)
     status = 202 if created else 200
     if single:
-        return web.json_response(loaded[0], status=status)
+        return json_answer(loaded[0], status=status)
     skipped = prepared.problems if created else []
-    return web.json_response({"messages": loaded, "skipped": skipped}, status=status)
+    return json_answer({"messages": loaded, "skipped": skipped}, status=status)
 
 
 @requires(Role.OPERATOR)
@@ -108,8 +108,7 @@ async def send_csv(request: web.Request) -> web.Response:
     if not created:
         check_replay(prepared.messages, loaded)
     skipped = prepared.problems if created else []
-    return web.json_response({"messages": loaded, "skipped": skipped},
-                             status=202 if created else 200)
+    return json_answer({"messages": loaded, "skipped": skipped}, status=202 if created else 200)
 
 
 async def _validate_rows(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
 
+import orjson
 from aiohttp import web
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
@@ -236,13 +237,35 @@ def queued_json(
     ids: list[int], messages: Sequence[PreparedMessage], created_by: str, created_at: datetime
 ) -> list[dict[str, Any]]:
     """The messages just queued as ``load_messages`` would read them back, without the reads:
-    every column not written is still at its default."""
+    every column not written is still at its default. Messages of one batch differ only in id
+    and number, so each is the previous one's object with those two replaced."""
     batch_id = ids[0] if len(ids) > 1 else None
-    return [
-        message_json(cast(Row[Any], _QueuedRow(i, p, created_by, created_at, batch_id)),
-                     _PARTS[len(p.pdus)])
-        for i, p in zip(ids, messages, strict=True)
-    ]
+    out: list[dict[str, Any]] = []
+    shape: tuple[Any, ...] = ()
+    base: dict[str, Any] = {}
+    for message_id, p in zip(ids, messages, strict=True):
+        new = p.request
+        same = (new.text, p.encoding, len(p.pdus), new.priority, new.send_at, new.flash,
+                new.status_report, new.modem)
+        if same != shape:
+            shape = same
+            row = _QueuedRow(message_id, p, created_by, created_at, batch_id)
+            base = message_json(cast(Row[Any], row), _PARTS[len(p.pdus)])
+            out.append(base)
+        else:
+            out.append({**base, "id": message_id, "to": p.recipient})
+    return out
+
+
+def json_answer(data: Any, status: int = 200) -> web.Response:
+    """``web.json_response`` with orjson: the same JSON (compact, UTF-8), several times faster
+    on a 10,000-message answer."""
+    try:
+        body = orjson.dumps(data)
+    except orjson.JSONEncodeError:  # e.g. a lone surrogate echoed from the input
+        return web.json_response(data, status=status)
+    return web.Response(body=body, status=status, content_type="application/json",
+                        charset="utf-8")
 
 
 async def load_in_chunks(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
