@@ -5,7 +5,9 @@ A single ``POST /api/v1/messages`` costs little to validate but a whole transact
 not the work, set the pace. Small requests without an ``Idempotency-Key`` are therefore queued
 here and written together: while one transaction is in flight the next requests gather, and
 the next transaction takes them all (up to :data:`MAX_GROUP`). Nobody waits for a timer: an
-idle server writes a lone request at once, a busy one writes bigger groups.
+idle server writes a lone request at once, a busy one writes bigger groups, and on PostgreSQL a
+second transaction runs beside the first once enough requests wait (their commits' flushes
+overlap).
 
 Each request still gets what it would have alone: its own ids (no ``batch_id`` for a single
 message), its own audit entry, its own answer. When the database is unreachable every request
@@ -39,6 +41,10 @@ MAX_GROUP = 256
 """Requests written in one transaction at most."""
 MAX_MESSAGES = 20
 """Requests with more messages than this get a transaction of their own."""
+
+SECOND_WRITER_AT = 8
+"""While one group is being written, this many waiting requests start a second transaction
+(PostgreSQL only: its commits overlap; SQLite has one writer at a time anyway)."""
 
 AfterInsert = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 
@@ -87,33 +93,35 @@ class GroupCommitter:
 
     def __init__(self) -> None:
         self._pending: list[tuple[GroupedSend, asyncio.Future[Queued]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def queue(self, app: web.Application, send: GroupedSend) -> Queued:
         """Write ``send`` with whatever else is waiting; its ids once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Queued] = loop.create_future()
         self._pending.append((send, future))
-        if self._writer is None:
-            self._writer = loop.create_task(self._write_pending(app), name="api-group-commit")
+        if not self._writers or (
+            len(self._pending) >= SECOND_WRITER_AT
+            and len(self._writers) < _writers_for(app[DB].dialect_name)
+        ):
+            writer = loop.create_task(self._write_pending(app), name="api-group-commit")
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _write_pending(self, app: web.Application) -> None:
-        try:
-            while self._pending:
-                group = self._pending[:MAX_GROUP]
-                del self._pending[:MAX_GROUP]
-                try:
-                    written = await self._write_group(app, group)
-                except BaseException:
-                    for _, future in [*group, *self._pending]:
-                        future.cancel()
-                    self._pending.clear()
-                    raise
-                if written:
-                    await _wake(app)
-        finally:
-            self._writer = None
+        while self._pending:
+            group = self._pending[:MAX_GROUP]
+            del self._pending[:MAX_GROUP]
+            try:
+                written = await self._write_group(app, group)
+            except BaseException:
+                for _, future in [*group, *self._pending]:
+                    future.cancel()
+                self._pending.clear()
+                raise
+            if written:
+                await _wake(app)
 
     async def _write_group(
         self, app: web.Application, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]
@@ -160,6 +168,10 @@ async def _wake(app: web.Application) -> None:
         await app[BUS].publish(WAKE, {"reason": "queued"})
     except Exception:  # a wake-up is a hint: the workers poll anyway
         log.exception("Wake-up after a group commit failed")
+
+
+def _writers_for(dialect_name: str) -> int:
+    return 2 if dialect_name == "postgresql" else 1
 
 
 def _fail(group: list[tuple[GroupedSend, asyncio.Future[Queued]]], exc: BaseException) -> None:
