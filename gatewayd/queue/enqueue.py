@@ -4,6 +4,16 @@ Everything a sender can get wrong is checked here, before anything is written, a
 an :class:`InvalidMessage` naming the field, so the CLI, the API and the web form give the same
 precise answer. PDUs are encoded at enqueue time (the modem assigns TP-MR itself), which keeps
 the per-message work on the send path down to the AT exchange and two small updates.
+
+::
+
+    prepared = prepare(NewMessage(to, text))                       # one message
+    messages, problems = prepare_many(template, numbers)           # one text, many numbers
+    ids, created = await enqueue(conn, messages, created_by=..., idempotency_key=...)
+    id_lists = await enqueue_requests(conn, [QueueRequest(...), ...], now=...)  # many requests
+
+A batch's text is checked and encoded once (each number's address swapped into the PDUs), and
+rows are written at driver speed by :mod:`gatewayd.queue.bulk`.
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ class InvalidMessage(ValueError):
         super().__init__(message)
         self.code = code
         self.field = field
+
+    def __reduce__(self) -> tuple[type[InvalidMessage], tuple[str, str, str | None]]:
+        return (InvalidMessage, (self.code, str(self), self.field))  # pickled to/from workers
 
 
 class CannotCancel(Exception):

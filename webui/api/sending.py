@@ -10,7 +10,6 @@ back. After the commit gatewayd is woken through the bus.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import WAKE
 from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue
-from gatewayd.queue.enqueue import prepare_many
+from gatewayd.queue.enqueue import RecipientProblem, prepare_many
 from gatewayd.queue.view import load_messages, message_json
 from gatewayd.sms import MAX_PARTS
 from gatewayd.store import MessageStatus, PartStatus, modems, utc_now
@@ -37,12 +36,14 @@ from webui.api.group_commit import (
     AuditEntry,
     GroupedSend,
 )
+from webui.api.validation_pool import VALIDATION_POOL
 from webui.audit import record
 from webui.auth.identity import Identity
 from webui.keys import BUS, CLIENT_ADDRESS, DB, SETTINGS
 
 OFFLOAD_ABOVE = 200
-"""Batches larger than this are validated in a worker thread to keep the loop answering."""
+"""Batches larger than this are validated in a worker thread (the largest also in a worker
+process: :mod:`webui.api.validation_pool`) to keep the loop answering."""
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -59,9 +60,13 @@ def prepare_all(
     default_region: str | None,
     known_modems: set[str] | None,
 ) -> Prepared:
-    messages, refused = prepare_many(
+    return as_prepared(prepare_many(
         template, recipients, default_region=default_region, known_modems=known_modems
-    )
+    ))  # fmt: skip
+
+
+def as_prepared(outcome: tuple[list[PreparedMessage], list[RecipientProblem]]) -> Prepared:
+    messages, refused = outcome
     problems = [
         {"index": p.index, "to": p.to, "code": p.error.code, "message": str(p.error)}
         for p in refused
@@ -95,9 +100,9 @@ async def validate(
     region = request.app[SETTINGS].gateway.default_region
     try:
         if len(recipients) > OFFLOAD_ABOVE:
-            prepared = await asyncio.to_thread(
-                prepare_all, template, recipients, default_region=region, known_modems=known
-            )
+            prepared = as_prepared(await request.app[VALIDATION_POOL].prepare(
+                template, recipients, default_region=region, known_modems=known
+            ))  # fmt: skip
         else:
             prepared = prepare_all(template, recipients, default_region=region,
                                    known_modems=known)
