@@ -4,6 +4,7 @@ and the storage-aware list/read/delete operations over an `AtChannel`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -76,6 +77,9 @@ class MessageStore:
         self._channel = channel
         self.default_storage = default_storage
         self._selected: str | None = None
+        # Choosing the memory and using it are two commands: held together, so a +CMTI read
+        # of "ME" cannot switch memories under a sweep deleting in "SM" (it deleted unread SMS).
+        self._lock = asyncio.Lock()
 
     def forget_selection(self) -> None:
         self._selected = None
@@ -91,20 +95,23 @@ class MessageStore:
         return wanted
 
     async def list(self, storage: str | None = None, status: int = 4) -> list[StoredMessage]:
-        memory = await self.select(storage)
-        response = await self._channel.command(f"AT+CMGL={status}")
+        async with self._lock:
+            memory = await self.select(storage)
+            response = await self._channel.command(f"AT+CMGL={status}")
         return parse_cmgl(response, memory)
 
     async def read(self, index: int, storage: str | None = None) -> StoredMessage | None:
-        memory = await self.select(storage)
-        try:
-            response = await self._channel.command(f"AT+CMGR={index}")
-        except AtCommandError as error:
-            if error.kind == "CMS" and error.code in EMPTY_SLOT_CODES:
-                return None
-            raise
+        async with self._lock:
+            memory = await self.select(storage)
+            try:
+                response = await self._channel.command(f"AT+CMGR={index}")
+            except AtCommandError as error:
+                if error.kind == "CMS" and error.code in EMPTY_SLOT_CODES:
+                    return None
+                raise
         return parse_cmgr(response, memory, index)
 
     async def delete(self, index: int, storage: str | None = None) -> None:
-        await self.select(storage)
-        await self._channel.command(f"AT+CMGD={index}")
+        async with self._lock:
+            await self.select(storage)
+            await self._channel.command(f"AT+CMGD={index}")
