@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from aiohttp import web
 
@@ -62,23 +63,25 @@ class ValidationPool:
         """:func:`prepare_many`, on two cores when the list is long and the worker is up."""
         worker = self._worker() if len(recipients) > PARALLEL_ABOVE else None
         if worker is None:
-            return await asyncio.to_thread(
-                prepare_many, template, recipients,
-                default_region=default_region, known_modems=known_modems,
-            )  # fmt: skip
+            return await _here(template, recipients, default_region, known_modems)
         half = len(recipients) // 2
-        loop = asyncio.get_running_loop()
         known = set(known_modems) if known_modems is not None else None
-        there = loop.run_in_executor(
-            worker, _prepare_half, template, list(recipients[half:]), default_region, known
+        try:
+            there = asyncio.get_running_loop().run_in_executor(
+                worker, _prepare_half, template, list(recipients[half:]), default_region, known
+            )
+        except BrokenProcessPool:  # the worker died: a new one starts with the next batch
+            self.close()
+            return await _here(template, recipients, default_region, known_modems)
+        first, second = await asyncio.gather(
+            _here(template, recipients[:half], default_region, known_modems), there,
+            return_exceptions=True,
         )
-        here = asyncio.to_thread(
-            prepare_many, template, recipients[:half],
-            default_region=default_region, known_modems=known_modems,
-        )  # fmt: skip
-        first, second = await asyncio.gather(here, there, return_exceptions=True)
         if isinstance(first, BaseException):
             raise first
+        if isinstance(second, BrokenProcessPool):
+            self.close()
+            second = await _here(template, recipients[half:], default_region, known_modems)
         if isinstance(second, BaseException):
             raise second
         messages = first[0] + second[0]
@@ -91,6 +94,17 @@ class ValidationPool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+async def _here(
+    template: NewMessage,
+    recipients: Sequence[str],
+    region: str | None,
+    known: Collection[str] | None,
+) -> Outcome:
+    return await asyncio.to_thread(
+        prepare_many, template, recipients, default_region=region, known_modems=known
+    )
 
 
 def _prepare_half(

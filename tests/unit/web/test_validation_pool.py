@@ -53,3 +53,17 @@ async def test_a_shared_mistake_found_only_in_the_second_half_is_raised(
         await pool.prepare(NewMessage(to="", text="hi", modem="nope"), recipients,
                            default_region=None, known_modems={"m1"})
     assert (raised.value.code, raised.value.field) == ("unknown_modem", "modem")
+
+
+async def test_a_dead_worker_costs_nothing_but_speed(pool: ValidationPool) -> None:
+    executor = pool._executor
+    assert executor is not None
+    for process in list(executor._processes.values()):
+        process.kill()
+        process.join(10)
+    recipients = [*numbers(5), "bad", *numbers(4)]
+    messages, problems = await pool.prepare(NewMessage(to="", text="hi"), recipients,
+                                            default_region=None, known_modems=None)
+    assert len(messages) == 9
+    assert [(p.index, p.error.code) for p in problems] == [(5, "invalid_number")]
+    assert pool._executor is None  # a new worker starts with the next large batch
