@@ -19,7 +19,7 @@ from gatewayd.sms import encode_deliver, encode_status_report, encode_submit
 from tests.support.fuzz_targets import TARGETS, fuzz_decode, fuzz_lines, fuzz_transport
 
 REPO = Path(__file__).resolve().parents[2]
-ATHERIS_RUNS = int(os.environ.get("SMSGW_FUZZ_RUNS", "10000"))
+ATHERIS_RUNS = int(os.environ.get("SMSGW_FUZZ_RUNS", "8000"))
 AT_WORDS = [b"OK", b"ERROR", b"+CMS ERROR: 500", b"+CME ERROR: 10", b"> ", b"\r\n", b"\r",
             b"\x1a", b"\x1b", b"+CMTI: \"SM\",1", b"+CDS: 25", b"+CMT: ,23", b"+CMGS: 12",
             b"RING", b"\xff\xfe", b"0791551100000000"]  # fmt: skip
@@ -67,7 +67,7 @@ async def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
     (corpus / "at").write_bytes(b"\r\n+CMTI: \"SM\",3\r\n\r\n+CDS: 25\r\n0791\r\n> OK\r\n")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.support.fuzz_targets", target,
-        f"-runs={ATHERIS_RUNS}", "-max_total_time=15", "-rss_limit_mb=1024",
+        f"-runs={ATHERIS_RUNS}", "-max_total_time=12", "-rss_limit_mb=1024",
         f"-artifact_prefix={tmp_path}/", str(corpus),
         cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

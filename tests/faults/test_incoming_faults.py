@@ -119,7 +119,9 @@ async def test_multipart_with_a_missing_last_part_is_stored_with_the_gap(
 
 
 async def test_sim_storage_full_for_incoming(db_url: str, tmp_path: Path) -> None:
-    """More SMS than the SIM holds wait in the network until the gateway frees storage."""
+    """More SMS than the SIM holds wait in the network until the gateway frees storage; the
+    ones that arrive (+CMTI in another memory) while the sweep deletes are read at once and
+    none is deleted unread (regression: memories switched under the sweep)."""
     count = 45
     async with flow(db_url, tmp_path, modems=1, start=False) as f:
         modem = f.handles[0].modem
@@ -131,9 +133,10 @@ async def test_sim_storage_full_for_incoming(db_url: str, tmp_path: Path) -> Non
 
         async def all_in() -> list[object] | None:
             inbox = await f.inbox()
-            return inbox if len(inbox) >= count else None
+            left = sum(store.used for store in modem.storages.values())
+            return inbox if len(inbox) >= count and left == 0 else None
 
-        inbox = await eventually(all_in, timeout=60, what=f"{count} messages stored")
+        inbox = await eventually(all_in, timeout=60, what=f"{count} stored, SIM emptied")
         report_figures("sim_storage_full", {"injected": count, "sim_capacity_used": held,
                                             "stored": len(inbox)})  # fmt: skip
     texts = sorted(getattr(m, "text") for m in inbox)  # noqa: B009

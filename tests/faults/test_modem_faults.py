@@ -50,12 +50,19 @@ async def test_hang_then_reinit(db_url: str, tmp_path: Path) -> None:
         f.network.fault(0, "hang", seconds=4)
         hung_at = len(f.network.ledger)
         await f.network.wait_for_ledger(hung_at + 40, timeout=30)
-        await f.send(*traffic("after-hang", 80, start=1000))
+
+        async def back_online() -> bool:
+            return f.gateway.workers["sim0"].state == "online"
+
+        await eventually(back_online, timeout=60, what="sim0 online after the hang")
+        back_at = len(f.network.ledger)
+        pinned = [replace(n, modem="sim0") for n in traffic("after-hang", 20, start=1000)]
+        await f.send(*pinned)
         audit = await settle(f, timeout=90, still_sent=4)
         report_figures("modem_hang", audit.figures())
     audit.assert_clean()
     assert audit.unknown_parts <= 2
-    assert sent_by(f, 0, after=hung_at + 40) > 0, "the hung modem came back into use"
+    assert sent_by(f, 0, after=back_at) >= 20, "the hung modem came back into use"
 
 
 async def test_garbage_bytes_under_traffic(db_url: str, tmp_path: Path) -> None:
