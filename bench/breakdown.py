@@ -47,7 +47,7 @@ async def breakdown(
     patches = [
         (worker, "claim"),
         (progress, "part_sending"),
-        (sender.MessageSender, "_record_sent"),
+        (sender.SendPipeline, "_advance"),
         (AtModem, "send_pdu"),
     ]
     originals = [(owner, name, getattr(owner, name)) for owner, name in patches]

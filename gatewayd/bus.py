@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol
 
 import structlog
@@ -20,11 +20,19 @@ import structlog
 log = structlog.get_logger(__name__)
 
 WAKE = "smsgw:wake"
-"""Channel that tells gatewayd new work is queued (payload: ``{"reason", "modem"?}``)."""
+"""Channel that tells gatewayd new work is queued: ``{"reason", "count"?, "modems"?}`` (see
+:func:`queued_wake`); without a count every worker looks at the queue."""
 EVENTS = "smsgw:events"
 """Channel of live events (``message.status``, ``message.received``, ``modem.state``)."""
 
 Event = dict[str, Any]
+
+
+def queued_wake(count: int, modems: Iterable[str | None] = ()) -> Event:
+    """The wake-up for ``count`` newly queued messages, naming the modems some of them must
+    go through: gatewayd then wakes that many idle modems, not all of them."""
+    named = sorted({m for m in modems if m})
+    return {"reason": "queued", "count": count, "modems": named}
 
 
 class Subscription:

@@ -79,12 +79,33 @@ class Gateway:
         chosen = settings.enabled_modems if modems is None else modems
         self.workers = {m.name: ModemWorker(m, context) for m in chosen}
         self._command_tasks: set[asyncio.Task[None]] = set()
+        self._wake_turn = 0
 
     async def publish(self, event: dict[str, Any]) -> None:
         await self.bus.publish(EVENTS, event)
 
     def wake_all(self) -> None:
         for worker in self.workers.values():
+            worker.wake.set()
+
+    def wake_for(self, count: int, modems: list[str]) -> None:
+        """Wake enough idle workers for ``count`` new messages, not all of them: every idle
+        worker claiming at once for one message is a burst of empty claims. Idle general
+        workers are taken in turn, so the work spreads. Workers limited to some prefixes, and
+        the modems named in ``modems``, are always woken (a general worker cannot take their
+        messages). So are busy workers, which costs nothing: they claim again when they finish
+        anyway, and one that has just found the queue empty must not miss this message."""
+        general: list[ModemWorker] = []
+        for worker in self.workers.values():
+            if worker.idle and not worker.config.prefixes and worker.name not in modems:
+                general.append(worker)
+            else:
+                worker.wake.set()
+        if not general:
+            return
+        start = self._wake_turn % len(general)
+        self._wake_turn += 1
+        for worker in (general[start:] + general[:start])[:count]:
             worker.wake.set()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
@@ -155,10 +176,14 @@ class Gateway:
     async def _listen_wake(self, subscription: Any) -> None:
         while True:
             message = await subscription.get()
-            target = message.get("modem") if isinstance(message, dict) else None
-            worker = self.workers.get(target) if isinstance(target, str) else None
-            if worker is not None:
-                worker.wake.set()
+            if not isinstance(message, dict):
+                self.wake_all()
+                continue
+            count = message.get("count")
+            named = message.get("modems")
+            modems = [m for m in named if isinstance(m, str)] if isinstance(named, list) else []
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                self.wake_for(count, modems)
             else:
                 self.wake_all()
 

@@ -10,16 +10,17 @@ reliably than SMSC clocks agree with ours. Parts whose report never comes expire
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import digits, same_subscriber
-from gatewayd.queue.progress import StatusChange, record_event, roll_up
+from gatewayd.queue.progress import StatusChange, bound, record_event, roll_up
 from gatewayd.sms import StatusReport
 from gatewayd.store import PartStatus, message_parts, messages
 
@@ -32,6 +33,51 @@ AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
 SETTLED = (PartStatus.DELIVERED.value, PartStatus.FAILED.value)
 """Part states a report no longer changes: a report for one of them is a duplicate."""
 SETTLED_LOOKBACK = 20
+
+
+_REPORT_STATUS = bound("b_report", message_parts.c.report_status)
+_PART_REPORTED = {
+    "delivered": update(message_parts)
+    .where(message_parts.c.id == bindparam("b_part"))
+    .values(report_status=_REPORT_STATUS, status=PartStatus.DELIVERED.value,
+            delivered_at=bound("b_at", message_parts.c.delivered_at)),
+    "failed": update(message_parts)
+    .where(message_parts.c.id == bindparam("b_part"))
+    .values(report_status=_REPORT_STATUS, status=PartStatus.FAILED.value,
+            error=bound("b_error", message_parts.c.error)),
+    "pending": update(message_parts)
+    .where(message_parts.c.id == bindparam("b_part"))
+    .values(report_status=_REPORT_STATUS),
+}  # fmt: skip
+
+
+@functools.cache
+def _candidate_queries(*, by_imsi: bool) -> tuple[Select[Any], Select[Any]]:
+    """The parts a report may speak of: (still awaiting one, recently settled), built once."""
+    sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
+    candidates_of = (
+        select(
+            message_parts.c.id,
+            message_parts.c.message_id,
+            message_parts.c.status,
+            message_parts.c.seq,
+            message_parts.c.submitted_at,
+            messages.c.recipient,
+        )
+        .join(messages, messages.c.id == message_parts.c.message_id)
+        .where(
+            sim_column == bindparam("b_sim"),
+            message_parts.c.mr == bindparam("b_mr"),
+            message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
+        )
+    )
+    awaiting = candidates_of.where(message_parts.c.status.in_(AWAITING))
+    settled = (
+        candidates_of.where(message_parts.c.status.in_(SETTLED))
+        .order_by(message_parts.c.submitted_at.desc(), message_parts.c.id.desc())
+        .limit(SETTLED_LOOKBACK)
+    )
+    return awaiting, settled
 
 
 @dataclass(frozen=True)
@@ -52,39 +98,20 @@ async def apply_status_report(
     now: datetime,
 ) -> ReportOutcome:
     """Record ``report`` on its part and roll the message up; tell whether it matched."""
-    same_sim = (
-        message_parts.c.modem_imsi == imsi if imsi else message_parts.c.modem == modem
-    )
-    candidates_of = (
-        select(
-            message_parts.c.id,
-            message_parts.c.message_id,
-            message_parts.c.status,
-            message_parts.c.seq,
-            message_parts.c.submitted_at,
-            messages.c.recipient,
-        )
-        .join(messages, messages.c.id == message_parts.c.message_id)
-        .where(
-            same_sim,
-            message_parts.c.mr == report.mr,
-            message_parts.c.submitted_at >= now - MATCH_WINDOW,
-        )
-    )
+    awaiting_of, settled_of = _candidate_queries(by_imsi=bool(imsi))
+    sim = imsi if imsi else modem
+    params = {"b_sim": sim, "b_mr": report.mr, "b_since": now - MATCH_WINDOW}
     # Parts still awaiting a report are few and indexed on their own; settled ones are only
     # wanted to recognise a duplicate report, so the most recent handful is enough.
-    awaiting_rows = (
-        await conn.execute(candidates_of.where(message_parts.c.status.in_(AWAITING)))
-    ).all()
-    settled_rows = (
-        await conn.execute(
-            candidates_of.where(message_parts.c.status.in_(SETTLED))
-            .order_by(message_parts.c.submitted_at.desc(), message_parts.c.id.desc())
-            .limit(SETTLED_LOOKBACK)
-        )
-    ).all()
-    rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
-    candidates = closest_recipients(rows, report.recipient)
+    awaiting_rows = (await conn.execute(awaiting_of, params)).all()
+    exact = [r for r in awaiting_rows if recipient_rank(r.recipient, report.recipient) == 0]
+    if exact:
+        # Nothing settled can match better than the same number written the same way.
+        candidates = sorted(exact, key=lambda r: (r.submitted_at, r.id))
+    else:
+        settled_rows = (await conn.execute(settled_of, params)).all()
+        rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
+        candidates = closest_recipients(rows, report.recipient)
     if not candidates:
         return ReportOutcome(matched=False)
     awaiting = [r for r in candidates if r.status in AWAITING]
@@ -92,15 +119,12 @@ async def apply_status_report(
         latest = candidates[-1]
         return ReportOutcome(True, latest.id, latest.message_id, duplicate=True)
     part = awaiting[0]
-    values: dict[str, object] = {"report_status": report.status}
-    if report.state == "delivered":
-        values.update(status=PartStatus.DELIVERED.value, delivered_at=report.discharge_time or now)
-    elif report.state == "failed":
-        values.update(
-            status=PartStatus.FAILED.value,
-            error=f"the network could not deliver it (TP-ST {report.status:#04x})",
-        )
-    await conn.execute(update(message_parts).where(message_parts.c.id == part.id).values(**values))
+    error = f"the network could not deliver it (TP-ST {report.status:#04x})"
+    await conn.execute(
+        _PART_REPORTED[report.state],
+        {"b_part": part.id, "b_report": report.status, "b_at": report.discharge_time or now,
+         "b_error": error},
+    )  # fmt: skip
     await record_event(
         conn,
         part.message_id,
@@ -115,7 +139,7 @@ async def apply_status_report(
         await conn.execute(
             update(messages)
             .where(messages.c.id == part.message_id)
-            .values(error=values["error"], updated_at=now)
+            .values(error=error, updated_at=now)
         )
     if report.state != "pending":
         change = await roll_up(conn, part.message_id, now=now)
@@ -130,22 +154,25 @@ def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
     ``+5511987650000`` just because both share a MR and their last digits.
     """
 
-    def rank(recipient: str) -> int | None:
-        ours, theirs = digits(recipient), digits(reported)
-        if ours == theirs:
-            return 0
-        shorter, longer = sorted((ours, theirs), key=len)
-        shorter = shorter.lstrip("0")
-        if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
-            return 1
-        return 2 if same_subscriber(recipient, reported) else None
-
-    ranked = [(rank(row.recipient), row) for row in rows]
+    ranked = [(recipient_rank(row.recipient, reported), row) for row in rows]
     found = [r for r, _ in ranked if r is not None]
     if not found:
         return []
     best = min(found)
     return [row for r, row in ranked if r == best]
+
+
+def recipient_rank(recipient: str, reported: str) -> int | None:
+    """How closely ``reported`` names ``recipient``: 0 the same digits, 1 a national form
+    ending the international one, 2 the loose same-subscriber rule, None not at all."""
+    ours, theirs = digits(recipient), digits(reported)
+    if ours == theirs:
+        return 0
+    shorter, longer = sorted((ours, theirs), key=len)
+    shorter = shorter.lstrip("0")
+    if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
+        return 1
+    return 2 if same_subscriber(recipient, reported) else None
 
 
 async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:

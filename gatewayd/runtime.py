@@ -17,11 +17,13 @@ class SchemaNotReady(Exception):
     """The database has no schema or an old one, and this command may not change it."""
 
 
-async def open_database(settings: Settings, *, create_sqlite_schema: bool = True) -> Database:
+async def open_database(
+    settings: Settings, *, create_sqlite_schema: bool = True, pre_ping: bool = True
+) -> Database:
     """Open the database; SQLite files get their schema created or upgraded on the spot (the
     embedded mode's first minute), PostgreSQL must have been migrated with ``gatewayd migrate``.
     """
-    db = Database.from_settings(settings.database)
+    db = Database.from_settings(settings.database, pre_ping=pre_ping)
     try:
         if settings.database.is_sqlite and create_sqlite_schema:
             logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,19 +1,30 @@
-"""Sending claimed messages through one modem, part by part, under the at-most-once rule.
+"""Sending through one modem, part after part, under the at-most-once rule, with the modem
+kept busy.
 
-For each part: commit ``sending`` → AT+CMGS → commit ``sent`` with its MR. The commit that
-records one part as sent also marks the next part of the same message as sending, so only one
-database round trip stands between two AT+CMGS exchanges. What a modem error means for the
-message is decided by the error's :class:`~gatewayd.modem.errors.ErrorAction`.
+A part is committed ``sending`` before its AT+CMGS is written; whatever happens next is known
+or visibly ``unknown``. The database work between two exchanges is done while the modem holds
+the current part: one transaction records the previous part's answer (``sent`` with its MR,
+the message rolled up after its last part) and prepares the next part (claiming the next
+message when needed, and committing that part ``sending``). When the modem answers, the next
+AT+CMGS is written at once.
+
+The price of preparing ahead: a prepared part is committed ``sending`` about one modem latency
+before it is written. If gatewayd dies in that window, crash recovery marks that part
+``unknown`` although it never left — at most one part per modem per crash, never a part sent
+twice. When the current part fails, the prepared one goes back to the queue. What a modem
+error means for the message is decided by the error's
+:class:`~gatewayd.modem.errors.ErrorAction`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import RetryPolicy
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
@@ -25,6 +36,11 @@ log = structlog.get_logger(__name__)
 
 SendPdu = Callable[[str, int], Awaitable[int]]
 Publish = Callable[[StatusChange], Awaitable[None]]
+ClaimNext = Callable[[AsyncConnection, datetime], Awaitable[ClaimedMessage | None]]
+
+NEEDS_ATTENTION = (ErrorAction.REINITIALISE, ErrorAction.TRY_OTHER_MODEM)
+AHEAD_GRACE = 5.0
+"""Seconds an interrupted exchange waits for the transaction running beside it."""
 
 
 class ModemNeedsAttention(Exception):
@@ -35,127 +51,321 @@ class ModemNeedsAttention(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One part of a claimed message, committed ``sending`` and ready to be written."""
+
+    message: ClaimedMessage
+    index: int
+
+    @property
+    def part(self) -> ClaimedPart:
+        return self.message.parts[self.index]
+
+    @property
+    def is_last(self) -> bool:
+        return self.index + 1 == len(self.message.parts)
+
+    @property
+    def handed_over_before(self) -> bool:
+        """True when an earlier part of this message already left through a modem."""
+        return self.message.any_part_handed_over or self.index > 0
+
+
+@dataclass(frozen=True)
+class Answered:
+    slot: Slot
+    mr: int
+
+
 @dataclass
-class MessageSender:
+class RecordProgress:
+    """How many written parts have their outcome committed. A status report can overtake the
+    commit of its own ``+CMGS`` answer (a fast SMSC): until that commit the part has no MR and
+    the report would match nothing, so it waits for the parts written before it arrived."""
+
+    written: int = 0
+    settled: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def add_settled(self, count: int) -> None:
+        if count:
+            async with self.changed:
+                self.settled += count
+                self.changed.notify_all()
+
+    async def forget_unsettled(self) -> None:
+        """A session ended with parts unsettled: they are left to crash recovery."""
+        async with self.changed:
+            self.settled = self.written
+            self.changed.notify_all()
+
+    async def wait_settled(self, written: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.settled >= written)
+
+
+@dataclass
+class SendPipeline:
+    """The send loop of one modem session: claims, prepares, writes and records parts."""
+
     db: Database
     modem: str
     imsi: str | None
     send_pdu: SendPdu
     publish: Publish
     retry: RetryPolicy
-    on_part_sent: Callable[[], None] = lambda: None
+    claim_next: ClaimNext
+    may_claim: Callable[[], bool]
+    in_flight: set[int]
+    progress: RecordProgress = field(default_factory=RecordProgress)
+    on_part_written: Callable[[], None] = lambda: None
+    _queue_empty: bool = False
 
-    async def send(self, message: ClaimedMessage) -> None:
-        """Send every remaining part of ``message``; settle it whatever happens."""
-        if not message.parts:
-            async with self.db.begin() as conn:
-                change = await p.roll_up(conn, message.id, now=utc_now())
-            await self._announce(change)
-            return
-        parts = message.parts
-        async with self.db.begin() as conn:
-            await p.part_sending(
-                conn, parts[0].id, message.id, modem=self.modem, imsi=self.imsi,
-                now=utc_now(), first_of_try=True,
-            )  # fmt: skip
-        await self._announce(StatusChange(message.id, "sending"))
-        for index, part in enumerate(parts):
-            try:
-                mr = await self.send_pdu(part.pdu, part.tpdu_length)
-            except SendOutcomeUnknown as error:
-                await self._outcome_unknown(message, part.id, error)
+    async def run(self) -> bool:
+        """Send until nothing more may be claimed. False when the last claim found the queue
+        empty (wait for a wake-up), True when it is worth claiming again at once."""
+        self._queue_empty = False
+        slot = await self._claim_first()
+        pending: list[Answered] = []
+        while slot is not None:
+            if slot.index == 0 and not self.may_claim():
+                # Prepared ahead, then stopping, a restart or the rate limit came first.
+                await self._give_back(slot, pending)
+                return True
+            slot, pending = await self._exchange(slot, pending)
+        await self._record_durably(pending)
+        return not self._queue_empty
+
+    async def _exchange(
+        self, slot: Slot, pending: list[Answered]
+    ) -> tuple[Slot | None, list[Answered]]:
+        """Write ``slot`` while recording ``pending`` and preparing what follows it."""
+        self.progress.written += 1
+        self.on_part_written()
+        exchange = asyncio.ensure_future(self.send_pdu(slot.part.pdu, slot.part.tpdu_length))
+        ahead = asyncio.ensure_future(self._advance(pending, slot))
+        try:
+            mr = await exchange
+        except ModemError as error:
+            following, pending = await self._settle_ahead(ahead, pending)
+            await self._settle_failure(slot, error, following, pending)
+            if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
                 raise ModemNeedsAttention(error) from error
-            except ModemError as error:
-                handed_over = message.any_part_handed_over or index > 0
-                await self._refused(message, part.id, error, handed_over=handed_over)
-                if error.action in (ErrorAction.REINITIALISE, ErrorAction.TRY_OTHER_MODEM):
-                    raise ModemNeedsAttention(error) from error
-                return
-            self.on_part_sent()
-            following = parts[index + 1] if index + 1 < len(parts) else None
-            change = await self._record_sent(message.id, part.id, mr, following)
+            if following is not None and following.message.id != slot.message.id:
+                return following, []
+            return None, []
+        except BaseException:
+            # Let the transaction in progress record what was already answered.
+            await asyncio.wait({ahead}, timeout=AHEAD_GRACE)
+            if ahead.done() and not ahead.cancelled():
+                ahead.exception()  # retrieved: the exception in flight is the one that counts
+            ahead.cancel()
+            raise
+        following, pending = await self._settle_ahead(ahead, pending)
+        return following, [*pending, Answered(slot, mr)]
+
+    async def _settle_ahead(
+        self, ahead: asyncio.Future[Slot | None], pending: list[Answered]
+    ) -> tuple[Slot | None, list[Answered]]:
+        """The prepared slot, and what is still unrecorded (all of it if the database failed)."""
+        try:
+            return await ahead, []
+        except DatabaseUnavailable as error:
+            log.warning("Database unavailable while preparing the next part",
+                        modem=self.modem, error=str(error))  # fmt: skip
+            return None, pending
+
+    # -- transactions ----------------------------------------------------------------------
+
+    async def _claim_first(self) -> Slot | None:
+        return await self._advance([], None)
+
+    async def _advance(self, pending: list[Answered], current: Slot | None) -> Slot | None:
+        """One transaction: record ``pending``; prepare the part after ``current`` (or the
+        first part of a newly claimed message)."""
+        changes: list[StatusChange] = []
+        prepared: Slot | None = None
+        claimed: ClaimedMessage | None = None
+        async with self.db.begin() as conn:
+            now = utc_now()
+            changes += await self._record(conn, pending, now)
+            if current is not None and not current.is_last:
+                prepared = Slot(current.message, current.index + 1)
+                await self._mark_sending(conn, prepared, now)
+            else:
+                while prepared is None and self.may_claim():
+                    claimed = await self.claim_next(conn, now)
+                    self._queue_empty = claimed is None
+                    if claimed is None:
+                        break
+                    if not claimed.parts:
+                        change = await p.roll_up(conn, claimed.id, now=now)
+                        if change is not None:
+                            changes.append(change)
+                        continue
+                    prepared = Slot(claimed, 0)
+                    await self._mark_sending(conn, prepared, now)
+        if prepared is not None:
+            self.in_flight.add(prepared.message.id)
+        await self._after_record(pending, changes)
+        if claimed is not None and prepared is not None and prepared.message is claimed:
+            await self._announce(StatusChange(claimed.id, "sending"))
+        return prepared
+
+    async def _mark_sending(self, conn: AsyncConnection, slot: Slot, now: datetime) -> None:
+        await p.part_sending(
+            conn, slot.part.id, slot.message.id, modem=self.modem, imsi=self.imsi, now=now,
+            first_of_try=slot.index == 0,
+        )  # fmt: skip
+
+    async def _record(
+        self, conn: AsyncConnection, pending: list[Answered], now: datetime
+    ) -> list[StatusChange]:
+        changes: list[StatusChange] = []
+        for answered in pending:
+            await p.part_sent(conn, answered.slot.part.id, mr=answered.mr, modem=self.modem,
+                              now=now, count=False)  # fmt: skip
+        if pending:
+            await p.count_sent(conn, self.modem, now, parts=len(pending))
+        for answered in pending:
+            slot = answered.slot
+            if not slot.is_last:
+                continue
+            message = slot.message
+            if len(message.parts) == 1 and not message.any_part_handed_over:
+                change = await p.roll_up_whole_send(conn, message.id, now=now)
+            else:
+                change = await p.roll_up(conn, message.id, now=now)
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    async def _after_record(self, pending: list[Answered], changes: list[StatusChange]) -> None:
+        for answered in pending:
+            if answered.slot.is_last:
+                self.in_flight.discard(answered.slot.message.id)
+        await self.progress.add_settled(len(pending))
+        for change in changes:
             await self._announce(change)
 
-    async def _record_sent(
-        self, message_id: int, part_id: int, mr: int, following: ClaimedPart | None
-    ) -> StatusChange | None:
-        """Commit the MR (and the next part as sending); the modem already sent the part, so
-        a database outage here is waited out rather than lost."""
+    async def _give_back(self, slot: Slot, pending: list[Answered]) -> None:
+        """Record ``pending`` and return the prepared, unwritten ``slot`` to the queue."""
+        await self._record_durably(pending)
+        async with self.db.begin() as conn:
+            now = utc_now()
+            await p.unprepare_part(conn, slot.part.id)
+            await p.unclaim(conn, slot.message.id, now=now, keep_modem=slot.handed_over_before)
+        self.in_flight.discard(slot.message.id)
+        await self._announce(StatusChange(slot.message.id, "queued"))
+
+    async def _record_durably(self, pending: list[Answered]) -> None:
+        """The modem already sent these parts, so a database outage is waited out, not lost."""
+        if not pending:
+            return
+        delay = 0.1
+        while True:
+            try:
+                async with self.db.begin() as conn:
+                    changes = await self._record(conn, pending, utc_now())
+                break
+            except DatabaseUnavailable as error:
+                log.warning(
+                    "Database unavailable after a send; retrying",
+                    modem=self.modem, parts=len(pending), error=str(error),
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        await self._after_record(pending, changes)
+
+    async def _settle_failure(
+        self,
+        slot: Slot,
+        error: ModemError,
+        following: Slot | None,
+        pending: list[Answered],
+    ) -> None:
+        """One transaction: what is still unrecorded, the prepared part given back when it
+        cannot go out, and the failed part's message settled by the error's action."""
+        needs_attention = isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION
         delay = 0.1
         while True:
             now = utc_now()
             try:
                 async with self.db.begin() as conn:
-                    await p.part_sent(conn, part_id, mr=mr, modem=self.modem, now=now)
-                    if following is None:
-                        return await p.roll_up(conn, message_id, now=now)
-                    await p.part_sending(
-                        conn, following.id, message_id, modem=self.modem, imsi=self.imsi,
-                        now=now, first_of_try=False,
-                    )  # fmt: skip
-                    return None
-            except DatabaseUnavailable as error:
-                log.warning(
-                    "Database unavailable after a send; retrying",
-                    modem=self.modem, message_id=message_id, mr=mr, error=str(error),
-                )  # fmt: skip
+                    changes = await self._record(conn, pending, now)
+                    if following is not None and (
+                        needs_attention or following.message.id == slot.message.id
+                    ):
+                        await p.unprepare_part(conn, following.part.id)
+                        if following.message.id != slot.message.id:
+                            await p.unclaim(conn, following.message.id, now=now,
+                                            keep_modem=following.handed_over_before)  # fmt: skip
+                    if isinstance(error, SendOutcomeUnknown):
+                        change = await self._outcome_unknown(conn, slot, error, now)
+                    else:
+                        change = await self._refused(conn, slot, error, now)
+                break
+            except DatabaseUnavailable as db_error:
+                log.warning("Database unavailable after a send error; retrying",
+                            modem=self.modem, error=str(db_error))  # fmt: skip
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        given_back = following is not None and (
+            needs_attention or following.message.id == slot.message.id
+        )
+        if following is not None and given_back:
+            self.in_flight.discard(following.message.id)
+        self.in_flight.discard(slot.message.id)
+        await self.progress.add_settled(1)
+        await self._after_record(pending, changes)
+        await self._announce(change)
+        if following is not None and given_back and following.message.id != slot.message.id:
+            await self._announce(StatusChange(following.message.id, "queued"))
 
     async def _outcome_unknown(
-        self, message: ClaimedMessage, part_id: int, error: ModemError
-    ) -> None:
-        now = utc_now()
+        self, conn: AsyncConnection, slot: Slot, error: ModemError, now: datetime
+    ) -> StatusChange | None:
+        message = slot.message
         reason = f"the modem took the part but gave no answer: {error}"
-        log.warning(
-            "Send outcome unknown", modem=self.modem, message_id=message.id, error=str(error)
-        )
-        async with self.db.begin() as conn:
-            await p.part_unknown(conn, part_id, message.id, reason=reason, now=now)
-            change = await p.roll_up(conn, message.id, now=now)
-            if change is None:
-                change = await p.retry_later(
-                    conn, message.id, delay=timedelta(0), reason=reason, now=now,
-                    keep_modem=True,
-                )  # fmt: skip
-        await self._announce(change)
+        log.warning("Send outcome unknown", modem=self.modem, message_id=message.id,
+                    error=str(error))  # fmt: skip
+        await p.part_unknown(conn, slot.part.id, message.id, reason=reason, now=now)
+        change = await p.roll_up(conn, message.id, now=now)
+        if change is None:
+            change = await p.retry_later(
+                conn, message.id, delay=timedelta(0), reason=reason, now=now, keep_modem=True
+            )
+        return change
 
     async def _refused(
-        self, message: ClaimedMessage, part_id: int, error: ModemError, *, handed_over: bool
-    ) -> None:
-        now = utc_now()
+        self, conn: AsyncConnection, slot: Slot, error: ModemError, now: datetime
+    ) -> StatusChange:
+        message = slot.message
         reason = str(error)
         action = error.action
-        log.info(
-            "Send refused",
-            modem=self.modem,
-            message_id=message.id,
-            error=reason,
-            action=action.name.lower(),
-            attempt=message.attempts,
-        )
-        async with self.db.begin() as conn:
-            await p.part_not_sent(conn, part_id)
-            if action is ErrorAction.FAIL_MESSAGE:
-                change = await p.fail_message(conn, message.id, reason=reason, now=now)
-            elif message.attempts >= self.retry.max_attempts and action is ErrorAction.RETRY_LATER:
-                change = await p.fail_message(
-                    conn, message.id, reason=f"gave up after {message.attempts} attempts: {reason}",
-                    now=now,
-                )  # fmt: skip
-            elif action is ErrorAction.RETRY_LATER:
-                delay = timedelta(seconds=self.retry.delay_before(message.attempts + 1))
-                change = await p.retry_later(
-                    conn, message.id, delay=delay, reason=reason, now=now, keep_modem=handed_over
-                )
-            else:
-                # The modem is at fault: another modem may take it now, unless parts already
-                # left through this one (the recipient reassembles parts from one sender only).
-                change = await p.retry_later(
-                    conn, message.id, delay=timedelta(0), reason=reason, now=now,
-                    avoid_modem=self.modem, keep_modem=handed_over,
-                )  # fmt: skip
-        await self._announce(change)
+        handed_over = slot.handed_over_before
+        log.info("Send refused", modem=self.modem, message_id=message.id, error=reason,
+                 action=action.name.lower(), attempt=message.attempts)  # fmt: skip
+        await p.part_not_sent(conn, slot.part.id)
+        if action is ErrorAction.FAIL_MESSAGE:
+            return await p.fail_message(conn, message.id, reason=reason, now=now)
+        if message.attempts >= self.retry.max_attempts and action is ErrorAction.RETRY_LATER:
+            return await p.fail_message(
+                conn, message.id, reason=f"gave up after {message.attempts} attempts: {reason}",
+                now=now,
+            )  # fmt: skip
+        if action is ErrorAction.RETRY_LATER:
+            delay = timedelta(seconds=self.retry.delay_before(message.attempts + 1))
+            return await p.retry_later(
+                conn, message.id, delay=delay, reason=reason, now=now, keep_modem=handed_over
+            )
+        # The modem is at fault: another modem may take it now, unless parts already left
+        # through this one (the recipient reassembles parts from one sender only).
+        return await p.retry_later(
+            conn, message.id, delay=timedelta(0), reason=reason, now=now,
+            avoid_modem=self.modem, keep_modem=handed_over,
+        )  # fmt: skip
 
     async def _announce(self, change: StatusChange | None) -> None:
         if change is not None:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.incoming import IncomingHandler, status_event
@@ -34,9 +35,9 @@ from gatewayd.modem.errors import ModemError
 from gatewayd.modem.identity import ModemHealth
 from gatewayd.modem.usb_reset import UsbResetter
 from gatewayd.modem_state import register_modem, save_health, save_identity, set_state
-from gatewayd.queue import StatusChange, claim
+from gatewayd.queue import ClaimedMessage, StatusChange, claim
 from gatewayd.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
-from gatewayd.sender import MessageSender, ModemNeedsAttention
+from gatewayd.sender import ModemNeedsAttention, RecordProgress, SendPipeline
 from gatewayd.stable_identity import (
     WrongModem,
     check_identity,
@@ -110,6 +111,8 @@ class ModemWorker:
         self.context = context
         self.wake = asyncio.Event()
         self.in_flight: set[int] = set()
+        self.idle = False
+        """True from a claim that found nothing until the next claim starts."""
         self.state = "offline"
         self.imsi: str | None = None
         self.own_number: str | None = None
@@ -129,8 +132,7 @@ class ModemWorker:
         self.window = SendWindow(config.per_minute, config.per_day)
         self._failures = 0
         self._restart_requested = asyncio.Event()
-        self._sends_recorded = asyncio.Event()
-        self._sends_recorded.set()
+        self.sends = RecordProgress()
         self._log = log.bind(modem=self.name)
 
     # -- supervision -----------------------------------------------------------------------
@@ -251,65 +253,74 @@ class ModemWorker:
 
     async def _send_loop(self, modem: ModemDriver, over: asyncio.Event) -> None:
         context = self.context
-        sender = MessageSender(
+        config = self.config
+
+        def may_claim() -> bool:
+            return (
+                not over.is_set()
+                and not context.stopping.is_set()
+                and not self._restart_requested.is_set()
+                and self.registration in REGISTERED
+                and self.window.wait_needed(utc_now()) <= 0
+            )
+
+        async def claim_next(conn: AsyncConnection, now: datetime) -> ClaimedMessage | None:
+            claimed = await claim(conn, host=context.host, modem=self.name,
+                                  prefixes=config.prefixes, own_number=self.own_number,
+                                  now=now)  # fmt: skip
+            return claimed[0] if claimed else None
+
+        pipeline = SendPipeline(
             db=context.db,
             modem=self.name,
             imsi=self.imsi,
-            send_pdu=lambda pdu, length: self._send_pdu(modem, pdu, length),
+            send_pdu=modem.send_pdu,
             publish=self._publish_change,
             retry=context.settings.gateway.retry,
-            on_part_sent=self.window.record,
+            claim_next=claim_next,
+            may_claim=may_claim,
+            in_flight=self.in_flight,
+            progress=self.sends,
+            on_part_written=self.window.record,
         )
         poll = context.settings.gateway.poll_interval
         found_work = True
-        while not over.is_set() and not context.stopping.is_set():
-            if self._restart_requested.is_set():
-                return
-            if not found_work:
-                await self._wait(poll, over)
-                if over.is_set() or context.stopping.is_set():
+        try:
+            while not over.is_set() and not context.stopping.is_set():
+                if self._restart_requested.is_set():
                     return
-            self.wake.clear()
-            if self.registration not in REGISTERED:
-                found_work = False
-                continue
-            pause = self.window.wait_needed(utc_now())
-            if pause > 0:
-                await self._wait(min(pause, poll), over)
-                continue
-            try:
-                async with context.db.begin() as conn:
-                    claimed = await claim(
-                        conn, host=context.host, modem=self.name,
-                        prefixes=self.config.prefixes, own_number=self.own_number,
-                        now=utc_now(),
-                    )  # fmt: skip
-            except DatabaseUnavailable as error:
-                self._log.warning("Queue unreachable", error=str(error))
-                found_work = False
-                continue
-            found_work = bool(claimed)
-            for message in claimed:
-                self.in_flight.add(message.id)
-                try:
-                    await sender.send(message)
-                except DatabaseUnavailable as error:
-                    self._log.warning("Database unavailable while sending", error=str(error),
-                                      message_id=message.id)  # fmt: skip
+                if not found_work:
+                    await self._wait(poll, over)
+                    if over.is_set() or context.stopping.is_set():
+                        return
+                self.wake.clear()
+                if self.registration not in REGISTERED:
                     found_work = False
-                finally:
-                    self.in_flight.discard(message.id)
-                    self._sends_recorded.set()
-
-    async def _send_pdu(self, modem: ModemDriver, pdu: str, tpdu_length: int) -> int:
-        self._sends_recorded.clear()
-        return await modem.send_pdu(pdu, tpdu_length)
+                    continue
+                pause = self.window.wait_needed(utc_now())
+                if pause > 0:
+                    await self._wait(min(pause, poll), over)
+                    continue
+                self.idle = False
+                try:
+                    found_work = await pipeline.run()
+                    self.idle = not found_work
+                except DatabaseUnavailable as error:
+                    self._log.warning("Queue unreachable", error=str(error))
+                    # A part prepared before the outage is the housekeeping sweep's now.
+                    self.in_flight.clear()
+                    found_work = False
+        finally:
+            self.idle = False
+            # Whatever this session left prepared is the housekeeping sweep's to settle now.
+            self.in_flight.clear()
+            await self.sends.forget_unsettled()
 
     async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
-        """A report can overtake the commit of its own ``+CMGS`` answer (a fast SMSC): until
-        that commit the part has no MR, the report would match nothing and be lost."""
+        """Reports wait for the parts written before they arrived to be recorded (see
+        :class:`~gatewayd.sender.RecordProgress`)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._sends_recorded.wait(), REPORT_WAIT)
+            await asyncio.wait_for(self.sends.wait_settled(self.sends.written), REPORT_WAIT)
         await handler.handle(incoming)
 
     async def _wait(self, timeout: float, over: asyncio.Event) -> None:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from gatewayd.bus import WAKE, create_bus
+from gatewayd.bus import WAKE, create_bus, queued_wake
 from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
 from gatewayd.logging_setup import configure_logging
@@ -65,7 +65,7 @@ async def _enqueue(settings: Settings, prepared: Any) -> int:
     if settings.redis_url:
         bus = create_bus(settings.redis_url)
         try:
-            await bus.publish(WAKE, {"reason": "queued"})
+            await bus.publish(WAKE, queued_wake(1, [prepared.request.modem]))
         finally:
             await bus.close()
     return ids[0]

@@ -184,7 +184,7 @@ def _read_database(table: TableReader, env: Mapping[str, str], data_dir: Path) -
             url=to_user_url(url),
             sqlalchemy_url=to_async_url(url),
             display=describe_database(url),
-            pool_size=table.integer("pool_size", 10, minimum=1),
+            pool_size=table.integer("pool_size", 20, minimum=1),
             connect_timeout=table.number("connect_timeout", 10.0),
         )
     except DatabaseUrlError as exc:

@@ -81,7 +81,7 @@ class DatabaseSettings:
     """The same for SQLAlchemy's asyncio engine: ``postgresql+asyncpg``, ``sqlite+aiosqlite``."""
     display: str = ""
     """Human description without secrets, e.g. ``PostgreSQL at db:5432/sms_gateway``."""
-    pool_size: int = 10
+    pool_size: int = 20
     connect_timeout: float = 10.0
 
     @property

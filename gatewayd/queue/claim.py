@@ -8,15 +8,18 @@ it has one writer at a time, and embedded mode has one process.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Update, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.queue.progress import roll_up
+from gatewayd.queue.progress import bound, roll_up
 from gatewayd.store import MessageStatus, PartStatus, message_events, message_parts, messages
+
+AVOID_FOR = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -49,64 +52,24 @@ async def claim(
     own_number: str | None = None,
     now: datetime,
     limit: int = 1,
+    avoid_for: timedelta = AVOID_FOR,
 ) -> list[ClaimedMessage]:
     """Claim up to ``limit`` due messages this modem may send, highest priority first.
 
-    A modem that knows its own number leaves messages to that number to the other modems.
+    A modem that knows its own number leaves messages to that number to the other modems. A
+    modem that failed a message (its ``avoid_modem``) leaves it to the others for
+    ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
+    message must not wait forever.
     """
-    due = (
-        select(messages.c.id)
-        .where(
-            messages.c.status == MessageStatus.QUEUED.value,
-            or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
-            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
-            or_(messages.c.modem.is_(None), messages.c.modem == modem),
-            or_(messages.c.assigned_modem.is_(None), messages.c.assigned_modem == modem),
-            or_(messages.c.avoid_modem.is_(None), messages.c.avoid_modem != modem),
-        )
-        .order_by(messages.c.priority.desc(), messages.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if prefixes:
-        due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
-    if own_number:
-        due = due.where(messages.c.recipient != own_number)
+    statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
     claimed = await conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(due.scalar_subquery()))
-        .values(
-            status=MessageStatus.SENDING.value,
-            claimed_by=host,
-            claimed_at=now,
-            updated_at=now,
-            attempts=messages.c.attempts + 1,
-        )
-        .returning(
-            messages.c.id,
-            messages.c.recipient,
-            messages.c.attempts,
-            messages.c.status_report,
-            messages.c.priority,
-        )
+        statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
     )
     rows = sorted(claimed.all(), key=lambda r: (-r.priority, r.id))
     if not rows:
         return []
     ids = [row.id for row in rows]
-    parts = await conn.execute(
-        select(
-            message_parts.c.id,
-            message_parts.c.message_id,
-            message_parts.c.seq,
-            message_parts.c.total,
-            message_parts.c.pdu,
-            message_parts.c.tpdu_length,
-            message_parts.c.status,
-        )
-        .where(message_parts.c.message_id.in_(ids))
-        .order_by(message_parts.c.message_id, message_parts.c.seq)
-    )
+    parts = await conn.execute(_CLAIMED_PARTS, {"b_ids": ids})
     todo: dict[int, list[ClaimedPart]] = {i: [] for i in ids}
     handed: set[int] = set()
     for part in parts:
@@ -127,6 +90,69 @@ async def claim(
         )
         for row in rows
     ]
+
+
+_CLAIMED_PARTS = (
+    select(
+        message_parts.c.id,
+        message_parts.c.message_id,
+        message_parts.c.seq,
+        message_parts.c.total,
+        message_parts.c.pdu,
+        message_parts.c.tpdu_length,
+        message_parts.c.status,
+    )
+    .where(message_parts.c.message_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(message_parts.c.message_id, message_parts.c.seq)
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _claim_statement(
+    modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int
+) -> Update:
+    """The claim of one modem, built once: only the host and the clock vary between calls."""
+    now = bound("b_now", messages.c.updated_at)
+    due = (
+        select(messages.c.id)
+        .where(
+            messages.c.status == MessageStatus.QUEUED.value,
+            or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+            or_(messages.c.modem.is_(None), messages.c.modem == modem),
+            or_(messages.c.assigned_modem.is_(None), messages.c.assigned_modem == modem),
+            or_(
+                messages.c.avoid_modem.is_(None),
+                messages.c.avoid_modem != modem,
+                messages.c.updated_at <= bound("b_avoided_before", messages.c.updated_at),
+            ),
+        )
+        .order_by(messages.c.priority.desc(), messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if prefixes:
+        due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
+    if own_number:
+        due = due.where(messages.c.recipient != own_number)
+    return (
+        update(messages)
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(
+            status=MessageStatus.SENDING.value,
+            claimed_by=bound("b_host", messages.c.claimed_by),
+            claimed_at=now,
+            updated_at=now,
+            attempts=messages.c.attempts + 1,
+        )
+        .returning(
+            messages.c.id,
+            messages.c.recipient,
+            messages.c.attempts,
+            messages.c.status_report,
+            messages.c.priority,
+        )
+    )
 
 
 async def release(conn: AsyncConnection, message_ids: list[int], *, now: datetime) -> None:

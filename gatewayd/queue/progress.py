@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import Column, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from gatewayd.store import (
     MessageStatus,
@@ -26,6 +28,77 @@ FINAL_PART_STATES = frozenset(
     {PartStatus.SENT, PartStatus.DELIVERED, PartStatus.FAILED, PartStatus.EXPIRED,
      PartStatus.UNKNOWN}
 )  # fmt: skip
+
+
+def bound(name: str, column: Column[Any]) -> BindParameter[Any]:
+    """A named parameter typed like ``column``, for statements built once and reused."""
+    return bindparam(name, type_=column.type)
+
+
+# The statements of every part sent are built once: building them per call (coercing every
+# clause, computing the cache key) cost more CPU than running them.
+_NOW = bound("b_now", messages.c.updated_at)
+_PART_SENDING = (
+    update(message_parts)
+    .where(message_parts.c.id == bindparam("b_part"))
+    .values(
+        status=PartStatus.SENDING.value,
+        modem=bound("b_modem", message_parts.c.modem),
+        modem_imsi=bound("b_imsi", message_parts.c.modem_imsi),
+        submitted_at=bound("b_now", message_parts.c.submitted_at),
+        attempts=message_parts.c.attempts + 1,
+        error=None,
+    )
+)
+_ASSIGN_MODEM = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_message"))
+    .values(assigned_modem=bound("b_modem", messages.c.assigned_modem), updated_at=_NOW)
+)
+_PART_SENT = (
+    update(message_parts)
+    .where(message_parts.c.id == bindparam("b_part"))
+    .values(
+        status=PartStatus.SENT.value,
+        mr=bound("b_mr", message_parts.c.mr),
+        sent_at=bound("b_now", message_parts.c.sent_at),
+    )
+)
+_TODAY = bound("b_today", modems.c.sent_today_date)
+_PARTS = bound("b_parts", modems.c.sent_today)
+_COUNT_SENT = (
+    update(modems)
+    .where(modems.c.name == bindparam("b_modem"))
+    .values(
+        sent_today=case((modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS),
+                        else_=_PARTS),
+        sent_today_date=_TODAY,
+    )
+)  # fmt: skip
+_WHOLE_SENT = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("b_message"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .values(status=MessageStatus.SENT.value, sent_at=_NOW, updated_at=_NOW, claimed_by=None)
+)
+_EVENT = insert(message_events).values(
+    message_id=bindparam("b_message"),
+    part_seq=bound("b_seq", message_events.c.part_seq),
+    status=bound("b_status", message_events.c.status),
+    detail=bound("b_detail", message_events.c.detail),
+    modem=bound("b_modem", message_events.c.modem),
+    at=bound("b_now", message_events.c.at),
+)
+_MESSAGE_FOR_ROLL_UP = (
+    select(messages.c.status, messages.c.error)
+    .where(messages.c.id == bindparam("b_message"))
+    .with_for_update(key_share=True)
+)
+_PARTS_FOR_ROLL_UP = select(
+    message_parts.c.status, message_parts.c.sent_at, message_parts.c.delivered_at
+).where(message_parts.c.message_id == bindparam("b_message"))
 
 
 @dataclass(frozen=True)
@@ -47,50 +120,85 @@ async def part_sending(
 ) -> None:
     """Record that the part is about to be handed to ``modem`` (commit before AT+CMGS)."""
     await conn.execute(
-        update(message_parts)
-        .where(message_parts.c.id == part_id)
-        .values(
-            status=PartStatus.SENDING.value,
-            modem=modem,
-            modem_imsi=imsi,
-            submitted_at=now,
-            attempts=message_parts.c.attempts + 1,
-            error=None,
-        )
+        _PART_SENDING, {"b_part": part_id, "b_modem": modem, "b_imsi": imsi, "b_now": now}
     )
     if first_of_try:
         await conn.execute(
-            update(messages)
-            .where(messages.c.id == message_id)
-            .values(assigned_modem=modem, updated_at=now)
+            _ASSIGN_MODEM, {"b_message": message_id, "b_modem": modem, "b_now": now}
         )
 
 
 async def part_sent(
-    conn: AsyncConnection, part_id: int, *, mr: int, modem: str, now: datetime
+    conn: AsyncConnection,
+    part_id: int,
+    *,
+    mr: int,
+    modem: str,
+    now: datetime,
+    count: bool = True,
 ) -> None:
-    """The modem answered ``+CMGS: <mr>``: the network has the part."""
+    """The modem answered ``+CMGS: <mr>``: the network has the part. ``count=False`` leaves
+    the modem's daily counter to the caller (one :func:`count_sent` for several parts)."""
+    await conn.execute(_PART_SENT, {"b_part": part_id, "b_mr": mr, "b_now": now})
+    if count:
+        await count_sent(conn, modem, now)
+
+
+async def count_sent(conn: AsyncConnection, modem: str, now: datetime, parts: int = 1) -> None:
+    """``parts`` more parts sent by ``modem`` today (UTC); the counter restarts each day."""
+    await conn.execute(
+        _COUNT_SENT, {"b_modem": modem, "b_today": now.date().isoformat(), "b_parts": parts}
+    )
+
+
+async def unprepare_part(conn: AsyncConnection, part_id: int) -> None:
+    """A part committed ``sending`` but never written to the modem goes back to waiting, as if
+    it had not been prepared."""
     await conn.execute(
         update(message_parts)
-        .where(message_parts.c.id == part_id)
-        .values(status=PartStatus.SENT.value, mr=mr, sent_at=now)
-    )
-    await count_sent(conn, modem, now)
-
-
-async def count_sent(conn: AsyncConnection, modem: str, now: datetime) -> None:
-    """One more part sent by ``modem`` today (UTC); the counter restarts each day."""
-    today = now.date().isoformat()
-    await conn.execute(
-        update(modems)
-        .where(modems.c.name == modem)
+        .where(message_parts.c.id == part_id, message_parts.c.status == PartStatus.SENDING.value)
         .values(
-            sent_today=case(
-                (modems.c.sent_today_date == today, modems.c.sent_today + 1), else_=1
-            ),
-            sent_today_date=today,
+            status=PartStatus.QUEUED.value,
+            submitted_at=None,
+            modem=None,
+            modem_imsi=None,
+            attempts=message_parts.c.attempts - 1,
         )
     )
+
+
+async def unclaim(
+    conn: AsyncConnection, message_id: int, *, now: datetime, keep_modem: bool
+) -> None:
+    """Give back a claim whose parts were prepared but never written to the modem: the message
+    is queued again as if this try had not happened (its prepared part goes back with
+    :func:`part_not_sent`)."""
+    values: dict[str, object] = {
+        "status": MessageStatus.QUEUED.value,
+        "claimed_by": None,
+        "claimed_at": None,
+        "updated_at": now,
+        "attempts": messages.c.attempts - 1,
+    }
+    if not keep_modem:
+        values["assigned_modem"] = None
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.status == MessageStatus.SENDING.value)
+        .values(**values)
+    )
+
+
+async def roll_up_whole_send(
+    conn: AsyncConnection, message_id: int, *, now: datetime
+) -> StatusChange | None:
+    """The roll-up of a one-part message whose only part was just sent through this claim:
+    nothing else can have settled it, so the status follows without reading the parts."""
+    result = await conn.execute(_WHOLE_SENT, {"b_message": message_id, "b_now": now})
+    if result.rowcount != 1:
+        return await roll_up(conn, message_id, now=now)
+    await record_event(conn, message_id, MessageStatus.SENT.value, None, now=now)
+    return StatusChange(message_id, MessageStatus.SENT.value)
 
 
 async def part_unknown(
@@ -169,22 +277,10 @@ async def roll_up(conn: AsyncConnection, message_id: int, *, now: datetime) -> S
     once (reports arriving together) would otherwise each see the other part unsettled, and
     neither would roll the message up. ``FOR NO KEY UPDATE`` does not wait for the key-share
     locks that inserting the message's events takes, so it cannot deadlock with them."""
-    current = (
-        await conn.execute(
-            select(messages.c.status, messages.c.error)
-            .where(messages.c.id == message_id)
-            .with_for_update(key_share=True)
-        )
-    ).one_or_none()
+    current = (await conn.execute(_MESSAGE_FOR_ROLL_UP, {"b_message": message_id})).one_or_none()
     if current is None:
         return None
-    parts = (
-        await conn.execute(
-            select(
-                message_parts.c.status, message_parts.c.sent_at, message_parts.c.delivered_at
-            ).where(message_parts.c.message_id == message_id)
-        )
-    ).all()
+    parts = (await conn.execute(_PARTS_FOR_ROLL_UP, {"b_message": message_id})).all()
     statuses = {row.status for row in parts}
     if not parts or statuses & {PartStatus.QUEUED.value, PartStatus.SENDING.value}:
         return None
@@ -227,12 +323,7 @@ async def record_event(
     modem: str | None = None,
 ) -> None:
     await conn.execute(
-        insert(message_events).values(
-            message_id=message_id,
-            part_seq=part_seq,
-            status=status,
-            detail=detail,
-            modem=modem,
-            at=now,
-        )
-    )
+        _EVENT,
+        {"b_message": message_id, "b_seq": part_seq, "b_status": status, "b_detail": detail,
+         "b_modem": modem, "b_now": now},
+    )  # fmt: skip

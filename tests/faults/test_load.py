@@ -1,4 +1,4 @@
-"""100 concurrent API clients for 20 s while four modems send (loopback only, bounded).
+"""100 concurrent API clients for 2 minutes while four modems send (loopback only, bounded).
 
 Correctness only: no 5xx, every accepted message sent once by the ledger. The latency
 figures (p95) are printed and judged by ``make soak`` / docs/reliability.md, not asserted
@@ -16,7 +16,7 @@ from tests.peers.helpers import wait_until_async
 from tests.support.audit import audit_database
 from tests.support.load import drive_clients, running_stack
 
-SECONDS = float(os.environ.get("SMSGW_LOAD_SECONDS", "20"))
+SECONDS = float(os.environ.get("SMSGW_LOAD_SECONDS", "120"))
 CLIENTS = 100
 
 

@@ -81,6 +81,10 @@ async def soak(seconds: float, modems: int, clients: int, work: Path) -> dict[st
             "rss_growth_percent": round(100 * (rss_last - rss_first) / rss_first, 1)
             if rss_first else None,
             "rss_samples": len(samples),
+            "rss_mb_by_minute": [
+                round(rss / 1024, 1) for _, rss in samples[::6]
+            ],
+            "tasks_by_minute": [n for _, n in tasks[::4]],
             "tasks_first_third_mean": round(tasks_first, 1),
             "tasks_last_third_mean": round(tasks_last, 1),
             "stats_lines": len(stats),

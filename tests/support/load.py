@@ -82,10 +82,14 @@ class LoadFigures:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     sent_ids: list[int] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    by_minute: dict[int, list[float]] = field(default_factory=dict)
 
     def record(self, kind: str, seconds: float, status: int) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
         self.statuses[status] += 1
+        minute = int((time.monotonic() - self.started) // 60)
+        self.by_minute.setdefault(minute, []).append(seconds)
 
     @property
     def server_errors(self) -> int:
@@ -110,6 +114,11 @@ class LoadFigures:
                 k: round((self.percentile(95, k) or 0) * 1000, 1) for k in sorted(self.latencies)
             },
             "messages_sent": len(self.sent_ids),
+            "p95_ms_by_minute": [
+                round(statistics.quantiles(v, n=100, method="inclusive")[94] * 1000, 1)
+                if len(v) > 1 else None
+                for _, v in sorted(self.by_minute.items())
+            ],
         }
 
 

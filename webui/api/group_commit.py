@@ -29,7 +29,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.bus import WAKE
+from gatewayd.bus import WAKE, queued_wake
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
 from gatewayd.store import DatabaseUnavailable, audit_log, utc_now
@@ -121,7 +121,7 @@ class GroupCommitter:
                 self._pending.clear()
                 raise
             if written:
-                await _wake(app)
+                await _wake(app, [send for send, _ in group])
 
     async def _write_group(
         self, app: web.Application, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]
@@ -163,9 +163,11 @@ async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) 
     return id_lists
 
 
-async def _wake(app: web.Application) -> None:
+async def _wake(app: web.Application, sends: list[GroupedSend]) -> None:
+    messages = [m for send in sends for m in send.messages]
     try:
-        await app[BUS].publish(WAKE, {"reason": "queued"})
+        modems = (m.request.modem for m in messages)
+        await app[BUS].publish(WAKE, queued_wake(len(messages), modems))
     except Exception:  # a wake-up is a hint: the workers poll anyway
         log.exception("Wake-up after a group commit failed")
 

@@ -99,6 +99,22 @@ async def test_claim_takes_highest_priority_first_and_respects_routing(db: Datab
     assert [m.id for m in got] == [later]
 
 
+async def test_a_modem_that_failed_a_message_takes_it_again_later(db: Database) -> None:
+    [message_id] = await queue(db, NewMessage(TO, "hi"))
+    now = utc_now()
+    async with db.begin() as conn:
+        await conn.execute(
+            messages.update()
+            .where(messages.c.id == message_id)
+            .values(avoid_modem="sim0", updated_at=now)
+        )
+    async with db.begin() as conn:
+        assert await claim(conn, host="h", modem="sim0", now=now + timedelta(seconds=5)) == []
+    async with db.begin() as conn:
+        [taken] = await claim(conn, host="h", modem="sim0", now=now + timedelta(seconds=31))
+    assert taken.id == message_id
+
+
 async def test_prefix_routes_limit_a_modem(db: Database) -> None:
     br, pt = await queue(db, NewMessage(TO, "br"), NewMessage("+351912345678", "pt"))
     async with db.begin() as conn:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from gatewayd.store import Database, DatabaseUnavailable, modems, utc_now
+from gatewayd.store.database import WriteInReadError
 
 
 async def add_modem(db: Database, name: str = "m0") -> None:
@@ -37,9 +38,22 @@ async def test_begin_commits_on_success_and_rolls_back_on_error(db: Database) ->
 
 
 async def test_read_never_keeps_changes(db: Database) -> None:
-    async with db.read() as conn:
-        await conn.execute(modems.insert().values(name="x", host="gw1", device="/dev/x"))
+    with contextlib.suppress(WriteInReadError):
+        async with db.read() as conn:
+            await conn.execute(modems.insert().values(name="x", host="gw1", device="/dev/x"))
     assert await count_modems(db) == 0
+
+
+async def test_writes_in_a_read_are_refused_on_postgresql(pg_url: str) -> None:
+    db = Database(pg_url)
+    try:
+        with pytest.raises(WriteInReadError, match="INSERT"):
+            async with db.read() as conn:
+                await conn.execute(modems.insert().values(name="x", host="gw1", device="/d"))
+        async with db.read() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await db.close()
 
 
 async def test_ping_and_dialect_name(db: Database, request: pytest.FixtureRequest) -> None:
@@ -182,7 +196,7 @@ async def test_exhausted_pool_is_unavailable_not_a_hang(db_url: str) -> None:
                     held += 1
     finally:
         await db.close()
-    assert held == (1 if db.dialect_name == "sqlite" else 2)  # PostgreSQL may overflow once
+    assert held == 1
 
 
 async def test_errors_raised_inside_the_block_pass_through_unchanged(db: Database) -> None:

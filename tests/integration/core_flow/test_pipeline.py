@@ -1,0 +1,134 @@
+"""The send pipeline: the next part is prepared while the modem holds the current one.
+
+What is prepared ahead and then cannot go out (the current part failed, the modem needs
+attention, gatewayd is stopping) goes back to the queue as if it had never been prepared:
+no try counted, no modem kept, never ``unknown``, never sent twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatewayd.queue import NewMessage
+from tests.integration.core_flow.harness import EXTERNAL, Flow, eventually, flow, ledger_counts
+
+
+def numbered(i: int) -> str:
+    return f"+55119877{60000 + i:05d}"
+
+
+async def part_states(f: Flow, ids: list[int]) -> dict[int, list[str]]:
+    return {i: [part.status for part in await f.parts(i)] for i in ids}
+
+
+async def test_a_permanent_error_keeps_the_prepared_message(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False) as f:
+        f.network.fault(0, "cms_error", code=21, count=1)
+        ids = await f.send(NewMessage(EXTERNAL, "refused"), NewMessage(numbered(1), "next"))
+        await f.start()
+        statuses = await f.wait_status(ids, {"failed", "delivered"}, timeout=20)
+        second = await f.message(ids[1])
+        second_parts = await f.parts(ids[1])
+    assert statuses == {ids[0]: "failed", ids[1]: "delivered"}
+    assert second.attempts == 1
+    assert [p.attempts for p in second_parts] == [1]
+    assert ledger_counts(f.network.ledger) == {(numbered(1), "next"): 1}
+
+
+async def test_a_modem_fault_gives_the_prepared_message_back(
+    db_url: str, tmp_path: Path
+) -> None:
+    """CMS 330 (no SMSC address) leaves the failed message to other modems and re-initialises
+    this one; the message prepared behind it is unclaimed: one try, no modem kept."""
+    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False) as f:
+        f.network.fault(0, "cms_error", code=330, count=1)
+        ids = await f.send(NewMessage(numbered(1), "first"), NewMessage(numbered(2), "second"))
+        await f.start()
+        await f.wait_status(ids[1:], "delivered", timeout=30)
+        first, second = [await f.message(i) for i in ids]
+        parts = [await f.parts(i) for i in ids]
+    assert (first.status, first.attempts, first.avoid_modem) == ("queued", 1, "sim0")
+    assert second.attempts == 1
+    assert [[p.attempts for p in ps] for ps in parts] == [[1], [1]]
+    assert ledger_counts(f.network.ledger) == {(numbered(2), "second"): 1}
+
+
+async def test_stopping_leaves_nothing_prepared(db_url: str, tmp_path: Path) -> None:
+    count = 40
+    async with flow(db_url, tmp_path, modems=1, latency_ms=50, report_delay_ms=20) as f:
+        ids = await f.send(*(NewMessage(numbered(i), f"s{i}") for i in range(count)))
+        await f.network.wait_for_ledger(5, timeout=20)
+        await f.stop()
+        states = await part_states(f, ids)
+        statuses = await f.statuses(ids)
+        rows = [await f.message(i) for i in ids]
+    counts = ledger_counts(f.network.ledger)
+    assert 5 <= len(counts) < count
+    for i, message_id in enumerate(ids):
+        seen = counts[(numbered(i), f"s{i}")]
+        assert states[message_id] in (["sent"], ["delivered"], ["queued"]), states[message_id]
+        if states[message_id] == ["queued"]:
+            assert (statuses[message_id], seen, rows[i].attempts) == ("queued", 0, 0)
+            assert rows[i].assigned_modem is None and rows[i].claimed_by is None
+        else:
+            assert seen == 1
+
+
+async def test_multipart_messages_back_to_back(db_url: str, tmp_path: Path) -> None:
+    """Parts of one message and of the next follow each other without a gap in the order."""
+    text = "x" * 400  # three parts
+    async with flow(db_url, tmp_path, modems=1, latency_ms=30, report_delay_ms=50) as f:
+        ids = await f.send(*(NewMessage(numbered(i), f"{i}{text}") for i in range(4)))
+        await f.wait_status(ids, "delivered", timeout=30)
+        states = await part_states(f, ids)
+    assert all(s == ["delivered"] * 3 for s in states.values()), states
+    order = [e["to"] for e in f.network.ledger]
+    assert order == [numbered(i) for i in range(4) for _ in range(3)]
+
+
+async def test_reports_overtaking_their_answers_still_match(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A report delay of 0 ms puts the report right behind the ``+CMGS`` answer, before the
+    part's MR can be committed."""
+    async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=0) as f:
+        ids = await f.send(*(NewMessage(numbered(i), f"r{i}") for i in range(30)))
+
+        async def all_delivered() -> bool:
+            return set((await f.statuses(ids)).values()) == {"delivered"}
+
+        await eventually(all_delivered, timeout=30, what="every report matched")
+
+
+async def test_a_wake_up_for_one_message_wakes_one_idle_modem(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Every idle modem claiming for one new message is a burst of empty claims; busy
+    modems and named ones are always woken (for them it costs nothing or is required)."""
+    async with flow(db_url, tmp_path, modems=4) as f:
+        workers = list(f.gateway.workers.values())
+
+        async def all_idle() -> bool:
+            return all(w.idle for w in workers)
+
+        await eventually(all_idle, timeout=10, what="every modem idle")
+        f.gateway.wake_for(1, [])
+        first = [w.name for w in workers if w.wake.is_set()]
+        for worker in workers:
+            worker.wake.clear()
+        f.gateway.wake_for(1, [])
+        second = [w.name for w in workers if w.wake.is_set()]
+        for worker in workers:
+            worker.wake.clear()
+        f.gateway.wake_for(1, ["sim3"])
+        named = sorted(w.name for w in workers if w.wake.is_set())
+        for worker in workers:
+            worker.wake.clear()
+        workers[0].idle = False
+        f.gateway.wake_for(0, [])
+        busy = [w.name for w in workers if w.wake.is_set()]
+    assert len(first) == 1 and len(second) == 1 and first != second
+    assert len(named) == 2 and "sim3" in named
+    assert busy == ["sim0"]
