@@ -20,7 +20,13 @@ from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import digits, same_subscriber
-from gatewayd.queue.progress import StatusChange, bound, record_event, roll_up
+from gatewayd.queue.progress import (
+    StatusChange,
+    bound,
+    record_event,
+    roll_up,
+    settle_one_part_message,
+)
 from gatewayd.sms import StatusReport
 from gatewayd.store import PartStatus, message_parts, messages
 
@@ -61,6 +67,7 @@ def _candidate_queries(*, by_imsi: bool) -> tuple[Select[Any], Select[Any]]:
             message_parts.c.message_id,
             message_parts.c.status,
             message_parts.c.seq,
+            message_parts.c.total,
             message_parts.c.submitted_at,
             messages.c.recipient,
         )
@@ -134,15 +141,21 @@ async def apply_status_report(
         part_seq=part.seq,
         modem=modem,
     )
-    change = None
+    if report.state == "pending":
+        return ReportOutcome(True, part.id, part.message_id)
+    if part.total == 1:
+        change = await settle_one_part_message(
+            conn, part.message_id, delivered=report.state == "delivered",
+            delivered_at=report.discharge_time or now, error=error, now=now,
+        )  # fmt: skip
+        return ReportOutcome(True, part.id, part.message_id, change=change)
     if report.state == "failed":
         await conn.execute(
             update(messages)
             .where(messages.c.id == part.message_id)
             .values(error=error, updated_at=now)
         )
-    if report.state != "pending":
-        change = await roll_up(conn, part.message_id, now=now)
+    change = await roll_up(conn, part.message_id, now=now)
     return ReportOutcome(True, part.id, part.message_id, change=change)
 
 

@@ -18,7 +18,7 @@ class SchemaNotReady(Exception):
 
 
 async def open_database(
-    settings: Settings, *, create_sqlite_schema: bool = True, pre_ping: bool = True
+    settings: Settings, *, create_sqlite_schema: bool = True, pre_ping: bool = False
 ) -> Database:
     """Open the database; SQLite files get their schema created or upgraded on the spot (the
     embedded mode's first minute), PostgreSQL must have been migrated with ``gatewayd migrate``.

@@ -71,6 +71,9 @@ class WebOptions:
     command_timeout: float = 30.0
     """Seconds to wait for gatewayd to answer a USSD or restart command."""
     webhook_poll_interval: float = 2.0
+    webhook_min_interval: float = 0.5
+    """Seconds between two dispatcher rounds woken by live events: a burst of status
+    events (several per message sent) becomes one round instead of one each."""
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
     webhook_backoff_base: float = 5.0

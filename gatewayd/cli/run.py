@@ -57,8 +57,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     simulate = args.simulate
     if simulate is None and not settings.enabled_modems:
         simulate = 2
-    # Pooled connections are checked before use only when the web UI shares the pool.
-    db = await open_database(settings, pre_ping=bool(args.web))
+    db = await open_database(settings)
     bus = create_bus(settings.redis_url)
     network: SimNetwork | None = None
     web_runner: Any = None

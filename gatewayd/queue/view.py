@@ -94,10 +94,20 @@ async def load_messages(
     """Several messages as JSON, in the order of ``message_ids``."""
     if not message_ids:
         return []
-    rows = {
-        row.id: row
-        for row in await conn.execute(select(messages).where(messages.c.id.in_(message_ids)))
-    }
+    rows = await conn.execute(select(messages).where(messages.c.id.in_(message_ids)))
+    return await messages_json(conn, list(rows), order=message_ids)
+
+
+async def messages_json(
+    conn: AsyncConnection, rows: Sequence[Row[Any]], *, order: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """Message rows already read, as JSON with their parts (one more query), in the order of
+    ``order`` (default: the rows' order)."""
+    by_id = {row.id: row for row in rows}
+    message_ids = list(order) if order is not None else [row.id for row in rows]
+    if not message_ids:
+        return []
+    rows_by_id = by_id
     parts: dict[int, list[Row[Any]]] = {i: [] for i in message_ids}
     for part in await conn.execute(
         select(message_parts)
@@ -105,4 +115,4 @@ async def load_messages(
         .order_by(message_parts.c.message_id, message_parts.c.seq)
     ):
         parts[part.message_id].append(part)
-    return [message_json(rows[i], parts[i]) for i in message_ids if i in rows]
+    return [message_json(rows_by_id[i], parts[i]) for i in message_ids if i in rows_by_id]

@@ -54,14 +54,14 @@ class Database:
         *,
         pool_size: int = 20,
         connect_timeout: float = 10.0,
-        pre_ping: bool = True,
+        pre_ping: bool = False,
     ) -> None:
         """``url`` as users write it (``postgresql://…``, ``sqlite:///…``) or in async form.
 
-        ``pre_ping`` checks a pooled PostgreSQL connection before each use (one round trip):
-        right for request handlers, which should not fail once after a server restart. The
-        daemon turns it off: its transactions retry on :class:`DatabaseUnavailable` anyway,
-        and the first failure after a restart discards the whole pool."""
+        ``pre_ping`` checks a pooled PostgreSQL connection before each use: one more round
+        trip for every transaction and page, for little: after a server restart the first
+        failure (a :class:`DatabaseUnavailable`, which callers handle) discards the whole
+        pool, so only the work in flight at that moment sees the restart."""
         parsed = parse_database_url(url)
         self.description = describe_database(url)
         self.connect_timeout = connect_timeout
@@ -92,7 +92,7 @@ class Database:
             _refuse_writes_in_reads(self.engine)
 
     @classmethod
-    def from_settings(cls, settings: DatabaseSettings, *, pre_ping: bool = True) -> Database:
+    def from_settings(cls, settings: DatabaseSettings, *, pre_ping: bool = False) -> Database:
         return cls(
             settings.sqlalchemy_url,
             pool_size=settings.pool_size,

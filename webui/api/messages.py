@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import CannotCancel, NewMessage, cancel
-from gatewayd.queue.view import load_message, load_messages
+from gatewayd.queue.view import load_message, messages_json
 from gatewayd.store import MessageStatus, Role, messages
 from webui.api.errors import ApiError, not_found
 from webui.api.idempotency import check_replay
@@ -161,7 +161,7 @@ def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
 async def list_messages(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 500)
     before = cursor_before(request)
-    query = select(messages.c.id).order_by(messages.c.id.desc()).limit(limit + 1)
+    query = select(messages).order_by(messages.c.id.desc()).limit(limit + 1)
     status = request.query.get("status")
     if status is not None:
         if status not in STATUSES:
@@ -178,9 +178,9 @@ async def list_messages(request: web.Request) -> web.Response:
     if before is not None:
         query = query.where(messages.c.id < before)
     async with request.app[DB].read() as conn:
-        ids = [row[0] for row in await conn.execute(query)]
-        page = await load_messages(conn, ids[:limit])
-    next_cursor = encode_cursor({"before": ids[limit - 1]}) if len(ids) > limit else None
+        rows = list(await conn.execute(query))
+        page = await messages_json(conn, rows[:limit])
+    next_cursor = encode_cursor({"before": rows[limit - 1].id}) if len(rows) > limit else None
     return web.json_response({"messages": page, "next_cursor": next_cursor})
 
 

@@ -84,7 +84,14 @@ class Dispatcher:
         self.wake.set()
 
     async def run(self) -> None:
+        last_round = -float("inf")
+        busy = False
         while not self.stopping:
+            calm = last_round + self.options.webhook_min_interval - time.monotonic()
+            if calm > 0 and not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped(), calm)
+            last_round = time.monotonic()
             try:
                 busy = await self.round()
             except DatabaseUnavailable as exc:
@@ -97,6 +104,11 @@ class Dispatcher:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.options.webhook_poll_interval)
+            self.wake.clear()
+
+    async def _stopped(self) -> None:
+        while not self.stopping:
+            await self.wake.wait()
             self.wake.clear()
 
     async def round(self) -> bool:
