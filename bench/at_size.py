@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bench.common import Result, say, summary_ms, write_result
 from bench.stack import migrated, recipient, throwaway_database, work_directory
-from gatewayd.queue.view import load_message, load_messages
+from gatewayd.queue.view import load_message, messages_json
 from gatewayd.reports import apply_status_report
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, messages
@@ -190,11 +190,11 @@ async def measure(db: Database, count: int, samples: int) -> dict[str, Any]:
 
 async def _page(conn: Any, status: str, cursor: int | None) -> list[dict[str, Any]]:
     """One page as ``GET /api/v1/messages?status=&cursor=`` needs it: newest first."""
-    query = select(messages.c.id).where(messages.c.status == status)
+    query = select(messages).where(messages.c.status == status)
     if cursor is not None:
         query = query.where(messages.c.id < cursor)
-    ids = [row.id for row in await conn.execute(query.order_by(messages.c.id.desc()).limit(PAGE))]
-    return await load_messages(conn, ids)
+    rows = list(await conn.execute(query.order_by(messages.c.id.desc()).limit(PAGE)))
+    return await messages_json(conn, rows)
 
 
 async def bench_at_size(quick: bool) -> Result:

@@ -83,7 +83,8 @@ class SendWindow:
     recent: deque[float] = field(default_factory=deque)
 
     def record(self) -> None:
-        self.recent.append(time.monotonic())
+        if self.per_minute is not None:  # kept only to enforce the limit: unbounded otherwise
+            self.recent.append(time.monotonic())
         self.sent_today += 1
 
     def wait_needed(self, now: datetime) -> float:

@@ -65,3 +65,17 @@ async def test_missing_schema_is_reported_before_use(empty_db: Database) -> None
 async def test_the_shared_fixture_database_is_at_head(db: Database) -> None:
     assert await migrations.current_revision(db) == migrations.head_revision()
     assert await migrations.schema_differences(db) == []
+
+
+async def test_queue_tables_are_vacuumed_after_a_fixed_number_of_changes(db: Database) -> None:
+    if db.dialect_name != "postgresql":
+        pytest.skip("autovacuum settings exist on PostgreSQL only")
+    async with db.read() as conn:
+        rows = await conn.exec_driver_sql(
+            "SELECT relname, reloptions FROM pg_class "
+            "WHERE relname IN ('messages', 'message_parts')"
+        )
+        options = {row.relname: set(row.reloptions or ()) for row in rows}
+    for table in ("messages", "message_parts"):
+        assert {"autovacuum_vacuum_scale_factor=0.0",
+                "autovacuum_vacuum_threshold=5000"} <= options[table]  # fmt: skip
