@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,7 +35,12 @@ from gatewayd.store import Database, DatabaseUnavailable, utc_now
 
 log = structlog.get_logger(__name__)
 
-SendPdu = Callable[[str, int], Awaitable[int]]
+class SendPdu(Protocol):
+    def __call__(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> Awaitable[int]: ...
+
+
 Publish = Callable[[StatusChange], Awaitable[None]]
 ClaimNext = Callable[[AsyncConnection, datetime], Awaitable[ClaimedMessage | None]]
 
@@ -143,8 +149,11 @@ class SendPipeline:
         """Write ``slot`` while recording ``pending`` and preparing what follows it."""
         self.progress.written += 1
         self.on_part_written()
-        exchange = asyncio.ensure_future(self.send_pdu(slot.part.pdu, slot.part.tpdu_length))
-        ahead = asyncio.ensure_future(self._advance(pending, slot))
+        written = asyncio.Event()
+        exchange = asyncio.ensure_future(
+            self.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
+        )
+        ahead = asyncio.ensure_future(self._advance_once_written(pending, slot, written, exchange))
         try:
             mr = await exchange
         except ModemError as error:
@@ -177,6 +186,20 @@ class SendPipeline:
             return None, pending
 
     # -- transactions ----------------------------------------------------------------------
+
+    async def _advance_once_written(
+        self, pending: list[Answered], slot: Slot, written: asyncio.Event,
+        exchange: asyncio.Future[int],
+    ) -> Slot | None:  # fmt: skip
+        """:meth:`_advance`, started once the PDU is with the modem: work done while the
+        prompt is awaited would delay the PDU itself."""
+        waiter: asyncio.Future[object] = asyncio.ensure_future(written.wait())
+        watched: set[asyncio.Future[object]] = {waiter, exchange}  # type: ignore[arg-type]
+        try:
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        return await self._advance(pending, slot)
 
     async def _claim_first(self) -> Slot | None:
         return await self._advance([], None)

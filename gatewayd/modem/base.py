@@ -70,8 +70,11 @@ class ModemDriver(Protocol):
 
     async def storage_usage(self) -> list[StorageUsage]: ...
 
-    async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
-        """Send one SMS-SUBMIT PDU (with its SMSC field); returns the message reference."""
+    async def send_pdu(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> int:
+        """Send one SMS-SUBMIT PDU (with its SMSC field); returns the message reference.
+        ``on_written`` is called once the PDU is handed to the modem, before its answer."""
         ...
 
     async def list_messages(self, storage: str | None = None) -> list[StoredMessage]: ...

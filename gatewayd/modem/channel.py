@@ -166,15 +166,18 @@ class AtChannel:
         *,
         prompt_timeout: float = PROMPT_TIMEOUT,
         timeout: float | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> Response:
-        """The `AT+CMGS` exchange: command, `> `, payload + Ctrl-Z, answer.
+        """The `AT+CMGS` exchange: command, `> `, payload + Ctrl-Z (then `on_written`), answer.
 
         Once the lock is held the exchange runs to its end even if the caller is cancelled,
         so the modem is never left waiting for a PDU.
         """
         await self._lock.acquire()
         try:
-            task = asyncio.ensure_future(self._exchange(command, payload, timeout, prompt_timeout))
+            task = asyncio.ensure_future(
+                self._exchange(command, payload, timeout, prompt_timeout, on_written)
+            )
         except BaseException:
             self._lock.release()
             raise
@@ -195,6 +198,7 @@ class AtChannel:
         payload: str | None,
         timeout: float | None,
         prompt_timeout: float | None,
+        on_written: Callable[[], None] | None = None,
     ) -> Response:
         self._raise_if_disconnected()
         if self._resync_needed:
@@ -210,6 +214,8 @@ class AtChannel:
             self._write(command.encode("ascii") + b"\r", command=True)
             if pending.prompt is not None and payload is not None:
                 await self._send_payload(pending, payload, prompt_timeout or PROMPT_TIMEOUT)
+                if pending.payload_written and on_written is not None:
+                    on_written()
             result = await asyncio.wait_for(pending.final, limit)
         except TimeoutError:
             self._resync_needed = True

@@ -299,14 +299,17 @@ class AtModem:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
-        """Send one SMS-SUBMIT PDU (with its SMSC field) and return the message reference."""
+    async def send_pdu(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> int:
+        """Send one SMS-SUBMIT PDU (with its SMSC field) and return the message reference;
+        ``on_written`` is called when the PDU has been written after the prompt."""
         if not _HEX_RE.match(pdu_hex) or not 1 <= tpdu_length <= len(pdu_hex) // 2:
             raise ModemError(
                 f"{self.name}: not a PDU of {tpdu_length} octets", action=ErrorAction.FAIL_MESSAGE
             )
         response = await self.channel.command_with_prompt(
-            f"AT+CMGS={tpdu_length}", pdu_hex.upper()
+            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written
         )
         value = response.first_value("+CMGS") or ""
         reference = value.split(",", 1)[0].strip()

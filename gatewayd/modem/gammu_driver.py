@@ -292,13 +292,17 @@ class GammuModem:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
+    async def send_pdu(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> int:
         try:
             message = submit_to_gammu(pdu_hex)
         except ValueError as error:  # PduError included
             raise ModemError(
                 f"{self.name}: not a PDU to send ({error})", action=ErrorAction.FAIL_MESSAGE
             ) from error
+        if on_written is not None:
+            on_written()  # Gammu writes and waits in one call: nothing to wait for here
         try:
             reference = await self._call(
                 "SendSMS", lambda m: m.SendSMS(message), timeout=self.send_timeout, sending=True
