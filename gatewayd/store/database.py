@@ -127,6 +127,21 @@ class Database:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
+    async def run_outside_transaction(self, statement: str) -> None:
+        """Run a maintenance statement that PostgreSQL refuses inside a transaction
+        (``VACUUM``)."""
+        async with self._connection("DEFERRED") as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql(statement)
+
+    async def setting(self, name: str) -> str | None:
+        """A PostgreSQL server setting (``SHOW``); None on SQLite."""
+        if self.sqlite_path is not None:
+            return None
+        async with self.read() as conn:
+            value = (await conn.exec_driver_sql(f"SHOW {name}")).scalar()
+        return None if value is None else str(value)
+
     def pool_status(self) -> dict[str, int]:
         """Pool figures for metrics: ``size``, ``checked_out``, ``overflow``."""
         pool: Any = self.engine.pool

@@ -132,3 +132,12 @@ async def test_a_wake_up_for_one_message_wakes_one_idle_modem(
     assert len(first) == 1 and len(second) == 1 and first != second
     assert len(named) == 2 and "sim3" in named
     assert busy == ["sim0"]
+
+
+async def test_the_gateway_vacuums_its_tables_when_autovacuum_is_off(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with flow(db_url, tmp_path, modems=1) as f:
+        autovacuum = await f.db.setting("autovacuum")
+        own = await f.gateway._needs_own_vacuum()
+    assert own is (autovacuum == "off")

@@ -206,3 +206,17 @@ async def test_errors_raised_inside_the_block_pass_through_unchanged(db: Databas
     with pytest.raises(ConnectionResetError):
         async with db.read():
             raise ConnectionResetError("a modem's socket, not the database")
+
+
+async def test_server_settings_and_maintenance_outside_a_transaction(db: Database) -> None:
+    autovacuum = await db.setting("autovacuum")
+    if db.dialect_name == "sqlite":
+        assert autovacuum is None
+        return
+    assert autovacuum in ("on", "off")
+    await db.run_outside_transaction("VACUUM (ANALYZE) messages, message_parts")
+    async with db.read() as conn:
+        analyzed = (await conn.exec_driver_sql(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'messages'"
+        )).scalar_one()  # fmt: skip
+    assert analyzed is True
