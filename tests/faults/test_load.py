@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from gatewayd.store import Database
 from tests.faults.conftest import report_figures
 from tests.peers.helpers import wait_until_async
@@ -20,6 +22,7 @@ SECONDS = float(os.environ.get("SMSGW_LOAD_SECONDS", "120"))
 CLIENTS = 100
 
 
+@pytest.mark.timeout(int(SECONDS) + 300)
 async def test_hundred_clients_while_modems_send(pg_url: str, tmp_path: Path) -> None:
     db = Database(pg_url)
     try:
