@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from gatewayd.modem.commands import command_name, spec_for
@@ -120,13 +117,9 @@ def test_command_table(command: str, name: str, timeout: float, prefix: str | No
     assert (spec.timeout, spec.prefix) == (timeout, prefix)
 
 
-def test_error_table_covers_the_reference_and_maps_actions() -> None:
-    reference_path = Path("/work/shared/reference/cms_errors.json")
+def test_error_table_covers_every_code_and_maps_actions() -> None:
     table = error_table()
-    if reference_path.exists():
-        reference = json.loads(reference_path.read_text())
-        assert {row["code"] for row in reference["cms_errors"]} == set(table.cms)
-        assert {row["code"] for row in reference["cme_errors"]} == set(table.cme)
+    assert (len(table.cms), len(table.cme)) == (73, 37)
     assert table.lookup("CMS", 1).action is ErrorAction.FAIL_MESSAGE
     assert table.lookup("CMS", 42).action is ErrorAction.RETRY_LATER
     assert table.lookup("CMS", 330).action is ErrorAction.TRY_OTHER_MODEM
