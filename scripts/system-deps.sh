@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: the real SMS programs the simulator must satisfy,
 # the database and cache servers, Chromium for browser tests, and the tools that check the
-# production files (docker-compose, nginx, promtool, logrotate, shellcheck). Installs only what is missing.
+# production files (docker-compose, nginx, promtool, logrotate, shellcheck, udevadm). Installs only what is missing.
 set -euo pipefail
 packages=(gammu gammu-smsd smstools kannel postgresql redis-server chromium
-          docker-compose nginx prometheus openssl logrotate shellcheck)
+          docker-compose nginx prometheus openssl logrotate shellcheck udev systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
