@@ -6,7 +6,7 @@ that runs the modem workers includes them.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 MODEM_RECOVERY_STEPS = Counter(
     "smsgw_modem_recovery_steps_total",
@@ -23,3 +23,16 @@ LOW_BALANCE_ALERTS = Counter(
 def recovery_step_count(modem: str, step: str) -> float:
     """The current value of the recovery counter for one modem and step (for tests and CLI)."""
     return float(MODEM_RECOVERY_STEPS.labels(modem=modem, step=step)._value.get())
+
+GROUP_COMMIT_ITEMS = Histogram(
+    "smsgw_group_commit_items",
+    "Items done per group transaction (send steps of all modems; status reports).",
+    ["group"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+GROUP_COMMIT_SECONDS = Histogram(
+    "smsgw_group_commit_seconds",
+    "Duration of group transactions.",
+    ["group"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)

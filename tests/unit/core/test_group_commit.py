@@ -1,0 +1,84 @@
+"""Group commit: what arrives while a batch runs is done together next; one bad item cannot
+fail the others; an outage reaches every waiter; abandoned outcomes are handed back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gatewayd.group_commit import GroupCommit, Pending
+from gatewayd.store import DatabaseUnavailable
+
+
+class Doubler(GroupCommit[int, int]):
+    """Doubles numbers; a batch holding a negative number fails; 0 means the database is
+    down. The first batch waits for ``release``."""
+
+    def __init__(self) -> None:
+        super().__init__("doubler")
+        self.batches_seen: list[list[int]] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.left: list[tuple[int, int]] = []
+
+    async def transaction(self, batch: list[Pending[int, int]]) -> list[int]:
+        items = [pending.item for pending in batch]
+        self.batches_seen.append(items)
+        self.started.set()
+        await self.release.wait()
+        if 0 in items:
+            raise DatabaseUnavailable("connection refused")
+        if any(item < 0 for item in items):
+            raise ValueError(f"negative in {items}")
+        return [item * 2 for item in items]
+
+    async def abandoned(self, items: list[tuple[int, int]]) -> None:
+        self.left += items
+
+
+async def test_items_arriving_during_a_batch_share_the_next() -> None:
+    group = Doubler()
+    first = asyncio.create_task(group.submit(1))
+    await asyncio.wait_for(group.started.wait(), 5)
+    rest = [asyncio.create_task(group.submit(n)) for n in (2, 3, 4)]
+    await asyncio.sleep(0)  # let them queue behind the running batch
+    group.release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, *rest), 5) == [2, 4, 6, 8]
+    assert group.batches_seen == [[1], [2, 3, 4]]
+    assert (group.batches, group.items) == (2, 4)
+
+
+async def test_a_failing_item_fails_alone() -> None:
+    group = Doubler()
+    group.release.set()
+    results = await asyncio.wait_for(
+        asyncio.gather(*(group.submit(n) for n in (5, -1, 6)), return_exceptions=True), 5
+    )
+    assert results[0] == 10 and results[2] == 12
+    assert isinstance(results[1], ValueError)
+    assert group.batches_seen[0] == [5, -1, 6]
+    assert group.batches_seen[1:] == [[5], [-1], [6]]
+
+
+async def test_an_outage_reaches_every_waiter() -> None:
+    group = Doubler()
+    group.release.set()
+    results = await asyncio.wait_for(
+        asyncio.gather(*(group.submit(n) for n in (0, 7)), return_exceptions=True), 5
+    )
+    assert all(isinstance(r, DatabaseUnavailable) for r in results)
+    assert group.batches_seen == [[0, 7]]  # not retried one by one: the database is away
+
+
+async def test_an_abandoned_outcome_is_handed_back() -> None:
+    group = Doubler()
+    waiting = asyncio.create_task(group.submit(9))
+    await asyncio.wait_for(group.started.wait(), 5)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    kept = asyncio.create_task(group.submit(3))
+    group.release.set()
+    assert await asyncio.wait_for(kept, 5) == 6
+    assert group.left == [(9, 18)]
