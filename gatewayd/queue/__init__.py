@@ -5,7 +5,19 @@ All functions take an open ``AsyncConnection`` inside the caller's transaction, 
 decides what commits together.
 """
 
-from gatewayd.queue.claim import ClaimedMessage, ClaimedPart, Recovery, claim, recover_after_crash
+from gatewayd.queue.claim import (
+    ClaimedMessage,
+    ClaimedPart,
+    ClaimedRow,
+    Claimer,
+    GroupClaim,
+    Recovery,
+    claim,
+    claim_due,
+    claim_for_modems,
+    recover_after_crash,
+    with_parts,
+)
 from gatewayd.queue.enqueue import (
     CannotCancel,
     InvalidMessage,
@@ -21,6 +33,9 @@ __all__ = [
     "CannotCancel",
     "ClaimedMessage",
     "ClaimedPart",
+    "ClaimedRow",
+    "Claimer",
+    "GroupClaim",
     "InvalidMessage",
     "NewMessage",
     "PreparedMessage",
@@ -28,8 +43,11 @@ __all__ = [
     "StatusChange",
     "cancel",
     "claim",
+    "claim_due",
+    "claim_for_modems",
     "enqueue",
     "prepare",
     "recover_after_crash",
     "roll_up",
+    "with_parts",
 ]

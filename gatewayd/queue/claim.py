@@ -2,18 +2,22 @@
 
 A claim is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING``:
 on PostgreSQL concurrent claimers (other modems, other gatewayd hosts) skip each other's rows,
-so no message is ever handed to two modems. SQLite ignores the locking clause, which is fine:
+so no message is ever handed to two modems. Modems claiming at the same moment claim together
+(:func:`claim_for_modems`): one locked look-up, the messages shared out in Python under the
+same rules, one update. SQLite ignores the locking clause, which is fine:
 it has one writer at a time, and embedded mode has one process.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, or_, select, update
+from sqlalchemy import Select, Update, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue.progress import bound, roll_up
@@ -43,6 +47,17 @@ class ClaimedMessage:
     """True when some part of this message already left through a modem."""
 
 
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A claimed message before its parts are read."""
+
+    id: int
+    recipient: str
+    attempts: int
+    status_report: bool
+    priority: int
+
+
 async def claim(
     conn: AsyncConnection,
     *,
@@ -61,11 +76,39 @@ async def claim(
     ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
     message must not wait forever.
     """
+    rows = await claim_due(
+        conn, host=host, modem=modem, prefixes=prefixes, own_number=own_number, now=now,
+        limit=limit, avoid_for=avoid_for,
+    )  # fmt: skip
+    return await with_parts(conn, rows)
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    *,
+    host: str,
+    modem: str,
+    prefixes: tuple[str, ...] = (),
+    own_number: str | None = None,
+    now: datetime,
+    limit: int = 1,
+    avoid_for: timedelta = AVOID_FOR,
+) -> list[ClaimedRow]:
+    """The claim of :func:`claim` without reading the parts: the claimed messages' rows,
+    highest priority first. :func:`with_parts` completes them (for several claims at once)."""
     statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
     claimed = await conn.execute(
         statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
     )
-    rows = sorted(claimed.all(), key=lambda r: (-r.priority, r.id))
+    rows = [
+        ClaimedRow(row.id, row.recipient, row.attempts, row.status_report, row.priority)
+        for row in claimed
+    ]
+    return sorted(rows, key=lambda r: (-r.priority, r.id))
+
+
+async def with_parts(conn: AsyncConnection, rows: list[ClaimedRow]) -> list[ClaimedMessage]:
+    """The claimed messages of ``rows`` with their parts still to send, in one query."""
     if not rows:
         return []
     ids = [row.id for row in rows]
@@ -252,3 +295,140 @@ async def recover_after_crash(
         await roll_up(conn, message_id, now=now)
     return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids))
 
+
+
+@dataclass(frozen=True)
+class Claimer:
+    """A modem that claims with the general rule (no prefixes of its own)."""
+
+    host: str
+    modem: str
+    own_number: str | None = None
+
+
+@dataclass
+class GroupClaim:
+    claimed: dict[str, ClaimedRow]
+    """A message per modem that got one."""
+    exhausted: bool
+    """True when every message the group may take was offered: a modem left without one
+    would find nothing by itself either."""
+
+
+async def claim_for_modems(
+    conn: AsyncConnection,
+    claimers: list[Claimer],
+    *,
+    now: datetime,
+    avoid_for: timedelta = AVOID_FOR,
+) -> GroupClaim:
+    """A message each for several modems (of one host), in one look-up and one update instead
+    of a claim each, under the rules of :func:`claim`: highest priority first, a message bound
+    to a modem only to that modem, not to a modem's own number, not to the modem that failed
+    it within ``avoid_for``. Messages go to modems in the order the modems are listed, those
+    bound to a modem first to it."""
+    if not claimers:
+        return GroupClaim({}, exhausted=False)
+    names = [c.modem for c in claimers]
+    limit = len(claimers) + GROUP_SLACK
+    rows = (
+        await conn.execute(
+            _group_candidates(limit), {"b_now": now, "b_names": names, "b_names2": names}
+        )
+    ).all()
+    chosen = _distribute(rows, claimers, avoided_before=now - avoid_for)
+    if not chosen:
+        return GroupClaim({}, exhausted=len(rows) < limit)
+    by_id = {message_id: modem for modem, message_id in chosen.items()}
+    claimed = await conn.execute(
+        _CLAIM_CHOSEN,
+        {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now},
+    )
+    result = {
+        by_id[row.id]: ClaimedRow(row.id, row.recipient, row.attempts, row.status_report,
+                                  row.priority)
+        for row in claimed
+    }  # fmt: skip
+    return GroupClaim(result, exhausted=len(rows) < limit)
+
+
+GROUP_SLACK = 2
+"""Messages looked at beyond one per modem, for those some modems may not take."""
+
+
+def _distribute(
+    rows: list[Any], claimers: list[Claimer], *, avoided_before: datetime
+) -> dict[str, int]:
+    """Which message (id) each modem takes among ``rows``, best first."""
+    bound_to = Counter(row.modem or row.assigned_modem for row in rows
+                       if row.modem or row.assigned_modem)  # fmt: skip
+    free = list(claimers)
+    chosen: dict[str, int] = {}
+    for row in rows:
+        if not free:
+            break
+        takers = [c for c in free if _may_take(c, row, avoided_before)]
+        if not takers:
+            continue
+        # A message any modem may take goes to one with none bound to it waiting.
+        taker = min(takers, key=lambda c: bound_to[c.modem] > 0)
+        target = row.modem or row.assigned_modem
+        if target:
+            bound_to[target] -= 1
+        chosen[taker.modem] = row.id
+        free.remove(taker)
+    return chosen
+
+
+def _may_take(claimer: Claimer, row: Any, avoided_before: datetime) -> bool:
+    modem = claimer.modem
+    return (
+        row.modem in (None, modem)
+        and row.assigned_modem in (None, modem)
+        and not (row.avoid_modem == modem and row.updated_at > avoided_before)
+        and not (claimer.own_number and row.recipient == claimer.own_number)
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _group_candidates(limit: int) -> Select[Any]:
+    now = bound("b_now", messages.c.updated_at)
+    return (
+        select(
+            messages.c.id, messages.c.recipient, messages.c.modem, messages.c.assigned_modem,
+            messages.c.avoid_modem, messages.c.updated_at,
+        )
+        .where(
+            messages.c.status == MessageStatus.QUEUED.value,
+            or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+            or_(messages.c.modem.is_(None),
+                messages.c.modem.in_(bindparam("b_names", expanding=True))),
+            or_(messages.c.assigned_modem.is_(None),
+                messages.c.assigned_modem.in_(bindparam("b_names2", expanding=True))),
+        )
+        .order_by(messages.c.priority.desc(), messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )  # fmt: skip
+
+
+_CLAIMED_NOW = bound("b_now", messages.c.updated_at)
+_CLAIM_CHOSEN = (
+    update(messages)
+    .where(
+        messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        messages.c.status == MessageStatus.QUEUED.value,
+    )
+    .values(
+        status=MessageStatus.SENDING.value,
+        claimed_by=bound("b_host", messages.c.claimed_by),
+        claimed_at=_CLAIMED_NOW,
+        updated_at=_CLAIMED_NOW,
+        attempts=messages.c.attempts + 1,
+    )
+    .returning(
+        messages.c.id, messages.c.recipient, messages.c.attempts, messages.c.status_report,
+        messages.c.priority,
+    )
+)  # fmt: skip
