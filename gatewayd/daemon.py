@@ -25,7 +25,8 @@ from gatewayd.inbox import flush_stale_fragments
 from gatewayd.incoming import received_event, status_event
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
-from gatewayd.reports import expire_overdue
+from gatewayd.reports import ReportRecorder, expire_overdue
+from gatewayd.send_recorder import SendRecorder
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.systemd import Notifier
 from gatewayd.wakeup import LocalWakeupListener
@@ -71,6 +72,8 @@ class Gateway:
         self.host = settings.gateway.host
         self.notifier = notifier or Notifier({})
         self.stopping = asyncio.Event()
+        self.send_recorder = SendRecorder(db)
+        self.report_recorder = ReportRecorder(db)
         context = WorkerContext(
             settings=settings,
             db=db,
@@ -78,6 +81,8 @@ class Gateway:
             publish=self.publish,
             stopping=self.stopping,
             health_interval=health_interval,
+            recorder=self.send_recorder,
+            reports=self.report_recorder,
         )
         chosen = settings.enabled_modems if modems is None else modems
         self.workers = {m.name: ModemWorker(m, context) for m in chosen}

@@ -29,8 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import RetryPolicy
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
-from gatewayd.queue import ClaimedMessage, ClaimedPart, StatusChange
+from gatewayd.queue import Claimer, StatusChange
 from gatewayd.queue import progress as p
+from gatewayd.send_recorder import (
+    Answered,
+    ClaimNext,
+    ModemSide,
+    SendRecorder,
+    Slot,
+    give_back,
+    record_answered,
+)
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 
 log = structlog.get_logger(__name__)
@@ -42,7 +51,6 @@ class SendPdu(Protocol):
 
 
 Publish = Callable[[StatusChange], Awaitable[None]]
-ClaimNext = Callable[[AsyncConnection, datetime], Awaitable[ClaimedMessage | None]]
 
 NEEDS_ATTENTION = (ErrorAction.REINITIALISE, ErrorAction.TRY_OTHER_MODEM)
 AHEAD_GRACE = 5.0
@@ -55,33 +63,6 @@ class ModemNeedsAttention(Exception):
     def __init__(self, error: ModemError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One part of a claimed message, committed ``sending`` and ready to be written."""
-
-    message: ClaimedMessage
-    index: int
-
-    @property
-    def part(self) -> ClaimedPart:
-        return self.message.parts[self.index]
-
-    @property
-    def is_last(self) -> bool:
-        return self.index + 1 == len(self.message.parts)
-
-    @property
-    def handed_over_before(self) -> bool:
-        """True when an earlier part of this message already left through a modem."""
-        return self.message.any_part_handed_over or self.index > 0
-
-
-@dataclass(frozen=True)
-class Answered:
-    slot: Slot
-    mr: int
 
 
 @dataclass
@@ -126,7 +107,18 @@ class SendPipeline:
     in_flight: set[int]
     progress: RecordProgress = field(default_factory=RecordProgress)
     on_part_written: Callable[[], None] = lambda: None
+    recorder: SendRecorder | None = None
+    """Shared by the pipelines of all modems (group commit); a private one when None."""
+    claimer: Claimer | None = None
+    """Set when this modem claims by the general rule, with the others."""
     _queue_empty: bool = False
+
+    def __post_init__(self) -> None:
+        if self.recorder is None:
+            self.recorder = SendRecorder(self.db)
+        self._side = ModemSide(
+            self.modem, self.imsi, self.may_claim, self.claim_next, claimer=self.claimer
+        )
 
     async def run(self) -> bool:
         """Send until nothing more may be claimed. False when the last claim found the queue
@@ -205,64 +197,25 @@ class SendPipeline:
         return await self._advance([], None)
 
     async def _advance(self, pending: list[Answered], current: Slot | None) -> Slot | None:
-        """One transaction: record ``pending``; prepare the part after ``current`` (or the
-        first part of a newly claimed message)."""
-        changes: list[StatusChange] = []
-        prepared: Slot | None = None
-        claimed: ClaimedMessage | None = None
-        async with self.db.begin() as conn:
-            now = utc_now()
-            changes += await self._record(conn, pending, now)
-            if current is not None and not current.is_last:
-                prepared = Slot(current.message, current.index + 1)
-                await self._mark_sending(conn, prepared, now)
-            else:
-                while prepared is None and self.may_claim():
-                    claimed = await self.claim_next(conn, now)
-                    self._queue_empty = claimed is None
-                    if claimed is None:
-                        break
-                    if not claimed.parts:
-                        change = await p.roll_up(conn, claimed.id, now=now)
-                        if change is not None:
-                            changes.append(change)
-                        continue
-                    prepared = Slot(claimed, 0)
-                    await self._mark_sending(conn, prepared, now)
+        """Record ``pending``; prepare the part after ``current`` (or the first part of a newly
+        claimed message). One transaction, shared with the other modems' pipelines."""
+        assert self.recorder is not None
+        result = await self.recorder.step(self._side, pending, current)
+        self._queue_empty = result.queue_empty
+        prepared = result.prepared
         if prepared is not None:
             self.in_flight.add(prepared.message.id)
-        await self._after_record(pending, changes)
+        await self._after_record(pending, result.changes)
+        claimed = result.claimed
         if claimed is not None and prepared is not None and prepared.message is claimed:
             await self._announce(StatusChange(claimed.id, "sending"))
         return prepared
 
-    async def _mark_sending(self, conn: AsyncConnection, slot: Slot, now: datetime) -> None:
-        await p.part_sending(
-            conn, slot.part.id, slot.message.id, modem=self.modem, imsi=self.imsi, now=now,
-            first_of_try=slot.index == 0,
-        )  # fmt: skip
-
     async def _record(
         self, conn: AsyncConnection, pending: list[Answered], now: datetime
     ) -> list[StatusChange]:
-        changes: list[StatusChange] = []
-        for answered in pending:
-            await p.part_sent(conn, answered.slot.part.id, mr=answered.mr, modem=self.modem,
-                              now=now, count=False)  # fmt: skip
-        if pending:
-            await p.count_sent(conn, self.modem, now, parts=len(pending))
-        for answered in pending:
-            slot = answered.slot
-            if not slot.is_last:
-                continue
-            message = slot.message
-            if len(message.parts) == 1 and not message.any_part_handed_over:
-                change = await p.roll_up_whole_send(conn, message.id, now=now)
-            else:
-                change = await p.roll_up(conn, message.id, now=now)
-            if change is not None:
-                changes.append(change)
-        return changes
+        changes = await record_answered(conn, [(self.modem, a) for a in pending], now=now)
+        return list(changes.values())
 
     async def _after_record(self, pending: list[Answered], changes: list[StatusChange]) -> None:
         for answered in pending:
@@ -276,9 +229,7 @@ class SendPipeline:
         """Record ``pending`` and return the prepared, unwritten ``slot`` to the queue."""
         await self._record_durably(pending)
         async with self.db.begin() as conn:
-            now = utc_now()
-            await p.unprepare_part(conn, slot.part.id)
-            await p.unclaim(conn, slot.message.id, now=now, keep_modem=slot.handed_over_before)
+            await give_back(conn, [slot], now=utc_now())
         self.in_flight.discard(slot.message.id)
         await self._announce(StatusChange(slot.message.id, "queued"))
 

@@ -35,8 +35,10 @@ from gatewayd.modem.errors import ModemError
 from gatewayd.modem.identity import ModemHealth
 from gatewayd.modem.usb_reset import UsbResetter
 from gatewayd.modem_state import register_modem, save_health, save_identity, set_state
-from gatewayd.queue import ClaimedMessage, StatusChange, claim
+from gatewayd.queue import ClaimedRow, Claimer, StatusChange, claim_due
 from gatewayd.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
+from gatewayd.reports import ReportRecorder
+from gatewayd.send_recorder import SendRecorder
 from gatewayd.sender import ModemNeedsAttention, RecordProgress, SendPipeline
 from gatewayd.stable_identity import (
     WrongModem,
@@ -70,6 +72,10 @@ class WorkerContext:
     health_interval: float = 30.0
     recovery: RecoveryPolicy = field(default_factory=RecoveryPolicy)
     care_interval: float = 300.0
+    recorder: SendRecorder | None = None
+    """The send pipelines' shared transactions (group commit); one per pipeline when None."""
+    reports: ReportRecorder | None = None
+    """Status reports' shared transactions; one per report when None."""
 
 
 @dataclass
@@ -214,6 +220,7 @@ class ModemWorker:
                 imsi=lambda: self.imsi,
                 publish=self.context.publish,
                 delete=lambda index, storage: modem.delete_message(index, storage),
+                reports=self.context.reports,
             )
             modem.on_message(handler.handle)
             modem.on_status_report(lambda incoming: self._handle_report(handler, incoming))
@@ -265,11 +272,10 @@ class ModemWorker:
                 and self.window.wait_needed(utc_now()) <= 0
             )
 
-        async def claim_next(conn: AsyncConnection, now: datetime) -> ClaimedMessage | None:
-            claimed = await claim(conn, host=context.host, modem=self.name,
-                                  prefixes=config.prefixes, own_number=self.own_number,
-                                  now=now)  # fmt: skip
-            return claimed[0] if claimed else None
+        async def claim_next(conn: AsyncConnection, now: datetime) -> list[ClaimedRow]:
+            return await claim_due(conn, host=context.host, modem=self.name,
+                                   prefixes=config.prefixes, own_number=self.own_number,
+                                   now=now)  # fmt: skip
 
         pipeline = SendPipeline(
             db=context.db,
@@ -283,6 +289,8 @@ class ModemWorker:
             in_flight=self.in_flight,
             progress=self.sends,
             on_part_written=self.window.record,
+            recorder=context.recorder,
+            claimer=None if config.prefixes else Claimer(context.host, self.name, self.own_number),
         )
         poll = context.settings.gateway.poll_interval
         found_work = True

@@ -7,6 +7,7 @@ rolled up from its parts by :func:`roll_up`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,6 +150,98 @@ async def count_sent(conn: AsyncConnection, modem: str, now: datetime, parts: in
     await conn.execute(
         _COUNT_SENT, {"b_modem": modem, "b_today": now.date().isoformat(), "b_parts": parts}
     )
+
+
+_WHOLE_SENDS = (
+    update(messages)
+    .where(
+        messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .values(status=MessageStatus.SENT.value, sent_at=_NOW, updated_at=_NOW, claimed_by=None)
+    .returning(messages.c.id)
+)
+
+
+@dataclass(frozen=True)
+class PartHandedOver:
+    """A part about to be written to ``modem`` (see :func:`parts_sending`)."""
+
+    part_id: int
+    message_id: int
+    modem: str
+    imsi: str | None
+    first_of_try: bool
+
+
+async def parts_sending(
+    conn: AsyncConnection, parts: Sequence[PartHandedOver], *, now: datetime
+) -> None:
+    """:func:`part_sending` for several parts in one round of statements."""
+    if not parts:
+        return
+    ordered = sorted(parts, key=lambda part: part.part_id)
+    await conn.execute(
+        _PART_SENDING,
+        [{"b_part": x.part_id, "b_modem": x.modem, "b_imsi": x.imsi, "b_now": now}
+         for x in ordered],
+    )  # fmt: skip
+    firsts = [x for x in ordered if x.first_of_try]
+    if firsts:
+        await conn.execute(
+            _ASSIGN_MODEM,
+            [{"b_message": x.message_id, "b_modem": x.modem, "b_now": now} for x in firsts],
+        )
+
+
+async def parts_sent(
+    conn: AsyncConnection, answers: Sequence[tuple[int, int]], *, now: datetime
+) -> None:
+    """:func:`part_sent` for several ``(part id, MR)`` answers; the counters are the caller's
+    (:func:`count_sent_by_modem`)."""
+    if answers:
+        await conn.execute(
+            _PART_SENT,
+            [{"b_part": part, "b_mr": mr, "b_now": now} for part, mr in sorted(answers)],
+        )
+
+
+async def count_sent_by_modem(
+    conn: AsyncConnection, parts_by_modem: Mapping[str, int], *, now: datetime
+) -> None:
+    """:func:`count_sent` for several modems at once."""
+    if parts_by_modem:
+        today = now.date().isoformat()
+        await conn.execute(
+            _COUNT_SENT,
+            [{"b_modem": modem, "b_today": today, "b_parts": count}
+             for modem, count in sorted(parts_by_modem.items())],
+        )  # fmt: skip
+
+
+async def roll_up_whole_sends(
+    conn: AsyncConnection, message_ids: Sequence[int], *, now: datetime
+) -> list[StatusChange]:
+    """:func:`roll_up_whole_send` for several messages; those something else settled first
+    are rolled up from their parts."""
+    if not message_ids:
+        return []
+    ordered = sorted(set(message_ids))
+    result = await conn.execute(_WHOLE_SENDS, {"b_ids": ordered, "b_now": now})
+    sent = {row.id for row in result}
+    if sent:
+        await record_events(
+            conn,
+            [{"b_message": i, "b_seq": None, "b_status": MessageStatus.SENT.value,
+              "b_detail": None, "b_modem": None, "b_now": now} for i in sorted(sent)],
+        )  # fmt: skip
+    changes = [StatusChange(i, MessageStatus.SENT.value) for i in ordered if i in sent]
+    for message_id in ordered:
+        if message_id not in sent:
+            change = await roll_up(conn, message_id, now=now)
+            if change is not None:
+                changes.append(change)
+    return changes
 
 
 _SINGLE_DELIVERED = (
@@ -367,3 +460,10 @@ async def record_event(
         {"b_message": message_id, "b_seq": part_seq, "b_status": status, "b_detail": detail,
          "b_modem": modem, "b_now": now},
     )  # fmt: skip
+
+
+async def record_events(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Several events in one statement; each row has the parameters of :func:`record_event`'s
+    statement (``b_message``, ``b_seq``, ``b_status``, ``b_detail``, ``b_modem``, ``b_now``)."""
+    if rows:
+        await conn.execute(_EVENT, list(rows))

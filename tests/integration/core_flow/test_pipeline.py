@@ -141,3 +141,24 @@ async def test_the_gateway_vacuums_its_tables_when_autovacuum_is_off(
         autovacuum = await f.db.setting("autovacuum")
         own = await f.gateway._needs_own_vacuum()
     assert own is (autovacuum == "off")
+
+
+async def test_modems_claim_together_and_bound_messages_keep_their_modem(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Six modems share transactions (group commit, claims together); messages bound to one
+    modem go through it only; every message leaves once."""
+    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20) as f:
+        bound = await f.send(*(NewMessage(numbered(i), f"b{i}", modem="sim2") for i in range(12)))
+        free = await f.send(*(NewMessage(numbered(100 + i), f"f{i}") for i in range(120)))
+        await f.wait_status(bound + free, "delivered", timeout=60)
+        bound_modems = {part.modem for i in bound for part in await f.parts(i)}
+        free_modems = {part.modem for i in free for part in await f.parts(i)}
+        recorder = f.gateway.send_recorder
+        reports = f.gateway.report_recorder
+    assert bound_modems == {"sim2"}
+    assert len(free_modems) == 6
+    counts = ledger_counts(f.network.ledger)
+    assert len(counts) == 132 and set(counts.values()) == {1}
+    assert recorder.items > recorder.batches  # steps of several modems shared transactions
+    assert reports.items == 132 and reports.items > reports.batches
