@@ -17,7 +17,7 @@ import structlog
 from gatewayd.inbox import ReceivedMessage, store_incoming
 from gatewayd.modem.driver import IncomingPdu
 from gatewayd.queue import StatusChange
-from gatewayd.reports import apply_status_report
+from gatewayd.reports import ReportRecorder, apply_status_report
 from gatewayd.sms import Deliver, PduError, StatusReport, decode_pdu
 from gatewayd.store import Database, incoming_messages, utc_now
 from gatewayd.store.upsert import insert_ignoring_duplicates
@@ -56,6 +56,8 @@ class IncomingHandler:
     imsi: Callable[[], str | None]
     publish: Publish
     delete: Delete
+    reports: ReportRecorder | None = None
+    """Shared by every modem's handler (group commit); a transaction per report when None."""
 
     async def handle(self, incoming: IncomingPdu) -> None:
         """Store ``incoming``, then delete it from the modem's memory when it came from there.
@@ -91,10 +93,15 @@ class IncomingHandler:
                 )
             return None
         if isinstance(decoded, StatusReport):
-            async with self.db.begin() as conn:
-                outcome = await apply_status_report(
-                    conn, decoded, modem=self.modem, imsi=self.imsi(), now=now
+            if self.reports is not None:
+                outcome = await self.reports.apply(
+                    decoded, modem=self.modem, imsi=self.imsi(), now=now
                 )
+            else:
+                async with self.db.begin() as conn:
+                    outcome = await apply_status_report(
+                        conn, decoded, modem=self.modem, imsi=self.imsi(), now=now
+                    )
             if not outcome.matched:
                 log.info("Status report matches no message", modem=self.modem, mr=decoded.mr,
                          recipient=decoded.recipient, state=decoded.state)  # fmt: skip

@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.group_commit import GroupCommit, Pending
 from gatewayd.numbers import digits, same_subscriber
 from gatewayd.queue.progress import (
     StatusChange,
     bound,
     record_event,
+    record_events,
     roll_up,
     settle_one_part_message,
 )
 from gatewayd.sms import StatusReport
-from gatewayd.store import PartStatus, message_parts, messages
+from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
 
 MATCH_WINDOW = timedelta(days=7)
 MIN_NATIONAL_DIGITS = 6
@@ -126,7 +128,7 @@ async def apply_status_report(
         latest = candidates[-1]
         return ReportOutcome(True, latest.id, latest.message_id, duplicate=True)
     part = awaiting[0]
-    error = f"the network could not deliver it (TP-ST {report.status:#04x})"
+    error = _failure(report)
     await conn.execute(
         _PART_REPORTED[report.state],
         {"b_part": part.id, "b_report": report.status, "b_at": report.discharge_time or now,
@@ -227,3 +229,213 @@ async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[Status
         if change is not None:
             changes.append(change)
     return changes
+
+
+@dataclass(frozen=True)
+class ArrivedReport:
+    report: StatusReport
+    modem: str
+    imsi: str | None
+    now: datetime
+
+
+class ReportRecorder(GroupCommit[ArrivedReport, ReportOutcome]):
+    """Status reports from every modem, those arriving together applied in one transaction
+    (:mod:`gatewayd.group_commit`) by :func:`apply_status_reports`."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__("report-recorder")
+        self.db = db
+
+    async def apply(
+        self, report: StatusReport, *, modem: str, imsi: str | None, now: datetime
+    ) -> ReportOutcome:
+        return await self.submit(ArrivedReport(report, modem, imsi, now))
+
+    async def transaction(
+        self, batch: list[Pending[ArrivedReport, ReportOutcome]]
+    ) -> list[ReportOutcome]:
+        async with self.db.begin() as conn:
+            return await apply_status_reports(conn, [pending.item for pending in batch])
+
+
+async def apply_status_reports(
+    conn: AsyncConnection, arrived: Sequence[ArrivedReport]
+) -> list[ReportOutcome]:
+    """:func:`apply_status_report` for several reports, in their order, with the same
+    outcomes: the parts awaiting them are looked up in one query, and the reports that name
+    their part exactly (the common case) are recorded a few statements for all. The others
+    (a recipient written differently, a duplicate) go through :func:`apply_status_report`."""
+    if len(arrived) == 1:
+        item = arrived[0]
+        return [await apply_status_report(conn, item.report, modem=item.modem, imsi=item.imsi,
+                                          now=item.now)]  # fmt: skip
+    awaiting = await _awaiting_parts(conn, arrived)
+    batch = _ReportBatch()
+    outcomes: list[ReportOutcome | None] = []
+    for item in arrived:
+        report = item.report
+        sim = item.imsi if item.imsi else item.modem
+        since = item.now - MATCH_WINDOW
+        exact = sorted(
+            (r for r in awaiting.get((bool(item.imsi), sim, report.mr), ())
+             if r.id not in batch.settled and r.submitted_at >= since
+             and recipient_rank(r.recipient, report.recipient) == 0),
+            key=lambda r: (r.submitted_at, r.id),
+        )  # fmt: skip
+        if not exact:
+            outcomes = [*(await batch.flush(conn, outcomes))]
+            outcome = await apply_status_report(
+                conn, report, modem=item.modem, imsi=item.imsi, now=item.now
+            )
+            if outcome.matched and not outcome.duplicate and report.state != "pending":
+                batch.settled.add(outcome.part_id or 0)
+            outcomes.append(outcome)
+            continue
+        outcomes.append(None)
+        batch.add(len(outcomes) - 1, item, exact[0])
+    return [outcome for outcome in await batch.flush(conn, outcomes) if outcome is not None]
+
+
+@functools.cache
+def _awaiting_of_pairs(*, by_imsi: bool) -> Select[Any]:
+    """The parts awaiting a report with any of the (SIM, MR) pairs ``b_pairs``, built once."""
+    sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
+    return (
+        select(
+            message_parts.c.id, message_parts.c.message_id, message_parts.c.status,
+            message_parts.c.seq, message_parts.c.total, message_parts.c.submitted_at,
+            message_parts.c.modem_imsi, message_parts.c.modem, message_parts.c.mr,
+            messages.c.recipient,
+        )
+        .join(messages, messages.c.id == message_parts.c.message_id)
+        .where(
+            tuple_(sim_column, message_parts.c.mr).in_(bindparam("b_pairs", expanding=True)),
+            message_parts.c.status.in_(AWAITING),
+            message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
+        )
+    )  # fmt: skip
+
+
+async def _awaiting_parts(
+    conn: AsyncConnection, arrived: Sequence[ArrivedReport]
+) -> dict[tuple[bool, str, int], list[Any]]:
+    """The parts awaiting a report with any of the reported (SIM, MR) pairs."""
+    found: dict[tuple[bool, str, int], list[Any]] = {}
+    for by_imsi in (True, False):
+        wanted = sorted({((a.imsi if by_imsi else a.modem) or "", a.report.mr)
+                         for a in arrived if bool(a.imsi) == by_imsi})  # fmt: skip
+        if not wanted:
+            continue
+        since = min(a.now for a in arrived) - MATCH_WINDOW
+        rows = await conn.execute(
+            _awaiting_of_pairs(by_imsi=by_imsi), {"b_pairs": wanted, "b_since": since}
+        )
+        for row in rows:
+            sim = row.modem_imsi if by_imsi else row.modem
+            found.setdefault((by_imsi, sim, row.mr), []).append(row)
+    return found
+
+
+_MESSAGES_SETTLED = {
+    "delivered": update(messages)
+    .where(messages.c.id.in_(bindparam("b_ids", expanding=True)),
+           messages.c.status != MessageStatus.DELIVERED.value)
+    .values(status=MessageStatus.DELIVERED.value, updated_at=bound("b_now", messages.c.updated_at),
+            claimed_by=None, error=None,
+            delivered_at=select(func.max(message_parts.c.delivered_at))
+            .where(message_parts.c.message_id == messages.c.id).scalar_subquery())
+    .returning(messages.c.id),
+    "failed": update(messages)
+    .where(messages.c.id.in_(bindparam("b_ids", expanding=True)),
+           messages.c.status != MessageStatus.FAILED.value)
+    .values(status=MessageStatus.FAILED.value, updated_at=bound("b_now", messages.c.updated_at),
+            claimed_by=None,
+            error=select(func.max(message_parts.c.error))
+            .where(message_parts.c.message_id == messages.c.id).scalar_subquery())
+    .returning(messages.c.id, messages.c.error),
+}  # fmt: skip
+
+
+@dataclass
+class _ReportBatch:
+    """Reports matched exactly, recorded together at :meth:`flush`."""
+
+    settled: set[int] = field(default_factory=set)
+    """Parts given their verdict in this transaction: a later report for one is a duplicate."""
+    _matched: list[tuple[int, ArrivedReport, Any]] = field(default_factory=list)
+
+    def add(self, position: int, item: ArrivedReport, part: Any) -> None:
+        self._matched.append((position, item, part))
+        if item.report.state != "pending":
+            self.settled.add(part.id)
+
+    async def flush(
+        self, conn: AsyncConnection, outcomes: list[ReportOutcome | None]
+    ) -> list[ReportOutcome | None]:
+        """Record what was matched; ``outcomes`` with those reports' outcomes filled in."""
+        matched, self._matched = self._matched, []
+        if not matched:
+            return outcomes
+        by_state: dict[str, list[dict[str, Any]]] = {}
+        events = []
+        for _, item, part in matched:
+            report = item.report
+            by_state.setdefault(report.state, []).append(
+                {"b_part": part.id, "b_report": report.status,
+                 "b_at": report.discharge_time or item.now, "b_error": _failure(report)}
+            )  # fmt: skip
+            events.append(
+                {"b_message": part.message_id, "b_seq": part.seq,
+                 "b_status": f"report:{report.state}", "b_detail": f"TP-ST {report.status:#04x}",
+                 "b_modem": item.modem, "b_now": item.now}
+            )  # fmt: skip
+        for state, params in by_state.items():
+            await conn.execute(_PART_REPORTED[state], params)
+        await record_events(conn, events)
+        now = max(item.now for _, item, _ in matched)
+        changes = await _settle_one_part_messages(conn, matched, now)
+        for position, item, part in matched:
+            report = item.report
+            change: StatusChange | None = None
+            if report.state == "pending":
+                pass
+            elif part.total == 1:
+                change = changes.pop(part.message_id, None)
+            else:
+                if report.state == "failed":
+                    await conn.execute(
+                        update(messages)
+                        .where(messages.c.id == part.message_id)
+                        .values(error=_failure(report), updated_at=item.now)
+                    )
+                change = await roll_up(conn, part.message_id, now=item.now)
+            outcomes[position] = ReportOutcome(True, part.id, part.message_id, change=change)
+        return outcomes
+
+
+async def _settle_one_part_messages(
+    conn: AsyncConnection, matched: list[tuple[int, ArrivedReport, Any]], now: datetime
+) -> dict[int, StatusChange]:
+    """The messages of one part whose part got its verdict take it (see
+    :func:`settle_one_part_message`)."""
+    changes: dict[int, StatusChange] = {}
+    for state in ("delivered", "failed"):
+        ids = sorted({part.message_id for _, item, part in matched
+                      if part.total == 1 and item.report.state == state})  # fmt: skip
+        if not ids:
+            continue
+        rows = (await conn.execute(_MESSAGES_SETTLED[state], {"b_ids": ids, "b_now": now})).all()
+        for row in rows:
+            error = row.error if state == "failed" else None
+            changes[row.id] = StatusChange(row.id, state, error)
+        await record_events(
+            conn,
+            [{"b_message": row.id, "b_seq": None, "b_status": state, "b_detail": None,
+              "b_modem": None, "b_now": now} for row in rows],
+        )  # fmt: skip
+    return changes
+
+
+def _failure(report: StatusReport) -> str:
+    return f"the network could not deliver it (TP-ST {report.status:#04x})"

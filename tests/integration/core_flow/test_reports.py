@@ -8,15 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gatewayd import incoming
 from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage, claim, enqueue, prepare
 from gatewayd.queue import progress as p
-from gatewayd.reports import apply_status_report
+from gatewayd.reports import ArrivedReport, ReportOutcome, apply_status_report, apply_status_reports
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
-from gatewayd.store import Database, message_parts, utc_now
+from gatewayd.store import Database, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow, ledger_counts
 
 IMSI = "724050000000001"
@@ -70,6 +70,70 @@ async def test_report_matching_rules(db: Database) -> None:
     assert failed.part_id == other  # type: ignore[attr-defined]
     assert failed.change.status == "failed"  # type: ignore[attr-defined]
     assert "0x41" in failed.change.error  # type: ignore[attr-defined]
+
+
+async def apply_together(db: Database, *decoded: StatusReport) -> list[ReportOutcome]:
+    now = utc_now()
+    arrived = [ArrivedReport(d, "sim0", IMSI, now) for d in decoded]
+    async with db.begin() as conn:
+        return await apply_status_reports(conn, arrived)
+
+
+async def message_of(db: Database, part_id: int) -> tuple[str, str | None]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(messages.c.status, messages.c.error)
+                .join(message_parts, message_parts.c.message_id == messages.c.id)
+                .where(message_parts.c.id == part_id)
+            )
+        ).one()
+    return row.status, row.error
+
+
+async def test_reports_applied_together_match_as_one_by_one(db: Database) -> None:
+    """The rules of :func:`test_report_matching_rules`, the reports in one transaction."""
+    older = await sent_message(db, EXTERNAL, 7)
+    newer = await sent_message(db, EXTERNAL, 7)
+    other = await sent_message(db, "+5521987650000", 7)
+    first, second, third, stranger, unknown_mr, failed = await apply_together(
+        db,
+        report(EXTERNAL, 7),
+        report("11987650000", 7),
+        report(EXTERNAL, 7),
+        report("+5511911112222", 7),
+        report(EXTERNAL, 99),
+        report("+5521987650000", 7, FAILED),
+    )
+    assert (first.part_id, first.duplicate, first.matched) == (older, False, True)
+    assert (second.part_id, second.duplicate) == (newer, False)
+    assert third.matched and third.duplicate
+    assert not stranger.matched and not unknown_mr.matched
+    assert failed.part_id == other and failed.change is not None
+    assert failed.change.status == "failed" and "0x41" in (failed.change.error or "")
+    assert first.change is not None and first.change.status == "delivered"
+    assert await message_of(db, older) == ("delivered", None)
+    assert await message_of(db, newer) == ("delivered", None)
+    status, error = await message_of(db, other)
+    assert status == "failed" and "0x41" in (error or "")
+
+
+async def test_a_pending_report_then_the_verdict_in_one_transaction(db: Database) -> None:
+    part = await sent_message(db, EXTERNAL, 12)
+    twice = await sent_message(db, "+5511987651111", 13)
+    pending, verdict, repeated, duplicate = await apply_together(
+        db,
+        report(EXTERNAL, 12, 0x20),  # SMSC still trying
+        report(EXTERNAL, 12),
+        report("+5511987651111", 13),
+        report("+5511987651111", 13),
+    )
+    assert (pending.part_id, pending.change) == (part, None)
+    assert verdict.part_id == part and verdict.change is not None
+    assert verdict.change.status == "delivered"
+    assert (repeated.part_id, repeated.duplicate) == (twice, False)
+    assert duplicate.matched and duplicate.duplicate and duplicate.change is None
+    assert await message_of(db, part) == ("delivered", None)
 
 
 async def test_mr_wraps_around_on_one_modem(db_url: str, tmp_path: Path) -> None:
