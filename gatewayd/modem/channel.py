@@ -80,6 +80,7 @@ class _Pending:
     final: asyncio.Future[FinalResult]
     prompt: asyncio.Future[None] | None = None
     lines: list[str] = field(default_factory=list)
+    payload: str | None = None
     payload_written: bool = False
 
 
@@ -209,6 +210,7 @@ class AtChannel:
         pending = _Pending(PendingContext(command, spec.prefix), loop.create_future())
         if payload is not None:
             pending.prompt = loop.create_future()
+            pending.payload = payload
         self._pending = pending
         try:
             self._write(command.encode("ascii") + b"\r", command=True)
@@ -247,15 +249,19 @@ class AtChannel:
         if pending.final in done:
             return  # an error (or a surprising OK, or a disconnect) instead of the prompt
         if pending.prompt in done:
-            pending.context = PendingContext(
-                pending.context.command, pending.context.prefix, sent_pdu=payload
-            )
-            self._write(payload.encode("ascii") + CTRL_Z)
-            pending.payload_written = True
+            if not pending.payload_written:
+                self._write_payload(pending, payload)
             return
         self._write(ESC)
         self._resync_needed = True
         raise PromptTimeout(f"{self.name}: no '> ' prompt after {pending.context.command}")
+
+    def _write_payload(self, pending: _Pending, payload: str) -> None:
+        pending.context = PendingContext(
+            pending.context.command, pending.context.prefix, sent_pdu=payload
+        )
+        self._write(payload.encode("ascii") + CTRL_Z)
+        pending.payload_written = True
 
     async def synchronise(self) -> None:
         """ESC, then `AT` until the modem answers `OK` and the line goes quiet."""
@@ -309,6 +315,11 @@ class AtChannel:
         self.last_seen = time.time()
         pending = self._pending
         if pending and pending.prompt and not pending.prompt.done():
+            if pending.payload is not None and not pending.final.done():
+                # Written from here, at once: the modem waits for it, and the exchange's task
+                # would only run some loop turns later.
+                with contextlib.suppress(ModemDisconnected):
+                    self._write_payload(pending, pending.payload)
             pending.prompt.set_result(None)
 
     def line_received(self, line: Line, pdu: str | None) -> None:
