@@ -1,6 +1,7 @@
 """Where the time between two AT+CMGS exchanges goes: the embedded gateway on one simulated
-modem, with the send path's steps timed (claim, part ``sending`` commit, the AT exchange, the
-``sent`` commit). Evidence for the throughput findings; prints medians and p90s in ms.
+modem, with the send path's steps timed (claim, parts committed ``sending``, the pipeline's
+step transaction, the AT exchange, status reports applied). Evidence for the throughput
+findings; prints medians and p90s in ms.
 
 Run: .venv/bin/python -m bench.breakdown [--db sqlite|postgresql] [--messages N]
 """
@@ -18,7 +19,7 @@ from typing import Any
 from bench.common import Result, percentile, say, write_result
 from bench.embedded import embedded
 from bench.stack import enqueue_all, prepared_messages, throwaway_database, work_directory
-from gatewayd import sender, worker
+from gatewayd import reports, sender, worker
 from gatewayd.modem.driver import AtModem
 from gatewayd.queue import progress
 
@@ -45,9 +46,10 @@ async def breakdown(
 ) -> Result:
     timings: Timings = defaultdict(list)
     patches = [
-        (worker, "claim"),
-        (progress, "part_sending"),
+        (worker, "claim_due"),
+        (progress, "parts_sending"),
         (sender.SendPipeline, "_advance"),
+        (reports, "apply_status_reports"),
         (AtModem, "send_pdu"),
     ]
     originals = [(owner, name, getattr(owner, name)) for owner, name in patches]

@@ -38,6 +38,22 @@ from gatewayd.modem.simulator.storage import MessageStore, new_storages
 from gatewayd.modem.simulator.textmode import text_mode_cmt
 
 CTRL_Z = 0x1A
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+def _call_later(
+    loop: asyncio.AbstractEventLoop, delay: float, callback: Callable[[], None]
+) -> Cancellable:
+    return loop.call_later(delay, callback)
+
+
+schedule_answer = _call_later
+"""How an answer is scheduled ``delay`` seconds ahead. The event loop's timers wake up to a
+millisecond late; benchmarks that need the answer on time install a precise scheduler
+(``bench.simulate_precise``)."""
 ESC = 0x1B
 PROMPT = b"\r\n> "
 MAX_LINE = 4096
@@ -100,8 +116,9 @@ class SimulatedModem:
         self._prompt_data = bytearray()
         self._busy = False
         self._held_input = bytearray()
+        self._fed_at = time.monotonic()
         self._held_urcs: list[bytes] = []
-        self._pending: asyncio.TimerHandle | None = None
+        self._pending: Cancellable | None = None
         self._hang_timer: asyncio.TimerHandle | None = None
         self.hang_over = asyncio.Event()
 
@@ -191,6 +208,7 @@ class SimulatedModem:
 
     def feed(self, data: bytes) -> None:
         """Bytes from the serial line."""
+        self._fed_at = time.monotonic()
         if self.hung:
             return
         if self._busy:
@@ -306,7 +324,9 @@ class SimulatedModem:
     def answer_later(
         self, lines: list[str], final: str, then: Callable[[], None] | None = None
     ) -> None:
-        """Answer after the network latency; input arriving meanwhile waits its turn."""
+        """Answer ``latency`` after the command's bytes arrived (the time spent decoding and
+        recording it is part of the latency, as in a modem); input arriving meanwhile waits
+        its turn."""
 
         def answer() -> None:
             self._pending = None
@@ -324,7 +344,8 @@ class SimulatedModem:
             answer()
             return
         self._busy = True
-        self._pending = asyncio.get_running_loop().call_later(self.latency, answer)
+        delay = max(0.0, self._fed_at + self.latency - time.monotonic())
+        self._pending = schedule_answer(asyncio.get_running_loop(), delay, answer)
 
     def final_now(self, final: str) -> None:
         self._final(final)
