@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import RetryPolicy
+from gatewayd.modem.driver import QueuedSend
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
 from gatewayd.queue import Claimer, StatusChange
 from gatewayd.queue import progress as p
@@ -48,6 +49,21 @@ class SendPdu(Protocol):
     def __call__(
         self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
     ) -> Awaitable[int]: ...
+
+
+class SendPduNext(Protocol):
+    def __call__(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> QueuedSend | None: ...
+
+
+@dataclass
+class _Queued:
+    """The prepared part, queued to be written the moment the modem answers the current one."""
+
+    slot: Slot
+    send: QueuedSend
+    written: asyncio.Event
 
 
 Publish = Callable[[StatusChange], Awaitable[None]]
@@ -111,7 +127,11 @@ class SendPipeline:
     """Shared by the pipelines of all modems (group commit); a private one when None."""
     claimer: Claimer | None = None
     """Set when this modem claims by the general rule, with the others."""
+    send_pdu_next: SendPduNext | None = None
+    """Queues the prepared part behind the current one, written when the modem answers
+    (:meth:`~gatewayd.modem.driver.AtModem.send_pdu_next`); None to write it afterwards."""
     _queue_empty: bool = False
+    _queued: _Queued | None = None
 
     def __post_init__(self) -> None:
         if self.recorder is None:
@@ -126,37 +146,47 @@ class SendPipeline:
         self._queue_empty = False
         slot = await self._claim_first()
         pending: list[Answered] = []
+        queued: _Queued | None = None
         while slot is not None:
-            if slot.index == 0 and not self.may_claim():
+            if queued is not None and not queued.send.began:
+                queued = None  # not written: it goes out the ordinary way
+            if queued is None and slot.index == 0 and not self.may_claim():
                 # Prepared ahead, then stopping, a restart or the rate limit came first.
                 await self._give_back(slot, pending)
                 return True
-            slot, pending = await self._exchange(slot, pending)
+            slot, pending, queued = await self._exchange(slot, pending, queued)
         await self._record_durably(pending)
         return not self._queue_empty
 
     async def _exchange(
-        self, slot: Slot, pending: list[Answered]
-    ) -> tuple[Slot | None, list[Answered]]:
-        """Write ``slot`` while recording ``pending`` and preparing what follows it."""
+        self, slot: Slot, pending: list[Answered], queued: _Queued | None
+    ) -> tuple[Slot | None, list[Answered], _Queued | None]:
+        """Write ``slot`` (unless ``queued`` already did) while recording ``pending`` and
+        preparing what follows it."""
         self.progress.written += 1
         self.on_part_written()
-        written = asyncio.Event()
-        exchange = asyncio.ensure_future(
-            self.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
-        )
+        exchange: asyncio.Future[int]
+        if queued is not None:
+            written, exchange = queued.written, queued.send.answer
+        else:
+            written = asyncio.Event()
+            exchange = asyncio.ensure_future(
+                self.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
+            )
         ahead = asyncio.ensure_future(self._advance_once_written(pending, slot, written, exchange))
         try:
             mr = await exchange
         except ModemError as error:
             following, pending = await self._settle_ahead(ahead, pending)
+            following, pending = await self._unless_sent_anyway(following, pending)
             await self._settle_failure(slot, error, following, pending)
             if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
                 raise ModemNeedsAttention(error) from error
             if following is not None and following.message.id != slot.message.id:
-                return following, []
-            return None, []
+                return following, [], None
+            return None, [], None
         except BaseException:
+            self._withdraw_queued()
             # Let the transaction in progress record what was already answered.
             await asyncio.wait({ahead}, timeout=AHEAD_GRACE)
             if ahead.done() and not ahead.cancelled():
@@ -164,7 +194,34 @@ class SendPipeline:
             ahead.cancel()
             raise
         following, pending = await self._settle_ahead(ahead, pending)
-        return following, [*pending, Answered(slot, mr)]
+        return following, [*pending, Answered(slot, mr)], self._take_queued(following)
+
+    def _take_queued(self, following: Slot | None) -> _Queued | None:
+        queued, self._queued = self._queued, None
+        if queued is not None and queued.slot is following:
+            return queued
+        return None
+
+    def _withdraw_queued(self) -> None:
+        queued, self._queued = self._queued, None
+        if queued is not None and not queued.send.started.done():
+            queued.send.started.cancel()
+
+    async def _unless_sent_anyway(
+        self, following: Slot | None, pending: list[Answered]
+    ) -> tuple[Slot | None, list[Answered]]:
+        """After a failed send, the part queued behind it was refused unwritten, so it can go
+        back to the queue. Should it have been written all the same, it is not given back:
+        its answer is awaited and recorded (no answer leaves it to crash recovery)."""
+        queued = self._take_queued(following)
+        if queued is None or not queued.send.began:
+            return following, pending
+        log.error("A part queued behind a failed send was written", modem=self.modem)
+        try:
+            mr = await queued.send.answer
+        except ModemError:
+            return None, pending
+        return None, [*pending, Answered(queued.slot, mr)]
 
     async def _settle_ahead(
         self, ahead: asyncio.Future[Slot | None], pending: list[Answered]
@@ -191,7 +248,23 @@ class SendPipeline:
             await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-        return await self._advance(pending, slot)
+        prepared = await self._advance(pending, slot)
+        if prepared is not None and not exchange.done():
+            self._queue_behind(prepared)
+        return prepared
+
+    def _queue_behind(self, prepared: Slot) -> None:
+        """Queue ``prepared`` behind the part in flight when the driver can and it may go."""
+        if self.send_pdu_next is None or (prepared.index == 0 and not self.may_claim()):
+            return
+        written = asyncio.Event()
+        part = prepared.part
+        try:
+            send = self.send_pdu_next(part.pdu, part.tpdu_length, on_written=written.set)
+        except ModemError:
+            return  # the ordinary send meets the same error and settles it
+        if send is not None:
+            self._queued = _Queued(prepared, send, written)
 
     async def _claim_first(self) -> Slot | None:
         return await self._advance([], None)

@@ -282,6 +282,7 @@ class ModemWorker:
             modem=self.name,
             imsi=self.imsi,
             send_pdu=modem.send_pdu,
+            send_pdu_next=modem.send_pdu_next,
             publish=self._publish_change,
             retry=context.settings.gateway.retry,
             claim_next=claim_next,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .driver import AtModem, IncomingCallback
+from .driver import AtModem, IncomingCallback, QueuedSend
 from .driver import ModemSettings as DriverSettings
 from .errors import ModemDisconnected
 from .identity import ModemHealth, ModemIdentity
@@ -75,6 +75,15 @@ class ModemDriver(Protocol):
     ) -> int:
         """Send one SMS-SUBMIT PDU (with its SMSC field); returns the message reference.
         ``on_written`` is called once the PDU is handed to the modem, before its answer."""
+        ...
+
+    def send_pdu_next(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> QueuedSend | None:
+        """:meth:`send_pdu`, started the moment the send in flight is answered with success,
+        with no delay; None when the driver cannot, or no send is in flight. Its futures
+        raise :class:`~gatewayd.modem.errors.NotFollowed` when it was not started (nothing
+        sent)."""
         ...
 
     async def list_messages(self, storage: str | None = None) -> list[StoredMessage]: ...

@@ -6,6 +6,11 @@ collects the answer lines of the pending command, turns final result codes into 
 middle of a command. The prompt exchange of `AT+CMGS` runs shielded from cancellation. After a
 timeout, a cancelled command or an absent prompt, the next command first resynchronises
 (ESC, `AT` -> `OK`, wait for the line to go quiet).
+
+A prompt exchange may be followed by another (`follow_with_prompt`): the next `AT+CMGS` is
+written by the handler of the current one's `OK`, without waiting for any task to run, and
+the PDU by the handler of its prompt. It is written only if the current exchange ended with
+`OK` and no other command waits for the line; otherwise it is refused (`NotFollowed`) unwritten.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +30,7 @@ from .errors import (
     AtTimeout,
     ErrorKind,
     ModemDisconnected,
+    NotFollowed,
     PromptTimeout,
     SendOutcomeUnknown,
 )
@@ -82,6 +88,17 @@ class _Pending:
     lines: list[str] = field(default_factory=list)
     payload: str | None = None
     payload_written: bool = False
+    followed_by: _Follower | None = None
+
+
+@dataclass
+class _Follower:
+    """A prompt exchange to start when the one in flight ends with OK."""
+
+    command: str
+    payload: str
+    started: asyncio.Future[_Pending]
+    when: Callable[[Sequence[str]], bool] | None = None
 
 
 class AtChannel:
@@ -101,6 +118,8 @@ class AtChannel:
         self._timeout_scale = timeout_scale
         self._protocol: AtProtocol | None = None
         self._lock = asyncio.Lock()
+        self._lock_waiters = 0
+        self._lock_handed_over = False
         self._pending: _Pending | None = None
         self._listeners: list[UnsolicitedListener] = []
         self._disconnect_listeners: list[DisconnectListener] = []
@@ -157,8 +176,19 @@ class AtChannel:
 
     async def command(self, command: str, *, timeout: float | None = None) -> Response:
         """Send `command` (e.g. `AT+CSQ`) and return its answer; raises a `ModemError`."""
-        async with self._lock:
+        await self._acquire()
+        try:
             return await self._exchange(command, None, timeout, None)
+        finally:
+            self._lock.release()
+
+    async def _acquire(self) -> None:
+        """Take the line; while waiting, no prompt exchange is followed by another."""
+        self._lock_waiters += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._lock_waiters -= 1
 
     async def command_with_prompt(
         self,
@@ -174,7 +204,7 @@ class AtChannel:
         Once the lock is held the exchange runs to its end even if the caller is cancelled,
         so the modem is never left waiting for a PDU.
         """
-        await self._lock.acquire()
+        await self._acquire()
         try:
             task = asyncio.ensure_future(
                 self._exchange(command, payload, timeout, prompt_timeout, on_written)
@@ -185,8 +215,85 @@ class AtChannel:
         task.add_done_callback(self._finish_shielded)
         return await asyncio.shield(task)
 
+    def follow_with_prompt(
+        self,
+        command: str,
+        payload: str,
+        *,
+        prompt_timeout: float = PROMPT_TIMEOUT,
+        timeout: float | None = None,
+        on_written: Callable[[], None] | None = None,
+        when: Callable[[Sequence[str]], bool] | None = None,
+    ) -> tuple[asyncio.Future[Any], asyncio.Future[Response]] | None:
+        """:meth:`command_with_prompt`, started the moment the prompt exchange in flight ends
+        with OK and, with ``when``, answer lines ``when`` accepts (see the module docstring);
+        None when there is no such exchange to follow. Returns a future done once the
+        command is written, and the answer; both raise `NotFollowed` when the exchange was
+        not started: nothing of it written."""
+        pending = self._pending
+        if (
+            pending is None
+            or pending.payload is None
+            or pending.followed_by is not None
+            or pending.final.done()
+            or self._disconnected is not None
+        ):
+            return None
+        follower = _Follower(command, payload, asyncio.get_running_loop().create_future(), when)
+        pending.followed_by = follower
+        task = asyncio.ensure_future(
+            self._run_follower(follower, timeout, prompt_timeout, on_written)
+        )
+        task.add_done_callback(functools.partial(self._finish_follower, follower))
+        return follower.started, asyncio.shield(task)
+
+    async def _run_follower(
+        self,
+        follower: _Follower,
+        timeout: float | None,
+        prompt_timeout: float,
+        on_written: Callable[[], None] | None,
+    ) -> Response:
+        pending = await follower.started
+        return await self._complete(pending, timeout, prompt_timeout, on_written, write=False)
+
+    def _hand_over(self, pending: _Pending, final: FinalResult) -> None:
+        """The exchange in flight ended: start the one following it, or refuse it."""
+        follower, pending.followed_by = pending.followed_by, None
+        if follower is None or follower.started.done():
+            return
+        if not final.ok or not pending.payload_written:
+            follower.started.set_exception(NotFollowed(f"{pending.context.command} failed"))
+            return
+        if follower.when is not None and not follower.when(pending.lines):
+            follower.started.set_exception(NotFollowed(f"{pending.context.command}: answer"))
+            return
+        if self._lock_waiters or self._resync_needed:
+            follower.started.set_exception(NotFollowed("other commands wait for the line"))
+            return
+        following = self._new_pending(follower.command, follower.payload)
+        try:
+            self._write(follower.command.encode("ascii") + b"\r", command=True)
+        except ModemDisconnected as error:
+            follower.started.set_exception(NotFollowed(str(error)))
+            return
+        self._pending = following
+        self._lock_handed_over = True
+        follower.started.set_result(following)
+
+    def _finish_follower(self, follower: _Follower, task: asyncio.Future[Response]) -> None:
+        started = follower.started
+        if started.cancelled() or started.exception() is not None:
+            if not task.cancelled():
+                task.exception()  # retrieved: refused or withdrawn, never written
+            return  # it never held the line
+        self._finish_shielded(task)
+
     def _finish_shielded(self, task: asyncio.Future[Response]) -> None:
-        self._lock.release()
+        if self._lock_handed_over:
+            self._lock_handed_over = False  # the exchange that followed holds the line now
+        else:
+            self._lock.release()
         if task.cancelled():
             return
         exc = task.exception()
@@ -204,16 +311,36 @@ class AtChannel:
         self._raise_if_disconnected()
         if self._resync_needed:
             await self._resync()
+        pending = self._new_pending(command, payload)
+        self._pending = pending
+        return await self._complete(pending, timeout, prompt_timeout, on_written, write=True)
+
+    def _new_pending(self, command: str, payload: str | None) -> _Pending:
         spec = spec_for(command)
-        limit = (timeout if timeout is not None else spec.timeout) * self._timeout_scale
         loop = asyncio.get_running_loop()
         pending = _Pending(PendingContext(command, spec.prefix), loop.create_future())
         if payload is not None:
             pending.prompt = loop.create_future()
             pending.payload = payload
-        self._pending = pending
+        return pending
+
+    async def _complete(
+        self,
+        pending: _Pending,
+        timeout: float | None,
+        prompt_timeout: float | None,
+        on_written: Callable[[], None] | None,
+        *,
+        write: bool,
+    ) -> Response:
+        """The rest of an exchange whose ``pending`` is in place: write the command (unless
+        already written), the payload after the prompt, then wait for the final result."""
+        command, payload = pending.context.command, pending.payload
+        spec = spec_for(command)
+        limit = (timeout if timeout is not None else spec.timeout) * self._timeout_scale
         try:
-            self._write(command.encode("ascii") + b"\r", command=True)
+            if write:
+                self._write(command.encode("ascii") + b"\r", command=True)
             if pending.prompt is not None and payload is not None:
                 await self._send_payload(pending, payload, prompt_timeout or PROMPT_TIMEOUT)
                 if pending.payload_written and on_written is not None:
@@ -233,7 +360,11 @@ class AtChannel:
             self._resync_needed = True
             raise
         finally:
-            self._pending = None
+            if self._pending is pending:
+                self._pending = None
+            follower, pending.followed_by = pending.followed_by, None
+            if follower is not None and not follower.started.done():
+                follower.started.set_exception(NotFollowed(f"{command} did not end with OK"))
         if not result.ok:
             raise AtCommandError(command, _error_kind(result), result.code, text=result.text)
         return Response(command, tuple(pending.lines))
@@ -330,6 +461,7 @@ class AtChannel:
             self._dispatch(Unsolicited(line.name, line.text, pdu))
         elif line.kind is LineKind.FINAL and pending and line.final:
             if not pending.final.done():
+                self._hand_over(pending, line.final)
                 pending.final.set_result(line.final)
         elif line.kind is LineKind.RESPONSE and pending:
             pending.lines.append(line.text)

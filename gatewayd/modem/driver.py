@@ -15,7 +15,7 @@ import contextlib
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from .errors import (
     ModemDisconnected,
     ModemError,
     ModemResponseError,
+    NotFollowed,
     SendOutcomeUnknown,
     SimError,
 )
@@ -304,18 +305,43 @@ class AtModem:
     ) -> int:
         """Send one SMS-SUBMIT PDU (with its SMSC field) and return the message reference;
         ``on_written`` is called when the PDU has been written after the prompt."""
+        self._check_pdu(pdu_hex, tpdu_length)
+        response = await self.channel.command_with_prompt(
+            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written
+        )
+        return self._reference(response)
+
+    def send_pdu_next(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> QueuedSend | None:
+        """:meth:`send_pdu` written by the handler of the current send's answer when it is a
+        success with a message reference (see :meth:`AtChannel.follow_with_prompt`); None
+        when no send is in flight."""
+        self._check_pdu(pdu_hex, tpdu_length)
+        follow = self.channel.follow_with_prompt(
+            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written,
+            when=_has_reference,
+        )  # fmt: skip
+        if follow is None:
+            return None
+        started, answer = follow
+        return QueuedSend(started, asyncio.ensure_future(self._reference_of(answer)))
+
+    async def _reference_of(self, answer: Awaitable[Response]) -> int:
+        return self._reference(await answer)
+
+    def _check_pdu(self, pdu_hex: str, tpdu_length: int) -> None:
         if not _HEX_RE.match(pdu_hex) or not 1 <= tpdu_length <= len(pdu_hex) // 2:
             raise ModemError(
                 f"{self.name}: not a PDU of {tpdu_length} octets", action=ErrorAction.FAIL_MESSAGE
             )
-        response = await self.channel.command_with_prompt(
-            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written
-        )
+
+    def _reference(self, response: Response) -> int:
         value = response.first_value("+CMGS") or ""
-        reference = value.split(",", 1)[0].strip()
-        if not (reference.isascii() and reference.isdigit()):
+        reference = _reference_in(value)
+        if reference is None:
             raise SendOutcomeUnknown(f"{self.name}: sent, but no message reference in {value!r}")
-        return int(reference)
+        return reference
 
     # -- stored messages -------------------------------------------------------------------
 
@@ -432,6 +458,44 @@ class AtModem:
         if not storing.cancelled() and storing.exception() is not None:
             log.error("%s: storing an incoming PDU failed", self.name,
                       exc_info=storing.exception())  # fmt: skip
+
+
+@dataclass
+class QueuedSend:
+    """A send queued behind the one in flight (:meth:`AtModem.send_pdu_next`)."""
+
+    started: asyncio.Future[Any]
+    """Done once its AT+CMGS is written; raises ``NotFollowed`` when it never will be."""
+    answer: asyncio.Future[int]
+    """The message reference; raises ``NotFollowed`` when it was not started."""
+
+    def __post_init__(self) -> None:
+        self.started.add_done_callback(_retrieved)
+        self.answer.add_done_callback(_retrieved)
+
+    @property
+    def began(self) -> bool:
+        started = self.started
+        return started.done() and not started.cancelled() and started.exception() is None
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Not following is an answer, not an error to report when nobody awaits it."""
+    if not future.cancelled() and isinstance(future.exception(), NotFollowed):
+        return
+
+
+def _reference_in(value: str) -> int | None:
+    reference = value.split(",", 1)[0].strip()
+    return int(reference) if reference.isascii() and reference.isdigit() else None
+
+
+def _has_reference(lines: Sequence[str]) -> bool:
+    """True when the answer lines of AT+CMGS carry a message reference."""
+    for line in lines:
+        if line.upper().startswith("+CMGS:"):
+            return _reference_in(line.split(":", 1)[1]) is not None
+    return False
 
 
 def _remove(callbacks: list[IncomingCallback], callback: IncomingCallback) -> None:

@@ -171,3 +171,9 @@ class ModemResponseError(ModemError):
     """The modem answered with something the driver cannot parse."""
 
     action = ErrorAction.REINITIALISE
+
+
+class NotFollowed(Exception):
+    """A send queued to follow the one in flight was not started: nothing of it was written
+    (the one before failed, or other commands wait for the line). Not a modem error: the
+    caller sends it the ordinary way, or gives it back."""

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .driver import IncomingCallback, IncomingKind, IncomingPdu
+from .driver import IncomingCallback, IncomingKind, IncomingPdu, QueuedSend
 from .driver import ModemSettings as DriverSettings
 from .errors import (
     AtTimeout,
@@ -291,6 +291,12 @@ class GammuModem:
         return [usage for usage in usages if usage.total > 0]
 
     # -- sending ---------------------------------------------------------------------------
+
+    def send_pdu_next(
+        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+    ) -> QueuedSend | None:
+        """Not offered: libGammu runs one blocking call at a time."""
+        return None
 
     async def send_pdu(
         self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
