@@ -13,6 +13,7 @@ from gatewayd.modem.errors import (
     AtTimeout,
     ErrorAction,
     ModemDisconnected,
+    NotFollowed,
     PromptTimeout,
 )
 
@@ -270,3 +271,126 @@ async def test_socket_url_and_remote_close(recorder: Recorder) -> None:
 async def test_opening_a_missing_device_is_a_disconnect() -> None:
     with pytest.raises(ModemDisconnected):
         await AtChannel("missing").open("/dev/does-not-exist-modem")
+
+
+class HeldAnswers:
+    """The device answers each PDU only when the test says so, with what it says."""
+
+    def __init__(self, device: FakeDevice) -> None:
+        self.device = device
+        self.due: list[asyncio.Future[str]] = []
+        device.prompt_reply = self._reply
+
+    def _reply(self, _command: str, _pdu: str) -> None:
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        answer.add_done_callback(lambda f: self.device.send(f.result()))
+        self.due.append(answer)
+
+    async def answer(self, index: int, text: str) -> None:
+        async def arrived() -> None:
+            while len(self.due) <= index:
+                await self.device.wait_for_command(lambda _c: True)
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(arrived(), 5)
+        self.due[index].set_result(text)
+
+
+async def wait_payloads(device: FakeDevice, count: int) -> None:
+    async def enough() -> None:
+        while len(device.payloads) < count:
+            await device.wait_for_command(lambda _c: True)
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(enough(), 5)
+
+
+async def test_a_send_follows_the_one_in_flight_on_its_own(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    held = HeldAnswers(device)
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF")
+    assert follow is not None
+    started, answer = follow
+    assert not started.done()
+    await held.answer(0, ok("+CMGS: 1"))
+    assert (await asyncio.wait_for(first, 5)).values("+CMGS") == ["1"]
+    assert started.done()  # written by the handler of the first answer, nobody asked again
+    await held.answer(1, ok("+CMGS: 2"))
+    assert (await asyncio.wait_for(answer, 5)).values("+CMGS") == ["2"]
+    assert device.payloads == ["00AABBCC", "00DDEEFF"]
+    device.answers["AT+CSQ"] = ok("+CSQ: 9,99")
+    assert (await asyncio.wait_for(channel.command("AT+CSQ"), 5)).values("+CSQ") == ["9,99"]
+
+
+async def test_no_follower_after_a_failed_send(device: FakeDevice, channel: AtChannel) -> None:
+    held = HeldAnswers(device)
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF")
+    assert follow is not None
+    await held.answer(0, final("+CMS ERROR: 500"))
+    with pytest.raises(AtCommandError):
+        await asyncio.wait_for(first, 5)
+    with pytest.raises(NotFollowed):
+        await asyncio.wait_for(follow[1], 5)
+    device.answers["AT+CSQ"] = ok("+CSQ: 9,99")
+    assert (await asyncio.wait_for(channel.command("AT+CSQ"), 5)).values("+CSQ") == ["9,99"]
+    assert device.payloads == ["00AABBCC"]
+    assert [c for c in device.commands if c.startswith("AT+CMGS")] == ["AT+CMGS=3"]
+
+
+async def test_a_follower_gives_way_to_a_waiting_command(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    held = HeldAnswers(device)
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF")
+    assert follow is not None
+    device.answers["AT+CMGR=4"] = ok("+CMGR: 0,,3", "00010203")
+    read = asyncio.create_task(channel.command("AT+CMGR=4"))
+    await asyncio.sleep(0)  # the read now waits for the line
+    await held.answer(0, ok("+CMGS: 1"))
+    await asyncio.wait_for(first, 5)
+    with pytest.raises(NotFollowed):
+        await asyncio.wait_for(follow[1], 5)
+    assert (await asyncio.wait_for(read, 5)).values("+CMGR") == ["0,,3"]
+    assert device.payloads == ["00AABBCC"]
+
+
+async def test_a_follower_needs_an_answer_it_accepts(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    held = HeldAnswers(device)
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF", when=lambda lines: False)
+    assert follow is not None
+    await held.answer(0, ok("+CMGS: 1"))
+    await asyncio.wait_for(first, 5)
+    with pytest.raises(NotFollowed):
+        await asyncio.wait_for(follow[1], 5)
+    assert device.payloads == ["00AABBCC"]
+
+
+async def test_a_withdrawn_follower_is_never_written(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    held = HeldAnswers(device)
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF")
+    assert follow is not None
+    follow[0].cancel()
+    await held.answer(0, ok("+CMGS: 1"))
+    await asyncio.wait_for(first, 5)
+    device.answers["AT+CSQ"] = ok("+CSQ: 9,99")
+    assert (await asyncio.wait_for(channel.command("AT+CSQ"), 5)).values("+CSQ") == ["9,99"]
+    assert device.payloads == ["00AABBCC"]
+
+
+async def test_nothing_to_follow_when_the_line_is_idle(channel: AtChannel) -> None:
+    assert channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF") is None
