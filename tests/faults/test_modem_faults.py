@@ -32,6 +32,12 @@ async def test_unplugged_mid_send_and_back_under_the_same_name(
         await f.network.wait_for_ledger(20, timeout=20)
         f.network.fault(0, "disconnect", seconds=2.0)
         await f.network.wait_for_ledger(60, timeout=30)
+        worker = f.gateway.workers["sim0"]
+
+        async def sim0_back() -> bool:
+            return worker.state == "online" and worker.modem is not None
+
+        await eventually(sim0_back, timeout=30, what="sim0 online again")
         back_at = len(f.network.ledger)
         await f.send(*traffic("back", 120, start=1000))
         audit = await settle(f, timeout=90, still_sent=4)

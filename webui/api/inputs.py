@@ -91,7 +91,7 @@ async def read_form(request: web.Request) -> Any:
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return default
     try:
         value = int(text)
