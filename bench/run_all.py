@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/run_all.py [--quick] [--only NAME[,NAME]] (``make bench``).
 Names: codec, limit, scale, latency, at_size, side_by_side, ingest. The full run takes about
-25 minutes on 2 cores; ``--quick`` (fewer messages, shorter caps) about 10 and writes to
+16 minutes on 2 cores; ``--quick`` (fewer messages, shorter caps) about 6 and writes to
 ``bench/results/quick/`` (its page included) instead.
 """
 
