@@ -29,6 +29,9 @@ from gatewayd.config.dburl import describe_database, parse_database_url
 from gatewayd.config.model import DatabaseSettings
 
 BEGIN_MODE_OPTION = "gatewayd_sqlite_begin"
+SQLITE_POOL_MAX = 8
+"""SQLite takes one writer at a time, and every connection is a thread with its own page
+cache (2 MB each at 64 modems): more than a few only cost memory."""
 READ_ONLY = "gatewayd_read_only"
 _READING = ("SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES")
 
@@ -70,7 +73,7 @@ class Database:
             self._sqlite_opened_once = False
             self.engine: AsyncEngine = create_async_engine(
                 parsed,
-                pool_size=pool_size,
+                pool_size=min(pool_size, SQLITE_POOL_MAX),
                 max_overflow=0,
                 pool_timeout=connect_timeout,
                 connect_args={"timeout": connect_timeout},

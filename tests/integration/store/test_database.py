@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from gatewayd.store import Database, DatabaseUnavailable, modems, utc_now
-from gatewayd.store.database import WriteInReadError
+from gatewayd.store.database import SQLITE_POOL_MAX, WriteInReadError
 
 
 async def add_modem(db: Database, name: str = "m0") -> None:
@@ -220,3 +220,15 @@ async def test_server_settings_and_maintenance_outside_a_transaction(db: Databas
             "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'messages'"
         )).scalar_one()  # fmt: skip
     assert analyzed is True
+
+
+async def test_sqlite_keeps_a_small_pool(tmp_path: Path) -> None:
+    """One writer at a time: more connections (a thread and a page cache each) only cost
+    memory, so SQLite stops at SQLITE_POOL_MAX whatever pool_size asks."""
+    db = Database(f"sqlite:///{tmp_path / 'small.db'}", pool_size=20)
+    try:
+        assert db.engine.pool.size() == SQLITE_POOL_MAX < 20  # type: ignore[attr-defined]
+        async with db.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await db.engine.dispose()
