@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
+_REPO = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 def _frame_name(frame: str) -> str:
@@ -19,7 +20,7 @@ def _frame_name(frame: str) -> str:
     if match is None:
         return frame.strip()
     path = match["file"]
-    for marker in ("site-packages/", "python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "python3.11/", _REPO):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{match['func']} ({path})"
