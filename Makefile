@@ -2,10 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv clean bench soak
+.PHONY: run test lint venv clean bench soak lock
 
-$(VENV)/.installed: pyproject.toml
-	scripts/bootstrap.sh $(VENV)
+$(VENV)/.installed: pyproject.toml uv.lock
+	scripts/bootstrap.sh $(VENV) dev
 	touch $@
 
 venv: $(VENV)/.installed
@@ -19,7 +19,7 @@ test:
 # Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md.
 # BENCH_ARGS=--quick for a short run.
 bench: venv
-	$(VENV)/bin/pip install -q -e '.[bench]'
+	scripts/bootstrap.sh $(VENV) dev bench
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 # Soak (not part of `make test`): 16 modems and 100 API clients for DURATION seconds (default
@@ -33,5 +33,9 @@ lint: venv
 	$(VENV)/bin/ruff check gatewayd webui tests
 	$(VENV)/bin/mypy
 
+# Refresh uv.lock deliberately after editing pyproject.toml (UPGRADE=1: newest allowed versions).
+lock:
+	scripts/uv.sh lock --python python3 $(if $(UPGRADE),--upgrade,)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .uv .mypy_cache .pytest_cache .ruff_cache

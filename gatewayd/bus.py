@@ -196,7 +196,7 @@ class RedisBus(InProcessBus):
                 await asyncio.sleep(delay)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     def _dispatch(self, raw: dict[str, Any]) -> None:
         channel = raw["channel"]

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Create the virtualenv and install the project with its development tools.
+# Create the virtualenv with exactly the packages of uv.lock (hashes checked) and the project
+# installed in editable mode. Usage: scripts/bootstrap.sh [VENV] [EXTRA...]   (default: .venv dev)
+# uv itself comes from scripts/uv-requirements.txt (pinned, hashes checked) into .uv/.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 venv=${1:-.venv}
-python=${PYTHON:-python3}
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[dev]"
+shift || true
+extras=("$@")
+[ ${#extras[@]} -gt 0 ] || extras=(dev)
+uv=$(scripts/uv.sh --path)
+args=(sync --locked --python "${PYTHON:-python3}")
+for extra in "${extras[@]}"; do args+=(--extra "$extra"); done
+UV_PROJECT_ENVIRONMENT="$venv" "$uv" "${args[@]}"

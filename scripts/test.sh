@@ -7,10 +7,13 @@ venv=${VENV:-.venv}
 
 scripts/system-deps.sh
 scripts/services.sh
-if [ ! -f "$venv/.installed" ] || [ pyproject.toml -nt "$venv/.installed" ]; then
-    scripts/bootstrap.sh "$venv"
-    touch "$venv/.installed"
+echo "== lock"
+# Fails loudly when pyproject.toml and uv.lock disagree (refresh deliberately: make lock).
+if ! scripts/uv.sh lock --check --python "${PYTHON:-python3}"; then
+    echo "uv.lock does not match pyproject.toml: run 'make lock' and commit both" >&2
+    exit 1
 fi
+scripts/bootstrap.sh "$venv" dev
 
 echo "== ruff"
 "$venv/bin/ruff" check gatewayd webui tests
