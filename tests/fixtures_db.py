@@ -26,7 +26,8 @@ them to ``gatewayd.store.Database(url)`` or put them in the environment of a sub
 ``pg_admin_url``
     The server's maintenance database, for tests that create or kill things themselves.
 ``redis_url``
-    ``redis://127.0.0.1:6379/<n>`` with ``n`` from ``$SMSGW_TEST_REDIS_DB`` (default 9),
+    ``$SMSGW_TEST_REDIS_SERVER/<n>`` (default server ``redis://127.0.0.1:6379``) with ``n`` from
+    ``$SMSGW_TEST_REDIS_DB`` (default 9),
     ``FLUSHDB``-ed before and after the test.
 
 Loaded once for every tier by ``tests/conftest.py`` (``pytest_plugins``).
@@ -71,7 +72,10 @@ T = TypeVar("T")
 PG_ADMIN_URL = os.environ.get(
     "SMSGW_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = "redis://127.0.0.1:6379/{db}".format(db=os.environ.get("SMSGW_TEST_REDIS_DB", "9"))
+REDIS_SERVER = os.environ.get("SMSGW_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_URL = "{server}/{db}".format(
+    server=REDIS_SERVER.rstrip("/"), db=os.environ.get("SMSGW_TEST_REDIS_DB", "9")
+)
 SESSION_TAG = secrets.token_hex(4)
 HEAD = migrations.head_revision()
 _clone_numbers = count(1)

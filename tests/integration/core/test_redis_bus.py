@@ -1,12 +1,13 @@
 """The Redis bus against a real Redis: delivery between processes' buses and reconnection."""
 
 import asyncio
+import os
 
 import redis.asyncio as redis_asyncio
 
 from gatewayd.bus import EVENTS, RedisBus
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("SMSGW_TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/") + "/0"
 
 
 async def wait_until_subscribed(bus: RedisBus, channel: str, marker: dict[str, int]) -> None:
