@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv clean bench soak lock
+.PHONY: run test check lint venv clean bench soak lock
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	scripts/bootstrap.sh $(VENV) dev
@@ -15,6 +15,12 @@ run: venv
 
 test:
 	scripts/test.sh
+
+# The fast loop between edits: lint, types and the unit tier (no services needed).
+check: venv
+	$(VENV)/bin/ruff check gatewayd webui tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -p no:cacheprovider -q tests/unit
 
 # Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md.
 # BENCH_ARGS=--quick for a short run.
