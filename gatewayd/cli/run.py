@@ -1,4 +1,5 @@
-"""``gatewayd run``: the daemon, optionally with the web UI in-process and simulated modems."""
+"""``gatewayd run``: the daemon, optionally with the web UI in-process and simulated modems
+(only when asked with ``--simulate N``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def register(subparsers: Any) -> None:
         type=int,
         metavar="N",
         default=None,
-        help="add N in-process simulated modems (the default when no modem is configured: 2)",
+        help="add N in-process simulated modems (only when asked: with no enabled modem and "
+        "no --simulate, gatewayd runs idle and sends nothing)",
     )
     parser.set_defaults(handler=run)
 
@@ -55,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     simulate = args.simulate
-    if simulate is None and not settings.enabled_modems:
-        simulate = 2
     db = await open_database(settings)
     bus = create_bus(settings.redis_url)
     network: SimNetwork | None = None
@@ -73,7 +73,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, gateway.stop)
         if args.web:
             web_runner = await _start_web(settings, db, bus)
-        print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C", flush=True)
+        if gateway.workers:
+            print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C")
+        else:
+            print("gatewayd running idle: no enabled modem, nothing is sent (enable a [[modem]] "
+                  "in the settings, or use --simulate N); stop with Ctrl-C")  # fmt: skip
+        sys.stdout.flush()
         await gateway.run()
     finally:
         if web_runner is not None:
