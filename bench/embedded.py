@@ -52,7 +52,7 @@ async def embedded(
     )
     if not settings.database.is_sqlite:
         await (await migrated(url)).close()
-    db = await open_database(settings)
+    db = await open_database(settings, create=True)
     network = SimNetwork(latency_ms=latency_ms, report_delay_ms=report_delay_ms)
     bus = InProcessBus()
     task: asyncio.Task[None] | None = None

@@ -4,7 +4,9 @@
 settles what an earlier crash of this host left in flight, listens on the bus for wake-ups
 (new work) and operator commands (USSD, restart), and every few seconds sweeps: claims this
 host abandoned, parts whose delivery report is overdue, multipart messages whose last parts
-never came. The bus is only a hint: without it, workers poll the queue.
+never came. The bus is only a hint: without it, workers poll the queue. With no enabled
+modem it runs idle: it says so (a warning, systemd's status line, its ``gateway_hosts`` row)
+and sends nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ import structlog
 
 from gatewayd.bus import EVENTS, WAKE, InProcessBus
 from gatewayd.config import ModemSettings, Settings
+from gatewayd.host_state import announce_host, host_seen, host_stopped
 from gatewayd.inbox import flush_stale_fragments
 from gatewayd.incoming import received_event, status_event
 from gatewayd.modem.errors import ModemError
@@ -43,6 +46,8 @@ UPKEEP_INTERVAL = 180.0
 QUEUE_TABLES = "messages, message_parts, message_events"
 """A claim younger than this may belong to a worker that claimed after the sweep listed the
 messages in flight: it is not taken for abandoned yet."""
+IDLE_WARNING = "No enabled modem: gatewayd runs idle and sends nothing"
+IDLE_HINT = "enable a [[modem]] in the settings file, or try it with `gatewayd run --simulate 2`"
 
 
 def resident_kb() -> int | None:
@@ -138,7 +143,12 @@ class Gateway:
         except OSError as error:
             log.warning("Local wake-up socket unavailable", error=str(error))
         log.info("gatewayd started", host=self.host, modems=list(self.workers))
-        self.notifier.ready(f"{len(workers)} modems")
+        await self._record_host(announce_host, list(self.workers))
+        if self.workers:
+            self.notifier.ready(f"{len(workers)} modems")
+        else:
+            log.warning(IDLE_WARNING, hint=IDLE_HINT)
+            self.notifier.ready("idle: no enabled modem, nothing is sent")
         if on_ready is not None:
             on_ready()
         try:
@@ -153,7 +163,16 @@ class Gateway:
             local_wakeups.close()
             self.bus.unsubscribe(wake_subscription)
             self.bus.unsubscribe(command_subscription)
+            await self._record_host(host_stopped)
         log.info("gatewayd stopped")
+
+    async def _record_host(self, change: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """Write this host's row in ``gateway_hosts`` (see :mod:`gatewayd.host_state`)."""
+        try:
+            async with self.db.begin() as conn:
+                await change(conn, self.host, *args, now=utc_now())
+        except DatabaseUnavailable as error:
+            log.warning("Cannot record this host's state", error=str(error))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -234,6 +253,7 @@ class Gateway:
                 await asyncio.wait_for(self.stopping.wait(), HOUSEKEEPING_INTERVAL)
                 return
             log.info("gatewayd stats", tasks=len(asyncio.all_tasks()), rss_kb=resident_kb())
+            await self._record_host(host_seen)
             try:
                 await self.sweep(reassembly)
                 if upkeep and time.monotonic() - last_upkeep >= UPKEEP_INTERVAL:

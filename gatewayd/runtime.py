@@ -1,5 +1,6 @@
-"""Opening what every command needs: the database (with its schema checked or created), the
-bus, and simulated modems when asked for (or when no modem is configured)."""
+"""Opening what every command needs: the database (with its schema checked or created, and
+never a new SQLite file unless the command may create one), the bus, and simulated modems when
+asked for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gatewayd.config import ModemSettings, Settings
+from gatewayd.config.dburl import sqlite_path
 from gatewayd.modem.simulator import ModemHandle, SimNetwork
 from gatewayd.store import Database
 from gatewayd.store import migrate as migrations
@@ -17,12 +19,37 @@ class SchemaNotReady(Exception):
     """The database has no schema or an old one, and this command may not change it."""
 
 
+class DatabaseMissing(Exception):
+    """The SQLite file named by the settings does not exist, and this command may not create
+    it (only ``gatewayd run`` and ``gatewayd migrate`` do): one line saying where it looked."""
+
+
+def require_existing_database(settings: Settings) -> None:
+    """Raise :class:`DatabaseMissing` when the settings name a SQLite file that is not there:
+    a command run from another folder must not start a new, empty database of its own."""
+    path = sqlite_path(settings.database.url)
+    if path is not None and not path.exists():
+        raise DatabaseMissing(
+            f"no database at {path}: run this in the folder where `gatewayd run` keeps its "
+            "data, or point at the database with SMSGW_DATABASE_URL, SMSGW_DATA_DIR or "
+            "--config (`gatewayd migrate` creates a new one)"
+        )
+
+
 async def open_database(
-    settings: Settings, *, create_sqlite_schema: bool = True, pre_ping: bool = False
+    settings: Settings,
+    *,
+    create: bool = False,
+    create_sqlite_schema: bool = True,
+    pre_ping: bool = False,
 ) -> Database:
     """Open the database; SQLite files get their schema created or upgraded on the spot (the
     embedded mode's first minute), PostgreSQL must have been migrated with ``gatewayd migrate``.
+    A SQLite file that does not exist yet is created only with ``create``; otherwise
+    :class:`DatabaseMissing`.
     """
+    if not create:
+        require_existing_database(settings)
     db = Database.from_settings(settings.database, pre_ping=pre_ping)
     try:
         if settings.database.is_sqlite and create_sqlite_schema:

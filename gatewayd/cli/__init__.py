@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from gatewayd import __version__
-from gatewayd.cli.common import CliError
+from gatewayd.cli.common import CliError, quiet_on_broken_pipe
 
 SUBCOMMAND_MODULES = (
     "gatewayd.cli.run",
@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return quiet_on_broken_pipe(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,9 @@
-"""``gatewayd run``: the daemon, optionally with the web UI in-process and simulated modems."""
+"""``gatewayd run``: the daemon, optionally with the web UI in-process and simulated modems
+(only when asked with ``--simulate N``).
+
+Before anything is created, it locks the data folder (one ``gatewayd run`` per folder) and,
+with ``--web``, checks that the listen address is free: a second start is one line, and leaves
+the first one's database, simulated modems and wake-up socket alone."""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ import argparse
 import asyncio
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from gatewayd.bus import create_bus
 from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
+from gatewayd.cli.listen_check import check_listen_address
 from gatewayd.config import Settings
 from gatewayd.daemon import Gateway
+from gatewayd.data_lock import DataDirInUse, DataDirLock, shown
 from gatewayd.embedded import FIRST_ADMIN, generate_password, with_secret_key
 from gatewayd.logging_setup import configure_logging
 from gatewayd.modem.simulator import SimNetwork
@@ -35,7 +43,8 @@ def register(subparsers: Any) -> None:
         type=int,
         metavar="N",
         default=None,
-        help="add N in-process simulated modems (the default when no modem is configured: 2)",
+        help="add N in-process simulated modems (only when asked: with no enabled modem and "
+        "no --simulate, gatewayd runs idle and sends nothing)",
     )
     parser.set_defaults(handler=run)
 
@@ -44,20 +53,35 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.simulate is not None and not 0 <= args.simulate <= 256:
         raise CliError("--simulate takes a number of modems from 0 to 256")
-    configure_logging(settings.log.file, settings.log.level)
+    lock = _lock_data_dir(settings.gateway.data_dir)
     try:
+        if args.web:
+            check_listen_address(settings.web.listen)
+        configure_logging(settings.log.file, settings.log.level)
         return asyncio.run(_run(settings, args))
     except DatabaseUnavailable as exc:
         raise CliError(str(exc)) from None
     except SchemaNotReady as exc:
         raise CliError(f"{exc}: run 'gatewayd migrate' first") from None
+    finally:
+        lock.release()
+
+
+def _lock_data_dir(data_dir: Path) -> DataDirLock:
+    """The data folder's lock, taken before anything in it is touched."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirInUse as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot lock the data folder {shown(data_dir)}: {exc.strerror}") from None
+    return lock
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     simulate = args.simulate
-    if simulate is None and not settings.enabled_modems:
-        simulate = 2
-    db = await open_database(settings)
+    db = await open_database(settings, create=True)
     bus = create_bus(settings.redis_url)
     network: SimNetwork | None = None
     web_runner: Any = None
@@ -73,7 +97,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, gateway.stop)
         if args.web:
             web_runner = await _start_web(settings, db, bus)
-        print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C", flush=True)
+        if gateway.workers:
+            print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C")
+        else:
+            print("gatewayd running idle: no enabled modem, nothing is sent (enable a [[modem]] "
+                  "in the settings, or use --simulate N); stop with Ctrl-C")  # fmt: skip
+        sys.stdout.flush()
         await gateway.run()
     finally:
         if web_runner is not None:
@@ -94,13 +123,15 @@ async def _start_web(settings: Settings, db: Database, bus: Any) -> Any:
         print("the web UI is not available in this installation", file=sys.stderr)
         return None
     settings = with_secret_key(settings)
+    app = create_app(settings, db=db, bus=bus)
+    runner = await start(app, settings.web.listen)
+    # Only now that the web listens: a first admin's password printed before a failed start
+    # would be lost with it.
     async with db.begin() as conn:
         if not await list_users(conn):
             password = generate_password()
             await create_user(conn, FIRST_ADMIN, "admin", password, must_change_password=True)
             print(f"first admin account: {FIRST_ADMIN} / {password}", flush=True)
-    app = create_app(settings, db=db, bus=bus)
-    runner = await start(app, settings.web.listen)
     print(f"web UI at http://{settings.web.listen}/", flush=True)
     return runner
 

@@ -11,7 +11,7 @@ from gatewayd.cli.common import CliError, add_config_argument, add_parser, setti
 from gatewayd.config import Settings
 from gatewayd.logging_setup import configure_logging
 from gatewayd.queue import InvalidMessage, NewMessage, enqueue, prepare
-from gatewayd.runtime import SchemaNotReady, open_database
+from gatewayd.runtime import DatabaseMissing, SchemaNotReady, open_database
 from gatewayd.store import DatabaseUnavailable
 from gatewayd.wakeup import send_local_wakeup
 
@@ -48,7 +48,7 @@ def send(args: argparse.Namespace) -> int:
         message_id = asyncio.run(_enqueue(settings, prepared))
     except InvalidMessage as exc:
         raise CliError(f"{exc.field or 'message'}: {exc}") from None
-    except (DatabaseUnavailable, SchemaNotReady) as exc:
+    except (DatabaseUnavailable, DatabaseMissing, SchemaNotReady) as exc:
         raise CliError(str(exc)) from None
     print(message_id)
     return 0

@@ -11,7 +11,7 @@ from gatewayd.cli.common import CliError, add_config_argument, add_parser, setti
 from gatewayd.config import Settings
 from gatewayd.logging_setup import configure_logging
 from gatewayd.queue.view import load_message
-from gatewayd.runtime import SchemaNotReady, open_database
+from gatewayd.runtime import DatabaseMissing, SchemaNotReady, open_database
 from gatewayd.store import DatabaseUnavailable
 
 
@@ -28,7 +28,7 @@ def show(args: argparse.Namespace) -> int:
     configure_logging(settings.log.file, "WARNING")
     try:
         message = asyncio.run(_load(settings, args.id, args.timeline))
-    except (DatabaseUnavailable, SchemaNotReady) as exc:
+    except (DatabaseUnavailable, DatabaseMissing, SchemaNotReady) as exc:
         raise CliError(str(exc)) from None
     if message is None:
         raise CliError(f"no message with id {args.id}")

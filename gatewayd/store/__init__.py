@@ -27,6 +27,7 @@ from gatewayd.store.database import Database, DatabaseUnavailable
 from gatewayd.store.schema import (
     MessageStatus,
     PartStatus,
+    gateway_hosts,
     incoming_fragments,
     incoming_messages,
     message_events,
@@ -67,6 +68,7 @@ __all__ = [
     "contact_group_members",
     "contact_groups",
     "contacts",
+    "gateway_hosts",
     "incoming_fragments",
     "incoming_messages",
     "kannel_dlr",

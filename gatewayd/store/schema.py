@@ -1,7 +1,8 @@
 """The database schema: one SQLAlchemy Core ``MetaData`` for PostgreSQL and SQLite alike.
 
 This module owns the sending and receiving side: outgoing messages, their parts and status
-timeline, incoming messages and unfinished multipart fragments, modems and their signal history.
+timeline, incoming messages and unfinished multipart fragments, modems and their signal history, and
+which gatewayd hosts run with which modems.
 Users, API keys, the audit log and webhook deliveries are in :mod:`gatewayd.store.schema_access`.
 Every change here needs an Alembic revision in ``gatewayd/store/migrations/versions``.
 
@@ -242,6 +243,19 @@ modems = Table(
     stamped("updated_at"),
 )
 
+gateway_hosts = Table(
+    "gateway_hosts",
+    metadata,
+    Column("host", String(64), primary_key=True, comment="gatewayd's [gateway] host name"),
+    Column("state", String(16), nullable=False,
+           comment="running (has modems), idle (no enabled modem: sends nothing), stopped"),
+    Column("modems", JSON, nullable=False, comment="names of the modems it runs"),
+    Column("pid", Integer),
+    stamped("started_at"),
+    stamped("seen_at", "refreshed by its housekeeping every few seconds"),
+    CheckConstraint("state IN ('running', 'idle', 'stopped')", name="state"),
+)
+
 modem_samples = Table(
     "modem_samples",
     metadata,
@@ -257,6 +271,7 @@ modem_samples = Table(
 __all__ = [
     "MessageStatus",
     "PartStatus",
+    "gateway_hosts",
     "incoming_fragments",
     "incoming_messages",
     "message_events",

@@ -1,9 +1,15 @@
-"""``GET /api/health`` (no login): database, Redis and gateway checks for load balancers and
-the runbook's ``curl -f``. 200 for ``ok`` and ``degraded``, 503 for ``fail``."""
+"""``GET /api/health`` (no login): database, Redis, gateway and modems checks for load
+balancers and the runbook's ``curl -f``. 200 for ``ok`` and ``degraded``, 503 for ``fail``.
+
+``checks.modems`` reads what the running gatewayd hosts said they run
+(:mod:`gatewayd.host_state`): ``none`` when none has an enabled modem (they run idle and send
+nothing), ``not_online`` when one of their modems is not online, ``unknown`` when no gatewayd
+has said (not started, or stopped)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -11,28 +17,58 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from gatewayd.bus import RedisBus
+from gatewayd.host_state import GatewayHost, live_hosts
 from gatewayd.store import DatabaseUnavailable, modems, utc_now
 from webui.auth.identity import public
 from webui.keys import BUS, DB
 
 GATEWAY_FRESHNESS = timedelta(minutes=2)
 CHECK_TIMEOUT = 5.0
+DEGRADING_MODEMS = ("none", "not_online")
 
 
-async def database_and_gateway(request: web.Request) -> tuple[str, str, dict[str, Any]]:
-    details: dict[str, Any] = {}
+@dataclass
+class Findings:
+    checks: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def database_gateway_modems(request: web.Request, found: Findings) -> None:
+    now = utc_now()
     try:
         async with asyncio.timeout(CHECK_TIMEOUT), request.app[DB].read() as conn:
             newest = (await conn.execute(select(func.max(modems.c.last_seen)))).scalar()
+            hosts = await live_hosts(conn, now=now)
+            rows = await conn.execute(select(modems.c.name, modems.c.state))
+            states = {row.name: row.state for row in rows}
     except (DatabaseUnavailable, TimeoutError) as exc:
-        details["database"] = str(exc) or "no answer"
-        return "fail", "unknown", details
+        found.details["database"] = str(exc) or "no answer"
+        found.checks.update(database="fail", gateway="unknown", modems="unknown")
+        return
+    found.checks["database"] = "ok"
     if newest is None:
-        details["gateway"] = "no modem has reported yet"
-        return "ok", "stale", details
-    age = utc_now() - newest
-    details["gateway_last_seen_seconds"] = round(age.total_seconds(), 1)
-    return "ok", ("ok" if age <= GATEWAY_FRESHNESS else "stale"), details
+        found.details["gateway"] = "no modem has reported yet"
+        found.checks["gateway"] = "stale"
+    else:
+        age = now - newest
+        found.details["gateway_last_seen_seconds"] = round(age.total_seconds(), 1)
+        found.checks["gateway"] = "ok" if age <= GATEWAY_FRESHNESS else "stale"
+    found.checks["modems"] = modems_check(hosts, states, found.details)
+
+
+def modems_check(hosts: list[GatewayHost], states: dict[str, str], details: dict[str, Any]) -> str:
+    if not hosts:
+        return "unknown"
+    enabled = [name for host in hosts for name in host.modems]
+    if not enabled:
+        names = ", ".join(host.host for host in hosts)
+        details["modems"] = f"no enabled modem: gatewayd on {names} runs idle and sends nothing"
+        return "none"
+    not_online = sorted(name for name in enabled if states.get(name) != "online")
+    if not_online:
+        details["modems_not_online"] = not_online
+        return "not_online"
+    return "ok"
 
 
 async def redis_check(request: web.Request) -> str:
@@ -48,18 +84,15 @@ async def redis_check(request: web.Request) -> str:
 
 @public
 async def health(request: web.Request) -> web.Response:
-    (database, gateway, details), redis = await asyncio.gather(
-        database_and_gateway(request), redis_check(request)
-    )
-    if database == "fail":
+    found = Findings()
+    _, redis = await asyncio.gather(database_gateway_modems(request, found), redis_check(request))
+    checks = {"database": found.checks["database"], "redis": redis}
+    checks |= {"gateway": found.checks["gateway"], "modems": found.checks["modems"]}
+    if checks["database"] == "fail":
         status = "fail"
-    elif redis == "fail" or gateway != "ok":
+    elif redis == "fail" or checks["gateway"] != "ok" or checks["modems"] in DEGRADING_MODEMS:
         status = "degraded"
     else:
         status = "ok"
-    body = {
-        "status": status,
-        "checks": {"database": database, "redis": redis, "gateway": gateway},
-        "details": details,
-    }
+    body = {"status": status, "checks": checks, "details": found.details}
     return web.json_response(body, status=503 if status == "fail" else 200)

@@ -182,8 +182,16 @@ class Modem(BaseModel):
     host: str | None
 
 
+class GatewayHost(BaseModel):
+    host: str
+    state: Literal["running", "idle"]
+    modems: list[str]
+    seen_at: str | None
+
+
 class ModemList(BaseModel):
     modems: list[Modem]
+    gateways: list[GatewayHost]
 
 
 class UssdAnswer(BaseModel):

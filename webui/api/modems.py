@@ -1,4 +1,5 @@
-"""``/api/v1/modems``: modem state as gatewayd last wrote it, USSD and restart commands."""
+"""``/api/v1/modems``: modem state as gatewayd last wrote it, the gatewayd hosts running (an
+idle one has no enabled modem), USSD and restart commands."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from gatewayd.host_state import live_hosts
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
 from webui.api.errors import ApiError, not_found
@@ -53,8 +55,20 @@ async def modem_list(request: web.Request) -> list[dict[str, Any]]:
     return result
 
 
+async def gateway_list(request: web.Request) -> list[dict[str, Any]]:
+    """The gatewayd hosts running now; one with no modem is idle and sends nothing."""
+    async with request.app[DB].read() as conn:
+        hosts = await live_hosts(conn, now=utc_now())
+    return [
+        {"host": h.host, "state": h.state, "modems": list(h.modems), "seen_at": iso(h.seen_at)}
+        for h in hosts
+    ]
+
+
 async def list_modems(request: web.Request) -> web.Response:
-    return web.json_response({"modems": await modem_list(request)})
+    return web.json_response(
+        {"modems": await modem_list(request), "gateways": await gateway_list(request)}
+    )
 
 
 async def _existing(request: web.Request) -> str:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from gatewayd import __version__
-from gatewayd.cli.common import CliError
+from gatewayd.cli.common import CliError, quiet_on_broken_pipe
 
 SUBCOMMAND_MODULES = (
     "webui.cli.run",
@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return quiet_on_broken_pipe(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from gatewayd.cli.common import CliError, settings_from_args
 from gatewayd.config import Settings
 from gatewayd.logging_setup import configure_logging
+from gatewayd.runtime import DatabaseMissing, require_existing_database
 from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.store import migrate as migrations
 
@@ -26,7 +27,11 @@ def prepare(args: argparse.Namespace) -> Settings:
 
 
 async def open_checked_database(settings: Settings) -> Database:
-    """The database, refused with one line unless its schema is current."""
+    """The database, refused with one line unless it exists and its schema is current."""
+    try:
+        require_existing_database(settings)
+    except DatabaseMissing as exc:
+        raise CliError(str(exc)) from None
     db = Database.from_settings(settings.database)
     try:
         await migrations.require_current_schema(db)

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from gatewayd.cli.common import CliError, add_config_argument, add_parser
+from gatewayd.cli.listen_check import check_listen_address
 from gatewayd.config import Settings
 from gatewayd.store import DatabaseUnavailable
 from webui.app import create_app
@@ -49,6 +50,7 @@ async def _serve(settings: Settings, options: Any) -> None:
         log.warning("Weak secret key", hint="run `webui security-check`")
     db = await open_checked_database(settings)
     await db.close()
+    check_listen_address(settings.web.listen)
     app = create_app(settings, options=options)
     runner = await start(app, settings.web.listen)
     stop = asyncio.Event()

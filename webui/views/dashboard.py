@@ -14,16 +14,16 @@ from gatewayd.sms.segment import CONCAT_HEADER_OCTETS, MAX_PARTS, part_capacity
 from webui.auth.identity import public
 from webui.keys import DB
 from webui.views.common import render
-from webui.views.queries import last_24_hours, modem_cards, queue_summary
+from webui.views.queries import idle_hosts, last_24_hours, modem_cards, queue_summary
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         cards = await modem_cards(conn)
         summary = await queue_summary(conn)
-    return await render(
-        request, "dashboard.html", {"cards": cards, "summary": summary}, page="dashboard"
-    )
+        idle = await idle_hosts(conn)
+    context = {"cards": cards, "summary": summary, "idle_hosts": idle}
+    return await render(request, "dashboard.html", context, page="dashboard")
 
 
 def _card_json(card: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from webui.views.common import (
     read_form,
     render,
 )
-from webui.views.queries import modem_cards, signal_history
+from webui.views.queries import idle_hosts, modem_cards, signal_history
 
 USSD_CODE_CHARACTERS = frozenset("0123456789*#+")
 
@@ -45,7 +45,9 @@ async def ask_gateway(request: web.Request, command: dict[str, Any]) -> dict[str
 async def modems_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         cards = await modem_cards(conn)
-    return await render(request, "modems.html", {"cards": cards}, page="modems")
+        idle = await idle_hosts(conn)
+    context = {"cards": cards, "idle_hosts": idle}
+    return await render(request, "modems.html", context, page="modems")
 
 
 async def modem_page(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,6 @@
-"""Read-only queries behind the pages: modem cards, queue figures, 24-hour charts, the outbox,
-inbox threads and signal history. Each takes an open connection and returns plain data."""
+"""Read-only queries behind the pages: modem cards, idle gatewayd hosts, queue figures, 24-hour
+charts, the outbox, inbox threads and signal history. Each takes an open connection and returns
+plain data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.host_state import live_hosts
 from gatewayd.store import (
     MessageStatus,
     incoming_messages,
@@ -74,6 +76,11 @@ async def modem_cards(conn: AsyncConnection) -> list[ModemCard]:
         )
         for row in rows
     ]
+
+
+async def idle_hosts(conn: AsyncConnection) -> list[str]:
+    """gatewayd hosts running with no enabled modem: they send nothing."""
+    return [host.host for host in await live_hosts(conn, now=utc_now()) if host.idle]
 
 
 async def queue_summary(conn: AsyncConnection) -> dict[str, int]:
