@@ -47,6 +47,7 @@ ENV_LOG_FILE = "SMSGW_LOG_FILE"
 ENV_LOG_LEVEL = "SMSGW_LOG_LEVEL"
 ENV_DEFAULT_REGION = "SMSGW_DEFAULT_REGION"
 ENV_DATA_DIR = "SMSGW_DATA_DIR"
+ENV_METRICS_ALLOW = "SMSGW_METRICS_ALLOW"
 FILE_SUFFIX = "_FILE"
 SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
 """Settings that may be given as ``<NAME>_FILE``: a path to a file holding the value."""
@@ -178,13 +179,17 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
     secret_key_in_file = table.string("secret_key", None)
     secret_key = _secret(env, ENV_SECRET_KEY)[0] or secret_key_in_file
     metrics_allow = table.string_list("metrics_allow", defaults.metrics_allow)
+    metrics_allow_from_env = _env(env, ENV_METRICS_ALLOW)
+    if metrics_allow_from_env:
+        metrics_allow = tuple(n.strip() for n in metrics_allow_from_env.split(",") if n.strip())
     for network in metrics_allow:
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
-            raise table.error(
-                "metrics_allow", f"{network!r} is not an IP address or network (CIDR)"
-            ) from None
+            problem = f"{network!r} is not an IP address or network (CIDR)"
+            if metrics_allow_from_env:
+                raise SettingsError(f"{ENV_METRICS_ALLOW}: {problem}") from None
+            raise table.error("metrics_allow", problem) from None
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
