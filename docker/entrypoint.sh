@@ -9,6 +9,16 @@ set -eu
 
 log() { echo "sms-gateway-entrypoint: $*" >&2; }
 
+# The secrets are files (docker-compose.prod.yml, secrets:); a missing one is a setup step
+# not done, said in one line rather than as the application's error about a folder.
+for variable in SMSGW_DATABASE_URL_FILE SMSGW_REDIS_URL_FILE SMSGW_SECRET_KEY_FILE; do
+    eval "path=\${$variable:-}"
+    if [ -n "$path" ] && [ ! -f "$path" ]; then
+        log "$variable: $path is missing: run scripts/make-secrets.sh beside docker-compose.prod.yml"
+        exit 1
+    fi
+done
+
 if [ "$(id -u)" = 0 ]; then
     mkdir -p /app/logs /app/data
     chown smsgw:smsgw /app/logs /app/data 2>/dev/null || log "cannot chown /app/logs"

@@ -25,7 +25,7 @@ import yaml
 
 from gatewayd.config import load_settings
 from tests.ops.helpers import free_port, nginx_test_copy, require
-from tests.ops.test_compose import SECRETS, compose
+from tests.ops.test_compose import compose
 
 pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
 
@@ -34,7 +34,7 @@ RUNBOOK_COMMAND = "curl -s https://sms.yourdomain.com/api/metrics | jq ."
 
 
 def resolved(**env: str) -> dict[str, Any]:
-    result = compose("config", env={**SECRETS, **env})
+    result = compose("config", env=env)
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
