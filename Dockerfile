@@ -26,16 +26,20 @@ RUN apt-get update \
     && chown smsgw:smsgw /app/logs /app/data
 COPY --from=build /opt/sms-gateway/venv /opt/sms-gateway/venv
 COPY docker/logrotate.conf /etc/logrotate.d/sms-gateway
+COPY docker/logrotate-nginx.conf /etc/logrotate.d/sms-gateway-nginx
+COPY docker/logrotate-loop.sh /usr/local/lib/sms-gateway/logrotate-loop
 COPY docker/entrypoint.sh /usr/local/bin/sms-gateway-entrypoint
 COPY docker/flask-shim.sh /usr/local/bin/flask
 COPY docker/command-wrapper.sh /usr/local/lib/sms-gateway/bin/webui
 COPY docker/command-wrapper.sh /usr/local/lib/sms-gateway/bin/gatewayd
-RUN chmod 0644 /etc/logrotate.d/sms-gateway \
+RUN chmod 0644 /etc/logrotate.d/sms-gateway /etc/logrotate.d/sms-gateway-nginx \
     && chmod 0755 /usr/local/bin/sms-gateway-entrypoint /usr/local/bin/flask \
+       /usr/local/lib/sms-gateway/logrotate-loop \
        /usr/local/lib/sms-gateway/bin/webui /usr/local/lib/sms-gateway/bin/gatewayd
 WORKDIR /app
 EXPOSE 8080
 # The entrypoint starts as root only to make the bind-mounted ./logs writable, then drops to
-# smsgw; `docker-compose exec` commands run as root (logrotate, ps) unless given --user.
+# smsgw. `docker-compose exec` starts commands as root: `webui`, `gatewayd` (and the `flask`
+# alias) switch to smsgw themselves (docker/command-wrapper.sh); logrotate and ps stay root.
 ENTRYPOINT ["sms-gateway-entrypoint"]
 CMD ["webui", "run"]
