@@ -2,12 +2,26 @@
 # Container entrypoint of the sms-gateway image.
 #  - makes /app/logs (a bind mount of ./logs) writable for the smsgw user;
 #  - ignores SMSGW_CONFIG when that file is absent (settings then come from the environment);
-#  - SMSGW_MIGRATE_ON_START=1: runs `gatewayd migrate` first (the web service does this);
-#  - SMSGW_WAIT_FOR_SCHEMA=N: waits up to N seconds for the schema to be current (gatewayd);
+#  - SMSGW_MIGRATE_ON_START=1: runs `gatewayd migrate` first (the gatewayd service does this:
+#    Compose stops the old gatewayd container before it starts the new one, so the schema is
+#    never changed under a running older gatewayd);
+#  - SMSGW_WAIT_FOR_SCHEMA=N: waits up to N seconds for the schema to be current, then gives
+#    up with exit status 1 so that Docker starts it again later (the web service does this: it
+#    never runs on a schema older than its code);
 #  - then runs the command as smsgw (as root only if SMSGW_RUN_AS_ROOT=1).
 set -eu
 
 log() { echo "sms-gateway-entrypoint: $*" >&2; }
+
+# The secrets are files (docker-compose.prod.yml, secrets:); a missing one is a setup step
+# not done, said in one line rather than as the application's error about a folder.
+for variable in SMSGW_DATABASE_URL_FILE SMSGW_REDIS_URL_FILE SMSGW_SECRET_KEY_FILE; do
+    eval "path=\${$variable:-}"
+    if [ -n "$path" ] && [ ! -f "$path" ]; then
+        log "$variable: $path is missing: run scripts/make-secrets.sh beside docker-compose.prod.yml"
+        exit 1
+    fi
+done
 
 if [ "$(id -u)" = 0 ]; then
     mkdir -p /app/logs /app/data
@@ -37,8 +51,8 @@ if [ "$wait_seconds" -gt 0 ]; then
     waited=0
     until as_app_user gatewayd migrate --check >/dev/null 2>&1; do
         if [ "$waited" -ge "$wait_seconds" ]; then
-            log "schema still not current after ${wait_seconds}s; starting anyway"
-            break
+            log "schema not current after ${wait_seconds}s: gatewayd migrates it when it starts (is it running, and as new as this image?)"
+            exit 1
         fi
         sleep 2
         waited=$((waited + 2))

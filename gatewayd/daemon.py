@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from gatewayd import heartbeat
 from gatewayd.bus import EVENTS, WAKE, InProcessBus
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.host_state import announce_host, host_seen, host_stopped
@@ -93,6 +94,7 @@ class Gateway:
         self.workers = {m.name: ModemWorker(m, context) for m in chosen}
         self._command_tasks: set[asyncio.Task[None]] = set()
         self._wake_turn = 0
+        self.heartbeat_path = heartbeat.heartbeat_path(settings.gateway.data_dir)
 
     async def publish(self, event: dict[str, Any]) -> None:
         await self.bus.publish(EVENTS, event)
@@ -130,9 +132,8 @@ class Gateway:
             asyncio.create_task(self._listen_wake(wake_subscription), name="wake-listener"),
             asyncio.create_task(self._listen_commands(command_subscription), name="commands"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self._watchdog(), name="watchdog"),
         ]
-        if self.notifier.watchdog_interval:
-            background.append(asyncio.create_task(self._watchdog(), name="watchdog"))
         workers = [
             asyncio.create_task(worker.run(), name=f"modem-{name}")
             for name, worker in self.workers.items()
@@ -161,6 +162,7 @@ class Gateway:
                 task.cancel()
             await asyncio.gather(*background, *workers, return_exceptions=True)
             local_wakeups.close()
+            heartbeat.clear(self.heartbeat_path)
             self.bus.unsubscribe(wake_subscription)
             self.bus.unsubscribe(command_subscription)
             await self._record_host(host_stopped)
@@ -298,7 +300,16 @@ class Gateway:
             await self.publish(received_event(message))
 
     async def _watchdog(self) -> None:
-        interval = self.notifier.watchdog_interval or 10.0
+        """Pet systemd's watchdog (when it has one) and touch the heartbeat file that
+        ``gatewayd health`` reads: both stop when the event loop is stuck."""
+        interval = self.notifier.watchdog_interval or heartbeat.BEAT_INTERVAL
+        warned = False
         while True:
             self.notifier.watchdog()
+            try:
+                heartbeat.beat(self.heartbeat_path)
+            except OSError as error:
+                if not warned:
+                    log.warning("Cannot write the heartbeat file", error=str(error))
+                    warned = True
             await asyncio.sleep(interval)

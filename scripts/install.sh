@@ -2,17 +2,21 @@
 # Install the SMS gateway on a bare-metal Debian/Ubuntu host (gatewayd and webui under systemd).
 #
 #   sudo scripts/install.sh [--prefix /opt/sms-gateway] [--no-venv] [--no-migrate]
-#                           [--create-database] [--dry-run] [--destdir DIR]
+#                           [--no-packages] [--create-database] [--dry-run] [--destdir DIR]
 #
 # Does, keeping whatever already exists (config, secrets):
+#   - the Debian packages the scripts need (apt-get; --no-packages skips): postgresql-client
+#     (pg_dump, psql for backup.sh and monitor.sh), curl, jq, gzip, procps, python3, logrotate,
+#     openssl, util-linux
 #   - system user smsgw (groups smsgw, dialout)
-#   - a virtualenv in PREFIX/venv with this checkout installed; scripts/, docs/, ops/ in PREFIX
+#   - a virtualenv in PREFIX/venv with exactly the packages of uv.lock (hashes checked) and this
+#     checkout; scripts/, docs/, ops/ in PREFIX
 #   - /etc/sms-gateway/gatewayd.toml (minimal) and /etc/sms-gateway/env (a new secret key)
 #   - /var/lib/sms-gateway, /var/log/sms-gateway (PREFIX/logs), /var/backups/sms-gateway
 #     (PREFIX/backups)
 #   - systemd units (gatewayd, webui, daily backup timer), udev rules, logrotate rules
 #   - --create-database: PostgreSQL role smsgw and database sms_gateway on this host
-#   - gatewayd migrate
+#   - gatewayd migrate (not while gatewayd runs: then `systemctl restart gatewayd` does it)
 # --dry-run prints the steps and changes nothing; --destdir DIR (or DESTDIR=DIR) installs the
 # files under DIR and skips what touches the running system (user, systemctl, udevadm, migrate).
 set -euo pipefail
@@ -22,6 +26,7 @@ prefix=/opt/sms-gateway
 destdir=${DESTDIR:-}
 dry_run=0
 make_venv=1
+packages=1
 migrate=1
 create_database=0
 python=${PYTHON:-python3}
@@ -33,6 +38,7 @@ while [ $# -gt 0 ]; do
         --destdir) destdir=${2:?--destdir needs a folder}; shift ;;
         --dry-run) dry_run=1 ;;
         --no-venv) make_venv=0 ;;
+        --no-packages) packages=0 ;;
         --no-migrate) migrate=0 ;;
         --create-database) create_database=1 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -69,6 +75,27 @@ units=$destdir/etc/systemd/system
 rules=$destdir/etc/udev/rules.d
 logrotate_dir=$destdir/etc/logrotate.d
 
+# --- Debian packages ---------------------------------------------------------------------------
+# What backup.sh (pg_dump, psql, gzip), monitor.sh (psql, curl, pgrep, python3), the runbook
+# (jq), this script (openssl, python3 -m venv, setpriv/runuser) and the logrotate rules need.
+# pg_dump must be at least as new as the PostgreSQL server (Debian 12: 15, as the stack's).
+system_packages=(postgresql-client curl jq gzip procps python3 python3-venv logrotate openssl
+                 util-linux)
+if [ "$packages" -eq 1 ] && [ "$live" -eq 1 ]; then
+    missing=()
+    for package in "${system_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        run apt-get update -qq
+        run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}"
+    else
+        say "Debian packages present: ${system_packages[*]}"
+    fi
+fi
+
 # --- user -----------------------------------------------------------------------------------
 if [ "$live" -eq 1 ]; then
     if ! getent passwd "$user" >/dev/null; then
@@ -96,10 +123,23 @@ for link in logs:/var/log/sms-gateway backups:/var/backups/sms-gateway; do
 done
 
 # --- virtualenv -----------------------------------------------------------------------------
+# The packages of uv.lock only (no extras), then this checkout's wheel built with the
+# hash-pinned backend of docker/build-constraints.txt: the same steps as the Dockerfile.
 if [ "$make_venv" -eq 1 ]; then
-    [ -x "$opt/venv/bin/python" ] || run "$python" -m venv "$opt/venv"
-    run "$opt/venv/bin/pip" install --quiet --upgrade pip
-    run "$opt/venv/bin/pip" install --quiet "$source_dir"
+    if [ "$dry_run" -eq 1 ]; then uv=$source_dir/.uv/bin/uv
+    else uv=$(PYTHON="$python" "$source_dir/scripts/uv.sh" --path); fi
+    wheels=$(mktemp -d)
+    run env UV_PROJECT_ENVIRONMENT="$opt/venv" UV_PYTHON_DOWNLOADS=never "$uv" sync \
+        --project "$source_dir" --python "$python" --locked --no-editable --no-install-project
+    run env UV_PYTHON_DOWNLOADS=never "$uv" build "$source_dir" --wheel --python "$python" \
+        --build-constraints "$source_dir/docker/build-constraints.txt" --require-hashes \
+        --out-dir "$wheels"
+    if [ "$dry_run" -eq 1 ]; then
+        echo "would run: $uv pip install --python $opt/venv/bin/python --no-deps $wheels/sms_gateway-*.whl"
+    else
+        "$uv" pip install --python "$opt/venv/bin/python" --no-deps "$wheels"/sms_gateway-*.whl
+    fi
+    rm -rf "$wheels"
 fi
 
 # --- configuration and secrets ----------------------------------------------------------------
@@ -178,7 +218,10 @@ fi
 
 # --- schema ---------------------------------------------------------------------------------
 if [ "$migrate" -eq 1 ] && [ "$live" -eq 1 ]; then
-    if grep -q CHANGE-ME "$etc/env" 2>/dev/null; then
+    if [ -d /run/systemd/system ] && systemctl is-active --quiet gatewayd.service; then
+        # never under a running (older) gatewayd: its unit migrates when it starts again
+        say "not migrating while gatewayd runs: 'systemctl restart gatewayd' migrates, then 'systemctl restart webui'"
+    elif grep -q CHANGE-ME "$etc/env" 2>/dev/null; then
         say "not migrating: set SMSGW_DATABASE_URL in $etc/env first (or --create-database)"
     elif [ "$dry_run" -eq 1 ]; then
         echo "would run: gatewayd migrate --config $etc/gatewayd.toml (as $user)"

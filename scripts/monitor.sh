@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Status of the SMS gateway at a glance: services, /api/health, CPU, memory, disk, database
-# connections, send queue and modems, measured against the runbook's thresholds.
+# Status of the SMS gateway at a glance: services (systemd units and compose containers,
+# both where both run), /api/health, CPU, memory, disk, database connections, send queue and
+# modems, measured against the runbook's thresholds.
 #
 #   scripts/monitor.sh [--direct|--compose] [--no-color]
 #
@@ -19,12 +20,15 @@
 #   SMSGW_MONITOR_QUEUE_WARN=1000 (messages)  SMSGW_MONITOR_QUEUE_AGE_WARN=600 (seconds)
 #   SMSGW_MONITOR_MODEM_STALE=300 (seconds without news from a modem)
 #   SMSGW_MONITOR_DISK_PATHS  folders whose file systems are checked (default: the project, /)
-#   SMSGW_MONITOR_UNITS="gatewayd webui"      systemd units (when systemd runs)
+#   SMSGW_MONITOR_UNITS="gatewayd webui"      systemd units checked where installed
 #   SMSGW_MONITOR_PROCESSES="gatewayd webui"  programs looked for without systemd or Docker
+#   COMPOSE_PROFILES          as for docker-compose (else read from .env beside the compose
+#                             file): containers of a profile that is not enabled are not
+#                             expected; neither is a service this host runs as a systemd unit
 #   SMSGW_MONITOR_CPU_SAMPLE=1 (seconds)
 set -uo pipefail
 
-project=$(cd "$(dirname "$0")/.." && pwd)
+project=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 compose_file=${SMSGW_COMPOSE_FILE:-$project/docker-compose.prod.yml}
 env_file=${SMSGW_ENV_FILE:-/etc/sms-gateway/env}
 health_url=${SMSGW_HEALTH_URL:-http://127.0.0.1:8080/api/health}
@@ -87,31 +91,93 @@ compose_usable() {
 }
 
 # --- services -------------------------------------------------------------------------------
+# The host may run the product as containers, as systemd units, or both (gatewayd under
+# systemd beside the compose stack): each is checked where it runs. The functions that ask
+# systemd and Docker are apart from those that decide, which take their answers as arguments.
+systemd_running() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+
+host_units() {  # the SMSGW_MONITOR_UNITS installed on this host, one a line
+    systemd_running || return 0
+    local unit
+    for unit in ${SMSGW_MONITOR_UNITS:-gatewayd webui}; do
+        if systemctl cat "$unit.service" >/dev/null 2>&1; then echo "$unit"; fi
+    done
+}
+
+unit_report() {  # unit_report UNIT
+    if systemctl is-active --quiet "$1.service"; then
+        ok "$1.service active (since $(systemctl show -p ActiveEnterTimestamp --value "$1.service"))"
+    else
+        crit "$1.service $(systemctl is-active "$1.service" 2>/dev/null)"
+    fi
+}
+
+active_profiles() {  # the compose profiles `up` enables: COMPOSE_PROFILES, else from .env
+    if [ -n "${COMPOSE_PROFILES+set}" ]; then echo "$COMPOSE_PROFILES"; return; fi
+    grep -E '^[[:space:]]*COMPOSE_PROFILES=' "$(dirname "$compose_file")/.env" 2>/dev/null \
+        | tail -n 1 | cut -d= -f2- | tr -d "\"' "
+}
+
+service_profiles() {  # "SERVICE PROFILE,..." per service of the compose file ("-": none)
+    docker-compose -f "$compose_file" config 2>/dev/null | awk '
+        /^services:/ { inside = 1; next }
+        /^[^ ]/ { inside = 0 }
+        inside && /^  [^ ]/ { flush(); service = $1; sub(/:$/, "", service); next }
+        inside && /^    profiles:/ { listing = 1; next }
+        inside && listing && /^    - / { profiles = profiles (profiles ? "," : "") $2; next }
+        { listing = 0 }
+        function flush() { if (service != "") print service, (profiles ? profiles : "-"); profiles = "" }
+        END { flush() }'
+}
+
+expected_containers() {  # expected_containers SERVICE_PROFILES ACTIVE_PROFILES HOST_UNITS
+    # The services `up -d` starts (no profile, or an active one), except those this host runs
+    # as systemd units; one a line. Skipped ones go to stderr with the reason.
+    local service profiles wanted profile
+    while read -r service profiles; do
+        [ -n "$service" ] || continue
+        if grep -qx "$service" <<<"$3"; then
+            echo "$service: a systemd unit on this host" >&2; continue
+        fi
+        wanted=0
+        if [ "$profiles" = - ]; then wanted=1; fi
+        for profile in ${profiles//,/ }; do
+            if grep -qx "$profile" <<<"${2//,/$'\n'}"; then wanted=1; fi
+        done
+        if [ "$wanted" -eq 1 ]; then echo "$service"
+        else echo "$service: not started by this stack (profile ${profiles}, COMPOSE_PROFILES=${2:-})" >&2; fi
+    done <<<"$1"
+}
+
+running_containers() {
+    docker-compose -f "$compose_file" ps --services --filter status=running 2>/dev/null
+}
+
+check_containers() {  # check_containers EXPECTED RUNNING HOST_UNITS
+    local service
+    for service in $1; do
+        if grep -qx "$service" <<<"$2"; then ok "container $service running"
+        else crit "container $service not running"; fi
+    done
+    for service in $3; do
+        if grep -qx "$service" <<<"$2"; then
+            crit "$service runs twice: as a systemd unit and as a container (one must go)"
+        fi
+    done
+}
+
 check_services() {
     section "Services"
-    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-        local unit any=0
-        for unit in ${SMSGW_MONITOR_UNITS:-gatewayd webui}; do
-            if ! systemctl cat "$unit.service" >/dev/null 2>&1; then continue; fi
-            any=1
-            if systemctl is-active --quiet "$unit.service"; then
-                ok "$unit.service active (since $(systemctl show -p ActiveEnterTimestamp --value "$unit.service"))"
-            else
-                crit "$unit.service $(systemctl is-active "$unit.service" 2>/dev/null)"
-            fi
-        done
-        [ "$any" -eq 1 ] && return
-    fi
+    local units unit checked=0 expected skipped
+    units=$(host_units)
+    for unit in $units; do unit_report "$unit"; checked=1; done
     if compose_usable; then
-        local expected running service
-        expected=$(docker-compose -f "$compose_file" config --services 2>/dev/null)
-        running=$(docker-compose -f "$compose_file" ps --services --filter status=running 2>/dev/null)
-        for service in $expected; do
-            if grep -qx "$service" <<<"$running"; then ok "container $service running"
-            else crit "container $service not running"; fi
-        done
-        return
+        expected=$(expected_containers "$(service_profiles)" "$(active_profiles)" "$units" 2>"$tmp/skipped")
+        check_containers "$expected" "$(running_containers)" "$units"
+        while read -r skipped; do [ -z "$skipped" ] || info "$skipped"; done <"$tmp/skipped"
+        checked=1
     fi
+    [ "$checked" -eq 1 ] && return
     local name pids
     for name in ${SMSGW_MONITOR_PROCESSES:-gatewayd webui}; do
         pids=$(pgrep -f "(^|/)$name( |$)" | tr '\n' ' ')
@@ -298,19 +364,27 @@ check_modems() {
     if [ "$online" -eq 0 ]; then crit "no modem online ($count configured): nothing can be sent"; fi
 }
 
-printf '%s\n' "$(paint 1 "SMS gateway status, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)")"
-check_services
-check_health
-check_system
-if check_database; then
-    check_queue
-    check_modems
-fi
+main() {
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    printf '%s\n' "$(paint 1 "SMS gateway status, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)")"
+    check_services
+    check_health
+    check_system
+    if check_database; then
+        check_queue
+        check_modems
+    fi
 
-case "$worst" in
-    0) summary=$(paint 32 "OK") ;;
-    1) summary=$(paint 33 "WARNING") ;;
-    *) summary=$(paint 31 "CRITICAL") ;;
-esac
-printf '\nOverall: %s (%d warning(s), %d critical)\n' "$summary" "$warnings" "$criticals"
-exit "$worst"
+    local summary
+    case "$worst" in
+        0) summary=$(paint 32 "OK") ;;
+        1) summary=$(paint 33 "WARNING") ;;
+        *) summary=$(paint 31 "CRITICAL") ;;
+    esac
+    printf '\nOverall: %s (%d warning(s), %d critical)\n' "$summary" "$warnings" "$criticals"
+    exit "$worst"
+}
+
+# Sourced (the tests do, for the functions that decide), it only defines them.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main; fi

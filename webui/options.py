@@ -94,7 +94,7 @@ def options_from_settings(
     secret_key = settings.web.secret_key
     if not secret_key:
         raise OptionsError(
-            "no secret key: set SMSGW_SECRET_KEY (e.g. to the output of "
+            "no secret key: set SMSGW_SECRET_KEY or SMSGW_SECRET_KEY_FILE (e.g. to the output of "
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
     proxies_text = env.get(ENV_TRUSTED_PROXIES, "").strip()

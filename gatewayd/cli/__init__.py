@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "gatewayd.cli.modems",
     "gatewayd.cli.send",
     "gatewayd.cli.show",
+    "gatewayd.cli.health",
 )
 
 

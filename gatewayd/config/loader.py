@@ -1,5 +1,9 @@
 """Load the settings: one TOML file, then the ``SMSGW_*`` environment variables over it.
 
+The secret settings (database URL, Redis URL, secret key) can also come from a file named by
+``SMSGW_<NAME>_FILE`` (Docker secrets, systemd credentials), so they stay out of the process
+environment.
+
 :func:`load_settings` is called once at start-up; everything after reads the frozen
 :class:`~gatewayd.config.model.Settings`. Every mistake raises
 :class:`~gatewayd.config.reader.SettingsError` with one line naming the file, table and key.
@@ -43,6 +47,10 @@ ENV_LOG_FILE = "SMSGW_LOG_FILE"
 ENV_LOG_LEVEL = "SMSGW_LOG_LEVEL"
 ENV_DEFAULT_REGION = "SMSGW_DEFAULT_REGION"
 ENV_DATA_DIR = "SMSGW_DATA_DIR"
+ENV_METRICS_ALLOW = "SMSGW_METRICS_ALLOW"
+FILE_SUFFIX = "_FILE"
+SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
+"""Settings that may be given as ``<NAME>_FILE``: a path to a file holding the value."""
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+)):(?P<port>\d{1,5})$")
@@ -76,6 +84,29 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
     """An environment variable, with empty values treated as unset."""
     value = env.get(name, "").strip()
     return value or None
+
+
+def _secret(env: Mapping[str, str], name: str) -> tuple[str | None, str]:
+    """A secret setting and where it came from (for messages, which never show the value):
+    ``NAME`` itself, or the contents of the file ``NAME_FILE`` names, never both."""
+    direct = _env(env, name)
+    file_name = _env(env, name + FILE_SUFFIX)
+    if file_name is None:
+        return direct, name
+    where = f"{name}{FILE_SUFFIX} ({file_name})"
+    if direct is not None:
+        raise SettingsError(f"{name} and {name}{FILE_SUFFIX} are both set: keep one")
+    try:
+        value = Path(file_name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise SettingsError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise SettingsError(f"{where}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{where}: not UTF-8 text") from None
+    if not value:
+        raise SettingsError(f"{where}: the file is empty")
+    return value, where
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -146,15 +177,19 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
             raise SettingsError(f"{ENV_LISTEN}: {exc}") from None
         raise table.error("listen", str(exc)) from None
     secret_key_in_file = table.string("secret_key", None)
-    secret_key = _env(env, ENV_SECRET_KEY) or secret_key_in_file
+    secret_key = _secret(env, ENV_SECRET_KEY)[0] or secret_key_in_file
     metrics_allow = table.string_list("metrics_allow", defaults.metrics_allow)
+    metrics_allow_from_env = _env(env, ENV_METRICS_ALLOW)
+    if metrics_allow_from_env:
+        metrics_allow = tuple(n.strip() for n in metrics_allow_from_env.split(",") if n.strip())
     for network in metrics_allow:
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
-            raise table.error(
-                "metrics_allow", f"{network!r} is not an IP address or network (CIDR)"
-            ) from None
+            problem = f"{network!r} is not an IP address or network (CIDR)"
+            if metrics_allow_from_env:
+                raise SettingsError(f"{ENV_METRICS_ALLOW}: {problem}") from None
+            raise table.error("metrics_allow", problem) from None
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
@@ -175,7 +210,7 @@ def _parse_listen(text: str) -> ListenAddress:
 
 def _read_database(table: TableReader, env: Mapping[str, str], data_dir: Path) -> DatabaseSettings:
     in_file = table.string("url", None)
-    from_env = _env(env, ENV_DATABASE_URL)
+    from_env, env_name = _secret(env, ENV_DATABASE_URL)
     url = from_env or in_file
     if url is None:
         url = f"sqlite:///{data_dir / DEFAULT_DB_FILE_NAME}"
@@ -189,7 +224,7 @@ def _read_database(table: TableReader, env: Mapping[str, str], data_dir: Path) -
         )
     except DatabaseUrlError as exc:
         if from_env:
-            raise SettingsError(f"{ENV_DATABASE_URL}: {exc}") from None
+            raise SettingsError(f"{env_name}: {exc}") from None
         raise table.error("url", str(exc)) from None
     table.finish()
     return settings
@@ -213,7 +248,7 @@ def _read_log(table: TableReader, env: Mapping[str, str]) -> LogSettings:
 def _read_redis_url(table: TableReader, env: Mapping[str, str]) -> str | None:
     in_file = table.string("url", None)
     table.finish()
-    from_env = _env(env, ENV_REDIS_URL)
+    from_env, env_name = _secret(env, ENV_REDIS_URL)
     url = from_env or in_file
     if url is None:
         return None
@@ -221,6 +256,6 @@ def _read_redis_url(table: TableReader, env: Mapping[str, str]) -> str | None:
     if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
         problem = "must look like redis://host:6379/0 (or rediss://, unix://)"
         if from_env:
-            raise SettingsError(f"{ENV_REDIS_URL}: {problem}")
+            raise SettingsError(f"{env_name}: {problem}")
         raise table.error("url", problem)
     return url

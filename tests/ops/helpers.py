@@ -1,9 +1,15 @@
 """Shared helpers of the operations tests: repository paths, free ports, and a copy of the
-production nginx configuration rewritten to run unprivileged on loopback in a temp folder."""
+production nginx configuration rewritten to run unprivileged on loopback in a temp folder.
+
+The production configuration is written for nginx 1.26 (``http2 on;``); the machines running
+these tests may have Debian's nginx 1.22, which predates that directive (1.25.1). For such an
+nginx the copy says the same thing the old way (``listen ... ssl http2``) and nothing else
+changes."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,29 +48,50 @@ class NginxSite:
     error_log: Path
 
 
-def nginx_test_copy(tmp: Path, upstream: str) -> NginxSite:
-    """Copy nginx/ and ssl material into ``tmp`` with only container paths, listen ports and
-    the upstream address changed; everything else is the production configuration."""
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+
+
+def nginx_version() -> tuple[int, ...]:
+    result = subprocess.run([require("nginx"), "-v"], capture_output=True, text=True, check=True)
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", result.stderr)
+    assert match, result.stderr
+    return tuple(int(part) for part in match.groups())
+
+
+def nginx_test_copy(
+    tmp: Path,
+    upstream: str,
+    *,
+    address: str = "127.0.0.1",
+    ports: tuple[int, int] | None = None,
+    names: tuple[str, ...] = ("127.0.0.1",),
+) -> NginxSite:
+    """Copy nginx/ and ssl material into ``tmp`` with only container paths, listen addresses
+    and ports and the upstream address changed; everything else is the production
+    configuration. The certificate is made for ``names``."""
     conf_dir = tmp / "conf"
     shutil.copytree(REPO / "nginx", conf_dir)
     ssl_dir = tmp / "ssl"
     logs = tmp / "logs"
     logs.mkdir()
     subprocess.run(
-        [str(SCRIPTS / "make-self-signed-cert.sh"), "--dir", str(ssl_dir), "127.0.0.1"],
+        [str(SCRIPTS / "make-self-signed-cert.sh"), "--dir", str(ssl_dir), *names],
         check=True,
         capture_output=True,
     )
-    http_port, https_port = free_port(), free_port()
+    http_port, https_port = ports or (free_port(), free_port())
     replacements = {
         "/etc/nginx/sms-gateway/": f"{conf_dir}/",
         "/etc/nginx/ssl/": f"{ssl_dir}/",
         "/var/log/nginx/": f"{logs}/",
         "/var/run/nginx.pid": f"{tmp}/nginx.pid",
         '"web:8080";': f'"{upstream}";',
-        "listen 80 ": f"listen 127.0.0.1:{http_port} ",
-        "listen 443 ": f"listen 127.0.0.1:{https_port} ",
+        "listen 80 ": f"listen {address}:{http_port} ",
+        "listen 443 ": f"listen {address}:{https_port} ",
     }
+    if nginx_version() < HTTP2_DIRECTIVE_SINCE:
+        replacements["    http2 on;\n"] = ""
+        replacements[" ssl default_server;"] = " ssl http2 default_server;"
     for path in conf_dir.rglob("*.conf"):
         text = path.read_text()
         for old, new in replacements.items():

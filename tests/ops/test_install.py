@@ -5,6 +5,7 @@ there, --dry-run changes nothing, and the installed settings load."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -89,3 +90,67 @@ def test_unknown_argument_is_one_line() -> None:
     result = install("--frobnicate")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
+
+
+def system_packages() -> list[str]:
+    text = INSTALL.read_text()
+    match = re.search(r"^system_packages=\(([^)]*)\)", text, flags=re.MULTILINE)
+    assert match, "install.sh lists its Debian packages in system_packages=(...)"
+    return match[1].split()
+
+
+# The programs backup.sh and monitor.sh (and the runbook's `curl ... | jq .`) run that a
+# minimal Debian does not carry, and the Debian package each comes from. docker and
+# docker-compose are left out: the scripts use them only beside a Docker stack.
+PROGRAMS = {
+    "pg_dump": "postgresql-client-common",
+    "psql": "postgresql-client-common",
+    "curl": "curl",
+    "jq": "jq",
+    "gzip": "gzip",
+    "gunzip": "gzip",
+    "pgrep": "procps",
+    "python3": "python3",
+    "logrotate": "logrotate",
+}
+
+
+def test_installs_what_backup_and_monitor_need() -> None:
+    scripts = (SCRIPTS / "backup.sh").read_text() + (SCRIPTS / "monitor.sh").read_text()
+    for program in ("pg_dump", "psql", "curl", "gzip", "pgrep", "python3"):
+        assert re.search(rf"\b{program}\b", scripts), program
+    listed = system_packages()
+    closure = subprocess.run(
+        ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *listed],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    reachable = {line.strip() for line in closure.splitlines() if not line.startswith(" ")}
+    for program, package in PROGRAMS.items():
+        assert package in reachable, f"{program}: {package} is not installed by install.sh"
+    assert "postgresql-client" in listed
+
+
+def test_dry_run_installs_packages_and_the_locked_virtualenv() -> None:
+    result = install_with_venv("--dry-run")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    packages = re.search(r"would run: env DEBIAN_FRONTEND=noninteractive apt-get .*", out)
+    present = re.search(r"install: Debian packages present: (.*)", out)
+    assert packages or present, out
+    if present:
+        assert present[1].split() == system_packages()
+    sync = next(line for line in out.splitlines() if " sync " in line)
+    assert "UV_PROJECT_ENVIRONMENT=/opt/sms-gateway/venv" in sync
+    assert "--locked --no-editable --no-install-project" in sync
+    build = next(line for line in out.splitlines() if " build " in line)
+    assert "--build-constraints" in build and "--require-hashes" in build
+    assert "--no-deps" in next(line for line in out.splitlines() if "pip install" in line)
+    assert not re.search(r"pip install --quiet \S*$", out, flags=re.MULTILINE)
+
+
+def install_with_venv(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DESTDIR"}
+    return subprocess.run(
+        [str(INSTALL), *args], capture_output=True, text=True, env=env, timeout=120
+    )

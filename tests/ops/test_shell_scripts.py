@@ -15,6 +15,8 @@ OPS_SCRIPTS = [
     SCRIPTS / "monitor.sh",
     SCRIPTS / "install.sh",
     SCRIPTS / "make-self-signed-cert.sh",
+    SCRIPTS / "make-secrets.sh",
+    SCRIPTS / "pin-images.sh",
 ]
 CONTAINER_SCRIPTS = sorted((REPO / "docker").glob("*.sh"))
 

@@ -88,10 +88,17 @@ def test_gatewayd_unit_contract() -> None:
         "/opt/sms-gateway/venv/bin/gatewayd run --config /etc/sms-gateway/gatewayd.toml"
     )
     assert "/var/lib/sms-gateway" in service["ReadWritePaths"]
+    # an update's schema change happens when the old gatewayd has stopped
+    assert service["ExecStartPre"] == (
+        "/opt/sms-gateway/venv/bin/gatewayd migrate --config /etc/sms-gateway/gatewayd.toml"
+    )
 
 
 def test_webui_unit_has_no_devices_and_logs_where_the_runbook_greps() -> None:
     service = service_section("webui.service")
     assert service["ExecStart"].endswith("webui run --config /etc/sms-gateway/gatewayd.toml")
     assert service["PrivateDevices"] == "yes"
+    assert service["ExecStartPre"] == (
+        "/opt/sms-gateway/venv/bin/gatewayd migrate --check --config /etc/sms-gateway/gatewayd.toml"
+    )
     assert service["Environment"] == "SMSGW_LOG_FILE=/var/log/sms-gateway/app.log"
