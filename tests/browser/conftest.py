@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from tests.support.tools import require_program
 
 BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -84,8 +83,6 @@ def _wait_listening(product: Product) -> None:
 
 @pytest.fixture(scope="package")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
     workdir = tmp_path_factory.mktemp("product")
     port = _free_port()
     env = {
@@ -125,11 +122,10 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
 def browser() -> Iterator[Browser]:
     """Package-scoped: Playwright's sync API keeps an event loop running in this thread until
     it stops, which would break every asyncio test collected after the browser tier."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
+    chromium = require_program("chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
         try:
             yield launched
