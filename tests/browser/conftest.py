@@ -14,11 +14,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.support.tools import require_program
+from tests.support.tools import require_module, require_program
+
+if TYPE_CHECKING:  # imported when the browser starts, so a missing Playwright fails in one line
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
@@ -123,6 +126,9 @@ def browser() -> Iterator[Browser]:
     """Package-scoped: Playwright's sync API keeps an event loop running in this thread until
     it stops, which would break every asyncio test collected after the browser tier."""
     chromium = require_program("chromium")
+    require_module("playwright")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=chromium, args=CHROMIUM_ARGS, headless=True
