@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: the real SMS programs the simulator must satisfy,
-# the database and cache servers, Chromium for browser tests, and the tools that check the
-# production files (docker-compose, nginx, promtool, logrotate, shellcheck, udevadm). Installs only what is missing.
+# the database and cache servers, Chromium for browser tests, the tools that check the
+# production files (docker-compose, nginx, promtool, logrotate, shellcheck, udevadm) and the
+# programs the scripts under test call (psql, pg_dump, curl, pgrep, openssl, gzip, runuser).
+# Installs only what is missing. tests/support/tools.py maps each program to its package here
+# (tests/unit/test_tools.py keeps the two in step); a missing one fails its tests, never skips.
 set -euo pipefail
-packages=(gammu gammu-smsd smstools kannel postgresql redis-server chromium
-          docker-compose nginx prometheus openssl logrotate shellcheck udev systemd)
+packages=(gammu gammu-smsd smstools kannel postgresql postgresql-client redis-server chromium
+          docker-compose nginx prometheus openssl logrotate shellcheck udev systemd
+          curl procps gzip util-linux)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

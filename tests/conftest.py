@@ -1,3 +1,14 @@
-"""Shared test settings: fixtures every tier may use are loaded here once."""
+"""Shared test settings: fixtures every tier may use are loaded here once, a missing test tool
+fails in one line naming its package (:mod:`tests.support.tools`), and the run fails on any skip
+outside the allow-list (:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`)."""
 
-pytest_plugins = ("tests.fixtures_db",)
+import pytest
+
+from tests.skip_allowlist import ALLOWED_SKIPS
+from tests.skip_guard import SkipGuard
+
+pytest_plugins = ("tests.fixtures_db", "tests.support.tools")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(SkipGuard(ALLOWED_SKIPS), "skip-guard")

@@ -115,7 +115,8 @@ async def database_up(db: Database, timeout: float = PING_TIMEOUT_SECONDS) -> bo
 LOCK_WAITS_SQL = text(
     """
     SELECT
-      (SELECT count(*) FROM pg_locks WHERE NOT granted) AS waiting_locks,
+      (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE NOT l.granted AND a.datname = current_database()) AS waiting_locks,
       count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_backends,
       count(*) AS backends
     FROM pg_stat_activity
@@ -125,8 +126,9 @@ LOCK_WAITS_SQL = text(
 
 
 async def lock_waits(db: Database) -> dict[str, float | int] | None:
-    """PostgreSQL: lock requests not granted, and the share of this database's client
-    backends waiting on a lock. SQLite has no such view: None."""
+    """PostgreSQL: lock requests not granted to this database's backends (other databases on
+    the same server are not counted), and the share of its client backends waiting on a lock.
+    SQLite has no such view: None."""
     if db.dialect_name != "postgresql":
         return None
     async with db.read() as conn:

@@ -14,14 +14,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from tests.support.tools import require_module, require_program
+
+if TYPE_CHECKING:  # imported when the browser starts, so a missing Playwright fails in one line
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -84,8 +86,6 @@ def _wait_listening(product: Product) -> None:
 
 @pytest.fixture(scope="package")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
     workdir = tmp_path_factory.mktemp("product")
     port = _free_port()
     env = {
@@ -125,11 +125,13 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
 def browser() -> Iterator[Browser]:
     """Package-scoped: Playwright's sync API keeps an event loop running in this thread until
     it stops, which would break every asyncio test collected after the browser tier."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/system-deps.sh")
+    chromium = require_program("chromium")
+    require_module("playwright")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
         try:
             yield launched

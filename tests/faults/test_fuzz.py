@@ -5,7 +5,6 @@ a bounded number of runs. The targets live in :mod:`tests.support.fuzz_targets`.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import sys
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from gatewayd.sms import encode_deliver, encode_status_report, encode_submit
 from tests.support.fuzz_targets import TARGETS, fuzz_decode, fuzz_lines, fuzz_transport
+from tests.support.tools import require_module
 
 REPO = Path(__file__).resolve().parents[2]
 ATHERIS_RUNS = int(os.environ.get("SMSGW_FUZZ_RUNS", "8000"))
@@ -57,9 +57,9 @@ def test_transport_splits_any_stream(data: bytes) -> None:
     fuzz_transport(data)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
 @pytest.mark.parametrize("target", sorted(TARGETS))
 async def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
+    require_module("atheris")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for n, pdu in enumerate(real_pdus()):

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import ClientResponse
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -30,6 +29,7 @@ from tests.integration.web.conftest import (
     make_web_env,
     settings_for,
 )
+from tests.support.http_checks import no_5xx
 from webui.auth.apikeys import create_api_key, revoke_api_key
 from webui.auth.keycache import TTL_SECONDS as KEY_CACHE_TTL
 from webui.options import options_from_settings
@@ -56,13 +56,6 @@ async def web(pg_url: str) -> AsyncIterator[WebEnv]:
 
     async for env in make_web_env(settings_for(pg_url), options):
         yield env
-
-
-async def no_5xx(response: ClientResponse) -> ClientResponse:
-    body = await response.text()
-    where = f"{response.method} {response.url}"
-    assert response.status < 500, f"{where}: {response.status} {body[:500]}"
-    return response
 
 
 async def signed_in(web: WebEnv, role: str) -> str:

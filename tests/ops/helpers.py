@@ -8,13 +8,14 @@ changes."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.tools import require_program
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
@@ -28,14 +29,9 @@ def free_port() -> int:
 
 
 def require(program: str) -> str:
-    """The path of a program the test needs; installed by scripts/system-deps.sh."""
-    path = shutil.which(program) or next(
-        (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.access(p, os.X_OK)),
-        None,
-    )
-    if path is None:
-        raise AssertionError(f"{program} is not installed (scripts/system-deps.sh installs it)")
-    return path
+    """The path of a program the test needs; if it is missing the module fails in one line
+    naming the Debian package (scripts/system-deps.sh installs it)."""
+    return require_program(program)
 
 
 @dataclass(frozen=True)

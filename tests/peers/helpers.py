@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import string
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+
+from tests.support import tools
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -126,12 +127,9 @@ def files_in(directory: Path) -> list[Path]:
 
 
 def require_programs(*names: str) -> None:
-    """Skip the calling test when one of the named programs is not installed."""
-    import pytest
-
-    missing = [name for name in names if shutil.which(name) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
+    """Fail the calling test, in one line naming the Debian package, when one of the named
+    programs is not installed (never a skip)."""
+    tools.require_programs(*names)
 
 
 @dataclass

@@ -5,8 +5,10 @@ Everything runs on this machine (loopback): a migrated database of its own on th
 PostgreSQL (dropped afterwards), a private Redis, ``gatewayd simulate``, ``gatewayd run`` and
 ``webui run`` as processes. It samples gatewayd's resident memory every 10 s and reads its
 ``gatewayd stats`` lines (asyncio task count), then prints one JSON report and exits 1 when
-something is wrong: a 5xx, a lost or doubled message, memory growing between the first and
-last third of the run (more than 10 %), tasks growing (more than 10), or a p95 above 200 ms.
+something is wrong (:func:`verdict`): a 5xx or a request without an answer, a lost, doubled,
+phantom or unsettled message, an accepted message missing from the database, memory growing
+between the first and last third of the run (more than 10 %), tasks growing (more than 10),
+too few samples of either to judge (a run shorter than about a minute), or a p95 above 200 ms.
 """
 
 from __future__ import annotations
@@ -19,25 +21,68 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 
 from gatewayd.store import Database
 from tests.peers.helpers import wait_until_async
-from tests.support.audit import audit_database
+from tests.support.audit import Audit, audit_database
 from tests.support.daemons import run_migrate
-from tests.support.load import drive_clients, running_stack, sample_process
+from tests.support.load import LoadFigures, drive_clients, running_stack, sample_process
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 P95_LIMIT_MS = 200.0
+RSS_GROWTH_LIMIT = 0.10
+"""Largest growth of the mean RSS from the first to the last third of the run."""
+TASK_GROWTH_LIMIT = 10
+MIN_SAMPLES = 3
+"""Fewer samples of a curve than this and its growth cannot be judged: the run fails."""
 
 
-def thirds(samples: list[tuple[float, int]]) -> tuple[float, float]:
+def thirds(samples: Sequence[tuple[float, int]]) -> tuple[float, float]:
     """Mean of the first and last third of the (time, value) samples."""
     values = [v for _, v in samples]
     third = max(1, len(values) // 3)
     return statistics.fmean(values[:third]), statistics.fmean(values[-third:])
+
+
+def verdict(
+    audit: Audit,
+    figures: LoadFigures,
+    rss: Sequence[tuple[float, int]],
+    tasks: Sequence[tuple[float, int]],
+) -> list[str]:
+    """What is wrong with a soak run (nothing: an empty list), from its figures: the audit of
+    every message against the ledger, the clients' answers, gatewayd's resident memory
+    samples and its asyncio task counts, each a list of (time, value)."""
+    problems = audit.problems()
+    accepted = len(figures.sent_ids)
+    if not accepted:
+        problems.append("no message was accepted: nothing was tested")
+    elif audit.messages != accepted:
+        problems.append(f"{accepted} messages accepted, {audit.messages} in the database")
+    if figures.server_errors:
+        problems.append(f"{figures.server_errors} server errors")
+    failed = sum(figures.errors.values())
+    if failed:
+        problems.append(f"{failed} requests got no answer {dict(figures.errors)}")
+    for name, samples in (("memory", rss), ("asyncio task", tasks)):
+        if len(samples) < MIN_SAMPLES:
+            problems.append(f"{len(samples)} {name} samples: too few to judge growth")
+    if len(rss) >= MIN_SAMPLES:
+        rss_first, rss_last = thirds(rss)
+        if rss_last > rss_first * (1 + RSS_GROWTH_LIMIT):
+            problems.append(f"gatewayd memory grew by more than {RSS_GROWTH_LIMIT:.0%}")
+    if len(tasks) >= MIN_SAMPLES:
+        tasks_first, tasks_last = thirds(tasks)
+        if tasks_last > tasks_first + TASK_GROWTH_LIMIT:
+            problems.append(f"gatewayd asyncio tasks grew by more than {TASK_GROWTH_LIMIT}")
+    p95_ms = (figures.percentile(95) or 0) * 1000
+    if p95_ms > P95_LIMIT_MS:
+        problems.append(f"p95 {p95_ms:.2f} ms above {P95_LIMIT_MS} ms")
+    return problems
 
 
 async def soak(seconds: float, modems: int, clients: int, work: Path) -> dict[str, object]:
@@ -89,16 +134,7 @@ async def soak(seconds: float, modems: int, clients: int, work: Path) -> dict[st
             "tasks_last_third_mean": round(tasks_last, 1),
             "stats_lines": len(stats),
         }
-        problems = audit.problems()
-        if figures.server_errors:
-            problems.append(f"{figures.server_errors} server errors")
-        if rss_first and rss_last > rss_first * 1.10:
-            problems.append("gatewayd memory grew by more than 10 %")
-        if tasks and tasks_last > tasks_first + 10:
-            problems.append("gatewayd asyncio tasks grew")
-        if float(str(summary["p95_ms"])) > P95_LIMIT_MS:
-            problems.append(f"p95 {summary['p95_ms']} ms above {P95_LIMIT_MS} ms")
-        report["problems"] = problems
+        report["problems"] = verdict(audit, figures, samples, tasks)
         return report
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

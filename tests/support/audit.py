@@ -9,7 +9,8 @@ rules, per part status:
 - ``queued``, ``failed``: never (a refused part did not leave);
 - ``sending`` once the run is over: unsettled.
 
-A ledger line that matches no part is a phantom send. :func:`audit_database` returns the
+A message whose text needs more parts than it has rows counts each missing part as lost, and
+a ledger line that matches no part is a phantom send. :func:`audit_database` returns the
 figures; :meth:`Audit.assert_clean` fails with a one-paragraph description.
 """
 
@@ -90,6 +91,7 @@ def check(
     on_ledger = Counter((str(e["to"]), e.get("text")) for e in ledger)
     by_message = {row["id"]: row for row in rows}
     known: set[tuple[str, str]] = set()
+    seen_seqs: dict[Any, set[int]] = {row["id"]: set() for row in rows}
     texts = {
         row["id"]: part_texts(str(row["text"]), str(row["encoding"])) for row in rows
     }
@@ -102,6 +104,7 @@ def check(
         if message is None:
             continue
         seq = int(part["seq"])
+        seen_seqs[message["id"]].add(seq)
         message_texts = texts[message["id"]]
         text = message_texts[seq - 1] if seq <= len(message_texts) else ""
         key = (str(message["recipient"]), text)
@@ -124,6 +127,10 @@ def check(
                 result.sent_while_refused.append(label)
         elif int(message["id"]) not in result.unsettled:
             result.unsettled.append(int(message["id"]))
+    for row in rows:
+        for seq in range(1, len(texts[row["id"]]) + 1):
+            if seq not in seen_seqs[row["id"]]:
+                result.lost.append(f"message {row['id']} part {seq} ({row['status']}) has no row")
     for entry in ledger:
         if (str(entry["to"]), entry.get("text")) not in known:
             result.phantom.append(dict(entry))

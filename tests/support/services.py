@@ -21,8 +21,14 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-PG_BIN = Path(os.environ.get("SMSGW_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+from tests.support.tools import PG_BIN, require_program
+
 PG_USER = "postgres"
+
+
+def pg_program(name: str) -> str:
+    """A PostgreSQL server program of :data:`~tests.support.tools.PG_BIN`."""
+    return require_program(name, directories=(PG_BIN,))
 
 
 def free_port() -> int:
@@ -33,7 +39,8 @@ def free_port() -> int:
 
 
 def _as_postgres(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    command = ["runuser", "-u", PG_USER, "--", *argv] if os.geteuid() == 0 else list(argv)
+    runuser = [require_program("runuser"), "-u", PG_USER, "--"]
+    command = [*runuser, *argv] if os.geteuid() == 0 else list(argv)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -61,7 +68,7 @@ class PrivatePostgres:
     def __enter__(self) -> PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, PG_USER, PG_USER)
-        done = _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust",
+        done = _as_postgres(pg_program("initdb"), "-D", str(self.data), "-A", "trust",
                             "-U", PG_USER, "-E", "UTF8", "--no-sync")  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
@@ -81,7 +88,7 @@ class PrivatePostgres:
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
                    " -c fsync=off -c max_connections=200")
-        done = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+        done = _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
                             "-o", options, "-w", "-t", "60", "start")  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {done.stdout}{done.stderr}"
@@ -89,10 +96,10 @@ class PrivatePostgres:
         _wait_for_port(self.port, 30)
 
     def stop(self, mode: str = "fast") -> None:
-        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+        _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> str:
-        done = _as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+        done = _as_postgres(pg_program("createdb"), "-h", "127.0.0.1", "-p", str(self.port),
                             "-U", PG_USER, name)  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"createdb failed: {done.stderr.strip()}")
@@ -123,8 +130,9 @@ class PrivateRedis:
         self.kill()
 
     def start(self) -> None:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--protected-mode", "no"]  # fmt: skip
+        argv = [require_program("redis-server"), "--port", str(self.port),
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--protected-mode", "no"]  # fmt: skip
         self.process = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )

@@ -196,24 +196,47 @@ async def wait_for(check: Any, *, timeout: float, what: str) -> Any:
         await asyncio.sleep(0.1)
 
 
+ONCE = frozenset({"sent", "delivered", "expired"})
+UNSETTLED = frozenset({"queued", "sending"})
+VERDICT = ("lost", "dup", "phantom", "unsettled", "missing", "sent_while_failed")
+"""The outcome counts that must all be 0 (see :func:`problems`)."""
+
+
 def audit(
     texts: dict[int, str], found: dict[int, str], ledger: list[dict[str, Any]]
 ) -> Counter[str]:
-    """Check exactly-once against the ledger; count outcomes (``lost`` and ``dup`` must be 0).
+    """Check exactly-once against the ledger: count each message by status, and the outcomes
+    named in :data:`VERDICT` (all present, 0 when clean; :func:`problems` names those that
+    are not). Messages are matched to ledger lines by text, so every text must be unique.
 
-    A message shown delivered or sent is on the ledger exactly once; one shown unknown is on
-    it at most once; anything else is lost (not on the ledger) or duplicated."""
-    on_ledger = Counter(e["text"] for e in ledger)
-    outcome: Counter[str] = Counter()
+    A message shown sent, delivered or expired is on the ledger exactly once; one shown
+    unknown at most once (``unknown_but_sent`` counts those that went). Any other message
+    must also have been sent: one still queued or sending is ``unsettled``, one without a
+    row ``missing``, and a failed or cancelled one ``lost`` when it is not on the ledger,
+    ``sent_while_failed`` when it is. Any message on it more than once is ``dup``; a ledger
+    line matching no message is ``phantom``."""
+    on_ledger = Counter(e.get("text") for e in ledger)
+    outcome: Counter[str] = Counter({name: 0 for name in VERDICT})
     for message_id, text in texts.items():
         status, seen = found.get(message_id), on_ledger[text]
         outcome[status or "missing"] += 1
         if seen > 1:
             outcome["dup"] += 1
-        elif seen == 0 and status != "unknown":
-            outcome["lost"] += 1
-        if status == "unknown" and seen == 1:
-            outcome["unknown_but_sent"] += 1
-    outcome["lost"] += 0
-    outcome["dup"] += 0
+        if status is None:
+            continue  # counted as "missing" just above
+        if status in UNSETTLED:
+            outcome["unsettled"] += 1
+        elif status == "unknown":
+            outcome["unknown_but_sent"] += seen == 1
+        elif status in ONCE:
+            outcome["lost"] += seen == 0
+        else:
+            outcome["lost" if seen == 0 else "sent_while_failed"] += 1
+    wanted = set(texts.values())
+    outcome["phantom"] += sum(n for text, n in on_ledger.items() if text not in wanted)
     return outcome
+
+
+def problems(outcome: Counter[str]) -> list[str]:
+    """The non-zero verdict counts of an :func:`audit` outcome, e.g. ``["lost 2"]``."""
+    return [f"{name} {outcome[name]}" for name in VERDICT if outcome[name]]

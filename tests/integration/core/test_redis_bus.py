@@ -1,11 +1,15 @@
-"""The Redis bus against a real Redis: delivery between processes' buses and reconnection."""
+"""The Redis bus against a real Redis: delivery between processes' buses, and reconnection
+after its own listener connection (found by its client name) is killed."""
 
 import asyncio
 import os
+import secrets
 
 import redis.asyncio as redis_asyncio
+from structlog.testing import capture_logs
 
 from gatewayd.bus import EVENTS, RedisBus
+from tests.integration.core_flow.harness import eventually
 
 REDIS_URL = os.environ.get("SMSGW_TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/") + "/0"
 
@@ -35,19 +39,39 @@ async def test_message_published_by_one_bus_reaches_another() -> None:
         await receiver.close()
 
 
+async def pubsub_clients(admin: redis_asyncio.Redis, name: str) -> list[str]:
+    """Ids of the pub/sub connections named ``name`` (the bus's listener)."""
+    clients = await admin.client_list(_type="pubsub")
+    return [str(c["id"]) for c in clients if c.get("name") == name]
+
+
 async def test_listener_reconnects_after_its_connection_is_killed() -> None:
-    bus = RedisBus(REDIS_URL)
+    name = f"bus-test-{secrets.token_hex(4)}"
+    bus = RedisBus(f"{REDIS_URL}?client_name={name}")
     admin = redis_asyncio.Redis.from_url(REDIS_URL)
     try:
         sub = bus.subscribe(EVENTS)
         await wait_until_subscribed(bus, EVENTS, {"warmup": 1})
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        await admin.flushdb()
+        [listener] = await pubsub_clients(admin, name)
+        with capture_logs() as logs:
+            killed = await admin.execute_command("CLIENT", "KILL", "ID", listener)
+            assert killed == 1, "CLIENT KILL closed nothing: the reconnect path would not run"
+
+            async def listening_again() -> list[str] | None:
+                return await pubsub_clients(admin, name) if bus.healthy else None
+
+            [again] = await eventually(listening_again, timeout=15,
+                                       what="the bus to subscribe again")  # fmt: skip
+        events = [e["event"] for e in logs if e["event"].startswith("Redis bus")]
+        assert events == ["Redis bus unavailable", "Redis bus connected"]
+        assert again != listener
+        assert listener not in {str(c["id"]) for c in await admin.client_list()}
         async with asyncio.timeout(15):
             while True:
                 await admin.publish(EVENTS, '{"after": "kill"}')
                 if await sub.get(0.2) == {"after": "kill"}:
                     break
+        assert bus.healthy
     finally:
         await admin.aclose()
         await bus.close()

@@ -15,6 +15,7 @@ import redis.asyncio as redis_asyncio
 from gatewayd.bus import WAKE, RedisBus
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import eventually, flow, ledger_counts
+from tests.support.tools import require_program
 
 
 def numbered(i: int) -> str:
@@ -42,7 +43,7 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subp
     """A redis-server of this test's own, which the test may flush and kill."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        require_program("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", str(tmp_path),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip

@@ -59,8 +59,11 @@ async def test_writes_in_a_read_are_refused_on_postgresql(pg_url: str) -> None:
 async def test_ping_and_dialect_name(db: Database, request: pytest.FixtureRequest) -> None:
     await db.ping()
     assert db.dialect_name == request.node.callspec.params["db_url"]
-    status = db.pool_status()
-    assert status["checked_out"] == 0 and status["size"] >= 0
+    pool_size = 20 if db.dialect_name == "postgresql" else SQLITE_POOL_MAX
+    assert db.pool_status() == {"size": pool_size, "checked_out": 0, "overflow": 0}
+    async with db.read():
+        assert db.pool_status()["checked_out"] == 1
+    assert db.pool_status()["checked_out"] == 0
 
 
 async def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import insert
 
 from gatewayd.store import Database, message_parts, modems, utc_now
+from tests.integration.core_flow.harness import eventually
 from tests.integration.web.conftest import (
     OptionsFactory,
     WebEnv,
@@ -69,7 +70,7 @@ async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> No
     if "postgresql" in db_url:
         waits = database["lock_waits"]
         assert waits["backends"] >= 1
-        assert waits["waiting_locks"] >= 0
+        assert waits["waiting_locks"] == 0 and waits["waiting_backends"] == 0
         assert 0 <= waits["share"] <= 1
     else:
         assert database["lock_waits"] is None
@@ -116,9 +117,36 @@ async def test_lock_waits_count_a_session_blocked_on_a_row_lock(pg_web: WebEnv,
         )
         data = await asyncio.wait_for(_until_lock_wait(pg_web), timeout=10)
         waits = data["database"]["lock_waits"]
-        assert waits["waiting_locks"] >= 1
-        assert waits["waiting_backends"] >= 1
+        assert waits["waiting_locks"] == 1
+        assert waits["waiting_backends"] == 1
         assert 0 < waits["share"] <= 1
+        await lock.rollback()
+        await asyncio.wait_for(blocked, timeout=10)
+    finally:
+        await holder.close()
+        await waiter.close()
+
+
+async def test_lock_waits_in_another_database_are_not_counted(pg_web: WebEnv,
+                                                             pg_empty_url: str) -> None:
+    holder = await asyncpg.connect(pg_empty_url)
+    waiter = await asyncpg.connect(pg_empty_url)
+    try:
+        await holder.execute("CREATE TABLE elsewhere (id int)")
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("LOCK TABLE elsewhere IN ACCESS EXCLUSIVE MODE")
+        blocked = asyncio.create_task(waiter.execute("SELECT * FROM elsewhere"))
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = $1"
+        pid = waiter.get_server_pid()
+
+        async def waiter_blocked() -> int:
+            return int(await holder.fetchval(waiting, pid))
+
+        await eventually(waiter_blocked, timeout=10, what="the other database's lock wait")
+        data = await (await pg_web.client.get("/api/metrics")).json()
+        waits = data["database"]["lock_waits"]
+        assert (waits["waiting_locks"], waits["waiting_backends"]) == (0, 0)
         await lock.rollback()
         await asyncio.wait_for(blocked, timeout=10)
     finally:

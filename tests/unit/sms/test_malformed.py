@@ -75,13 +75,17 @@ def test_odd_ucs2_payload_is_decoded_leniently() -> None:
 
 
 def _check_total(pdu: str | bytes, smsc: bool) -> None:
+    """``pdu`` decodes (read with or without its SMSC field, as ``smsc`` says) or raises a
+    one-line PduError."""
     try:
-        decoded = decode_pdu(pdu)
+        decoded = decode_pdu(pdu, smsc=smsc)
     except PduError as exc:
         assert "\n" not in str(exc)
         assert str(exc)
         return
     assert isinstance(decoded, Deliver | Submit | StatusReport)
+    if not smsc:
+        assert decoded.smsc is None
     view = pdu_to_json(decoded)
     assert view["type"] in {"deliver", "submit", "status_report"}
 
@@ -100,9 +104,20 @@ def test_fuzz_arbitrary_hex_like_text(text: str, smsc: bool) -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.integers(min_value=0, max_value=len(SIMPLE_DELIVER) // 2 - 1), st.binary(max_size=4))
-def test_fuzz_mutations_of_a_real_pdu(position: int, replacement: bytes) -> None:
-    octets = bytearray.fromhex(SIMPLE_DELIVER)
+@given(st.integers(min_value=0, max_value=len(SIMPLE_DELIVER) // 2 - 1), st.binary(max_size=4),
+       st.booleans())  # fmt: skip
+def test_fuzz_mutations_of_a_real_pdu(position: int, replacement: bytes, smsc: bool) -> None:
+    octets = bytearray.fromhex(SIMPLE_DELIVER if smsc else SIMPLE_DELIVER[16:])
     octets[position : position + len(replacement)] = replacement
-    _check_total(bytes(octets), True)
-    _check_total(bytes(octets[:position]), True)
+    _check_total(bytes(octets), smsc)
+    _check_total(bytes(octets[:position]), smsc)
+
+
+def test_the_smsc_flag_decides_where_the_tpdu_starts() -> None:
+    with_smsc = decode_pdu(SIMPLE_DELIVER)
+    without = decode_pdu(SIMPLE_DELIVER[16:], smsc=False)
+    assert isinstance(with_smsc, Deliver) and isinstance(without, Deliver)
+    assert (with_smsc.smsc, without.smsc) == ("+31624000000", None)
+    assert with_smsc.text == without.text == "How are you?"
+    with pytest.raises(PduError, match="reserved message type"):
+        decode_pdu(SIMPLE_DELIVER, smsc=False)  # its SMSC length octet 07 read as the TPDU
