@@ -1,4 +1,4 @@
-"""Web-side options derived once at start-up from the settings (and a few ``SMSGW_*`` extras).
+"""Web-side options derived once at start-up from the settings.
 
 Everything here is read by middlewares and views through ``app[OPTIONS]``; tests build their
 own :class:`WebOptions` to shorten timeouts.
@@ -10,7 +10,6 @@ import base64
 import hashlib
 import ipaddress
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,19 +17,6 @@ from gatewayd.config import Settings
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-DEFAULT_TRUSTED_PROXIES = (
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "fc00::/7",
-)
-"""Who may set ``X-Forwarded-For`` / ``X-Forwarded-Proto``: loopback and private networks,
-where nginx runs in the Compose stack. ``SMSGW_TRUSTED_PROXIES`` (comma-separated CIDRs,
-or ``none``) replaces the list."""
-
-ENV_TRUSTED_PROXIES = "SMSGW_TRUSTED_PROXIES"
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -57,7 +43,9 @@ def fernet_key(secret_key: str) -> str:
 @dataclass(frozen=True)
 class WebOptions:
     secret_key: str = field(repr=False)
-    trusted_proxies: tuple[IpNetwork, ...] = parse_networks(list(DEFAULT_TRUSTED_PROXIES))
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    """Who may set ``X-Forwarded-For`` / ``X-Forwarded-Proto`` (``[web] trusted_proxies``);
+    empty: nobody, the direct peer is the client."""
     metrics_allow: tuple[IpNetwork, ...] = ()
     slow_request_ms: int = 500
     session_max_age: int = 12 * 3600
@@ -87,9 +75,7 @@ class WebOptions:
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""
 
 
-def options_from_settings(
-    settings: Settings, env: Mapping[str, str] = os.environ, **overrides: Any
-) -> WebOptions:
+def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
     """Options for ``settings``; raise :class:`OptionsError` when there is no secret key."""
     secret_key = settings.web.secret_key
     if not secret_key:
@@ -97,16 +83,9 @@ def options_from_settings(
             "no secret key: set SMSGW_SECRET_KEY (e.g. to the output of "
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
-    proxies_text = env.get(ENV_TRUSTED_PROXIES, "").strip()
-    if proxies_text.lower() == "none":
-        proxies: tuple[IpNetwork, ...] = ()
-    elif proxies_text:
-        proxies = parse_networks(proxies_text.split(","))
-    else:
-        proxies = parse_networks(list(DEFAULT_TRUSTED_PROXIES))
     options = WebOptions(
         secret_key=secret_key,
-        trusted_proxies=proxies,
+        trusted_proxies=parse_networks(list(settings.web.trusted_proxies)),
         metrics_allow=parse_networks(list(settings.web.metrics_allow)),
         slow_request_ms=settings.web.slow_request_ms,
     )

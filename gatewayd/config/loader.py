@@ -43,6 +43,7 @@ ENV_LOG_FILE = "SMSGW_LOG_FILE"
 ENV_LOG_LEVEL = "SMSGW_LOG_LEVEL"
 ENV_DEFAULT_REGION = "SMSGW_DEFAULT_REGION"
 ENV_DATA_DIR = "SMSGW_DATA_DIR"
+ENV_TRUSTED_PROXIES = "SMSGW_TRUSTED_PROXIES"
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+)):(?P<port>\d{1,5})$")
@@ -149,20 +150,50 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
     secret_key = _env(env, ENV_SECRET_KEY) or secret_key_in_file
     metrics_allow = table.string_list("metrics_allow", defaults.metrics_allow)
     for network in metrics_allow:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
+        if not _is_network(network):
             raise table.error(
                 "metrics_allow", f"{network!r} is not an IP address or network (CIDR)"
-            ) from None
+            )
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
         slow_request_ms=table.integer("slow_request_ms", defaults.slow_request_ms, minimum=1),
         metrics_allow=metrics_allow,
+        trusted_proxies=_trusted_proxies(table, env),
     )
     table.finish()
     return settings
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted_proxies(table: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:
+    """``SMSGW_TRUSTED_PROXIES`` (comma-separated; ``none`` for no proxy) over
+    ``[web] trusted_proxies``; default: no proxy is trusted."""
+    in_file = table.string_list("trusted_proxies", ())
+    from_env = _env(env, ENV_TRUSTED_PROXIES)
+    if from_env is None:
+        for network in in_file:
+            if not _is_network(network):
+                raise table.error(
+                    "trusted_proxies", f"{network!r} is not an IP address or network (CIDR)"
+                )
+        return tuple(network.strip() for network in in_file)
+    if from_env.lower() == "none":
+        return ()
+    networks = tuple(part.strip() for part in from_env.split(",") if part.strip())
+    for network in networks:
+        if not _is_network(network):
+            raise SettingsError(
+                f"{ENV_TRUSTED_PROXIES}: {network!r} is not an IP address or network (CIDR)"
+            )
+    return networks
 
 
 def _parse_listen(text: str) -> ListenAddress:

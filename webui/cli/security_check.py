@@ -30,6 +30,8 @@ DEFAULT_DB_PASSWORDS = {"", "password", "postgres", "changeme", "secret", "pass"
                         "sms_gateway", "smsgw", "admin", "root", "123456"}
 DEFAULT_USER_PASSWORDS = ("admin", "password", "changeme", "123456", "admin123", "secret")
 CERT_WARNING_DAYS = 30
+WIDEST_TRUSTED_PROXY_NETWORK = 65536
+"""A /16: a Compose network's whole subnet still passes, a LAN (/8, 0.0.0.0/0) does not."""
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -74,6 +76,12 @@ def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
         if net.prefixlen < 8:
             findings.append(Finding("medium", f"metrics_allow contains {network}: the metrics "
                                               "are readable without login from anywhere"))
+    for network in settings.web.trusted_proxies:
+        net = ipaddress.ip_network(network, strict=False)
+        if net.num_addresses > WIDEST_TRUSTED_PROXY_NETWORK:
+            findings.append(Finding("medium", f"trusted_proxies contains {network}: any machine "
+                                              "in it can forge its client address; list only "
+                                              "the proxy's own address"))
     if not settings.database.is_sqlite:
         url = make_url(settings.database.url)
         if (url.password or "") in DEFAULT_DB_PASSWORDS:
