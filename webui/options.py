@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,7 +16,6 @@ from gatewayd.config import Settings
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-MIN_SECRET_KEY_LENGTH = 32
 
 
 class OptionsError(ValueError):
@@ -90,29 +88,3 @@ def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
         slow_request_ms=settings.web.slow_request_ms,
     )
     return replace(options, **overrides) if overrides else options
-
-
-SECRET_KEY_FILE = "web_secret_key"
-
-
-def with_embedded_secret_key(settings: Settings) -> Settings:
-    """For ``gatewayd run --web``: the settings with a secret key, generated once and kept in
-    ``<data_dir>/web_secret_key`` (mode 0600) when none is configured, so sign-ins survive a
-    restart."""
-    import secrets
-    from dataclasses import replace as replace_settings
-
-    if settings.web.secret_key:
-        return settings
-    path = settings.gateway.data_dir / SECRET_KEY_FILE
-    try:
-        key = path.read_text().strip()
-    except FileNotFoundError:
-        key = ""
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        key = secrets.token_urlsafe(48)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
-    return replace_settings(settings, web=replace_settings(settings.web, secret_key=key))

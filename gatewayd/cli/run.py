@@ -14,10 +14,11 @@ from gatewayd.bus import create_bus
 from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
 from gatewayd.daemon import Gateway
-from gatewayd.embedded import FIRST_ADMIN, generate_password, with_secret_key
+from gatewayd.embedded import FIRST_ADMIN, generate_password
 from gatewayd.logging_setup import configure_logging
 from gatewayd.modem.simulator import SimNetwork
 from gatewayd.runtime import SchemaNotReady, open_database, start_simulated_modems, with_modems
+from gatewayd.secret_key import with_secret_key
 from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.systemd import Notifier
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    settings = with_secret_key(settings, create=args.web)
     simulate = args.simulate
     if simulate is None and not settings.enabled_modems:
         simulate = 2
@@ -93,7 +95,6 @@ async def _start_web(settings: Settings, db: Database, bus: Any) -> Any:
     except ImportError:
         print("the web UI is not available in this installation", file=sys.stderr)
         return None
-    settings = with_secret_key(settings)
     async with db.begin() as conn:
         if not await list_users(conn):
             password = generate_password()

@@ -108,10 +108,12 @@ def test_secret_key_rules() -> None:
 
 def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
     from gatewayd.config import load_settings
-    from webui.options import with_embedded_secret_key
+    from gatewayd.secret_key import with_secret_key
 
     settings = load_settings(None, env={"SMSGW_DATA_DIR": str(tmp_path)})
-    first = with_embedded_secret_key(settings)
-    second = with_embedded_secret_key(settings)
+    assert with_secret_key(settings, create=False).web.secret_key is None
+    first = with_secret_key(settings, create=True)
+    second = with_secret_key(settings, create=True)
     assert first.web.secret_key and first.web.secret_key == second.web.secret_key
-    assert (tmp_path / "web_secret_key").stat().st_mode & 0o077 == 0
+    assert with_secret_key(settings, create=False).web.secret_key == first.web.secret_key
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
