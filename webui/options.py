@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gatewayd.commands import command_key
 from gatewayd.config import Settings
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -71,6 +72,11 @@ class WebOptions:
     run_dispatcher: bool = True
     client_max_size: int = 8 * 1024 * 1024
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""
+
+    @property
+    def command_key(self) -> bytes:
+        """Seals operator commands for gatewayd (:mod:`gatewayd.commands`)."""
+        return command_key(self.secret_key)
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:

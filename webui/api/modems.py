@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from gatewayd.commands import RESTART, USSD
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
 from webui.api.errors import ApiError, not_found
@@ -14,8 +15,8 @@ from webui.api.inputs import read_model
 from webui.api.models import UssdRequest
 from webui.audit import record
 from webui.auth.identity import requires
-from webui.commands import CommandFailed, CommandTimeout, ask_gatewayd
-from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SETTINGS
+from webui.commands import CommandFailed, CommandTimeout
+from webui.keys import CLIENT_ADDRESS, COMMAND_CLIENT, DB, IDENTITY, OPTIONS, SETTINGS
 
 WAITING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
 
@@ -70,7 +71,7 @@ async def _existing(request: web.Request) -> str:
 
 async def _command(request: web.Request, command: dict[str, Any]) -> Any:
     try:
-        return await ask_gatewayd(request.app[BUS], command, request.app[OPTIONS].command_timeout)
+        return await request.app[COMMAND_CLIENT].ask(command, request.app[OPTIONS].command_timeout)
     except CommandTimeout as exc:
         raise ApiError(504, "gateway_timeout", f"{exc}; is gatewayd running?") from None
     except CommandFailed as exc:
@@ -86,7 +87,7 @@ async def ussd(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         await record(conn, identity.actor, "modem.ussd", f"modem:{name}", {"code": body.code},
                      request[CLIENT_ADDRESS])
-    answer = await _command(request, {"type": "ussd", "modem": name, "code": body.code})
+    answer = await _command(request, {"type": USSD, "modem": name, "code": body.code})
     return web.json_response({"modem": name, "code": body.code, "text": str(answer.get("text"))})
 
 
@@ -98,7 +99,7 @@ async def restart(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         await record(conn, identity.actor, "modem.restart", f"modem:{name}", None,
                      request[CLIENT_ADDRESS])
-    await _command(request, {"type": "modem.restart", "modem": name})
+    await _command(request, {"type": RESTART, "modem": name})
     return web.json_response({"modem": name, "restarted": True})
 
 
