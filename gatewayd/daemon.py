@@ -2,7 +2,8 @@
 
 :class:`Gateway` owns one :class:`~gatewayd.worker.ModemWorker` per configured modem. It
 settles what an earlier crash of this host left in flight, listens on the bus for wake-ups
-(new work) and operator commands (USSD, restart), and every few seconds sweeps: claims this
+(new work) and operator commands (USSD, restart: obeyed only when sealed with the installation's
+key, see :mod:`gatewayd.commands`), and every few seconds sweeps: claims this
 host abandoned, parts whose delivery report is overdue, multipart messages whose last parts
 never came. The bus is only a hint: without it, workers poll the queue. With no enabled
 modem it runs idle: it says so (a warning, systemd's status line, its ``gateway_hosts`` row)
@@ -23,6 +24,17 @@ import structlog
 
 from gatewayd import heartbeat
 from gatewayd.bus import EVENTS, WAKE, InProcessBus
+from gatewayd.commands import (
+    COMMANDS,
+    RESTART,
+    USSD,
+    RefusalLog,
+    Refused,
+    ReplayGuard,
+    command_key,
+    open_envelope,
+    seal,
+)
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.host_state import announce_host, host_seen, host_stopped
 from gatewayd.inbox import flush_stale_fragments
@@ -38,9 +50,6 @@ from gatewayd.worker import ModemWorker, WorkerContext
 
 log = structlog.get_logger(__name__)
 
-COMMANDS = "smsgw:commands"
-"""Channel of operator commands for gatewayd (``ussd``, ``modem.restart``); answers go to the
-command's ``reply_to`` channel."""
 HOUSEKEEPING_INTERVAL = 15.0
 CLAIM_GRACE = timedelta(seconds=2 * HOUSEKEEPING_INTERVAL)
 UPKEEP_INTERVAL = 180.0
@@ -93,6 +102,10 @@ class Gateway:
         chosen = settings.enabled_modems if modems is None else modems
         self.workers = {m.name: ModemWorker(m, context) for m in chosen}
         self._command_tasks: set[asyncio.Task[None]] = set()
+        secret = settings.web.secret_key
+        self._command_key = command_key(secret) if secret else None
+        self._replays = ReplayGuard()
+        self._refusals = RefusalLog()
         self._wake_turn = 0
         self.heartbeat_path = heartbeat.heartbeat_path(settings.gateway.data_dir)
 
@@ -145,6 +158,9 @@ class Gateway:
             log.warning("Local wake-up socket unavailable", error=str(error))
         log.info("gatewayd started", host=self.host, modems=list(self.workers))
         await self._record_host(announce_host, list(self.workers))
+        if self._command_key is None:
+            log.warning("Operator commands refused: no secret key",
+                        hint="give gatewayd the web UI's SMSGW_SECRET_KEY")  # fmt: skip
         if self.workers:
             self.notifier.ready(f"{len(workers)} modems")
         else:
@@ -218,33 +234,42 @@ class Gateway:
 
     async def _listen_commands(self, subscription: Any) -> None:
         while True:
-            command = await subscription.get()
-            if not isinstance(command, dict):
+            envelope = await subscription.get()
+            try:
+                nonce, command = open_envelope(self._command_key, envelope)
+            except Refused as refusal:
+                self._refusals.refused(refusal, envelope)
                 continue
             worker = self.workers.get(str(command.get("modem")))
             if worker is None:
                 continue  # another gatewayd host owns that modem
-            task = asyncio.create_task(self._run_command(worker, command))
+            try:
+                self._replays.check(nonce)
+            except Refused as refusal:
+                self._refusals.refused(refusal, envelope)
+                continue
+            task = asyncio.create_task(self._run_command(worker, nonce, command))
             self._command_tasks.add(task)
             task.add_done_callback(self._command_tasks.discard)
 
-    async def _run_command(self, worker: ModemWorker, command: dict[str, Any]) -> None:
+    async def _run_command(self, worker: ModemWorker, nonce: str, command: dict[str, Any]) -> None:
         reply_to = command.get("reply_to")
         kind = command.get("type")
         answer: dict[str, Any]
         try:
-            if kind == "ussd":
+            if kind == USSD:
                 text = await worker.ussd(str(command.get("code", "")))
                 answer = {"ok": True, "text": text}
-            elif kind == "modem.restart":
+            elif kind == RESTART:
                 worker.request_restart()
                 answer = {"ok": True, "text": f"{worker.name} restarting"}
             else:
-                answer = {"ok": False, "error": f"unknown command {kind!r}"}
+                answer = {"ok": False, "error": f"unknown command {str(kind)[:32]!r}"}
         except ModemError as error:
             answer = {"ok": False, "error": str(error)}
-        if isinstance(reply_to, str) and reply_to:
-            await self.bus.publish(reply_to, answer)
+        if isinstance(reply_to, str) and reply_to and self._command_key is not None:
+            sealed = seal(self._command_key, {"in_reply_to": nonce, **answer})
+            await self.bus.publish(reply_to, sealed)
 
     async def _housekeeping(self) -> None:
         reassembly = timedelta(seconds=self.settings.gateway.reassembly_timeout)

@@ -31,6 +31,7 @@ from webui.auth.keycache import KeyCache
 from webui.auth.password_gate import password_change_gate
 from webui.auth.sessions import GatewaySessionStorage
 from webui.auth.throttle import LoginThrottle
+from webui.commands import command_client_context
 from webui.dbstats import query_timing_context
 from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, SETTINGS, STATS, THROTTLE
 from webui.options import WebOptions, options_from_settings
@@ -64,6 +65,7 @@ def create_app(
     )
     app.cleanup_ctx.append(_database(settings, db))
     app.cleanup_ctx.append(_bus(settings, bus))
+    app.cleanup_ctx.append(command_client_context)
     app.cleanup_ctx.append(query_timing_context)
     app.middlewares.append(middlewares.timing_and_errors)
     app.middlewares.append(aiohttp_session.session_middleware(GatewaySessionStorage(options)))

@@ -1,20 +1,29 @@
 """Asking gatewayd to do something with a modem (USSD, restart) over the bus, and waiting for
 its answer.
 
-The request goes to :data:`COMMANDS` with a fresh ``reply_to`` channel; the reply channel is
-subscribed before the request is published so a fast answer cannot be missed.
+One :class:`CommandClient` per web process: its reply channel is subscribed once, at start,
+so an answer that comes back faster than a new subscription could be set up is never lost.
+Each command goes to :data:`~gatewayd.commands.COMMANDS` sealed with the installation's key
+(:mod:`gatewayd.commands`) and naming that reply channel; only a sealed answer naming the
+command's nonce counts, anything else on the channel is ignored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-from gatewayd.bus import InProcessBus
+import structlog
+from aiohttp import web
 
-COMMANDS = "smsgw:commands"
-"""Channel gatewayd listens on for modem commands."""
-REPLY_PREFIX = "smsgw:reply:"
+from gatewayd.bus import InProcessBus, Subscription
+from gatewayd.commands import COMMANDS, REPLY_PREFIX, Refused, open_envelope, seal
+from webui.keys import BUS, COMMAND_CLIENT, OPTIONS
+
+log = structlog.get_logger(__name__)
 
 
 class CommandTimeout(Exception):
@@ -25,17 +34,67 @@ class CommandFailed(Exception):
     """gatewayd answered with an error; ``str()`` is its one-line reason."""
 
 
-async def ask_gatewayd(bus: InProcessBus, command: dict[str, Any], timeout: float) -> Any:
-    """Send ``command`` and return the ``text`` (or whole answer) of a successful reply."""
-    reply_to = f"{REPLY_PREFIX}{uuid.uuid4().hex}"
-    subscription = bus.subscribe(reply_to)
+class CommandClient:
+    """Sends sealed commands and matches gatewayd's sealed answers to them."""
+
+    def __init__(self, bus: InProcessBus, key: bytes) -> None:
+        self.bus = bus
+        self.key = key
+        self.reply_to = f"{REPLY_PREFIX}{uuid.uuid4().hex}"
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._subscription: Subscription | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._subscription = self.bus.subscribe(self.reply_to)
+        self._reader = asyncio.create_task(self._read(self._subscription), name="command-answers")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._subscription is not None:
+            self.bus.unsubscribe(self._subscription)
+        self._reader = self._subscription = None
+
+    async def ask(self, command: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``command`` and return gatewayd's successful answer."""
+        if self._reader is None:
+            self.start()
+        envelope = seal(self.key, {**command, "reply_to": self.reply_to})
+        nonce = envelope["nonce"]
+        answer_arrived: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[nonce] = answer_arrived
+        try:
+            await self.bus.publish(COMMANDS, envelope)
+            answer = await asyncio.wait_for(answer_arrived, timeout)
+        except TimeoutError:
+            raise CommandTimeout(f"gatewayd did not answer within {timeout:g} s") from None
+        finally:
+            del self._waiting[nonce]
+        if not answer.get("ok"):
+            raise CommandFailed(str(answer.get("error") or "gatewayd reported a failure"))
+        return answer
+
+    async def _read(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            try:
+                _, answer = open_envelope(self.key, message)
+            except Refused as refusal:
+                log.warning("Ignored an answer to an operator command", reason=refusal.reason)
+                continue
+            waiting = self._waiting.get(str(answer.get("in_reply_to")))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(answer)
+
+
+async def command_client_context(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: the app's :class:`CommandClient`, on the app's bus (set up before)."""
+    client = CommandClient(app[BUS], app[OPTIONS].command_key)
+    client.start()
+    app[COMMAND_CLIENT] = client
     try:
-        await bus.publish(COMMANDS, {**command, "reply_to": reply_to})
-        answer = await subscription.get(timeout)
+        yield
     finally:
-        bus.unsubscribe(subscription)
-    if answer is None:
-        raise CommandTimeout(f"gatewayd did not answer within {timeout:g} s")
-    if not answer.get("ok"):
-        raise CommandFailed(str(answer.get("error") or "gatewayd reported a failure"))
-    return answer
+        await client.close()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from webui.auth.identity import Identity
     from webui.auth.keycache import KeyCache
     from webui.auth.throttle import LoginThrottle
+    from webui.commands import CommandClient
     from webui.options import WebOptions
     from webui.stats import RequestStats
 
@@ -29,6 +30,7 @@ BUS = web.AppKey("bus", InProcessBus)
 STATS: web.AppKey[RequestStats] = web.AppKey("stats")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
+COMMAND_CLIENT: web.AppKey[CommandClient] = web.AppKey("command_client")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 """Who makes the request (a signed-in user or an API key), None when anonymous."""

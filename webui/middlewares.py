@@ -1,5 +1,7 @@
 """Request middlewares, outermost first: timing and error shaping, then authentication,
-roles and CSRF. Security headers are added to every response in ``on_response_prepare``.
+roles and CSRF. Security headers are added to every response in ``on_response_prepare``
+(:func:`add_security_headers`): ``Cache-Control: no-store`` on everything but static files, and
+no ``Server`` banner.
 
 - :func:`timing_and_errors` logs ``"Slow request"`` past ``slow_request_ms``, feeds the request
   statistics, turns :class:`~webui.api.errors.ApiError`, HTTP errors on API paths and a lost
@@ -124,6 +126,11 @@ def _has_nul(request: web.Request) -> bool:
     return "\x00" in request.path or any(
         "\x00" in key or "\x00" in value for key, value in request.query.items()
     )
+
+
+def _is_static_file(request: web.Request) -> bool:
+    info = request.match_info
+    return info.http_exception is None and isinstance(info.route.resource, StaticResource)
 
 
 def _open_handler(request: web.Request) -> bool:
@@ -255,7 +262,9 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if is_api_path(request.path) or request.path == "/login":
+    headers.popall("Server", None)
+    if not _is_static_file(request):
+        # Pages show API keys and generated passwords once: no browser or proxy may keep them.
         headers.setdefault("Cache-Control", "no-store")
     if is_https(request, request.app[OPTIONS].trusted_proxies):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

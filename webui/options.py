@@ -1,4 +1,4 @@
-"""Web-side options derived once at start-up from the settings (and a few ``SMSGW_*`` extras).
+"""Web-side options derived once at start-up from the settings.
 
 Everything here is read by middlewares and views through ``app[OPTIONS]``; tests build their
 own :class:`WebOptions` to shorten timeouts.
@@ -9,29 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gatewayd.commands import command_key
 from gatewayd.config import Settings
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-DEFAULT_TRUSTED_PROXIES = (
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "fc00::/7",
-)
-"""Who may set ``X-Forwarded-For`` / ``X-Forwarded-Proto``: loopback and private networks,
-where nginx runs in the Compose stack. ``SMSGW_TRUSTED_PROXIES`` (comma-separated CIDRs,
-or ``none``) replaces the list."""
-
-ENV_TRUSTED_PROXIES = "SMSGW_TRUSTED_PROXIES"
-MIN_SECRET_KEY_LENGTH = 32
 
 
 class OptionsError(ValueError):
@@ -57,7 +42,9 @@ def fernet_key(secret_key: str) -> str:
 @dataclass(frozen=True)
 class WebOptions:
     secret_key: str = field(repr=False)
-    trusted_proxies: tuple[IpNetwork, ...] = parse_networks(list(DEFAULT_TRUSTED_PROXIES))
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    """Who may set ``X-Forwarded-For`` / ``X-Forwarded-Proto`` (``[web] trusted_proxies``);
+    empty: nobody, the direct peer is the client."""
     metrics_allow: tuple[IpNetwork, ...] = ()
     slow_request_ms: int = 500
     session_max_age: int = 12 * 3600
@@ -86,10 +73,13 @@ class WebOptions:
     client_max_size: int = 8 * 1024 * 1024
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""
 
+    @property
+    def command_key(self) -> bytes:
+        """Seals operator commands for gatewayd (:mod:`gatewayd.commands`)."""
+        return command_key(self.secret_key)
 
-def options_from_settings(
-    settings: Settings, env: Mapping[str, str] = os.environ, **overrides: Any
-) -> WebOptions:
+
+def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
     """Options for ``settings``; raise :class:`OptionsError` when there is no secret key."""
     secret_key = settings.web.secret_key
     if not secret_key:
@@ -97,43 +87,10 @@ def options_from_settings(
             "no secret key: set SMSGW_SECRET_KEY or SMSGW_SECRET_KEY_FILE (e.g. to the output of "
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
-    proxies_text = env.get(ENV_TRUSTED_PROXIES, "").strip()
-    if proxies_text.lower() == "none":
-        proxies: tuple[IpNetwork, ...] = ()
-    elif proxies_text:
-        proxies = parse_networks(proxies_text.split(","))
-    else:
-        proxies = parse_networks(list(DEFAULT_TRUSTED_PROXIES))
     options = WebOptions(
         secret_key=secret_key,
-        trusted_proxies=proxies,
+        trusted_proxies=parse_networks(list(settings.web.trusted_proxies)),
         metrics_allow=parse_networks(list(settings.web.metrics_allow)),
         slow_request_ms=settings.web.slow_request_ms,
     )
     return replace(options, **overrides) if overrides else options
-
-
-SECRET_KEY_FILE = "web_secret_key"
-
-
-def with_embedded_secret_key(settings: Settings) -> Settings:
-    """For ``gatewayd run --web``: the settings with a secret key, generated once and kept in
-    ``<data_dir>/web_secret_key`` (mode 0600) when none is configured, so sign-ins survive a
-    restart."""
-    import secrets
-    from dataclasses import replace as replace_settings
-
-    if settings.web.secret_key:
-        return settings
-    path = settings.gateway.data_dir / SECRET_KEY_FILE
-    try:
-        key = path.read_text().strip()
-    except FileNotFoundError:
-        key = ""
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        key = secrets.token_urlsafe(48)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
-    return replace_settings(settings, web=replace_settings(settings.web, secret_key=key))

@@ -22,10 +22,11 @@ from gatewayd.cli.listen_check import check_listen_address
 from gatewayd.config import Settings
 from gatewayd.daemon import Gateway
 from gatewayd.data_lock import DataDirInUse, DataDirLock, shown
-from gatewayd.embedded import FIRST_ADMIN, generate_password, with_secret_key
+from gatewayd.embedded import FIRST_ADMIN, generate_password
 from gatewayd.logging_setup import configure_logging
 from gatewayd.modem.simulator import SimNetwork
 from gatewayd.runtime import SchemaNotReady, open_database, start_simulated_modems, with_modems
+from gatewayd.secret_key import with_secret_key
 from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.systemd import Notifier
 
@@ -80,6 +81,7 @@ def _lock_data_dir(data_dir: Path) -> DataDirLock:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    settings = with_secret_key(settings, create=args.web)
     simulate = args.simulate
     db = await open_database(settings, create=True)
     bus = create_bus(settings.redis_url)
@@ -122,7 +124,6 @@ async def _start_web(settings: Settings, db: Database, bus: Any) -> Any:
     except ImportError:
         print("the web UI is not available in this installation", file=sys.stderr)
         return None
-    settings = with_secret_key(settings)
     app = create_app(settings, db=db, bus=bus)
     runner = await start(app, settings.web.listen)
     # Only now that the web listens: a first admin's password printed before a failed start

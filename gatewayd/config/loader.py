@@ -48,6 +48,7 @@ ENV_LOG_LEVEL = "SMSGW_LOG_LEVEL"
 ENV_DEFAULT_REGION = "SMSGW_DEFAULT_REGION"
 ENV_DATA_DIR = "SMSGW_DATA_DIR"
 ENV_METRICS_ALLOW = "SMSGW_METRICS_ALLOW"
+ENV_TRUSTED_PROXIES = "SMSGW_TRUSTED_PROXIES"
 FILE_SUFFIX = "_FILE"
 SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
 """Settings that may be given as ``<NAME>_FILE``: a path to a file holding the value."""
@@ -183,9 +184,7 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
     if metrics_allow_from_env:
         metrics_allow = tuple(n.strip() for n in metrics_allow_from_env.split(",") if n.strip())
     for network in metrics_allow:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
+        if not _is_network(network):
             problem = f"{network!r} is not an IP address or network (CIDR)"
             if metrics_allow_from_env:
                 raise SettingsError(f"{ENV_METRICS_ALLOW}: {problem}") from None
@@ -195,9 +194,41 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
         secret_key=secret_key,
         slow_request_ms=table.integer("slow_request_ms", defaults.slow_request_ms, minimum=1),
         metrics_allow=metrics_allow,
+        trusted_proxies=_trusted_proxies(table, env),
     )
     table.finish()
     return settings
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted_proxies(table: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:
+    """``SMSGW_TRUSTED_PROXIES`` (comma-separated; ``none`` for no proxy) over
+    ``[web] trusted_proxies``; default: no proxy is trusted."""
+    in_file = table.string_list("trusted_proxies", ())
+    from_env = _env(env, ENV_TRUSTED_PROXIES)
+    if from_env is None:
+        for network in in_file:
+            if not _is_network(network):
+                raise table.error(
+                    "trusted_proxies", f"{network!r} is not an IP address or network (CIDR)"
+                )
+        return tuple(network.strip() for network in in_file)
+    if from_env.lower() == "none":
+        return ()
+    networks = tuple(part.strip() for part in from_env.split(",") if part.strip())
+    for network in networks:
+        if not _is_network(network):
+            raise SettingsError(
+                f"{ENV_TRUSTED_PROXIES}: {network!r} is not an IP address or network (CIDR)"
+            )
+    return networks
 
 
 def _parse_listen(text: str) -> ListenAddress:

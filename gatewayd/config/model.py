@@ -71,6 +71,9 @@ class WebSettings:
     """Requests slower than this are logged as ``"Slow request"``."""
     metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     """Networks (CIDR) allowed to read ``/metrics`` and ``/api/metrics`` without logging in."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Networks (CIDR) of the reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
+    are believed; empty (the default): nobody's, the peer is the client."""
 
 
 @dataclass(frozen=True)

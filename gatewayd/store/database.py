@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from gatewayd.config.dburl import describe_database, parse_database_url
 from gatewayd.config.model import DatabaseSettings
+from gatewayd.private_files import create_private, make_private
 
 BEGIN_MODE_OPTION = "gatewayd_sqlite_begin"
 SQLITE_POOL_MAX = 8
@@ -215,16 +216,25 @@ def _innermost(exc: BaseException) -> BaseException:
     return current
 
 
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
 def _open_sqlite_file(path: Path, timeout: float) -> None:
     """Create the file (and its directory) or fail, before aiosqlite is involved.
 
     aiosqlite leaves its worker thread behind when its own connect fails, so the usual failure
-    (a path that cannot be opened) is found here instead.
+    (a path that cannot be opened) is found here instead. The file is created with mode 0600
+    (SQLite gives its WAL and shared-memory files the database's mode), and the database and
+    its companions are tightened to that when found looser.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
     except OSError as exc:
-        raise sqlite3.OperationalError(f"cannot create {path.parent}: {exc.strerror}") from None
+        where = path if path.parent.is_dir() else path.parent
+        raise sqlite3.OperationalError(f"cannot create {where}: {exc.strerror}") from None
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        make_private(file)
     sqlite3.connect(path, timeout=timeout).close()
 
 

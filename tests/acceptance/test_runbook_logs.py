@@ -94,6 +94,7 @@ async def web_process(pg_url: str, tmp_path: Path) -> AsyncIterator[RunningWeb]:
         "SMSGW_LISTEN": f"127.0.0.1:{port}",
         "SMSGW_LOG_FILE": str(tmp_path / "logs" / "app.log"),
         "SMSGW_LOG_LEVEL": "INFO",
+        "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32",  # the requests play nginx on this host
     })
     await _run("create-user", USER, "--role", "operator", env=env, stdin=PASSWORD + "\n")
     process = await asyncio.create_subprocess_exec(

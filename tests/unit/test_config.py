@@ -124,6 +124,15 @@ file = "file.log"
     assert settings.gateway.default_region == "BR"
 
 
+def test_no_proxy_is_trusted_unless_configured(tmp_path: Path) -> None:
+    assert load_settings(None, {}).web.trusted_proxies == ()
+    path = write(tmp_path, '[web]\ntrusted_proxies = ["172.30.0.10/32"]\n')
+    assert load_settings(path, {}).web.trusted_proxies == ("172.30.0.10/32",)
+    from_env = {"SMSGW_TRUSTED_PROXIES": " 10.0.0.5 , ::1/128 "}
+    assert load_settings(path, from_env).web.trusted_proxies == ("10.0.0.5", "::1/128")
+    assert load_settings(path, {"SMSGW_TRUSTED_PROXIES": "none"}).web.trusted_proxies == ()
+
+
 def test_empty_environment_values_count_as_unset(tmp_path: Path) -> None:
     path = write(tmp_path, '[redis]\nurl = "redis://file:6379/0"\n')
     settings = load_settings(path, {"SMSGW_REDIS_URL": "", "SMSGW_LISTEN": " "})
@@ -200,6 +209,7 @@ MODEM = '[[modem]]\nname = "m1"\ndevice = "/dev/ttyUSB0"\n'
         ("[web]\nslow_request_ms = true\n", "slow_request_ms: must be an integer, got a boolean"),
         ("[web]\nlisten = 'localhost'\n", "[web] listen: must be HOST:PORT"),
         ("[web]\nmetrics_allow = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not an IP address"),
+        ("[web]\ntrusted_proxies = ['nginx']\n", "trusted_proxies: 'nginx' is not an IP"),
         (MODEM + "driver = 'qmi'\n", "driver: must be \"at\" or \"gammu\", got 'qmi'"),
         (MODEM.replace("/dev/ttyUSB0", "tcp://h:1"), "device: must be a path such as"),
         (MODEM.replace("/dev/ttyUSB0", "socket://h"), "device: must be a path such as"),
@@ -241,6 +251,7 @@ def test_mistakes_give_one_line_naming_the_place(tmp_path: Path, body: str, expe
         ("SMSGW_REDIS_URL", "127.0.0.1:6379", "SMSGW_REDIS_URL: must look like redis://"),
         ("SMSGW_DEFAULT_REGION", "Brazil", "SMSGW_DEFAULT_REGION: must be an ISO 3166"),
         ("SMSGW_LOG_LEVEL", "verbose", "SMSGW_LOG_LEVEL: must be one of"),
+        ("SMSGW_TRUSTED_PROXIES", "10.0.0.1,web", "SMSGW_TRUSTED_PROXIES: 'web' is not an IP"),
     ],
 )
 def test_bad_environment_values_name_the_variable(

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from gatewayd.commands import RESTART, USSD
 from gatewayd.host_state import live_hosts
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
@@ -16,8 +17,8 @@ from webui.api.inputs import read_model
 from webui.api.models import UssdRequest
 from webui.audit import record
 from webui.auth.identity import requires
-from webui.commands import CommandFailed, CommandTimeout, ask_gatewayd
-from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SETTINGS
+from webui.commands import CommandFailed, CommandTimeout
+from webui.keys import CLIENT_ADDRESS, COMMAND_CLIENT, DB, IDENTITY, OPTIONS, SETTINGS
 
 WAITING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
 
@@ -84,7 +85,7 @@ async def _existing(request: web.Request) -> str:
 
 async def _command(request: web.Request, command: dict[str, Any]) -> Any:
     try:
-        return await ask_gatewayd(request.app[BUS], command, request.app[OPTIONS].command_timeout)
+        return await request.app[COMMAND_CLIENT].ask(command, request.app[OPTIONS].command_timeout)
     except CommandTimeout as exc:
         raise ApiError(504, "gateway_timeout", f"{exc}; is gatewayd running?") from None
     except CommandFailed as exc:
@@ -100,7 +101,7 @@ async def ussd(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         await record(conn, identity.actor, "modem.ussd", f"modem:{name}", {"code": body.code},
                      request[CLIENT_ADDRESS])
-    answer = await _command(request, {"type": "ussd", "modem": name, "code": body.code})
+    answer = await _command(request, {"type": USSD, "modem": name, "code": body.code})
     return web.json_response({"modem": name, "code": body.code, "text": str(answer.get("text"))})
 
 
@@ -112,7 +113,7 @@ async def restart(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         await record(conn, identity.actor, "modem.restart", f"modem:{name}", None,
                      request[CLIENT_ADDRESS])
-    await _command(request, {"type": "modem.restart", "modem": name})
+    await _command(request, {"type": RESTART, "modem": name})
     return web.json_response({"modem": name, "restarted": True})
 
 

@@ -15,18 +15,12 @@ from webui.auth.identity import public
 from webui.auth.sessions import csrf_token, end_session, start_session
 from webui.auth.users import check_login
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, THROTTLE
+from webui.redirects import safe_next
 
 log = structlog.get_logger("webui.auth")
 
 GENERIC_REFUSAL = "Wrong user name or password."
 LOCKED_REFUSAL = "Too many failed attempts. Try again later."
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: never redirect a login to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 async def render_login(

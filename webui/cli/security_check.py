@@ -16,11 +16,12 @@ from sqlalchemy.engine import make_url
 
 from gatewayd.cli.common import CliError, add_config_argument, add_parser
 from gatewayd.config import Settings
+from gatewayd.private_files import loose_mode
+from gatewayd.secret_key import MIN_SECRET_KEY_LENGTH, read_key_file, secret_key_path
 from gatewayd.store import Database, DatabaseUnavailable, Role
 from webui.auth.passwords import verify_password
 from webui.auth.users import list_users
 from webui.cli.common import prepare, run_with_database
-from webui.options import MIN_SECRET_KEY_LENGTH
 
 WEAK_SECRETS = {
     "secret", "changeme", "change-me", "please-change-me", "dev", "development", "test",
@@ -30,6 +31,8 @@ DEFAULT_DB_PASSWORDS = {"", "password", "postgres", "changeme", "secret", "pass"
                         "sms_gateway", "smsgw", "admin", "root", "123456"}
 DEFAULT_USER_PASSWORDS = ("admin", "password", "changeme", "123456", "admin123", "secret")
 CERT_WARNING_DAYS = 30
+WIDEST_TRUSTED_PROXY_NETWORK = 65536
+"""A /16: a Compose network's whole subnet still passes, a LAN (/8, 0.0.0.0/0) does not."""
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -53,19 +56,44 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_security_check)
 
 
-def check_secret_key(secret: str | None) -> list[Finding]:
+def check_secret_key(secret: str | None, where: str = "") -> list[Finding]:
+    """Judge a key; ``where`` (`` in /path``) says where it was found."""
     if not secret:
         return [Finding("high", "no secret key: set SMSGW_SECRET_KEY (48+ random characters)")]
     if secret.lower() in WEAK_SECRETS or len(set(secret)) < 8:
-        return [Finding("high", "the secret key is a well-known or trivial value: replace it")]
+        return [Finding("high", f"the secret key{where} is a well-known or trivial value: "
+                                "replace it")]
     if len(secret) < MIN_SECRET_KEY_LENGTH:
-        return [Finding("high", f"the secret key has {len(secret)} characters; use at least "
-                                f"{MIN_SECRET_KEY_LENGTH} random ones")]
+        return [Finding("high", f"the secret key{where} has {len(secret)} characters; use at "
+                                f"least {MIN_SECRET_KEY_LENGTH} random ones")]
     return []
 
 
+def check_installation_key(settings: Settings) -> list[Finding]:
+    """The key the web UI and gatewayd use: the configured one, else the one ``gatewayd run
+    --web`` keeps in the data directory (judged with its file's mode)."""
+    if settings.web.secret_key:
+        return check_secret_key(settings.web.secret_key)
+    path = secret_key_path(settings)
+    stored = read_key_file(path)
+    if stored is None:
+        return [Finding("high", "no secret key: set SMSGW_SECRET_KEY (48+ random characters), "
+                                f"or let `gatewayd run --web` create {path}")]
+    return check_secret_key(stored, f" in {path}") + check_private_files([path])
+
+
+def check_private_files(paths: list[Path]) -> list[Finding]:
+    findings = []
+    for path in paths:
+        bits = loose_mode(path)
+        if bits is not None:
+            findings.append(Finding("medium", f"{path} is readable by other users (mode "
+                                              f"{bits:04o}): chmod 600 it"))
+    return findings
+
+
 def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
-    findings = check_secret_key(settings.web.secret_key)
+    findings = check_installation_key(settings)
     if settings.log.level == "DEBUG" or env.get("SMSGW_DEBUG", "").lower() in ("1", "true", "yes"):
         findings.append(Finding("medium", "debug is on (log level DEBUG or SMSGW_DEBUG): "
                                           "logs may hold message texts and numbers"))
@@ -74,7 +102,18 @@ def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
         if net.prefixlen < 8:
             findings.append(Finding("medium", f"metrics_allow contains {network}: the metrics "
                                               "are readable without login from anywhere"))
-    if not settings.database.is_sqlite:
+    for network in settings.web.trusted_proxies:
+        net = ipaddress.ip_network(network, strict=False)
+        if net.num_addresses > WIDEST_TRUSTED_PROXY_NETWORK:
+            findings.append(Finding("medium", f"trusted_proxies contains {network}: any machine "
+                                              "in it can forge its client address; list only "
+                                              "the proxy's own address"))
+    if settings.database.is_sqlite:
+        database = Path(make_url(settings.database.url).database or "")
+        findings += check_private_files(
+            [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
+        )
+    else:
         url = make_url(settings.database.url)
         if (url.password or "") in DEFAULT_DB_PASSWORDS:
             findings.append(Finding("high", "the database URL uses an empty or default password"))

@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from gatewayd.store import users
 from webui.audit import record
-from webui.auth.login_views import safe_next
 from webui.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword, check_policy, verify_password
 from webui.auth.sessions import keep_session_after_password_change
 from webui.auth.users import set_password
 from webui.i18n import gettext as _
 from webui.keys import DB, THROTTLE
-from webui.views.common import client_address, field, identity_of, notify, read_form, render
+from webui.redirects import safe_next
+from webui.views.common import client_address, identity_of, notify, read_form, render
 
 log = structlog.get_logger("webui.auth")
 
@@ -78,7 +78,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if throttle.blocked(address):
         return await _render_account(
             request, error=_("Too many failed attempts. Try again later."), status=429,
-            next_page=field(form, "next", 500),
+            next_page=str(form.get("next", "")),
         )
     problem = _policy_problem(new)
     if new != confirm:
@@ -103,12 +103,12 @@ async def change_password(request: web.Request) -> web.StreamResponse:
                          {"forced": identity.must_change_password}, address)
     if problem is not None:
         return await _render_account(request, error=problem, status=422,
-                                     next_page=field(form, "next", 500))
+                                     next_page=str(form.get("next", "")))
     keep_session_after_password_change(await get_session(request), new_hash)
     log.info("Password changed", username=identity.name, client_address=address)
     await notify(request, _("Your password was changed. Sessions on other devices were "
                             "signed out."))
-    target = safe_next(field(form, "next", 500)) if identity.must_change_password else "/account"
+    target = safe_next(str(form.get("next", ""))) if identity.must_change_password else "/account"
     raise web.HTTPSeeOther(target)
 
 

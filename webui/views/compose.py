@@ -18,6 +18,7 @@ from webui.api.sending import queue_prepared, validate
 from webui.auth.identity import requires
 from webui.i18n import ngettext
 from webui.keys import DB
+from webui.redirects import safe_next
 from webui.views.addressbook import address_book
 from webui.views.common import field, identity_of, notify, read_form, render
 from webui.views.errors import translated_error
@@ -134,7 +135,7 @@ async def compose_submit(request: web.Request) -> web.StreamResponse:
     count = len(ids)
     await notify(request, ngettext("%(n)d message queued.", "%(n)d messages queued.", count)
                  % {"n": count})
-    target = form.get("next", "")
+    target = safe_next(form.get("next"), default="")
     if target.startswith("/inbox/"):
         raise web.HTTPSeeOther(target)
     if count == 1:

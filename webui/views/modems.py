@@ -1,19 +1,20 @@
 """The modems page and one modem's details: identity, state, signal history, and the
-operator's commands (USSD such as a balance check, restart) sent to gatewayd over the bus."""
+operator's commands (USSD such as a balance check, restart) sent to gatewayd over the bus
+(:mod:`webui.commands`)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from aiohttp import web
 
-from gatewayd.daemon import COMMANDS
+from gatewayd.commands import RESTART, USSD
 from gatewayd.store import Role
 from webui.audit import record
 from webui.auth.identity import requires
+from webui.commands import CommandFailed, CommandTimeout
 from webui.i18n import gettext as _
-from webui.keys import BUS, DB, OPTIONS
+from webui.keys import COMMAND_CLIENT, DB, OPTIONS
 from webui.views.common import (
     client_address,
     field,
@@ -28,18 +29,13 @@ USSD_CODE_CHARACTERS = frozenset("0123456789*#+")
 
 
 async def ask_gateway(request: web.Request, command: dict[str, Any]) -> dict[str, Any]:
-    """Publish ``command`` on the commands channel and wait for gatewayd's answer."""
-    bus = request.app[BUS]
-    reply_to = f"smsgw:reply:{secrets.token_hex(8)}"
-    subscription = bus.subscribe(reply_to)
+    """gatewayd's answer to ``command``, failures included (shown on the page)."""
     try:
-        await bus.publish(COMMANDS, {**command, "reply_to": reply_to})
-        answer = await subscription.get(timeout=request.app[OPTIONS].command_timeout)
-    finally:
-        bus.unsubscribe(subscription)
-    if answer is None:
+        return await request.app[COMMAND_CLIENT].ask(command, request.app[OPTIONS].command_timeout)
+    except CommandTimeout:
         return {"ok": False, "error": _("The modem did not answer in time.")}
-    return answer
+    except CommandFailed as failure:
+        return {"ok": False, "error": str(failure)}
 
 
 async def modems_page(request: web.Request) -> web.StreamResponse:
@@ -78,7 +74,7 @@ async def ussd(request: web.Request) -> web.StreamResponse:
     if not code or not set(code) <= USSD_CODE_CHARACTERS:
         answer: dict[str, Any] = {"ok": False, "error": _("A USSD code has digits, * and #.")}
     else:
-        answer = await ask_gateway(request, {"type": "ussd", "modem": name, "code": code})
+        answer = await ask_gateway(request, {"type": USSD, "modem": name, "code": code})
         async with request.app[DB].begin() as conn:
             await record(conn, identity_of(request).actor, "modem.ussd", name,
                          {"code": code, "ok": bool(answer.get("ok"))}, client_address(request))
@@ -89,7 +85,7 @@ async def ussd(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def restart(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    answer = await ask_gateway(request, {"type": "modem.restart", "modem": name})
+    answer = await ask_gateway(request, {"type": RESTART, "modem": name})
     async with request.app[DB].begin() as conn:
         await record(conn, identity_of(request).actor, "modem.restart", name,
                      {"ok": bool(answer.get("ok"))}, client_address(request))

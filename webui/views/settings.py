@@ -8,6 +8,7 @@ from sqlalchemy import update
 from gatewayd.store import users
 from webui.i18n import LANGUAGE_CHOICES
 from webui.keys import DB
+from webui.redirects import safe_next
 from webui.views.common import field, identity_of, read_form
 
 
@@ -21,10 +22,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
         await conn.execute(
             update(users).where(users.c.id == identity.id).values(locale=LANGUAGE_CHOICES[choice])
         )
-    target = field(form, "next", 500)
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    raise web.HTTPSeeOther(target)
+    raise web.HTTPSeeOther(safe_next(str(form.get("next", ""))))
 
 
 def register(router: web.UrlDispatcher) -> None:

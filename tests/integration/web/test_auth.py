@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from tests.integration.web.conftest import PASSWORD, LogCapture, WebEnv, csrf_from, login
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.integration.web.conftest import (
+    PASSWORD,
+    LogCapture,
+    OptionsFactory,
+    WebEnv,
+    csrf_from,
+    login,
+    make_web_env,
+    settings_for,
+)
+
+
+@pytest.fixture
+async def web_behind_proxy(db_url: str, web_options: OptionsFactory) -> AsyncIterator[WebEnv]:
+    """The app with loopback (where the test client connects from) as its trusted proxy."""
+    settings = settings_for(db_url, SMSGW_TRUSTED_PROXIES="127.0.0.1/32")
+    async for env in make_web_env(settings, web_options):
+        yield env
 
 
 async def test_health_needs_no_login(web: WebEnv) -> None:
@@ -27,7 +48,14 @@ async def test_security_headers_on_every_response(web: WebEnv) -> None:
         assert "Strict-Transport-Security" not in headers
 
 
-async def test_hsts_and_secure_cookie_behind_https_proxy(web: WebEnv) -> None:
+async def test_forwarded_proto_from_an_untrusted_peer_is_ignored(web: WebEnv) -> None:
+    page = await web.client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in page.headers
+    assert "Secure" not in page.headers.get("Set-Cookie", "")
+
+
+async def test_hsts_and_secure_cookie_behind_https_proxy(web_behind_proxy: WebEnv) -> None:
+    web = web_behind_proxy
     page = await web.client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
     cookie = page.headers.get("Set-Cookie", "")

@@ -75,13 +75,16 @@ def test_api_key_printed_last_and_revocable(env: dict[str, str]) -> None:
 
 
 def test_security_check_findings(env: dict[str, str], tmp_path: Path) -> None:
-    weak = {**env, "SMSGW_SECRET_KEY": "changeme", "SMSGW_LISTEN": "0.0.0.0:8080"}
+    weak = {**env, "SMSGW_SECRET_KEY": "changeme", "SMSGW_LISTEN": "0.0.0.0:8080",
+            "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32,10.0.0.0/8"}
     run(["create-user", "admin", "--role", "admin"], env, "")
     result = run(["security-check"], weak, cwd=tmp_path)
     assert result.returncode == 1
     assert "secret key" in result.stdout
     assert "must be changed" in result.stdout
     assert "0.0.0.0:8080" in result.stdout
+    assert "trusted_proxies contains 10.0.0.0/8" in result.stdout
+    assert "127.0.0.1/32" not in result.stdout
     clean_env = {**env, "SMSGW_LISTEN": "127.0.0.1:8080"}
     run(["set-password", "admin"], env, "a very good password 1\n")
     clean = run(["security-check"], clean_env, cwd=tmp_path)

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from gatewayd.commands import COMMANDS, open_envelope, seal
 from gatewayd.config import Settings
 from gatewayd.store import audit_log, incoming_messages, modems, utc_now
 from tests.integration.web.conftest import WebEnv, login
-from webui.commands import COMMANDS
-from webui.keys import BUS
+from webui.keys import BUS, OPTIONS
 from webui.options import WebOptions, options_from_settings
 
 
@@ -62,10 +62,14 @@ async def test_ussd_goes_to_gatewayd_and_back(web: WebEnv) -> None:
     bus = web.app[BUS]
     commands = bus.subscribe(COMMANDS)
 
+    key = web.app[OPTIONS].command_key
+
     async def fake_gatewayd() -> None:
-        command = await commands.get(5)
-        assert command is not None and command["code"] == "*100#"
-        await bus.publish(command["reply_to"], {"ok": True, "text": "Saldo R$ 10,00"})
+        envelope = await commands.get(5)
+        nonce, command = open_envelope(key, envelope)
+        assert command["code"] == "*100#"
+        answer = {"in_reply_to": nonce, "ok": True, "text": "Saldo R$ 10,00"}
+        await bus.publish(command["reply_to"], seal(key, answer))
 
     responder = asyncio.create_task(fake_gatewayd())
     response = await web.client.post("/api/v1/modems/m0/ussd", json={"code": "*100#"},

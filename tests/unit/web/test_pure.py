@@ -14,12 +14,13 @@ from webui.api.models import SendRequest
 from webui.auth.clientaddr import client_address, is_https
 from webui.auth.throttle import LoginThrottle
 from webui.cli.security_check import check_secret_key
-from webui.options import DEFAULT_TRUSTED_PROXIES, parse_networks
+from webui.options import parse_networks
 from webui.stats import RequestStats
 from webui.webhooks.kannel import dlr_type, substitute
 from webui.webhooks.signing import body_bytes, signature, verify
 
-TRUSTED = parse_networks(list(DEFAULT_TRUSTED_PROXIES))
+TRUSTED = parse_networks(["127.0.0.1/32", "172.18.0.0/16", "10.0.0.2/32"])
+"""Loopback and a Compose network with nginx in it, as an operator would configure them."""
 
 
 def request_from(peer: str, headers: dict[str, str]) -> Any:
@@ -107,10 +108,12 @@ def test_secret_key_rules() -> None:
 
 def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
     from gatewayd.config import load_settings
-    from webui.options import with_embedded_secret_key
+    from gatewayd.secret_key import with_secret_key
 
     settings = load_settings(None, env={"SMSGW_DATA_DIR": str(tmp_path)})
-    first = with_embedded_secret_key(settings)
-    second = with_embedded_secret_key(settings)
+    assert with_secret_key(settings, create=False).web.secret_key is None
+    first = with_secret_key(settings, create=True)
+    second = with_secret_key(settings, create=True)
     assert first.web.secret_key and first.web.secret_key == second.web.secret_key
-    assert (tmp_path / "web_secret_key").stat().st_mode & 0o077 == 0
+    assert with_secret_key(settings, create=False).web.secret_key == first.web.secret_key
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
