@@ -71,6 +71,8 @@ class WebSettings:
     """Requests slower than this are logged as ``"Slow request"``."""
     metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     """Networks (CIDR) allowed to read ``/metrics`` and ``/api/metrics`` without logging in."""
+    live_streams_per_user: int = 8
+    """Open live-event streams (``/events``) one user or API key may hold per web process."""
 
 
 @dataclass(frozen=True)
