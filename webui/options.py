@@ -71,7 +71,7 @@ class WebOptions:
     failure_window_minutes: float = 15.0
     password_checks_at_once: int = 2
     """argon2 checks running at once (in threads, off the event loop)."""
-    password_checks_waiting: int = 16
+    password_checks_waiting: int = 32
     """Checks that may wait for a free slot; past that a sign-in answers 503 at once."""
     live_streams_per_user: int = 8
     """Open ``/events`` streams one user or API key may hold in one web process."""

@@ -77,7 +77,7 @@ class PasswordWork:
     """argon2 hashes and checks in threads, at most ``concurrency`` at once (None: in the
     loop's default executor without limits, for the command line and tests)."""
 
-    def __init__(self, concurrency: int | None = 2, waiting: int = 16) -> None:
+    def __init__(self, concurrency: int | None = 2, waiting: int = 32) -> None:
         self.concurrency = concurrency
         self.waiting_limit = waiting
         self._slots = asyncio.Semaphore(concurrency) if concurrency else None

@@ -71,7 +71,9 @@ async def test_a_copied_cookie_is_worth_nothing_after_sign_out(web: WebEnv) -> N
         assert replay.status == 401
 
 
-async def test_sign_out_ends_that_sessions_streams_only(web: WebEnv, browsers: list[Client]) -> None:
+async def test_sign_out_ends_that_sessions_streams_only(
+    web: WebEnv, browsers: list[Client]
+) -> None:
     first, second = browsers
     token = await signed_in(first, "operator")
     await signed_in(second, "operator")
