@@ -1,11 +1,12 @@
 """Two ``webui run`` processes on one PostgreSQL and one Redis, as behind a load balancer: a
 sign-out or a disabled user ends the sessions and open live streams in both at once, failed
-sign-ins are counted across both, and a key revoked on one's admin page is refused by the other
-at once."""
+sign-ins are counted across both, a key revoked on one's admin page is refused by the other at
+once, and a burst of sign-ins leaves ``/api/health`` quick (argon2 runs off the event loop)."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pytest
 from gatewayd.store import Database, Role
 from tests.peers.helpers import free_port
 from tests.support.daemons import DaemonProcess, create_api_key, wait_http_ok, webui_process
+from webui.auth.passwords import hash_password
 from webui.auth.users import create_user
 
 pytestmark = pytest.mark.acceptance
@@ -166,3 +168,34 @@ async def test_a_key_revoked_on_one_process_is_refused_by_the_other_at_once(pair
         while await status(client, b, "/api/v1/messages", **bearer) != 401:
             assert time.monotonic() - revoked_at < 1.0, "b still takes the revoked key"
             await asyncio.sleep(0.02)
+
+
+async def test_a_burst_of_sign_ins_leaves_health_checks_quick(pair: Pair) -> None:
+    """26 sign-in attempts in about 3 s against one process while another client times
+    ``/api/health`` there: with argon2 on the event loop, health checks waited behind it."""
+    a, _ = pair.urls
+    started = time.perf_counter()
+    hash_password("one argon2 run, for scale")
+    one_check = time.perf_counter() - started
+
+    async def guesses() -> list[int]:
+        async with browser() as guesser:
+            tasks = []
+            for i in range(26):
+                tasks.append(asyncio.create_task(sign_in(guesser, a, f"burst{i}", "wrong!!")))
+                await asyncio.sleep(3 / 26)
+            return list(await asyncio.gather(*tasks))
+
+    burst = asyncio.create_task(guesses())
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as prober:
+        while not burst.done():
+            begun = time.perf_counter()
+            assert await status(prober, a, "/api/health") in (200, 503)
+            latencies.append(time.perf_counter() - begun)
+    answers = await burst
+    p50 = statistics.median(latencies)
+    print(f"argon2 {one_check * 1000:.0f} ms; /api/health p50 {p50 * 1000:.1f} ms over "
+          f"{len(latencies)} checks; sign-ins {sorted(set(answers))}")
+    assert set(answers) <= {401, 429, 503} and answers.count(401) >= 20
+    assert p50 < one_check / 4

@@ -3,7 +3,8 @@
 
 One argon2 check costs tens of milliseconds of CPU; on the event loop, a burst of sign-ins
 stalls every request (and in embedded mode the modems). :class:`PasswordWork` runs hashes and
-checks in a small thread pool of its own (argon2-cffi releases the GIL), at most
+checks in a small thread pool of its own (argon2-cffi releases the GIL; the threads run at a
+lower CPU priority than the loop), at most
 ``concurrency`` at once; up to ``waiting`` more wait their turn, and past that a check is
 refused at once with :class:`PasswordWorkBusy` (the pages answer 503) instead of queueing
 without bound.
@@ -12,8 +13,11 @@ without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -69,6 +73,13 @@ def password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+def _yield_cpu() -> None:
+    """Run this worker thread (and the threads argon2 starts from it) at a lower priority, so
+    on a busy CPU the event loop — the modems' too in embedded mode — still comes first."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class PasswordWorkBusy(RuntimeError):
     """Too many password checks are already running or waiting: try again shortly."""
 
@@ -83,7 +94,8 @@ class PasswordWork:
         self._slots = asyncio.Semaphore(concurrency) if concurrency else None
         self._waiting = 0
         self._pool = (
-            ThreadPoolExecutor(concurrency, thread_name_prefix="argon2") if concurrency else None
+            ThreadPoolExecutor(concurrency, thread_name_prefix="argon2", initializer=_yield_cpu)
+            if concurrency else None
         )
 
     async def _run(self, work: Callable[..., T], *args: str | None) -> T:
