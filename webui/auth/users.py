@@ -26,7 +26,8 @@ from webui.auth.passwords import UNLIMITED, PasswordWork, check_policy, needs_re
 from webui.auth.sessions import end_user_sessions
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
-SESSION_ENDING_CHANGES = frozenset({"role", "disabled_at", "locked_until"})
+SESSION_ENDING_CHANGES = ("disabled_at", "locked_until")
+"""Columns whose new value (when not None) ends every session of the user, like a new role."""
 
 
 class UserError(ValueError):
@@ -130,15 +131,15 @@ async def set_password(
 
 
 async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> bool:
-    """Change columns of a user; a new role, disabling or locking ends every session of the
-    user (True when that happened)."""
+    """Change columns of a user; a new role, disabling or locking (not re-enabling or
+    unlocking) ends every session of the user (True when that happened)."""
     if "role" in values:
         values["role"] = check_role(values["role"]).value
     await conn.execute(update(users).where(users.c.id == user_id).values(**values))
-    if SESSION_ENDING_CHANGES.isdisjoint(values):
-        return False
-    await end_user_sessions(conn, user_id)
-    return True
+    ends = "role" in values or any(values.get(name) is not None for name in SESSION_ENDING_CHANGES)
+    if ends:
+        await end_user_sessions(conn, user_id)
+    return ends
 
 
 async def list_users(conn: AsyncConnection) -> list[Any]:
