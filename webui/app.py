@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -29,12 +30,14 @@ from webui import middlewares
 from webui.auth import login_views
 from webui.auth.keycache import KeyCache
 from webui.auth.password_gate import password_change_gate
+from webui.auth.passwords import PasswordWork
 from webui.auth.sessions import GatewaySessionStorage
-from webui.auth.throttle import LoginThrottle
+from webui.auth.throttle import ThrottlePolicy
 from webui.commands import command_client_context
 from webui.dbstats import query_timing_context
-from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, SETTINGS, STATS, THROTTLE
+from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, PASSWORD_WORK, SETTINGS, STATS, THROTTLE
 from webui.options import WebOptions, options_from_settings
+from webui.revocations import access_listener
 from webui.stats import RequestStats
 
 PACKAGE_DIR = Path(__file__).parent
@@ -60,12 +63,16 @@ def create_app(
     app[OPTIONS] = options
     app[STATS] = RequestStats()
     app[KEY_CACHE] = KeyCache()
-    app[THROTTLE] = LoginThrottle(
-        options.address_failure_limit, options.address_window_minutes * 60
+    app[THROTTLE] = ThrottlePolicy(
+        pair_limit=options.pair_failure_limit,
+        address_limit=options.address_failure_limit,
+        window=timedelta(minutes=options.failure_window_minutes),
     )
     app.cleanup_ctx.append(_database(settings, db))
     app.cleanup_ctx.append(_bus(settings, bus))
     app.cleanup_ctx.append(command_client_context)
+    app.cleanup_ctx.append(_password_work(options))
+    app.cleanup_ctx.append(access_listener)
     app.cleanup_ctx.append(query_timing_context)
     app.middlewares.append(middlewares.timing_and_errors)
     app.middlewares.append(aiohttp_session.session_middleware(GatewaySessionStorage(options)))
@@ -121,6 +128,18 @@ def _database(settings: Settings, shared: Database | None):  # type: ignore[no-u
             yield
         finally:
             await database.close()
+
+    return context
+
+
+def _password_work(options: WebOptions):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        work = PasswordWork(options.password_checks_at_once, options.password_checks_waiting)
+        app[PASSWORD_WORK] = work
+        try:
+            yield
+        finally:
+            work.close()
 
     return context
 

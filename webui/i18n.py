@@ -55,6 +55,10 @@ def N_(message: str) -> str:
 LOGIN_REFUSALS = (
     N_("Wrong user name or password."),
     N_("Too many failed attempts. Try again later."),
+    N_("The server is busy. Try again in a moment."),
+    N_("This account is locked or disabled. Ask an administrator."),
+    N_("Wrong code."),
+    N_("The sign-in took too long. Start again."),
 )
 
 

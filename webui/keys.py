@@ -18,7 +18,8 @@ from gatewayd.store import Database
 if TYPE_CHECKING:
     from webui.auth.identity import Identity
     from webui.auth.keycache import KeyCache
-    from webui.auth.throttle import LoginThrottle
+    from webui.auth.passwords import PasswordWork
+    from webui.auth.throttle import ThrottlePolicy
     from webui.commands import CommandClient
     from webui.options import WebOptions
     from webui.stats import RequestStats
@@ -28,7 +29,8 @@ OPTIONS: web.AppKey[WebOptions] = web.AppKey("options")
 DB = web.AppKey("db", Database)
 BUS = web.AppKey("bus", InProcessBus)
 STATS: web.AppKey[RequestStats] = web.AppKey("stats")
-THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
+THROTTLE: web.AppKey[ThrottlePolicy] = web.AppKey("throttle")
+PASSWORD_WORK: web.AppKey[PasswordWork] = web.AppKey("password_work")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 COMMAND_CLIENT: web.AppKey[CommandClient] = web.AppKey("command_client")
 

@@ -1,61 +1,158 @@
 """Live events for browsers: ``GET /events`` streams the bus channel ``EVENTS`` as
-Server-Sent Events.
+Server-Sent Events, for as long as the session (or API key) that opened it holds.
 
 Each bus event becomes one SSE message whose ``event`` is the event's ``type``
 (``message.status``, ``message.received``, ``modem.state``) and whose ``data`` is the event as
 JSON. aiohttp-sse pings idle streams so proxies keep them open. Streams end when the application
 shuts down, so a stop never waits on open browser tabs.
+
+Every open stream is registered in :class:`LiveStreams` under who opened it. When a session
+ends or a key is revoked (announced by :mod:`webui.revocations`), that identity's streams
+re-check the database and those no longer allowed get a last ``session.ended`` message and
+close; each stream also re-checks on its own every :data:`RECHECK_SECONDS`, in case an
+announcement was lost. One identity may hold at most ``live_streams_per_user`` streams per web
+process: a further one is refused with ``429 too_many_streams`` (the browser's other tabs keep
+theirs; refusing the newcomer cannot start a reconnect war between tabs).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from gatewayd.bus import EVENTS, Subscription
-from webui.keys import BUS
+from gatewayd.bus import EVENTS, Event, Subscription
+from webui.api.errors import error_response
+from webui.auth.apikeys import key_alive
+from webui.auth.identity import Identity
+from webui.auth.sessions import session_alive
+from webui.keys import BUS, DB, IDENTITY, OPTIONS
 
 CHECK_SECONDS = 5.0
 """How often an idle stream checks that its browser is still there (the library pings)."""
+RECHECK_SECONDS = 30.0
+"""How often a stream re-checks its session or key without being told to."""
 RETRY_MILLISECONDS = 3000
 LIVE_EVENT_TYPES = frozenset({"message.status", "message.received", "modem.state"})
-STOP = {"type": "live.stop"}
+STOP: Event = {"type": "live.stop"}
+ENDED: Event = {"type": "session.ended"}
 
-SUBSCRIPTIONS: web.AppKey[set[Subscription]] = web.AppKey("live_subscriptions", set)
+Owner = tuple[str, int]
+
+
+@dataclass(eq=False)
+class LiveStream:
+    identity: Identity
+    subscription: Subscription
+    opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def owner(self) -> Owner:
+        return (self.identity.kind, self.identity.id)
+
+
+class LiveStreams:
+    """The open streams of this process, by who opened them."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._by_owner: dict[Owner, set[LiveStream]] = defaultdict(set)
+
+    def open(self, identity: Identity, subscription: Subscription, limit: int) -> LiveStream | None:
+        """Register a stream; None when its owner already holds ``limit`` of them."""
+        owner = (identity.kind, identity.id)
+        if len(self._by_owner[owner]) >= limit:
+            return None
+        stream = LiveStream(identity, subscription)
+        self._by_owner[owner].add(stream)
+        return stream
+
+    def close(self, stream: LiveStream) -> None:
+        streams = self._by_owner.get(stream.owner)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._by_owner[stream.owner]
+
+    def all(self) -> list[LiveStream]:
+        return [stream for streams in self._by_owner.values() for stream in streams]
+
+    def count(self, kind: str, owner_id: int) -> int:
+        return len(self._by_owner.get((kind, owner_id), ()))
+
+    async def recheck(self, kind: str, owner_id: int) -> None:
+        """Close the streams of that owner whose session or key no longer holds."""
+        for stream in list(self._by_owner.get((kind, owner_id), ())):
+            if not await allowed(self._app, stream.identity):
+                stream.subscription.deliver(ENDED)
+
+
+LIVE_STREAMS: web.AppKey[LiveStreams] = web.AppKey("live_streams", LiveStreams)
+
+
+async def allowed(app: web.Application, identity: Identity) -> bool:
+    async with app[DB].read() as conn:
+        if identity.kind == "user":
+            return await session_alive(conn, identity)
+        return await key_alive(conn, identity.id)
+
+
+def too_many_streams(limit: int) -> web.Response:
+    return error_response(
+        429, "too_many_streams",
+        f"at most {limit} live streams at once per user: close another tab",
+        headers={"Retry-After": "30"},
+    )  # fmt: skip
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    bus = request.app[BUS]
+    identity = request[IDENTITY]
+    assert identity is not None  # the middleware let no anonymous request through
+    app = request.app
+    limit = app[OPTIONS].live_streams_per_user
+    bus = app[BUS]
     subscription = bus.subscribe(EVENTS)
-    request.app[SUBSCRIPTIONS].add(subscription)
+    stream = app[LIVE_STREAMS].open(identity, subscription, limit)
+    if stream is None:
+        bus.unsubscribe(subscription)
+        return too_many_streams(limit)
     try:
-        async with sse_response(request, headers={"X-Accel-Buffering": "no"}) as stream:
-            await stream.send("hello", event="ready", retry=RETRY_MILLISECONDS)
-            while stream.is_connected():
+        async with sse_response(request, headers={"X-Accel-Buffering": "no"}) as sse:
+            await sse.send("hello", event="ready", retry=RETRY_MILLISECONDS)
+            next_check = time.monotonic() + RECHECK_SECONDS
+            while sse.is_connected():
                 event = await subscription.get(timeout=CHECK_SECONDS)
+                if event is not STOP and event is not ENDED and time.monotonic() >= next_check:
+                    next_check = time.monotonic() + RECHECK_SECONDS
+                    if not await allowed(app, identity):
+                        event = ENDED
                 if event is STOP:
+                    break
+                if event is ENDED:
+                    with contextlib.suppress(ConnectionResetError):
+                        await sse.send("{}", event=str(ENDED["type"]))
                     break
                 kind = event.get("type") if event is not None else None
                 if kind in LIVE_EVENT_TYPES:
                     with contextlib.suppress(ConnectionResetError):
-                        await stream.send(json.dumps(event, default=str), event=str(kind))
-            return stream
+                        await sse.send(json.dumps(event, default=str), event=str(kind))
+            return sse
     finally:
-        request.app[SUBSCRIPTIONS].discard(subscription)
+        app[LIVE_STREAMS].close(stream)
         bus.unsubscribe(subscription)
 
 
 async def _on_shutdown(app: web.Application) -> None:
-    subscriptions: set[Subscription] = app[SUBSCRIPTIONS]
-    for subscription in subscriptions.copy():
-        subscription.deliver(STOP)
+    for stream in app[LIVE_STREAMS].all():
+        stream.subscription.deliver(STOP)
 
 
 def register(app: web.Application) -> None:
-    subscriptions: set[Subscription] = set()
-    app[SUBSCRIPTIONS] = subscriptions
+    app[LIVE_STREAMS] = LiveStreams(app)
     app.on_shutdown.append(_on_shutdown)
     app.router.add_get("/events", events, name="events")

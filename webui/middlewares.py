@@ -28,6 +28,7 @@ from webui.api.errors import HTTP_ERROR_CODES, ApiError, error_response
 from webui.auth.apikeys import hash_key, identify_key
 from webui.auth.clientaddr import client_address, in_networks, is_https
 from webui.auth.identity import Identity, is_public, required_role
+from webui.auth.passwords import PasswordWorkBusy
 from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
 
@@ -108,6 +109,13 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
         if api:
             return error_response(400, "bad_request", message)
         return web.Response(status=400, text="Bad request: malformed body.\n")
+    except PasswordWorkBusy:
+        log.warning("Password check refused: busy", path=request.path)
+        message = "too many password checks at once; try again in a moment"
+        if api:
+            return error_response(503, "busy", message, headers={"Retry-After": "2"})
+        return web.Response(status=503, text=f"Service unavailable: {message}.\n",
+                            headers={"Retry-After": "2"})
     except DatabaseUnavailable as exc:
         log.error("Database unavailable", path=request.path, reason=str(exc))
         if api:

@@ -49,12 +49,21 @@ class WebOptions:
     slow_request_ms: int = 500
     session_max_age: int = 12 * 3600
     """Seconds a login lasts."""
-    lockout_threshold: int = 5
-    """Wrong passwords in a row that lock an account."""
-    lockout_minutes: float = 15.0
+    pair_failure_limit: int = 5
+    """Failed sign-ins (or password checks) of one user name from one address within
+    ``failure_window_minutes`` that refuse that name to that address
+    (:mod:`webui.auth.throttle`)."""
     address_failure_limit: int = 20
-    """Failed logins from one address within ``address_window_minutes`` that block it."""
-    address_window_minutes: float = 15.0
+    """Failed sign-ins from one address within ``failure_window_minutes`` that block it."""
+    failure_window_minutes: float = 15.0
+    password_checks_at_once: int = 2
+    """argon2 checks running at once (in threads, off the event loop)."""
+    password_checks_waiting: int = 32
+    """Checks that may wait for a free slot; past that a sign-in answers 503 at once."""
+    live_streams_per_user: int = 8
+    """Open ``/events`` streams one user or API key may hold in one web process."""
+    two_factor_pending_seconds: int = 300
+    """How long a sign-in waits for its second factor after the right password."""
     command_timeout: float = 30.0
     """Seconds to wait for gatewayd to answer a USSD or restart command."""
     webhook_poll_interval: float = 2.0
@@ -92,5 +101,6 @@ def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
         trusted_proxies=parse_networks(list(settings.web.trusted_proxies)),
         metrics_allow=parse_networks(list(settings.web.metrics_allow)),
         slow_request_ms=settings.web.slow_request_ms,
+        live_streams_per_user=settings.web.live_streams_per_user,
     )
     return replace(options, **overrides) if overrides else options

@@ -195,6 +195,9 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
         slow_request_ms=table.integer("slow_request_ms", defaults.slow_request_ms, minimum=1),
         metrics_allow=metrics_allow,
         trusted_proxies=_trusted_proxies(table, env),
+        live_streams_per_user=table.integer(
+            "live_streams_per_user", defaults.live_streams_per_user, minimum=1
+        ),
     )
     table.finish()
     return settings

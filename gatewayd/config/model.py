@@ -74,6 +74,8 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Networks (CIDR) of the reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
     are believed; empty (the default): nobody's, the peer is the client."""
+    live_streams_per_user: int = 8
+    """Open live-event streams (``/events``) one user or API key may hold per web process."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,11 @@ from gatewayd.store.schema_access import (
     WebhookStatus,
     api_keys,
     audit_log,
+    auth_failures,
+    recovery_codes,
     users,
+    web_sessions,
+    web_settings,
     webhook_deliveries,
 )
 from gatewayd.store.schema_contacts import (
@@ -65,6 +69,7 @@ __all__ = [
     "WebhookStatus",
     "api_keys",
     "audit_log",
+    "auth_failures",
     "contact_group_members",
     "contact_groups",
     "contacts",
@@ -79,8 +84,11 @@ __all__ = [
     "metadata",
     "modem_samples",
     "modems",
+    "recovery_codes",
     "users",
     "utc_now",
     "web_cursors",
+    "web_sessions",
+    "web_settings",
     "webhook_deliveries",
 ]

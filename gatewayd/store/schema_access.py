@@ -1,4 +1,5 @@
-"""The access side of the schema: users, API keys, the audit log and webhook deliveries.
+"""The access side of the schema: users, their sign-in sessions, failed sign-ins, second
+factors, API keys, web settings, the audit log and webhook deliveries.
 
 Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` loads both.
 """
@@ -9,6 +10,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -44,6 +46,8 @@ users = Table(
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False),
+    Column("username_key", String(64), nullable=False,
+           comment="the user name in lower case: names are unique whatever their case"),
     Column("password_hash", Text, nullable=False, comment="argon2id"),
     Column("role", String(16), nullable=False),
     Column("locale", String(16), nullable=False, server_default="en"),
@@ -53,9 +57,58 @@ users = Table(
     Column("locked_until", UtcDateTime()),
     Column("must_change_password", Boolean, nullable=False, server_default=false()),
     Column("disabled_at", UtcDateTime()),
+    Column("totp_secret", Text, comment="TOTP secret, encrypted with the web secret key"),
+    Column("totp_enabled_at", UtcDateTime()),
+    Column("totp_last_step", BigInteger, comment="time step of the last code accepted"),
     one_of("role", Role, "role"),
     UniqueConstraint("username"),
+    UniqueConstraint("username_key"),
     sqlite_autoincrement=True,
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, comment="SHA-256 of the session id in the cookie"),
+    Column("user_id", RowId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    stamped("created_at"),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    stamped("at"),
+    Column("client_address", String(64), nullable=False),
+    Column("username_key", String(64), nullable=False, comment="as typed, in lower case"),
+    Column("kind", String(16), nullable=False, comment="password, code, password_change"),
+    Index(None, "client_address", "at"),
+    Index(None, "username_key", "at"),
+    Index(None, "at"),
+    sqlite_autoincrement=True,
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("user_id", RowId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False, comment="SHA-256 of the code"),
+    stamped("created_at"),
+    Column("used_at", UtcDateTime()),
+    UniqueConstraint("user_id", "code_hash"),
+    sqlite_autoincrement=True,
+)
+
+web_settings = Table(
+    "web_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    stamped("updated_at"),
 )
 
 api_keys = Table(

@@ -1,6 +1,7 @@
 """Admin endpoints for access: API keys and users; ``/api/v1/me`` for anyone signed in.
 
-Every change is written to the audit log in the same transaction.
+Every change is written to the audit log in the same transaction. A revoked key, and the
+sessions a change ends, stop working at once in every web process (:mod:`webui.revocations`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from sqlalchemy import select
 
 from gatewayd.queue.view import iso
 from gatewayd.store import Role, api_keys, users, utc_now
-from webui.api.errors import ApiError, not_found
+from webui.api.errors import ApiError, error_response, not_found
 from webui.api.inputs import path_id, read_model
 from webui.api.models import ApiKeyCreate, ApiKeyUpdate, PasswordChange, UserCreate, UserUpdate
 from webui.audit import record
+from webui.auth import own_password, throttle
 from webui.auth.apikeys import ApiKeyError, create_api_key, key_json, revoke_api_key, set_webhook
 from webui.auth.identity import Identity, requires
-from webui.auth.passwords import WeakPassword, generate_password, verify_password
+from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, set_password, update_user
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE
+from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, PASSWORD_WORK
+from webui.revocations import announce_key_revoked, announce_sessions_ended
 from webui.webhooks.urls import WebhookUrlError, check_webhook_url
 
 
@@ -41,6 +44,7 @@ def user_json(row: Any) -> dict[str, Any]:
         utc_now() else None,
         "disabled": row.disabled_at is not None,
         "must_change_password": bool(row.must_change_password),
+        "two_factor": row.totp_enabled_at is not None,
     }
 
 
@@ -69,17 +73,21 @@ async def change_own_password(request: web.Request) -> web.Response:
     if identity.kind != "user":
         raise ApiError(403, "forbidden", "API keys have no password")
     body = await read_model(request, PasswordChange)
-    async with request.app[DB].begin() as conn:
-        row = (await conn.execute(select(users).where(users.c.id == identity.id))).one()
-        if not verify_password(row.password_hash, body.current_password):
-            raise ApiError(422, "wrong_password", "the current password is wrong",
-                           "current_password")
-        try:
-            await set_password(conn, identity.id, body.new_password)
-        except WeakPassword as exc:
-            raise ApiError(422, "weak_password", str(exc), "new_password") from None
-        await record(conn, identity.actor, "user.password", identity.name, None,
-                     request[CLIENT_ADDRESS])
+    result = await own_password.change_own_password(
+        request, identity, body.current_password, body.new_password
+    )
+    if result.outcome == "throttled":
+        return error_response(429, "too_many_attempts",
+                              "too many failed attempts from this address; try again later",
+                              headers={"Retry-After": "60"})  # fmt: skip
+    if result.outcome == "busy":
+        return error_response(503, "busy", "too many password checks at once; try again shortly",
+                              headers={"Retry-After": "2"})  # fmt: skip
+    if result.outcome == "wrong_password":
+        raise ApiError(422, "wrong_password", "the current password is wrong",
+                       "current_password")  # fmt: skip
+    if result.outcome == "weak_password":
+        raise ApiError(422, "weak_password", result.reason, "new_password")
     return web.json_response({"changed": True, "sign_in_again": True})
 
 
@@ -142,10 +150,13 @@ async def revoke_key(request: web.Request) -> web.Response:
     await _key_row(request, key_id)
     identity = who(request)
     async with request.app[DB].begin() as conn:
-        request.app[KEY_CACHE].clear()
-        if await revoke_api_key(conn, key_id):
+        revoked = await revoke_api_key(conn, key_id)
+        if revoked:
             await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
                          request[CLIENT_ADDRESS])
+    if revoked:
+        request.app[KEY_CACHE].forget_key(key_id)
+        await announce_key_revoked(request.app[BUS], key_id)
     return web.json_response(key_json(await _key_row(request, key_id)))
 
 
@@ -164,7 +175,8 @@ async def create_user_api(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         try:
             user_id = await create_user(conn, body.username, body.role, password,
-                                        must_change_password=body.password is None)
+                                        must_change_password=body.password is None,
+                                        work=request.app[PASSWORD_WORK])
         except UserError as exc:
             status = 409 if "already exists" in str(exc) else 422
             raise ApiError(status, "invalid_user", str(exc), "username") from None
@@ -197,19 +209,24 @@ async def update_user_api(request: web.Request) -> web.Response:
         row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         if row is None:
             raise not_found(f"user {user_id}")
-        if changes:
-            await update_user(conn, user_id, **changes)
+        sessions_ended = bool(changes) and await update_user(conn, user_id, **changes)
+        if body.unlock:
+            await throttle.forget_user(conn, row.username)
         if body.password is not None:
             try:
-                await set_password(conn, user_id, body.password, must_change=True)
+                await set_password(conn, user_id, body.password, must_change=True,
+                                   work=request.app[PASSWORD_WORK])
             except WeakPassword as exc:
                 raise ApiError(422, "weak_password", str(exc), "password") from None
+            sessions_ended = True
         detail = {k: v for k, v in body.model_dump(exclude_none=True).items() if k != "password"}
         if body.password is not None:
             detail["password_reset"] = True
         await record(conn, identity.actor, "user.update", row.username, detail,
                      request[CLIENT_ADDRESS])
         row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
+    if sessions_ended:
+        await announce_sessions_ended(request.app[BUS], user_id)
     return web.json_response(user_json(row))
 
 

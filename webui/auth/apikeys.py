@@ -124,6 +124,15 @@ async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:
     return Identity(kind="api_key", id=row.id, name=row.name, role=Role(row.role))
 
 
+async def key_alive(conn: AsyncConnection, key_id: int) -> bool:
+    """Whether a key still exists and is not revoked."""
+    revoked = await conn.execute(
+        select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)
+    )
+    row = revoked.first()
+    return row is not None and row.revoked_at is None
+
+
 async def revoke_api_key(conn: AsyncConnection, key_id: int) -> bool:
     """Revoke a key; False when there is no such live key."""
     result = await conn.execute(

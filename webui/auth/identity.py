@@ -40,6 +40,11 @@ class Identity:
     """The session's CSRF token (users only)."""
     must_change_password: bool = False
     """A user still on an initial or reset password: pages lead to the password form."""
+    must_enrol_two_factor: bool = False
+    """An admin without two-factor sign-in while admins must have it: pages lead to the
+    enrolment form."""
+    session_id: str | None = None
+    """The server-side session (``web_sessions.id``) of a signed-in user."""
 
     @property
     def actor(self) -> str:

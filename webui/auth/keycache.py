@@ -1,6 +1,10 @@
 """A short-lived in-process cache of API key lookups, so a busy client costs no extra query per
-request. A revocation made in this process clears it at once; one made elsewhere (the CLI,
-another web process) takes effect within :data:`TTL_SECONDS`."""
+request.
+
+A revocation drops the key from this cache at once in the process that made it, and in every
+other web process as soon as the bus carries the announcement (:mod:`webui.revocations`);
+:data:`TTL_SECONDS` only bounds how long a lost announcement (Redis down, a revocation from the
+command line in embedded mode) could leave a revoked key working."""
 
 from __future__ import annotations
 
@@ -35,3 +39,8 @@ class KeyCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget_key(self, key_id: int) -> None:
+        for digest, (_, identity) in list(self._entries.items()):
+            if identity.id == key_id:
+                del self._entries[digest]

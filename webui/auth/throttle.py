@@ -1,47 +1,99 @@
-"""Failed-login throttling per client address (in memory, per web process).
+"""Failed sign-ins and password checks, counted in the database so that every web process (and
+every restart) sees the same figures.
 
-The per-user lockout lives in the database (:mod:`webui.auth.users`); this guards against one
-address guessing many user names. nginx's rate limit sits in front of it in production.
+Policy (sliding window of ``window``, 15 minutes by default):
+
+- one client address with ``pair_limit`` (5) failures for one user name is refused for that
+  name until its oldest failure leaves the window — the right password included;
+- one client address with ``address_limit`` (20) failures, whatever the names, is refused for
+  every name the same way.
+
+A name is counted as typed (in lower case) whether or not such a user exists, so unknown and
+real names answer alike (no user enumeration), and nothing here locks an account itself: an
+attacker's failures block the attacker's address, never the real user signing in from
+another one. Wrong passwords at sign-in, wrong second-factor codes and wrong current passwords
+when changing a password all count. A success forgets that address's failures for that name
+only (signing in to one's own account does not buy more guesses at another's).
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gatewayd.store import auth_failures, utc_now
+
+FailureKind = Literal["password", "code", "password_change"]
+Refusal = Literal["address", "pair"]
+MAX_KEY = 64
 
 
-class LoginThrottle:
-    """Blocks an address once it has ``limit`` failures within ``window`` seconds."""
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    pair_limit: int = 5
+    address_limit: int = 20
+    window: timedelta = timedelta(minutes=15)
 
-    def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, address: str) -> deque[float]:
-        now = self._clock()
-        failures = self._failures.get(address)
-        if failures is None:
-            return deque()
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[address]
-        return failures
+def username_key(typed: str) -> str:
+    """How a typed name is counted: trimmed, lower case, at most 64 characters."""
+    return typed.strip().lower()[:MAX_KEY]
 
-    def blocked(self, address: str) -> bool:
-        return len(self._recent(address)) >= self.limit
 
-    def record_failure(self, address: str) -> None:
-        self._recent(address)
-        self._failures.setdefault(address, deque()).append(self._clock())
-        if len(self._failures) > 100_000:  # bounded memory under a spray of addresses
-            oldest = next(iter(self._failures))
-            del self._failures[oldest]
+def _address(address: str) -> str:
+    return address[:MAX_KEY]
 
-    def record_success(self, address: str) -> None:
-        self._failures.pop(address, None)
+
+async def refusal(
+    conn: AsyncConnection, policy: ThrottlePolicy, address: str, username: str
+) -> Refusal | None:
+    """Why ``address`` may not try ``username`` now, or None when it may."""
+    since = utc_now() - policy.window
+    same_name = case((auth_failures.c.username_key == username_key(username), 1), else_=0)
+    row = (
+        await conn.execute(
+            select(func.count(), func.coalesce(func.sum(same_name), 0)).where(
+                auth_failures.c.client_address == _address(address),
+                auth_failures.c.at > since,
+            )
+        )
+    ).one()
+    if int(row[0]) >= policy.address_limit:
+        return "address"
+    if int(row[1]) >= policy.pair_limit:
+        return "pair"
+    return None
+
+
+async def record_failure(
+    conn: AsyncConnection, policy: ThrottlePolicy, address: str, username: str, kind: FailureKind
+) -> None:
+    now = utc_now()
+    await conn.execute(
+        insert(auth_failures).values(
+            at=now, client_address=_address(address), username_key=username_key(username),
+            kind=kind,
+        )
+    )  # fmt: skip
+    await conn.execute(delete(auth_failures).where(auth_failures.c.at < now - policy.window))
+
+
+async def forget_pair(conn: AsyncConnection, address: str, username: str) -> None:
+    """After a success: this address's failures for this name no longer count."""
+    await conn.execute(
+        delete(auth_failures).where(
+            auth_failures.c.client_address == _address(address),
+            auth_failures.c.username_key == username_key(username),
+        )
+    )
+
+
+async def forget_user(conn: AsyncConnection, username: str) -> None:
+    """``unlock``: every address's failures for this name are forgotten."""
+    await conn.execute(
+        delete(auth_failures).where(auth_failures.c.username_key == username_key(username))
+    )

@@ -20,7 +20,8 @@ from webui.auth.apikeys import (
     list_api_keys,
     revoke_api_key,
 )
-from webui.cli.common import prepare, run_with_database
+from webui.cli.common import prepare, run_with_database, tell_web_processes
+from webui.revocations import announce_key_revoked
 from webui.webhooks.urls import WebhookUrlError, check_webhook_url
 
 
@@ -97,7 +98,8 @@ def run_revoke_api_key(args: argparse.Namespace) -> int:
                 raise CliError(f"no single live API key matches {args.key!r}")
             await revoke_api_key(conn, key_id)
             await record(conn, "cli", "api_key.revoke", f"api_key:{key_id}")
-            return key_id
+        await tell_web_processes(settings, announce_key_revoked, key_id)
+        return key_id
 
     key_id = run_with_database(settings, work)
     print(f"API key {key_id} revoked")

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from gatewayd.bus import InProcessBus, RedisBus
 from gatewayd.cli.common import CliError, settings_from_args
 from gatewayd.config import Settings
 from gatewayd.logging_setup import configure_logging
@@ -58,3 +59,17 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
         return asyncio.run(main())
     except DatabaseUnavailable as exc:
         raise CliError(str(exc)) from None
+
+
+async def tell_web_processes(
+    settings: Settings, announce: Callable[[InProcessBus, int], Awaitable[None]], ident: int
+) -> None:
+    """Announce an ended session or a revoked key to the running web processes over Redis.
+    Without Redis there is no one to tell from here: their periodic checks see it."""
+    if not settings.redis_url:
+        return
+    bus = RedisBus(settings.redis_url)
+    try:
+        await announce(bus, ident)
+    finally:
+        await bus.close()

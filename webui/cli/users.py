@@ -1,4 +1,4 @@
-"""``webui create-user``, ``list-users``, ``set-password`` and ``unlock-user``.
+"""``webui create-user``, ``list-users``, ``set-password``, ``unlock-user`` and ``reset-2fa``.
 
 Passwords: when standard input is not a terminal, its first line is the password (so scripts
 can pipe one in). Otherwise — or when that line is empty — a strong password is generated,
@@ -17,9 +17,21 @@ from sqlalchemy import update
 from gatewayd.cli.common import CliError, add_config_argument, add_parser
 from gatewayd.store import Database, users, utc_now
 from webui.audit import record
+from webui.auth import two_factor
 from webui.auth.passwords import WeakPassword, generate_password
-from webui.auth.users import UserError, create_user, find_user, is_locked, list_users, set_password
-from webui.cli.common import prepare, run_with_database
+from webui.auth.sessions import end_user_sessions
+from webui.auth.throttle import forget_user
+from webui.auth.users import (
+    UserError,
+    create_user,
+    find_user,
+    is_locked,
+    list_users,
+    set_password,
+    username_key,
+)
+from webui.cli.common import prepare, run_with_database, tell_web_processes
+from webui.revocations import announce_sessions_ended
 
 
 def register(subparsers: Any) -> None:
@@ -38,10 +50,17 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     parser.set_defaults(handler=run_set_password)
 
-    parser = add_parser(subparsers, "unlock-user", "clear a user's lockout after failed logins")
+    parser = add_parser(subparsers, "unlock-user",
+                        "lift a user's lock and forget failed sign-ins with their name")
     parser.add_argument("name")
     add_config_argument(parser)
     parser.set_defaults(handler=run_unlock_user)
+
+    parser = add_parser(subparsers, "reset-2fa",
+                        "turn off a user's two-factor sign-in (lost phone); ends their sessions")
+    parser.add_argument("name")
+    add_config_argument(parser)
+    parser.set_defaults(handler=run_reset_two_factor)
 
 
 def read_password() -> tuple[str, bool]:
@@ -116,7 +135,8 @@ def run_set_password(args: argparse.Namespace) -> int:
             if user is None:
                 raise CliError(f"there is no user named {args.name!r}")
             await set_password(conn, user.id, password, must_change=generated)
-            await record(conn, "cli", "user.password", args.name)
+            await record(conn, "cli", "user.password", user.username)
+        await tell_web_processes(settings, announce_sessions_ended, user.id)
 
     try:
         run_with_database(settings, work)
@@ -136,14 +156,38 @@ def run_unlock_user(args: argparse.Namespace) -> int:
         async with db.begin() as conn:
             result = await conn.execute(
                 update(users)
-                .where(users.c.username == args.name)
+                .where(users.c.username_key == username_key(args.name))
                 .values(failed_logins=0, locked_until=None)
-                .returning(users.c.id)
+                .returning(users.c.username)
             )
-            if result.first() is None:
+            name = result.scalar_one_or_none()
+            if name is None:
                 raise CliError(f"there is no user named {args.name!r}")
-            await record(conn, "cli", "user.unlock", args.name)
+            await forget_user(conn, name)
+            await record(conn, "cli", "user.unlock", name)
 
     run_with_database(settings, work)
     print(f"user {args.name!r} unlocked")
+    return 0
+
+
+def run_reset_two_factor(args: argparse.Namespace) -> int:
+    settings = prepare(args)
+
+    async def work(db: Database) -> bool:
+        async with db.begin() as conn:
+            user = await find_user(conn, args.name)
+            if user is None:
+                raise CliError(f"there is no user named {args.name!r}")
+            was_on = await two_factor.disable(conn, user.id)
+            await end_user_sessions(conn, user.id)
+            await record(conn, "cli", "user.two_factor.reset", user.username, {"was_on": was_on})
+        await tell_web_processes(settings, announce_sessions_ended, user.id)
+        return was_on
+
+    was_on = run_with_database(settings, work)
+    if was_on:
+        print(f"two-factor sign-in of {args.name!r} turned off; their sessions ended")
+    else:
+        print(f"{args.name!r} had no two-factor sign-in; their sessions ended")
     return 0

@@ -2,9 +2,9 @@
 
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
-:mod:`.account`, :mod:`.settings`; live events are :mod:`webui.live`. Role rules are declared
-on the handlers (``@requires``) and enforced by the authentication middleware, so a hidden
-button and a refused request always agree.
+:mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
+Role rules are declared on the handlers (``@requires``) and enforced by the authentication
+middleware, so a hidden button and a refused request always agree.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from webui.views import (
     modems,
     outbox,
     settings,
+    two_factor,
 )
 
 
@@ -43,4 +44,5 @@ def register(app: web.Application) -> None:
     admin.register(router)
     settings.register(router)
     account.register(router)
+    two_factor.register(router)
     live.register(app)

@@ -2,28 +2,32 @@
 password (POST: current + new + confirmation). Users on an initial or reset password are sent
 here by :mod:`webui.auth.password_gate` until they choose their own.
 
-A change is written with the audit entry in one transaction; this session stays signed in
-while every other session of the user ends (the session keeps a fingerprint of the hash).
+A change (:mod:`webui.auth.own_password`: throttled and audited like a sign-in) is written with
+the audit entry in one transaction; this session stays signed in under a new session id while
+every other session of the user ends, its open live streams included.
 """
 
 from __future__ import annotations
 
-import structlog
 from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy import select
 
 from gatewayd.store import users
-from webui.audit import record
-from webui.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword, check_policy, verify_password
-from webui.auth.sessions import keep_session_after_password_change
-from webui.auth.users import set_password
+from webui.auth.own_password import change_own_password
+from webui.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword, check_policy
+from webui.i18n import N_
 from webui.i18n import gettext as _
-from webui.keys import DB, THROTTLE
+from webui.keys import DB
 from webui.redirects import safe_next
-from webui.views.common import client_address, identity_of, notify, read_form, render
+from webui.views.common import field, identity_of, notify, read_form, render
 
-log = structlog.get_logger("webui.auth")
+REFUSALS = {
+    "throttled": (N_("Too many failed attempts. Try again later."), 429),
+    "busy": (N_("The server is busy. Try again in a moment."), 503),
+    "wrong_password": (N_("The current password is wrong."), 422),
+    "weak_password": (N_("The new password is too weak."), 422),
+}
 
 
 async def _account_row(request: web.Request) -> object:
@@ -73,42 +77,24 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     current = str(form.get("current_password", ""))
     new = str(form.get("new_password", ""))
     confirm = str(form.get("confirm_password", ""))
-    address = client_address(request) or "unknown"
-    throttle = request.app[THROTTLE]
-    if throttle.blocked(address):
-        return await _render_account(
-            request, error=_("Too many failed attempts. Try again later."), status=429,
-            next_page=str(form.get("next", "")),
-        )
+    next_page = field(form, "next", 500)
     problem = _policy_problem(new)
     if new != confirm:
         problem = _("The new password and its confirmation differ.")
     elif problem is None and new == current:
         problem = _("Choose a password different from the current one.")
-    async with request.app[DB].begin() as conn:
-        row = (await conn.execute(select(users).where(users.c.id == identity.id))).one()
-        if not verify_password(row.password_hash, current):
-            throttle.record_failure(address)
-            log.warning("Password change refused", username=identity.name,
-                        client_address=address, reason="wrong_password")
-            await record(conn, identity.actor, "user.password.failed", identity.name,
-                         {"reason": "wrong_password"}, address)
-            problem = _("The current password is wrong.")
-        if problem is None:
-            await set_password(conn, identity.id, new)
-            new_hash = (
-                await conn.execute(select(users.c.password_hash).where(users.c.id == identity.id))
-            ).scalar_one()
-            await record(conn, identity.actor, "user.password", identity.name,
-                         {"forced": identity.must_change_password}, address)
     if problem is not None:
-        return await _render_account(request, error=problem, status=422,
-                                     next_page=str(form.get("next", "")))
-    keep_session_after_password_change(await get_session(request), new_hash)
-    log.info("Password changed", username=identity.name, client_address=address)
+        # Checked before the current password, so a refusal says nothing about it.
+        return await _render_account(request, error=problem, status=422, next_page=next_page)
+    result = await change_own_password(request, identity, current, new,
+                                       keep=await get_session(request))  # fmt: skip
+    if result.outcome != "changed":
+        message, status = REFUSALS[result.outcome]
+        return await _render_account(request, error=_(message), status=status,
+                                     next_page=next_page)  # fmt: skip
     await notify(request, _("Your password was changed. Sessions on other devices were "
                             "signed out."))
-    target = safe_next(str(form.get("next", ""))) if identity.must_change_password else "/account"
+    target = safe_next(next_page) if identity.must_change_password else "/account"
     raise web.HTTPSeeOther(target)
 
 

@@ -1,5 +1,9 @@
-"""Administration pages (admin role): users (create, role, lock/unlock), API keys (create, shown
-once; revoke), the webhook delivery log with replay, and the audit log."""
+"""Administration pages (admin role): users (create, role, lock/unlock, password and two-factor
+resets, the two-factor requirement for admins), API keys (create, shown once; revoke), the
+webhook delivery log with replay, and the audit log.
+
+A new role, a lock, a reset password or second factor end every session of the user, and a
+revoked key stops working, at once in every web process (:mod:`webui.revocations`)."""
 
 from __future__ import annotations
 
@@ -10,13 +14,16 @@ from sqlalchemy import select, update
 
 from gatewayd.store import Role, WebhookStatus, audit_log, users, utc_now, webhook_deliveries
 from webui.audit import record
+from webui.auth import throttle, two_factor
 from webui.auth.apikeys import ApiKeyError, create_api_key, list_api_keys, revoke_api_key
 from webui.auth.identity import requires
-from webui.auth.passwords import WeakPassword, generate_password
+from webui.auth.passwords import PasswordWorkBusy, WeakPassword, generate_password
+from webui.auth.sessions import end_user_sessions
 from webui.auth.users import UserError, create_user, list_users, set_password, update_user
 from webui.i18n import LANGUAGE_CHOICES
 from webui.i18n import gettext as _
-from webui.keys import DB
+from webui.keys import BUS, DB, KEY_CACHE, PASSWORD_WORK
+from webui.revocations import announce_key_revoked, announce_sessions_ended
 from webui.views.common import (
     client_address,
     field,
@@ -36,8 +43,9 @@ PAGE = 100
 async def users_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         rows = await list_users(conn)
+        admins_two_factor = await two_factor.admins_must_enrol(conn)
     context = {"users": rows, "roles": ROLES, "now": utc_now(),
-               "created": request.get("created_user")}
+               "created": request.get("created_user"), "admins_two_factor": admins_two_factor}
     return await render(request, "users.html", context, page="users")
 
 
@@ -51,12 +59,13 @@ async def create_user_submit(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[DB].begin() as conn:
             user_id = await create_user(conn, username, role, password,
-                                        must_change_password=not form.get("password"))
+                                        must_change_password=not form.get("password"),
+                                        work=request.app[PASSWORD_WORK])
             locale = LANGUAGE_CHOICES.get(field(form, "locale", 8), "en")
             await update_user(conn, user_id, locale=locale)
             await record(conn, identity.actor, "user.create", username, {"role": role},
                          client_address(request))
-    except (UserError, WeakPassword) as exc:
+    except (UserError, WeakPassword, PasswordWorkBusy) as exc:
         await notify(request, _("The user was not created: %(reason)s") % {"reason": exc},
                      "error")
         raise web.HTTPSeeOther("/admin/users") from None
@@ -76,6 +85,8 @@ async def change_user(request: web.Request) -> web.StreamResponse:
     action = field(form, "action", 16)
     if action == "reset_password":
         return await _reset_password(request, user_id)
+    if action == "reset_two_factor":
+        return await _reset_two_factor(request, user_id)
     values: dict[str, object]
     if action == "role" and field(form, "role", 16) in ROLES:
         values = {"role": field(form, "role", 16)}
@@ -95,11 +106,50 @@ async def change_user(request: web.Request) -> web.StreamResponse:
         ).scalar_one_or_none()
         if name is None:
             raise web.HTTPNotFound(text=_("Not found."))
-        await update_user(conn, user_id, **values)
+        sessions_ended = await update_user(conn, user_id, **values)
+        if action == "unlock":
+            await throttle.forget_user(conn, name)
         await record(conn, identity.actor, f"user.{action}", name,
                      {"role": values.get("role")} if action == "role" else None,
                      client_address(request))
+    if sessions_ended:
+        await announce_sessions_ended(request.app[BUS], user_id)
     await notify(request, _("User %(name)s updated.") % {"name": name})
+    raise web.HTTPSeeOther("/admin/users")
+
+
+async def _reset_two_factor(request: web.Request, user_id: int) -> web.StreamResponse:
+    """Turn a user's two-factor sign-in off (a lost phone and no recovery code left); their
+    sessions end. Same as ``webui reset-2fa``."""
+    identity = identity_of(request)
+    async with request.app[DB].begin() as conn:
+        name = (
+            await conn.execute(select(users.c.username).where(users.c.id == user_id))
+        ).scalar_one_or_none()
+        if name is None:
+            raise web.HTTPNotFound(text=_("Not found."))
+        was_on = await two_factor.disable(conn, user_id)
+        await end_user_sessions(conn, user_id)
+        await record(conn, identity.actor, "user.two_factor.reset", name, {"was_on": was_on},
+                     client_address(request))
+    await announce_sessions_ended(request.app[BUS], user_id)
+    await notify(request, _("Two-factor sign-in of %(name)s is off; they can set it up again.")
+                 % {"name": name})
+    raise web.HTTPSeeOther("/admin/users")
+
+
+@requires(Role.ADMIN)
+async def require_two_factor_submit(request: web.Request) -> web.StreamResponse:
+    """Turn on or off the rule that admins must sign in with two factors."""
+    form = await read_form(request)
+    identity = identity_of(request)
+    required = field(form, "required", 8) == "on"
+    async with request.app[DB].begin() as conn:
+        await two_factor.set_admins_must_enrol(conn, required)
+        await record(conn, identity.actor, "settings.require_admin_two_factor", None,
+                     {"required": required}, client_address(request))
+    await notify(request, _("Admins must now use two-factor sign-in.") if required else
+                 _("Two-factor sign-in is no longer required for admins."))
     raise web.HTTPSeeOther("/admin/users")
 
 
@@ -117,9 +167,11 @@ async def _reset_password(request: web.Request, user_id: int) -> web.StreamRespo
         ).scalar_one_or_none()
         if name is None:
             raise web.HTTPNotFound(text=_("Not found."))
-        await set_password(conn, user_id, password, must_change=True)
+        await set_password(conn, user_id, password, must_change=True,
+                           work=request.app[PASSWORD_WORK])
         await record(conn, identity.actor, "user.password_reset", name, None,
                      client_address(request))
+    await announce_sessions_ended(request.app[BUS], user_id)
     request["created_user"] = {"username": name, "password": password, "reset": True}
     return await users_page(request)
 
@@ -159,6 +211,9 @@ async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
         if revoked:
             await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
                          client_address(request))
+    if revoked:
+        request.app[KEY_CACHE].forget_key(key_id)
+        await announce_key_revoked(request.app[BUS], key_id)
     await notify(request, _("Key revoked.") if revoked else _("Not found."),
                  "ok" if revoked else "error")
     raise web.HTTPSeeOther("/admin/api-keys")
@@ -218,6 +273,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/admin/users", users_page, name="users")
     router.add_post("/admin/users", create_user_submit)
     router.add_post("/admin/users/{id:\\d+}", change_user)
+    router.add_post("/admin/users/two-factor", require_two_factor_submit)
     router.add_get("/admin/api-keys", keys_page, name="keys")
     router.add_post("/admin/api-keys", create_key_submit)
     router.add_post("/admin/api-keys/{id:\\d+}/revoke", revoke_key_submit)

@@ -1,4 +1,4 @@
-"""Pure pieces of the web side: client address, throttling, Kannel placeholders, signatures,
+"""Pure pieces of the web side: client address, Kannel placeholders, signatures,
 request statistics, input error mapping, security-check rules."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from webui.api.inputs import validation_error
 from webui.api.models import SendRequest
 from webui.auth.clientaddr import client_address, is_https
-from webui.auth.throttle import LoginThrottle
 from webui.cli.security_check import check_secret_key
 from webui.options import parse_networks
 from webui.stats import RequestStats
@@ -38,17 +37,6 @@ def test_forwarded_for_is_honoured_only_from_trusted_proxies() -> None:
     assert client_address(spoofed, TRUSTED) == "198.51.100.7"
     assert not is_https(request_from("198.51.100.7", {"X-Forwarded-Proto": "https"}), TRUSTED)
     assert is_https(request_from("127.0.0.1", {"X-Forwarded-Proto": "https"}), TRUSTED)
-
-
-def test_throttle_blocks_after_limit_and_forgets_after_window() -> None:
-    now = [0.0]
-    throttle = LoginThrottle(3, 60, clock=lambda: now[0])
-    for _ in range(3):
-        assert not throttle.blocked("a")
-        throttle.record_failure("a")
-    assert throttle.blocked("a") and not throttle.blocked("b")
-    now[0] = 61
-    assert not throttle.blocked("a")
 
 
 def test_kannel_placeholders_and_mask() -> None:

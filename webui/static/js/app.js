@@ -85,6 +85,10 @@ function connectLive() {
     document.dispatchEvent(new CustomEvent("live:ready"));
   });
   source.onerror = () => setState("reconnecting");
+  source.addEventListener("session.ended", () => {
+    source.close();
+    window.location.reload();
+  });
   for (const type of ["message.status", "message.received", "modem.state"]) {
     source.addEventListener(type, (event) => {
       let data;

@@ -1,0 +1,81 @@
+"""Ending access at once in every web process: announcements on the bus channel
+:data:`ACCESS`, and the listener each web process runs.
+
+The database is the truth (a request is always checked against it); the bus only makes the
+web processes act on a change at once rather than at their next check:
+
+- ``sessions.ended`` (a user signed out, changed password or role, was disabled or locked):
+  open live streams (``/events``) of that user re-check their session and close when it ended;
+- ``api_key.revoked``: the key leaves the key cache, and its live streams close.
+
+An announcement carries only an id and makes listeners *re-check the database*, so a forged one
+on Redis can close nothing that is still valid. With no Redis the bus is in-process; a change
+made by another process (the command line) is then seen by live streams at their periodic check
+(:data:`webui.live.RECHECK_SECONDS`) and by the key cache within its TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gatewayd.bus import Event, InProcessBus
+from webui.keys import BUS, KEY_CACHE
+from webui.live import LIVE_STREAMS
+
+log = structlog.get_logger("webui.auth")
+
+ACCESS = "smsgw:access"
+SESSIONS_ENDED = "sessions.ended"
+KEY_REVOKED = "api_key.revoked"
+
+
+async def announce_sessions_ended(bus: InProcessBus, user_id: int) -> None:
+    """Call after the transaction that ended sessions of ``user_id`` committed."""
+    await bus.publish(ACCESS, {"type": SESSIONS_ENDED, "user_id": user_id})
+
+
+async def announce_key_revoked(bus: InProcessBus, key_id: int) -> None:
+    await bus.publish(ACCESS, {"type": KEY_REVOKED, "key_id": key_id})
+
+
+def _id(event: Event, field: str) -> int | None:
+    value: Any = event.get(field)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _handle(app: web.Application, event: Event) -> None:
+    kind = event.get("type")
+    if kind == KEY_REVOKED and (key_id := _id(event, "key_id")) is not None:
+        app[KEY_CACHE].forget_key(key_id)
+        await app[LIVE_STREAMS].recheck("api_key", key_id)
+    elif kind == SESSIONS_ENDED and (user_id := _id(event, "user_id")) is not None:
+        await app[LIVE_STREAMS].recheck("user", user_id)
+
+
+async def _listen(app: web.Application) -> None:
+    subscription = app[BUS].subscribe(ACCESS)
+    try:
+        async for event in subscription:
+            try:
+                await _handle(app, event)
+            except Exception:  # one bad check must not stop the listener
+                log.exception("Access announcement not applied", announcement=event)
+    finally:
+        app[BUS].unsubscribe(subscription)
+
+
+async def access_listener(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: listen to :data:`ACCESS` while the application runs."""
+    task = asyncio.get_running_loop().create_task(_listen(app), name="access-listener")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
