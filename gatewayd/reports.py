@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.group_commit import GroupCommit, Pending
-from gatewayd.numbers import digits, same_subscriber
+from gatewayd.numbers import recipient_rank
 from gatewayd.queue.progress import (
     StatusChange,
     bound,
@@ -33,7 +33,6 @@ from gatewayd.sms import StatusReport
 from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
 
 MATCH_WINDOW = timedelta(days=7)
-MIN_NATIONAL_DIGITS = 6
 DEFAULT_REPORT_WAIT = timedelta(days=3)
 """How long a part waits for its report when the message set no validity period."""
 AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
@@ -175,19 +174,6 @@ def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
         return []
     best = min(found)
     return [row for r, row in ranked if r == best]
-
-
-def recipient_rank(recipient: str, reported: str) -> int | None:
-    """How closely ``reported`` names ``recipient``: 0 the same digits, 1 a national form
-    ending the international one, 2 the loose same-subscriber rule, None not at all."""
-    ours, theirs = digits(recipient), digits(reported)
-    if ours == theirs:
-        return 0
-    shorter, longer = sorted((ours, theirs), key=len)
-    shorter = shorter.lstrip("0")
-    if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
-        return 1
-    return 2 if same_subscriber(recipient, reported) else None
 
 
 async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:
