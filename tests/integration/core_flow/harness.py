@@ -23,6 +23,8 @@ from gatewayd.bus import InProcessBus
 from gatewayd.config import ModemSettings, RetryPolicy, Settings, load_settings
 from gatewayd.daemon import Gateway
 from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.modem.simulator.network import ProfileChoice
+from gatewayd.modem.simulator.profiles import GENERIC
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.store import Database, incoming_messages, message_parts, messages
 
@@ -182,10 +184,11 @@ async def flow(
     modem_options: dict[str, Any] | None = None,
     bus: InProcessBus | None = None,
     start: bool = True,
+    profile: ProfileChoice = GENERIC,
     **settings_options: Any,
 ) -> AsyncIterator[Flow]:
     """Simulated modems, a database handle and (unless ``start=False``) a running gateway."""
-    network = SimNetwork(latency_ms=latency_ms, report_delay_ms=report_delay_ms)
+    network = SimNetwork(latency_ms=latency_ms, report_delay_ms=report_delay_ms, profile=profile)
     handles = await network.start(modems, tmp_path / "dev")
     db = Database(db_url)
     settings = make_settings(db_url, tmp_path / "data", **settings_options)
