@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from gatewayd.bus import InProcessBus
-from gatewayd.config import ModemSettings, RetryPolicy, Settings, load_settings
+from gatewayd.config import ModemSettings, PrepareAhead, RetryPolicy, Settings, load_settings
 from gatewayd.daemon import Gateway
 from gatewayd.modem.simulator import ModemHandle, SimNetwork
 from gatewayd.modem.simulator.network import ProfileChoice
@@ -60,6 +60,7 @@ def make_settings(
     poll_interval: float = 0.25,
     retry: RetryPolicy | None = None,
     redis_url: str | None = None,
+    prepare_ahead: PrepareAhead | None = None,
 ) -> Settings:
     settings = load_settings(
         None, env={"SMSGW_DATABASE_URL": db_url, "SMSGW_DATA_DIR": str(data_dir)}
@@ -69,6 +70,7 @@ def make_settings(
         host=host,
         poll_interval=poll_interval,
         retry=retry or RetryPolicy(max_attempts=5, backoff_base=0.2, backoff_cap=1.0),
+        prepare_ahead=prepare_ahead or settings.gateway.prepare_ahead,
     )
     return replace(settings, gateway=gateway, redis_url=redis_url)
 
