@@ -56,6 +56,7 @@ def steady_rate(entries: list[dict[str, Any]]) -> tuple[float, float]:
 async def throughput_run(
     kind: str, *, modems: int, latency_ms: float, messages: int, tag: str,
     report_delay_ms: float = 200.0, keep: bool = False, cap_s: float | None = None,
+    gateway_options: dict[str, str | bool | int | float] | None = None,
 ) -> Result:  # fmt: skip
     """One run; the figures as a dict (``ratio`` is the steady rate over the limit). With
     ``cap_s`` the run ends that long after the wake-up even if parts are still queued."""
@@ -67,7 +68,8 @@ async def throughput_run(
                 work, modems, latency_ms=latency_ms, report_delay_ms=report_delay_ms
             )
             try:
-                daemon = await start_daemon(work, url, simulator.devices, redis_url=redis_url)
+                daemon = await start_daemon(work, url, simulator.devices, redis_url=redis_url,
+                                            gateway_options=gateway_options)  # fmt: skip
             except BaseException:
                 await simulator.proc.stop()
                 raise
