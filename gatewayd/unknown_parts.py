@@ -7,11 +7,12 @@ report's SIM (the modem's name when the IMSI is unknown):
 
 1. *by reference*: the part's TP-MR was recorded and is the report's, matched as usual;
 2. *by recipient and time*: the TP-MR was never heard (the crash came between writing
-   ``AT+CMGS`` and reading ``+CMGS: <mr>``). The part is a candidate when its recipient is the
-   report's (the same digits, or a national form of them) and the report's SCTS (when the SMSC
-   took the submit) lies within :data:`TIME_WINDOW` of the part's ``submitted_at`` (when it was
-   handed to the modem). Only a single candidate is taken: with two or more, the report could
-   be either's, so all stay ``unknown`` and the reason is logged.
+   ``AT+CMGS`` and reading ``+CMGS: <mr>``). A part without an MR fits when its recipient is
+   the report's (the same digits, or a national form of them) and the report's SCTS (when the
+   SMSC took the submit) lies within :data:`TIME_WINDOW` of the part's ``submitted_at`` (when
+   it was handed to the modem). The report settles an ``unknown`` part only when it fits no
+   other part, ``unknown`` or still ``sending`` (whose answer is not recorded yet): otherwise
+   it could be the other's, so all stay as they are and the reason is logged.
 
 :func:`find_unknown_part` applies the rules; :func:`settle_unknown_part` records the verdict as
 any report's, plus a ``resolved`` event, an audit log entry (``message.resolved`` by
@@ -43,6 +44,8 @@ modem's answer takes seconds, the SMSC's clock may be off by a minute or two."""
 LOOKBACK = timedelta(days=7)
 """Older ``unknown`` parts are not considered (the SMSC keeps a report no longer)."""
 
+IN_DOUBT = (PartStatus.UNKNOWN.value, PartStatus.SENDING.value)
+"""Parts handed to a modem whose MR may not be known."""
 RESOLVED = "resolved"
 """The event of a part whose doubt a status report settled."""
 
@@ -54,23 +57,25 @@ class UnknownPart:
     """An ``unknown`` part a report settles, and the rule that found it."""
 
     row: Any
-    """``id``, ``message_id``, ``seq``, ``total``, ``submitted_at``, ``mr``, ``recipient``."""
+    """``id``, ``message_id``, ``seq``, ``total``, ``submitted_at``, ``mr``, ``status``,
+    ``recipient``."""
     matched_by: MatchedBy
 
 
 @functools.cache
 def _unknown_of(*, by_imsi: bool) -> Select[Any]:
-    """The ``unknown`` parts of a SIM with the MR ``b_mr`` or none, built once."""
+    """The ``unknown`` and ``sending`` parts of a SIM with the MR ``b_mr`` or none, built
+    once."""
     sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
     return (
         select(
             message_parts.c.id, message_parts.c.message_id, message_parts.c.seq,
             message_parts.c.total, message_parts.c.submitted_at, message_parts.c.mr,
-            messages.c.recipient,
+            message_parts.c.status, messages.c.recipient,
         )
         .join(messages, messages.c.id == message_parts.c.message_id)
         .where(
-            message_parts.c.status == PartStatus.UNKNOWN.value,
+            message_parts.c.status.in_(IN_DOUBT),
             sim_column == bindparam("b_sim"),
             or_(message_parts.c.mr == bindparam("b_mr"), message_parts.c.mr.is_(None)),
             message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
@@ -91,24 +96,26 @@ async def find_unknown_part(
     the report fits several."""
     params = {"b_sim": imsi or modem, "b_mr": report.mr, "b_since": now - LOOKBACK}
     rows = (await conn.execute(_unknown_of(by_imsi=bool(imsi)), params)).all()
-    if not rows:
+    if not any(r.status == PartStatus.UNKNOWN.value for r in rows):
         return None
     by_reference = [
         (rank, r) for r in rows
-        if r.mr == report.mr and (rank := recipient_rank(r.recipient, report.recipient)) is not None
+        if r.status == PartStatus.UNKNOWN.value and r.mr == report.mr
+        and (rank := recipient_rank(r.recipient, report.recipient)) is not None
     ]  # fmt: skip
     if by_reference:  # the closest form of the number, then the oldest part (rows are in order)
         return UnknownPart(min(by_reference, key=lambda pair: pair[0])[1], "reference")
     candidates = fitting_recipient_and_time(rows, report)
-    if len(candidates) == 1:
+    if len(candidates) == 1 and candidates[0].status == PartStatus.UNKNOWN.value:
         return UnknownPart(candidates[0], "recipient and time")
-    if candidates:
+    if any(r.status == PartStatus.UNKNOWN.value for r in candidates):
         log.warning(
-            "Status report fits several unknown parts; they stay unknown",
+            "Status report fits several parts in doubt; the unknown ones stay unknown",
             modem=modem, mr=report.mr, recipient=report.recipient, state=report.state,
-            parts=[r.id for r in candidates], messages=sorted({r.message_id for r in candidates}),
+            parts={r.id: r.status for r in candidates},
+            messages=sorted({r.message_id for r in candidates}),
         )  # fmt: skip
-    elif report.scts is None and any(r.mr is None for r in rows):
+    elif report.scts is None:
         log.info("Status report without a timestamp cannot settle an unknown part",
                  modem=modem, mr=report.mr, recipient=report.recipient)  # fmt: skip
     return None

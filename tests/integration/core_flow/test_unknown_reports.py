@@ -139,6 +139,31 @@ async def test_two_unknown_parts_that_fit_stay_unknown(db: Database) -> None:
     assert targets == [f"message:{alone}"]
 
 
+async def test_a_part_being_sent_to_the_number_makes_the_report_ambiguous(
+    db: Database,
+) -> None:
+    """A report can overtake the record of its part's ``+CMGS`` answer: while a part to the
+    same number is ``sending``, the report may be that part's."""
+    doubtful, _ = await left_unknown(db, EXTERNAL)
+    async with db.begin() as conn:
+        [in_flight_id], _ = await enqueue(conn, [prepare(NewMessage(EXTERNAL, "in flight"))],
+                                          created_by="t")  # fmt: skip
+        [claimed] = await claim(conn, host="live", modem="sim0", now=utc_now())
+        [in_flight] = claimed.parts
+        await p.part_sending(conn, in_flight.id, in_flight_id, modem="sim0", imsi=IMSI,
+                             now=utc_now(), first_of_try=True)  # fmt: skip
+    [early] = await apply(db, report(EXTERNAL, 30))
+    assert not early.matched
+    assert (await state(db, doubtful))[:2] == ("unknown", "unknown")
+    async with db.begin() as conn:
+        await p.part_sent(conn, in_flight.id, mr=30, modem="sim0", now=utc_now())
+    # The overtaking report comes again once the answer is recorded, then the other's report.
+    mine, other = await apply(db, report(EXTERNAL, 30), report(EXTERNAL, 31))
+    assert (mine.part_id, mine.resolved_by) == (in_flight.id, None)
+    assert other.resolved_by == "recipient and time"
+    assert await state(db, doubtful) == ("delivered", "delivered", 31, None)
+
+
 async def test_the_time_the_recipient_and_the_sim_must_fit(db: Database) -> None:
     now = utc_now()
     long_before, _ = await left_unknown(db, EXTERNAL, handed_over=now - timedelta(minutes=30))
