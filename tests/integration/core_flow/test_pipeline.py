@@ -169,8 +169,12 @@ async def test_modems_claim_together_and_bound_messages_keep_their_modem(
     db_url: str, tmp_path: Path
 ) -> None:
     """Six modems share transactions (group commit, claims together); messages bound to one
-    modem go through it only; every message leaves once."""
-    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20) as f:
+    modem go through it only; every message leaves once. The parts are prepared ahead (the
+    simulated modems' direct reports would otherwise have them sent in turn, each modem's
+    pace then set by its own transactions, and the modem of the bound messages may find the
+    others done before it is free)."""
+    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20,
+                    prepare_ahead="always") as f:  # fmt: skip
         bound = await f.send(*(NewMessage(numbered(i), f"b{i}", modem="sim2") for i in range(12)))
         free = await f.send(*(NewMessage(numbered(100 + i), f"f{i}") for i in range(120)))
         await f.wait_status(bound + free, "delivered", timeout=60)
