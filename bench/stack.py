@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,12 +75,14 @@ def write_settings(
     poll_interval: float = 2.0,
     log_level: str = "INFO",
     host: str = "bench",
+    gateway_options: Mapping[str, str | bool | int | float] | None = None,
 ) -> Path:
     lines = [
         "[gateway]",
         f'host = "{host}"',
         f"poll_interval = {poll_interval}",
         f'data_dir = "{data_dir}"',
+        *(f"{key} = {toml_value(value)}" for key, value in (gateway_options or {}).items()),
         "",
         "[log]",
         f'level = "{log_level}"',
@@ -91,6 +93,12 @@ def write_settings(
         lines += ["[[modem]]", f'name = "{name}"', f'device = "{device}"', ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def toml_value(value: str | bool | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a JSON string or number is a TOML one too
 
 
 @dataclass
@@ -156,14 +164,17 @@ async def start_daemon(
     redis_url: str | None = None,
     poll_interval: float = 2.0,
     log_level: str = "INFO",
+    gateway_options: Mapping[str, str | bool | int | float] | None = None,
 ) -> Daemon:
-    """``gatewayd migrate`` (PostgreSQL) then ``gatewayd run`` with one modem per device."""
+    """``gatewayd migrate`` (PostgreSQL) then ``gatewayd run`` with one modem per device;
+    ``gateway_options`` are more ``[gateway]`` settings."""
     data_dir = work_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     names = [f"m{i}" for i in range(len(devices))]
     config = write_settings(
         work_dir / "gatewayd.toml", list(zip(names, devices, strict=True)),
         data_dir=data_dir, poll_interval=poll_interval, log_level=log_level,
+        gateway_options=gateway_options,
     )  # fmt: skip
     env = {"SMSGW_DATABASE_URL": url}
     if redis_url:

@@ -67,3 +67,20 @@ def same_subscriber(a: str, b: str) -> bool:
     if n < 6:
         return False
     return da[-n:] == db[-n:]
+
+
+MIN_NATIONAL_DIGITS = 6
+"""Fewest digits a national form must keep (leading zeros dropped) to name an international one."""
+
+
+def recipient_rank(recipient: str, reported: str) -> int | None:
+    """How closely ``reported`` names ``recipient``: 0 the same digits, 1 a national form
+    ending the international one, 2 the loose same-subscriber rule, None not at all."""
+    ours, theirs = digits(recipient), digits(reported)
+    if ours == theirs:
+        return 0
+    shorter, longer = sorted((ours, theirs), key=len)
+    shorter = shorter.lstrip("0")
+    if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
+        return 1
+    return 2 if same_subscriber(recipient, reported) else None

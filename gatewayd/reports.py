@@ -5,7 +5,8 @@ recipient as the network writes it (national or international) and the SMSC's cl
 matches when it went out through the same SIM (IMSI; the modem name when the IMSI is unknown)
 with that MR, to the same subscriber, within the validity window. Among several candidates (MR
 wrap-around) the oldest still awaiting its report wins: reports come back in order far more
-reliably than SMSC clocks agree with ours. Parts whose report never comes expire.
+reliably than SMSC clocks agree with ours. A report that matches no such part may settle a part
+left ``unknown`` (:mod:`gatewayd.unknown_parts`). Parts whose report never comes expire.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.group_commit import GroupCommit, Pending
-from gatewayd.numbers import digits, same_subscriber
+from gatewayd.numbers import recipient_rank
 from gatewayd.queue.progress import (
     StatusChange,
     bound,
@@ -31,9 +32,9 @@ from gatewayd.queue.progress import (
 )
 from gatewayd.sms import StatusReport
 from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
+from gatewayd.unknown_parts import MatchedBy, find_unknown_part, settle_unknown_part
 
 MATCH_WINDOW = timedelta(days=7)
-MIN_NATIONAL_DIGITS = 6
 DEFAULT_REPORT_WAIT = timedelta(days=3)
 """How long a part waits for its report when the message set no validity period."""
 AWAITING = (PartStatus.SENT.value, PartStatus.EXPIRED.value)
@@ -96,6 +97,22 @@ class ReportOutcome:
     message_id: int | None = None
     duplicate: bool = False
     change: StatusChange | None = None
+    resolved_by: MatchedBy | None = None
+    """Set when the report settled an ``unknown`` part (:mod:`gatewayd.unknown_parts`)."""
+
+
+async def _settle_unknown(
+    conn: AsyncConnection, report: StatusReport, *, modem: str, imsi: str | None, now: datetime
+) -> ReportOutcome:
+    """A report that matched no part awaiting one may settle an ``unknown`` part."""
+    found = await find_unknown_part(conn, report, modem=modem, imsi=imsi, now=now)
+    if found is None:
+        return ReportOutcome(matched=False)
+    change = await settle_unknown_part(
+        conn, found, report, modem=modem, error=_failure(report), now=now
+    )
+    return ReportOutcome(True, found.row.id, found.row.message_id, change=change,
+                         resolved_by=found.matched_by)  # fmt: skip
 
 
 async def apply_status_report(
@@ -122,7 +139,7 @@ async def apply_status_report(
         rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
         candidates = closest_recipients(rows, report.recipient)
     if not candidates:
-        return ReportOutcome(matched=False)
+        return await _settle_unknown(conn, report, modem=modem, imsi=imsi, now=now)
     awaiting = [r for r in candidates if r.status in AWAITING]
     if not awaiting:
         latest = candidates[-1]
@@ -175,19 +192,6 @@ def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
         return []
     best = min(found)
     return [row for r, row in ranked if r == best]
-
-
-def recipient_rank(recipient: str, reported: str) -> int | None:
-    """How closely ``reported`` names ``recipient``: 0 the same digits, 1 a national form
-    ending the international one, 2 the loose same-subscriber rule, None not at all."""
-    ours, theirs = digits(recipient), digits(reported)
-    if ours == theirs:
-        return 0
-    shorter, longer = sorted((ours, theirs), key=len)
-    shorter = shorter.lstrip("0")
-    if len(shorter) >= MIN_NATIONAL_DIGITS and longer.endswith(shorter):
-        return 1
-    return 2 if same_subscriber(recipient, reported) else None
 
 
 async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[StatusChange]:

@@ -2,18 +2,24 @@
 kept busy.
 
 A part is committed ``sending`` before its AT+CMGS is written; whatever happens next is known
-or visibly ``unknown``. The database work between two exchanges is done while the modem holds
-the current part: one transaction records the previous part's answer (``sent`` with its MR,
-the message rolled up after its last part) and prepares the next part (claiming the next
-message when needed, and committing that part ``sending``). When the modem answers, the next
-AT+CMGS is written at once.
+or visibly ``unknown``. Prepared ahead, the database work between two exchanges is done while
+the modem holds the current part: one transaction records the previous part's answer (``sent``
+with its MR, the message rolled up after its last part) and prepares the next part (claiming
+the next message when needed, and committing that part ``sending``). When the modem answers,
+the next AT+CMGS is written at once. In turn, that transaction runs after the answer, and the
+next part is written after its commit.
 
-The price of preparing ahead: a prepared part is committed ``sending`` about one modem latency
-before it is written. If gatewayd dies in that window, crash recovery marks that part
-``unknown`` although it never left — at most one part per modem per crash, never a part sent
-twice. When the current part fails, the prepared one goes back to the queue. What a modem
-error means for the message is decided by the error's
-:class:`~gatewayd.modem.errors.ErrorAction`.
+The price of preparing ahead is doubt at a crash: the prepared part is committed ``sending``
+about one modem latency before it is written, and if gatewayd dies in that window, crash
+recovery marks it ``unknown`` although it never left, and no status report will ever settle
+it. The part on the wire is ``unknown`` too, but if it left, its report settles it
+(:mod:`gatewayd.unknown_parts`) — provided the modem keeps reports that arrive while gatewayd
+is down. So ``prepare_ahead = "auto"`` prepares ahead only while the part on the wire asks for
+a report and the modem keeps its reports (stored ``+CDSI``, or polled); with direct ``+CDS``
+reports, or a part that asks for none, it works in turn. Either way at most one part per modem
+per crash stays ``unknown`` once the reports are in, never a part sent twice. When the current
+part fails, the prepared one goes back to the queue. What a modem error means for the message
+is decided by the error's :class:`~gatewayd.modem.errors.ErrorAction`.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.config import RetryPolicy
+from gatewayd.config import PrepareAhead, RetryPolicy
 from gatewayd.modem.driver import QueuedSend
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
 from gatewayd.queue import Claimer, StatusChange
@@ -130,6 +136,12 @@ class SendPipeline:
     send_pdu_next: SendPduNext | None = None
     """Queues the prepared part behind the current one, written when the modem answers
     (:meth:`~gatewayd.modem.driver.AtModem.send_pdu_next`); None to write it afterwards."""
+    prepare_ahead: PrepareAhead = "always"
+    """When to prepare the next part (committed ``sending``) while the current one is on the
+    wire rather than once the modem has answered; ``auto``: see the module docstring."""
+    reports_kept: bool = True
+    """The modem keeps status reports that arrive while gatewayd is away (stored or polled,
+    not direct ``+CDS``)."""
     _queue_empty: bool = False
     _queued: _Queued | None = None
 
@@ -154,7 +166,11 @@ class SendPipeline:
                 # Prepared ahead, then stopping, a restart or the rate limit came first.
                 await self._give_back(slot, pending)
                 return True
-            slot, pending, queued = await self._exchange(slot, pending, queued)
+            if self._ahead(slot):
+                slot, pending, queued = await self._exchange(slot, pending, queued)
+            else:
+                slot, pending = await self._exchange_in_turn(slot, pending, queued)
+                queued = None
         await self._record_durably(pending)
         return not self._queue_empty
 
@@ -195,6 +211,38 @@ class SendPipeline:
             raise
         following, pending = await self._settle_ahead(ahead, pending)
         return following, [*pending, Answered(slot, mr)], self._take_queued(following)
+
+    def _ahead(self, slot: Slot) -> bool:
+        """Whether to prepare the next part while ``slot`` is on the wire."""
+        if self.prepare_ahead == "auto":
+            return self.reports_kept and slot.message.status_report
+        return self.prepare_ahead == "always"
+
+    async def _exchange_in_turn(
+        self, slot: Slot, pending: list[Answered], queued: _Queued | None
+    ) -> tuple[Slot | None, list[Answered]]:
+        """Write ``slot`` (unless ``queued`` already did); once the modem has answered, record
+        it with ``pending`` and prepare what follows in one transaction. The following slot,
+        and what is still unrecorded (when the database failed: the caller records it)."""
+        self.progress.written += 1
+        self.on_part_written()
+        try:
+            if queued is not None:
+                mr = await queued.send.answer
+            else:
+                mr = await self.send_pdu(slot.part.pdu, slot.part.tpdu_length)
+        except ModemError as error:
+            await self._settle_failure(slot, error, None, pending)
+            if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
+                raise ModemNeedsAttention(error) from error
+            return None, []
+        answered = [*pending, Answered(slot, mr)]
+        try:
+            return await self._advance(answered, slot), []
+        except DatabaseUnavailable as error:
+            log.warning("Database unavailable while recording a part",
+                        modem=self.modem, error=str(error))  # fmt: skip
+            return None, answered
 
     def _take_queued(self, following: Slot | None) -> _Queued | None:
         queued, self._queued = self._queued, None

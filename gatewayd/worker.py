@@ -283,6 +283,8 @@ class ModemWorker:
             imsi=self.imsi,
             send_pdu=modem.send_pdu,
             send_pdu_next=modem.send_pdu_next,
+            prepare_ahead=context.settings.gateway.prepare_ahead,
+            reports_kept=modem.settings is None or modem.settings.reports != "direct",
             publish=self._publish_change,
             retry=context.settings.gateway.retry,
             claim_next=claim_next,

@@ -27,6 +27,7 @@ from gatewayd.config.model import (
     DEFAULT_DB_FILE_NAME,
     DEFAULT_LISTEN,
     LOG_LEVELS,
+    PREPARE_AHEAD,
     DatabaseSettings,
     GatewaySettings,
     ListenAddress,
@@ -143,6 +144,11 @@ def _read_gateway(table: TableReader, env: Mapping[str, str]) -> GatewaySettings
             "backoff_cap", f"must not be below backoff_base ({retry.backoff_base})"
         )
     retry_table.finish()
+    asked = table.string("prepare_ahead", defaults.prepare_ahead)
+    prepare_ahead = next((choice for choice in PREPARE_AHEAD if choice == asked), None)
+    if prepare_ahead is None:
+        choices = ", ".join(f'"{choice}"' for choice in PREPARE_AHEAD)
+        raise table.error("prepare_ahead", f"must be one of {choices}, got {asked!r}")
     settings = GatewaySettings(
         host=host,
         poll_interval=table.number("poll_interval", defaults.poll_interval),
@@ -150,6 +156,7 @@ def _read_gateway(table: TableReader, env: Mapping[str, str]) -> GatewaySettings
         default_region=region,
         data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path("data").absolute(),
         retry=retry,
+        prepare_ahead=prepare_ahead,
     )
     table.finish()
     return settings

@@ -13,6 +13,8 @@ from typing import Literal
 
 ModemDriver = Literal["at", "gammu"]
 MODEM_DRIVERS: tuple[ModemDriver, ...] = ("at", "gammu")
+PrepareAhead = Literal["auto", "always", "never"]
+PREPARE_AHEAD: tuple[PrepareAhead, ...] = ("auto", "always", "never")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -60,6 +62,10 @@ class GatewaySettings:
     """ISO 3166 country code for numbers typed without ``+``; None: such numbers are refused."""
     data_dir: Path = Path("data")
     retry: RetryPolicy = RetryPolicy()
+    prepare_ahead: PrepareAhead = "auto"
+    """When a modem's next part is committed ``sending`` while the current one is on the wire:
+    ``auto`` only where a crash leaves no more doubt than without it (the modem keeps its
+    status reports, the current part asks for one: see :mod:`gatewayd.sender`)."""
 
 
 @dataclass(frozen=True)

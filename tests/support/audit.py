@@ -10,8 +10,11 @@ rules, per part status:
 - ``sending`` once the run is over: unsettled.
 
 A message whose text needs more parts than it has rows counts each missing part as lost, and
-a ledger line that matches no part is a phantom send. :func:`audit_database` returns the
-figures; :meth:`Audit.assert_clean` fails with a one-paragraph description.
+a ledger line that matches no part is a phantom send. A ``sent`` part whose ledger line asked
+for a status report is listed in ``sent_with_report``: the network sends that report, so once
+reports have settled it was lost (allowed by :meth:`Audit.assert_clean`; scenarios that can
+know every report assert it is empty). :func:`audit_database` returns the figures;
+:meth:`Audit.assert_clean` fails with a one-paragraph description.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Audit:
     statuses: Counter[str] = field(default_factory=Counter)
     unknown_parts: int = 0
     unknown_parts_sent: int = 0
+    sent_with_report: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     sent_while_refused: list[str] = field(default_factory=list)
@@ -53,6 +57,7 @@ class Audit:
             "statuses": dict(self.statuses),
             "unknown_parts": self.unknown_parts,
             "unknown_parts_on_ledger": self.unknown_parts_sent,
+            "sent_with_report": len(self.sent_with_report),
             "lost": len(self.lost),
             "duplicated": len(self.duplicated),
             "sent_while_refused": len(self.sent_while_refused),
@@ -89,6 +94,7 @@ def check(
     """The audit from message rows, part rows and ledger lines (pure, for reuse anywhere)."""
     result = Audit(messages=len(rows), parts=len(parts), ledger_lines=len(ledger))
     on_ledger = Counter((str(e["to"]), e.get("text")) for e in ledger)
+    reported = {(str(e["to"]), e.get("text")) for e in ledger if e.get("status_report")}
     by_message = {row["id"]: row for row in rows}
     known: set[tuple[str, str]] = set()
     seen_seqs: dict[Any, set[int]] = {row["id"]: set() for row in rows}
@@ -122,6 +128,8 @@ def check(
                 result.lost.append(label)
             elif seen > 1:
                 result.duplicated.append(label)
+            if status == "sent" and key in reported:
+                result.sent_with_report.append(label)
         elif status in NEVER:
             if seen:
                 result.sent_while_refused.append(label)

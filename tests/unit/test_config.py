@@ -189,6 +189,13 @@ def test_modem_prefixes_route_numbers(tmp_path: Path) -> None:
     assert not modem.serves("+5521987654321")
 
 
+@pytest.mark.parametrize("choice", ["auto", "always", "never"])
+def test_prepare_ahead_choices(tmp_path: Path, choice: str) -> None:
+    settings = load_settings(write(tmp_path, f'[gateway]\nprepare_ahead = "{choice}"\n'), {})
+    assert settings.gateway.prepare_ahead == choice
+    assert load_settings(None, {}).gateway.prepare_ahead == "auto"
+
+
 def test_retry_backoff_doubles_up_to_the_cap() -> None:
     policy = RetryPolicy(max_attempts=6, backoff_base=10, backoff_cap=35)
     assert [policy.delay_before(n) for n in range(1, 6)] == [0.0, 10.0, 20.0, 35.0, 35.0]
@@ -206,6 +213,9 @@ MODEM = '[[modem]]\nname = "m1"\ndevice = "/dev/ttyUSB0"\n'
         (MODEM + "baud = 9600\n", "[[modem]] 'm1' unknown key 'baud'"),
         ("[gateway]\npoll_interval = 'fast'\n", "[gateway] poll_interval: must be a number"),
         ("[gateway]\npoll_interval = 0\n", "poll_interval: must be greater than 0"),
+        ("[gateway]\nprepare_ahead = true\n", "prepare_ahead: must be a string, got a boolean"),
+        ("[gateway]\nprepare_ahead = 'sometimes'\n",
+         "prepare_ahead: must be one of \"auto\", \"always\", \"never\", got 'sometimes'"),
         ("[web]\nslow_request_ms = true\n", "slow_request_ms: must be an integer, got a boolean"),
         ("[web]\nlisten = 'localhost'\n", "[web] listen: must be HOST:PORT"),
         ("[web]\nmetrics_allow = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not an IP address"),

@@ -41,6 +41,7 @@ LABELS = {
     "report": N_("delivery report"),
     "submitted": N_("handed to the modem"),
     "retry": N_("retry"),
+    "resolved": N_("settled by the network's report"),
     # chart series
     "received": N_("received"),
     "series_sent": N_("Sent"),
@@ -66,6 +67,7 @@ AUDIT_ACTIONS = {
     "logout": N_("Signed out"),
     "message.send": N_("Messages queued"),
     "message.cancel": N_("Message cancelled"),
+    "message.resolved": N_("Unknown part settled by its delivery report"),
     "user.create": N_("User created"),
     "user.update": N_("User changed"),
     "user.role": N_("Role changed"),

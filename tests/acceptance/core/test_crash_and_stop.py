@@ -81,8 +81,9 @@ async def test_kill_9_mid_run_then_restart(
             await db.close()
     print(f"\nkill -9 after {sent_before_kill} of 300 parts: {dict(outcome)}; parts {dict(parts)}")
     assert not problems(outcome), dict(outcome)
-    # Per modem: the part on the wire, and the next one already committed ``sending``.
-    assert outcome["unknown"] <= 4, "at most two parts per modem in doubt at the kill"
+    # Per modem the part on the wire: these modems' reports are direct, so nothing is
+    # prepared ahead of it (``prepare_ahead = "auto"``).
+    assert outcome["unknown"] <= 2, "at most one part per modem in doubt at the kill"
     assert set(parts) <= {"delivered", "sent", "unknown"}
     assert outcome["delivered"] >= 288
     assert code == 0

@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from gatewayd.bus import InProcessBus
-from gatewayd.config import ModemSettings, RetryPolicy, Settings, load_settings
+from gatewayd.config import ModemSettings, PrepareAhead, RetryPolicy, Settings, load_settings
 from gatewayd.daemon import Gateway
 from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.modem.simulator.network import ProfileChoice
+from gatewayd.modem.simulator.profiles import GENERIC
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.store import Database, incoming_messages, message_parts, messages
 
@@ -58,6 +60,7 @@ def make_settings(
     poll_interval: float = 0.25,
     retry: RetryPolicy | None = None,
     redis_url: str | None = None,
+    prepare_ahead: PrepareAhead | None = None,
 ) -> Settings:
     settings = load_settings(
         None, env={"SMSGW_DATABASE_URL": db_url, "SMSGW_DATA_DIR": str(data_dir)}
@@ -67,6 +70,7 @@ def make_settings(
         host=host,
         poll_interval=poll_interval,
         retry=retry or RetryPolicy(max_attempts=5, backoff_base=0.2, backoff_cap=1.0),
+        prepare_ahead=prepare_ahead or settings.gateway.prepare_ahead,
     )
     return replace(settings, gateway=gateway, redis_url=redis_url)
 
@@ -182,10 +186,11 @@ async def flow(
     modem_options: dict[str, Any] | None = None,
     bus: InProcessBus | None = None,
     start: bool = True,
+    profile: ProfileChoice = GENERIC,
     **settings_options: Any,
 ) -> AsyncIterator[Flow]:
     """Simulated modems, a database handle and (unless ``start=False``) a running gateway."""
-    network = SimNetwork(latency_ms=latency_ms, report_delay_ms=report_delay_ms)
+    network = SimNetwork(latency_ms=latency_ms, report_delay_ms=report_delay_ms, profile=profile)
     handles = await network.start(modems, tmp_path / "dev")
     db = Database(db_url)
     settings = make_settings(db_url, tmp_path / "data", **settings_options)

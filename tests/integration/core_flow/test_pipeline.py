@@ -1,4 +1,5 @@
-"""The send pipeline: the next part is prepared while the modem holds the current one.
+"""The send pipeline: the next part is prepared while the modem holds the current one
+(``prepare_ahead``), or once it has answered.
 
 What is prepared ahead and then cannot go out (the current part failed, the modem needs
 attention, gatewayd is stopping) goes back to the queue as if it had never been prepared:
@@ -7,10 +8,17 @@ no try counted, no modem kept, never ``unknown``, never sent twice.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from gatewayd.config import PrepareAhead
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import EXTERNAL, Flow, eventually, flow, ledger_counts
+
+AHEAD_AND_IN_TURN = pytest.mark.parametrize("ahead", ["always", "never"])
+"""Each part prepared while the one before is on the wire, or after its answer."""
 
 
 def numbered(i: int) -> str:
@@ -21,10 +29,12 @@ async def part_states(f: Flow, ids: list[int]) -> dict[int, list[str]]:
     return {i: [part.status for part in await f.parts(i)] for i in ids}
 
 
+@AHEAD_AND_IN_TURN
 async def test_a_permanent_error_keeps_the_prepared_message(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, ahead: PrepareAhead
 ) -> None:
-    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False) as f:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False,
+                    prepare_ahead=ahead) as f:  # fmt: skip
         f.network.fault(0, "cms_error", code=21, count=1)
         ids = await f.send(NewMessage(EXTERNAL, "refused"), NewMessage(numbered(1), "next"))
         await f.start()
@@ -37,12 +47,14 @@ async def test_a_permanent_error_keeps_the_prepared_message(
     assert ledger_counts(f.network.ledger) == {(numbered(1), "next"): 1}
 
 
+@AHEAD_AND_IN_TURN
 async def test_a_modem_fault_gives_the_prepared_message_back(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, ahead: PrepareAhead
 ) -> None:
     """CMS 330 (no SMSC address) leaves the failed message to other modems and re-initialises
     this one; the message prepared behind it is unclaimed: one try, no modem kept."""
-    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False) as f:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False,
+                    prepare_ahead=ahead) as f:  # fmt: skip
         f.network.fault(0, "cms_error", code=330, count=1)
         ids = await f.send(NewMessage(numbered(1), "first"), NewMessage(numbered(2), "second"))
         await f.start()
@@ -55,9 +67,13 @@ async def test_a_modem_fault_gives_the_prepared_message_back(
     assert ledger_counts(f.network.ledger) == {(numbered(2), "second"): 1}
 
 
-async def test_stopping_leaves_nothing_prepared(db_url: str, tmp_path: Path) -> None:
+@AHEAD_AND_IN_TURN
+async def test_stopping_leaves_nothing_prepared(
+    db_url: str, tmp_path: Path, ahead: PrepareAhead
+) -> None:
     count = 40
-    async with flow(db_url, tmp_path, modems=1, latency_ms=50, report_delay_ms=20) as f:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=50, report_delay_ms=20,
+                    prepare_ahead=ahead) as f:  # fmt: skip
         ids = await f.send(*(NewMessage(numbered(i), f"s{i}") for i in range(count)))
         await f.network.wait_for_ledger(5, timeout=20)
         await f.stop()
@@ -76,10 +92,14 @@ async def test_stopping_leaves_nothing_prepared(db_url: str, tmp_path: Path) -> 
             assert seen == 1
 
 
-async def test_multipart_messages_back_to_back(db_url: str, tmp_path: Path) -> None:
+@AHEAD_AND_IN_TURN
+async def test_multipart_messages_back_to_back(
+    db_url: str, tmp_path: Path, ahead: PrepareAhead
+) -> None:
     """Parts of one message and of the next follow each other without a gap in the order."""
     text = "x" * 400  # three parts
-    async with flow(db_url, tmp_path, modems=1, latency_ms=30, report_delay_ms=50) as f:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=30, report_delay_ms=50,
+                    prepare_ahead=ahead) as f:  # fmt: skip
         ids = await f.send(*(NewMessage(numbered(i), f"{i}{text}") for i in range(4)))
         await f.wait_status(ids, "delivered", timeout=30)
         states = await part_states(f, ids)
@@ -88,12 +108,14 @@ async def test_multipart_messages_back_to_back(db_url: str, tmp_path: Path) -> N
     assert order == [numbered(i) for i in range(4) for _ in range(3)]
 
 
+@AHEAD_AND_IN_TURN
 async def test_reports_overtaking_their_answers_still_match(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, ahead: PrepareAhead
 ) -> None:
     """A report delay of 0 ms puts the report right behind the ``+CMGS`` answer, before the
     part's MR can be committed."""
-    async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=0) as f:
+    async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=0,
+                    prepare_ahead=ahead) as f:  # fmt: skip
         ids = await f.send(*(NewMessage(numbered(i), f"r{i}") for i in range(30)))
 
         async def all_delivered() -> bool:
@@ -147,8 +169,12 @@ async def test_modems_claim_together_and_bound_messages_keep_their_modem(
     db_url: str, tmp_path: Path
 ) -> None:
     """Six modems share transactions (group commit, claims together); messages bound to one
-    modem go through it only; every message leaves once."""
-    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20) as f:
+    modem go through it only; every message leaves once. The parts are prepared ahead (the
+    simulated modems' direct reports would otherwise have them sent in turn, each modem's
+    pace then set by its own transactions, and the modem of the bound messages may find the
+    others done before it is free)."""
+    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20,
+                    prepare_ahead="always") as f:  # fmt: skip
         bound = await f.send(*(NewMessage(numbered(i), f"b{i}", modem="sim2") for i in range(12)))
         free = await f.send(*(NewMessage(numbered(100 + i), f"f{i}") for i in range(120)))
         await f.wait_status(bound + free, "delivered", timeout=60)
@@ -162,3 +188,32 @@ async def test_modems_claim_together_and_bound_messages_keep_their_modem(
     assert len(counts) == 132 and set(counts.values()) == {1}
     assert recorder.items > recorder.batches  # steps of several modems shared transactions
     assert reports.items == 132 and reports.items > reports.batches
+
+
+@pytest.mark.parametrize(
+    ("profile", "ahead", "report", "expected"),
+    [
+        ("sim7600", "auto", True, True),  # reports stored (+CDSI), the part asks for one
+        ("generic", "auto", True, False),  # direct reports (+CDS): lost while gatewayd is down
+        ("sim7600", "auto", False, False),  # no report will ever settle the part on the wire
+        ("generic", "always", True, True),
+        ("sim7600", "never", True, False),
+    ],
+)
+async def test_when_the_next_part_is_prepared_ahead(
+    db_url: str, tmp_path: Path, profile: str, ahead: PrepareAhead, report: bool, expected: bool
+) -> None:
+    """Prepared ahead, a part is committed ``sending`` before the modem answers the one on the
+    wire; otherwise only after that answer."""
+    latency = timedelta(milliseconds=400)
+    async with flow(db_url, tmp_path, modems=1, latency_ms=400, report_delay_ms=20,
+                    profile=profile, prepare_ahead=ahead) as f:  # fmt: skip
+        ids = await f.send(*(NewMessage(numbered(i), f"a{i}", status_report=report)
+                             for i in range(3)))  # fmt: skip
+        await f.wait_status(ids, "delivered" if report else "sent", timeout=30)
+        handed_over = [(await f.parts(i))[0].submitted_at for i in ids]
+    accepted = [datetime.fromisoformat(e["at"]) for e in f.network.ledger]
+    assert [e["to"] for e in f.network.ledger] == [numbered(i) for i in range(3)]
+    answered = [at + latency for at in accepted]
+    before_the_answer = [handed_over[i + 1] < answered[i] - latency / 8 for i in range(2)]
+    assert before_the_answer == [expected, expected], (handed_over, answered)
