@@ -64,7 +64,7 @@ def test_a_clean_run_passes_with_its_figures() -> None:
         "statuses": {"delivered": 2, "sent": 1, "failed": 1, "unknown": 2, "expired": 1,
                      "cancelled": 1},
         "unknown_parts": 2, "unknown_parts_on_ledger": 1, "lost": 0, "duplicated": 0,
-        "sent_while_refused": 0, "unsettled": 0, "phantom": 0,
+        "sent_while_refused": 0, "unsettled": 0, "phantom": 0, "sent_with_report": 0,
     }  # fmt: skip
 
 
