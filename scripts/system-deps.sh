@@ -8,7 +8,7 @@
 set -euo pipefail
 packages=(gammu gammu-smsd smstools kannel postgresql postgresql-client redis-server chromium
           docker-compose nginx prometheus openssl logrotate shellcheck udev systemd
-          curl procps gzip util-linux)
+          curl procps gzip util-linux jq redis-tools)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
