@@ -23,7 +23,13 @@ from webui.audit import record
 from webui.auth import throttle
 from webui.auth.identity import public
 from webui.auth.passwords import PasswordWorkBusy
-from webui.auth.sessions import csrf_token, end_session, fresh_session, start_session
+from webui.auth.sessions import (
+    csrf_token,
+    end_session,
+    end_user_sessions,
+    fresh_session,
+    start_session,
+)
 from webui.auth.two_factor import Factor, check_second_factor
 from webui.auth.users import LoginResult, check_login, is_locked, mark_signed_in
 from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, PASSWORD_WORK, THROTTLE
@@ -210,6 +216,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
             await record(conn, identity.actor, "logout", identity.name, None,
                          request[CLIENT_ADDRESS])  # fmt: skip
         await end_session(request, conn)
+        if identity is not None and identity.kind == "user":
+            # Signing out signs the user out everywhere: every browser, every open stream.
+            await end_user_sessions(conn, identity.id)
     if identity is not None and identity.kind == "user":
         await announce_sessions_ended(request.app[BUS], identity.id)
     raise web.HTTPSeeOther("/login")
