@@ -24,6 +24,7 @@ from webui.api.sending import queue_prepared, validate
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import public
 from webui.keys import DB
+from webui.webhooks.kannel import dlr_mask
 from webui.webhooks.urls import WebhookUrlError, check_webhook_url
 
 AUTH_FAILED = "Authorization failed for sendsms"
@@ -65,7 +66,7 @@ async def sendsms(request: web.Request) -> web.Response:
     mask_text = str(params.get("dlr-mask", "") or "0")
     dlr_url = str(params.get("dlr-url", "") or "")
     try:
-        mask = int(mask_text)
+        mask = dlr_mask(mask_text)
         if dlr_url:
             check_webhook_url(dlr_url)
     except (ValueError, WebhookUrlError) as exc:

@@ -86,6 +86,9 @@ def idempotency_key(request: web.Request) -> str | None:
     if key is None:
         return None
     key = key.strip()
+    if not key.isprintable():  # bytes that were not UTF-8 arrive as lone surrogates
+        raise ApiError(422, "invalid_idempotency_key",
+                       "Idempotency-Key must be printable UTF-8 text", "Idempotency-Key")
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(422, "invalid_idempotency_key",
                        f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
