@@ -36,6 +36,7 @@ from webui.api.group_commit import (
     AuditEntry,
     GroupedSend,
 )
+from webui.api.models import MAX_RECIPIENTS
 from webui.api.validation_pool import VALIDATION_POOL
 from webui.audit import record
 from webui.auth.identity import Identity
@@ -99,6 +100,9 @@ def idempotency_key(request: web.Request) -> str | None:
 async def validate(
     request: web.Request, template: NewMessage, recipients: Sequence[str], *, skip_invalid: bool
 ) -> Prepared:
+    if len(recipients) > MAX_RECIPIENTS:  # every front door: JSON, CSV, Kannel, the pages
+        raise ApiError(422, "too_many_recipients",
+                       f"at most {MAX_RECIPIENTS} recipients per request", "to")
     known = await known_modem_names(request) if template.modem is not None else None
     region = request.app[SETTINGS].gateway.default_region
     try:
