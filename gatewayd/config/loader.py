@@ -155,14 +155,32 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
             raise table.error(
                 "metrics_allow", f"{network!r} is not an IP address or network (CIDR)"
             ) from None
+    webhook_allow = table.string_list("webhook_allow", defaults.webhook_allow)
+    for entry in webhook_allow:
+        if not _network_or_host(entry):
+            raise table.error("webhook_allow", f"{entry!r} is not an IP address, a network "
+                              "(CIDR) or a host name such as erp.lan or *.corp.lan")
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
         slow_request_ms=table.integer("slow_request_ms", defaults.slow_request_ms, minimum=1),
         metrics_allow=metrics_allow,
+        webhook_allow=tuple(entry.strip() for entry in webhook_allow),
     )
     table.finish()
     return settings
+
+
+HOST_PATTERN = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+                          r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
+
+
+def _network_or_host(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return bool(HOST_PATTERN.match(entry.strip()))
+    return True
 
 
 def _parse_listen(text: str) -> ListenAddress:

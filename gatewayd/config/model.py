@@ -71,6 +71,9 @@ class WebSettings:
     """Requests slower than this are logged as ``"Slow request"``."""
     metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     """Networks (CIDR) allowed to read ``/metrics`` and ``/api/metrics`` without logging in."""
+    webhook_allow: tuple[str, ...] = ()
+    """Networks (CIDR), addresses and host names (``erp.lan``, ``*.corp.lan``) webhooks may
+    reach although they are not public: LAN receivers. Empty: public addresses only."""
 
 
 @dataclass(frozen=True)

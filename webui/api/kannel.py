@@ -28,9 +28,9 @@ from webui.api.models import MAX_RECIPIENTS
 from webui.api.sending import queue_prepared, validate
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import Identity, own_credentials, public
-from webui.keys import CLIENT_ADDRESS, DB, THROTTLE
+from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
 from webui.webhooks.kannel import dlr_mask
-from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 AUTH_FAILED = "Authorization failed for sendsms"
 THROTTLED = "Too many failed authorizations from this address; try again later"
@@ -100,7 +100,8 @@ async def sendsms(request: web.Request) -> web.Response:
     try:
         mask = dlr_mask(mask_text)
         if dlr_url:
-            check_webhook_url(dlr_url)
+            policy = request.app[OPTIONS].webhook_policy
+            dlr_url = await checked_webhook_url(dlr_url, policy, template=True)
     except (ValueError, WebhookUrlError) as exc:
         return text_answer(400, f"Invalid dlr-url or dlr-mask: {exc}")
     template = NewMessage(to="", text=text, status_report=True)
