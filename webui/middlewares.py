@@ -8,7 +8,9 @@ no ``Server`` banner.
   database into JSON errors, and logs anything unexpected instead of leaking a traceback.
 - :func:`authentication` finds who is asking (``Authorization: Bearer`` key, else the session
   cookie), enforces the handler's declared role, and checks the CSRF token of every unsafe
-  request that is not authenticated by an API key.
+  request that is not authenticated by an API key (on public handlers: every one, unless the
+  handler checks credentials carried by the request itself, see
+  :func:`~webui.auth.identity.own_credentials`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gatewayd.store import DatabaseUnavailable
 from webui.api.errors import HTTP_ERROR_CODES, ApiError, error_response
 from webui.auth.apikeys import hash_key, identify_key
 from webui.auth.clientaddr import client_address, in_networks, is_https
-from webui.auth.identity import Identity, is_public, required_role
+from webui.auth.identity import Identity, has_own_credentials, is_public, required_role
 from webui.auth.passwords import PasswordWorkBusy
 from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
@@ -222,7 +224,7 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
         if (
             request.method in UNSAFE_METHODS
             and not request.match_info.http_exception
-            and _bearer(request) is None
+            and not has_own_credentials(request.match_info.handler)
             and not await _csrf_ok(request)
         ):
             return _csrf_refused(request)

@@ -14,6 +14,7 @@ from typing import Any
 
 from gatewayd.commands import command_key
 from gatewayd.config import Settings
+from webui.webhooks.addresses import AddressPolicy
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -78,6 +79,9 @@ class WebOptions:
     webhook_commit_lag: float = 2.0
     """PostgreSQL: seconds a new event row waits before it becomes deliveries (see
     :mod:`webui.webhooks.derive`)."""
+    webhook_policy: AddressPolicy = field(default_factory=AddressPolicy)
+    """What webhook, callback and ``dlr-url`` URLs may reach: public addresses, plus
+    ``[web] webhook_allow``."""
     run_dispatcher: bool = True
     client_max_size: int = 8 * 1024 * 1024
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""
@@ -102,5 +106,6 @@ def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
         metrics_allow=parse_networks(list(settings.web.metrics_allow)),
         slow_request_ms=settings.web.slow_request_ms,
         live_streams_per_user=settings.web.live_streams_per_user,
+        webhook_policy=AddressPolicy.parse(settings.web.webhook_allow),
     )
     return replace(options, **overrides) if overrides else options

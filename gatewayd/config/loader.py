@@ -196,6 +196,11 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
             if metrics_allow_from_env:
                 raise SettingsError(f"{ENV_METRICS_ALLOW}: {problem}") from None
             raise table.error("metrics_allow", problem) from None
+    webhook_allow = table.string_list("webhook_allow", defaults.webhook_allow)
+    for entry in webhook_allow:
+        if not _network_or_host(entry):
+            raise table.error("webhook_allow", f"{entry!r} is not an IP address, a network "
+                              "(CIDR) or a host name such as erp.lan or *.corp.lan")
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
@@ -205,6 +210,7 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
         live_streams_per_user=table.integer(
             "live_streams_per_user", defaults.live_streams_per_user, minimum=1
         ),
+        webhook_allow=tuple(entry.strip() for entry in webhook_allow),
     )
     table.finish()
     return settings
@@ -239,6 +245,18 @@ def _trusted_proxies(table: TableReader, env: Mapping[str, str]) -> tuple[str, .
                 f"{ENV_TRUSTED_PROXIES}: {network!r} is not an IP address or network (CIDR)"
             )
     return networks
+
+
+HOST_PATTERN = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+                          r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
+
+
+def _network_or_host(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return bool(HOST_PATTERN.match(entry.strip()))
+    return True
 
 
 def _parse_listen(text: str) -> ListenAddress:

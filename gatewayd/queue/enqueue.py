@@ -22,7 +22,7 @@ import random
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -257,6 +257,12 @@ def _check_send_at(send_at: datetime | None, now: datetime) -> None:
             "invalid_send_at", "send_at needs a time zone, e.g. 2026-12-01T09:00:00-03:00",
             "send_at",
         )
+    try:
+        send_at.astimezone(UTC)  # what the database stores
+    except OverflowError:
+        raise InvalidMessage(
+            "invalid_send_at", "send_at is outside the years 1 to 9999 in UTC", "send_at"
+        ) from None
     if send_at > now + MAX_SCHEDULE_AHEAD:
         raise InvalidMessage(
             "invalid_send_at", "send_at is more than a year ahead", "send_at"

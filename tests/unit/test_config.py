@@ -220,6 +220,7 @@ MODEM = '[[modem]]\nname = "m1"\ndevice = "/dev/ttyUSB0"\n'
         ("[web]\nlisten = 'localhost'\n", "[web] listen: must be HOST:PORT"),
         ("[web]\nmetrics_allow = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not an IP address"),
         ("[web]\ntrusted_proxies = ['nginx']\n", "trusted_proxies: 'nginx' is not an IP"),
+        ("[web]\nwebhook_allow = ['http://erp.lan']\n", "webhook_allow: 'http://erp.lan' is not"),
         (MODEM + "driver = 'qmi'\n", "driver: must be \"at\" or \"gammu\", got 'qmi'"),
         (MODEM.replace("/dev/ttyUSB0", "tcp://h:1"), "device: must be a path such as"),
         (MODEM.replace("/dev/ttyUSB0", "socket://h"), "device: must be a path such as"),

@@ -22,9 +22,9 @@ from webui.auth.apikeys import ApiKeyError, create_api_key, key_json, revoke_api
 from webui.auth.identity import Identity, requires
 from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, set_password, update_user
-from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, PASSWORD_WORK
+from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, PASSWORD_WORK
 from webui.revocations import announce_key_revoked, announce_sessions_ended
-from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 
 def who(request: web.Request) -> Identity:
@@ -48,13 +48,13 @@ def user_json(row: Any) -> dict[str, Any]:
     }
 
 
-def webhook_url(value: str | None, field: str = "webhook_url") -> str | None:
+async def webhook_url(request: web.Request, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return check_webhook_url(value)
+        return await checked_webhook_url(value, request.app[OPTIONS].webhook_policy)
     except WebhookUrlError as exc:
-        raise ApiError(422, "invalid_url", str(exc), field) from None
+        raise ApiError(422, "invalid_url", str(exc), "webhook_url") from None
 
 
 async def me(request: web.Request) -> web.Response:
@@ -102,7 +102,7 @@ async def list_keys(request: web.Request) -> web.Response:
 async def create_key(request: web.Request) -> web.Response:
     body = await read_model(request, ApiKeyCreate)
     identity = who(request)
-    url = webhook_url(body.webhook_url)
+    url = await webhook_url(request, body.webhook_url)
     async with request.app[DB].begin() as conn:
         try:
             new = await create_api_key(conn, body.name, body.role, webhook_url=url,
@@ -132,7 +132,7 @@ async def update_key(request: web.Request) -> web.Response:
     body = await read_model(request, ApiKeyUpdate)
     await _key_row(request, key_id)
     identity = who(request)
-    url = webhook_url(body.webhook_url)
+    url = await webhook_url(request, body.webhook_url)
     async with request.app[DB].begin() as conn:
         secret = await set_webhook(conn, key_id, url, new_secret=body.rotate_webhook_secret)
         await record(conn, identity.actor, "api_key.webhook", f"api_key:{key_id}",

@@ -9,16 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from webui.api.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
+MAX_ROW_ID = 2**63 - 1
+"""Row ids are BIGINT."""
 
 PYDANTIC_CODES = {
     "missing": "missing_field",
@@ -55,9 +58,21 @@ def error_code(field: str | None, kind: str) -> str:
     return "invalid_value"
 
 
+def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
+    """The first error, or for a union field (``to``: a string or a list) the error of the
+    member the value's type matched: a list of 10,001 numbers is ``too_many_recipients``,
+    not "should be a valid string"."""
+    top = str(errors[0]["loc"][0]) if errors[0]["loc"] else None
+    for error in errors:
+        same_field = bool(error["loc"]) and str(error["loc"][0]) == top
+        if same_field and not error["type"].endswith("_type"):
+            return error
+    return errors[0]
+
+
 def validation_error(exc: ValidationError) -> ApiError:
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    first = _most_specific(errors)
     field = field_of(tuple(first["loc"]))
     code = error_code(field, first["type"])
     message = first["msg"] if field is None else f"{field}: {first['msg']}"
@@ -114,7 +129,11 @@ def query_time(request: web.Request, name: str) -> datetime | None:
         ) from None
     if value.tzinfo is None:
         raise ApiError(422, "invalid_value", f"{name} needs a UTC offset, e.g. Z", name)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "invalid_value", f"{name} is outside the years 1 to 9999 in UTC",
+                       name) from None
 
 
 def encode_cursor(position: dict[str, Any]) -> str:
@@ -133,7 +152,10 @@ def decode_cursor(request: web.Request) -> dict[str, Any] | None:
         raise ApiError(
             422, "invalid_cursor", "the cursor is not one this API gave", "cursor"
         ) from None
-    if not isinstance(position, dict) or not isinstance(position.get("before"), int):
+    if not isinstance(position, dict):
+        raise ApiError(422, "invalid_cursor", "the cursor is not one this API gave", "cursor")
+    before = position.get("before")
+    if type(before) is not int or not 1 <= before <= MAX_ROW_ID:
         raise ApiError(422, "invalid_cursor", "the cursor is not one this API gave", "cursor")
     return position
 
@@ -149,6 +171,6 @@ def path_id(request: web.Request, name: str = "id") -> int:
         value = int(text)
     except ValueError:
         raise ApiError(404, "not_found", f"{name} must be a number", name) from None
-    if not 1 <= value <= 2**62:
+    if not 1 <= value <= MAX_ROW_ID:
         raise ApiError(404, "not_found", f"there is no such {name}", name)
     return value

@@ -1,10 +1,13 @@
 """``GET|POST /cgi-bin/sendsms``: Kannel's smsbox interface, for programs written for Kannel.
 
 ``username`` is an API key's name and ``password`` the key itself; the key needs the operator
-role. Answers are Kannel's: ``0: Accepted for delivery`` (202); errors are
-``Authorization failed for sendsms`` (403) or a one-line reason (400). Several recipients are
-separated by spaces, as in Kannel. ``dlr-url`` and
-``dlr-mask`` ask for Kannel-style delivery reports (see :mod:`webui.webhooks.kannel`).
+role. The key is the only credential looked at (never the session cookie), so a POST needs no
+CSRF token. Failed keys are logged (``"Failed API key"``) and count against the client
+address in the login throttle; a blocked address gets ``429``. Answers are Kannel's:
+``0: Accepted for delivery`` (202); errors are ``Authorization failed for sendsms`` (403) or a
+one-line reason (400). Several recipients are separated by spaces, as in Kannel, at most
+:data:`~webui.api.models.MAX_RECIPIENTS`. ``dlr-url`` and ``dlr-mask`` ask for Kannel-style
+delivery reports (see :mod:`webui.webhooks.kannel`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from aiohttp import web
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,13 +24,19 @@ from gatewayd.queue import NewMessage
 from gatewayd.store import Role, kannel_dlr
 from webui.api.errors import ApiError
 from webui.api.inputs import read_form
+from webui.api.models import MAX_RECIPIENTS
 from webui.api.sending import queue_prepared, validate
+from webui.auth import throttle
 from webui.auth.apikeys import identify_key
-from webui.auth.identity import public
-from webui.keys import DB
-from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+from webui.auth.identity import Identity, own_credentials, public
+from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
+from webui.webhooks.kannel import dlr_mask
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 AUTH_FAILED = "Authorization failed for sendsms"
+THROTTLED = "Too many failed authorizations from this address; try again later"
+
+log = structlog.get_logger("webui.kannel")
 
 
 def text_answer(status: int, text: str) -> web.Response:
@@ -40,17 +50,44 @@ async def _params(request: web.Request) -> Mapping[str, Any]:
     return request.query
 
 
-@public
-async def sendsms(request: web.Request) -> web.Response:
-    params = await _params(request)
+async def _authorised(request: web.Request, params: Mapping[str, Any]) -> Identity | None:
+    """The operator key named by ``username``/``password``; None (logged, counted against the
+    address) otherwise."""
+    username = str(params.get("username", ""))[:100]
     key = str(params.get("password", ""))
     async with request.app[DB].begin() as conn:
         identity = await identify_key(conn, key) if key else None
-    if (
-        identity is None
-        or identity.name != str(params.get("username", ""))
-        or not identity.has_role(Role.OPERATOR)
-    ):
+    if identity is None:
+        reason = "unknown_key" if key else "no_key"
+    elif identity.name != username:
+        reason = "wrong_username"
+    elif not identity.has_role(Role.OPERATOR):
+        reason = "role_too_small"
+    else:
+        return identity
+    address = request[CLIENT_ADDRESS]
+    async with request.app[DB].begin() as conn:
+        await throttle.record_failure(conn, request.app[THROTTLE], address, username, "api_key")
+    log.warning("Failed API key", username=username, client_address=address, reason=reason,
+                path=request.path)
+    return None
+
+
+@public
+@own_credentials
+async def sendsms(request: web.Request) -> web.Response:
+    params = await _params(request)
+    address = request[CLIENT_ADDRESS]
+    async with request.app[DB].read() as conn:
+        refused = await throttle.refusal(
+            conn, request.app[THROTTLE], address, str(params.get("username", ""))
+        )
+    if refused is not None:
+        log.warning("Failed API key", username=str(params.get("username", ""))[:100],
+                    client_address=address, reason="address throttled", path=request.path)
+        return text_answer(429, THROTTLED)
+    identity = await _authorised(request, params)
+    if identity is None:
         return text_answer(403, AUTH_FAILED)
     raw_to = str(params.get("to", ""))
     to = raw_to.strip()
@@ -60,14 +97,17 @@ async def sendsms(request: web.Request) -> web.Response:
     if not text:
         return text_answer(400, "Missing text")
     recipients = to.split()
+    if len(recipients) > MAX_RECIPIENTS:
+        return text_answer(400, f"Too many receivers (at most {MAX_RECIPIENTS})")
     if len(recipients) == 1 and raw_to.startswith(" ") and recipients[0].isdigit():
         recipients = ["+" + recipients[0]]  # an unencoded "+" in the query became a space
     mask_text = str(params.get("dlr-mask", "") or "0")
     dlr_url = str(params.get("dlr-url", "") or "")
     try:
-        mask = int(mask_text)
+        mask = dlr_mask(mask_text)
         if dlr_url:
-            check_webhook_url(dlr_url)
+            policy = request.app[OPTIONS].webhook_policy
+            dlr_url = await checked_webhook_url(dlr_url, policy, template=True)
     except (ValueError, WebhookUrlError) as exc:
         return text_answer(400, f"Invalid dlr-url or dlr-mask: {exc}")
     template = NewMessage(to="", text=text, status_report=True)

@@ -27,8 +27,8 @@ from webui.api.models import MAX_RECIPIENTS, SendRequest
 from webui.api.sending import idempotency_key, json_answer, queue_and_load, validate
 from webui.audit import record
 from webui.auth.identity import Identity, requires
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, SETTINGS
-from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SETTINGS
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 STATUSES = {status.value for status in MessageStatus}
 
@@ -39,13 +39,16 @@ def identity_of(request: web.Request) -> Identity:
     return identity
 
 
-def template_of(body: SendRequest) -> NewMessage:
-    callback = None
-    if body.callback_url is not None:
-        try:
-            callback = check_webhook_url(body.callback_url)
-        except WebhookUrlError as exc:
-            raise ApiError(422, "invalid_callback_url", str(exc), "callback_url") from None
+async def callback_of(request: web.Request, body: SendRequest) -> str | None:
+    if body.callback_url is None:
+        return None
+    try:
+        return await checked_webhook_url(body.callback_url, request.app[OPTIONS].webhook_policy)
+    except WebhookUrlError as exc:
+        raise ApiError(422, "invalid_callback_url", str(exc), "callback_url") from None
+
+
+def template_of(body: SendRequest, callback: str | None) -> NewMessage:
     return NewMessage(
         to="",
         text=body.text,
@@ -65,7 +68,8 @@ async def send(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     single = isinstance(body.to, str)
     recipients = [body.to] if isinstance(body.to, str) else body.to
-    prepared = await validate(request, template_of(body), recipients,
+    template = template_of(body, await callback_of(request, body))
+    prepared = await validate(request, template, recipients,
                               skip_invalid=body.skip_invalid)
     _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
     if not created:

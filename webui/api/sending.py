@@ -36,6 +36,7 @@ from webui.api.group_commit import (
     AuditEntry,
     GroupedSend,
 )
+from webui.api.models import MAX_RECIPIENTS
 from webui.api.validation_pool import VALIDATION_POOL
 from webui.audit import record
 from webui.auth.identity import Identity
@@ -86,6 +87,9 @@ def idempotency_key(request: web.Request) -> str | None:
     if key is None:
         return None
     key = key.strip()
+    if not key.isprintable():  # bytes that were not UTF-8 arrive as lone surrogates
+        raise ApiError(422, "invalid_idempotency_key",
+                       "Idempotency-Key must be printable UTF-8 text", "Idempotency-Key")
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(422, "invalid_idempotency_key",
                        f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
@@ -96,6 +100,9 @@ def idempotency_key(request: web.Request) -> str | None:
 async def validate(
     request: web.Request, template: NewMessage, recipients: Sequence[str], *, skip_invalid: bool
 ) -> Prepared:
+    if len(recipients) > MAX_RECIPIENTS:  # every front door: JSON, CSV, Kannel, the pages
+        raise ApiError(422, "too_many_recipients",
+                       f"at most {MAX_RECIPIENTS} recipients per request", "to")
     known = await known_modem_names(request) if template.modem is not None else None
     region = request.app[SETTINGS].gateway.default_region
     try:

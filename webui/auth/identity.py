@@ -7,6 +7,10 @@ handler runs::
     @requires(Role.OPERATOR)     # operators and admins
     async def send(request): ...
 
+    @public
+    @own_credentials             # checks a key carried by the request itself, never the
+    async def sendsms(request):  # session cookie: its POSTs need no CSRF token
+
 Undecorated handlers need any signed-in user or API key (viewer and above).
 """
 
@@ -23,6 +27,7 @@ from gatewayd.store import Role
 ROLE_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 REQUIRED_ROLE_ATTRIBUTE = "smsgw_required_role"
 PUBLIC_ATTRIBUTE = "smsgw_public"
+OWN_CREDENTIALS_ATTRIBUTE = "smsgw_own_credentials"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -70,6 +75,18 @@ def public(handler: H) -> H:
     """Mark a handler as open to anonymous requests."""
     setattr(handler, PUBLIC_ATTRIBUTE, True)
     return handler
+
+
+def own_credentials(handler: H) -> H:
+    """Mark a public handler as authenticating each request by credentials the request itself
+    carries (Kannel's ``username``/``password``) and never by the session cookie. A forged
+    cross-site request cannot know those credentials, so no CSRF token is asked for."""
+    setattr(handler, OWN_CREDENTIALS_ATTRIBUTE, True)
+    return handler
+
+
+def has_own_credentials(handler: object) -> bool:
+    return bool(getattr(handler, OWN_CREDENTIALS_ATTRIBUTE, False))
 
 
 def is_public(handler: object) -> bool:

@@ -11,9 +11,10 @@ Policy (sliding window of ``window``, 15 minutes by default):
 A name is counted as typed (in lower case) whether or not such a user exists, so unknown and
 real names answer alike (no user enumeration), and nothing here locks an account itself: an
 attacker's failures block the attacker's address, never the real user signing in from
-another one. Wrong passwords at sign-in, wrong second-factor codes and wrong current passwords
-when changing a password all count. A success forgets that address's failures for that name
-only (signing in to one's own account does not buy more guesses at another's).
+another one. Wrong passwords at sign-in, wrong second-factor codes, wrong current passwords
+when changing a password and wrong keys on the Kannel-compatible endpoint all count. A success
+forgets that address's failures for that name only (signing in to one's own account does not
+buy more guesses at another's).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.store import auth_failures, utc_now
 
-FailureKind = Literal["password", "code", "password_change"]
+FailureKind = Literal["password", "code", "password_change", "api_key"]
 Refusal = Literal["address", "pair"]
 MAX_KEY = 64
 

@@ -7,6 +7,7 @@ SHA-256 hash is stored.
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 from gatewayd.cli.common import CliError, add_config_argument, add_parser
@@ -22,14 +23,16 @@ from webui.auth.apikeys import (
 )
 from webui.cli.common import prepare, run_with_database, tell_web_processes
 from webui.revocations import announce_key_revoked
-from webui.webhooks.urls import WebhookUrlError, check_webhook_url
+from webui.webhooks.addresses import AddressPolicy
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 
 def register(subparsers: Any) -> None:
     parser = add_parser(subparsers, "create-api-key", "create an API key (printed once)")
     parser.add_argument("name", help="what the key is for, e.g. 'erp' or 'zabbix'")
     parser.add_argument("--role", required=True, choices=("operator", "viewer"))
-    parser.add_argument("--webhook-url", metavar="URL", help="POST events for this key here")
+    parser.add_argument("--webhook-url", metavar="URL", help="POST events for this key here "
+                        "(a public address, or one listed in [web] webhook_allow)")
     add_config_argument(parser)
     parser.set_defaults(handler=run_create_api_key)
 
@@ -45,8 +48,10 @@ def register(subparsers: Any) -> None:
 
 def run_create_api_key(args: argparse.Namespace) -> int:
     settings = prepare(args)
+    policy = AddressPolicy.parse(settings.web.webhook_allow)
     try:
-        webhook_url = check_webhook_url(args.webhook_url) if args.webhook_url else None
+        webhook_url = (asyncio.run(checked_webhook_url(args.webhook_url, policy))
+                       if args.webhook_url else None)  # fmt: skip
     except WebhookUrlError as exc:
         raise CliError(str(exc)) from None
 

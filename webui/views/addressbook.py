@@ -23,7 +23,16 @@ from webui.audit import record
 from webui.auth.identity import requires
 from webui.i18n import gettext as _
 from webui.keys import DB, SETTINGS
-from webui.views.common import client_address, identity_of, int_or_none, notify, read_form, render
+from webui.views.common import (
+    client_address,
+    identity_of,
+    int_or_none,
+    notify,
+    path_id,
+    read_form,
+    render,
+    row_ids,
+)
 from webui.views.common import field as form_field
 
 
@@ -98,7 +107,7 @@ async def add_contact(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_contact(request: web.Request) -> web.StreamResponse:
-    contact_id = int(request.match_info["id"])
+    contact_id = path_id(request)
     statement = delete(contacts).where(contacts.c.id == contact_id)
     if await _write(request, "contact.delete", f"contact:{contact_id}", statement):
         await notify(request, _("Contact deleted."))
@@ -112,7 +121,7 @@ async def save_group(request: web.Request) -> web.StreamResponse:
     identity = identity_of(request)
     group_id = int_or_none(form.get("id"))
     name = form_field(form, "name", 100)
-    members = [int(v) for v in form.getall("member", []) if v.isascii() and v.isdigit()]
+    members = row_ids(form.getall("member", []))
     try:
         async with request.app[DB].begin() as conn:
             if group_id is None:
@@ -144,7 +153,7 @@ async def save_group(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_group(request: web.Request) -> web.StreamResponse:
-    group_id = int(request.match_info["id"])
+    group_id = path_id(request)
     statement = delete(contact_groups).where(contact_groups.c.id == group_id)
     if await _write(request, "group.delete", f"group:{group_id}", statement):
         await notify(request, _("Group deleted."))
@@ -167,7 +176,7 @@ async def add_template(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_template(request: web.Request) -> web.StreamResponse:
-    template_id = int(request.match_info["id"])
+    template_id = path_id(request)
     statement = delete(message_templates).where(message_templates.c.id == template_id)
     if await _write(request, "template.delete", f"template:{template_id}", statement):
         await notify(request, _("Template deleted."))

@@ -30,6 +30,7 @@ from webui.views.common import (
     identity_of,
     int_or_none,
     notify,
+    path_id,
     read_form,
     render,
 )
@@ -79,7 +80,7 @@ async def create_user_submit(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def change_user(request: web.Request) -> web.StreamResponse:
     """Change a user's role, lock / unlock the account, or reset its password."""
-    user_id = int(request.match_info["id"])
+    user_id = path_id(request)
     form = await read_form(request)
     identity = identity_of(request)
     action = field(form, "action", 16)
@@ -204,7 +205,7 @@ async def create_key_submit(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.ADMIN)
 async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
-    key_id = int(request.match_info["id"])
+    key_id = path_id(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
         revoked = await revoke_api_key(conn, key_id)
@@ -234,7 +235,7 @@ async def webhooks_page(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def replay_webhook(request: web.Request) -> web.StreamResponse:
     """Put a delivery back in the dispatcher's queue, due now, with a fresh retry budget."""
-    delivery_id = int(request.match_info["id"])
+    delivery_id = path_id(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
         result = await conn.execute(

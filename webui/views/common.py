@@ -15,6 +15,7 @@ from gatewayd.store import Role
 from webui.auth.identity import Identity
 from webui.auth.sessions import CSRF_FIELD, csrf_token
 from webui.i18n import LOCALE_KEY, html_lang
+from webui.i18n import gettext as _
 from webui.keys import CLIENT_ADDRESS, IDENTITY
 
 NOTICE_KEY = "notice"
@@ -82,10 +83,24 @@ def field(form: Mapping[str, str], name: str, limit: int = 2000) -> str:
 def int_or_none(value: str | None) -> int | None:
     text = (value or "").strip()
     digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() holds; int("²") raises
-        return None
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None  # "²".isdigit() holds and int("²") raises; very long texts cost int()
     number = int(text)
     return number if -(2**63) <= number < 2**63 else None  # ids are BIGINT
+
+
+def row_ids(values: list[str]) -> list[int]:
+    """The values that can be row ids (1 … 2**63 - 1, ASCII digits); others are dropped."""
+    return [number for value in values
+            if (number := int_or_none(value)) is not None and number > 0]
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """The row id in the path; 404 when no row can have it (ids are BIGINT)."""
+    number = int_or_none(request.match_info[name])
+    if number is None or number < 1:
+        raise web.HTTPNotFound(text=_("Not found."))
+    return number
 
 
 def see_other(location: str) -> web.HTTPSeeOther:

@@ -20,7 +20,7 @@ from webui.i18n import ngettext
 from webui.keys import DB
 from webui.redirects import safe_next
 from webui.views.addressbook import address_book
-from webui.views.common import field, identity_of, notify, read_form, render
+from webui.views.common import field, identity_of, notify, read_form, render, row_ids
 from webui.views.errors import translated_error
 
 MAX_RECIPIENTS = 5000
@@ -47,14 +47,19 @@ def parse_send_at(local: str, offset_minutes: str) -> datetime | None:
         offset = 0
     if not -14 * 60 <= offset <= 14 * 60:
         offset = 0
-    return (naive + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    try:
+        return (naive + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    except OverflowError:
+        raise ApiError(
+            422, "invalid_send_at", "send_at is outside the years 1 to 9999", "send_at"
+        ) from None
 
 
 async def expand_recipients(request: web.Request, form: MultiDict[str]) -> list[str]:
     """Typed numbers, then chosen contacts, then members of chosen groups; each once."""
     wanted = split_numbers(field(form, "to", 200_000))
-    contact_ids = [int(v) for v in form.getall("contact", []) if v.isascii() and v.isdigit()]
-    group_ids = [int(v) for v in form.getall("group", []) if v.isascii() and v.isdigit()]
+    contact_ids = row_ids(form.getall("contact", []))
+    group_ids = row_ids(form.getall("group", []))
     async with request.app[DB].read() as conn:
         if contact_ids:
             rows = await conn.execute(

@@ -21,11 +21,13 @@ import structlog
 from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from yarl import URL
 
 from gatewayd.bus import EVENTS
 from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
 from webui.keys import BUS, DB, OPTIONS
 from webui.options import WebOptions
+from webui.webhooks.addresses import GuardedResolver, RefusedAddress
 from webui.webhooks.derive import derive_received, derive_status_events
 from webui.webhooks.signing import (
     DELIVERY_HEADER,
@@ -63,6 +65,38 @@ async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[An
         .returning(*webhook_deliveries.c)
     )
     return sorted(result.all(), key=lambda row: row.id)
+
+
+def error_class(exc: BaseException) -> str:
+    """What ``last_error`` keeps: a class, never the exception's text, which would tell an
+    open port from a closed one (``timeout``, ``refused_address``, ``connect_failed``,
+    ``invalid_url``; ``http_status_<n>`` for answers)."""
+    if any(isinstance(cause, RefusedAddress) for cause in causes(exc)):
+        return "refused_address"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return "invalid_url"
+    return "connect_failed"
+
+
+def shown(url: str) -> str:
+    """``url`` for the log, without a user name or password."""
+    try:
+        return str(URL(url).with_user(None))
+    except ValueError:
+        return "<not a URL>"
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (aiohttp wraps resolver errors in its own)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        wrapped = getattr(current, "os_error", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+    return found
 
 
 def backoff(attempts: int, options: WebOptions) -> float:
@@ -141,12 +175,16 @@ class Dispatcher:
         try:
             status = await self._send(row, secret)
             if not 200 <= status < 300:
-                error = f"HTTP {status}"
+                error = f"http_status_{status}"
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}".strip()[:500] or type(exc).__name__
+            error = error_class(exc)
+            log.info("Webhook not delivered", delivery=row.id, error=error,
+                     detail=type(exc).__name__)
         await self._record(row, status, error)
 
     async def _send(self, row: Any, secret: str | None) -> int:
+        url = URL(row.url).with_user(None)  # credentials in a URL are never sent
+        self.options.webhook_policy.check_literal(url.raw_host or "")
         timeout = aiohttp.ClientTimeout(total=self.options.webhook_timeout)
         headers = {
             EVENT_HEADER: row.event,
@@ -155,14 +193,14 @@ class Dispatcher:
             "User-Agent": USER_AGENT,
         }
         if row.event == "kannel.dlr":
-            async with self.session.get(row.url, headers=headers, timeout=timeout,
+            async with self.session.get(url, headers=headers, timeout=timeout,
                                         allow_redirects=False) as response:
                 return response.status
         body = body_bytes(row.payload)
         headers["Content-Type"] = "application/json"
         if secret:
             headers[SIGNATURE_HEADER] = signature(secret, body)
-        async with self.session.post(row.url, data=body, headers=headers, timeout=timeout,
+        async with self.session.post(url, data=body, headers=headers, timeout=timeout,
                                      allow_redirects=False) as response:
             return response.status
 
@@ -175,11 +213,11 @@ class Dispatcher:
             values.update(status="delivered", delivered_at=now, next_attempt_at=None)
         elif attempts >= self.options.webhook_max_attempts:
             values.update(status="failed", next_attempt_at=None)
-            log.warning("Webhook gave up", delivery=row.id, url=row.url, error=error)
+            log.warning("Webhook gave up", delivery=row.id, url=shown(row.url), error=error)
         else:
             retry_in = backoff(attempts, self.options)
             values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-            log.info("Webhook failed, will retry", delivery=row.id, url=row.url, error=error,
+            log.info("Webhook failed, will retry", delivery=row.id, url=shown(row.url), error=error,
                      retry_in=retry_in)
         async with self.db.begin() as conn:
             await conn.execute(
@@ -198,8 +236,10 @@ async def _wake_on_events(app: web.Application, dispatcher: Dispatcher) -> None:
 
 
 async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: run the dispatcher for the app's lifetime."""
-    async with aiohttp.ClientSession() as session:
+    """cleanup_ctx: run the dispatcher for the app's lifetime. Its connections go only to
+    addresses the webhook policy allows, checked after each name is resolved."""
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(app[OPTIONS].webhook_policy))
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
         dispatcher = Dispatcher(app[DB], app[OPTIONS], session)
         app[DISPATCHER] = dispatcher
         runner = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")

@@ -21,6 +21,18 @@ STATUS_TO_DLR_TYPE = {
 DLR_TEXT = {1: "DELIVRD", 2: "UNDELIV", 4: "BUFFRED", 8: "ACK", 16: "NACK"}
 
 
+MAX_DLR_MASK = 255
+"""Kannel's bits above 16 (32: intermediate reports) are accepted and never reported here."""
+
+
+def dlr_mask(text: str) -> int:
+    """The ``dlr-mask`` parameter as a number from 0 to 255; ValueError otherwise."""
+    text = text.strip().lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and int(text) <= MAX_DLR_MASK):
+        raise ValueError(f"dlr-mask must be a number from 0 to {MAX_DLR_MASK}")
+    return int(text)
+
+
 def dlr_type(status: str, mask: int) -> int | None:
     """The DLR type to report for ``status``, or None when ``mask`` does not ask for it."""
     kind = STATUS_TO_DLR_TYPE.get(status)

@@ -20,6 +20,7 @@ from gatewayd.store import api_keys, incoming_messages, message_events, messages
 from gatewayd.store import webhook_deliveries as deliveries
 from tests.integration.web.conftest import WebEnv, make_web_env, settings_for
 from webui.options import WebOptions, options_from_settings
+from webui.webhooks.addresses import AddressPolicy
 from webui.webhooks.signing import verify
 
 
@@ -63,6 +64,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def fast(settings: Settings, **extra: Any) -> WebOptions:
+    """Quick retries; the receivers listen on 127.0.0.1, a LAN receiver to allow-list."""
+    extra.setdefault("webhook_policy", AddressPolicy.parse(["127.0.0.1"]))
     return options_from_settings(
         settings, webhook_poll_interval=0.05, webhook_backoff_base=0.05,
         webhook_commit_lag=0.0, **extra,

@@ -3,6 +3,7 @@ request statistics, input error mapping, security-check rules."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from webui.auth.clientaddr import client_address, is_https
 from webui.cli.security_check import check_secret_key
 from webui.options import parse_networks
 from webui.stats import RequestStats
+from webui.webhooks.addresses import AddressPolicy, RefusedAddress, is_public
 from webui.webhooks.kannel import dlr_type, substitute
 from webui.webhooks.signing import body_bytes, signature, verify
 
@@ -105,3 +107,30 @@ def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
     assert first.web.secret_key and first.web.secret_key == second.web.secret_key
     assert with_secret_key(settings, create=False).web.secret_key == first.web.secret_key
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("8.8.8.8", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("10.0.0.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("224.0.0.1", False), ("0.0.0.0", False),
+    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
+    ("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("64:ff9b::808:808", True),
+    ("ff02::1", False),
+])  # fmt: skip
+def test_public_addresses(address: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+def test_address_policy_allow_list() -> None:
+    policy = AddressPolicy.parse(["192.168.10.0/24", "10.1.2.3", "ERP.lan", "*.corp.lan"])
+    for allowed in ("192.168.10.7", "10.1.2.3", "::ffff:192.168.10.7", "1.1.1.1"):
+        assert policy.allows_address(ipaddress.ip_address(allowed)), allowed
+    for refused in ("192.168.11.7", "10.1.2.4", "127.0.0.1"):
+        assert not policy.allows_address(ipaddress.ip_address(refused)), refused
+    assert policy.allows_name("erp.lan.") and policy.allows_name("a.b.corp.lan")
+    assert not policy.allows_name("corp.lan") and not policy.allows_name("xcorp.lan")
+    policy.check_resolved("erp.lan", ["127.0.0.1"])  # listed by name: wherever it points
+    with pytest.raises(RefusedAddress, match=r"resolves to 127\.0\.0\.1, a loopback address"):
+        policy.check_resolved("other.lan", ["192.168.10.7", "127.0.0.1"])
+    for host in ("localhost", "x.localhost", "2130706433", "0x7f.1", "[::1]"):
+        with pytest.raises(RefusedAddress):
+            AddressPolicy().check_literal(host)
