@@ -75,6 +75,12 @@ ROUTES: dict[str, Params] = {
     "GET /account": Params(query=("next",), as_user="operator"),
     "POST /account": Params(form=("current_password", "new_password", "confirm_password",
                                   "next", "username"), as_user="operator", examples=8),
+    "GET /login/code": Params(),
+    "POST /login/code": Params(form=("code",), examples=8),
+    "GET /account/two-factor": Params(query=("next",), as_user="operator"),
+    "POST /account/two-factor": Params(query=("next",), form=("action", "code", "next", "password"),
+                                       as_user="operator", examples=8),
+    "POST /admin/users/two-factor": Params(form=("required",), examples=8),
     "POST /settings/language": Params(form=("language", "next")),
     "GET /compose": Params(query=COMPOSE_FIELDS),
     "POST /compose": Params(form=COMPOSE_FIELDS),
@@ -392,7 +398,7 @@ class FormFields(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if tag == "form":
-            action = re.sub(r"\{\{.*?\}\}", "*", found.get("action") or "")
+            action = re.sub(r"\{\{.*?\}\}", "*", found.get("action") or "").split("?", 1)[0]
             method = (found.get("method") or "get").upper()
             self._current = f"{method} {action}"
             self.forms.setdefault(self._current, set())

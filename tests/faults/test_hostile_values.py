@@ -144,3 +144,24 @@ async def test_one_recipient_too_many(web: WebEnv) -> None:
                                    json={"to": recipients, "text": "x"})
     error = await api_error(answer, 422, "too_many_recipients")
     assert error["field"] == "to"
+
+
+async def test_nul_characters_in_forms_and_parameters(web: WebEnv) -> None:
+    """PostgreSQL cannot store U+0000: every door answers 400 instead of failing the insert."""
+    token = await admin_token(web)
+    for path, data in (
+        ("/templates", {"name": "t\x00", "body": "x"}),
+        ("/contacts", {"name": "c", "number": NUMBER, "notes": "\x00"}),
+        ("/groups", {"name": "g\x00"}),
+        ("/compose", {"to": NUMBER, "text": "a\x00b"}),
+    ):
+        answer = await web.client.post(path, data={"csrf_token": token, **data},
+                                       allow_redirects=False)  # fmt: skip
+        assert answer.status == 400, (path, answer.status, await answer.text())
+    kannel = await web.client.get("/cgi-bin/sendsms", params={
+        "username": "operator-key", "password": web.keys["operator"], "to": NUMBER,
+        "text": "a\x00b"})  # fmt: skip
+    assert kannel.status == 400, (kannel.status, await kannel.text())
+    api = await web.client.post("/api/v1/messages", headers=web.bearer("operator"),
+                                json={"to": [NUMBER], "text": "a\x00b"})  # fmt: skip
+    assert 400 <= api.status < 500, (api.status, await api.text())

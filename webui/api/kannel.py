@@ -44,10 +44,13 @@ def text_answer(status: int, text: str) -> web.Response:
 
 
 async def _params(request: web.Request) -> Mapping[str, Any]:
+    params: Mapping[str, Any] = request.query
     if request.method == "POST":
         form = await read_form(request)
-        return {**request.query, **{k: v for k, v in form.items() if isinstance(v, str)}}
-    return request.query
+        params = {**request.query, **{k: v for k, v in form.items() if isinstance(v, str)}}
+    if any("\x00" in str(value) for value in params.values()):
+        raise ApiError(400, "bad_request", "a parameter holds a NUL character")
+    return params
 
 
 async def _authorised(request: web.Request, params: Mapping[str, Any]) -> Identity | None:

@@ -73,7 +73,11 @@ async def render(
 async def read_form(request: web.Request) -> MultiDict[str]:
     """The posted form with file fields dropped: pages post plain fields only."""
     posted = await request.post()
-    return MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
+    form = MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
+    if any("\x00" in key or "\x00" in value for key, value in form.items()):
+        # No database stores U+0000 in text, and no form needs it.
+        raise web.HTTPBadRequest(text=_("The form holds a NUL character."))
+    return form
 
 
 def field(form: Mapping[str, str], name: str, limit: int = 2000) -> str:
