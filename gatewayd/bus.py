@@ -179,16 +179,22 @@ class RedisBus(InProcessBus):
         while not self._closing:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                channels = list(self._subscriptions)
-                await pubsub.subscribe(*channels)
-                self._set_health(True)
-                attempt = 0
-                self._channels_changed.clear()
-                while not self._closing and not self._channels_changed.is_set():
-                    raw = await pubsub.get_message(timeout=1.0)
-                    if raw is None or raw.get("type") != "message":
-                        continue
-                    self._dispatch(raw)
+                subscribed: set[str] = set()
+                while not self._closing:
+                    # New channels join the open connection: closing it to subscribe again
+                    # would lose what is published in between.
+                    self._channels_changed.clear()
+                    new = [channel for channel in self._subscriptions if channel not in subscribed]
+                    if new:
+                        await pubsub.subscribe(*new)
+                        subscribed.update(new)
+                    self._set_health(True)
+                    attempt = 0
+                    while not self._closing and not self._channels_changed.is_set():
+                        raw = await pubsub.get_message(timeout=1.0)
+                        if raw is None or raw.get("type") != "message":
+                            continue
+                        self._dispatch(raw)
             except (redis.exceptions.RedisError, OSError) as exc:
                 self._set_health(False, str(exc))
                 delay = self.RECONNECT_DELAYS[min(attempt, len(self.RECONNECT_DELAYS) - 1)]

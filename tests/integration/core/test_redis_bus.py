@@ -86,3 +86,25 @@ async def test_publish_to_unreachable_redis_degrades_without_raising() -> None:
         assert not bus.healthy
     finally:
         await bus.close()
+
+
+async def test_nothing_is_lost_while_new_channels_are_subscribed() -> None:
+    """A subscription to a new channel joins the open connection: a message published on a
+    channel already subscribed is heard even while others are being added."""
+    sender, receiver = RedisBus(REDIS_URL), RedisBus(REDIS_URL)
+    try:
+        sub = receiver.subscribe(EVENTS)
+        await wait_until_subscribed(receiver, EVENTS, {"warmup": 1})
+        for n in range(20):
+            receiver.subscribe(f"smsgw:test:{secrets.token_hex(4)}")
+            await sender.publish(EVENTS, {"n": n})
+        heard = []
+        async with asyncio.timeout(5):
+            while len(heard) < 20:
+                message = await sub.get()
+                if message is not None and "n" in message:
+                    heard.append(message["n"])
+        assert heard == list(range(20))
+    finally:
+        await sender.close()
+        await receiver.close()
