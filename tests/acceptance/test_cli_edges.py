@@ -102,7 +102,8 @@ async def add_users(url: str, count: int) -> None:
             await conn.execute(
                 users.insert(),
                 [
-                    {"username": f"user{i:05d}", "password_hash": "-", "role": "viewer"}
+                    {"username": f"user{i:05d}", "username_key": f"user{i:05d}",
+                     "password_hash": "-", "role": "viewer"}
                     for i in range(count)
                 ],
             )
