@@ -23,7 +23,15 @@ from webui.audit import record
 from webui.auth.identity import requires
 from webui.i18n import gettext as _
 from webui.keys import DB, SETTINGS
-from webui.views.common import client_address, identity_of, int_or_none, notify, read_form, render
+from webui.views.common import (
+    client_address,
+    id_in_path,
+    identity_of,
+    int_or_none,
+    notify,
+    read_form,
+    render,
+)
 from webui.views.common import field as form_field
 
 
@@ -64,11 +72,17 @@ async def contacts_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _write(request: web.Request, action: str, target: str, statement: Any) -> bool:
+async def _write(
+    request: web.Request, action: str, target: str, statement: Any, *, must_match: bool = False
+) -> bool:
+    """Run ``statement`` and audit it; ``must_match``: a row it did not find is "Not found."."""
     identity = identity_of(request)
     try:
         async with request.app[DB].begin() as conn:
-            await conn.execute(statement)
+            result = await conn.execute(statement)
+            if must_match and result.rowcount == 0:
+                await notify(request, _("Not found."), "error")
+                return False
             await record(conn, identity.actor, action, target, None, client_address(request))
     except IntegrityError:
         await notify(request, _("That name or number is already in the address book."), "error")
@@ -98,9 +112,10 @@ async def add_contact(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_contact(request: web.Request) -> web.StreamResponse:
-    contact_id = int(request.match_info["id"])
+    contact_id = id_in_path(request)
     statement = delete(contacts).where(contacts.c.id == contact_id)
-    if await _write(request, "contact.delete", f"contact:{contact_id}", statement):
+    target = f"contact:{contact_id}"
+    if await _write(request, "contact.delete", target, statement, must_match=True):
         await notify(request, _("Contact deleted."))
     raise web.HTTPSeeOther("/contacts")
 
@@ -144,9 +159,10 @@ async def save_group(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_group(request: web.Request) -> web.StreamResponse:
-    group_id = int(request.match_info["id"])
+    group_id = id_in_path(request)
     statement = delete(contact_groups).where(contact_groups.c.id == group_id)
-    if await _write(request, "group.delete", f"group:{group_id}", statement):
+    target = f"group:{group_id}"
+    if await _write(request, "group.delete", target, statement, must_match=True):
         await notify(request, _("Group deleted."))
     raise web.HTTPSeeOther("/contacts")
 
@@ -167,9 +183,10 @@ async def add_template(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def delete_template(request: web.Request) -> web.StreamResponse:
-    template_id = int(request.match_info["id"])
+    template_id = id_in_path(request)
     statement = delete(message_templates).where(message_templates.c.id == template_id)
-    if await _write(request, "template.delete", f"template:{template_id}", statement):
+    target = f"template:{template_id}"
+    if await _write(request, "template.delete", target, statement, must_match=True):
         await notify(request, _("Template deleted."))
     raise web.HTTPSeeOther("/contacts#templates")
 

@@ -20,6 +20,7 @@ from webui.keys import DB
 from webui.views.common import (
     client_address,
     field,
+    id_in_path,
     identity_of,
     int_or_none,
     notify,
@@ -70,7 +71,7 @@ async def create_user_submit(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def change_user(request: web.Request) -> web.StreamResponse:
     """Change a user's role, lock / unlock the account, or reset its password."""
-    user_id = int(request.match_info["id"])
+    user_id = id_in_path(request)
     form = await read_form(request)
     identity = identity_of(request)
     action = field(form, "action", 16)
@@ -152,7 +153,7 @@ async def create_key_submit(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.ADMIN)
 async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
-    key_id = int(request.match_info["id"])
+    key_id = id_in_path(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
         revoked = await revoke_api_key(conn, key_id)
@@ -179,7 +180,7 @@ async def webhooks_page(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def replay_webhook(request: web.Request) -> web.StreamResponse:
     """Put a delivery back in the dispatcher's queue, due now, with a fresh retry budget."""
-    delivery_id = int(request.match_info["id"])
+    delivery_id = id_in_path(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
         result = await conn.execute(

@@ -15,6 +15,7 @@ from gatewayd.store import Role
 from webui.auth.identity import Identity
 from webui.auth.sessions import CSRF_FIELD, csrf_token
 from webui.i18n import LOCALE_KEY, html_lang
+from webui.i18n import gettext as _
 from webui.keys import CLIENT_ADDRESS, IDENTITY
 
 NOTICE_KEY = "notice"
@@ -86,6 +87,15 @@ def int_or_none(value: str | None) -> int | None:
         return None
     number = int(text)
     return number if -(2**63) <= number < 2**63 else None  # ids are BIGINT
+
+
+def id_in_path(request: web.Request, name: str = "id") -> int:
+    """A row id from the URL (its route allows digits only); one too large for any row is 404,
+    not a database error."""
+    value = int_or_none(request.match_info[name])
+    if value is None or value < 1:
+        raise web.HTTPNotFound(text=_("Not found."))
+    return value
 
 
 def see_other(location: str) -> web.HTTPSeeOther:

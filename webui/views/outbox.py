@@ -16,7 +16,14 @@ from webui.audit import record
 from webui.auth.identity import requires
 from webui.i18n import gettext as _
 from webui.keys import BUS, DB
-from webui.views.common import client_address, identity_of, int_or_none, notify, render
+from webui.views.common import (
+    client_address,
+    id_in_path,
+    identity_of,
+    int_or_none,
+    notify,
+    render,
+)
 from webui.views.queries import OutboxFilter, outbox_page
 
 STATUSES = [status.value for status in MessageStatus]
@@ -52,7 +59,7 @@ async def outbox(request: web.Request) -> web.StreamResponse:
 
 
 async def _loaded(request: web.Request) -> dict[str, Any]:
-    message_id = int(request.match_info["id"])
+    message_id = id_in_path(request)
     async with request.app[DB].read() as conn:
         found = await load_message(conn, message_id, with_timeline=True)
     if found is None:
@@ -72,7 +79,7 @@ async def message_json(request: web.Request) -> web.StreamResponse:
 
 @requires(Role.OPERATOR)
 async def cancel_message(request: web.Request) -> web.StreamResponse:
-    message_id = int(request.match_info["id"])
+    message_id = id_in_path(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
         exists = (
