@@ -16,7 +16,7 @@ from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, list_users, set_password, update_user
 from webui.i18n import LANGUAGE_CHOICES
 from webui.i18n import gettext as _
-from webui.keys import DB
+from webui.keys import DB, KEY_CACHE
 from webui.views.common import (
     client_address,
     field,
@@ -160,6 +160,7 @@ async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
         if revoked:
             await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
                          client_address(request))
+    request.app[KEY_CACHE].clear()  # committed: the key stops working at once in this process
     await notify(request, _("Key revoked.") if revoked else _("Not found."),
                  "ok" if revoked else "error")
     raise web.HTTPSeeOther("/admin/api-keys")
