@@ -31,6 +31,7 @@ from webui.views.common import (
     notify,
     read_form,
     render,
+    row_ids,
 )
 from webui.views.common import field as form_field
 
@@ -120,17 +121,22 @@ async def delete_contact(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/contacts")
 
 
+async def _exists(conn: AsyncConnection, table: Any, row_id: int) -> bool:
+    return (await conn.execute(select(table.c.id).where(table.c.id == row_id))).first() is not None
+
+
 @requires(Role.OPERATOR)
 async def save_group(request: web.Request) -> web.StreamResponse:
     """Create a group (no ``id``) or replace an existing group's members."""
     form = await read_form(request)
     identity = identity_of(request)
-    group_id = int_or_none(form.get("id"))
+    given_id = form_field(form, "id", 40)
+    group_id = int_or_none(given_id)
     name = form_field(form, "name", 100)
-    members = [int(v) for v in form.getall("member", []) if v.isascii() and v.isdigit()]
+    wanted = row_ids(form.getall("member", []))
     try:
         async with request.app[DB].begin() as conn:
-            if group_id is None:
+            if not given_id:
                 if not name:
                     await notify(request, _("Give the group a name."), "error")
                     raise web.HTTPSeeOther("/contacts")
@@ -140,6 +146,12 @@ async def save_group(request: web.Request) -> web.StreamResponse:
                     .returning(contact_groups.c.id)
                 )
                 group_id = int(result.scalar_one())
+            elif group_id is None or not await _exists(conn, contact_groups, group_id):
+                await notify(request, _("Not found."), "error")
+                raise web.HTTPSeeOther("/contacts")
+            # Each once; a contact deleted since the form was shown is left out.
+            found = await conn.execute(select(contacts.c.id).where(contacts.c.id.in_(wanted)))
+            members = sorted(row.id for row in found)
             await conn.execute(
                 delete(contact_group_members).where(contact_group_members.c.group_id == group_id)
             )

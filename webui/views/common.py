@@ -89,6 +89,12 @@ def int_or_none(value: str | None) -> int | None:
     return number if -(2**63) <= number < 2**63 else None  # ids are BIGINT
 
 
+def row_ids(values: list[str]) -> list[int]:
+    """The form values that can be row ids; others (``"²"``, ``"-1"``, beyond BIGINT) match
+    no row and are dropped."""
+    return [n for n in map(int_or_none, values) if n is not None and n > 0]
+
+
 def id_in_path(request: web.Request, name: str = "id") -> int:
     """A row id from the URL (its route allows digits only); one too large for any row is 404,
     not a database error."""

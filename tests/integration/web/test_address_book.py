@@ -236,6 +236,28 @@ async def test_group_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> No
     assert await members(web, plantao) == set()
 
 
+async def test_a_stale_or_odd_members_form_saves_the_contacts_that_exist(web: WebEnv) -> None:
+    book = await signed_in(web)
+    await book.add_contact(*ANA)
+    await book.add_contact(*BRUNO)
+    ana, bruno = await contact_id(web, ANA[1]), await contact_id(web, BRUNO[1])
+    await book.post("/groups", {"name": "Plantão"})
+    plantao = await group_id(web, "Plantão")
+    await book.post(f"/contacts/{bruno}/delete", {})  # after the form below was shown
+    form = [("id", str(plantao)), ("member", str(ana)), ("member", str(bruno)),
+            ("member", str(ana)), ("member", str(2**70)), ("member", "²"), ("member", "-3")]
+    page = await book.post("/groups", form)
+    assert notice(page) == ("ok", "Group saved.")
+    assert await members(web, plantao) == {ana}
+
+    before = await actions(web)
+    for gone in ("999999", str(2**70), "-1"):
+        page = await book.post("/groups", [("id", gone), ("member", str(ana))])
+        assert notice(page) == ("error", "Not found."), gone
+    assert await actions(web) == before
+    assert [row.name for row in await rows(web, contact_groups)] == ["Plantão"]
+
+
 # ---- templates ----
 
 
