@@ -130,9 +130,11 @@ async def _key_row(request: web.Request, key_id: int) -> Any:
 async def update_key(request: web.Request) -> web.Response:
     key_id = path_id(request)
     body = await read_model(request, ApiKeyUpdate)
-    await _key_row(request, key_id)
+    current = await _key_row(request, key_id)
     identity = who(request)
-    url = await webhook_url(request, body.webhook_url)
+    # A field left out keeps its value (rotating the secret alone keeps the URL); null clears.
+    sent_url = "webhook_url" in body.model_fields_set
+    url = await webhook_url(request, body.webhook_url) if sent_url else current.webhook_url
     async with request.app[DB].begin() as conn:
         secret = await set_webhook(conn, key_id, url, new_secret=body.rotate_webhook_secret)
         await record(conn, identity.actor, "api_key.webhook", f"api_key:{key_id}",

@@ -73,11 +73,17 @@ async def contacts_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _write(request: web.Request, action: str, target: str, statement: Any) -> bool:
+async def _write(
+    request: web.Request, action: str, target: str, statement: Any, *, must_match: bool = False
+) -> bool:
+    """Run ``statement`` and audit it; ``must_match``: a row it did not find is "Not found."."""
     identity = identity_of(request)
     try:
         async with request.app[DB].begin() as conn:
-            await conn.execute(statement)
+            result = await conn.execute(statement)
+            if must_match and result.rowcount == 0:
+                await notify(request, _("Not found."), "error")
+                return False
             await record(conn, identity.actor, action, target, None, client_address(request))
     except IntegrityError:
         await notify(request, _("That name or number is already in the address book."), "error")
@@ -109,9 +115,14 @@ async def add_contact(request: web.Request) -> web.StreamResponse:
 async def delete_contact(request: web.Request) -> web.StreamResponse:
     contact_id = path_id(request)
     statement = delete(contacts).where(contacts.c.id == contact_id)
-    if await _write(request, "contact.delete", f"contact:{contact_id}", statement):
+    target = f"contact:{contact_id}"
+    if await _write(request, "contact.delete", target, statement, must_match=True):
         await notify(request, _("Contact deleted."))
     raise web.HTTPSeeOther("/contacts")
+
+
+async def _exists(conn: AsyncConnection, table: Any, row_id: int) -> bool:
+    return (await conn.execute(select(table.c.id).where(table.c.id == row_id))).first() is not None
 
 
 @requires(Role.OPERATOR)
@@ -119,12 +130,13 @@ async def save_group(request: web.Request) -> web.StreamResponse:
     """Create a group (no ``id``) or replace an existing group's members."""
     form = await read_form(request)
     identity = identity_of(request)
-    group_id = int_or_none(form.get("id"))
+    given_id = form_field(form, "id", 40)
+    group_id = int_or_none(given_id)
     name = form_field(form, "name", 100)
-    members = row_ids(form.getall("member", []))
+    wanted = row_ids(form.getall("member", []))
     try:
         async with request.app[DB].begin() as conn:
-            if group_id is None:
+            if not given_id:
                 if not name:
                     await notify(request, _("Give the group a name."), "error")
                     raise web.HTTPSeeOther("/contacts")
@@ -134,6 +146,12 @@ async def save_group(request: web.Request) -> web.StreamResponse:
                     .returning(contact_groups.c.id)
                 )
                 group_id = int(result.scalar_one())
+            elif group_id is None or not await _exists(conn, contact_groups, group_id):
+                await notify(request, _("Not found."), "error")
+                raise web.HTTPSeeOther("/contacts")
+            # Each once; a contact deleted since the form was shown is left out.
+            found = await conn.execute(select(contacts.c.id).where(contacts.c.id.in_(wanted)))
+            members = sorted(row.id for row in found)
             await conn.execute(
                 delete(contact_group_members).where(contact_group_members.c.group_id == group_id)
             )
@@ -155,7 +173,8 @@ async def save_group(request: web.Request) -> web.StreamResponse:
 async def delete_group(request: web.Request) -> web.StreamResponse:
     group_id = path_id(request)
     statement = delete(contact_groups).where(contact_groups.c.id == group_id)
-    if await _write(request, "group.delete", f"group:{group_id}", statement):
+    target = f"group:{group_id}"
+    if await _write(request, "group.delete", target, statement, must_match=True):
         await notify(request, _("Group deleted."))
     raise web.HTTPSeeOther("/contacts")
 
@@ -178,7 +197,8 @@ async def add_template(request: web.Request) -> web.StreamResponse:
 async def delete_template(request: web.Request) -> web.StreamResponse:
     template_id = path_id(request)
     statement = delete(message_templates).where(message_templates.c.id == template_id)
-    if await _write(request, "template.delete", f"template:{template_id}", statement):
+    target = f"template:{template_id}"
+    if await _write(request, "template.delete", target, statement, must_match=True):
         await notify(request, _("Template deleted."))
     raise web.HTTPSeeOther("/contacts#templates")
 

@@ -3,6 +3,7 @@ counter, scheduling, and queueing through the same validation as the API."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,13 +12,14 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy import select
 
+from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import NewMessage
 from gatewayd.store import Role, contact_group_members, contacts, modems
 from webui.api.errors import ApiError
-from webui.api.sending import queue_prepared, validate
+from webui.api.sending import OFFLOAD_ABOVE, queue_prepared, validate
 from webui.auth.identity import requires
 from webui.i18n import ngettext
-from webui.keys import DB
+from webui.keys import DB, SETTINGS
 from webui.redirects import safe_next
 from webui.views.addressbook import address_book
 from webui.views.common import field, identity_of, notify, read_form, render, row_ids
@@ -74,11 +76,24 @@ async def expand_recipients(request: web.Request, form: MultiDict[str]) -> list[
                 .order_by(contacts.c.name)
             )
             wanted.extend(row.number for row in rows)
+    region = request.app[SETTINGS].gateway.default_region
+    if len(wanted) > OFFLOAD_ABOVE:
+        return await asyncio.to_thread(unique_numbers, wanted, region)
+    return unique_numbers(wanted, region)
+
+
+def unique_numbers(numbers: list[str], region: str | None) -> list[str]:
+    """``numbers`` in order, each number once however it was written (``+55 11…``, ``11…``);
+    one that is not a valid number is kept as typed, for validation to report."""
     seen: set[str] = set()
     unique = []
-    for number in wanted:
-        if number not in seen:
-            seen.add(number)
+    for number in numbers:
+        try:
+            key = normalise(number, region)
+        except InvalidNumber:
+            key = number
+        if key not in seen:
+            seen.add(key)
             unique.append(number)
     return unique
 
