@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, starts the services it needs, then runs
-# ruff, mypy and pytest under coverage (every tier, and the processes the tests start), then the
-# coverage report: the whole suite fails under 90 % of statements (pyproject's fail_under).
-# Extra arguments go to pytest; a partial run reports coverage without enforcing the floor.
-# COVERAGE=0 runs pytest without coverage.
+# ruff, mypy and pytest (printing the slowest tests). Extra arguments go to pytest.
+# COVERAGE=1 (make coverage) runs pytest under coverage (every tier, and the processes the tests
+# start), then the coverage report: the whole suite fails under 90 % of statements (pyproject's
+# fail_under); a partial run reports coverage without enforcing the floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
@@ -22,9 +22,9 @@ echo "== ruff"
 "$venv/bin/ruff" check gatewayd webui tests
 echo "== mypy"
 "$venv/bin/mypy"
-if [ "${COVERAGE:-1}" = 0 ]; then
+if [ "${COVERAGE:-0}" = 0 ]; then
     echo "== pytest"
-    exec "$venv/bin/pytest" -p no:cacheprovider "$@"
+    exec "$venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"
 fi
 echo "== pytest (under coverage)"
 rm -f .coverage .coverage.*
