@@ -49,7 +49,15 @@ Owner = tuple[str, int]
 class LiveStream:
     identity: Identity
     subscription: Subscription
+    request: web.Request | None = None
     opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def gone(self) -> bool:
+        """The browser closed the connection (a closed tab, a reload): the handler has not
+        noticed yet, but the stream no longer counts."""
+        transport = self.request.transport if self.request is not None else None
+        return self.request is not None and (transport is None or transport.is_closing())
 
     @property
     def owner(self) -> Owner:
@@ -63,12 +71,21 @@ class LiveStreams:
         self._app = app
         self._by_owner: dict[Owner, set[LiveStream]] = defaultdict(set)
 
-    def open(self, identity: Identity, subscription: Subscription, limit: int) -> LiveStream | None:
-        """Register a stream; None when its owner already holds ``limit`` of them."""
+    def open(
+        self,
+        identity: Identity,
+        subscription: Subscription,
+        limit: int,
+        request: web.Request | None = None,
+    ) -> LiveStream | None:
+        """Register a stream; None when its owner already holds ``limit`` open ones."""
         owner = (identity.kind, identity.id)
+        for gone in [stream for stream in self._by_owner[owner] if stream.gone]:
+            self.close(gone)
+            gone.subscription.deliver(STOP)
         if len(self._by_owner[owner]) >= limit:
             return None
-        stream = LiveStream(identity, subscription)
+        stream = LiveStream(identity, subscription, request)
         self._by_owner[owner].add(stream)
         return stream
 
@@ -117,7 +134,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     limit = app[OPTIONS].live_streams_per_user
     bus = app[BUS]
     subscription = bus.subscribe(EVENTS)
-    stream = app[LIVE_STREAMS].open(identity, subscription, limit)
+    stream = app[LIVE_STREAMS].open(identity, subscription, limit, request)
     if stream is None:
         bus.unsubscribe(subscription)
         return too_many_streams(limit)

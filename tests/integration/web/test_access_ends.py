@@ -135,6 +135,21 @@ async def test_a_key_revoked_on_the_admin_page_is_refused_at_once(
     assert b"event: session.ended" in await ended(stream)
 
 
+async def test_streams_of_closed_tabs_do_not_count_against_the_cap(web: WebEnv) -> None:
+    """Reloading pages quickly: each closed stream leaves room at once, not at its next wake."""
+    await signed_in(web.client, "viewer")
+    limit = web.app[OPTIONS].live_streams_per_user
+    for _ in range(limit):
+        (await open_stream(web.client)).close()
+    streams = []
+    for _ in range(limit):
+        answer = await web.client.get("/events")
+        assert answer.status == 200, await answer.text()
+        streams.append(answer)
+    for stream in streams:
+        stream.close()
+
+
 async def test_live_streams_per_user_are_capped(web: WebEnv) -> None:
     await signed_in(web.client, "viewer")
     limit = web.app[OPTIONS].live_streams_per_user
