@@ -74,7 +74,7 @@ class CommandClient:
         finally:
             del self._waiting[nonce]
         if not answer.get("ok"):
-            raise CommandFailed(str(answer.get("error") or "gatewayd reported a failure"))
+            raise CommandFailed(str(answer.get("error") or ""))  # empty: the page says it its way
         return answer
 
     async def _read(self, subscription: Subscription) -> None:

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from gatewayd.commands import open_envelope, seal
 from gatewayd.config import Settings
 from gatewayd.store import audit_log, modem_samples, modems, utc_now
 from tests.integration.web.conftest import WebEnv, csrf_from, login
 from webui.commands import COMMANDS
-from webui.keys import BUS
+from webui.keys import BUS, OPTIONS
 from webui.options import WebOptions, options_from_settings
 
 
@@ -49,18 +50,21 @@ async def add_modems(web: WebEnv) -> None:
 
 @asynccontextmanager
 async def gateway(web: WebEnv, answer: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-    """Answer every command with ``answer``; yields the commands received."""
+    """Answer every command with ``answer``, sealed as gatewayd seals it; yields the commands
+    received (their bodies, once the envelope's signature held)."""
     bus = web.app[BUS]
+    key = web.app[OPTIONS].command_key
     subscription = bus.subscribe(COMMANDS)
     received: list[dict[str, Any]] = []
 
     async def serve() -> None:
         while True:
-            command = await subscription.get(5)
-            if command is None:
+            envelope = await subscription.get(5)
+            if envelope is None:
                 continue
+            nonce, command = open_envelope(key, envelope)
             received.append(command)
-            await bus.publish(command["reply_to"], answer)
+            await bus.publish(command["reply_to"], seal(key, {"in_reply_to": nonce, **answer}))
 
     task = asyncio.create_task(serve())
     try:
