@@ -87,7 +87,7 @@ async def test_admin_sets_changes_and_clears_a_keys_webhook(web: WebEnv) -> None
     row = await key_row(web, key["id"])
     assert (row.webhook_url, row.webhook_secret) == (HOOK, secret_before)
 
-    other = "http://10.0.0.7:8080/sms"
+    other = "https://sms.example.net/hook"  # a LAN address would need webhook_allow
     status, body = await patch(web, f"/api/v1/api-keys/{key['id']}",
                                {"webhook_url": f"  {other} "}, csrf)
     assert (status, body["webhook_url"]) == (200, other)
@@ -189,12 +189,15 @@ async def test_admin_changes_a_users_role_and_their_session_follows(web: WebEnv)
         assert (status, body["role"], body["username"]) == (200, "viewer", "operator")
         assert (await user_row(web, "operator")).role == "viewer"
         assert (await listed_user(web, "operator"))["role"] == "viewer"
-        # The signed-in user is a viewer from their next request on: no sending.
+        # A new role ends the user's sessions; signed in again, they are a viewer: no sending.
+        assert (await elsewhere.get("/api/v1/me")).status == 401
+        assert (await login(elsewhere, "operator")).status == 303
         assert (await (await elsewhere.get("/api/v1/me")).json())["role"] == "viewer"
         assert (await elsewhere.get("/compose")).status == 403
 
         status, body = await patch(web, f"/api/v1/users/{target.id}", {"role": "admin"}, csrf)
         assert (status, body["role"]) == (200, "admin")
+        assert (await login(elsewhere, "operator")).status == 303
         assert (await elsewhere.get("/api/v1/users")).status == 200
     finally:
         await elsewhere.close()

@@ -131,7 +131,7 @@ async def test_admin_changes_role_locks_and_unlocks_a_user(web: WebEnv) -> None:
     html = await page.get("/admin/users")
     row = re.search(r'<tr data-user="operator">.*?</tr>', html, re.S)
     assert row is not None and "locked" in row.group(0) and 'value="unlock"' in row.group(0)
-    assert (await login(web.client, "operator")).status == 429  # refused while locked
+    assert (await login(web.client, "operator")).status == 403  # locked: said after the password
 
     await page.post(path, {"action": "unlock"})
     unlocked = await user(web, "operator")
