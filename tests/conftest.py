@@ -4,8 +4,12 @@ outside the allow-list (:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`).""
 
 import pytest
 
-from tests.skip_allowlist import ALLOWED_SKIPS
-from tests.skip_guard import SkipGuard
+from tests.support.worker_redis import start_for_this_worker
+
+start_for_this_worker()
+
+from tests.skip_allowlist import ALLOWED_SKIPS  # noqa: E402
+from tests.skip_guard import SkipGuard  # noqa: E402
 
 pytest_plugins = ("tests.fixtures_db", "tests.support.tools")
 
