@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from bench.common import Result, say, summary_ms, write_result
 from bench.stack import migrated, recipient, throwaway_database, work_directory
+from gatewayd.queue.reports import apply_status_report
 from gatewayd.queue.view import load_message, messages_json
-from gatewayd.reports import apply_status_report
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, messages
 

@@ -19,9 +19,10 @@ from typing import Any
 from bench.common import Result, percentile, say, write_result
 from bench.embedded import embedded
 from bench.stack import enqueue_all, prepared_messages, throwaway_database, work_directory
-from gatewayd import reports, sender, worker
-from gatewayd.modem.driver import AtModem
-from gatewayd.queue import progress
+from gatewayd.modem.at_driver import AtModem
+from gatewayd.queue import progress, reports
+from gatewayd.worker import pipeline as sender
+from gatewayd.worker import supervisor as worker
 
 Timings = dict[str, list[float]]
 

@@ -1,5 +1,5 @@
-"""The embedded setup in one process: :class:`~gatewayd.daemon.Gateway`, an in-process bus and
-a :class:`~gatewayd.modem.simulator.SimNetwork` on ptys, with a SQLite (or PostgreSQL) store.
+"""The embedded setup in one process: :class:`~gatewayd.service.daemon.Gateway`, an in-process bus
+and a :class:`~gatewayd.simulator.SimNetwork` on ptys, with a SQLite (or PostgreSQL) store.
 Wake-ups go through the bus exactly as the in-process web API publishes them."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from bench.simulate_precise import uninstall as plain_ledger
 from bench.stack import migrated
 from gatewayd.bus import WAKE, InProcessBus
 from gatewayd.config import ModemSettings, Settings, load_settings
-from gatewayd.daemon import Gateway
 from gatewayd.logging_setup import configure_logging
-from gatewayd.modem.simulator import SimNetwork
-from gatewayd.runtime import open_database, with_modems
+from gatewayd.service.daemon import Gateway
+from gatewayd.service.runtime import open_database, with_modems
+from gatewayd.simulator import SimNetwork
 from gatewayd.store import Database
 
 

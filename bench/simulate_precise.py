@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 
 from gatewayd.cli import main
-from gatewayd.modem.simulator import device, ledger
-from gatewayd.modem.simulator.ledger import LedgerEntry
+from gatewayd.simulator import device, ledger
+from gatewayd.simulator.ledger import LedgerEntry
 
 _plain_append = ledger.Ledger.append
 

@@ -23,9 +23,9 @@ from bench.common import REPO_ROOT, entry_time, gatewayd_argv
 from bench.procs import Proc, run_to_end
 from gatewayd.bus import WAKE, RedisBus
 from gatewayd.queue import NewMessage, PreparedMessage, enqueue, prepare
+from gatewayd.service.wakeup import send_local_wakeup
 from gatewayd.store import Database, migrate
 from gatewayd.store.schema import modems as modems_table
-from gatewayd.wakeup import send_local_wakeup
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

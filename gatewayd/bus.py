@@ -228,6 +228,6 @@ class RedisBus(InProcessBus):
         await super().close()
 
 
-def create_bus(redis_url: str | None) -> InProcessBus:
+def create_bus(redis_url: str | None) -> Bus:
     """The Redis bus when a URL is configured, else the in-process one."""
     return RedisBus(redis_url) if redis_url else InProcessBus()

@@ -3,7 +3,7 @@ they travel in on the bus, built and checked here for both sides.
 
 Anyone who can publish on Redis could otherwise restart modems or dial USSD codes (which can
 move credit or change a SIM's services). So every command goes out sealed: a key derived from
-the installation's secret key (:mod:`gatewayd.secret_key`) signs, with HMAC-SHA256, a
+the installation's secret key (:mod:`gatewayd.config.secret_key`) signs, with HMAC-SHA256, a
 canonical JSON encoding of the envelope version, the time of issue, a random nonce and the
 body. gatewayd refuses unsigned, badly signed, stale (issued more than :data:`MAX_AGE` seconds
 from its own clock) and replayed envelopes (:class:`ReplayGuard`), and logs each refusal

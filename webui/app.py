@@ -23,7 +23,7 @@ import aiohttp_session
 import jinja2
 from aiohttp import web
 
-from gatewayd.bus import InProcessBus, create_bus
+from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
 from webui import middlewares
@@ -52,7 +52,7 @@ def create_app(
     settings: Settings,
     *,
     db: Database | None = None,
-    bus: InProcessBus | None = None,
+    bus: Bus | None = None,
     options: WebOptions | None = None,
 ) -> web.Application:
     """Build the web application; raises :class:`~webui.options.OptionsError` without a
@@ -144,7 +144,7 @@ def _password_work(options: WebOptions):  # type: ignore[no-untyped-def]
     return context
 
 
-def _bus(settings: Settings, shared: InProcessBus | None):  # type: ignore[no-untyped-def]
+def _bus(settings: Settings, shared: Bus | None):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         if shared is not None:
             app[BUS] = shared

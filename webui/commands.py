@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gatewayd.bus import InProcessBus, Subscription
+from gatewayd.bus import Bus, Subscription
 from gatewayd.commands import COMMANDS, REPLY_PREFIX, Refused, open_envelope, seal
 from webui.keys import BUS, COMMAND_CLIENT, OPTIONS
 
@@ -37,7 +37,7 @@ class CommandFailed(Exception):
 class CommandClient:
     """Sends sealed commands and matches gatewayd's sealed answers to them."""
 
-    def __init__(self, bus: InProcessBus, key: bytes) -> None:
+    def __init__(self, bus: Bus, key: bytes) -> None:
         self.bus = bus
         self.key = key
         self.reply_to = f"{REPLY_PREFIX}{uuid.uuid4().hex}"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gatewayd.bus import InProcessBus
+from gatewayd.bus import Bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 OPTIONS: web.AppKey[WebOptions] = web.AppKey("options")
 DB = web.AppKey("db", Database)
-BUS = web.AppKey("bus", InProcessBus)
+BUS = web.AppKey("bus", Bus)
 STATS: web.AppKey[RequestStats] = web.AppKey("stats")
 THROTTLE: web.AppKey[ThrottlePolicy] = web.AppKey("throttle")
 PASSWORD_WORK: web.AppKey[PasswordWork] = web.AppKey("password_work")

@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gatewayd.bus import Event, InProcessBus
+from gatewayd.bus import Bus, Event
 from webui.keys import BUS, KEY_CACHE
 from webui.live import LIVE_STREAMS
 
@@ -35,12 +35,12 @@ SESSIONS_ENDED = "sessions.ended"
 KEY_REVOKED = "api_key.revoked"
 
 
-async def announce_sessions_ended(bus: InProcessBus, user_id: int) -> None:
+async def announce_sessions_ended(bus: Bus, user_id: int) -> None:
     """Call after the transaction that ended sessions of ``user_id`` committed."""
     await bus.publish(ACCESS, {"type": SESSIONS_ENDED, "user_id": user_id})
 
 
-async def announce_key_revoked(bus: InProcessBus, key_id: int) -> None:
+async def announce_key_revoked(bus: Bus, key_id: int) -> None:
     await bus.publish(ACCESS, {"type": KEY_REVOKED, "key_id": key_id})
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from gatewayd import __version__
-from gatewayd.cli.common import CliError, quiet_on_broken_pipe
+from gatewayd.config.command_line import CliError, quiet_on_broken_pipe
 
 SUBCOMMAND_MODULES = (
     "gatewayd.cli.run",

@@ -1,14 +1,19 @@
-"""``gatewayd health``: is the daemon of this data folder alive? It reads the heartbeat file
-the daemon's watchdog touches (:mod:`gatewayd.heartbeat`): exit 0 when it is fresh, 1 when it
-is missing or older than ``--max-age``. The container health check of ``gatewayd run``."""
+"""``gatewayd health``: is the daemon of this data folder alive? It reads the heartbeat file the
+daemon's watchdog touches (:mod:`gatewayd.service.heartbeat`): exit 0 when it is fresh, 1 when
+it is missing or older than ``--max-age``. The container health check of ``gatewayd run``."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from gatewayd import heartbeat
-from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
+from gatewayd.config.command_line import (
+    CliError,
+    add_config_argument,
+    add_parser,
+    settings_from_args,
+)
+from gatewayd.service import heartbeat
 
 
 def register(subparsers: Any) -> None:

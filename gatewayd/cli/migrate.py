@@ -9,8 +9,13 @@ from typing import Any
 
 import structlog
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
+from gatewayd.config.command_line import (
+    CliError,
+    add_config_argument,
+    add_parser,
+    settings_from_args,
+)
 from gatewayd.logging_setup import configure_logging
 from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.store import migrate as migrations

@@ -8,12 +8,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gatewayd.cli.common import add_config_argument, add_parser, settings_from_args
 from gatewayd.cli.modem_scan import scan
 from gatewayd.config import ModemSettings
+from gatewayd.config.command_line import add_config_argument, add_parser, settings_from_args
 from gatewayd.logging_setup import configure_logging
-from gatewayd.modem.base import open_driver
 from gatewayd.modem.errors import ModemError
+from gatewayd.modem.factory import open_driver
 
 PROBE_TIMEOUT = 30.0
 

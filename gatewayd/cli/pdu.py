@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from gatewayd.cli.common import CliError, add_parser
+from gatewayd.config.command_line import CliError, add_parser
 from gatewayd.sms import PduError, choose_encoding, decode_pdu, encode_submit, pdu_to_json
 
 

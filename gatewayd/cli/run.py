@@ -16,19 +16,29 @@ from typing import Any
 
 import structlog
 
-from gatewayd.bus import create_bus
-from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
-from gatewayd.cli.listen_check import check_listen_address
+from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
-from gatewayd.daemon import Gateway
-from gatewayd.data_lock import DataDirInUse, DataDirLock, shown
-from gatewayd.embedded import FIRST_ADMIN, generate_password
+from gatewayd.config.command_line import (
+    CliError,
+    add_config_argument,
+    add_parser,
+    settings_from_args,
+)
+from gatewayd.config.listen_check import check_listen_address
+from gatewayd.config.secret_key import with_secret_key
 from gatewayd.logging_setup import configure_logging
-from gatewayd.modem.simulator import SimNetwork
-from gatewayd.runtime import SchemaNotReady, open_database, start_simulated_modems, with_modems
-from gatewayd.secret_key import with_secret_key
+from gatewayd.service.daemon import Gateway
+from gatewayd.service.data_lock import DataDirInUse, DataDirLock, shown
+from gatewayd.service.embedded_web import RunningWeb, find_web_starter
+from gatewayd.service.runtime import (
+    SchemaNotReady,
+    open_database,
+    start_simulated_modems,
+    with_modems,
+)
+from gatewayd.service.systemd import Notifier
+from gatewayd.simulator import SimNetwork
 from gatewayd.store import Database, DatabaseUnavailable
-from gatewayd.systemd import Notifier
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +96,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     db = await open_database(settings, create=True)
     bus = create_bus(settings.redis_url)
     network: SimNetwork | None = None
-    web_runner: Any = None
+    web_runner: RunningWeb | None = None
     try:
         if simulate:
             network, handles, simulated = await start_simulated_modems(settings, simulate)
@@ -116,23 +126,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_web(settings: Settings, db: Database, bus: Any) -> Any:
-    try:
-        from webui.app import create_app
-        from webui.auth.users import create_user, list_users
-        from webui.server import start
-    except ImportError:
+async def _start_web(settings: Settings, db: Database, bus: Bus) -> RunningWeb | None:
+    starter = find_web_starter()
+    if starter is None:
         print("the web UI is not available in this installation", file=sys.stderr)
         return None
-    app = create_app(settings, db=db, bus=bus)
-    runner = await start(app, settings.web.listen)
-    # Only now that the web listens: a first admin's password printed before a failed start
-    # would be lost with it.
-    async with db.begin() as conn:
-        if not await list_users(conn):
-            password = generate_password()
-            await create_user(conn, FIRST_ADMIN, "admin", password, must_change_password=True)
-            print(f"first admin account: {FIRST_ADMIN} / {password}", flush=True)
-    print(f"web UI at http://{settings.web.listen}/", flush=True)
-    return runner
-
+    return await starter(settings, db, bus)

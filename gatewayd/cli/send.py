@@ -7,13 +7,18 @@ import asyncio
 from typing import Any
 
 from gatewayd.bus import WAKE, create_bus, queued_wake
-from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
+from gatewayd.config.command_line import (
+    CliError,
+    add_config_argument,
+    add_parser,
+    settings_from_args,
+)
 from gatewayd.logging_setup import configure_logging
 from gatewayd.queue import InvalidMessage, NewMessage, enqueue, prepare
-from gatewayd.runtime import DatabaseMissing, SchemaNotReady, open_database
+from gatewayd.service.runtime import DatabaseMissing, SchemaNotReady, open_database
+from gatewayd.service.wakeup import send_local_wakeup
 from gatewayd.store import DatabaseUnavailable
-from gatewayd.wakeup import send_local_wakeup
 
 
 def register(subparsers: Any) -> None:

@@ -7,11 +7,16 @@ import asyncio
 import json
 from typing import Any
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser, settings_from_args
 from gatewayd.config import Settings
+from gatewayd.config.command_line import (
+    CliError,
+    add_config_argument,
+    add_parser,
+    settings_from_args,
+)
 from gatewayd.logging_setup import configure_logging
 from gatewayd.queue.view import load_message
-from gatewayd.runtime import DatabaseMissing, SchemaNotReady, open_database
+from gatewayd.service.runtime import DatabaseMissing, SchemaNotReady, open_database
 from gatewayd.store import DatabaseUnavailable
 
 

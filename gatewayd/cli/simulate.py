@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gatewayd.cli.common import CliError, add_parser
-from gatewayd.modem.simulator import DEFAULT_FIRST_NUMBER, SimNetwork, start_control_server
-from gatewayd.modem.simulator.identity import E164_PATTERN
-from gatewayd.modem.simulator.profiles import PROFILES
+from gatewayd.config.command_line import CliError, add_parser
+from gatewayd.simulator import DEFAULT_FIRST_NUMBER, SimNetwork, start_control_server
+from gatewayd.simulator.identity import E164_PATTERN
+from gatewayd.simulator.profiles import PROFILES
 
 MAX_MODEMS = 1024
 

@@ -65,7 +65,7 @@ class GatewaySettings:
     prepare_ahead: PrepareAhead = "auto"
     """When a modem's next part is committed ``sending`` while the current one is on the wire:
     ``auto`` only where a crash leaves no more doubt than without it (the modem keeps its
-    status reports, the current part asks for one: see :mod:`gatewayd.sender`)."""
+    status reports, the current part asks for one: see :mod:`gatewayd.worker.pipeline`)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The AT modem layer: transport, channel, driver and (in `simulator`) simulated modems.
+"""The modem layer: the driver interface the gateway core is typed against (`interface`), the AT
+driver and its stack (transport → lines → channel → `at_driver`), and the Gammu driver.
 
 Importing this package loads nothing heavy; import the names from their modules
-(`gatewayd.modem.driver.AtModem`, `gatewayd.modem.errors.ModemError`, ...).
+(`gatewayd.modem.interface.ModemDriver`, `gatewayd.modem.errors.ModemError`, ...).
 """

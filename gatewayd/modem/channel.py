@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .commands import spec_for
-from .errors import (
+from gatewayd.modem.commands import spec_for
+from gatewayd.modem.errors import (
     AtCommandError,
     AtTimeout,
     ErrorKind,
@@ -34,8 +34,8 @@ from .errors import (
     PromptTimeout,
     SendOutcomeUnknown,
 )
-from .lines import CTRL_Z, ESC, FinalResult, Line, LineKind, PendingContext
-from .transport import AtProtocol, open_connection
+from gatewayd.modem.lines import CTRL_Z, ESC, FinalResult, Line, LineKind, PendingContext
+from gatewayd.modem.transport import AtProtocol, open_connection
 
 log = logging.getLogger(__name__)
 

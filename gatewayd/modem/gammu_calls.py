@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .gammu_convert import STATE_STATUS, GammuDict, error_name, gammu_to_pdu
-from .gammu_thread import Machine
-from .identity import ModemIdentity
-from .storage import StoredMessage
+from gatewayd.modem.gammu_convert import STATE_STATUS, GammuDict, error_name, gammu_to_pdu
+from gatewayd.modem.gammu_thread import Machine
+from gatewayd.modem.identity import ModemIdentity
+from gatewayd.modem.storage import StoredMessage
 
 log = logging.getLogger(__name__)
 

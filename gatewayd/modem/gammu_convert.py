@@ -13,10 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gatewayd.modem.errors import ErrorAction, ModemDisconnected, ModemError, SimError
+from gatewayd.modem.identity import ModemHealth, Registration, SignalQuality, best_state
 from gatewayd.sms import Submit, decode_pdu, encode_status_report
-
-from .errors import ErrorAction, ModemDisconnected, ModemError, SimError
-from .identity import ModemHealth, Registration, SignalQuality, best_state
 
 GammuDict = dict[str, Any]
 

@@ -1,5 +1,5 @@
 """`GammuModem`: the `driver = "gammu"` modem driver, through python-gammu (libGammu's own AT,
-OBEX and phone engines), with the same interface as `AtModem` (`gatewayd.modem.base`).
+OBEX and phone engines), with the same interface as `AtModem` (`gatewayd.modem.interface`).
 
 Every Gammu call runs on the modem's own thread (`GammuThread`) with a real timeout; a call that
 overruns leaves the state machine suspect and the next `initialise()` builds a new one. Incoming
@@ -21,9 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .driver import IncomingCallback, IncomingKind, IncomingPdu, QueuedSend
-from .driver import ModemSettings as DriverSettings
-from .errors import (
+from gatewayd.modem.errors import (
     AtTimeout,
     ErrorAction,
     ModemDisconnected,
@@ -31,7 +29,7 @@ from .errors import (
     SendOutcomeUnknown,
     SimError,
 )
-from .gammu_calls import (
+from gatewayd.modem.gammu_calls import (
     is_report,
     new_state_machine,
     quietly,
@@ -42,7 +40,7 @@ from .gammu_calls import (
     stored_message,
     terminate,
 )
-from .gammu_convert import (
+from gatewayd.modem.gammu_convert import (
     USSD_STATUS,
     GammuDict,
     convert_error,
@@ -50,11 +48,18 @@ from .gammu_convert import (
     health_from_gammu,
     submit_to_gammu,
 )
-from .gammu_thread import GammuThread, Machine
-from .identity import ModemHealth, ModemIdentity
-from .maintenance import StorageUsage
-from .storage import StoredMessage
-from .ussd import USSD_TIMEOUT, UssdError, UssdReply
+from gatewayd.modem.gammu_thread import GammuThread, Machine
+from gatewayd.modem.identity import ModemHealth, ModemIdentity
+from gatewayd.modem.interface import (
+    IncomingCallback,
+    IncomingKind,
+    IncomingPdu,
+    QueuedSend,
+    SessionSettings,
+)
+from gatewayd.modem.maintenance import StorageUsage
+from gatewayd.modem.storage import StoredMessage
+from gatewayd.modem.ussd import USSD_TIMEOUT, UssdError, UssdReply
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,7 @@ class GammuModem:
         self.name = name or device
         self.connection = connection or f"at{baudrate}"
         self.model = model
-        self.settings: DriverSettings | None = None
+        self.settings: SessionSettings | None = None
         self.poll_interval = poll_interval
         self.call_timeout = call_timeout
         self.init_timeout = init_timeout
@@ -164,7 +169,7 @@ class GammuModem:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def initialise(self) -> DriverSettings:
+    async def initialise(self) -> SessionSettings:
         """Reconnect when the state machine is suspect, unlock the SIM, listen for events and
         start polling the memories for incoming messages and reports."""
         if self._thread is None or self._thread.suspect is not None:
@@ -173,7 +178,7 @@ class GammuModem:
         await self.prepare()
         loop = asyncio.get_running_loop()
         await self._call("SetIncoming", lambda machine: self._listen(machine, loop))
-        self.settings = DriverSettings(indication=None, storages=None, ack_required=False)
+        self.settings = SessionSettings(indication=None, storages=None, ack_required=False)
         if self._poll_task is None or self._poll_task.done():
             self._poll_task = asyncio.create_task(self._poll_loop(), name=f"gammu-poll-{self.name}")
         log.info("%s: initialised through gammu (messages and reports polled)", self.name)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .errors import AtTimeout, ErrorAction, ModemError
+from gatewayd.modem.errors import AtTimeout, ErrorAction, ModemError
 
 log = logging.getLogger(__name__)
 

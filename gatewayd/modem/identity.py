@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .channel import AtChannel, Response
-from .errors import AtCommandError
+from gatewayd.modem.channel import AtChannel, Response
+from gatewayd.modem.errors import AtCommandError
 
 REGISTRATION_STATES: dict[int, str] = {
     0: "not_registered",

@@ -15,10 +15,10 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .driver import AtModem
-from .errors import ModemError
-from .identity import ModemIdentity
-from .transport import HELD_BY_OTHER
+from gatewayd.modem.at_driver import AtModem
+from gatewayd.modem.errors import ModemError
+from gatewayd.modem.identity import ModemIdentity
+from gatewayd.modem.transport import HELD_BY_OTHER
 
 DEFAULT_GLOBS = ("/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*")
 PROBE_TIMEOUT = 10.0

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .channel import AtChannel
-from .errors import ModemError
+from gatewayd.modem.channel import AtChannel
+from gatewayd.modem.errors import ModemError
 
 PROBE_TIMEOUT = 3.0
 RESTART_TIMEOUT = 15.0

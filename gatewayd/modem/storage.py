@@ -8,9 +8,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from .channel import AtChannel, Response
-from .errors import AtCommandError
-from .lines import is_pdu_line
+from gatewayd.modem.channel import AtChannel, Response
+from gatewayd.modem.errors import AtCommandError
+from gatewayd.modem.lines import is_pdu_line
 
 log = logging.getLogger(__name__)
 

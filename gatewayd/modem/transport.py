@@ -15,8 +15,8 @@ from typing import Protocol, cast
 
 import serial_asyncio_fast
 
-from .errors import ModemDisconnected
-from .lines import (
+from gatewayd.modem.errors import ModemDisconnected
+from gatewayd.modem.lines import (
     Line,
     LineKind,
     PendingContext,

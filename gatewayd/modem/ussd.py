@@ -11,10 +11,9 @@ import contextlib
 import re
 from dataclasses import dataclass
 
+from gatewayd.modem.channel import AtChannel, Unsolicited
+from gatewayd.modem.errors import AtTimeout, ErrorAction, ModemError
 from gatewayd.sms.gsm7 import septets_to_text, unpack_septets
-
-from .channel import AtChannel, Unsolicited
-from .errors import AtTimeout, ErrorAction, ModemError
 
 USSD_TIMEOUT = 30.0
 USSD_STATUS = {

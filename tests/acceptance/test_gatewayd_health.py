@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.heartbeat import HEARTBEAT_NAME
+from gatewayd.service.heartbeat import HEARTBEAT_NAME
 
 pytestmark = pytest.mark.acceptance
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from gatewayd.bus import InProcessBus
-from gatewayd.daemon import Gateway
 from gatewayd.queue import NewMessage, claim, enqueue, prepare
 from gatewayd.queue import progress as p
+from gatewayd.service.daemon import Gateway
 from gatewayd.store import Database, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import make_settings
 from tests.support.daemons import external_number

@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from gatewayd.modem.simulator.state import IncomingPart
+from gatewayd.simulator.state import IncomingPart
 from gatewayd.sms import encode_deliver
 from gatewayd.store import Database, incoming_fragments, utc_now
 from tests.faults.conftest import report_figures

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage
+from gatewayd.simulator.state import IncomingPart
 from gatewayd.sms import encode_status_report
 from gatewayd.store import utc_now
 from tests.faults.conftest import report_figures

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-import gatewayd.modem.driver as driver
+import gatewayd.modem.at_driver as driver
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow
 

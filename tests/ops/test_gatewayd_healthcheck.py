@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.heartbeat import HEARTBEAT_NAME
+from gatewayd.service.heartbeat import HEARTBEAT_NAME
 from tests.acceptance.test_gatewayd_health import Daemon, daemon, until_health
 from tests.ops.test_compose import resolved
 

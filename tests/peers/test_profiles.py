@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.modem.simulator.profiles import PROFILES
+from gatewayd.simulator.profiles import PROFILES
 from tests.peers.helpers import Simulator, require_programs, start_simulator, wait_until
 from tests.peers.runners import GammuCli, GammuSmsd, SmsTools
 

@@ -2,7 +2,7 @@
 balancers and the runbook's ``curl -f``. 200 for ``ok`` and ``degraded``, 503 for ``fail``.
 
 ``checks.modems`` reads what the running gatewayd hosts said they run
-(:mod:`gatewayd.host_state`): ``none`` when none has an enabled modem (they run idle and send
+(:mod:`gatewayd.queue.host_state`): ``none`` when none has an enabled modem (they run idle and send
 nothing), ``not_online`` when one of their modems is not online, ``unknown`` when no gatewayd
 has said (not started, or stopped)."""
 
@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from gatewayd.bus import RedisBus
-from gatewayd.host_state import GatewayHost, live_hosts
+from gatewayd.queue.host_state import GatewayHost, live_hosts
 from gatewayd.store import DatabaseUnavailable, modems, utc_now
 from webui.auth.identity import public
 from webui.keys import BUS, DB

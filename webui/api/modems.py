@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from gatewayd.commands import RESTART, USSD
-from gatewayd.host_state import live_hosts
+from gatewayd.queue.host_state import live_hosts
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
 from webui.api.errors import ApiError, not_found

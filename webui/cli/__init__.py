@@ -1,7 +1,7 @@
 """The ``webui`` command line: ``run``, users, API keys and ``security-check``.
 
 Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
-raise :class:`gatewayd.cli.common.CliError`, printed as one line (never a traceback).
+raise :class:`gatewayd.config.command_line.CliError`, printed as one line (never a traceback).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from gatewayd import __version__
-from gatewayd.cli.common import CliError, quiet_on_broken_pipe
+from gatewayd.config.command_line import CliError, quiet_on_broken_pipe
 
 SUBCOMMAND_MODULES = (
     "webui.cli.run",

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser
+from gatewayd.config.command_line import CliError, add_config_argument, add_parser
 from gatewayd.store import Database
 from webui.audit import record
 from webui.auth.apikeys import (

@@ -8,11 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from gatewayd.bus import InProcessBus, RedisBus
-from gatewayd.cli.common import CliError, settings_from_args
+from gatewayd.bus import Bus, RedisBus
 from gatewayd.config import Settings
+from gatewayd.config.command_line import CliError, settings_from_args
 from gatewayd.logging_setup import configure_logging
-from gatewayd.runtime import DatabaseMissing, require_existing_database
+from gatewayd.service.runtime import DatabaseMissing, require_existing_database
 from gatewayd.store import Database, DatabaseUnavailable
 from gatewayd.store import migrate as migrations
 
@@ -62,7 +62,7 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
 
 
 async def tell_web_processes(
-    settings: Settings, announce: Callable[[InProcessBus, int], Awaitable[None]], ident: int
+    settings: Settings, announce: Callable[[Bus, int], Awaitable[None]], ident: int
 ) -> None:
     """Announce an ended session or a revoked key to the running web processes over Redis.
     Without Redis there is no one to tell from here: their periodic checks see it."""

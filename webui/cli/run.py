@@ -11,9 +11,9 @@ from typing import Any
 
 import structlog
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser
-from gatewayd.cli.listen_check import check_listen_address
 from gatewayd.config import Settings
+from gatewayd.config.command_line import CliError, add_config_argument, add_parser
+from gatewayd.config.listen_check import check_listen_address
 from gatewayd.store import DatabaseUnavailable
 from webui.app import create_app
 from webui.cli.common import open_checked_database, prepare

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser
 from gatewayd.config import Settings
+from gatewayd.config.command_line import CliError, add_config_argument, add_parser
+from gatewayd.config.secret_key import MIN_SECRET_KEY_LENGTH, read_key_file, secret_key_path
 from gatewayd.private_files import loose_mode
-from gatewayd.secret_key import MIN_SECRET_KEY_LENGTH, read_key_file, secret_key_path
 from gatewayd.store import Database, DatabaseUnavailable, Role
 from webui.auth.passwords import verify_password
 from webui.auth.users import list_users

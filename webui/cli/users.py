@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from gatewayd.cli.common import CliError, add_config_argument, add_parser
+from gatewayd.config.command_line import CliError, add_config_argument, add_parser
 from gatewayd.store import Database, users, utc_now
 from webui.audit import record
 from webui.auth import two_factor

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.host_state import live_hosts
+from gatewayd.queue.host_state import live_hosts
 from gatewayd.store import (
     MessageStatus,
     incoming_messages,

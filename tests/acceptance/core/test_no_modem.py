@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gatewayd.daemon import IDLE_WARNING
+from gatewayd.service.daemon import IDLE_WARNING
 from tests.acceptance.core.procs import Daemon, environment, run_command, wait_for, write_config
 from tests.acceptance.test_simulate_cli import GATEWAYD
 

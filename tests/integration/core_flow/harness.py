@@ -1,7 +1,7 @@
 """A running gateway core against simulated modems on ptys, for the core-flow tests.
 
-:func:`running_gateway` starts a :class:`~gatewayd.modem.simulator.SimNetwork` (unless one is
-given), builds a :class:`~gatewayd.daemon.Gateway` on the test's database and runs it as a
+:func:`running_gateway` starts a :class:`~gatewayd.simulator.SimNetwork` (unless one is
+given), builds a :class:`~gatewayd.service.daemon.Gateway` on the test's database and runs it as a
 task; :meth:`GatewayRun.stop` stops it cleanly. Helpers read the database and the simulator's
 ledger, and :func:`eventually` polls a condition against a deadline instead of sleeping.
 """
@@ -21,11 +21,11 @@ from sqlalchemy import func, select
 
 from gatewayd.bus import InProcessBus
 from gatewayd.config import ModemSettings, PrepareAhead, RetryPolicy, Settings, load_settings
-from gatewayd.daemon import Gateway
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
-from gatewayd.modem.simulator.network import ProfileChoice
-from gatewayd.modem.simulator.profiles import GENERIC
 from gatewayd.queue import NewMessage, enqueue, prepare
+from gatewayd.service.daemon import Gateway
+from gatewayd.simulator import ModemHandle, SimNetwork
+from gatewayd.simulator.network import ProfileChoice
+from gatewayd.simulator.profiles import GENERIC
 from gatewayd.store import Database, incoming_messages, message_parts, messages
 
 T = TypeVar("T")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage
+from gatewayd.simulator.state import IncomingPart
 from gatewayd.sms import encode_deliver
 from gatewayd.store import incoming_fragments, utc_now
 from tests.integration.core_flow.harness import Flow, eventually, flow

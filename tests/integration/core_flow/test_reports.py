@@ -10,13 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from gatewayd import incoming
-from gatewayd.modem.simulator.state import IncomingPart
 from gatewayd.queue import NewMessage, claim, enqueue, prepare
 from gatewayd.queue import progress as p
-from gatewayd.reports import ArrivedReport, ReportOutcome, apply_status_report, apply_status_reports
+from gatewayd.queue.reports import (
+    ArrivedReport,
+    ReportOutcome,
+    apply_status_report,
+    apply_status_reports,
+)
+from gatewayd.simulator.state import IncomingPart
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, message_parts, messages, utc_now
+from gatewayd.worker import incoming
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow, ledger_counts
 
 IMSI = "724050000000001"

@@ -1,7 +1,7 @@
-"""Parts left ``unknown`` settled by the network's status report (:mod:`gatewayd.unknown_parts`):
-by recipient and time when the MR was never heard, only when one part fits; by MR when it was
-recorded; never in place of a part the report names by its MR. One report at a time and
-several together, on PostgreSQL and SQLite."""
+"""Parts left ``unknown`` settled by the network's status report
+(:mod:`gatewayd.queue.unknown_parts`): by recipient and time when the MR was never heard, only
+when one part fits; by MR when it was recorded; never in place of a part the report names by its
+MR. One report at a time and several together, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from sqlalchemy import select, update
 
 from gatewayd.queue import NewMessage, claim, enqueue, prepare, recover_after_crash
 from gatewayd.queue import progress as p
-from gatewayd.reports import ArrivedReport, ReportOutcome, apply_status_report, apply_status_reports
+from gatewayd.queue.reports import (
+    ArrivedReport,
+    ReportOutcome,
+    apply_status_report,
+    apply_status_reports,
+)
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, audit_log, message_events, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow

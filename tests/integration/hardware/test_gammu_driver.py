@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.modem.driver import IncomingPdu
 from gatewayd.modem.gammu_driver import GammuModem
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.modem.interface import IncomingPdu
+from gatewayd.simulator import ModemHandle, SimNetwork
 from gatewayd.sms import Deliver, StatusReport, decode_pdu, encode_submit
 
 pytestmark = pytest.mark.timeout(90)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from gatewayd.metrics import recovery_step_count
-from gatewayd.modem.driver import AtModem
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
-from gatewayd.recovery import RecoveryLadder, RecoveryPolicy, Step
+from gatewayd.modem.at_driver import AtModem
+from gatewayd.simulator import ModemHandle, SimNetwork
+from gatewayd.worker.recovery import RecoveryLadder, RecoveryPolicy, Step
 
 pytestmark = pytest.mark.timeout(60)
 FAST = RecoveryPolicy(step_timeout=0.6, settle_seconds=0.0, quarantine_seconds=300.0)

@@ -13,11 +13,11 @@ from structlog.testing import capture_logs
 
 from gatewayd.config import ModemSettings
 from gatewayd.metrics import LOW_BALANCE_ALERTS
-from gatewayd.modem.driver import AtModem
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
-from gatewayd.modem_state import register_modem
+from gatewayd.modem.at_driver import AtModem
+from gatewayd.queue.modem_state import register_modem
+from gatewayd.simulator import ModemHandle, SimNetwork
 from gatewayd.store import Database, modems, utc_now
-from gatewayd.ussd_care import SimCare
+from gatewayd.worker.sim_care import SimCare
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,12 +14,12 @@ import pytest
 import serial
 
 from gatewayd.config import ModemSettings
-from gatewayd.modem.driver import AtModem
+from gatewayd.modem.at_driver import AtModem
 from gatewayd.modem.errors import ModemDisconnected
 from gatewayd.modem.identity import ModemIdentity
 from gatewayd.modem.locate import find_port, probe_port
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
-from gatewayd.stable_identity import WrongModem, check_identity, relocate
+from gatewayd.simulator import ModemHandle, SimNetwork
+from gatewayd.worker.stable_identity import WrongModem, check_identity, relocate
 
 pytestmark = pytest.mark.timeout(60)
 GATEWAYD = Path(sys.executable).with_name("gatewayd")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from gatewayd.config import ModemSettings
-from gatewayd.modem.simulator import SimNetwork
-from gatewayd.recovery import RecoveryPolicy
+from gatewayd.simulator import SimNetwork
 from gatewayd.store import Database
-from gatewayd.worker import ModemWorker, WorkerContext
+from gatewayd.worker.recovery import RecoveryPolicy
+from gatewayd.worker.supervisor import ModemWorker, WorkerContext
 from tests.integration.core_flow.harness import eventually, make_settings
 
 pytestmark = pytest.mark.timeout(90)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.modem.driver import AtModem, IncomingPdu
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
-from gatewayd.modem.simulator.profiles import PROFILES, ModemProfile
+from gatewayd.modem.at_driver import AtModem
+from gatewayd.modem.interface import IncomingPdu
+from gatewayd.simulator import ModemHandle, SimNetwork
+from gatewayd.simulator.profiles import PROFILES, ModemProfile
 from gatewayd.sms import Deliver, StatusReport, decode_pdu, encode_submit
 
 pytestmark = pytest.mark.timeout(60)

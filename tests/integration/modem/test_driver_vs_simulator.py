@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gatewayd.modem.at_driver import AtModem
 from gatewayd.modem.channel import AtChannel
-from gatewayd.modem.driver import AtModem, IncomingPdu
 from gatewayd.modem.errors import (
     AtCommandError,
     AtTimeout,
@@ -17,7 +17,8 @@ from gatewayd.modem.errors import (
     ModemDisconnected,
     SimError,
 )
-from gatewayd.modem.simulator import DEFAULT_PIN, ModemHandle, SimNetwork
+from gatewayd.modem.interface import IncomingPdu
+from gatewayd.simulator import DEFAULT_PIN, ModemHandle, SimNetwork
 from gatewayd.sms import Deliver, StatusReport, decode_pdu, encode_submit
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,5 +1,5 @@
-"""``checks.modems`` of ``/api/health`` and the idle-host notice, from what gatewayd hosts
-record about themselves (:mod:`gatewayd.host_state`): none enabled, one not online, all online,
+"""``checks.modems`` of ``/api/health`` and the idle-host notice, from what gatewayd hosts record
+about themselves (:mod:`gatewayd.queue.host_state`): none enabled, one not online, all online,
 no live host."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from gatewayd.host_state import announce_host, host_stopped
+from gatewayd.queue.host_state import announce_host, host_stopped
 from gatewayd.store import modems, utc_now
 from tests.integration.web.conftest import WebEnv, login
 

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from gatewayd.group_commit import GroupCommit, Pending
 from gatewayd.store import DatabaseUnavailable
+from gatewayd.store.group_commit import GroupCommit, Pending
 
 
 class Doubler(GroupCommit[int, int]):

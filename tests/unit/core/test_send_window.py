@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gatewayd.store import utc_now
-from gatewayd.worker import SendWindow
+from gatewayd.worker.supervisor import SendWindow
 
 
 def test_without_a_minute_limit_nothing_is_kept_per_part() -> None:

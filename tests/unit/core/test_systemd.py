@@ -1,7 +1,7 @@
 import socket
 from pathlib import Path
 
-from gatewayd.systemd import Notifier
+from gatewayd.service.systemd import Notifier
 
 
 def test_notifications_reach_the_socket(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from gatewayd.config import SettingsError, load_settings
 from gatewayd.modem.identity import ModemIdentity
 from gatewayd.modem.locate import PortProbe
 from gatewayd.modem.maintenance import parse_cnum, parse_cpms_usage
-from gatewayd.modem.simulator.profiles import PROFILES, profile_named
 from gatewayd.modem.transport import HELD_BY_OTHER
-from gatewayd.ussd_care import parse_amount, parse_balance
+from gatewayd.simulator.profiles import PROFILES, profile_named
+from gatewayd.worker.sim_care import parse_amount, parse_balance
 
 IMEI = "358752061000018"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayd.modem.errors import AtTimeout, ModemDisconnected
-from gatewayd.recovery import RecoveryLadder, RecoveryPolicy, Step
+from gatewayd.worker.recovery import RecoveryLadder, RecoveryPolicy, Step
 
 POLICY = RecoveryPolicy(step_timeout=1.0, settle_seconds=0.0, quarantine_seconds=60.0)
 

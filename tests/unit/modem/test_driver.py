@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from gatewayd.modem.at_driver import AtModem
 from gatewayd.modem.channel import AtChannel
-from gatewayd.modem.driver import AtModem, IncomingPdu
 from gatewayd.modem.errors import (
     AtCommandError,
     ErrorAction,
@@ -16,6 +16,7 @@ from gatewayd.modem.errors import (
     SendOutcomeUnknown,
     SimError,
 )
+from gatewayd.modem.interface import IncomingPdu
 
 from .fake_device import FakeDevice, final, ok
 from .modem_script import ICCID, IMEI, IMSI, default_reply, standard_answers

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gatewayd.modem.simulator import SimNetwork, SimulatedModem
+from gatewayd.simulator import SimNetwork, SimulatedModem
 
 
 class Wire:

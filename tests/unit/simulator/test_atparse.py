@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatewayd.modem.simulator.atparse import AtRequest, AtSyntaxError, parse_command_line
+from gatewayd.simulator.atparse import AtRequest, AtSyntaxError, parse_command_line
 
 
 def test_compound_extended_commands() -> None:

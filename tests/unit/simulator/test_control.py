@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gatewayd.modem.simulator import SimNetwork, create_control_app
+from gatewayd.simulator import SimNetwork, create_control_app
 from gatewayd.sms import encode_submit
 from tests.unit.simulator.conftest import Wire
 

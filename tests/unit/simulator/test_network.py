@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.modem.simulator import FaultError, SimNetwork
-from gatewayd.modem.simulator.identity import identity_for, luhn_valid
+from gatewayd.simulator import FaultError, SimNetwork
+from gatewayd.simulator.identity import identity_for, luhn_valid
 from gatewayd.sms import encode_submit
 from tests.unit.simulator.conftest import Wire
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.simulator import ModemHandle, SimNetwork
 from gatewayd.sms import Deliver, decode_pdu, encode_submit
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatewayd.modem.simulator import SimNetwork
+from gatewayd.simulator import SimNetwork
 from gatewayd.sms import Deliver, StatusReport, decode_pdu, encode_submit
 from tests.unit.simulator.conftest import Wire
 

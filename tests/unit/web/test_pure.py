@@ -98,7 +98,7 @@ def test_secret_key_rules() -> None:
 
 def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
     from gatewayd.config import load_settings
-    from gatewayd.secret_key import with_secret_key
+    from gatewayd.config.secret_key import with_secret_key
 
     settings = load_settings(None, env={"SMSGW_DATA_DIR": str(tmp_path)})
     assert with_secret_key(settings, create=False).web.secret_key is None

@@ -4,9 +4,9 @@ A :class:`ModemWorker` runs sessions until gatewayd stops. A session opens the d
 initialises the modem, records its identity, sweeps its stored messages, then runs three loops
 side by side: sending (claims from the queue), health polling, and a periodic storage sweep.
 Incoming PDUs arrive through the driver's callbacks. Any modem failure ends the session; the
-recovery ladder (:mod:`gatewayd.recovery`: probe, re-init, ``AT+CFUN=1,1``, USB reset,
+recovery ladder (:mod:`gatewayd.worker.recovery`: probe, re-init, ``AT+CFUN=1,1``, USB reset,
 quarantine) decides when the next one starts, and a modem bound by IMEI/ICCID that answers as
-another or has vanished is looked for on the other ports (:mod:`gatewayd.stable_identity`).
+another or has vanished is looked for on the other ports (:mod:`gatewayd.worker.stable_identity`).
 SIM care (balance checks, memory kept from filling) runs beside the session. The send loop
 is never cancelled mid-message: a session ends only between messages, so a part answered by
 the modem is always recorded.
@@ -27,28 +27,28 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import ModemSettings, Settings
-from gatewayd.incoming import IncomingHandler, status_event
 from gatewayd.modem import errors as modem_errors
-from gatewayd.modem.base import ModemDriver, open_driver
-from gatewayd.modem.driver import IncomingKind, IncomingPdu
 from gatewayd.modem.errors import ModemError
+from gatewayd.modem.factory import open_driver
 from gatewayd.modem.identity import ModemHealth
+from gatewayd.modem.interface import IncomingKind, IncomingPdu, ModemDriver
 from gatewayd.modem.usb_reset import UsbResetter
-from gatewayd.modem_state import register_modem, save_health, save_identity, set_state
 from gatewayd.queue import ClaimedRow, Claimer, StatusChange, claim_due
-from gatewayd.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
-from gatewayd.reports import ReportRecorder
-from gatewayd.send_recorder import SendRecorder
-from gatewayd.sender import ModemNeedsAttention, RecordProgress, SendPipeline
-from gatewayd.stable_identity import (
+from gatewayd.queue.modem_state import register_modem, save_health, save_identity, set_state
+from gatewayd.queue.reports import ReportRecorder
+from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.worker.incoming import IncomingHandler, status_event
+from gatewayd.worker.pipeline import ModemNeedsAttention, RecordProgress, SendPipeline
+from gatewayd.worker.recorder import SendRecorder
+from gatewayd.worker.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
+from gatewayd.worker.sim_care import SimCare
+from gatewayd.worker.stable_identity import (
     WrongModem,
     check_identity,
     identity_bound,
     port_missing,
     relocate,
 )
-from gatewayd.store import Database, DatabaseUnavailable, utc_now
-from gatewayd.ussd_care import SimCare
 
 log = structlog.get_logger(__name__)
 
@@ -330,7 +330,7 @@ class ModemWorker:
 
     async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
         """Reports wait for the parts written before they arrived to be recorded (see
-        :class:`~gatewayd.sender.RecordProgress`)."""
+        :class:`~gatewayd.worker.pipeline.RecordProgress`)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.sends.wait_settled(self.sends.written), REPORT_WAIT)
         await handler.handle(incoming)

@@ -29,8 +29,8 @@ from typing import Any
 import structlog
 
 from gatewayd.metrics import MODEM_RECOVERY_STEPS
-from gatewayd.modem.base import ModemDriver
 from gatewayd.modem.errors import ModemDisconnected, ModemError
+from gatewayd.modem.interface import ModemDriver
 
 log = structlog.get_logger(__name__)
 

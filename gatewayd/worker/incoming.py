@@ -14,10 +14,10 @@ from typing import Any
 
 import structlog
 
-from gatewayd.inbox import ReceivedMessage, store_incoming
-from gatewayd.modem.driver import IncomingPdu
+from gatewayd.modem.interface import IncomingPdu
 from gatewayd.queue import StatusChange
-from gatewayd.reports import ReportRecorder, apply_status_report
+from gatewayd.queue.inbox import ReceivedMessage, store_incoming
+from gatewayd.queue.reports import ReportRecorder, apply_status_report
 from gatewayd.sms import Deliver, PduError, StatusReport, decode_pdu
 from gatewayd.store import Database, incoming_messages, utc_now
 from gatewayd.store.upsert import insert_ignoring_duplicates

@@ -37,7 +37,7 @@ class SubmissionRejected(Exception):
 
 
 @dataclass
-class ModemSettings:
+class FactorySettings:
     """Everything ATZ / AT&F / a power cycle puts back to the factory defaults."""
 
     echo: bool = True

@@ -7,8 +7,8 @@ from __future__ import annotations
 import errno
 import socket
 
-from gatewayd.cli.common import CliError
 from gatewayd.config import ListenAddress
+from gatewayd.config.command_line import CliError
 
 
 def check_listen_address(listen: ListenAddress) -> None:

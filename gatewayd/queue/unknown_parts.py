@@ -16,7 +16,7 @@ report's SIM (the modem's name when the IMSI is unknown):
 
 :func:`find_unknown_part` applies the rules; :func:`settle_unknown_part` records the verdict as
 any report's, plus a ``resolved`` event, an audit log entry (``message.resolved`` by
-``system``) and a log line. :mod:`gatewayd.reports` calls both for a report that matched
+``system``) and a log line. :mod:`gatewayd.queue.reports` calls both for a report that matched
 nothing else.
 """
 

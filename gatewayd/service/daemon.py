@@ -1,6 +1,6 @@
 """The gateway daemon: its modem workers, wake-ups, operator commands and housekeeping.
 
-:class:`Gateway` owns one :class:`~gatewayd.worker.ModemWorker` per configured modem. It
+:class:`Gateway` owns one :class:`~gatewayd.worker.supervisor.ModemWorker` per configured modem. It
 settles what an earlier crash of this host left in flight, listens on the bus for wake-ups
 (new work) and operator commands (USSD, restart: obeyed only when sealed with the installation's
 key, see :mod:`gatewayd.commands`), and every few seconds sweeps: claims this
@@ -22,8 +22,7 @@ from typing import Any
 
 import structlog
 
-from gatewayd import heartbeat
-from gatewayd.bus import EVENTS, WAKE, InProcessBus
+from gatewayd.bus import EVENTS, WAKE, Bus
 from gatewayd.commands import (
     COMMANDS,
     RESTART,
@@ -36,17 +35,18 @@ from gatewayd.commands import (
     seal,
 )
 from gatewayd.config import ModemSettings, Settings
-from gatewayd.host_state import announce_host, host_seen, host_stopped
-from gatewayd.inbox import flush_stale_fragments
-from gatewayd.incoming import received_event, status_event
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
-from gatewayd.reports import ReportRecorder, expire_overdue
-from gatewayd.send_recorder import SendRecorder
+from gatewayd.queue.host_state import announce_host, host_seen, host_stopped
+from gatewayd.queue.inbox import flush_stale_fragments
+from gatewayd.queue.reports import ReportRecorder, expire_overdue
+from gatewayd.service import heartbeat
+from gatewayd.service.systemd import Notifier
+from gatewayd.service.wakeup import LocalWakeupListener
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
-from gatewayd.systemd import Notifier
-from gatewayd.wakeup import LocalWakeupListener
-from gatewayd.worker import ModemWorker, WorkerContext
+from gatewayd.worker.incoming import received_event, status_event
+from gatewayd.worker.recorder import SendRecorder
+from gatewayd.worker.supervisor import ModemWorker, WorkerContext
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +75,7 @@ class Gateway:
         self,
         settings: Settings,
         db: Database,
-        bus: InProcessBus,
+        bus: Bus,
         *,
         modems: tuple[ModemSettings, ...] | None = None,
         notifier: Notifier | None = None,
@@ -185,7 +185,7 @@ class Gateway:
         log.info("gatewayd stopped")
 
     async def _record_host(self, change: Callable[..., Awaitable[object]], *args: Any) -> None:
-        """Write this host's row in ``gateway_hosts`` (see :mod:`gatewayd.host_state`)."""
+        """Write this host's row in ``gateway_hosts`` (see :mod:`gatewayd.queue.host_state`)."""
         try:
             async with self.db.begin() as conn:
                 await change(conn, self.host, *args, now=utc_now())

@@ -16,21 +16,19 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from .channel import AtChannel, Response, Unsolicited
-from .errors import (
+from gatewayd.modem.channel import AtChannel, Response, Unsolicited
+from gatewayd.modem.errors import (
     AtCommandError,
     ErrorAction,
     ModemDisconnected,
     ModemError,
     ModemResponseError,
-    NotFollowed,
     SendOutcomeUnknown,
     SimError,
 )
-from .identity import (
+from gatewayd.modem.identity import (
     ModemHealth,
     ModemIdentity,
     Registration,
@@ -41,8 +39,21 @@ from .identity import (
     read_registration,
     read_signal,
 )
-from .maintenance import StorageUsage, probe, read_own_number, read_storage_usage, restart
-from .negotiation import (
+from gatewayd.modem.interface import (
+    IncomingCallback,
+    IncomingKind,
+    IncomingPdu,
+    QueuedSend,
+    SessionSettings,
+)
+from gatewayd.modem.maintenance import (
+    StorageUsage,
+    probe,
+    read_own_number,
+    read_storage_usage,
+    restart,
+)
+from gatewayd.modem.negotiation import (
     FALLBACK_CNMI,
     PREFERRED_STORAGES,
     Indication,
@@ -51,54 +62,15 @@ from .negotiation import (
     choose_indication,
     choose_storages,
 )
-from .storage import MessageStore, StoredMessage
-from .ussd import USSD_TIMEOUT, UssdReply, request_ussd
+from gatewayd.modem.storage import MessageStore, StoredMessage
+from gatewayd.modem.ussd import USSD_TIMEOUT, UssdReply, request_ussd
 
 log = logging.getLogger(__name__)
 
-IncomingKind = Literal["message", "report"]
 _STORED_RE = re.compile(r'^\s*"?([A-Za-z]{2})"?\s*,\s*(\d+)\s*$')
 _HEX_RE = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 CALLBACK_TIMEOUT = 10.0
 SIM_READY_POLLS = 10
-
-
-@dataclass(frozen=True)
-class IncomingPdu:
-    """An incoming SMS-DELIVER (`kind="message"`) or SMS-STATUS-REPORT (`kind="report"`).
-
-    `storage`/`index` say where it is kept (delete it once stored safely); both are None for a
-    direct delivery (`+CMT` / `+CDS`), which the modem no longer holds.
-    """
-
-    kind: IncomingKind
-    pdu: str
-    storage: str | None = None
-    index: int | None = None
-
-    @property
-    def direct(self) -> bool:
-        return self.storage is None
-
-
-@dataclass(frozen=True)
-class ModemSettings:
-    """What `initialise()` chose."""
-
-    indication: Indication | None
-    storages: Storages | None
-    ack_required: bool
-
-    @property
-    def messages(self) -> str:
-        return self.indication.messages if self.indication else "poll"
-
-    @property
-    def reports(self) -> str:
-        return self.indication.reports if self.indication else "poll"
-
-
-IncomingCallback = Callable[[IncomingPdu], Awaitable[None] | None]
 
 
 class AtModem:
@@ -123,7 +95,7 @@ class AtModem:
         self._preferred_storages = storages
         self.channel = channel or AtChannel(self.name)
         self.store = MessageStore(self.channel)
-        self.settings: ModemSettings | None = None
+        self.settings: SessionSettings | None = None
         self._message_callbacks: list[IncomingCallback] = []
         self._report_callbacks: list[IncomingCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -155,7 +127,7 @@ class AtModem:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def initialise(self) -> ModemSettings:
+    async def initialise(self) -> SessionSettings:
         """Bring the modem to a known state and choose how incoming messages arrive."""
         channel = self.channel
         await channel.synchronise()
@@ -172,7 +144,7 @@ class AtModem:
         needs_ack = ack_required(csms.first_value("+CSMS") if csms else None)
         storages = await self._choose_storages()
         indication = await self._choose_indication()
-        self.settings = ModemSettings(indication, storages, needs_ack)
+        self.settings = SessionSettings(indication, storages, needs_ack)
         log.info(
             "%s: initialised (messages %s, reports %s, storage %s, ack %s)",
             self.name,
@@ -453,36 +425,10 @@ class AtModem:
                 log.exception("%s: incoming %s callback failed", self.name, incoming.kind)
         return delivered
 
-
     def _late_storing_done(self, storing: asyncio.Future[Any]) -> None:
         if not storing.cancelled() and storing.exception() is not None:
             log.error("%s: storing an incoming PDU failed", self.name,
                       exc_info=storing.exception())  # fmt: skip
-
-
-@dataclass
-class QueuedSend:
-    """A send queued behind the one in flight (:meth:`AtModem.send_pdu_next`)."""
-
-    started: asyncio.Future[Any]
-    """Done once its AT+CMGS is written; raises ``NotFollowed`` when it never will be."""
-    answer: asyncio.Future[int]
-    """The message reference; raises ``NotFollowed`` when it was not started."""
-
-    def __post_init__(self) -> None:
-        self.started.add_done_callback(_retrieved)
-        self.answer.add_done_callback(_retrieved)
-
-    @property
-    def began(self) -> bool:
-        started = self.started
-        return started.done() and not started.cancelled() and started.exception() is None
-
-
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    """Not following is an answer, not an error to report when nobody awaits it."""
-    if not future.cancelled() and isinstance(future.exception(), NotFollowed):
-        return
 
 
 def _reference_in(value: str) -> int | None:

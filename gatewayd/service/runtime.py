@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.config.dburl import sqlite_path
-from gatewayd.modem.simulator import ModemHandle, SimNetwork
+from gatewayd.simulator import ModemHandle, SimNetwork
 from gatewayd.store import Database
 from gatewayd.store import migrate as migrations
 

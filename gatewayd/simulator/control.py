@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gatewayd.modem.simulator.faults import FaultError, parse_fault
-from gatewayd.modem.simulator.network import SimNetwork
+from gatewayd.simulator.faults import FaultError, parse_fault
+from gatewayd.simulator.network import SimNetwork
 
 NETWORK_KEY = web.AppKey("network", SimNetwork)
 MAX_TEXT_LENGTH = 255 * 153

@@ -6,8 +6,8 @@ Anything not in the table is answered ``ERROR``, as a real modem answers command
 
 from __future__ import annotations
 
-from gatewayd.modem.simulator.commands_basic import BASIC_COMMANDS, Handler
-from gatewayd.modem.simulator.commands_network import NETWORK_COMMANDS
-from gatewayd.modem.simulator.commands_sms import SMS_COMMANDS
+from gatewayd.simulator.commands_basic import BASIC_COMMANDS, Handler
+from gatewayd.simulator.commands_network import NETWORK_COMMANDS
+from gatewayd.simulator.commands_sms import SMS_COMMANDS
 
 COMMANDS: dict[str, Handler] = {**BASIC_COMMANDS, **NETWORK_COMMANDS, **SMS_COMMANDS}

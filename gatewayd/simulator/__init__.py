@@ -22,11 +22,11 @@ until ATE0, the exact ``> `` prompt, PDU mode with TPDU-length checking, storage
 AT+CPMS/+CMGL/+CMGR/+CMGD, and +CMT/+CMTI/+CDS/+CDSI per AT+CNMI.
 """
 
-from gatewayd.modem.simulator.control import create_control_app, start_control_server
-from gatewayd.modem.simulator.device import SimulatedModem
-from gatewayd.modem.simulator.faults import FAULT_KINDS, FaultError
-from gatewayd.modem.simulator.network import DEFAULT_FIRST_NUMBER, ModemHandle, SimNetwork
-from gatewayd.modem.simulator.state import DEFAULT_PIN, DEFAULT_SMSC
+from gatewayd.simulator.control import create_control_app, start_control_server
+from gatewayd.simulator.device import SimulatedModem
+from gatewayd.simulator.faults import FAULT_KINDS, FaultError
+from gatewayd.simulator.network import DEFAULT_FIRST_NUMBER, ModemHandle, SimNetwork
+from gatewayd.simulator.state import DEFAULT_PIN, DEFAULT_SMSC
 
 __all__ = [
     "DEFAULT_FIRST_NUMBER",

@@ -1,26 +1,90 @@
-"""`ModemDriver`: what every modem driver offers the gateway core, and `open_driver`, the factory
-that picks the driver a `[[modem]]` table names (`driver = "at"` or `driver = "gammu"`).
+"""The driver interface: `ModemDriver`, what every modem driver offers the gateway core, and the
+types it speaks in (`IncomingPdu`, `SessionSettings`, `QueuedSend`). The gateway core is typed
+against this module only; `gatewayd.modem.factory.open_driver` picks the driver.
 
-The AT driver (`gatewayd.modem.driver.AtModem`) speaks AT itself over asyncio; the gammu driver
+The AT driver (`gatewayd.modem.at_driver.AtModem`) speaks AT itself over asyncio; the gammu driver
 (`gatewayd.modem.gammu_driver.GammuModem`) hands each call to Gammu on a thread of its own.
 Both take and return hex PDUs, so decoding stays in the core.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from .driver import AtModem, IncomingCallback, QueuedSend
-from .driver import ModemSettings as DriverSettings
-from .errors import ModemDisconnected
-from .identity import ModemHealth, ModemIdentity
-from .maintenance import StorageUsage
-from .storage import StoredMessage
-from .ussd import USSD_TIMEOUT, UssdReply
+from gatewayd.modem.errors import ModemDisconnected, NotFollowed
+from gatewayd.modem.identity import ModemHealth, ModemIdentity
+from gatewayd.modem.maintenance import StorageUsage
+from gatewayd.modem.negotiation import Indication, Storages
+from gatewayd.modem.storage import StoredMessage
+from gatewayd.modem.ussd import USSD_TIMEOUT, UssdReply
 
-if TYPE_CHECKING:
-    from gatewayd.config import ModemSettings
+IncomingKind = Literal["message", "report"]
+
+
+@dataclass(frozen=True)
+class IncomingPdu:
+    """An incoming SMS-DELIVER (`kind="message"`) or SMS-STATUS-REPORT (`kind="report"`).
+
+    `storage`/`index` say where it is kept (delete it once stored safely); both are None for a
+    direct delivery (`+CMT` / `+CDS`), which the modem no longer holds.
+    """
+
+    kind: IncomingKind
+    pdu: str
+    storage: str | None = None
+    index: int | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.storage is None
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What `initialise()` chose."""
+
+    indication: Indication | None
+    storages: Storages | None
+    ack_required: bool
+
+    @property
+    def messages(self) -> str:
+        return self.indication.messages if self.indication else "poll"
+
+    @property
+    def reports(self) -> str:
+        return self.indication.reports if self.indication else "poll"
+
+
+IncomingCallback = Callable[[IncomingPdu], Awaitable[None] | None]
+
+
+@dataclass
+class QueuedSend:
+    """A send queued behind the one in flight (:meth:`AtModem.send_pdu_next`)."""
+
+    started: asyncio.Future[Any]
+    """Done once its AT+CMGS is written; raises ``NotFollowed`` when it never will be."""
+    answer: asyncio.Future[int]
+    """The message reference; raises ``NotFollowed`` when it was not started."""
+
+    def __post_init__(self) -> None:
+        self.started.add_done_callback(_retrieved)
+        self.answer.add_done_callback(_retrieved)
+
+    @property
+    def began(self) -> bool:
+        started = self.started
+        return started.done() and not started.cancelled() and started.exception() is None
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Not following is an answer, not an error to report when nobody awaits it."""
+    if not future.cancelled() and isinstance(future.exception(), NotFollowed):
+        return
 
 
 @runtime_checkable
@@ -29,7 +93,7 @@ class ModemDriver(Protocol):
 
     name: str
     device: str
-    settings: DriverSettings | None
+    settings: SessionSettings | None
     """What `initialise()` chose; `storages` None means the driver lists all memories at once."""
 
     @property
@@ -39,7 +103,7 @@ class ModemDriver(Protocol):
 
     async def close(self) -> None: ...
 
-    async def initialise(self) -> DriverSettings:
+    async def initialise(self) -> SessionSettings:
         """Bring the modem to a known state (SIM PIN included) and set up incoming messages."""
         ...
 
@@ -105,24 +169,3 @@ class ModemDriver(Protocol):
     def on_disconnect(
         self, callback: Callable[[ModemDisconnected], None]
     ) -> Callable[[], None]: ...
-
-
-def open_driver(
-    settings: ModemSettings, *, device: str | None = None, prefer_direct: bool = True
-) -> ModemDriver:
-    """The driver for one `[[modem]]` table, not yet opened: call `open()` then `initialise()`.
-
-    `device` overrides the configured path (a modem found again under another name).
-    """
-    path = device or settings.device
-    if settings.driver == "gammu":
-        from .gammu_driver import GammuModem  # loads libGammu only when a modem asks for it
-
-        return GammuModem(path, name=settings.name, baudrate=settings.baudrate, pin=settings.pin)
-    return AtModem(
-        path,
-        name=settings.name,
-        baudrate=settings.baudrate,
-        pin=settings.pin,
-        prefer_direct=prefer_direct,
-    )

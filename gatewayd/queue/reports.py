@@ -6,7 +6,7 @@ matches when it went out through the same SIM (IMSI; the modem name when the IMS
 with that MR, to the same subscriber, within the validity window. Among several candidates (MR
 wrap-around) the oldest still awaiting its report wins: reports come back in order far more
 reliably than SMSC clocks agree with ours. A report that matches no such part may settle a part
-left ``unknown`` (:mod:`gatewayd.unknown_parts`). Parts whose report never comes expire.
+left ``unknown`` (:mod:`gatewayd.queue.unknown_parts`). Parts whose report never comes expire.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.group_commit import GroupCommit, Pending
 from gatewayd.numbers import recipient_rank
 from gatewayd.queue.progress import (
     StatusChange,
@@ -30,9 +29,10 @@ from gatewayd.queue.progress import (
     roll_up,
     settle_one_part_message,
 )
+from gatewayd.queue.unknown_parts import MatchedBy, find_unknown_part, settle_unknown_part
 from gatewayd.sms import StatusReport
 from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
-from gatewayd.unknown_parts import MatchedBy, find_unknown_part, settle_unknown_part
+from gatewayd.store.group_commit import GroupCommit, Pending
 
 MATCH_WINDOW = timedelta(days=7)
 DEFAULT_REPORT_WAIT = timedelta(days=3)
@@ -98,7 +98,7 @@ class ReportOutcome:
     duplicate: bool = False
     change: StatusChange | None = None
     resolved_by: MatchedBy | None = None
-    """Set when the report settled an ``unknown`` part (:mod:`gatewayd.unknown_parts`)."""
+    """Set when the report settled an ``unknown`` part (:mod:`gatewayd.queue.unknown_parts`)."""
 
 
 async def _settle_unknown(
@@ -245,7 +245,7 @@ class ArrivedReport:
 
 class ReportRecorder(GroupCommit[ArrivedReport, ReportOutcome]):
     """Status reports from every modem, those arriving together applied in one transaction
-    (:mod:`gatewayd.group_commit`) by :func:`apply_status_reports`."""
+    (:mod:`gatewayd.store.group_commit`) by :func:`apply_status_reports`."""
 
     def __init__(self, db: Database) -> None:
         super().__init__("report-recorder")

@@ -13,7 +13,7 @@ The price of preparing ahead is doubt at a crash: the prepared part is committed
 about one modem latency before it is written, and if gatewayd dies in that window, crash
 recovery marks it ``unknown`` although it never left, and no status report will ever settle
 it. The part on the wire is ``unknown`` too, but if it left, its report settles it
-(:mod:`gatewayd.unknown_parts`) — provided the modem keeps reports that arrive while gatewayd
+(:mod:`gatewayd.queue.unknown_parts`) — provided the modem keeps reports that arrive while gatewayd
 is down. So ``prepare_ahead = "auto"`` prepares ahead only while the part on the wire asks for
 a report and the modem keeps its reports (stored ``+CDSI``, or polled); with direct ``+CDS``
 reports, or a part that asks for none, it works in turn. Either way at most one part per modem
@@ -34,11 +34,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import PrepareAhead, RetryPolicy
-from gatewayd.modem.driver import QueuedSend
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
+from gatewayd.modem.interface import QueuedSend
 from gatewayd.queue import Claimer, StatusChange
 from gatewayd.queue import progress as p
-from gatewayd.send_recorder import (
+from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.worker.recorder import (
     Answered,
     ClaimNext,
     ModemSide,
@@ -47,7 +48,6 @@ from gatewayd.send_recorder import (
     give_back,
     record_answered,
 )
-from gatewayd.store import Database, DatabaseUnavailable, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -135,7 +135,7 @@ class SendPipeline:
     """Set when this modem claims by the general rule, with the others."""
     send_pdu_next: SendPduNext | None = None
     """Queues the prepared part behind the current one, written when the modem answers
-    (:meth:`~gatewayd.modem.driver.AtModem.send_pdu_next`); None to write it afterwards."""
+    (:meth:`~gatewayd.modem.interface.ModemDriver.send_pdu_next`); None to write it afterwards."""
     prepare_ahead: PrepareAhead = "always"
     """When to prepare the next part (committed ``sending``) while the current one is on the
     wire rather than once the modem has answered; ``auto``: see the module docstring."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gatewayd.modem.simulator.atparse import AtRequest
-from gatewayd.modem.simulator.profiles import ModemProfile
-from gatewayd.modem.simulator.state import AtError, PromptRequest
-from gatewayd.modem.simulator.textmode import text_timestamp
+from gatewayd.simulator.atparse import AtRequest
+from gatewayd.simulator.profiles import ModemProfile
+from gatewayd.simulator.state import AtError, PromptRequest
+from gatewayd.simulator.textmode import text_timestamp
 
 if TYPE_CHECKING:
-    from gatewayd.modem.simulator.device import SimulatedModem
+    from gatewayd.simulator.device import SimulatedModem
 
 Handler = Callable[["SimulatedModem", AtRequest], "list[str] | PromptRequest"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gatewayd.modem.simulator.storage import TEXT_STATUS, StoredMessage
+from gatewayd.simulator.storage import TEXT_STATUS, StoredMessage
 from gatewayd.sms import Deliver, PduError, StatusReport, Submit, decode_pdu
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gatewayd.modem.simulator.atparse import AtRequest, AtSyntaxError
-from gatewayd.modem.simulator.commands_basic import Handler
-from gatewayd.modem.simulator.state import AtError, PromptRequest
-from gatewayd.modem.simulator.storage import (
+from gatewayd.simulator.atparse import AtRequest, AtSyntaxError
+from gatewayd.simulator.commands_basic import Handler
+from gatewayd.simulator.state import AtError, PromptRequest
+from gatewayd.simulator.storage import (
     ALL_MESSAGES,
     DELETE_FLAG_STATUSES,
     REC_UNREAD,
@@ -20,10 +20,10 @@ from gatewayd.modem.simulator.storage import (
     STO_UNSENT,
     MessageStore,
 )
-from gatewayd.modem.simulator.textmode import text_mode_entry
+from gatewayd.simulator.textmode import text_mode_entry
 
 if TYPE_CHECKING:
-    from gatewayd.modem.simulator.device import SimulatedModem
+    from gatewayd.simulator.device import SimulatedModem
 
 OPERATION_NOT_ALLOWED = 302
 OPERATION_NOT_SUPPORTED = 303

@@ -11,11 +11,11 @@ from __future__ import annotations
 import string
 from typing import TYPE_CHECKING
 
-from gatewayd.modem.simulator.state import PromptRequest, Submission, SubmissionRejected
+from gatewayd.simulator.state import PromptRequest, Submission, SubmissionRejected
 from gatewayd.sms import Concat, PduError, Submit, choose_encoding, decode_pdu
 
 if TYPE_CHECKING:
-    from gatewayd.modem.simulator.device import SimulatedModem
+    from gatewayd.simulator.device import SimulatedModem
 
 OPERATION_NOT_SUPPORTED = 303
 INVALID_PDU = 304

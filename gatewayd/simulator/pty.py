@@ -15,7 +15,7 @@ import os
 import tty
 from pathlib import Path
 
-from gatewayd.modem.simulator.device import SimulatedModem
+from gatewayd.simulator.device import SimulatedModem
 
 READ_SIZE = 65536
 MAX_PENDING_OUTPUT = 1 << 20

@@ -19,23 +19,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from gatewayd.modem.simulator.atparse import AtSyntaxError, parse_command_line
-from gatewayd.modem.simulator.commands import COMMANDS
-from gatewayd.modem.simulator.commands_network import registration_urcs
-from gatewayd.modem.simulator.identity import ModemIdentity
-from gatewayd.modem.simulator.profiles import GENERIC, ModemProfile
-from gatewayd.modem.simulator.sending import finish_prompt
-from gatewayd.modem.simulator.state import (
+from gatewayd.simulator.atparse import AtSyntaxError, parse_command_line
+from gatewayd.simulator.commands import COMMANDS
+from gatewayd.simulator.commands_network import registration_urcs
+from gatewayd.simulator.identity import ModemIdentity
+from gatewayd.simulator.profiles import GENERIC, ModemProfile
+from gatewayd.simulator.sending import finish_prompt
+from gatewayd.simulator.state import (
     DEFAULT_SMSC,
     AtError,
     FaultState,
     IncomingPart,
-    ModemSettings,
+    FactorySettings,
     PromptRequest,
     Submission,
 )
-from gatewayd.modem.simulator.storage import MessageStore, new_storages
-from gatewayd.modem.simulator.textmode import text_mode_cmt
+from gatewayd.simulator.storage import MessageStore, new_storages
+from gatewayd.simulator.textmode import text_mode_cmt
 
 CTRL_Z = 0x1A
 
@@ -132,10 +132,10 @@ class SimulatedModem:
         self._writer = writer
         self.boot_codes()
 
-    def factory_settings(self) -> ModemSettings:
+    def factory_settings(self) -> FactorySettings:
         """Power-on settings: the profile decides the memories and the SMS service."""
         storage = self.profile.default_storage
-        return ModemSettings(
+        return FactorySettings(
             mem1=storage, mem2=storage, mem3=storage, csms=self.profile.csms_service
         )
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from gatewayd.modem.simulator.atparse import AtRequest
-from gatewayd.modem.simulator.commands_basic import Handler, require_unlocked
-from gatewayd.modem.simulator.state import (
+from gatewayd.simulator.atparse import AtRequest
+from gatewayd.simulator.commands_basic import Handler, require_unlocked
+from gatewayd.simulator.state import (
     DEFAULT_PIN,
     OPERATOR_LONG_NAME,
     OPERATOR_NUMERIC,
@@ -19,7 +19,7 @@ from gatewayd.modem.simulator.state import (
 )
 
 if TYPE_CHECKING:
-    from gatewayd.modem.simulator.device import SimulatedModem
+    from gatewayd.simulator.device import SimulatedModem
 
 LOCATION_AREA = "00A1"
 CELL_ID = "0B2C"

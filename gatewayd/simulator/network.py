@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gatewayd.modem.simulator.device import SimulatedModem
-from gatewayd.modem.simulator.faults import FaultRequest, parse_fault
-from gatewayd.modem.simulator.identity import identity_for
-from gatewayd.modem.simulator.ledger import Ledger, LedgerEntry
-from gatewayd.modem.simulator.profiles import GENERIC, ModemProfile, profile_named
-from gatewayd.modem.simulator.pty import PtyPort
-from gatewayd.modem.simulator.state import (
+from gatewayd.simulator.device import SimulatedModem
+from gatewayd.simulator.faults import FaultRequest, parse_fault
+from gatewayd.simulator.identity import identity_for
+from gatewayd.simulator.ledger import Ledger, LedgerEntry
+from gatewayd.simulator.profiles import GENERIC, ModemProfile, profile_named
+from gatewayd.simulator.pty import PtyPort
+from gatewayd.simulator.state import (
     DEFAULT_SMSC,
     IncomingPart,
     Submission,

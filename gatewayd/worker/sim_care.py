@@ -24,8 +24,8 @@ from sqlalchemy import update
 
 from gatewayd.config import ModemSettings
 from gatewayd.metrics import LOW_BALANCE_ALERTS
-from gatewayd.modem.base import ModemDriver
 from gatewayd.modem.errors import ModemError
+from gatewayd.modem.interface import ModemDriver
 from gatewayd.store import Database, DatabaseUnavailable, modems, utc_now
 
 log = structlog.get_logger(__name__)

@@ -27,7 +27,6 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.group_commit import GroupCommit, Pending
 from gatewayd.queue import (
     ClaimedMessage,
     ClaimedPart,
@@ -39,6 +38,7 @@ from gatewayd.queue import (
 )
 from gatewayd.queue import progress as p
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.store.group_commit import GroupCommit, Pending
 
 log = structlog.get_logger(__name__)
 
