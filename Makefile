@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test coverage check lint venv clean bench soak lock
+.PHONY: run test coverage check lint format venv clean bench soak lock
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	scripts/bootstrap.sh $(VENV) dev
@@ -23,7 +23,8 @@ coverage:
 
 # The fast loop between edits: lint, types and the unit tier (no services needed).
 check: venv
-	$(VENV)/bin/ruff check gatewayd webui tests
+	$(VENV)/bin/ruff check gatewayd webui tests bench
+	$(VENV)/bin/ruff format --check --quiet gatewayd webui tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -p no:cacheprovider -q tests/unit
 
@@ -41,7 +42,8 @@ soak: venv
 	$(PY) -m tests.soak.run_soak --seconds $(DURATION)
 
 lint: venv
-	$(VENV)/bin/ruff check gatewayd webui tests
+	$(VENV)/bin/ruff check gatewayd webui tests bench
+	$(VENV)/bin/ruff format --check --quiet gatewayd webui tests bench scripts
 	$(VENV)/bin/mypy
 
 # Refresh uv.lock deliberately after editing pyproject.toml (UPGRADE=1: newest allowed versions).
@@ -50,3 +52,8 @@ lock:
 
 clean:
 	rm -rf $(VENV) .uv .mypy_cache .pytest_cache .ruff_cache
+
+# Format the tree as the test command checks it (ruff format).
+format: venv
+	$(VENV)/bin/ruff format gatewayd webui tests bench scripts
+	$(VENV)/bin/ruff check --fix gatewayd webui tests bench

@@ -103,8 +103,14 @@ def free_port() -> int:
 
 
 def tool(name: str, *args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([str(VENV_BIN / name), *args], env=env, capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [str(VENV_BIN / name), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if result.returncode != 0:
         raise SystemExit(f"{name} {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout
@@ -149,9 +155,12 @@ class CpuWindow:
         self.database = sum(max(0.0, cpu_seconds(p) - self._start.get(p, 0.0)) for p in pids)
 
     def per_item(self, count: int) -> dict[str, float]:
-        return {"server_cpu_ms_per_item": self.web * 1000 / max(count, 1),
-                "database_cpu_ms_per_item": self.database * 1000 / max(count, 1),
-                "server_cpu_seconds": self.web, "database_cpu_seconds": self.database}
+        return {
+            "server_cpu_ms_per_item": self.web * 1000 / max(count, 1),
+            "database_cpu_ms_per_item": self.database * 1000 / max(count, 1),
+            "server_cpu_seconds": self.web,
+            "database_cpu_seconds": self.database,
+        }
 
 
 @asynccontextmanager
@@ -185,15 +194,27 @@ async def web_server(
     db_url: str, log_dir: Path, database_pids: Callable[[], Awaitable[list[int]]]
 ) -> AsyncIterator[Server]:
     port = free_port()
-    env = {**os.environ, "SMSGW_DATABASE_URL": db_url, "SMSGW_SECRET_KEY": SECRET,
-           "SMSGW_LISTEN": f"127.0.0.1:{port}", "SMSGW_LOG_FILE": str(log_dir / "app.log")}
+    env = {
+        **os.environ,
+        "SMSGW_DATABASE_URL": db_url,
+        "SMSGW_SECRET_KEY": SECRET,
+        "SMSGW_LISTEN": f"127.0.0.1:{port}",
+        "SMSGW_LOG_FILE": str(log_dir / "app.log"),
+    }
     env.pop("SMSGW_REDIS_URL", None)
     tool("gatewayd", "migrate", env=env)
-    key = tool("webui", "create-api-key", "bench", "--role", "operator", env=env)\
-        .strip().splitlines()[-1]
+    key = (
+        tool("webui", "create-api-key", "bench", "--role", "operator", env=env)
+        .strip()
+        .splitlines()[-1]
+    )
     process = await asyncio.create_subprocess_exec(
-        str(VENV_BIN / "webui"), "run", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        str(VENV_BIN / "webui"),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
@@ -220,8 +241,9 @@ async def single_sends_aiohttp(server: Server, total: int, concurrency: int) -> 
             for i in counter:
                 body = json.dumps({"to": f"+55119{i % 10**8:08d}", "text": f"bench message {i}"})
                 started = time.perf_counter()
-                async with session.post(server.base + "/api/v1/messages", data=body,
-                                        headers=headers) as response:
+                async with session.post(
+                    server.base + "/api/v1/messages", data=body, headers=headers
+                ) as response:
                     await response.read()
                     if response.status != 202:
                         raise SystemExit(f"unexpected {response.status}")
@@ -231,11 +253,16 @@ async def single_sends_aiohttp(server: Server, total: int, concurrency: int) -> 
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-    return {"client": "aiohttp", "requests": total, "seconds": elapsed,
-            "per_second": total / elapsed,
-            "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p95_ms": percentile(latencies, 0.95) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, **cpu.per_item(total)}
+    return {
+        "client": "aiohttp",
+        "requests": total,
+        "seconds": elapsed,
+        "per_second": total / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        **cpu.per_item(total),
+    }
 
 
 async def single_sends_wrk(server: Server, seconds: float, concurrency: int) -> dict[str, Any]:
@@ -244,9 +271,20 @@ async def single_sends_wrk(server: Server, seconds: float, concurrency: int) -> 
     try:
         async with CpuWindow(server) as cpu:
             process = await asyncio.create_subprocess_exec(
-                "wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s",
-                "-s", script.name, server.base, "--", server.key,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                "wrk",
+                "-t1",
+                f"-c{concurrency}",
+                f"-d{seconds:g}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                server.base,
+                "--",
+                server.key,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
             output, _ = await process.communicate()
     finally:
         os.unlink(script.name)
@@ -255,13 +293,21 @@ async def single_sends_wrk(server: Server, seconds: float, concurrency: int) -> 
         raise SystemExit(f"wrk failed: {output.decode().strip()[-500:]}")
     found = json.loads(lines[-1].split(" ", 1)[1])
     if found["unexpected"] or found["socket_errors"]:
-        raise SystemExit(f"wrk saw {found['unexpected']} answers other than 202 and "
-                         f"{found['socket_errors']} socket errors")
+        raise SystemExit(
+            f"wrk saw {found['unexpected']} answers other than 202 and "
+            f"{found['socket_errors']} socket errors"
+        )
     elapsed = found["micros"] / 1e6
-    return {"client": "wrk", "requests": found["requests"], "seconds": elapsed,
-            "per_second": found["requests"] / elapsed, "p50_ms": found["p50_ms"],
-            "p95_ms": found["p95_ms"], "p99_ms": found["p99_ms"],
-            **cpu.per_item(found["requests"])}
+    return {
+        "client": "wrk",
+        "requests": found["requests"],
+        "seconds": elapsed,
+        "per_second": found["requests"] / elapsed,
+        "p50_ms": found["p50_ms"],
+        "p95_ms": found["p95_ms"],
+        "p99_ms": found["p99_ms"],
+        **cpu.per_item(found["requests"]),
+    }
 
 
 def batch_numbers(batch: int, size: int, offset: int) -> list[str]:
@@ -279,8 +325,12 @@ async def batches(server: Server, count: int, size: int, *, csv: bool) -> dict[s
             numbers = batch_numbers(b, size, 70_000_000 if csv else 50_000_000)
             if csv:
                 form = aiohttp.FormData()
-                form.add_field("file", ("number\n" + "\n".join(numbers) + "\n").encode(),
-                               filename="batch.csv", content_type="text/csv")
+                form.add_field(
+                    "file",
+                    ("number\n" + "\n".join(numbers) + "\n").encode(),
+                    filename="batch.csv",
+                    content_type="text/csv",
+                )
                 form.add_field("text", "bench csv batch")
                 data: Any = form
                 url = server.base + "/api/v1/messages/batch"
@@ -294,16 +344,21 @@ async def batches(server: Server, count: int, size: int, *, csv: bool) -> dict[s
                 async with session.post(url, data=data, headers=headers) as response:
                     await response.read()
                     if response.status != 202:
-                        raise SystemExit(f"unexpected {response.status}: "
-                                         f"{(await response.text())[:300]}")
+                        raise SystemExit(
+                            f"unexpected {response.status}: {(await response.text())[:300]}"
+                        )
                 latencies.append(time.perf_counter() - started)
             window.web += cpu_before[0]
             window.database += cpu_before[1]
     total = count * size
-    return {"recipients": total, "seconds": sum(latencies),
-            "per_second": total / sum(latencies),
-            "p50_s": percentile(latencies, 0.5), "p95_s": percentile(latencies, 0.95),
-            **window.per_item(total)}
+    return {
+        "recipients": total,
+        "seconds": sum(latencies),
+        "per_second": total / sum(latencies),
+        "p50_s": percentile(latencies, 0.5),
+        "p95_s": percentile(latencies, 0.95),
+        **window.per_item(total),
+    }
 
 
 async def measure(name: str, args: argparse.Namespace, client: str) -> dict[str, Any]:
@@ -315,22 +370,33 @@ async def measure(name: str, args: argparse.Namespace, client: str) -> dict[str,
             else:
                 single = await single_sends_aiohttp(server, args.single, args.concurrency)
             batch = await batches(server, args.batches, args.batch_size, csv=False)
-            csv_batch = await batches(server, args.csv_batches, args.batch_size, csv=True) \
-                if args.csv_batches else None
-    print(f"{name}: single sends {single['per_second']:.0f} req/s "
-          f"(p50 {single['p50_ms']:.1f} ms, p95 {single['p95_ms']:.1f} ms, "
-          f"{single['requests']} requests, concurrency {args.concurrency})")
-    print(f"{name}: batches {batch['per_second']:.0f} recipients/s "
-          f"({args.batch_size} per request: p50 {batch['p50_s']:.2f} s, "
-          f"p95 {batch['p95_s']:.2f} s)")
+            csv_batch = (
+                await batches(server, args.csv_batches, args.batch_size, csv=True)
+                if args.csv_batches
+                else None
+            )
+    print(
+        f"{name}: single sends {single['per_second']:.0f} req/s "
+        f"(p50 {single['p50_ms']:.1f} ms, p95 {single['p95_ms']:.1f} ms, "
+        f"{single['requests']} requests, concurrency {args.concurrency})"
+    )
+    print(
+        f"{name}: batches {batch['per_second']:.0f} recipients/s "
+        f"({args.batch_size} per request: p50 {batch['p50_s']:.2f} s, "
+        f"p95 {batch['p95_s']:.2f} s)"
+    )
     if csv_batch is not None:
-        print(f"{name}: CSV batches {csv_batch['per_second']:.0f} recipients/s "
-              f"({args.batch_size} rows per upload: p50 {csv_batch['p50_s']:.2f} s, "
-              f"p95 {csv_batch['p95_s']:.2f} s)")
-    print(f"{name}: CPU per single send: web {single['server_cpu_ms_per_item']:.3f} ms, "
-          f"database {single['database_cpu_ms_per_item']:.3f} ms ({single['client']} client); "
-          f"per batch recipient: web {batch['server_cpu_ms_per_item'] * 1000:.1f} µs, "
-          f"database {batch['database_cpu_ms_per_item'] * 1000:.1f} µs")
+        print(
+            f"{name}: CSV batches {csv_batch['per_second']:.0f} recipients/s "
+            f"({args.batch_size} rows per upload: p50 {csv_batch['p50_s']:.2f} s, "
+            f"p95 {csv_batch['p95_s']:.2f} s)"
+        )
+    print(
+        f"{name}: CPU per single send: web {single['server_cpu_ms_per_item']:.3f} ms, "
+        f"database {single['database_cpu_ms_per_item']:.3f} ms ({single['client']} client); "
+        f"per batch recipient: web {batch['server_cpu_ms_per_item'] * 1000:.1f} µs, "
+        f"database {batch['database_cpu_ms_per_item'] * 1000:.1f} µs"
+    )
     return {"single": single, "batch": batch, "csv_batch": csv_batch}
 
 
@@ -340,10 +406,12 @@ def load_average() -> list[float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--single", type=int, default=2000,
-                        help="single-send requests (aiohttp client)")
-    parser.add_argument("--seconds", type=float, default=10,
-                        help="how long wrk sends single requests")
+    parser.add_argument(
+        "--single", type=int, default=2000, help="single-send requests (aiohttp client)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10, help="how long wrk sends single requests"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batches", type=int, default=5, help="10,000-recipient requests")
     parser.add_argument("--csv-batches", type=int, default=2, help="CSV uploads (0: none)")
@@ -363,8 +431,10 @@ async def main() -> None:
             continue
         results[name] = await measure(name, args, client)
     results["load_average_after"] = load_average()
-    print(f"load average before {results['load_average_before']}, "
-          f"after {results['load_average_after']}")
+    print(
+        f"load average before {results['load_average_before']}, "
+        f"after {results['load_average_after']}"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -36,14 +36,41 @@ PAGE = 50
 PDU = "0031000B915511897600F00000A71254747A0E4ACF41E4B0BB5C76B3C3F2B20C"
 
 MESSAGE_COLUMNS = (
-    "id", "recipient", "text", "encoding", "segments", "status", "priority", "assigned_modem",
-    "status_report", "flash", "attempts", "error", "created_at", "updated_at", "sent_at",
-    "delivered_at", "created_by",
-)  # fmt: skip
+    "id",
+    "recipient",
+    "text",
+    "encoding",
+    "segments",
+    "status",
+    "priority",
+    "assigned_modem",
+    "status_report",
+    "flash",
+    "attempts",
+    "error",
+    "created_at",
+    "updated_at",
+    "sent_at",
+    "delivered_at",
+    "created_by",
+)
 PART_COLUMNS = (
-    "id", "message_id", "seq", "total", "pdu", "tpdu_length", "status", "mr", "modem",
-    "modem_imsi", "submitted_at", "sent_at", "delivered_at", "report_status", "attempts",
-)  # fmt: skip
+    "id",
+    "message_id",
+    "seq",
+    "total",
+    "pdu",
+    "tpdu_length",
+    "status",
+    "mr",
+    "modem",
+    "modem_imsi",
+    "submitted_at",
+    "sent_at",
+    "delivered_at",
+    "report_status",
+    "attempts",
+)
 
 
 def imsi(modem: int) -> str:
@@ -59,7 +86,9 @@ def _fate(age: timedelta, rng: random.Random) -> str:
     return "delivered" if roll < 0.95 else "failed" if roll < 0.99 else "expired"
 
 
-def generate(count: int, now: datetime, seed: int = 7) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:  # noqa: E501
+def generate(
+    count: int, now: datetime, seed: int = 7
+) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
     """(message row, its part rows) in id order, oldest first."""
     rng = random.Random(seed)
     span = timedelta(days=DAYS)
@@ -75,10 +104,24 @@ def generate(count: int, now: datetime, seed: int = 7) -> Iterator[tuple[tuple[A
         delivered_at = created + timedelta(seconds=6) if status == "delivered" else None
         error = "the network could not deliver it (TP-ST 0x41)" if status == "failed" else None
         message = (
-            index + 1, recipient(rng.randrange(100_000)), f"Benchmark message {index}", "gsm7",
-            segments, status, 0, f"m{modem}" if handed else None, True, False,
-            1 if handed else 0, error, created, sent_at or created, sent_at, delivered_at, "bench",
-        )  # fmt: skip
+            index + 1,
+            recipient(rng.randrange(100_000)),
+            f"Benchmark message {index}",
+            "gsm7",
+            segments,
+            status,
+            0,
+            f"m{modem}" if handed else None,
+            True,
+            False,
+            1 if handed else 0,
+            error,
+            created,
+            sent_at or created,
+            sent_at,
+            delivered_at,
+            "bench",
+        )
         parts = []
         for seq in range(1, segments + 1):
             part_id += 1
@@ -86,12 +129,25 @@ def generate(count: int, now: datetime, seed: int = 7) -> Iterator[tuple[tuple[A
             if handed:
                 mr = next_mr[modem]
                 next_mr[modem] = (mr + 1) % 256
-            parts.append((
-                part_id, index + 1, seq, segments, PDU, len(PDU) // 2 - 1, status, mr,
-                f"m{modem}" if handed else None, imsi(modem) if handed else None,
-                created + timedelta(milliseconds=500) if handed else None, sent_at,
-                delivered_at, 0 if status == "delivered" else None, 1 if handed else 0,
-            ))  # fmt: skip
+            parts.append(
+                (
+                    part_id,
+                    index + 1,
+                    seq,
+                    segments,
+                    PDU,
+                    len(PDU) // 2 - 1,
+                    status,
+                    mr,
+                    f"m{modem}" if handed else None,
+                    imsi(modem) if handed else None,
+                    created + timedelta(milliseconds=500) if handed else None,
+                    sent_at,
+                    delivered_at,
+                    0 if status == "delivered" else None,
+                    1 if handed else 0,
+                )
+            )
         yield message, parts
 
 
@@ -135,17 +191,22 @@ async def _copy(conn: Any, rows: list[tuple[Any, ...]], parts: list[tuple[Any, .
 async def _awaiting_reports(db: Database, how_many: int) -> list[tuple[str, StatusReport]]:
     """Reports (with the modem they come on) for parts still awaiting theirs."""
     async with db.read() as conn:
-        rows = (await conn.exec_driver_sql(
-            "SELECT p.modem, p.mr, m.recipient, p.submitted_at FROM message_parts p "
-            "JOIN messages m ON m.id = p.message_id WHERE p.status = 'sent' "
-            f"ORDER BY random() LIMIT {int(how_many)}"
-        )).all()  # fmt: skip
+        rows = (
+            await conn.exec_driver_sql(
+                "SELECT p.modem, p.mr, m.recipient, p.submitted_at FROM message_parts p "
+                "JOIN messages m ON m.id = p.message_id WHERE p.status = 'sent' "
+                f"ORDER BY random() LIMIT {int(how_many)}"
+            )
+        ).all()
     reports = []
     for row in rows:
         encoded = encode_status_report(
-            row.recipient, row.mr, scts=row.submitted_at,
-            discharge_time=row.submitted_at + timedelta(seconds=5), status=0,
-        )  # fmt: skip
+            row.recipient,
+            row.mr,
+            scts=row.submitted_at,
+            discharge_time=row.submitted_at + timedelta(seconds=5),
+            status=0,
+        )
         decoded = decode_pdu(encoded.pdu)
         assert isinstance(decoded, StatusReport)
         reports.append((str(row.modem), decoded))
@@ -214,8 +275,10 @@ async def bench_at_size(quick: bool) -> Result:
         [figures["apply_status_report"]["p95_ms"], figures["get_by_id"]["p95_ms"]]
         + [row["p95_ms"] for row in figures["list_by_status"].values()]
     )
-    say(f"  report p95 {figures['apply_status_report']['p95_ms']} ms, by id p95 "
-        f"{figures['get_by_id']['p95_ms']} ms, worst p95 {worst} ms")  # fmt: skip
+    say(
+        f"  report p95 {figures['apply_status_report']['p95_ms']} ms, by id p95 "
+        f"{figures['get_by_id']['p95_ms']} ms, worst p95 {worst} ms"
+    )
     result = {
         "title": "At size: reports and status queries with 1,000,000 messages (PostgreSQL)",
         "target": f"p95 < {P95_TARGET_MS:g} ms",

@@ -58,9 +58,12 @@ async def breakdown(
         setattr(owner, name, _timed(timings, name, function))
     try:
         with work_directory("breakdown") as work:
-            async with throwaway_database(kind, work, "breakdown") as url, embedded(
-                work, url, latency_ms=latency_ms, report_delay_ms=report_delay_ms
-            ) as setup:
+            async with (
+                throwaway_database(kind, work, "breakdown") as url,
+                embedded(
+                    work, url, latency_ms=latency_ms, report_delay_ms=report_delay_ms
+                ) as setup,
+            ):
                 await enqueue_all(setup.db, prepared_messages(messages))
                 await setup.wake()
                 await setup.network.wait_for_ledger(messages, timeout=messages * 1.0 + 30)
@@ -72,12 +75,20 @@ async def breakdown(
     steps = {name: values for name, values in timings.items() if "@" not in name}
     steps["between AT exchanges"] = gaps
     table = {
-        name: {"median_ms": round(percentile(v, 0.5) * 1000, 2),
-               "p90_ms": round(percentile(v, 0.9) * 1000, 2), "count": len(v)}
+        name: {
+            "median_ms": round(percentile(v, 0.5) * 1000, 2),
+            "p90_ms": round(percentile(v, 0.9) * 1000, 2),
+            "count": len(v),
+        }
         for name, v in steps.items()
-    }  # fmt: skip
-    return {"database": kind, "latency_ms": latency_ms, "report_delay_ms": report_delay_ms,
-            "messages": messages, "steps": table}  # fmt: skip
+    }
+    return {
+        "database": kind,
+        "latency_ms": latency_ms,
+        "report_delay_ms": report_delay_ms,
+        "messages": messages,
+        "steps": table,
+    }
 
 
 def main() -> None:
@@ -88,9 +99,7 @@ def main() -> None:
     parser.add_argument("--report-delay-ms", type=float, default=200.0)
     parser.add_argument("--save", action="store_true", help="write bench/results/breakdown_*")
     args = parser.parse_args()
-    result = asyncio.run(
-        breakdown(args.db, args.messages, args.latency_ms, args.report_delay_ms)
-    )
+    result = asyncio.run(breakdown(args.db, args.messages, args.latency_ms, args.report_delay_ms))
     for name, row in result["steps"].items():
         say(f"{name:24} median {row['median_ms']:7.2f} ms  p90 {row['p90_ms']:7.2f} ms")
     if args.save:

@@ -37,16 +37,21 @@ class Embedded:
 
 @contextlib.asynccontextmanager
 async def embedded(
-    work: Path, url: str, *, modems: int = 1, latency_ms: float = 50.0,
-    report_delay_ms: float = 200.0, poll_interval: float = 2.0, log_to_file: bool = True,
-) -> AsyncIterator[Embedded]:  # fmt: skip
+    work: Path,
+    url: str,
+    *,
+    modems: int = 1,
+    latency_ms: float = 50.0,
+    report_delay_ms: float = 200.0,
+    poll_interval: float = 2.0,
+    log_to_file: bool = True,
+) -> AsyncIterator[Embedded]:
     """Everything started and every modem online; stopped in order on exit. The ledger's
     entries carry the precise time ``t`` meanwhile."""
     data_dir = work / "data"
     if log_to_file:
         configure_logging(data_dir / "gatewayd.log", "INFO")
-    settings = load_settings(None, env={"SMSGW_DATABASE_URL": url,
-                                        "SMSGW_DATA_DIR": str(data_dir)})  # fmt: skip
+    settings = load_settings(None, env={"SMSGW_DATABASE_URL": url, "SMSGW_DATA_DIR": str(data_dir)})
     settings = replace(
         settings, gateway=replace(settings.gateway, host="bench", poll_interval=poll_interval)
     )

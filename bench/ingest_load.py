@@ -106,8 +106,9 @@ async def _closed_loop(
 async def measure(base: str, key: str, quick: bool, database: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"}
     connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(base_url=base, headers=headers,
-                                     connector=connector) as session:  # fmt: skip
+    async with aiohttp.ClientSession(
+        base_url=base, headers=headers, connector=connector
+    ) as session:
 
         async def single(index: int) -> int:
             body = {"to": recipient(index), "text": f"Ingest {index}"}
@@ -119,8 +120,10 @@ async def measure(base: str, key: str, quick: bool, database: str) -> dict[str, 
         seconds = 4.0 if quick else 8.0
         for clients in (4, 16, 64, 128):
             level = await _closed_loop(single, clients=clients, total=40_000, seconds=seconds)
-            say(f"  {database}: {clients} clients: {level['per_s']}/s, p95 {level['p95_ms']} ms, "
-                f"{level['failures']} failed")  # fmt: skip
+            say(
+                f"  {database}: {clients} clients: {level['per_s']}/s, p95 {level['p95_ms']} ms, "
+                f"{level['failures']} failed"
+            )
             levels.append(level)
         usable = [lv for lv in levels if lv["p95_ms"] < P95_LIMIT_S * 1000 and not lv["failures"]]
         best = max(usable, key=lambda lv: lv["per_s"]) if usable else None
@@ -147,11 +150,16 @@ async def measure(base: str, key: str, quick: bool, database: str) -> dict[str, 
         for name, request in (("list", listed), ("csv", uploaded)):
             run = await _closed_loop(request, clients=2, total=6 if quick else 10, seconds=60)
             run["recipients_per_s"] = round(run["per_s"] * batch_size, 0)
-            say(f"  {database}: batch ({name}, {batch_size} recipients): "
-                f"{run['recipients_per_s']:,.0f} recipients/s, {run['failures']} failed")
+            say(
+                f"  {database}: batch ({name}, {batch_size} recipients): "
+                f"{run['recipients_per_s']:,.0f} recipients/s, {run['failures']} failed"
+            )
             batches[name] = run
-    best_batch = max(b["recipients_per_s"] for b in batches.values() if not b["failures"]) \
-        if any(not b["failures"] for b in batches.values()) else 0.0
+    best_batch = (
+        max(b["recipients_per_s"] for b in batches.values() if not b["failures"])
+        if any(not b["failures"] for b in batches.values())
+        else 0.0
+    )
     return {
         "database": database,
         "levels": levels,
@@ -173,11 +181,13 @@ async def ingest_on(database: str, quick: bool) -> dict[str, Any]:
             redis_url = REDIS_URL if database == "postgresql" else None
             proc, base, key = await _start_web(work, url, redis_url)
             name = url.rsplit("/", 1)[1] if database == "postgresql" else ""
-            window = CpuWindow({
-                "webui": lambda: [proc.pid],
-                "postgresql": lambda: postgres_backends(name) if name else [],
-                "load_generator": lambda: [os.getpid()],
-            })  # fmt: skip
+            window = CpuWindow(
+                {
+                    "webui": lambda: [proc.pid],
+                    "postgresql": lambda: postgres_backends(name) if name else [],
+                    "load_generator": lambda: [os.getpid()],
+                }
+            )
             try:
                 window.start()
                 run = await measure(base, key, quick, database)

@@ -55,9 +55,12 @@ async def _wait_status(events: Subscription, message_id: int, status: str, timeo
 
 
 async def _measure(
-    db: Database, wake: Callable[[], Awaitable[None]], next_entry: NextEntry,
-    events: Subscription, sends: int,
-) -> dict[str, Any]:  # fmt: skip
+    db: Database,
+    wake: Callable[[], Awaitable[None]],
+    next_entry: NextEntry,
+    events: Subscription,
+    sends: int,
+) -> dict[str, Any]:
     prepared = prepared_messages(sends, start=500_000)
     queue_latency: list[float] = []
     enqueue_time: list[float] = []
@@ -82,9 +85,12 @@ async def _measure(
 
 async def embedded_latency(sends: int) -> Result:
     with work_directory("latency-embedded") as work:
-        async with throwaway_database("sqlite", work, "latency") as url, embedded(
-            work, url, latency_ms=MODEM_LATENCY_MS, report_delay_ms=REPORT_DELAY_MS
-        ) as setup:
+        async with (
+            throwaway_database("sqlite", work, "latency") as url,
+            embedded(
+                work, url, latency_ms=MODEM_LATENCY_MS, report_delay_ms=REPORT_DELAY_MS
+            ) as setup,
+        ):
             bus: InProcessBus = setup.bus
             events = bus.subscribe(EVENTS)
             seen = 0
@@ -163,10 +169,12 @@ async def bench_latency(quick: bool) -> Result:
     sends = 100 if quick else 1000
     runs = []
     for name, runner, setup in (
-        ("embedded", embedded_latency,
-         "Gateway + InProcessBus + SimNetwork in one process, SQLite"),
-        ("daemon", daemon_latency,
-         "gatewayd run + gatewayd simulate processes, PostgreSQL, Redis"),
+        (
+            "embedded",
+            embedded_latency,
+            "Gateway + InProcessBus + SimNetwork in one process, SQLite",
+        ),
+        ("daemon", daemon_latency, "gatewayd run + gatewayd simulate processes, PostgreSQL, Redis"),
     ):
         say(f"latency: {name}, {sends} sends one at a time")
         run = {"setup": name, "description": setup, "sends": sends, **await runner(sends)}

@@ -46,28 +46,39 @@ async def compare(runs: int, quick: bool) -> Result:
         samples: dict[bool, list[Result]] = {True: [], False: []}
         for turn in range(runs):
             for ahead in (True, False):  # alternated, so a busy spell hits both alike
-                say(f"{kind}, {modems} modem(s) at {latency:g} ms, {messages} messages, "
-                    f"prepare_ahead={ahead}, run {turn + 1}/{runs}")  # fmt: skip
+                say(
+                    f"{kind}, {modems} modem(s) at {latency:g} ms, {messages} messages, "
+                    f"prepare_ahead={ahead}, run {turn + 1}/{runs}"
+                )
                 run = await throughput_run(
-                    kind, modems=modems, latency_ms=latency, messages=messages,
+                    kind,
+                    modems=modems,
+                    latency_ms=latency,
+                    messages=messages,
                     tag=f"ahead{int(ahead)}{modems}{kind[:2]}",
                     gateway_options={"prepare_ahead": "always" if ahead else "never"},
-                )  # fmt: skip
+                )
                 run["load_average"] = os.getloadavg()
                 say(f"  ratio {run['ratio']:.4f}, others' CPU {run['other_cpu_percent']} %")
                 samples[ahead].append(run)
-        rows.append({
-            "database": kind, "modems": modems, "latency_ms": latency, "messages": messages,
-            "with": medians(samples[True]), "without": medians(samples[False]),
-            "runs_with": [pick(r) for r in samples[True]],
-            "runs_without": [pick(r) for r in samples[False]],
-        })  # fmt: skip
+        rows.append(
+            {
+                "database": kind,
+                "modems": modems,
+                "latency_ms": latency,
+                "messages": messages,
+                "with": medians(samples[True]),
+                "without": medians(samples[False]),
+                "runs_with": [pick(r) for r in samples[True]],
+                "runs_without": [pick(r) for r in samples[False]],
+            }
+        )
     result = {
         "title": "Preparing the next part ahead, on and off",
         "note": f"{runs} runs of each, alternated; medians. The machine may be shared: see "
-                "other_cpu_percent and load_average of each run.",
+        "other_cpu_percent and load_average of each run.",
         "rows": rows,
-    }  # fmt: skip
+    }
     write_result("prepare_ahead", result)
     return result
 
@@ -87,8 +98,10 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(compare(args.runs, args.quick))
     for row in result["rows"]:
-        say(f"{row['database']} {row['modems']}x{row['latency_ms']:g} ms: "
-            f"with {row['with']} / without {row['without']}")  # fmt: skip
+        say(
+            f"{row['database']} {row['modems']}x{row['latency_ms']:g} ms: "
+            f"with {row['with']} / without {row['without']}"
+        )
 
 
 if __name__ == "__main__":

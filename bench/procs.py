@@ -168,8 +168,9 @@ class Proc:
         return "\n".join(parts)
 
 
-async def run_to_end(argv: Sequence[str], *, env: dict[str, str] | None = None,
-                     timeout: float = 120.0) -> str:
+async def run_to_end(
+    argv: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120.0
+) -> str:
     """Run a short command; return its stdout; raise RuntimeError with its output on failure."""
     process = await asyncio.create_subprocess_exec(
         *argv,

@@ -61,68 +61,106 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
     """(what, figure, target, verdict) for the summary table."""
     rows: list[tuple[str, str, str, str]] = [
         (f"{name}", f"failed: {result.get('error', '?')[:200]}", "–", "**not measured**")
-        for name, result in results.items() if result.get("failed")
+        for name, result in results.items()
+        if result.get("failed")
     ]
     for run in results.get("limit", {}).get("runs", []):
-        rows.append((
-            f"1. one modem, {run['latency_ms']:g} ms, {run['messages']} msgs, {run['database']}",
-            f"ratio {run['ratio']:.3f} ({run['rate_sms_per_s']:.2f} of {run['limit_sms_per_s']:g}"
-            f" SMS/s); {_fmt(run.get('share_of_ceiling'))} of the simulator's own ceiling "
-            f"({_fmt(run.get('simulator_ceiling'))}); daemon "
-            f"{run.get('gatewayd_cpu_ms_per_part', 0):g} ms CPU/part; "
-            f"others' CPU {run.get('other_cpu_percent', 0):g} %", "≥ 0.98",
-            _verdict(run["ratio"] >= 0.98),
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"1. one modem, {run['latency_ms']:g} ms, {run['messages']} msgs, "
+                f"{run['database']}",
+                f"ratio {run['ratio']:.3f} ({run['rate_sms_per_s']:.2f} of "
+                f"{run['limit_sms_per_s']:g}"
+                f" SMS/s); {_fmt(run.get('share_of_ceiling'))} of the simulator's own ceiling "
+                f"({_fmt(run.get('simulator_ceiling'))}); daemon "
+                f"{run.get('gatewayd_cpu_ms_per_part', 0):g} ms CPU/part; "
+                f"others' CPU {run.get('other_cpu_percent', 0):g} %",
+                "≥ 0.98",
+                _verdict(run["ratio"] >= 0.98),
+            )
+        )
     for run in results.get("scale", {}).get("runs", []):
         rss_ok = run["gatewayd_peak_rss_mb"] < 150
         verdict = _verdict(run["ratio"] >= 0.95) + (" (RSS met)" if rss_ok else " (RSS missed)")
-        rows.append((
-            f"2. {run['modems']} modems at 200 ms, {run['database']}",
-            f"ratio {run['ratio']:.3f}; daemon CPU {run['gatewayd_cpu_percent']:g} %, RSS "
-            f"{run['gatewayd_peak_rss_mb']:g} MB, {run.get('gatewayd_cpu_ms_per_part', 0):g} ms "
-            f"CPU/part; simulator CPU {run['simulator_cpu_percent']:g} %; PostgreSQL "
-            f"{run.get('postgresql_cpu_percent', 0):g} %; others' CPU "
-            f"{run.get('other_cpu_percent', 0):g} %",
-            "≥ 0.95, RSS < 150 MB (at 64)", verdict if run["modems"] == 64 else "(info)",
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"2. {run['modems']} modems at 200 ms, {run['database']}",
+                f"ratio {run['ratio']:.3f}; daemon CPU {run['gatewayd_cpu_percent']:g} %, RSS "
+                f"{run['gatewayd_peak_rss_mb']:g} MB, "
+                f"{run.get('gatewayd_cpu_ms_per_part', 0):g} ms "
+                f"CPU/part; simulator CPU {run['simulator_cpu_percent']:g} %; PostgreSQL "
+                f"{run.get('postgresql_cpu_percent', 0):g} %; others' CPU "
+                f"{run.get('other_cpu_percent', 0):g} %",
+                "≥ 0.95, RSS < 150 MB (at 64)",
+                verdict if run["modems"] == 64 else "(info)",
+            )
+        )
     for run in results.get("latency", {}).get("runs", []):
         q = run["queue_latency"]
-        rows.append((
-            f"3. queue latency, {run['setup']} ({run['sends']} sends)",
-            f"p50 {q['p50_ms']:.1f} ms, p99 {q['p99_ms']:.1f} ms",
-            "p50 < 20 ms, p99 < 100 ms", _verdict(run["met"]),
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"3. queue latency, {run['setup']} ({run['sends']} sends)",
+                f"p50 {q['p50_ms']:.1f} ms, p99 {q['p99_ms']:.1f} ms",
+                "p50 < 20 ms, p99 < 100 ms",
+                _verdict(run["met"]),
+            )
+        )
     ingest = results.get("ingest")
     if ingest is not None and not ingest.get("measured", False):
-        rows.append(("4. API ingest", ingest.get("note", "not measured"),
-                     "≥ 2,000 POST/s (p95 < 200 ms); ≥ 20,000 recipients/s", "not measured"))
+        rows.append(
+            (
+                "4. API ingest",
+                ingest.get("note", "not measured"),
+                "≥ 2,000 POST/s (p95 < 200 ms); ≥ 20,000 recipients/s",
+                "not measured",
+            )
+        )
     for run in (ingest or {}).get("runs", []):
-        rows.append((
-            f"4. API ingest, {run['database']}",
-            f"{run['single_per_s']:,.0f} POST/s (p95 {run['single_p95_ms']:.0f} ms); "
-            f"{run['batch_recipients_per_s']:,.0f} recipients/s",
-            "≥ 2,000/s with p95 < 200 ms; ≥ 20,000/s",
-            _verdict(run["single_met"] and run["batch_met"]),
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"4. API ingest, {run['database']}",
+                f"{run['single_per_s']:,.0f} POST/s (p95 {run['single_p95_ms']:.0f} ms); "
+                f"{run['batch_recipients_per_s']:,.0f} recipients/s",
+                "≥ 2,000/s with p95 < 200 ms; ≥ 20,000/s",
+                _verdict(run["single_met"] and run["batch_met"]),
+            )
+        )
     size = results.get("at_size")
     if size:
-        rows.append((
-            f"5. report matching, {size['messages']:,} messages",
-            f"p95 {size['apply_status_report']['p95_ms']:.1f} ms", "p95 < 10 ms",
-            _verdict(size["apply_status_report"]["p95_ms"] < 10),
-        ))  # fmt: skip
-        rows.append(("5. GET message by id", f"p95 {size['get_by_id']['p95_ms']:.1f} ms",
-                     "p95 < 10 ms", _verdict(size["get_by_id"]["p95_ms"] < 10)))
+        rows.append(
+            (
+                f"5. report matching, {size['messages']:,} messages",
+                f"p95 {size['apply_status_report']['p95_ms']:.1f} ms",
+                "p95 < 10 ms",
+                _verdict(size["apply_status_report"]["p95_ms"] < 10),
+            )
+        )
+        rows.append(
+            (
+                "5. GET message by id",
+                f"p95 {size['get_by_id']['p95_ms']:.1f} ms",
+                "p95 < 10 ms",
+                _verdict(size["get_by_id"]["p95_ms"] < 10),
+            )
+        )
         worst = max(size["list_by_status"].items(), key=lambda kv: kv[1]["p95_ms"])
         listed_ok = all(v["p95_ms"] < 10 for v in size["list_by_status"].values())
-        rows.append(("5. list by status, pages of 50",
-                     f"worst p95 {worst[1]['p95_ms']:.1f} ms ({worst[0]})", "p95 < 10 ms",
-                     _verdict(listed_ok)))
+        rows.append(
+            (
+                "5. list by status, pages of 50",
+                f"worst p95 {worst[1]['p95_ms']:.1f} ms ({worst[0]})",
+                "p95 < 10 ms",
+                _verdict(listed_ok),
+            )
+        )
     for row in results.get("side_by_side", {}).get("rows", []):
         if row["peer"] == "gatewayd":
             continue
-        figure = (f"{row['rate_sms_per_s']:.2f} SMS/s = {row['peer_over_ours']:.3f} × ours"
-                  if row.get("measured") else row.get("note", "not measured"))
+        figure = (
+            f"{row['rate_sms_per_s']:.2f} SMS/s = {row['peer_over_ours']:.3f} × ours"
+            if row.get("measured")
+            else row.get("note", "not measured")
+        )
         rows.append((f"6. {row['peer']} beside gatewayd", figure, "(comparison)", "–"))
     return rows
 
@@ -164,11 +202,13 @@ def _plots(results: dict[str, Result], plots: Path) -> list[tuple[str, str]]:
         figure, axis = plt.subplots(figsize=(8, 3.2))
         pg = [r for r in scale if r["database"] == "postgresql"]
         xs = [r["modems"] for r in pg]
-        for key, label in (("gatewayd_cpu_percent", "gatewayd"),
-                           ("simulator_cpu_percent", "simulator"),
-                           ("postgresql_cpu_percent", "PostgreSQL"),
-                           ("other_cpu_percent", "other processes"),
-                           ("machine_cpu_percent", "whole machine")):  # fmt: skip
+        for key, label in (
+            ("gatewayd_cpu_percent", "gatewayd"),
+            ("simulator_cpu_percent", "simulator"),
+            ("postgresql_cpu_percent", "PostgreSQL"),
+            ("other_cpu_percent", "other processes"),
+            ("machine_cpu_percent", "whole machine"),
+        ):
             axis.plot(xs, [r.get(key, 0) for r in pg], marker="o", label=label)
         axis.axhline(200, color="grey", linestyle=":", label="2 cores")
         axis.set_xlabel("modems (PostgreSQL, 200 ms)")
@@ -204,8 +244,11 @@ def _plots(results: dict[str, Result], plots: Path) -> list[tuple[str, str]]:
     peers = [r for r in results.get("side_by_side", {}).get("rows", []) if r.get("measured")]
     if peers:
         figure, axis = plt.subplots(figsize=(8, 3.0))
-        axis.bar([r["peer"] for r in peers], [r["rate_sms_per_s"] for r in peers],
-                 color=["#228833"] + ["#bbbbbb"] * (len(peers) - 1))
+        axis.bar(
+            [r["peer"] for r in peers],
+            [r["rate_sms_per_s"] for r in peers],
+            color=["#228833"] + ["#bbbbbb"] * (len(peers) - 1),
+        )
         axis.axhline(20, color="#cc3311", linestyle="--", label="limit (20 SMS/s)")
         axis.set_yscale("log")
         axis.set_ylabel("SMS/s")
@@ -218,9 +261,11 @@ def _machine(results: dict[str, Result]) -> str:
     for result in results.values():
         m = result.get("machine")
         if m:
-            return (f"{m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {m['memory_gib']} GiB, "
-                    f"Linux {m['kernel']}, Python {m['python']}, {m['postgresql']}, "
-                    f"{m['redis']}.")  # fmt: skip
+            return (
+                f"{m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {m['memory_gib']} GiB, "
+                f"Linux {m['kernel']}, Python {m['python']}, {m['postgresql']}, "
+                f"{m['redis']}."
+            )
     return "unknown"
 
 
@@ -229,8 +274,10 @@ def _details(results: dict[str, Result]) -> list[str]:
     for name, result in results.items():
         if name.startswith("breakdown") or name == "codec_speed":
             continue
-        lines.append(f"- `bench/results/{name}.json` ({result.get('taken_at', '?')}): "
-                     f"{result.get('title', name)}. {result.get('note', '')}".rstrip())
+        lines.append(
+            f"- `bench/results/{name}.json` ({result.get('taken_at', '?')}): "
+            f"{result.get('title', name)}. {result.get('note', '')}".rstrip()
+        )
     return lines
 
 
@@ -242,35 +289,46 @@ def render(results: dict[str, Result], plots_dir: Path = PLOTS, doc: Path = DOC)
     load = [r["machine"].get("load_average") for r in results.values() if r.get("machine")]
     pictures = [f"![{caption}]({relative / name})\n\n*{caption}*\n" for name, caption in plots]
     findings = FINDINGS.read_text(encoding="utf-8") if FINDINGS.exists() else ""
-    return "\n".join([
-        "# Benchmarks",
-        "",
-        "How fast the gateway sends, against the modems' own limit, the peers and the product's "
-        "targets. This page is written by `bench/report.py` from `bench/results/`.",
-        "",
-        "## Machine",
-        "",
-        _machine(results),
-        *(["", "Load averages (1, 5, 15 min) as each result was written: "
-             + "; ".join(str(x) for x in load if x) + ". The machine may be shared: "
-             "compare them with the CPU figures below."] if load else []),
-        "",
-        "## Method",
-        "",
-        METHOD,
-        "## Results against the targets",
-        "",
-        *table,
-        "",
-        "Figures per run (CPU, memory, windows, samples) are in the JSON files:",
-        "",
-        *_details(results),
-        "",
-        "## Plots",
-        "",
-        *pictures,
-        findings,
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "How fast the gateway sends, against the modems' own limit, the peers and the "
+            "product's "
+            "targets. This page is written by `bench/report.py` from `bench/results/`.",
+            "",
+            "## Machine",
+            "",
+            _machine(results),
+            *(
+                [
+                    "",
+                    "Load averages (1, 5, 15 min) as each result was written: "
+                    + "; ".join(str(x) for x in load if x)
+                    + ". The machine may be shared: "
+                    "compare them with the CPU figures below.",
+                ]
+                if load
+                else []
+            ),
+            "",
+            "## Method",
+            "",
+            METHOD,
+            "## Results against the targets",
+            "",
+            *table,
+            "",
+            "Figures per run (CPU, memory, windows, samples) are in the JSON files:",
+            "",
+            *_details(results),
+            "",
+            "## Plots",
+            "",
+            *pictures,
+            findings,
+        ]
+    )
 
 
 def main() -> None:

@@ -37,8 +37,11 @@ async def bench_codec(quick: bool) -> Result:
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, str(BENCH_DIR / "codec_speed.py"), "--seconds", seconds],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result = {"title": "PDU codec speed (bench/codec_speed.py)", "output": done.stdout.splitlines()}
     write_result("codec_speed", result)
     return result
@@ -64,10 +67,15 @@ async def run(names: list[str], quick: bool) -> list[str]:
         except Exception as error:  # one broken benchmark must not hide the others' figures
             failed.append(name)
             say(f"{name} failed: {error}")
-            write_result(name if name != "codec" else "codec_speed", {
-                "title": name, "failed": True, "error": str(error)[:2000],
-                "traceback": traceback.format_exc()[-4000:],
-            })  # fmt: skip
+            write_result(
+                name if name != "codec" else "codec_speed",
+                {
+                    "title": name,
+                    "failed": True,
+                    "error": str(error)[:2000],
+                    "traceback": traceback.format_exc()[-4000:],
+                },
+            )
         say(f"{name} took {time.monotonic() - started:.0f} s")
     return failed
 
@@ -89,8 +97,10 @@ def main() -> int:
     failed = asyncio.run(run(names, args.quick))
     if not args.no_report:
         report.main()
-    say(f"all done in {(time.monotonic() - started) / 60:.1f} min"
-        + (f"; failed: {', '.join(failed)}" if failed else ""))  # fmt: skip
+    say(
+        f"all done in {(time.monotonic() - started) / 60:.1f} min"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

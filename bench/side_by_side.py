@@ -86,11 +86,18 @@ class GammuSmsd(Peer):
         for folder in ("inbox", "outbox", "sent", "error"):
             (spool / folder).mkdir(parents=True, exist_ok=True)
         self.config = render(
-            "gammu-smsdrc", self.work / "gammu-smsdrc", device=self.device, phone_id="modem0",
-            spool_dir=spool, log_file=self.work / "smsd.log",
-            gammu_log_file=self.work / "gammu.log", delivery_report="log", comm_timeout=1,
-            receive_frequency=15, debug_level=1,
-        )  # fmt: skip
+            "gammu-smsdrc",
+            self.work / "gammu-smsdrc",
+            device=self.device,
+            phone_id="modem0",
+            spool_dir=spool,
+            log_file=self.work / "smsd.log",
+            gammu_log_file=self.work / "gammu.log",
+            delivery_report="log",
+            comm_timeout=1,
+            receive_frequency=15,
+            debug_level=1,
+        )
         argv = ["gammu-smsd", "-c", str(self.config), "-p", str(self.work / "gammu-smsd.pid")]
         proc = Proc("gammu-smsd", argv, self.work / "logs")
         await proc.start()
@@ -98,8 +105,19 @@ class GammuSmsd(Peer):
         return _log_says(self.work / "smsd.log", "Starting phone communication")
 
     async def queue(self, index: int, text: str) -> None:
-        await run_to_end(["gammu-smsd-inject", "-c", str(self.config), "TEXT",
-                          recipient(index), "-text", text, "-report"], timeout=60)  # fmt: skip
+        await run_to_end(
+            [
+                "gammu-smsd-inject",
+                "-c",
+                str(self.config),
+                "TEXT",
+                recipient(index),
+                "-text",
+                text,
+                "-report",
+            ],
+            timeout=60,
+        )
 
 
 class SmsTools(Peer):
@@ -110,8 +128,14 @@ class SmsTools(Peer):
         self.spool = self.work / "spool"
         for folder in ("outgoing", "checked", "incoming", "failed", "sent", "report"):
             (self.spool / folder).mkdir(parents=True, exist_ok=True)
-        config = render("smsd.conf", self.work / "smsd.conf", device=self.device,
-                        spool_dir=self.spool, delay_time=10, log_level=7)  # fmt: skip
+        config = render(
+            "smsd.conf",
+            self.work / "smsd.conf",
+            device=self.device,
+            spool_dir=self.spool,
+            delay_time=10,
+            log_level=7,
+        )
         proc = Proc("smsd", ["smsd", f"-c{config}", "-t"], self.work / "logs")
         await proc.start()
         self.procs.append(proc)
@@ -133,12 +157,21 @@ class Kannel(Peer):
         logs.mkdir(parents=True, exist_ok=True)
         self.admin, smsbox, self.sendsms = _free_port(), _free_port(), _free_port()
         config = render(
-            "kannel.conf", self.work / "kannel.conf", admin_port=self.admin,
-            admin_password="bench-admin", smsbox_port=smsbox, sendsms_port=self.sendsms,
-            log_dir=logs, smsc_id="modem0", device=self.device, my_number="+5511990000001",
-            sendsms_user="bench", sendsms_password="bench-secret",
-            mo_url=f"http://127.0.0.1:{_free_port()}/mo", log_level=1,
-        )  # fmt: skip
+            "kannel.conf",
+            self.work / "kannel.conf",
+            admin_port=self.admin,
+            admin_password="bench-admin",
+            smsbox_port=smsbox,
+            sendsms_port=self.sendsms,
+            log_dir=logs,
+            smsc_id="modem0",
+            device=self.device,
+            my_number="+5511990000001",
+            sendsms_user="bench",
+            sendsms_password="bench-secret",
+            mo_url=f"http://127.0.0.1:{_free_port()}/mo",
+            log_level=1,
+        )
         bearerbox = Proc("bearerbox", ["bearerbox", "-v", "1", str(config)], logs)
         await bearerbox.start()
         self.procs.append(bearerbox)
@@ -148,8 +181,9 @@ class Kannel(Peer):
         self.procs.append(box)
 
         async def ready() -> bool:
-            status = await asyncio.to_thread(self._get, f"http://127.0.0.1:{self.admin}/status.txt"
-                                             "?password=bench-admin")  # fmt: skip
+            status = await asyncio.to_thread(
+                self._get, f"http://127.0.0.1:{self.admin}/status.txt?password=bench-admin"
+            )
             online = any("modem0" in line and "online" in line for line in status.splitlines())
             return online and await _port_open(self.sendsms)()
 
@@ -164,11 +198,17 @@ class Kannel(Peer):
             return ""
 
     async def queue(self, index: int, text: str) -> None:
-        query = urllib.parse.urlencode({
-            "username": "bench", "password": "bench-secret", "to": recipient(index),
-            "text": text, "smsc": "modem0", "dlr-mask": "3",
-            "dlr-url": f"http://127.0.0.1:{_free_port()}/dlr",
-        })  # fmt: skip
+        query = urllib.parse.urlencode(
+            {
+                "username": "bench",
+                "password": "bench-secret",
+                "to": recipient(index),
+                "text": text,
+                "smsc": "modem0",
+                "dlr-mask": "3",
+                "dlr-url": f"http://127.0.0.1:{_free_port()}/dlr",
+            }
+        )
         body = await asyncio.to_thread(
             self._get, f"http://127.0.0.1:{self.sendsms}/cgi-bin/sendsms?{query}"
         )
@@ -242,8 +282,14 @@ async def bench_side_by_side(quick: bool) -> Result:
     messages = 200
     cap_s = 30.0 if quick else 90.0
     say(f"side by side: gatewayd, {messages} messages at {LATENCY_MS:g} ms")
-    ours_run = await throughput_run("sqlite", modems=1, latency_ms=LATENCY_MS, messages=messages,
-                                    tag="sidebyside", report_delay_ms=REPORT_DELAY_MS)  # fmt: skip
+    ours_run = await throughput_run(
+        "sqlite",
+        modems=1,
+        latency_ms=LATENCY_MS,
+        messages=messages,
+        tag="sidebyside",
+        report_delay_ms=REPORT_DELAY_MS,
+    )
     ours = {
         "peer": "gatewayd",
         "measured": True,
@@ -262,11 +308,16 @@ async def bench_side_by_side(quick: bool) -> Result:
         except RuntimeError as error:
             row = {"peer": kind.name, "measured": False, "note": str(error)[:300]}
         if row.get("measured"):
-            row["ours_over_peer"] = round(ours["rate_sms_per_s"] / row["rate_sms_per_s"], 1) \
-                if row["rate_sms_per_s"] else None
+            row["ours_over_peer"] = (
+                round(ours["rate_sms_per_s"] / row["rate_sms_per_s"], 1)
+                if row["rate_sms_per_s"]
+                else None
+            )
             row["peer_over_ours"] = round(row["rate_sms_per_s"] / ours["rate_sms_per_s"], 4)
-            say(f"  {kind.name} {row['rate_sms_per_s']} SMS/s ({row['parts_accepted']} parts "
-                f"in {row['run_s']} s)")  # fmt: skip
+            say(
+                f"  {kind.name} {row['rate_sms_per_s']} SMS/s ({row['parts_accepted']} parts "
+                f"in {row['run_s']} s)"
+            )
         else:
             say(f"  {kind.name} not measured: {row['note']}")
         rows.append(row)
@@ -276,9 +327,9 @@ async def bench_side_by_side(quick: bool) -> Result:
         "messages": messages,
         "cap_s": cap_s,
         "note": f"Peers are cut at {cap_s:g} s after queueing; their rate is taken from the "
-                "ledger between their first and last accepted part.",
+        "ledger between their first and last accepted part.",
         "rows": rows,
-    }  # fmt: skip
+    }
     write_result("side_by_side", result)
     return result
 

@@ -97,9 +97,11 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=200)
     args = parser.parse_args()
     result = asyncio.run(ceiling(args.latency_ms, args.parts))
-    say(f"simulator ceiling at {args.latency_ms:g} ms: ratio {result['ratio']:.4f} "
+    say(
+        f"simulator ceiling at {args.latency_ms:g} ms: ratio {result['ratio']:.4f} "
         f"(prompt turn {result['prompt_turn_ms']:.2f} ms, answer "
-        f"{result['answer_after_pdu_ms']:.2f} ms after the PDU)")  # fmt: skip
+        f"{result['answer_after_pdu_ms']:.2f} ms after the PDU)"
+    )
 
 
 if __name__ == "__main__":

@@ -128,11 +128,20 @@ async def start_simulator(
 ) -> Simulator:
     ledger_path = work_dir / "ledger.jsonl"
     argv = [
-        str(Path(gatewayd_argv()[0]).parent / "python"), "-m", "bench.simulate_precise",
-        "--modems", str(modems), "--dir", str(work_dir / "dev"),
-        "--latency-ms", str(latency_ms), "--report-delay-ms", str(report_delay_ms),
-        "--ledger", str(ledger_path),
-    ]  # fmt: skip
+        str(Path(gatewayd_argv()[0]).parent / "python"),
+        "-m",
+        "bench.simulate_precise",
+        "--modems",
+        str(modems),
+        "--dir",
+        str(work_dir / "dev"),
+        "--latency-ms",
+        str(latency_ms),
+        "--report-delay-ms",
+        str(report_delay_ms),
+        "--ledger",
+        str(ledger_path),
+    ]
     proc = Proc("simulator", argv, work_dir / "logs", cwd=REPO_ROOT)
     await proc.start()
     deadline = time.monotonic() + 30
@@ -172,24 +181,29 @@ async def start_daemon(
     data_dir.mkdir(parents=True, exist_ok=True)
     names = [f"m{i}" for i in range(len(devices))]
     config = write_settings(
-        work_dir / "gatewayd.toml", list(zip(names, devices, strict=True)),
-        data_dir=data_dir, poll_interval=poll_interval, log_level=log_level,
+        work_dir / "gatewayd.toml",
+        list(zip(names, devices, strict=True)),
+        data_dir=data_dir,
+        poll_interval=poll_interval,
+        log_level=log_level,
         gateway_options=gateway_options,
-    )  # fmt: skip
+    )
     env = {"SMSGW_DATABASE_URL": url}
     if redis_url:
         env["SMSGW_REDIS_URL"] = redis_url
     else:
         os.environ.pop("SMSGW_REDIS_URL", None)
     await run_to_end([*gatewayd_argv(), "migrate", "--config", str(config)], env=env)
-    proc = Proc("gatewayd", [*gatewayd_argv(), "run", "--config", str(config)],
-                work_dir / "logs", env=env)  # fmt: skip
+    proc = Proc(
+        "gatewayd", [*gatewayd_argv(), "run", "--config", str(config)], work_dir / "logs", env=env
+    )
     await proc.start()
     return Daemon(proc, url, redis_url, data_dir, names)
 
 
-async def wait_modems_online(db: Database, names: Sequence[str], *, timeout: float,
-                             proc: Proc | None = None) -> None:  # fmt: skip
+async def wait_modems_online(
+    db: Database, names: Sequence[str], *, timeout: float, proc: Proc | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     wanted = set(names)
     while True:
@@ -213,12 +227,13 @@ def prepared_messages(count: int, *, start: int = 0, text: str = "") -> list[Pre
     ]
 
 
-async def enqueue_all(db: Database, prepared: Sequence[PreparedMessage], *,
-                      chunk: int = 2000) -> list[int]:  # fmt: skip
+async def enqueue_all(
+    db: Database, prepared: Sequence[PreparedMessage], *, chunk: int = 2000
+) -> list[int]:
     ids: list[int] = []
     for first in range(0, len(prepared), chunk):
         async with db.begin() as conn:
-            new_ids, _ = await enqueue(conn, prepared[first:first + chunk], created_by="bench")
+            new_ids, _ = await enqueue(conn, prepared[first : first + chunk], created_by="bench")
         ids += new_ids
     return ids
 
@@ -242,9 +257,13 @@ class Waker:
 
 
 async def wait_for_ledger(
-    simulator: Simulator, count: int, *, timeout: float, watch: Sequence[Proc] = (),
+    simulator: Simulator,
+    count: int,
+    *,
+    timeout: float,
+    watch: Sequence[Proc] = (),
     poll: float = 0.1,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """The ledger once it has ``count`` entries; the entries so far when ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while True:

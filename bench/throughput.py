@@ -52,16 +52,24 @@ def steady_rate(entries: list[dict[str, Any]]) -> tuple[float, float]:
     end = min(max(times) for times in by_modem.values())
     if end <= start:
         return sum(rate_between(times) for times in by_modem.values()), 0.0
-    total = sum(rate_between([t for t in times if start <= t <= end])
-                for times in by_modem.values())  # fmt: skip
+    total = sum(
+        rate_between([t for t in times if start <= t <= end]) for times in by_modem.values()
+    )
     return total, end - start
 
 
 async def throughput_run(
-    kind: str, *, modems: int, latency_ms: float, messages: int, tag: str,
-    report_delay_ms: float = 200.0, keep: bool = False, cap_s: float | None = None,
+    kind: str,
+    *,
+    modems: int,
+    latency_ms: float,
+    messages: int,
+    tag: str,
+    report_delay_ms: float = 200.0,
+    keep: bool = False,
+    cap_s: float | None = None,
     gateway_options: Mapping[str, str | bool | int | float] | None = None,
-) -> Result:  # fmt: skip
+) -> Result:
     """One run; the figures as a dict (``ratio`` is the steady rate over the limit). With
     ``cap_s`` the run ends that long after the wake-up even if parts are still queued."""
     limit = modems * 1000.0 / latency_ms
@@ -72,8 +80,13 @@ async def throughput_run(
                 work, modems, latency_ms=latency_ms, report_delay_ms=report_delay_ms
             )
             try:
-                daemon = await start_daemon(work, url, simulator.devices, redis_url=redis_url,
-                                            gateway_options=gateway_options)  # fmt: skip
+                daemon = await start_daemon(
+                    work,
+                    url,
+                    simulator.devices,
+                    redis_url=redis_url,
+                    gateway_options=gateway_options,
+                )
             except BaseException:
                 await simulator.proc.stop()
                 raise
@@ -86,18 +99,23 @@ async def throughput_run(
                 await enqueue_all(db, prepared)
                 queued_in = time.time() - enqueued_at
                 database = url.rsplit("/", 1)[1]
-                window = CpuWindow({
-                    "gatewayd": lambda: [daemon.proc.pid],
-                    "simulator": lambda: [simulator.proc.pid],
-                    "postgresql": lambda: postgres_backends(database)
-                    if kind == "postgresql" else [],
-                })  # fmt: skip
+                window = CpuWindow(
+                    {
+                        "gatewayd": lambda: [daemon.proc.pid],
+                        "simulator": lambda: [simulator.proc.pid],
+                        "postgresql": lambda: (
+                            postgres_backends(database) if kind == "postgresql" else []
+                        ),
+                    }
+                )
                 window.start()
                 woken_at = time.time()
                 await waker.wake()
                 expected = messages / limit
                 entries = await wait_for_ledger(
-                    simulator, messages, timeout=cap_s or expected * 3 + 30,
+                    simulator,
+                    messages,
+                    timeout=cap_s or expected * 3 + 30,
                     watch=[daemon.proc, simulator.proc],
                 )
                 cpu = window.stop()
@@ -149,23 +167,30 @@ async def bench_limit(quick: bool) -> Result:
     for kind in ("sqlite", "postgresql"):
         for latency, count in plan:
             say(f"limit: {kind}, 1 modem, {latency:g} ms, {count} messages")
-            run = await throughput_run(kind, modems=1, latency_ms=latency, messages=count,
-                                       tag=f"limit{int(latency)}{kind[:2]}",
-                                       gateway_options=PIPELINED)  # fmt: skip
+            run = await throughput_run(
+                kind,
+                modems=1,
+                latency_ms=latency,
+                messages=count,
+                tag=f"limit{int(latency)}{kind[:2]}",
+                gateway_options=PIPELINED,
+            )
             run["simulator_ceiling"] = ceilings[latency]["ratio"]
             run["share_of_ceiling"] = round(run["ratio"] / ceilings[latency]["ratio"], 4)
-            say(f"  ratio {run['ratio']:.4f} ({run['rate_sms_per_s']} SMS/s of "
+            say(
+                f"  ratio {run['ratio']:.4f} ({run['rate_sms_per_s']} SMS/s of "
                 f"{run['limit_sms_per_s']}); {run['share_of_ceiling']:.4f} of the simulator's "
-                "own ceiling")  # fmt: skip
+                "own ceiling"
+            )
             runs.append(run)
     result = {
         "title": "Against the limit: one modem",
         "target": f"ratio >= {LIMIT_TARGET}",
         "note": "1 s latency uses fewer messages (100; 500 would take 500 s). The simulator's "
-                "ceiling is what a client doing nothing but AT+CMGS back to back with blocking "
-                "reads reaches on the same simulated modem (bench/sim_ceiling.py). The daemon "
-                "runs with prepare_ahead = \"always\" (the next part prepared while one is on "
-                "the wire); see bench/results/prepare_ahead.json for the same runs in turn.",
+        "ceiling is what a client doing nothing but AT+CMGS back to back with blocking "
+        "reads reaches on the same simulated modem (bench/sim_ceiling.py). The daemon "
+        'runs with prepare_ahead = "always" (the next part prepared while one is on '
+        "the wire); see bench/results/prepare_ahead.json for the same runs in turn.",
         "ceilings": list(ceilings.values()),
         "runs": runs,
         "met": all(r["ratio"] >= LIMIT_TARGET for r in runs),
@@ -183,12 +208,19 @@ async def bench_scale(quick: bool) -> Result:
         count = int(modems * 5 * seconds)
         say(f"scale: {kind}, {modems} modems at 200 ms, {count} messages")
         run = await throughput_run(
-            kind, modems=modems, latency_ms=200.0, messages=count,
-            tag=f"scale{modems}{kind[:2]}", cap_s=seconds * 2 + 30, gateway_options=PIPELINED,
-        )  # fmt: skip
-        say(f"  ratio {run['ratio']:.4f}, gatewayd CPU {run['gatewayd_cpu_percent']} %, "
+            kind,
+            modems=modems,
+            latency_ms=200.0,
+            messages=count,
+            tag=f"scale{modems}{kind[:2]}",
+            cap_s=seconds * 2 + 30,
+            gateway_options=PIPELINED,
+        )
+        say(
+            f"  ratio {run['ratio']:.4f}, gatewayd CPU {run['gatewayd_cpu_percent']} %, "
             f"RSS {run['gatewayd_peak_rss_mb']} MB, simulator CPU "
-            f"{run['simulator_cpu_percent']} %")  # fmt: skip
+            f"{run['simulator_cpu_percent']} %"
+        )
         runs.append(run)
     at_64 = [r for r in runs if r["modems"] == 64 and r["database"] == "postgresql"]
     result = {
@@ -196,11 +228,13 @@ async def bench_scale(quick: bool) -> Result:
         "target": f"ratio >= {SCALE_TARGET} at 64 modems, RSS < {SCALE_RSS_TARGET_MB:g} MB",
         "note": f"Each run queues {seconds} s of work at the limit and is cut {seconds * 2 + 30} s "
         "after the wake-up; the ratio is taken while every modem was busy. The daemon runs "
-        "with prepare_ahead = \"always\".",
+        'with prepare_ahead = "always".',
         "runs": runs,
-        "met": all(r["ratio"] >= SCALE_TARGET and r["gatewayd_peak_rss_mb"] < SCALE_RSS_TARGET_MB
-                   for r in at_64),
-    }  # fmt: skip
+        "met": all(
+            r["ratio"] >= SCALE_TARGET and r["gatewayd_peak_rss_mb"] < SCALE_RSS_TARGET_MB
+            for r in at_64
+        ),
+    }
     write_result("scale", result)
     return result
 

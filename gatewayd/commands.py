@@ -59,8 +59,11 @@ def command_key(secret_key: str) -> bytes:
 def _canonical(version: int, issued_ms: int, nonce: str, body: Body) -> bytes:
     return json.dumps(
         [version, issued_ms, nonce, body],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
-    ).encode()  # fmt: skip
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        allow_nan=False,
+    ).encode()
 
 
 def _signature(key: bytes, version: int, issued_ms: int, nonce: str, body: Body) -> str:

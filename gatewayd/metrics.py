@@ -24,6 +24,7 @@ def recovery_step_count(modem: str, step: str) -> float:
     """The current value of the recovery counter for one modem and step (for tests and CLI)."""
     return float(MODEM_RECOVERY_STEPS.labels(modem=modem, step=step)._value.get())
 
+
 GROUP_COMMIT_ITEMS = Histogram(
     "smsgw_group_commit_items",
     "Items done per group transaction (send steps of all modems; status reports).",

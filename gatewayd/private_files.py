@@ -37,8 +37,7 @@ def make_private(path: Path) -> None:
     except OSError as error:
         log.warning("Cannot make a file private", path=str(path), error=error.strerror)
         return
-    log.warning("File was readable by other users: now private", path=str(path),
-                was=f"{bits:04o}")  # fmt: skip
+    log.warning("File was readable by other users: now private", path=str(path), was=f"{bits:04o}")
 
 
 def create_private(path: Path) -> None:

@@ -19,7 +19,8 @@ fi
 scripts/bootstrap.sh "$venv" dev
 
 echo "== ruff"
-"$venv/bin/ruff" check gatewayd webui tests
+"$venv/bin/ruff" check gatewayd webui tests bench
+"$venv/bin/ruff" format --check --quiet gatewayd webui tests bench scripts
 echo "== mypy"
 "$venv/bin/mypy"
 if [ "${COVERAGE:-0}" = 0 ]; then

@@ -41,8 +41,10 @@ class SkipGuard:
     def xfail_problem(item: pytest.Item) -> str | None:
         marker = item.get_closest_marker("xfail")
         if marker is None:
-            return ("pytest.xfail() inside a test is not allowed: mark the test "
-                    "xfail(strict=True, reason=...)")
+            return (
+                "pytest.xfail() inside a test is not allowed: mark the test "
+                "xfail(strict=True, reason=...)"
+            )
         strict = marker.kwargs.get("strict", item.config.getini("xfail_strict"))
         reason = marker.kwargs.get("reason") or (marker.args[1] if len(marker.args) > 1 else "")
         if not strict or not reason:

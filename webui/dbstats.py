@@ -72,12 +72,26 @@ class QueryTimer:
         event.remove(self._engine, "handle_error", self._failed)
         self._engine = None
 
-    def _before(self, conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any,
-                _executemany: bool) -> None:
+    def _before(
+        self,
+        conn: Any,
+        _cursor: Any,
+        _statement: Any,
+        _params: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
         conn.info.setdefault(STARTED_KEY, []).append(time.perf_counter())
 
-    def _after(self, conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any,
-               _executemany: bool) -> None:
+    def _after(
+        self,
+        conn: Any,
+        _cursor: Any,
+        _statement: Any,
+        _params: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
         started = conn.info.get(STARTED_KEY)
         if started:
             self.record(time.perf_counter() - started.pop())

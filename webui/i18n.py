@@ -154,9 +154,7 @@ async def locale_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Pick the request's locale (after authentication, so the user's setting is known)."""
     if request.path.startswith(("/static/", "/api/", "/metrics")):
         return await handler(request)
-    locale = choose_locale(
-        await _user_setting(request), request.headers.get("Accept-Language", "")
-    )
+    locale = choose_locale(await _user_setting(request), request.headers.get("Accept-Language", ""))
     request[LOCALE_KEY] = locale
     token = _current.set(translations(locale))
     locale_token = _current_locale.set(locale)

@@ -121,10 +121,11 @@ async def allowed(app: web.Application, identity: Identity) -> bool:
 
 def too_many_streams(limit: int) -> web.Response:
     return error_response(
-        429, "too_many_streams",
+        429,
+        "too_many_streams",
         f"at most {limit} live streams at once per user: close another tab",
         headers={"Retry-After": "30"},
-    )  # fmt: skip
+    )
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -116,8 +116,9 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
         message = "too many password checks at once; try again in a moment"
         if api:
             return error_response(503, "busy", message, headers={"Retry-After": "2"})
-        return web.Response(status=503, text=f"Service unavailable: {message}.\n",
-                            headers={"Retry-After": "2"})
+        return web.Response(
+            status=503, text=f"Service unavailable: {message}.\n", headers={"Retry-After": "2"}
+        )
     except DatabaseUnavailable as exc:
         log.error("Database unavailable", path=request.path, reason=str(exc))
         if api:

@@ -19,7 +19,6 @@ from webui.webhooks.addresses import AddressPolicy
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-
 class OptionsError(ValueError):
     """A web option cannot be used; ``str()`` is one line."""
 

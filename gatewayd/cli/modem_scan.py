@@ -51,8 +51,12 @@ def render_tables(probes: list[PortProbe]) -> str:
         if identity.iccid:
             lines.append(f"iccid = {toml_string(identity.iccid)}")
     if number == 0:
-        lines.insert(0, "# no modem answered on " + ", ".join(p.path for p in probes) if probes
-                     else "# no serial port found")  # fmt: skip
+        lines.insert(
+            0,
+            "# no modem answered on " + ", ".join(p.path for p in probes)
+            if probes
+            else "# no serial port found",
+        )
     return "\n".join(lines).strip() + "\n"
 
 

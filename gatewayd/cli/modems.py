@@ -113,8 +113,17 @@ async def _probe(config: ModemSettings) -> ProbeResult:
 
 
 def print_table(results: list[ProbeResult]) -> None:
-    columns = ("name", "device", "manufacturer", "model", "imei", "imsi", "signal_dbm",
-               "operator", "registration")  # fmt: skip
+    columns = (
+        "name",
+        "device",
+        "manufacturer",
+        "model",
+        "imei",
+        "imsi",
+        "signal_dbm",
+        "operator",
+        "registration",
+    )
     rows = []
     for result in results:
         values = asdict(result)

@@ -112,8 +112,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         if gateway.workers:
             print(f"gatewayd running with {len(gateway.workers)} modems; stop with Ctrl-C")
         else:
-            print("gatewayd running idle: no enabled modem, nothing is sent (enable a [[modem]] "
-                  "in the settings, or use --simulate N); stop with Ctrl-C")  # fmt: skip
+            print(
+                "gatewayd running idle: no enabled modem, nothing is sent (enable a [[modem]] "
+                "in the settings, or use --simulate N); stop with Ctrl-C"
+            )
         sys.stdout.flush()
         await gateway.run()
     finally:

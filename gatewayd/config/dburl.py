@@ -35,9 +35,7 @@ def parse_database_url(url: str) -> URL:
         return parsed.set(drivername="postgresql+asyncpg")
     if scheme in SQLITE_SCHEMES:
         if not parsed.database or parsed.database == ":memory:":
-            raise DatabaseUrlError(
-                "a SQLite URL needs a file path, e.g. sqlite:///data/gateway.db"
-            )
+            raise DatabaseUrlError("a SQLite URL needs a file path, e.g. sqlite:///data/gateway.db")
         path = Path(parsed.database).expanduser().absolute()
         return parsed.set(drivername="sqlite+aiosqlite", database=str(path))
     raise DatabaseUrlError(

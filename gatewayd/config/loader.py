@@ -199,8 +199,11 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
     webhook_allow = table.string_list("webhook_allow", defaults.webhook_allow)
     for entry in webhook_allow:
         if not _network_or_host(entry):
-            raise table.error("webhook_allow", f"{entry!r} is not an IP address, a network "
-                              "(CIDR) or a host name such as erp.lan or *.corp.lan")
+            raise table.error(
+                "webhook_allow",
+                f"{entry!r} is not an IP address, a network "
+                "(CIDR) or a host name such as erp.lan or *.corp.lan",
+            )
     settings = WebSettings(
         listen=listen,
         secret_key=secret_key,
@@ -247,8 +250,10 @@ def _trusted_proxies(table: TableReader, env: Mapping[str, str]) -> tuple[str, .
     return networks
 
 
-HOST_PATTERN = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
-                          r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
+HOST_PATTERN = re.compile(
+    r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+    r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
+)
 
 
 def _network_or_host(entry: str) -> bool:

@@ -11,7 +11,9 @@ from gatewayd.config.reader import SettingsError, TableReader
 MODEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 PIN = re.compile(r"^\d{4,8}$")
 PREFIX = re.compile(r"^\+\d{1,15}$")
-SOCKET_DEVICE = re.compile(r"^socket://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})$")
+SOCKET_DEVICE = re.compile(
+    r"^socket://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})$"
+)
 IMEI = re.compile(r"^\d{15}$")
 ICCID = re.compile(r"^\d{18,22}F?$")
 USSD_CODE = re.compile(r"^[0-9*#+]{1,182}$")
@@ -39,9 +41,7 @@ def _read_modem(table: TableReader) -> ModemSettings:
     if name is None:
         raise table.error("name", "is required")
     if not MODEM_NAME.match(name):
-        raise table.error(
-            "name", f"must be 1-32 letters, digits, '.', '_' or '-', got {name!r}"
-        )
+        raise table.error("name", f"must be 1-32 letters, digits, '.', '_' or '-', got {name!r}")
     device = table.string("device", None)
     if device is None:
         raise table.error("device", "is required (a device path or socket://host:port)")

@@ -96,8 +96,14 @@ class TableReader:
 
 
 def _describe(value: Any) -> str:
-    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
+    kinds = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
     kind = kinds.get(type(value), type(value).__name__)
     shown = repr(value)
     return f"{kind} ({shown})" if len(shown) <= 40 else kind

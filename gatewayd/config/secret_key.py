@@ -53,8 +53,9 @@ def with_secret_key(settings: Settings, *, create: bool) -> Settings:
         if not create:
             return settings
         if key is not None:
-            log.warning("Stored secret key too short: replaced (everyone signs in again)",
-                        path=str(path))  # fmt: skip
+            log.warning(
+                "Stored secret key too short: replaced (everyone signs in again)", path=str(path)
+            )
         key = _write_new_key(path)
     return replace(settings, web=replace(settings.web, secret_key=key))
 

@@ -291,9 +291,11 @@ class AtModem:
         when no send is in flight."""
         self._check_pdu(pdu_hex, tpdu_length)
         follow = self.channel.follow_with_prompt(
-            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written,
+            f"AT+CMGS={tpdu_length}",
+            pdu_hex.upper(),
+            on_written=on_written,
             when=_has_reference,
-        )  # fmt: skip
+        )
         if follow is None:
             return None
         started, answer = follow
@@ -418,8 +420,12 @@ class AtModem:
                 delivered = False
                 if storing is not None:
                     storing.add_done_callback(self._late_storing_done)
-                log.warning("%s: incoming %s still being stored after %s s; not acknowledged",
-                            self.name, incoming.kind, timeout)  # fmt: skip
+                log.warning(
+                    "%s: incoming %s still being stored after %s s; not acknowledged",
+                    self.name,
+                    incoming.kind,
+                    timeout,
+                )
             except Exception:
                 delivered = False
                 log.exception("%s: incoming %s callback failed", self.name, incoming.kind)
@@ -427,8 +433,7 @@ class AtModem:
 
     def _late_storing_done(self, storing: asyncio.Future[Any]) -> None:
         if not storing.cancelled() and storing.exception() is not None:
-            log.error("%s: storing an incoming PDU failed", self.name,
-                      exc_info=storing.exception())  # fmt: skip
+            log.error("%s: storing an incoming PDU failed", self.name, exc_info=storing.exception())
 
 
 def _reference_in(value: str) -> int | None:

@@ -67,7 +67,6 @@ class ErrorTable:
             return ErrorCodeInfo("unknown", f"manufacturer specific error {code}")
         return ErrorCodeInfo("unknown", f"unlisted error {code}")
 
-
     def code_for_text(self, kind: ErrorKind, text: str) -> int | None:
         """The code of a verbose error (`AT+CMEE=2`: `+CME ERROR: SIM PIN required`)."""
         if kind == "ERROR" or not text:

@@ -132,9 +132,7 @@ def choose_indication(offer: str, *, prefer_direct: bool = True) -> Indication |
     return Indication(tuple(values))
 
 
-def choose_storages(
-    offer: str, preferred: tuple[str, ...] = PREFERRED_STORAGES
-) -> Storages | None:
+def choose_storages(offer: str, preferred: tuple[str, ...] = PREFERRED_STORAGES) -> Storages | None:
     """Pick memories from the `AT+CPMS=?` answer: one memory for reading and receiving."""
     groups = [parse_string_options(group) for group in split_groups(offer)]
     if not groups or not groups[0]:

@@ -151,9 +151,7 @@ def _first_terminator(buffer: bytearray) -> int:
     return min(positions) if positions else -1
 
 
-async def open_connection(
-    url: str, sink: LineSink, *, baudrate: int = 115200
-) -> AtProtocol:
+async def open_connection(url: str, sink: LineSink, *, baudrate: int = 115200) -> AtProtocol:
     """Open a device path (including pty slaves) or `socket://host:port` and attach a protocol."""
     loop = asyncio.get_running_loop()
     protocol = AtProtocol(sink)

@@ -41,16 +41,20 @@ async def allocate_ids(conn: AsyncConnection, table: Table, count: int) -> list[
         return []
     if conn.dialect.name == "postgresql":
         rows = await conn.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                 "FROM generate_series(1, :count)"),
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
             {"count": count},
         )
         return sorted(row[0] for row in rows)
     if conn.dialect.name == "sqlite":
         highest = (
             await conn.execute(
-                text(f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
-                     f"'{table.name}'), 0), coalesce((SELECT max(id) FROM {table.name}), 0))")
+                text(
+                    f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+                    f"'{table.name}'), 0), coalesce((SELECT max(id) FROM {table.name}), 0))"
+                )
             )
         ).scalar_one()
         return list(range(int(highest) + 1, int(highest) + 1 + count))
@@ -70,8 +74,9 @@ class BulkInsert:
             return
         dialect = conn.dialect
         if dialect.paramstyle not in _POSITIONAL:
-            await conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=True))
-                                                    for row in rows])
+            await conn.execute(
+                insert(self.table), [dict(zip(self.columns, row, strict=True)) for row in rows]
+            )
             return
         sql, processors = self._prepare(dialect)
         values = _processed(rows, processors) if processors else list(rows)
@@ -91,8 +96,11 @@ class BulkInsert:
             )
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(sql, None, exc) from exc
-        except (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
-                OSError) as exc:
+        except (
+            asyncpg.PostgresConnectionError,
+            asyncpg.ConnectionDoesNotExistError,
+            OSError,
+        ) as exc:
             raise DBAPIError(sql, None, exc, connection_invalidated=True) from exc
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DBAPIError(sql, None, exc) from exc
@@ -104,8 +112,10 @@ class BulkInsert:
             marker = _POSITIONAL[dialect.paramstyle]
             values = ", ".join(marker.format(i) for i in range(1, len(self.columns) + 1))
             quote = dialect.identifier_preparer.quote
-            sql = (f"INSERT INTO {quote(self.table.name)} "
-                   f"({', '.join(quote(c) for c in self.columns)}) VALUES ({values})")
+            sql = (
+                f"INSERT INTO {quote(self.table.name)} "
+                f"({', '.join(quote(c) for c in self.columns)}) VALUES ({values})"
+            )
             processors: list[tuple[int, Processor]] = []
             for index, name in enumerate(self.columns):
                 column_type = self.table.c[name].type.dialect_impl(dialect)

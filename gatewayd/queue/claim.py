@@ -77,9 +77,15 @@ async def claim(
     message must not wait forever.
     """
     rows = await claim_due(
-        conn, host=host, modem=modem, prefixes=prefixes, own_number=own_number, now=now,
-        limit=limit, avoid_for=avoid_for,
-    )  # fmt: skip
+        conn,
+        host=host,
+        modem=modem,
+        prefixes=prefixes,
+        own_number=own_number,
+        now=now,
+        limit=limit,
+        avoid_for=avoid_for,
+    )
     return await with_parts(conn, rows)
 
 
@@ -204,9 +210,7 @@ async def release(conn: AsyncConnection, message_ids: list[int], *, now: datetim
         return
     await conn.execute(
         update(messages)
-        .where(
-            messages.c.id.in_(message_ids), messages.c.status == MessageStatus.SENDING.value
-        )
+        .where(messages.c.id.in_(message_ids), messages.c.status == MessageStatus.SENDING.value)
         .values(
             status=MessageStatus.QUEUED.value,
             claimed_by=None,
@@ -296,7 +300,6 @@ async def recover_after_crash(
     return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids))
 
 
-
 @dataclass(frozen=True)
 class Claimer:
     """A modem that claims with the general rule (no prefixes of its own)."""
@@ -345,10 +348,11 @@ async def claim_for_modems(
         {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now},
     )
     result = {
-        by_id[row.id]: ClaimedRow(row.id, row.recipient, row.attempts, row.status_report,
-                                  row.priority)
+        by_id[row.id]: ClaimedRow(
+            row.id, row.recipient, row.attempts, row.status_report, row.priority
+        )
         for row in claimed
-    }  # fmt: skip
+    }
     return GroupClaim(result, exhausted=len(rows) < limit)
 
 
@@ -360,8 +364,9 @@ def _distribute(
     rows: list[Any], claimers: list[Claimer], *, avoided_before: datetime
 ) -> dict[str, int]:
     """Which message (id) each modem takes among ``rows``, best first."""
-    bound_to = Counter(row.modem or row.assigned_modem for row in rows
-                       if row.modem or row.assigned_modem)  # fmt: skip
+    bound_to = Counter(
+        row.modem or row.assigned_modem for row in rows if row.modem or row.assigned_modem
+    )
     free = list(claimers)
     chosen: dict[str, int] = {}
     for row in rows:
@@ -395,22 +400,30 @@ def _group_candidates(limit: int) -> Select[Any]:
     now = bound("b_now", messages.c.updated_at)
     return (
         select(
-            messages.c.id, messages.c.recipient, messages.c.modem, messages.c.assigned_modem,
-            messages.c.avoid_modem, messages.c.updated_at,
+            messages.c.id,
+            messages.c.recipient,
+            messages.c.modem,
+            messages.c.assigned_modem,
+            messages.c.avoid_modem,
+            messages.c.updated_at,
         )
         .where(
             messages.c.status == MessageStatus.QUEUED.value,
             or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
             or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
-            or_(messages.c.modem.is_(None),
-                messages.c.modem.in_(bindparam("b_names", expanding=True))),
-            or_(messages.c.assigned_modem.is_(None),
-                messages.c.assigned_modem.in_(bindparam("b_names2", expanding=True))),
+            or_(
+                messages.c.modem.is_(None),
+                messages.c.modem.in_(bindparam("b_names", expanding=True)),
+            ),
+            or_(
+                messages.c.assigned_modem.is_(None),
+                messages.c.assigned_modem.in_(bindparam("b_names2", expanding=True)),
+            ),
         )
         .order_by(messages.c.priority.desc(), messages.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )  # fmt: skip
+    )
 
 
 _CLAIMED_NOW = bound("b_now", messages.c.updated_at)
@@ -428,7 +441,10 @@ _CLAIM_CHOSEN = (
         attempts=messages.c.attempts + 1,
     )
     .returning(
-        messages.c.id, messages.c.recipient, messages.c.attempts, messages.c.status_report,
+        messages.c.id,
+        messages.c.recipient,
+        messages.c.attempts,
+        messages.c.status_report,
         messages.c.priority,
     )
-)  # fmt: skip
+)

@@ -128,21 +128,24 @@ def prepare_many(
         try:
             recipient = normalise(to, default_region)
         except InvalidNumber as exc:
-            problems.append(RecipientProblem(index, to, InvalidMessage("invalid_number",
-                                                                       str(exc), "to")))
+            problems.append(
+                RecipientProblem(index, to, InvalidMessage("invalid_number", str(exc), "to"))
+            )
             continue
         if encoder is None:
             _check_request(template, known_modems, now or utc_now())
             encoder = _TextEncoder(template, recipient)
         concat_ref = random.randrange(256)
         pdus = encoder.parts(recipient, concat_ref)
-        prepared.append(PreparedMessage(
-            request=NewMessage(to=to, **shared),
-            recipient=recipient,
-            encoding=encoder.encoding,
-            pdus=pdus,
-            concat_ref=concat_ref if len(pdus) > 1 else None,
-        ))  # fmt: skip
+        prepared.append(
+            PreparedMessage(
+                request=NewMessage(to=to, **shared),
+                recipient=recipient,
+                encoding=encoder.encoding,
+                pdus=pdus,
+                concat_ref=concat_ref if len(pdus) > 1 else None,
+            )
+        )
     return prepared, problems
 
 
@@ -210,8 +213,7 @@ class _TextEncoder:
             info = segment_info(new.text)
             raise InvalidMessage(
                 "text_too_long",
-                f"the text needs {info.segments} parts ({info.encoding}); at most {MAX_PARTS} "
-                "fit",
+                f"the text needs {info.segments} parts ({info.encoding}); at most {MAX_PARTS} fit",
                 "text",
             ) from None
         return tuple((p.pdu, p.tpdu_length) for p in parts)
@@ -229,8 +231,9 @@ def _readdressed(parts: Parts, old: str, new: str) -> Parts | None:
         start = 2 + 2 * int(pdu[:2], 16) + 4
         if pdu[start : start + len(old)] != old:
             return None
-        out.append((pdu[:start] + new + pdu[start + len(old) :],
-                    tpdu_length + (len(new) - len(old)) // 2))
+        out.append(
+            (pdu[:start] + new + pdu[start + len(old) :], tpdu_length + (len(new) - len(old)) // 2)
+        )
     return tuple(out)
 
 
@@ -254,7 +257,8 @@ def _check_send_at(send_at: datetime | None, now: datetime) -> None:
         return
     if send_at.tzinfo is None:
         raise InvalidMessage(
-            "invalid_send_at", "send_at needs a time zone, e.g. 2026-12-01T09:00:00-03:00",
+            "invalid_send_at",
+            "send_at needs a time zone, e.g. 2026-12-01T09:00:00-03:00",
             "send_at",
         )
     try:
@@ -264,9 +268,7 @@ def _check_send_at(send_at: datetime | None, now: datetime) -> None:
             "invalid_send_at", "send_at is outside the years 1 to 9999 in UTC", "send_at"
         ) from None
     if send_at > now + MAX_SCHEDULE_AHEAD:
-        raise InvalidMessage(
-            "invalid_send_at", "send_at is more than a year ahead", "send_at"
-        )
+        raise InvalidMessage("invalid_send_at", "send_at is more than a year ahead", "send_at")
 
 
 async def enqueue(
@@ -305,10 +307,26 @@ class QueueRequest:
 
 
 MESSAGE_COLUMNS = (
-    "id", "recipient", "text", "encoding", "segments", "status", "priority", "send_at", "modem",
-    "status_report", "flash", "validity_minutes", "concat_ref", "idempotency_key",
-    "callback_url", "created_at", "updated_at", "created_by", "batch_id",
-)  # fmt: skip
+    "id",
+    "recipient",
+    "text",
+    "encoding",
+    "segments",
+    "status",
+    "priority",
+    "send_at",
+    "modem",
+    "status_report",
+    "flash",
+    "validity_minutes",
+    "concat_ref",
+    "idempotency_key",
+    "callback_url",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "batch_id",
+)
 _insert_messages = BulkInsert(messages, MESSAGE_COLUMNS)
 _insert_parts = BulkInsert(message_parts, ("message_id", "seq", "total", "pdu", "tpdu_length"))
 _insert_events = BulkInsert(message_events, ("message_id", "status", "at"))
@@ -333,12 +351,29 @@ async def enqueue_requests(
         key = request.idempotency_key
         for message_id, p in zip(ids, request.messages, strict=True):
             new = p.request
-            message_rows.append((
-                message_id, p.recipient, new.text, p.encoding, len(p.pdus), queued,
-                new.priority, new.send_at, new.modem, new.status_report, new.flash,
-                new.validity_minutes, p.concat_ref, key, new.callback_url, now, now,
-                request.created_by, batch_id,
-            ))  # fmt: skip
+            message_rows.append(
+                (
+                    message_id,
+                    p.recipient,
+                    new.text,
+                    p.encoding,
+                    len(p.pdus),
+                    queued,
+                    new.priority,
+                    new.send_at,
+                    new.modem,
+                    new.status_report,
+                    new.flash,
+                    new.validity_minutes,
+                    p.concat_ref,
+                    key,
+                    new.callback_url,
+                    now,
+                    now,
+                    request.created_by,
+                    batch_id,
+                )
+            )
             key = None
             total_parts = len(p.pdus)
             part_rows.extend(

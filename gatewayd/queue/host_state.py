@@ -40,9 +40,13 @@ async def announce_host(
     """Record that ``host`` has started with ``modems``; its state (``idle`` when none)."""
     state: HostState = "running" if modems else "idle"
     values = {
-        "host": host, "state": state, "modems": list(modems), "pid": os.getpid(),
-        "started_at": now, "seen_at": now,
-    }  # fmt: skip
+        "host": host,
+        "state": state,
+        "modems": list(modems),
+        "pid": os.getpid(),
+        "started_at": now,
+        "seen_at": now,
+    }
     await upsert(conn, gateway_hosts, values, key=("host",))
     return state
 

@@ -58,9 +58,16 @@ async def store_incoming(
     concat = deliver.concat
     if concat is None or concat.total <= 1:
         return await _store_message(
-            conn, sender=deliver.sender, text=text, modem=modem, imsi=imsi or "",
-            smsc=deliver.smsc, scts=scts, ref=None, total=None,
-        )  # fmt: skip
+            conn,
+            sender=deliver.sender,
+            text=text,
+            modem=modem,
+            imsi=imsi or "",
+            smsc=deliver.smsc,
+            scts=scts,
+            ref=None,
+            total=None,
+        )
     await _serialise_reassembly(conn, imsi or "", deliver.sender, concat.ref, concat.total)
     await insert_ignoring_duplicates(
         conn,
@@ -120,9 +127,7 @@ async def _assemble(
     first = rows[0]
     total: int = first.total
     by_seq = {row.seq: row.text for row in rows}
-    pieces = [
-        by_seq.get(seq, f" [part {seq} of {total} missing] ") for seq in range(1, total + 1)
-    ]
+    pieces = [by_seq.get(seq, f" [part {seq} of {total} missing] ") for seq in range(1, total + 1)]
     text = "".join(pieces)
     received = await _store_message(
         conn,
@@ -136,9 +141,7 @@ async def _assemble(
         total=total,
     )
     await conn.execute(
-        delete(incoming_fragments).where(
-            incoming_fragments.c.id.in_([row.id for row in rows])
-        )
+        delete(incoming_fragments).where(incoming_fragments.c.id.in_([row.id for row in rows]))
     )
     return received
 
@@ -179,9 +182,7 @@ async def flush_stale_fragments(
     conn: AsyncConnection, *, older_than: timedelta, now: datetime
 ) -> list[ReceivedMessage]:
     """Store incomplete multipart messages whose newest part is older than ``older_than``."""
-    rows = (
-        await conn.execute(select(incoming_fragments).order_by(incoming_fragments.c.seq))
-    ).all()
+    rows = (await conn.execute(select(incoming_fragments).order_by(incoming_fragments.c.seq))).all()
     groups: dict[tuple[str, str, int, int], list[Row[Any]]] = {}
     for row in rows:
         key = (row.modem_imsi, row.sender, row.concat_ref, row.total)

@@ -36,9 +36,7 @@ async def set_state(
     conn: AsyncConnection, name: str, state: str, *, now: datetime, error: str | None = None
 ) -> None:
     await conn.execute(
-        update(modems)
-        .where(modems.c.name == name)
-        .values(state=state, error=error, updated_at=now)
+        update(modems).where(modems.c.name == name).values(state=state, error=error, updated_at=now)
     )
 
 

@@ -26,9 +26,14 @@ from gatewayd.store import (
 )
 
 FINAL_PART_STATES = frozenset(
-    {PartStatus.SENT, PartStatus.DELIVERED, PartStatus.FAILED, PartStatus.EXPIRED,
-     PartStatus.UNKNOWN}
-)  # fmt: skip
+    {
+        PartStatus.SENT,
+        PartStatus.DELIVERED,
+        PartStatus.FAILED,
+        PartStatus.EXPIRED,
+        PartStatus.UNKNOWN,
+    }
+)
 
 
 def bound(name: str, column: Column[Any]) -> BindParameter[Any]:
@@ -71,11 +76,12 @@ _COUNT_SENT = (
     update(modems)
     .where(modems.c.name == bindparam("b_modem"))
     .values(
-        sent_today=case((modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS),
-                        else_=_PARTS),
+        sent_today=case(
+            (modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS), else_=_PARTS
+        ),
         sent_today_date=_TODAY,
     )
-)  # fmt: skip
+)
 _WHOLE_SENT = (
     update(messages)
     .where(
@@ -124,9 +130,7 @@ async def part_sending(
         _PART_SENDING, {"b_part": part_id, "b_modem": modem, "b_imsi": imsi, "b_now": now}
     )
     if first_of_try:
-        await conn.execute(
-            _ASSIGN_MODEM, {"b_message": message_id, "b_modem": modem, "b_now": now}
-        )
+        await conn.execute(_ASSIGN_MODEM, {"b_message": message_id, "b_modem": modem, "b_now": now})
 
 
 async def part_sent(
@@ -183,9 +187,11 @@ async def parts_sending(
     ordered = sorted(parts, key=lambda part: part.part_id)
     await conn.execute(
         _PART_SENDING,
-        [{"b_part": x.part_id, "b_modem": x.modem, "b_imsi": x.imsi, "b_now": now}
-         for x in ordered],
-    )  # fmt: skip
+        [
+            {"b_part": x.part_id, "b_modem": x.modem, "b_imsi": x.imsi, "b_now": now}
+            for x in ordered
+        ],
+    )
     firsts = [x for x in ordered if x.first_of_try]
     if firsts:
         await conn.execute(
@@ -214,9 +220,11 @@ async def count_sent_by_modem(
         today = now.date().isoformat()
         await conn.execute(
             _COUNT_SENT,
-            [{"b_modem": modem, "b_today": today, "b_parts": count}
-             for modem, count in sorted(parts_by_modem.items())],
-        )  # fmt: skip
+            [
+                {"b_modem": modem, "b_today": today, "b_parts": count}
+                for modem, count in sorted(parts_by_modem.items())
+            ],
+        )
 
 
 async def roll_up_whole_sends(
@@ -232,9 +240,18 @@ async def roll_up_whole_sends(
     if sent:
         await record_events(
             conn,
-            [{"b_message": i, "b_seq": None, "b_status": MessageStatus.SENT.value,
-              "b_detail": None, "b_modem": None, "b_now": now} for i in sorted(sent)],
-        )  # fmt: skip
+            [
+                {
+                    "b_message": i,
+                    "b_seq": None,
+                    "b_status": MessageStatus.SENT.value,
+                    "b_detail": None,
+                    "b_modem": None,
+                    "b_now": now,
+                }
+                for i in sorted(sent)
+            ],
+        )
     changes = [StatusChange(i, MessageStatus.SENT.value) for i in ordered if i in sent]
     for message_id in ordered:
         if message_id not in sent:
@@ -246,18 +263,27 @@ async def roll_up_whole_sends(
 
 _SINGLE_DELIVERED = (
     update(messages)
-    .where(messages.c.id == bindparam("b_message"),
-           messages.c.status != MessageStatus.DELIVERED.value)
-    .values(status=MessageStatus.DELIVERED.value, updated_at=_NOW, claimed_by=None, error=None,
-            delivered_at=bound("b_delivered", messages.c.delivered_at))
-)  # fmt: skip
+    .where(
+        messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.DELIVERED.value
+    )
+    .values(
+        status=MessageStatus.DELIVERED.value,
+        updated_at=_NOW,
+        claimed_by=None,
+        error=None,
+        delivered_at=bound("b_delivered", messages.c.delivered_at),
+    )
+)
 _SINGLE_FAILED = (
     update(messages)
-    .where(messages.c.id == bindparam("b_message"),
-           messages.c.status != MessageStatus.FAILED.value)
-    .values(status=MessageStatus.FAILED.value, updated_at=_NOW, claimed_by=None,
-            error=bound("b_error", messages.c.error))
-)  # fmt: skip
+    .where(messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.FAILED.value)
+    .values(
+        status=MessageStatus.FAILED.value,
+        updated_at=_NOW,
+        claimed_by=None,
+        error=bound("b_error", messages.c.error),
+    )
+)
 
 
 async def settle_one_part_message(
@@ -457,9 +483,15 @@ async def record_event(
 ) -> None:
     await conn.execute(
         _EVENT,
-        {"b_message": message_id, "b_seq": part_seq, "b_status": status, "b_detail": detail,
-         "b_modem": modem, "b_now": now},
-    )  # fmt: skip
+        {
+            "b_message": message_id,
+            "b_seq": part_seq,
+            "b_status": status,
+            "b_detail": detail,
+            "b_modem": modem,
+            "b_now": now,
+        },
+    )
 
 
 async def record_events(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:

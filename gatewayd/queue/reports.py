@@ -48,16 +48,22 @@ _REPORT_STATUS = bound("b_report", message_parts.c.report_status)
 _PART_REPORTED = {
     "delivered": update(message_parts)
     .where(message_parts.c.id == bindparam("b_part"))
-    .values(report_status=_REPORT_STATUS, status=PartStatus.DELIVERED.value,
-            delivered_at=bound("b_at", message_parts.c.delivered_at)),
+    .values(
+        report_status=_REPORT_STATUS,
+        status=PartStatus.DELIVERED.value,
+        delivered_at=bound("b_at", message_parts.c.delivered_at),
+    ),
     "failed": update(message_parts)
     .where(message_parts.c.id == bindparam("b_part"))
-    .values(report_status=_REPORT_STATUS, status=PartStatus.FAILED.value,
-            error=bound("b_error", message_parts.c.error)),
+    .values(
+        report_status=_REPORT_STATUS,
+        status=PartStatus.FAILED.value,
+        error=bound("b_error", message_parts.c.error),
+    ),
     "pending": update(message_parts)
     .where(message_parts.c.id == bindparam("b_part"))
     .values(report_status=_REPORT_STATUS),
-}  # fmt: skip
+}
 
 
 @functools.cache
@@ -111,8 +117,9 @@ async def _settle_unknown(
     change = await settle_unknown_part(
         conn, found, report, modem=modem, error=_failure(report), now=now
     )
-    return ReportOutcome(True, found.row.id, found.row.message_id, change=change,
-                         resolved_by=found.matched_by)  # fmt: skip
+    return ReportOutcome(
+        True, found.row.id, found.row.message_id, change=change, resolved_by=found.matched_by
+    )
 
 
 async def apply_status_report(
@@ -148,9 +155,13 @@ async def apply_status_report(
     error = _failure(report)
     await conn.execute(
         _PART_REPORTED[report.state],
-        {"b_part": part.id, "b_report": report.status, "b_at": report.discharge_time or now,
-         "b_error": error},
-    )  # fmt: skip
+        {
+            "b_part": part.id,
+            "b_report": report.status,
+            "b_at": report.discharge_time or now,
+            "b_error": error,
+        },
+    )
     await record_event(
         conn,
         part.message_id,
@@ -164,9 +175,13 @@ async def apply_status_report(
         return ReportOutcome(True, part.id, part.message_id)
     if part.total == 1:
         change = await settle_one_part_message(
-            conn, part.message_id, delivered=report.state == "delivered",
-            delivered_at=report.discharge_time or now, error=error, now=now,
-        )  # fmt: skip
+            conn,
+            part.message_id,
+            delivered=report.state == "delivered",
+            delivered_at=report.discharge_time or now,
+            error=error,
+            now=now,
+        )
         return ReportOutcome(True, part.id, part.message_id, change=change)
     if report.state == "failed":
         await conn.execute(
@@ -199,21 +214,27 @@ async def expire_overdue(conn: AsyncConnection, *, now: datetime) -> list[Status
     default_cutoff = now - DEFAULT_REPORT_WAIT
     overdue = (
         await conn.execute(
-            select(message_parts.c.id, message_parts.c.message_id, messages.c.validity_minutes,
-                   message_parts.c.sent_at)
+            select(
+                message_parts.c.id,
+                message_parts.c.message_id,
+                messages.c.validity_minutes,
+                message_parts.c.sent_at,
+            )
             .join(messages, messages.c.id == message_parts.c.message_id)
             .where(
                 messages.c.status_report.is_(True),
                 message_parts.c.status == PartStatus.SENT.value,
                 or_(
-                    and_(messages.c.validity_minutes.is_(None),
-                         message_parts.c.sent_at < default_cutoff),
+                    and_(
+                        messages.c.validity_minutes.is_(None),
+                        message_parts.c.sent_at < default_cutoff,
+                    ),
                     messages.c.validity_minutes.is_not(None),
                 ),
             )
             .limit(5000)
         )
-    ).all()  # fmt: skip
+    ).all()
     expired_ids = [
         row.id
         for row in overdue
@@ -272,8 +293,11 @@ async def apply_status_reports(
     (a recipient written differently, a duplicate) go through :func:`apply_status_report`."""
     if len(arrived) == 1:
         item = arrived[0]
-        return [await apply_status_report(conn, item.report, modem=item.modem, imsi=item.imsi,
-                                          now=item.now)]  # fmt: skip
+        return [
+            await apply_status_report(
+                conn, item.report, modem=item.modem, imsi=item.imsi, now=item.now
+            )
+        ]
     awaiting = await _awaiting_parts(conn, arrived)
     batch = _ReportBatch()
     outcomes: list[ReportOutcome | None] = []
@@ -282,11 +306,15 @@ async def apply_status_reports(
         sim = item.imsi if item.imsi else item.modem
         since = item.now - MATCH_WINDOW
         exact = sorted(
-            (r for r in awaiting.get((bool(item.imsi), sim, report.mr), ())
-             if r.id not in batch.settled and r.submitted_at >= since
-             and recipient_rank(r.recipient, report.recipient) == 0),
+            (
+                r
+                for r in awaiting.get((bool(item.imsi), sim, report.mr), ())
+                if r.id not in batch.settled
+                and r.submitted_at >= since
+                and recipient_rank(r.recipient, report.recipient) == 0
+            ),
             key=lambda r: (r.submitted_at, r.id),
-        )  # fmt: skip
+        )
         if not exact:
             outcomes = [*(await batch.flush(conn, outcomes))]
             outcome = await apply_status_report(
@@ -307,9 +335,15 @@ def _awaiting_of_pairs(*, by_imsi: bool) -> Select[Any]:
     sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
     return (
         select(
-            message_parts.c.id, message_parts.c.message_id, message_parts.c.status,
-            message_parts.c.seq, message_parts.c.total, message_parts.c.submitted_at,
-            message_parts.c.modem_imsi, message_parts.c.modem, message_parts.c.mr,
+            message_parts.c.id,
+            message_parts.c.message_id,
+            message_parts.c.status,
+            message_parts.c.seq,
+            message_parts.c.total,
+            message_parts.c.submitted_at,
+            message_parts.c.modem_imsi,
+            message_parts.c.modem,
+            message_parts.c.mr,
             messages.c.recipient,
         )
         .join(messages, messages.c.id == message_parts.c.message_id)
@@ -318,7 +352,7 @@ def _awaiting_of_pairs(*, by_imsi: bool) -> Select[Any]:
             message_parts.c.status.in_(AWAITING),
             message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
         )
-    )  # fmt: skip
+    )
 
 
 async def _awaiting_parts(
@@ -327,8 +361,13 @@ async def _awaiting_parts(
     """The parts awaiting a report with any of the reported (SIM, MR) pairs."""
     found: dict[tuple[bool, str, int], list[Any]] = {}
     for by_imsi in (True, False):
-        wanted = sorted({((a.imsi if by_imsi else a.modem) or "", a.report.mr)
-                         for a in arrived if bool(a.imsi) == by_imsi})  # fmt: skip
+        wanted = sorted(
+            {
+                ((a.imsi if by_imsi else a.modem) or "", a.report.mr)
+                for a in arrived
+                if bool(a.imsi) == by_imsi
+            }
+        )
         if not wanted:
             continue
         since = min(a.now for a in arrived) - MATCH_WINDOW
@@ -343,22 +382,35 @@ async def _awaiting_parts(
 
 _MESSAGES_SETTLED = {
     "delivered": update(messages)
-    .where(messages.c.id.in_(bindparam("b_ids", expanding=True)),
-           messages.c.status != MessageStatus.DELIVERED.value)
-    .values(status=MessageStatus.DELIVERED.value, updated_at=bound("b_now", messages.c.updated_at),
-            claimed_by=None, error=None,
-            delivered_at=select(func.max(message_parts.c.delivered_at))
-            .where(message_parts.c.message_id == messages.c.id).scalar_subquery())
+    .where(
+        messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        messages.c.status != MessageStatus.DELIVERED.value,
+    )
+    .values(
+        status=MessageStatus.DELIVERED.value,
+        updated_at=bound("b_now", messages.c.updated_at),
+        claimed_by=None,
+        error=None,
+        delivered_at=select(func.max(message_parts.c.delivered_at))
+        .where(message_parts.c.message_id == messages.c.id)
+        .scalar_subquery(),
+    )
     .returning(messages.c.id),
     "failed": update(messages)
-    .where(messages.c.id.in_(bindparam("b_ids", expanding=True)),
-           messages.c.status != MessageStatus.FAILED.value)
-    .values(status=MessageStatus.FAILED.value, updated_at=bound("b_now", messages.c.updated_at),
-            claimed_by=None,
-            error=select(func.max(message_parts.c.error))
-            .where(message_parts.c.message_id == messages.c.id).scalar_subquery())
+    .where(
+        messages.c.id.in_(bindparam("b_ids", expanding=True)),
+        messages.c.status != MessageStatus.FAILED.value,
+    )
+    .values(
+        status=MessageStatus.FAILED.value,
+        updated_at=bound("b_now", messages.c.updated_at),
+        claimed_by=None,
+        error=select(func.max(message_parts.c.error))
+        .where(message_parts.c.message_id == messages.c.id)
+        .scalar_subquery(),
+    )
     .returning(messages.c.id, messages.c.error),
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -386,14 +438,23 @@ class _ReportBatch:
         for _, item, part in matched:
             report = item.report
             by_state.setdefault(report.state, []).append(
-                {"b_part": part.id, "b_report": report.status,
-                 "b_at": report.discharge_time or item.now, "b_error": _failure(report)}
-            )  # fmt: skip
+                {
+                    "b_part": part.id,
+                    "b_report": report.status,
+                    "b_at": report.discharge_time or item.now,
+                    "b_error": _failure(report),
+                }
+            )
             events.append(
-                {"b_message": part.message_id, "b_seq": part.seq,
-                 "b_status": f"report:{report.state}", "b_detail": f"TP-ST {report.status:#04x}",
-                 "b_modem": item.modem, "b_now": item.now}
-            )  # fmt: skip
+                {
+                    "b_message": part.message_id,
+                    "b_seq": part.seq,
+                    "b_status": f"report:{report.state}",
+                    "b_detail": f"TP-ST {report.status:#04x}",
+                    "b_modem": item.modem,
+                    "b_now": item.now,
+                }
+            )
         for state, params in by_state.items():
             await conn.execute(_PART_REPORTED[state], params)
         await record_events(conn, events)
@@ -425,8 +486,13 @@ async def _settle_one_part_messages(
     :func:`settle_one_part_message`)."""
     changes: dict[int, StatusChange] = {}
     for state in ("delivered", "failed"):
-        ids = sorted({part.message_id for _, item, part in matched
-                      if part.total == 1 and item.report.state == state})  # fmt: skip
+        ids = sorted(
+            {
+                part.message_id
+                for _, item, part in matched
+                if part.total == 1 and item.report.state == state
+            }
+        )
         if not ids:
             continue
         rows = (await conn.execute(_MESSAGES_SETTLED[state], {"b_ids": ids, "b_now": now})).all()
@@ -435,9 +501,18 @@ async def _settle_one_part_messages(
             changes[row.id] = StatusChange(row.id, state, error)
         await record_events(
             conn,
-            [{"b_message": row.id, "b_seq": None, "b_status": state, "b_detail": None,
-              "b_modem": None, "b_now": now} for row in rows],
-        )  # fmt: skip
+            [
+                {
+                    "b_message": row.id,
+                    "b_seq": None,
+                    "b_status": state,
+                    "b_detail": None,
+                    "b_modem": None,
+                    "b_now": now,
+                }
+                for row in rows
+            ],
+        )
     return changes
 
 

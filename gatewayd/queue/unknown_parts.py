@@ -69,9 +69,14 @@ def _unknown_of(*, by_imsi: bool) -> Select[Any]:
     sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
     return (
         select(
-            message_parts.c.id, message_parts.c.message_id, message_parts.c.seq,
-            message_parts.c.total, message_parts.c.submitted_at, message_parts.c.mr,
-            message_parts.c.status, messages.c.recipient,
+            message_parts.c.id,
+            message_parts.c.message_id,
+            message_parts.c.seq,
+            message_parts.c.total,
+            message_parts.c.submitted_at,
+            message_parts.c.mr,
+            message_parts.c.status,
+            messages.c.recipient,
         )
         .join(messages, messages.c.id == message_parts.c.message_id)
         .where(
@@ -81,7 +86,7 @@ def _unknown_of(*, by_imsi: bool) -> Select[Any]:
             message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
         )
         .order_by(message_parts.c.submitted_at, message_parts.c.id)
-    )  # fmt: skip
+    )
 
 
 async def find_unknown_part(
@@ -99,10 +104,12 @@ async def find_unknown_part(
     if not any(r.status == PartStatus.UNKNOWN.value for r in rows):
         return None
     by_reference = [
-        (rank, r) for r in rows
-        if r.status == PartStatus.UNKNOWN.value and r.mr == report.mr
+        (rank, r)
+        for r in rows
+        if r.status == PartStatus.UNKNOWN.value
+        and r.mr == report.mr
         and (rank := recipient_rank(r.recipient, report.recipient)) is not None
-    ]  # fmt: skip
+    ]
     if by_reference:  # the closest form of the number, then the oldest part (rows are in order)
         return UnknownPart(min(by_reference, key=lambda pair: pair[0])[1], "reference")
     candidates = fitting_recipient_and_time(rows, report)
@@ -111,13 +118,20 @@ async def find_unknown_part(
     if any(r.status == PartStatus.UNKNOWN.value for r in candidates):
         log.warning(
             "Status report fits several parts in doubt; the unknown ones stay unknown",
-            modem=modem, mr=report.mr, recipient=report.recipient, state=report.state,
+            modem=modem,
+            mr=report.mr,
+            recipient=report.recipient,
+            state=report.state,
             parts={r.id: r.status for r in candidates},
             messages=sorted({r.message_id for r in candidates}),
-        )  # fmt: skip
+        )
     elif report.scts is None:
-        log.info("Status report without a timestamp cannot settle an unknown part",
-                 modem=modem, mr=report.mr, recipient=report.recipient)  # fmt: skip
+        log.info(
+            "Status report without a timestamp cannot settle an unknown part",
+            modem=modem,
+            mr=report.mr,
+            recipient=report.recipient,
+        )
     return None
 
 
@@ -128,27 +142,35 @@ def fitting_recipient_and_time(rows: list[Any], report: StatusReport) -> list[An
     if scts is None:
         return []
     return [
-        r for r in rows
+        r
+        for r in rows
         if r.mr is None
         and recipient_rank(r.recipient, report.recipient) in (0, 1)
         and r.submitted_at is not None
         and abs(scts - r.submitted_at) <= TIME_WINDOW
-    ]  # fmt: skip
+    ]
 
 
 _SETTLED = {
     state: update(message_parts)
-    .where(message_parts.c.id == bindparam("b_part"),
-           message_parts.c.status == PartStatus.UNKNOWN.value)
-    .values(status=status, mr=bound("b_mr", message_parts.c.mr),
-            sent_at=message_parts.c.submitted_at,
-            report_status=bound("b_report", message_parts.c.report_status),
-            error=bound("b_error", message_parts.c.error),
-            delivered_at=bound("b_at", message_parts.c.delivered_at))
-    for state, status in (("delivered", PartStatus.DELIVERED.value),
-                          ("failed", PartStatus.FAILED.value),
-                          ("pending", PartStatus.SENT.value))
-}  # fmt: skip
+    .where(
+        message_parts.c.id == bindparam("b_part"),
+        message_parts.c.status == PartStatus.UNKNOWN.value,
+    )
+    .values(
+        status=status,
+        mr=bound("b_mr", message_parts.c.mr),
+        sent_at=message_parts.c.submitted_at,
+        report_status=bound("b_report", message_parts.c.report_status),
+        error=bound("b_error", message_parts.c.error),
+        delivered_at=bound("b_at", message_parts.c.delivered_at),
+    )
+    for state, status in (
+        ("delivered", PartStatus.DELIVERED.value),
+        ("failed", PartStatus.FAILED.value),
+        ("pending", PartStatus.SENT.value),
+    )
+}
 """The part takes the report's verdict (``sent``, awaiting the final report, when the SMSC is
 still trying) and the MR it was sent with."""
 
@@ -169,35 +191,65 @@ async def settle_unknown_part(
     failed = report.state == "failed"
     await conn.execute(
         _SETTLED[report.state],
-        {"b_part": part.id, "b_mr": report.mr, "b_report": report.status,
-         "b_error": error if failed else None,
-         "b_at": (report.discharge_time or now) if report.state == "delivered" else None},
-    )  # fmt: skip
+        {
+            "b_part": part.id,
+            "b_mr": report.mr,
+            "b_report": report.status,
+            "b_error": error if failed else None,
+            "b_at": (report.discharge_time or now) if report.state == "delivered" else None,
+        },
+    )
     how = f"settled by the network's status report, matched by {found.matched_by}"
     await record_events(
         conn,
-        [{"b_message": part.message_id, "b_seq": part.seq, "b_status": f"report:{report.state}",
-          "b_detail": f"TP-ST {report.status:#04x}", "b_modem": modem, "b_now": now},
-         {"b_message": part.message_id, "b_seq": part.seq, "b_status": RESOLVED,
-          "b_detail": f"the part was unknown: {how}", "b_modem": modem, "b_now": now}],
-    )  # fmt: skip
+        [
+            {
+                "b_message": part.message_id,
+                "b_seq": part.seq,
+                "b_status": f"report:{report.state}",
+                "b_detail": f"TP-ST {report.status:#04x}",
+                "b_modem": modem,
+                "b_now": now,
+            },
+            {
+                "b_message": part.message_id,
+                "b_seq": part.seq,
+                "b_status": RESOLVED,
+                "b_detail": f"the part was unknown: {how}",
+                "b_modem": modem,
+                "b_now": now,
+            },
+        ],
+    )
     await conn.execute(
         insert(audit_log).values(
-            at=now, actor="system", action="message.resolved",
+            at=now,
+            actor="system",
+            action="message.resolved",
             target=f"message:{part.message_id}",
-            detail={"part": part.seq, "modem": modem, "mr": report.mr,
-                    "report": report.state, "matched_by": found.matched_by},
+            detail={
+                "part": part.seq,
+                "modem": modem,
+                "mr": report.mr,
+                "report": report.state,
+                "matched_by": found.matched_by,
+            },
         )
-    )  # fmt: skip
+    )
     if failed:
         await conn.execute(
-            update(messages).where(messages.c.id == part.message_id)
+            update(messages)
+            .where(messages.c.id == part.message_id)
             .values(error=error, updated_at=now)
-        )  # fmt: skip
+        )
     change = await roll_up(conn, part.message_id, now=now)
     log.warning(
         "Unknown part settled by its status report",
-        modem=modem, message_id=part.message_id, part=part.seq, mr=report.mr,
-        report=report.state, matched_by=found.matched_by,
-    )  # fmt: skip
+        modem=modem,
+        message_id=part.message_id,
+        part=part.seq,
+        mr=report.mr,
+        report=report.state,
+        matched_by=found.matched_by,
+    )
     return change

@@ -88,9 +88,7 @@ async def load_message(
     return result
 
 
-async def load_messages(
-    conn: AsyncConnection, message_ids: Sequence[int]
-) -> list[dict[str, Any]]:
+async def load_messages(conn: AsyncConnection, message_ids: Sequence[int]) -> list[dict[str, Any]]:
     """Several messages as JSON, in the order of ``message_ids``."""
     if not message_ids:
         return []

@@ -159,8 +159,10 @@ class Gateway:
         log.info("gatewayd started", host=self.host, modems=list(self.workers))
         await self._record_host(announce_host, list(self.workers))
         if self._command_key is None:
-            log.warning("Operator commands refused: no secret key",
-                        hint="give gatewayd the web UI's SMSGW_SECRET_KEY")  # fmt: skip
+            log.warning(
+                "Operator commands refused: no secret key",
+                hint="give gatewayd the web UI's SMSGW_SECRET_KEY",
+            )
         if self.workers:
             self.notifier.ready(f"{len(workers)} modems")
         else:
@@ -302,8 +304,9 @@ class Gateway:
             return False
         log.warning(
             "PostgreSQL autovacuum is off: gatewayd vacuums and analyzes its queue tables itself",
-            every_seconds=UPKEEP_INTERVAL, tables=QUEUE_TABLES,
-        )  # fmt: skip
+            every_seconds=UPKEEP_INTERVAL,
+            tables=QUEUE_TABLES,
+        )
         return True
 
     async def sweep(self, reassembly: timedelta) -> None:
@@ -311,9 +314,12 @@ class Gateway:
         now = utc_now()
         async with self.db.begin() as conn:
             recovery = await recover_after_crash(
-                conn, host=self.host, now=now, in_flight=in_flight,
+                conn,
+                host=self.host,
+                now=now,
+                in_flight=in_flight,
                 claimed_before=now - CLAIM_GRACE,
-            )  # fmt: skip
+            )
             expired = await expire_overdue(conn, now=now)
             received = await flush_stale_fragments(conn, older_than=reassembly, now=now)
         if recovery.requeued_messages:

@@ -77,9 +77,7 @@ async def start_simulated_modems(
     network = SimNetwork(latency_ms=SIM_LATENCY_MS, report_delay_ms=SIM_REPORT_DELAY_MS)
     folder = directory or settings.gateway.data_dir / "sim"
     handles = await network.start(count, folder)
-    modems = tuple(
-        ModemSettings(name=f"sim{h.index}", device=str(h.device)) for h in handles
-    )
+    modems = tuple(ModemSettings(name=f"sim{h.index}", device=str(h.device)) for h in handles)
     return network, handles, modems
 
 

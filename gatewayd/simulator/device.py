@@ -28,9 +28,9 @@ from gatewayd.simulator.sending import finish_prompt
 from gatewayd.simulator.state import (
     DEFAULT_SMSC,
     AtError,
+    FactorySettings,
     FaultState,
     IncomingPart,
-    FactorySettings,
     PromptRequest,
     Submission,
 )
@@ -165,6 +165,7 @@ class SimulatedModem:
 
     def restart_after_answer(self) -> None:
         """AT+CFUN=1,1: answer OK, then come back as after power-on."""
+
         def restart() -> None:
             self.power_cycle()
             self.boot_codes()

@@ -159,18 +159,21 @@ class SimNetwork:
         if not digits.isdigit() or not 3 <= len(digits) <= 15:
             raise SubmissionRejected(UNASSIGNED_NUMBER)
         concat = submission.concat
-        self._ledger.append({
-            "modem": modem.index,
-            "from": modem.identity.number,
-            "to": submission.recipient,
-            "mr": submission.mr,
-            "text": submission.text,
-            "concat": None if concat is None else
-            {"ref": concat.ref, "total": concat.total, "seq": concat.seq},
-            "status_report": submission.status_report,
-            # The time the network took the part, to the microsecond (the SCTS has seconds only).
-            "at": datetime.now().astimezone().isoformat(timespec="microseconds"),
-        })  # fmt: skip
+        self._ledger.append(
+            {
+                "modem": modem.index,
+                "from": modem.identity.number,
+                "to": submission.recipient,
+                "mr": submission.mr,
+                "text": submission.text,
+                "concat": None
+                if concat is None
+                else {"ref": concat.ref, "total": concat.total, "seq": concat.seq},
+                "status_report": submission.status_report,
+                # When the network took the part, to the microsecond (the SCTS has seconds only).
+                "at": datetime.now().astimezone().isoformat(timespec="microseconds"),
+            }
+        )
         target = self.modem_for_number(submission.recipient)
         if target is not None and submission.text is not None:
             self._route(modem, target, submission)

@@ -75,8 +75,12 @@ class ModemProfile:
         return f"+CPMS: ({read}),({write}),({write})"
 
     def ati_lines(self, imei: str) -> list[str]:
-        values = {"manufacturer": self.manufacturer, "model": self.model,
-                  "revision": self.revision, "imei": imei}  # fmt: skip
+        values = {
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "revision": self.revision,
+            "imei": imei,
+        }
         return [line.format(**values) for line in self.ati]
 
 

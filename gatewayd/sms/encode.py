@@ -108,10 +108,15 @@ def encode_submit(
     encoded: list[EncodedPart] = []
     for index, (part, header) in enumerate(parts):
         first_octet = first | (_HEADER_PRESENT if header else 0)
-        tpdu = b"".join((
-            bytes((first_octet, (mr + index) % 256)), destination, bytes((0x00, dcs)), validity,
-            _user_data(part, chosen, header),
-        ))  # fmt: skip
+        tpdu = b"".join(
+            (
+                bytes((first_octet, (mr + index) % 256)),
+                destination,
+                bytes((0x00, dcs)),
+                validity,
+                _user_data(part, chosen, header),
+            )
+        )
         encoded.append(_encoded(smsc_field, tpdu))
     return encoded
 
@@ -142,10 +147,15 @@ def encode_deliver(
     encoded: list[EncodedPart] = []
     for part, header in parts:
         first_octet = _DELIVER_NO_MORE_MESSAGES | (_HEADER_PRESENT if header else 0)
-        tpdu = b"".join((
-            bytes((first_octet,)), originator, bytes((0x00, dcs)), stamp,
-            _user_data(part, chosen, header),
-        ))  # fmt: skip
+        tpdu = b"".join(
+            (
+                bytes((first_octet,)),
+                originator,
+                bytes((0x00, dcs)),
+                stamp,
+                _user_data(part, chosen, header),
+            )
+        )
         encoded.append(_encoded(smsc_field, tpdu))
     return encoded
 
@@ -162,9 +172,13 @@ def encode_status_report(
     """An SMS-STATUS-REPORT for the submit numbered ``mr`` to ``recipient``."""
     _check_range(mr, 0, 255, "message reference")
     _check_range(status, 0, 255, "status")
-    tpdu = b"".join((
-        bytes((_STATUS_REPORT_NO_MORE_MESSAGES, mr)),
-        encode_address(recipient, role="recipient"),
-        encode_timestamp(scts), encode_timestamp(discharge_time), bytes((status,)),
-    ))  # fmt: skip
+    tpdu = b"".join(
+        (
+            bytes((_STATUS_REPORT_NO_MORE_MESSAGES, mr)),
+            encode_address(recipient, role="recipient"),
+            encode_timestamp(scts),
+            encode_timestamp(discharge_time),
+            bytes((status,)),
+        )
+    )
     return _encoded(encode_smsc(smsc), tpdu)

@@ -147,9 +147,19 @@ def _decode_deliver(reader: OctetReader, first: int, smsc: str | None, tpdu: int
     encoding, message_class = describe_dcs(dcs)
     concat, text, data = _read_user_data(reader, encoding, bool(first & 0x40))
     return Deliver(
-        smsc, sender, pid, dcs, encoding, message_class, scts, concat, text, data,
-        bool(first & 0x20), tpdu,
-    )  # fmt: skip
+        smsc,
+        sender,
+        pid,
+        dcs,
+        encoding,
+        message_class,
+        scts,
+        concat,
+        text,
+        data,
+        bool(first & 0x20),
+        tpdu,
+    )
 
 
 def _decode_submit(reader: OctetReader, first: int, smsc: str | None, tpdu: int) -> Submit:
@@ -163,9 +173,21 @@ def _decode_submit(reader: OctetReader, first: int, smsc: str | None, tpdu: int)
     encoding, message_class = describe_dcs(dcs)
     concat, text, data = _read_user_data(reader, encoding, bool(first & 0x40))
     return Submit(
-        smsc, recipient, mr, pid, dcs, encoding, message_class, bool(first & 0x20),
-        bool(first & 0x04), validity_minutes, concat, text, data, tpdu,
-    )  # fmt: skip
+        smsc,
+        recipient,
+        mr,
+        pid,
+        dcs,
+        encoding,
+        message_class,
+        bool(first & 0x20),
+        bool(first & 0x04),
+        validity_minutes,
+        concat,
+        text,
+        data,
+        tpdu,
+    )
 
 
 def _decode_status_report(reader: OctetReader, smsc: str | None, tpdu: int) -> StatusReport:

@@ -247,8 +247,9 @@ def _refuse_writes_in_reads(engine: AsyncEngine) -> None:
         if conn.get_execution_options().get(READ_ONLY):
             verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
             if verb not in _READING:
-                raise WriteInReadError(f"{verb or 'an empty statement'} in a read-only unit "
-                                       "of work")  # fmt: skip
+                raise WriteInReadError(
+                    f"{verb or 'an empty statement'} in a read-only unit of work"
+                )
 
 
 def _install_sqlite_setup(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:

@@ -93,8 +93,12 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
                 if not batch[0].abandoned:
                     batch[0].done.set_exception(error)
                 return
-            log.warning("Group transaction failed; its items are done one by one",
-                        group=self.name, items=len(batch), error=str(error))  # fmt: skip
+            log.warning(
+                "Group transaction failed; its items are done one by one",
+                group=self.name,
+                items=len(batch),
+                error=str(error),
+            )
             for pending in batch:
                 await self._run_batch([pending])
             return

@@ -19,16 +19,20 @@ web_cursors = Table(
     "web_cursors",
     metadata,
     Column("name", String(64), primary_key=True),
-    Column("position", BigInteger, nullable=False, server_default="0",
-           comment="id of the last source row already turned into deliveries"),
+    Column(
+        "position",
+        BigInteger,
+        nullable=False,
+        server_default="0",
+        comment="id of the last source row already turned into deliveries",
+    ),
     stamped("updated_at"),
 )
 
 kannel_dlr = Table(
     "kannel_dlr",
     metadata,
-    Column("message_id", RowId, ForeignKey("messages.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column("message_id", RowId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
     Column("url", Text, nullable=False, comment="dlr-url with %d, %p... placeholders"),
     Column("mask", Integer, nullable=False, comment="Kannel dlr-mask bits: 1, 2, 4, 8, 16"),
 )

@@ -76,8 +76,12 @@ class IncomingHandler:
         try:
             decoded = decode_pdu(incoming.pdu)
         except PduError as error:
-            log.warning("Malformed PDU from modem", modem=self.modem, error=str(error),
-                        pdu=incoming.pdu[:400])  # fmt: skip
+            log.warning(
+                "Malformed PDU from modem",
+                modem=self.modem,
+                error=str(error),
+                pdu=incoming.pdu[:400],
+            )
             async with self.db.begin() as conn:
                 await insert_ignoring_duplicates(
                     conn,
@@ -103,8 +107,13 @@ class IncomingHandler:
                         conn, decoded, modem=self.modem, imsi=self.imsi(), now=now
                     )
             if not outcome.matched:
-                log.info("Status report matches no message", modem=self.modem, mr=decoded.mr,
-                         recipient=decoded.recipient, state=decoded.state)  # fmt: skip
+                log.info(
+                    "Status report matches no message",
+                    modem=self.modem,
+                    mr=decoded.mr,
+                    recipient=decoded.recipient,
+                    state=decoded.state,
+                )
             return status_event(outcome.change) if outcome.change else None
         if isinstance(decoded, Deliver):
             async with self.db.begin() as conn:

@@ -51,6 +51,7 @@ from gatewayd.worker.recorder import (
 
 log = structlog.get_logger(__name__)
 
+
 class SendPdu(Protocol):
     def __call__(
         self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
@@ -240,8 +241,9 @@ class SendPipeline:
         try:
             return await self._advance(answered, slot), []
         except DatabaseUnavailable as error:
-            log.warning("Database unavailable while recording a part",
-                        modem=self.modem, error=str(error))  # fmt: skip
+            log.warning(
+                "Database unavailable while recording a part", modem=self.modem, error=str(error)
+            )
             return None, answered
 
     def _take_queued(self, following: Slot | None) -> _Queued | None:
@@ -278,16 +280,22 @@ class SendPipeline:
         try:
             return await ahead, []
         except DatabaseUnavailable as error:
-            log.warning("Database unavailable while preparing the next part",
-                        modem=self.modem, error=str(error))  # fmt: skip
+            log.warning(
+                "Database unavailable while preparing the next part",
+                modem=self.modem,
+                error=str(error),
+            )
             return None, pending
 
     # -- transactions ----------------------------------------------------------------------
 
     async def _advance_once_written(
-        self, pending: list[Answered], slot: Slot, written: asyncio.Event,
+        self,
+        pending: list[Answered],
+        slot: Slot,
+        written: asyncio.Event,
         exchange: asyncio.Future[int],
-    ) -> Slot | None:  # fmt: skip
+    ) -> Slot | None:
         """:meth:`_advance`, started once the PDU is with the modem: work done while the
         prompt is awaited would delay the PDU itself."""
         waiter: asyncio.Future[object] = asyncio.ensure_future(written.wait())
@@ -367,8 +375,10 @@ class SendPipeline:
             except DatabaseUnavailable as error:
                 log.warning(
                     "Database unavailable after a send; retrying",
-                    modem=self.modem, parts=len(pending), error=str(error),
-                )  # fmt: skip
+                    modem=self.modem,
+                    parts=len(pending),
+                    error=str(error),
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         await self._after_record(pending, changes)
@@ -394,16 +404,23 @@ class SendPipeline:
                     ):
                         await p.unprepare_part(conn, following.part.id)
                         if following.message.id != slot.message.id:
-                            await p.unclaim(conn, following.message.id, now=now,
-                                            keep_modem=following.handed_over_before)  # fmt: skip
+                            await p.unclaim(
+                                conn,
+                                following.message.id,
+                                now=now,
+                                keep_modem=following.handed_over_before,
+                            )
                     if isinstance(error, SendOutcomeUnknown):
                         change = await self._outcome_unknown(conn, slot, error, now)
                     else:
                         change = await self._refused(conn, slot, error, now)
                 break
             except DatabaseUnavailable as db_error:
-                log.warning("Database unavailable after a send error; retrying",
-                            modem=self.modem, error=str(db_error))  # fmt: skip
+                log.warning(
+                    "Database unavailable after a send error; retrying",
+                    modem=self.modem,
+                    error=str(db_error),
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         given_back = following is not None and (
@@ -423,8 +440,9 @@ class SendPipeline:
     ) -> StatusChange | None:
         message = slot.message
         reason = f"the modem took the part but gave no answer: {error}"
-        log.warning("Send outcome unknown", modem=self.modem, message_id=message.id,
-                    error=str(error))  # fmt: skip
+        log.warning(
+            "Send outcome unknown", modem=self.modem, message_id=message.id, error=str(error)
+        )
         await p.part_unknown(conn, slot.part.id, message.id, reason=reason, now=now)
         change = await p.roll_up(conn, message.id, now=now)
         if change is None:
@@ -440,16 +458,24 @@ class SendPipeline:
         reason = str(error)
         action = error.action
         handed_over = slot.handed_over_before
-        log.info("Send refused", modem=self.modem, message_id=message.id, error=reason,
-                 action=action.name.lower(), attempt=message.attempts)  # fmt: skip
+        log.info(
+            "Send refused",
+            modem=self.modem,
+            message_id=message.id,
+            error=reason,
+            action=action.name.lower(),
+            attempt=message.attempts,
+        )
         await p.part_not_sent(conn, slot.part.id)
         if action is ErrorAction.FAIL_MESSAGE:
             return await p.fail_message(conn, message.id, reason=reason, now=now)
         if message.attempts >= self.retry.max_attempts and action is ErrorAction.RETRY_LATER:
             return await p.fail_message(
-                conn, message.id, reason=f"gave up after {message.attempts} attempts: {reason}",
+                conn,
+                message.id,
+                reason=f"gave up after {message.attempts} attempts: {reason}",
                 now=now,
-            )  # fmt: skip
+            )
         if action is ErrorAction.RETRY_LATER:
             delay = timedelta(seconds=self.retry.delay_before(message.attempts + 1))
             return await p.retry_later(
@@ -458,9 +484,14 @@ class SendPipeline:
         # The modem is at fault: another modem may take it now, unless parts already left
         # through this one (the recipient reassembles parts from one sender only).
         return await p.retry_later(
-            conn, message.id, delay=timedelta(0), reason=reason, now=now,
-            avoid_modem=self.modem, keep_modem=handed_over,
-        )  # fmt: skip
+            conn,
+            message.id,
+            delay=timedelta(0),
+            reason=reason,
+            now=now,
+            avoid_modem=self.modem,
+            keep_modem=handed_over,
+        )
 
     async def _announce(self, change: StatusChange | None) -> None:
         if change is not None:

@@ -143,9 +143,7 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
         there is none). Raises what the transaction raised (:class:`DatabaseUnavailable`)."""
         return await self.submit(StepRequest(side, pending, current))
 
-    async def transaction(
-        self, batch: list[Pending[StepRequest, StepResult]]
-    ) -> list[StepResult]:
+    async def transaction(self, batch: list[Pending[StepRequest, StepResult]]) -> list[StepResult]:
         results = [StepResult() for _ in batch]
         async with self.db.begin() as conn:
             now = utc_now()
@@ -223,9 +221,12 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
             slot = result.prepared
             if slot is not None:
                 yield p.PartHandedOver(
-                    slot.part.id, slot.message.id, step.side.modem, step.side.imsi,
+                    slot.part.id,
+                    slot.message.id,
+                    step.side.modem,
+                    step.side.imsi,
                     first_of_try=slot.index == 0,
-                )  # fmt: skip
+                )
 
     async def abandoned(self, items: list[tuple[StepRequest, StepResult]]) -> None:
         """Prepared parts nobody will write go back to the queue untouched."""
@@ -236,8 +237,9 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
             async with self.db.begin() as conn:
                 await give_back(conn, slots, now=utc_now())
             return
-        log.warning("Database unavailable: prepared parts left to the housekeeping sweep",
-                    parts=len(slots))  # fmt: skip
+        log.warning(
+            "Database unavailable: prepared parts left to the housekeeping sweep", parts=len(slots)
+        )
 
 
 async def give_back(conn: AsyncConnection, slots: Sequence[Slot], *, now: datetime) -> None:

@@ -108,8 +108,10 @@ class SimCare:
         full = [u for u in usages if u.fraction >= STORAGE_SWEEP_FRACTION]
         if not full:
             return False
-        self._log.warning("SIM storage nearly full; sweeping",
-                          storages={u.storage: f"{u.used}/{u.total}" for u in full})  # fmt: skip
+        self._log.warning(
+            "SIM storage nearly full; sweeping",
+            storages={u.storage: f"{u.used}/{u.total}" for u in full},
+        )
         await sweep()
         return True
 
@@ -134,8 +136,14 @@ class SimCare:
             self._log.warning("Low credit", balance=balance, threshold=threshold, answer=text)
             LOW_BALANCE_ALERTS.labels(modem=self.config.name).inc()
             with contextlib.suppress(Exception):
-                await self.publish({"type": "modem.low_balance", "name": self.config.name,
-                                    "balance": balance, "threshold": threshold})  # fmt: skip
+                await self.publish(
+                    {
+                        "type": "modem.low_balance",
+                        "name": self.config.name,
+                        "balance": balance,
+                        "threshold": threshold,
+                    }
+                )
         else:
             self._log.info("Balance checked", balance=balance)
         return BalanceReading(balance, text, low)

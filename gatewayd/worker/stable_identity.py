@@ -65,6 +65,11 @@ async def relocate(
     if found is not None:
         log.warning("Modem found under another name", modem=config.name, was=current, now=found)
     else:
-        log.warning("Modem not found on any port", modem=config.name, imei=config.imei,
-                    iccid=config.iccid, searched=list(globs))  # fmt: skip
+        log.warning(
+            "Modem not found on any port",
+            modem=config.name,
+            imei=config.imei,
+            iccid=config.iccid,
+            searched=list(globs),
+        )
     return found

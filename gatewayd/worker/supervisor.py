@@ -225,8 +225,12 @@ class ModemWorker:
             modem.on_message(handler.handle)
             modem.on_status_report(lambda incoming: self._handle_report(handler, incoming))
             self.modem = modem
-            self._log.info("Modem online", imei=identity.imei, imsi=identity.imsi,
-                           registration=self.registration)  # fmt: skip
+            self._log.info(
+                "Modem online",
+                imei=identity.imei,
+                imsi=identity.imsi,
+                registration=self.registration,
+            )
             await self._sweep(modem, handler)
             failed: list[BaseException] = []
 
@@ -235,10 +239,14 @@ class ModemWorker:
                     failed.append(task.exception())  # type: ignore[arg-type]
                 over.set()
 
-            care = self.care.run(modem, over, lambda: self._sweep(modem, handler),
-                                 self.context.care_interval)  # fmt: skip
-            for loop in (self._health_loop(modem, over), self._sweep_loop(modem, handler, over),
-                         care):  # fmt: skip
+            care = self.care.run(
+                modem, over, lambda: self._sweep(modem, handler), self.context.care_interval
+            )
+            for loop in (
+                self._health_loop(modem, over),
+                self._sweep_loop(modem, handler, over),
+                care,
+            ):
                 task = asyncio.create_task(loop)
                 task.add_done_callback(end_session)
                 tasks.append(task)
@@ -273,9 +281,14 @@ class ModemWorker:
             )
 
         async def claim_next(conn: AsyncConnection, now: datetime) -> list[ClaimedRow]:
-            return await claim_due(conn, host=context.host, modem=self.name,
-                                   prefixes=config.prefixes, own_number=self.own_number,
-                                   now=now)  # fmt: skip
+            return await claim_due(
+                conn,
+                host=context.host,
+                modem=self.name,
+                prefixes=config.prefixes,
+                own_number=self.own_number,
+                now=now,
+            )
 
         pipeline = SendPipeline(
             db=context.db,
@@ -417,9 +430,13 @@ class ModemWorker:
         now = utc_now()
         async with self.context.db.begin() as conn:
             self.window.sent_today = await register_modem(
-                conn, name=self.name, host=self.context.host, device=self.device,
-                state=state, now=now,
-            )  # fmt: skip
+                conn,
+                name=self.name,
+                host=self.context.host,
+                device=self.device,
+                state=state,
+                now=now,
+            )
         self.window.today = now.date().isoformat()
         self.state = state
         await self.context.publish({"type": "modem.state", "name": self.name, "state": state})

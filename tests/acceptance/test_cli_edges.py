@@ -65,9 +65,14 @@ def run_into_closed_pipe(
     os.close(read_end)
     try:
         result = subprocess.run(
-            args, env=env, cwd=cwd, input=stdin, stdout=write_end, stderr=subprocess.PIPE,
+            args,
+            env=env,
+            cwd=cwd,
+            input=stdin,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
             timeout=60,
-        )  # fmt: skip
+        )
     finally:
         os.close(write_end)
     return result.returncode, result.stderr.decode()
@@ -89,8 +94,13 @@ def test_pdu_decode_into_head_ends_quietly(tmp_path: Path) -> None:
     assert (code, err) == (BROKEN_PIPE_EXIT, "")
     shell = subprocess.run(
         ["bash", "-c", f"set -o pipefail; {GATEWAYD} pdu decode - | head -1"],
-        input=pdus, env=environment(), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        input=pdus,
+        env=environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shell.stdout.startswith('{"type": "submit"') and shell.stdout.count("\n") == 1
     assert shell.stderr == "" and shell.returncode == BROKEN_PIPE_EXIT
 
@@ -102,8 +112,12 @@ async def add_users(url: str, count: int) -> None:
             await conn.execute(
                 users.insert(),
                 [
-                    {"username": f"user{i:05d}", "username_key": f"user{i:05d}",
-                     "password_hash": "-", "role": "viewer"}
+                    {
+                        "username": f"user{i:05d}",
+                        "username_key": f"user{i:05d}",
+                        "password_hash": "-",
+                        "role": "viewer",
+                    }
                     for i in range(count)
                 ],
             )
@@ -118,8 +132,12 @@ def test_list_users_into_head_ends_quietly(tmp_path: Path) -> None:
     asyncio.run(add_users(url, 3000))  # about 200 kB of table: far more than a pipe holds
     shell = subprocess.run(
         ["bash", "-c", f"set -o pipefail; {WEBUI} list-users | head -1"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shell.stdout.split() == ["USERNAME", "ROLE", "LAST", "LOGIN", "LOCKED"]
     assert shell.stderr == "" and shell.returncode == BROKEN_PIPE_EXIT
     code, err = run_into_closed_pipe([WEBUI, "list-users"], env, tmp_path)

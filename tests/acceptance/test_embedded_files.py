@@ -29,9 +29,20 @@ def mode(path: Path) -> int:
 async def embedded(folder: Path, env: dict[str, str]) -> AsyncIterator[None]:
     """``gatewayd run --web`` under umask 022, serving for the block."""
     process = await asyncio.create_subprocess_exec(
-        "sh", "-c", 'umask 022 && exec "$@"', "sh", GATEWAYD, "run", "--web", "--simulate", "1",
-        env=env, cwd=folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        "sh",
+        "-c",
+        'umask 022 && exec "$@"',
+        "sh",
+        GATEWAYD,
+        "run",
+        "--web",
+        "--simulate",
+        "1",
+        env=env,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     assert process.stdout is not None
     lines = []
     try:
@@ -48,9 +59,13 @@ async def embedded(folder: Path, env: dict[str, str]) -> AsyncIterator[None]:
 
 async def security_check(folder: Path, env: dict[str, str]) -> str:
     process = await asyncio.create_subprocess_exec(
-        WEBUI, "security-check", env=env, cwd=folder,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        WEBUI,
+        "security-check",
+        env=env,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     return out.decode()
 
@@ -65,8 +80,10 @@ async def test_embedded_files_are_private_and_security_check_judges_the_same_key
     assert "no secret key" in before and str(data / "secret.key") in before
 
     async with embedded(tmp_path, env):
-        files = {name: mode(data / name) for name in
-                 ("gateway.db", "gateway.db-wal", "gateway.db-shm", "secret.key")}
+        files = {
+            name: mode(data / name)
+            for name in ("gateway.db", "gateway.db-wal", "gateway.db-shm", "secret.key")
+        }
     assert files == dict.fromkeys(files, 0o600)
     assert os.stat(data / "secret.key").st_size > 32
 

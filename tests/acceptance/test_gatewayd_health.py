@@ -62,9 +62,14 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     assert migrated.returncode == 0, migrated.stderr
     # systemd's watchdog interval (half of WatchdogSec): the daemon beats every 0.2 s here
     process = await asyncio.create_subprocess_exec(
-        GATEWAYD, "run", "--simulate", "0", env={**env, "WATCHDOG_USEC": "400000"},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        GATEWAYD,
+        "run",
+        "--simulate",
+        "0",
+        env={**env, "WATCHDOG_USEC": "400000"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         yield process, env
     finally:

@@ -25,11 +25,12 @@ ADDRESS_FAILURE_LIMIT = 20
 async def lan_gateway(tmp_path: Path, **env: str) -> AsyncIterator[LanServer]:
     server = LanServer(
         (GATEWAYD, "run", "--web", "--simulate", "1"),
-        environment(SMSGW_DATA_DIR=str(tmp_path / "data"),
-                    SMSGW_LISTEN=f"{LAN_ADDRESS}:8080", **env),
+        environment(
+            SMSGW_DATA_DIR=str(tmp_path / "data"), SMSGW_LISTEN=f"{LAN_ADDRESS}:8080", **env
+        ),
         tmp_path,
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     await server.start()
     try:
         await server.wait_until_serving(f"{BASE}/api/health")
@@ -63,29 +64,35 @@ async def test_forwarded_for_from_a_lan_client_is_not_believed(
         answer = await gateway.curl(
             f"{BASE}/login",
             headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
-            data={"username": f"nobody{attempt}", "password": "wrong password",
-                  "csrf_token": token},
-        )  # fmt: skip
+            data={
+                "username": f"nobody{attempt}",
+                "password": "wrong password",
+                "csrf_token": token,
+            },
+        )
         statuses.append(answer.status)
     assert statuses[-1] == 429, f"the address throttle was escaped: {statuses}"
 
     with sqlite3.connect(tmp_path / "data" / "gateway.db") as conn:
-        audited = {row[0] for row in conn.execute(
-            "SELECT client_address FROM audit_log WHERE action = 'login.failed'")}
+        audited = {
+            row[0]
+            for row in conn.execute(
+                "SELECT client_address FROM audit_log WHERE action = 'login.failed'"
+            )
+        }
     assert audited == {LAN_ADDRESS}
     failed_lines = [
-        json.loads(line) for line in gateway.stderr_path.read_text().splitlines()
+        json.loads(line)
+        for line in gateway.stderr_path.read_text().splitlines()
         if line.startswith("{") and '"Failed login"' in line
-    ]  # fmt: skip
+    ]
     assert failed_lines
     assert {line["client_address"] for line in failed_lines} == {LAN_ADDRESS}
 
 
 async def test_a_configured_trusted_proxy_is_believed(tmp_path: Path) -> None:
     async for server in lan_gateway(tmp_path, SMSGW_TRUSTED_PROXIES=f"{LAN_ADDRESS}/32"):
-        metrics = await server.curl(
-            f"{BASE}/api/metrics", headers={"X-Forwarded-For": "127.0.0.1"}
-        )
+        metrics = await server.curl(f"{BASE}/api/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
         assert metrics.status == 200
         untrusted_hop = await server.curl(
             f"{BASE}/api/metrics", headers={"X-Forwarded-For": "127.0.0.1, 10.1.2.3"}

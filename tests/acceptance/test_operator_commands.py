@@ -53,9 +53,16 @@ async def process(*args: str, env: dict[str, str], cwd: Path, log: Path) -> Asyn
 
 async def api_key(env: dict[str, str], cwd: Path) -> str:
     proc = await asyncio.create_subprocess_exec(
-        WEBUI, "create-api-key", "ops", "--role", "operator", env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        WEBUI,
+        "create-api-key",
+        "ops",
+        "--role",
+        "operator",
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     return out.decode().strip().splitlines()[-1]
@@ -92,18 +99,30 @@ async def ussd_through_the_api(base: str, key: str, *, timeout: float = 60) -> t
 
 def log_events(path: Path, event: str) -> list[dict[str, Any]]:
     lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-    return [e for e in (json.loads(line) for line in lines if line.startswith("{"))
-            if e.get("event") == event]  # fmt: skip
+    return [
+        e
+        for e in (json.loads(line) for line in lines if line.startswith("{"))
+        if e.get("event") == event
+    ]
 
 
 async def test_embedded_mode_signs_and_obeys_its_own_commands(tmp_path: Path) -> None:
     port = free_port()
     env = environment(SMSGW_LISTEN=f"127.0.0.1:{port}")
-    async with process(GATEWAYD, "run", "--web", "--simulate", "1", env=env, cwd=tmp_path,
-                       log=tmp_path / "gatewayd.log"):  # fmt: skip
+    async with process(
+        GATEWAYD,
+        "run",
+        "--web",
+        "--simulate",
+        "1",
+        env=env,
+        cwd=tmp_path,
+        log=tmp_path / "gatewayd.log",
+    ):
         base = f"http://127.0.0.1:{port}"
-        key = await wait_until(lambda: api_key_when_migrated(env, tmp_path), timeout=60,
-                               what="an API key")  # fmt: skip
+        key = await wait_until(
+            lambda: api_key_when_migrated(env, tmp_path), timeout=60, what="an API key"
+        )
         status, body = await ussd_through_the_api(base, key)
     assert status == 200, body
     assert body["text"]
@@ -125,22 +144,33 @@ async def test_separate_processes_need_the_same_key(
     pg_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    shared = {"SMSGW_DATABASE_URL": pg_url, "SMSGW_REDIS_URL": redis_url,
-              "SMSGW_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    shared = {
+        "SMSGW_DATABASE_URL": pg_url,
+        "SMSGW_REDIS_URL": redis_url,
+        "SMSGW_DATA_DIR": str(tmp_path / "data"),
+    }
     web_env = environment(**shared, SMSGW_SECRET_KEY=SECRET, SMSGW_LISTEN=f"127.0.0.1:{port}")
     key = await api_key(web_env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     async with process(WEBUI, "run", env=web_env, cwd=tmp_path, log=tmp_path / "web.log"):
         same_key = environment(**shared, SMSGW_SECRET_KEY=SECRET)
-        async with process(GATEWAYD, "run", "--simulate", "1", env=same_key, cwd=tmp_path,
-                           log=tmp_path / "gatewayd.log"):  # fmt: skip
+        async with process(
+            GATEWAYD,
+            "run",
+            "--simulate",
+            "1",
+            env=same_key,
+            cwd=tmp_path,
+            log=tmp_path / "gatewayd.log",
+        ):
             status, body = await ussd_through_the_api(base, key)
             assert status == 200 and body["text"], body
 
         other_key = environment(**shared, SMSGW_SECRET_KEY="x" + SECRET[1:])
         other_log = tmp_path / "gatewayd-other.log"
-        async with process(GATEWAYD, "run", "--simulate", "1", env=other_key, cwd=tmp_path,
-                           log=other_log):  # fmt: skip
+        async with process(
+            GATEWAYD, "run", "--simulate", "1", env=other_key, cwd=tmp_path, log=other_log
+        ):
             status, body = await ussd_through_the_api(base, key)
             assert status == 504, body
             refused = log_events(other_log, "Refused operator command")

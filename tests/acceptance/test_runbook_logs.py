@@ -47,9 +47,11 @@ class RunningWeb:
     async def shell(self, command: str) -> str:
         """Run a runbook command through a shell in the deployment directory; its stdout."""
         process = await asyncio.create_subprocess_shell(
-            command, cwd=self.workdir,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            command,
+            cwd=self.workdir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, err.decode()
         return out.decode()
@@ -57,10 +59,13 @@ class RunningWeb:
 
 async def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     process = await asyncio.create_subprocess_exec(
-        WEBUI, *args, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        WEBUI,
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     out, err = await asyncio.wait_for(
         process.communicate(stdin.encode() if stdin is not None else None), 60
     )
@@ -87,20 +92,26 @@ async def web_process(pg_url: str, tmp_path: Path) -> AsyncIterator[RunningWeb]:
     config.write_text("[web]\nslow_request_ms = 1\n")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGW_")}
-    env.update({
-        "SMSGW_CONFIG": str(config),
-        "SMSGW_DATABASE_URL": pg_url,
-        "SMSGW_SECRET_KEY": "runbook-logs-secret-0123456789-abcdefghijklmnopqrstuv",
-        "SMSGW_LISTEN": f"127.0.0.1:{port}",
-        "SMSGW_LOG_FILE": str(tmp_path / "logs" / "app.log"),
-        "SMSGW_LOG_LEVEL": "INFO",
-        "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32",  # the requests play nginx on this host
-    })
+    env.update(
+        {
+            "SMSGW_CONFIG": str(config),
+            "SMSGW_DATABASE_URL": pg_url,
+            "SMSGW_SECRET_KEY": "runbook-logs-secret-0123456789-abcdefghijklmnopqrstuv",
+            "SMSGW_LISTEN": f"127.0.0.1:{port}",
+            "SMSGW_LOG_FILE": str(tmp_path / "logs" / "app.log"),
+            "SMSGW_LOG_LEVEL": "INFO",
+            "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32",  # the requests play nginx on this host
+        }
+    )
     await _run("create-user", USER, "--role", "operator", env=env, stdin=PASSWORD + "\n")
     process = await asyncio.create_subprocess_exec(
-        WEBUI, "run", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        WEBUI,
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         await asyncio.wait_for(_until_healthy(base_url, process), START_TIMEOUT)
@@ -115,8 +126,7 @@ async def web_process(pg_url: str, tmp_path: Path) -> AsyncIterator[RunningWeb]:
                 await process.wait()
 
 
-async def _login(client: aiohttp.ClientSession, base_url: str, password: str,
-                 address: str) -> int:
+async def _login(client: aiohttp.ClientSession, base_url: str, password: str, address: str) -> int:
     async with client.get(f"{base_url}/login") as page:
         html = await page.text()
     marker = 'name="csrf_token" value="'
@@ -139,8 +149,9 @@ async def test_the_runbooks_greps_find_user_and_client_address(web_process: Runn
     base = web_process.base_url
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
         assert await _login(client, base, PASSWORD, BROWSER_ADDRESS) == 303
-        async with client.get(f"{base}/api/v1/messages",
-                              headers={"X-Forwarded-For": BROWSER_ADDRESS}) as answer:
+        async with client.get(
+            f"{base}/api/v1/messages", headers={"X-Forwarded-For": BROWSER_ADDRESS}
+        ) as answer:
             assert answer.status == 200
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as attacker:
         assert await _login(attacker, base, "not the password", ATTACKER_ADDRESS) == 401

@@ -38,9 +38,13 @@ async def run_once(
     program: str, *args: str, env: dict[str, str], cwd: Path
 ) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        program, *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        program,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), 60)
     finally:
@@ -122,9 +126,10 @@ async def test_a_taken_port_is_one_line_before_anything_is_created(
     left = sorted(p.name for p in (tmp_path / "data").iterdir())
     assert left == ["gatewayd.lock"]  # no database, no secret key, no simulated modems
     web_env = {
-        **env, "SMSGW_SECRET_KEY": "a-long-secret-key-for-this-test-0123456789-abcdef",
+        **env,
+        "SMSGW_SECRET_KEY": "a-long-secret-key-for-this-test-0123456789-abcdef",
         "SMSGW_DATABASE_URL": f"sqlite:///{tmp_path / 'web' / 'gw.db'}",
-    }  # fmt: skip
+    }
     assert (await run_once(GATEWAYD, "migrate", env=web_env, cwd=tmp_path))[0] == 0
     code, out, err = await run_once(WEBUI, "run", env=web_env, cwd=tmp_path)
     assert code == 1 and out == ""

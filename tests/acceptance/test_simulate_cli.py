@@ -52,11 +52,23 @@ async def test_simulate_end_to_end(tmp_path: Path) -> None:
     control_port = _free_port()
     ledger = tmp_path / "ledger.jsonl"
     process = await asyncio.create_subprocess_exec(
-        str(GATEWAYD), "simulate", "--modems", "2", "--dir", str(tmp_path / "dev"),
-        "--report-delay-ms", "20", "--latency-ms", "5", "--ledger", str(ledger),
-        "--control", f"127.0.0.1:{control_port}",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(GATEWAYD),
+        "simulate",
+        "--modems",
+        "2",
+        "--dir",
+        str(tmp_path / "dev"),
+        "--report-delay-ms",
+        "20",
+        "--latency-ms",
+        "5",
+        "--ledger",
+        str(ledger),
+        "--control",
+        f"127.0.0.1:{control_port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     try:
         lines = [await asyncio.wait_for(process.stdout.readline(), 20) for _ in range(2)]
@@ -114,9 +126,17 @@ async def test_simulate_end_to_end(tmp_path: Path) -> None:
 
 async def test_bad_arguments_give_one_line(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        str(GATEWAYD), "simulate", "--modems", "2", "--dir", str(tmp_path),
-        "--first-number", "5511", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(GATEWAYD),
+        "simulate",
+        "--modems",
+        "2",
+        "--dir",
+        str(tmp_path),
+        "--first-number",
+        "5511",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode != 0
     assert stderr.decode().count("\n") == 1 and "--first-number" in stderr.decode()

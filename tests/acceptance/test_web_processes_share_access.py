@@ -45,8 +45,7 @@ async def pair(pg_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Pai
     finally:
         await db.close()
     ports = free_port(), free_port()
-    base = {"SMSGW_DATABASE_URL": pg_url, "SMSGW_REDIS_URL": redis_url,
-            "SMSGW_SECRET_KEY": SECRET}  # fmt: skip
+    base = {"SMSGW_DATABASE_URL": pg_url, "SMSGW_REDIS_URL": redis_url, "SMSGW_SECRET_KEY": SECRET}
     processes = tuple(
         webui_process(tmp_path / f"web{n}", {**base, "SMSGW_LISTEN": f"127.0.0.1:{port}"})
         for n, port in enumerate(ports)
@@ -64,19 +63,24 @@ async def pair(pg_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Pai
 
 def browser() -> aiohttp.ClientSession:
     """A browser: one cookie jar for both processes (same host, as behind one address)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                 timeout=aiohttp.ClientTimeout(total=30))  # fmt: skip
+    return aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=30)
+    )
 
 
-async def sign_in(http: aiohttp.ClientSession, url: str, name: str, password: str = PASSWORD
-                  ) -> int:  # fmt: skip
+async def sign_in(
+    http: aiohttp.ClientSession, url: str, name: str, password: str = PASSWORD
+) -> int:
     async with http.get(f"{url}/login") as page:
         html = await page.text()
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
     token = html[start : html.index('"', start)]
-    async with http.post(f"{url}/login", allow_redirects=False, data={
-            "username": name, "password": password, "csrf_token": token}) as answer:
+    async with http.post(
+        f"{url}/login",
+        allow_redirects=False,
+        data={"username": name, "password": password, "csrf_token": token},
+    ) as answer:
         return answer.status
 
 
@@ -108,8 +112,7 @@ async def test_sign_out_ends_the_session_and_its_streams_in_every_process(pair: 
         assert await sign_in(op, a, "op") == 303
         token = await csrf(op, a)
         streams = [await open_stream(op, a), await open_stream(op, b)]
-        async with op.post(f"{a}/logout", data={"csrf_token": token},
-                           allow_redirects=False) as out:  # fmt: skip
+        async with op.post(f"{a}/logout", data={"csrf_token": token}, allow_redirects=False) as out:
             assert out.status == 303
         for stream in streams:
             assert b"event: session.ended" in await ended(stream)
@@ -127,8 +130,11 @@ async def test_disabling_a_user_ends_their_sessions_and_streams_in_every_process
         assert await sign_in(chief, b, "chief") == 303
         async with chief.get(f"{b}/api/v1/users") as listed:
             op_id = next(u["id"] for u in (await listed.json())["users"] if u["username"] == "op")
-        async with chief.patch(f"{b}/api/v1/users/{op_id}", json={"disabled": True},
-                               headers={"X-CSRF-Token": await csrf(chief, b)}) as changed:
+        async with chief.patch(
+            f"{b}/api/v1/users/{op_id}",
+            json={"disabled": True},
+            headers={"X-CSRF-Token": await csrf(chief, b)},
+        ) as changed:
             assert changed.status == 200
         for stream in streams:
             assert b"event: session.ended" in await ended(stream)
@@ -145,8 +151,9 @@ async def test_failed_sign_ins_are_counted_across_processes(pair: Pair) -> None:
     """20 failures from one address, spread over both processes, block it in both."""
     a, b = pair.urls
     async with browser() as guesser:
-        answers = [await sign_in(guesser, (a, b)[i % 2], f"guess{i}", "wrong password!")
-                   for i in range(20)]  # fmt: skip
+        answers = [
+            await sign_in(guesser, (a, b)[i % 2], f"guess{i}", "wrong password!") for i in range(20)
+        ]
         assert answers == [401] * 20
         assert await sign_in(guesser, a, "op") == 429
         assert await sign_in(guesser, b, "op") == 429
@@ -161,8 +168,11 @@ async def test_a_key_revoked_on_one_process_is_refused_by_the_other_at_once(pair
         assert await sign_in(chief, a, "chief") == 303
         async with chief.get(f"{a}/api/v1/api-keys") as listed:
             key_id = (await listed.json())["api_keys"][0]["id"]
-        async with chief.post(f"{a}/admin/api-keys/{key_id}/revoke", allow_redirects=False,
-                              data={"csrf_token": await csrf(chief, a)}) as revoked:
+        async with chief.post(
+            f"{a}/admin/api-keys/{key_id}/revoke",
+            allow_redirects=False,
+            data={"csrf_token": await csrf(chief, a)},
+        ) as revoked:
             assert revoked.status == 303
         revoked_at = time.monotonic()
         while await status(client, b, "/api/v1/messages", **bearer) != 401:
@@ -195,7 +205,9 @@ async def test_a_burst_of_sign_ins_leaves_health_checks_quick(pair: Pair) -> Non
             latencies.append(time.perf_counter() - begun)
     answers = await burst
     p50 = statistics.median(latencies)
-    print(f"argon2 {one_check * 1000:.0f} ms; /api/health p50 {p50 * 1000:.1f} ms over "
-          f"{len(latencies)} checks; sign-ins {sorted(set(answers))}")
+    print(
+        f"argon2 {one_check * 1000:.0f} ms; /api/health p50 {p50 * 1000:.1f} ms over "
+        f"{len(latencies)} checks; sign-ins {sorted(set(answers))}"
+    )
     assert set(answers) <= {401, 429, 503} and answers.count(401) >= 20
     assert p50 < one_check / 4

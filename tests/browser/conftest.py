@@ -98,13 +98,22 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     }
     env.pop("SMSGW_CONFIG", None)
     env.pop("SMSGW_REDIS_URL", None)
-    subprocess.run([str(BIN / "gatewayd"), "migrate"], env=env, cwd=workdir, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [str(BIN / "gatewayd"), "migrate"],
+        env=env,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     output = (workdir / "gatewayd.out").open("wb")
     process = subprocess.Popen(
         [str(BIN / "gatewayd"), "run", "--web", "--simulate", "2"],
-        env=env, cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        cwd=workdir,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
     running = Product(f"http://127.0.0.1:{port}", env, workdir, process)
     try:
         _wait_listening(running)

@@ -25,9 +25,12 @@ SAO_PAULO = "America/Sao_Paulo"  # UTC-3 all year
 @pytest.fixture
 def paulista(browser: Browser) -> Iterator[BrowserContext]:
     """A desktop browser in São Paulo's time zone, accepting every confirmation dialog."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US",
-                                  timezone_id=SAO_PAULO,
-                                  extra_http_headers={"Accept-Language": "en-US,en;q=0.8"})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860},
+        locale="en-US",
+        timezone_id=SAO_PAULO,
+        extra_http_headers={"Accept-Language": "en-US,en;q=0.8"},
+    )
     context.set_default_timeout(15_000)
     context.on("page", lambda page: page.on("dialog", lambda dialog: dialog.accept()))
     try:
@@ -58,8 +61,11 @@ def test_contacts_groups_and_templates_on_the_contacts_page(
     product: Product, paulista: BrowserContext
 ) -> None:
     tag = uuid.uuid4().hex[:6]
-    people = {f"Ana {tag}": unique_number(), f"Bruno {tag}": unique_number(),
-              f"Carla {tag}": unique_number()}
+    people = {
+        f"Ana {tag}": unique_number(),
+        f"Bruno {tag}": unique_number(),
+        f"Carla {tag}": unique_number(),
+    }
     page = paulista.new_page()
     log_in(page, product, "operator")
     for name, number in people.items():
@@ -70,7 +76,8 @@ def test_contacts_groups_and_templates_on_the_contacts_page(
     page.locator("#contact-number").fill(people[f"Ana {tag}"])
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator(".notice")).to_have_text(
-        "That name or number is already in the address book.")
+        "That name or number is already in the address book."
+    )
     expect(page.locator("ul.rows li", has_text=f"Again {tag}")).to_have_count(0)
 
     group = f"Plantão {tag}"
@@ -83,8 +90,7 @@ def test_contacts_groups_and_templates_on_the_contacts_page(
         details.get_by_label(name).check()
     details.get_by_role("button", name="Save members").click()
     expect(page.locator(".notice")).to_have_text("Group saved.")
-    expect(page.locator("details.group", has_text=group).locator("summary")).to_contain_text(
-        "(2)")
+    expect(page.locator("details.group", has_text=group).locator("summary")).to_contain_text("(2)")
 
     page.locator("#template-name").fill(f"Aviso {tag}")
     page.locator("#template-text").fill("Manutenção hoje às 22h.")
@@ -93,8 +99,7 @@ def test_contacts_groups_and_templates_on_the_contacts_page(
     expect(page.locator("#templates")).to_contain_text(f"Aviso {tag}")
 
     # Deleting Bruno (after the confirmation) removes him from the page and the compose picker.
-    page.locator("ul.rows li", has_text=f"Bruno {tag}").get_by_role(
-        "button", name="Delete").click()
+    page.locator("ul.rows li", has_text=f"Bruno {tag}").get_by_role("button", name="Delete").click()
     expect(page.locator(".notice")).to_have_text("Contact deleted.")
     expect(page.locator("ul.rows li", has_text=f"Bruno {tag}")).to_have_count(0)
     page.goto(f"{product.base_url}/compose")
@@ -135,7 +140,8 @@ def test_compose_to_a_group_with_a_template(product: Product, paulista: BrowserC
     page.wait_for_url(re.compile(r"/outbox\?batch=\d+$"))
     expect(page.locator(".notice")).to_have_text("2 messages queued.")
     ids = page.locator("tr[data-message-id]").evaluate_all(
-        "rows => rows.map(row => row.dataset.messageId)")
+        "rows => rows.map(row => row.dataset.messageId)"
+    )
     queued = [shown(product, message_id) for message_id in ids]
     assert sorted(message["to"] for message in queued) == sorted(numbers.values())
     assert {message["text"] for message in queued} == {text}
@@ -146,7 +152,8 @@ def test_a_scheduled_send_waits_for_the_local_time_chosen(
 ) -> None:
     number = unique_number()
     local = (datetime.now(UTC) - timedelta(hours=3) + timedelta(days=3)).replace(
-        second=0, microsecond=0, tzinfo=None)
+        second=0, microsecond=0, tzinfo=None
+    )
     page = paulista.new_page()
     log_in(page, product, "operator")
     page.goto(f"{product.base_url}/compose")

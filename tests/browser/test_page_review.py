@@ -57,11 +57,15 @@ def traffic(product: Product, browser: Browser) -> Iterator[tuple[int, str]]:
         log_in(page, product, "chief")
         csrf = page.locator("body").get_attribute("data-csrf") or ""
         sent = []
-        for to, text in ((SECOND_MODEM_NUMBER, "Olá! Sua fatura vence amanhã."),
-                         (OUTSIDE_NUMBER, "Reminder: meeting at 10:00 in room 4")):
-            answer = page.request.post(f"{product.base_url}/api/v1/messages",
-                                       data={"to": to, "text": text},
-                                       headers={"X-CSRF-Token": csrf})
+        for to, text in (
+            (SECOND_MODEM_NUMBER, "Olá! Sua fatura vence amanhã."),
+            (OUTSIDE_NUMBER, "Reminder: meeting at 10:00 in room 4"),
+        ):
+            answer = page.request.post(
+                f"{product.base_url}/api/v1/messages",
+                data={"to": to, "text": text},
+                headers={"X-CSRF-Token": csrf},
+            )
             assert answer.status == 202, answer.text()
             sent.append(answer.json()["id"])
         page.goto(f"{product.base_url}/admin/api-keys")
@@ -70,7 +74,8 @@ def traffic(product: Product, browser: Browser) -> Iterator[tuple[int, str]]:
         expect(page.locator("#new-key")).to_be_visible()
         page.goto(f"{product.base_url}/outbox/{sent[0]}")
         expect(page.locator("#message-status [data-status]")).to_have_attribute(
-            "data-status", "delivered", timeout=30_000)
+            "data-status", "delivered", timeout=30_000
+        )
         modems = page.request.get(f"{product.base_url}/api/v1/modems").json()["modems"]
         yield sent[0], modems[0]["name"]
     finally:
@@ -78,8 +83,9 @@ def traffic(product: Product, browser: Browser) -> Iterator[tuple[int, str]]:
 
 
 @contextmanager
-def signed_in(browser: Browser, product: Product, language: str,
-              phone: bool = False) -> Iterator[Page]:
+def signed_in(
+    browser: Browser, product: Product, language: str, phone: bool = False
+) -> Iterator[Page]:
     """chief signed in with ``language`` chosen in the menu (other tests may have stored a
     choice that outranks the browser's); back to "browser language" afterwards."""
     context = new_context(browser, language=language, phone=phone)
@@ -95,14 +101,17 @@ def signed_in(browser: Browser, product: Product, language: str,
 
 def choose_language(page: Page, product: Product, choice: str) -> None:
     csrf = page.locator("body").get_attribute("data-csrf") or ""
-    answer = page.request.post(f"{product.base_url}/settings/language",
-                               form={"csrf_token": csrf, "language": choice, "next": "/"})
+    answer = page.request.post(
+        f"{product.base_url}/settings/language",
+        form={"csrf_token": csrf, "language": choice, "next": "/"},
+    )
     assert answer.ok, answer.status
 
 
 def fits_width(page: Page) -> bool:
-    return bool(page.evaluate(
-        "() => document.documentElement.scrollWidth <= window.innerWidth + 1"))
+    return bool(
+        page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    )
 
 
 def shoot(page: Page, name: str) -> Path:
@@ -112,12 +121,18 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("language", "phone"), [
-    ("en-US", False), ("pt-BR", True), ("pt-BR", False), ("en-US", True),
-])
-def test_every_page_loads_and_fits(product: Product, browser: Browser,
-                                   traffic: tuple[int, str], language: str,
-                                   phone: bool) -> None:
+@pytest.mark.parametrize(
+    ("language", "phone"),
+    [
+        ("en-US", False),
+        ("pt-BR", True),
+        ("pt-BR", False),
+        ("en-US", True),
+    ],
+)
+def test_every_page_loads_and_fits(
+    product: Product, browser: Browser, traffic: tuple[int, str], language: str, phone: bool
+) -> None:
     message_id, modem = traffic
     with signed_in(browser, product, language, phone) as page:
         too_wide = []
@@ -132,11 +147,14 @@ def test_every_page_loads_and_fits(product: Product, browser: Browser,
         assert too_wide == []
 
 
-def test_portuguese_pages_have_no_english_headings(product: Product, browser: Browser,
-                                                   traffic: tuple[int, str]) -> None:
+def test_portuguese_pages_have_no_english_headings(
+    product: Product, browser: Browser, traffic: tuple[int, str]
+) -> None:
     message_id, modem = traffic
-    english = re.compile(r"^(Dashboard|Compose|Outbox|Inbox|Users|API keys|"
-                         r"Audit log|My account|Contacts)$")
+    english = re.compile(
+        r"^(Dashboard|Compose|Outbox|Inbox|Users|API keys|"
+        r"Audit log|My account|Contacts)$"
+    )
     with signed_in(browser, product, "pt-BR") as page:
         for name, path in pages(message_id, modem).items():
             page.goto(f"{product.base_url}{path}")

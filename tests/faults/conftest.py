@@ -31,8 +31,9 @@ def report_figures(scenario: str, figures: dict[str, Any]) -> None:
 @pytest.fixture
 async def four_modems(tmp_path: Path) -> AsyncIterator[Simulator]:
     """``gatewayd simulate`` with four modems, 5 ms latency and 50 ms reports."""
-    running = await start_simulator(tmp_path / "simulator", modems=4,
-                                    latency_ms=5, report_delay_ms=50)  # fmt: skip
+    running = await start_simulator(
+        tmp_path / "simulator", modems=4, latency_ms=5, report_delay_ms=50
+    )
     try:
         yield running
     finally:

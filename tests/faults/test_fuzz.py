@@ -20,11 +20,27 @@ from tests.support.tools import require_module
 
 REPO = Path(__file__).resolve().parents[2]
 ATHERIS_RUNS = int(os.environ.get("SMSGW_FUZZ_RUNS", "8000"))
-AT_WORDS = [b"OK", b"ERROR", b"+CMS ERROR: 500", b"+CME ERROR: 10", b"> ", b"\r\n", b"\r",
-            b"\x1a", b"\x1b", b"+CMTI: \"SM\",1", b"+CDS: 25", b"+CMT: ,23", b"+CMGS: 12",
-            b"RING", b"\xff\xfe", b"0791551100000000"]  # fmt: skip
-at_streams = st.lists(st.one_of(st.binary(max_size=48), st.sampled_from(AT_WORDS)),
-                      max_size=40).map(b"".join)  # fmt: skip
+AT_WORDS = [
+    b"OK",
+    b"ERROR",
+    b"+CMS ERROR: 500",
+    b"+CME ERROR: 10",
+    b"> ",
+    b"\r\n",
+    b"\r",
+    b"\x1a",
+    b"\x1b",
+    b'+CMTI: "SM",1',
+    b"+CDS: 25",
+    b"+CMT: ,23",
+    b"+CMGS: 12",
+    b"RING",
+    b"\xff\xfe",
+    b"0791551100000000",
+]
+at_streams = st.lists(
+    st.one_of(st.binary(max_size=48), st.sampled_from(AT_WORDS)), max_size=40
+).map(b"".join)
 
 
 def real_pdus() -> list[bytes]:
@@ -35,8 +51,9 @@ def real_pdus() -> list[bytes]:
     return [*found, bytes.fromhex(report.pdu)]
 
 
-mutated_pdus = st.tuples(st.sampled_from(real_pdus()), st.integers(0, 200), st.binary(max_size=8)
-                         ).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :])
+mutated_pdus = st.tuples(
+    st.sampled_from(real_pdus()), st.integers(0, 200), st.binary(max_size=8)
+).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :])
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,20 +81,28 @@ async def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
     corpus.mkdir()
     for n, pdu in enumerate(real_pdus()):
         (corpus / f"seed{n}").write_bytes(pdu)
-    (corpus / "at").write_bytes(b"\r\n+CMTI: \"SM\",3\r\n\r\n+CDS: 25\r\n0791\r\n> OK\r\n")
+    (corpus / "at").write_bytes(b'\r\n+CMTI: "SM",3\r\n\r\n+CDS: 25\r\n0791\r\n> OK\r\n')
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.fuzz_targets", target,
-        f"-runs={ATHERIS_RUNS}", "-max_total_time=12", "-rss_limit_mb=1024",
-        f"-artifact_prefix={tmp_path}/", str(corpus),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tests.support.fuzz_targets",
+        target,
+        f"-runs={ATHERIS_RUNS}",
+        "-max_total_time=12",
+        "-rss_limit_mb=1024",
+        f"-artifact_prefix={tmp_path}/",
+        str(corpus),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(), 90)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-4000:]
     assert "Done" in text or "DONE" in text, text[-2000:]
 
 
-@pytest.mark.parametrize("line", ["+CDS: ³", "+CMT: ,²", "+CMS ERROR: ¹", "+CMTI: \"SM\",٣"])
+@pytest.mark.parametrize("line", ["+CDS: ³", "+CMT: ,²", "+CMS ERROR: ¹", '+CMTI: "SM",٣'])
 def test_unicode_digits_from_a_modem_are_not_numbers(line: str) -> None:
     """Found by atheris: ``"³".isdigit()`` is true and ``int("³")`` raises ValueError."""
     fuzz_lines(line.encode())

@@ -58,8 +58,18 @@ class Params:
     """Documented 5xx answers (modem commands without a gatewayd: 504)."""
 
 
-COMPOSE_FIELDS = ("to", "text", "contact", "group", "send_at", "tz_offset", "modem", "flash",
-                  "status_report", "next")  # fmt: skip
+COMPOSE_FIELDS = (
+    "to",
+    "text",
+    "contact",
+    "group",
+    "send_at",
+    "tz_offset",
+    "modem",
+    "flash",
+    "status_report",
+    "next",
+)
 KANNEL_FIELDS = ("username", "password", "to", "text", "dlr-url", "dlr-mask")
 SEND_HEADERS = ("Idempotency-Key",)
 MODEM_COMMAND = (504,)
@@ -73,13 +83,17 @@ ROUTES: dict[str, Params] = {
     "GET /login": Params(query=("next",)),
     "POST /login": Params(query=("next",), form=("username", "password", "next"), examples=8),
     "GET /account": Params(query=("next",), as_user="operator"),
-    "POST /account": Params(form=("current_password", "new_password", "confirm_password",
-                                  "next", "username"), as_user="operator", examples=8),
+    "POST /account": Params(
+        form=("current_password", "new_password", "confirm_password", "next", "username"),
+        as_user="operator",
+        examples=8,
+    ),
     "GET /login/code": Params(),
     "POST /login/code": Params(form=("code",), examples=8),
     "GET /account/two-factor": Params(query=("next",), as_user="operator"),
-    "POST /account/two-factor": Params(query=("next",), form=("action", "code", "next", "password"),
-                                       as_user="operator", examples=8),
+    "POST /account/two-factor": Params(
+        query=("next",), form=("action", "code", "next", "password"), as_user="operator", examples=8
+    ),
     "POST /admin/users/two-factor": Params(form=("required",), examples=8),
     "POST /settings/language": Params(form=("language", "next")),
     "GET /compose": Params(query=COMPOSE_FIELDS),
@@ -117,14 +131,14 @@ ROUTES: dict[str, Params] = {
     "GET /metrics": Params(),
     "GET /api/v1/messages": Params(query=("status", "to", "limit", "cursor")),
     "POST /api/v1/messages": Params(headers=SEND_HEADERS, json=VALID_SEND),
-    "POST /api/v1/messages/batch": Params(form=("file", "text", "priority", "skip_invalid"),
-                                          headers=SEND_HEADERS, multipart=True),
+    "POST /api/v1/messages/batch": Params(
+        form=("file", "text", "priority", "skip_invalid"), headers=SEND_HEADERS, multipart=True
+    ),
     "GET /api/v1/messages/{id}": Params(),
     "POST /api/v1/messages/{id}/cancel": Params(),
     "GET /api/v1/inbox": Params(query=("since", "limit", "cursor")),
     "GET /api/v1/modems": Params(),
-    "POST /api/v1/modems/{name}/ussd": Params(json=b'{"code": "*100#"}',
-                                            may_answer=MODEM_COMMAND),
+    "POST /api/v1/modems/{name}/ussd": Params(json=b'{"code": "*100#"}', may_answer=MODEM_COMMAND),
     "POST /api/v1/modems/{name}/restart": Params(may_answer=MODEM_COMMAND),
     "GET /api/v1/me": Params(),
     "POST /api/v1/me/password": Params(json=b"{}", as_user="operator", examples=8),
@@ -149,15 +163,65 @@ NOT_FUZZED = {
 # ---- hostile values, as the bytes that go on the wire ----
 
 FIXED = [
-    "", " ", "0", "-0", "-1", "1", "2", str(2**31), str(2**63 - 1), str(2**63), str(-(2**63) - 1),
-    "9" * 40, "1e309", "NaN", "-inf", "0x10", "1_000", "²", "٣", "١٢٣", "+5511987654321",
-    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00", "2026-13-45T25:61:61",
-    "9999-12-31T23:59:59", "0001-01-01T00:00:00", "2026-02-30", "Z", "true", "on", "null",
-    "../../etc/passwd", "//evil.example/x", "/\t/evil.example", "http://169.254.169.254/",
-    "%", "%%", "%00", "\x00", "\x7f\x1b[2J", "\u202e", "\ufeff", "<script>", "{{ 7*7 }}",
-    "' OR 1=1 --", "admin", "operator", "viewer", "m1", "*100#", "pt", "en", "role", "lock",
-    "unlock", "reset_password", "queued", "failed",
-]  # fmt: skip
+    "",
+    " ",
+    "0",
+    "-0",
+    "-1",
+    "1",
+    "2",
+    str(2**31),
+    str(2**63 - 1),
+    str(2**63),
+    str(-(2**63) - 1),
+    "9" * 40,
+    "1e309",
+    "NaN",
+    "-inf",
+    "0x10",
+    "1_000",
+    "²",
+    "٣",
+    "١٢٣",
+    "+5511987654321",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+14:00",
+    "2026-13-45T25:61:61",
+    "9999-12-31T23:59:59",
+    "0001-01-01T00:00:00",
+    "2026-02-30",
+    "Z",
+    "true",
+    "on",
+    "null",
+    "../../etc/passwd",
+    "//evil.example/x",
+    "/\t/evil.example",
+    "http://169.254.169.254/",
+    "%",
+    "%%",
+    "%00",
+    "\x00",
+    "\x7f\x1b[2J",
+    "\u202e",
+    "\ufeff",
+    "<script>",
+    "{{ 7*7 }}",
+    "' OR 1=1 --",
+    "admin",
+    "operator",
+    "viewer",
+    "m1",
+    "*100#",
+    "pt",
+    "en",
+    "role",
+    "lock",
+    "unlock",
+    "reset_password",
+    "queued",
+    "failed",
+]
 SEEDED_IDS = ("1", "2", "3")
 
 
@@ -169,12 +233,22 @@ def cursor(before: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode()
 
 
-EDGE_TIMES = st.builds("{}{}".format,
-                       st.sampled_from(["9999-12-31T23:59:59", "0001-01-01T00:00:00",
-                                        "2026-06-01T12:00:00", "9999-12-31", "0001-01-01"]),
-                       st.sampled_from(["", "Z", "+14:00", "-23:59", "+23:59", "-00:01"]))
-EDGE_CURSORS = st.builds(cursor, st.one_of(st.integers(), st.sampled_from(
-    [2**63, 2**63 - 1, -(2**63) - 1, 0, 10**40])))
+EDGE_TIMES = st.builds(
+    "{}{}".format,
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59",
+            "0001-01-01T00:00:00",
+            "2026-06-01T12:00:00",
+            "9999-12-31",
+            "0001-01-01",
+        ]
+    ),
+    st.sampled_from(["", "Z", "+14:00", "-23:59", "+23:59", "-00:01"]),
+)
+EDGE_CURSORS = st.builds(
+    cursor, st.one_of(st.integers(), st.sampled_from([2**63, 2**63 - 1, -(2**63) - 1, 0, 10**40]))
+)
 hostile_bytes: st.SearchStrategy[bytes] = st.one_of(
     st.sampled_from(FIXED).map(str.encode),
     EDGE_TIMES.map(str.encode),
@@ -182,8 +256,9 @@ hostile_bytes: st.SearchStrategy[bytes] = st.one_of(
     st.integers().map(lambda n: str(n).encode()),
     st.text(max_size=40).map(str.encode),
     st.binary(max_size=24),
-    st.tuples(st.sampled_from([b"9", b"x", b"\xe2\x80\xae", b"\xff"]),
-              st.integers(300, 20_000)).map(_repeat),
+    st.tuples(
+        st.sampled_from([b"9", b"x", b"\xe2\x80\xae", b"\xff"]), st.integers(300, 20_000)
+    ).map(_repeat),
     st.datetimes().map(lambda d: d.isoformat().encode()),
 )
 path_bytes = st.one_of(st.sampled_from((*SEEDED_IDS, "m1")).map(str.encode), hostile_bytes)
@@ -203,11 +278,17 @@ class Wire:
     cookie: bytes
     csrf: bytes
 
-    def send(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
-             body: bytes) -> tuple[int, bytes]:  # fmt: skip
-        lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: gateway",
-                 b"Connection: close", b"Cookie: " + self.cookie,
-                 b"X-CSRF-Token: " + self.csrf, b"Content-Length: " + str(len(body)).encode()]
+    def send(
+        self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, bytes]:
+        lines = [
+            method.encode() + b" " + target + b" HTTP/1.1",
+            b"Host: gateway",
+            b"Connection: close",
+            b"Cookie: " + self.cookie,
+            b"X-CSRF-Token: " + self.csrf,
+            b"Content-Length: " + str(len(body)).encode(),
+        ]
         lines += [name + b": " + value for name, value in headers]
         with socket.create_connection((self.host, self.port), timeout=60) as sock:
             sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
@@ -220,16 +301,26 @@ class Wire:
 
 
 def urlencoded(pairs: Sequence[tuple[str, bytes]]) -> bytes:
-    return "&".join(quote_from_bytes(k.encode(), safe="") + "=" + quote_from_bytes(v, safe="")
-                    for k, v in pairs).encode()  # fmt: skip
+    return "&".join(
+        quote_from_bytes(k.encode(), safe="") + "=" + quote_from_bytes(v, safe="") for k, v in pairs
+    ).encode()
 
 
 def multipart(pairs: Sequence[tuple[str, bytes]], boundary: bytes) -> bytes:
     parts = []
     for name, value in pairs:
         filename = b'; filename="numbers.csv"' if name == "file" else b""
-        parts.append(b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" +
-                     name.encode() + b"\"" + filename + b"\r\n\r\n" + value + b"\r\n")
+        parts.append(
+            b"--"
+            + boundary
+            + b'\r\nContent-Disposition: form-data; name="'
+            + name.encode()
+            + b'"'
+            + filename
+            + b"\r\n\r\n"
+            + value
+            + b"\r\n"
+        )
     return b"".join(parts) + b"--" + boundary + b"--\r\n"
 
 
@@ -239,22 +330,33 @@ PATH_PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 def request_strategy(route: str, params: Params) -> st.SearchStrategy[dict[str, Any]]:
     method, pattern = route.split(" ", 1)
     names = PATH_PARAMETER.findall(pattern)
-    pairs = st.lists(st.tuples(st.sampled_from(params.query or ("unused",)), hostile_bytes),
-                     max_size=4 if params.query else 0)  # fmt: skip
-    fields = st.lists(st.tuples(st.sampled_from(params.form or ("unused",)), hostile_bytes),
-                      max_size=8 if params.form else 0)  # fmt: skip
-    headers = st.lists(st.tuples(st.sampled_from(params.headers or ("unused",)),
-                                 hostile_bytes.map(header_safe)),
-                       max_size=2 if params.headers else 0)  # fmt: skip
-    return st.fixed_dictionaries({
-        "method": st.just(method), "pattern": st.just(pattern),
-        "path": st.fixed_dictionaries({name: path_bytes for name in names}),
-        "query": pairs, "form": fields, "headers": headers,
-    })
+    pairs = st.lists(
+        st.tuples(st.sampled_from(params.query or ("unused",)), hostile_bytes),
+        max_size=4 if params.query else 0,
+    )
+    fields = st.lists(
+        st.tuples(st.sampled_from(params.form or ("unused",)), hostile_bytes),
+        max_size=8 if params.form else 0,
+    )
+    headers = st.lists(
+        st.tuples(st.sampled_from(params.headers or ("unused",)), hostile_bytes.map(header_safe)),
+        max_size=2 if params.headers else 0,
+    )
+    return st.fixed_dictionaries(
+        {
+            "method": st.just(method),
+            "pattern": st.just(pattern),
+            "path": st.fixed_dictionaries({name: path_bytes for name in names}),
+            "query": pairs,
+            "form": fields,
+            "headers": headers,
+        }
+    )
 
 
-def build(example: dict[str, Any], params: Params) -> tuple[bytes, list[tuple[bytes, bytes]],
-                                                            bytes]:  # fmt: skip
+def build(
+    example: dict[str, Any], params: Params
+) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
     target = example["pattern"]
     for name, value in example["path"].items():
         encoded = quote_from_bytes(value, safe="")  # letters, digits, "_.-~" and %XX only
@@ -288,8 +390,12 @@ def fuzz_route(wire: Wire, route: str, params: Params) -> int:
     """Run hypothesis over one route in the calling (worker) thread; the requests sent."""
     sent = 0
 
-    @settings(max_examples=budget(route, params), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=budget(route, params),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(request_strategy(route, params))
     def one(example: dict[str, Any]) -> None:
         nonlocal sent
@@ -320,18 +426,31 @@ async def seed_rows(web: WebEnv) -> None:
     """One row of each kind the id routes point at, so their real paths run too."""
     now = utc_now()
     async with web.db.begin() as conn:
-        await conn.execute(insert(contacts).values(name="Ana", number="+5511987654321",
-                                                   created_at=now))  # fmt: skip
+        await conn.execute(
+            insert(contacts).values(name="Ana", number="+5511987654321", created_at=now)
+        )
         await conn.execute(insert(contact_groups).values(name="Team", created_at=now))
-        await conn.execute(insert(message_templates).values(name="t", text="Oi",
-                                                            created_at=now))  # fmt: skip
-        await conn.execute(insert(modems).values(name="m1", host="h", device="/dev/null",
-                                                 state="online", last_seen=now))  # fmt: skip
-        await conn.execute(insert(webhook_deliveries).values(
-            event="message.status", url="https://hooks.example.com/x", payload={},
-            created_at=now, next_attempt_at=None, status="failed"))
-    response = await web.client.post("/api/v1/messages", headers=web.bearer("operator"),
-                                     json={"to": "+5511987654321", "text": "seed"})
+        await conn.execute(insert(message_templates).values(name="t", text="Oi", created_at=now))
+        await conn.execute(
+            insert(modems).values(
+                name="m1", host="h", device="/dev/null", state="online", last_seen=now
+            )
+        )
+        await conn.execute(
+            insert(webhook_deliveries).values(
+                event="message.status",
+                url="https://hooks.example.com/x",
+                payload={},
+                created_at=now,
+                next_attempt_at=None,
+                status="failed",
+            )
+        )
+    response = await web.client.post(
+        "/api/v1/messages",
+        headers=web.bearer("operator"),
+        json={"to": "+5511987654321", "text": "seed"},
+    )
     assert response.status == 202
 
 
@@ -346,22 +465,37 @@ async def signed_in_wire(web: WebEnv, username: str) -> Wire:
 
 
 FAMILIES_BY_PREFIX = {
-    "/": "monitoring", "/ui": "monitoring", "/api": "monitoring", "/metrics": "monitoring",
-    "/login": "sign-in", "/account": "sign-in", "/settings": "sign-in",
-    "/compose": "sending", "/outbox": "sending",
-    "/inbox": "address-book", "/contacts": "address-book", "/groups": "address-book",
+    "/": "monitoring",
+    "/ui": "monitoring",
+    "/api": "monitoring",
+    "/metrics": "monitoring",
+    "/login": "sign-in",
+    "/account": "sign-in",
+    "/settings": "sign-in",
+    "/compose": "sending",
+    "/outbox": "sending",
+    "/inbox": "address-book",
+    "/contacts": "address-book",
+    "/groups": "address-book",
     "/templates": "address-book",
-    "/modems": "modems", "/admin": "admin",
-    "/api/v1": "api-admin", "/api/v1/messages": "api-messages", "/api/v1/inbox": "api-messages",
-    "/api/v1/modems": "api-modems", "/cgi-bin": "kannel",
-}  # fmt: skip
+    "/modems": "modems",
+    "/admin": "admin",
+    "/api/v1": "api-admin",
+    "/api/v1/messages": "api-messages",
+    "/api/v1/inbox": "api-messages",
+    "/api/v1/modems": "api-modems",
+    "/cgi-bin": "kannel",
+}
 
 
 def family_of(route: str) -> str:
     """The family of the longest prefix (in whole path segments) of the route's path."""
     path = route.split(" ", 1)[1]
-    matches = [prefix for prefix in FAMILIES_BY_PREFIX
-               if path == prefix or path.startswith(prefix.rstrip("/") + "/")]  # fmt: skip
+    matches = [
+        prefix
+        for prefix in FAMILIES_BY_PREFIX
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/")
+    ]
     return FAMILIES_BY_PREFIX[max(matches, key=len)]
 
 

@@ -60,17 +60,29 @@ async def test_ids_beyond_int64_in_page_paths_and_forms(web: WebEnv) -> None:
         for path in (f"/outbox/{big}", f"/outbox/{big}.json"):
             answer = await web.client.get(path)
             assert answer.status == 404, (path, answer.status, await answer.text())
-        for path in (f"/outbox/{big}/cancel", f"/admin/users/{big}",
-                     f"/admin/api-keys/{big}/revoke", f"/admin/webhooks/{big}/replay",
-                     f"/contacts/{big}/delete", f"/groups/{big}/delete",
-                     f"/templates/{big}/delete"):  # fmt: skip
-            answer = await web.client.post(path, data={"csrf_token": token, "action": "unlock"},
-                                           allow_redirects=False)  # fmt: skip
+        for path in (
+            f"/outbox/{big}/cancel",
+            f"/admin/users/{big}",
+            f"/admin/api-keys/{big}/revoke",
+            f"/admin/webhooks/{big}/replay",
+            f"/contacts/{big}/delete",
+            f"/groups/{big}/delete",
+            f"/templates/{big}/delete",
+        ):
+            answer = await web.client.post(
+                path, data={"csrf_token": token, "action": "unlock"}, allow_redirects=False
+            )
             assert answer.status == 404, (path, answer.status, await answer.text())
-        group = await web.client.post("/groups", allow_redirects=False, data={
-            "csrf_token": token, "name": "g", "id": big, "member": big})
-        compose = await web.client.post("/compose", allow_redirects=False, data={
-            "csrf_token": token, "to": NUMBER, "text": "x", "contact": big, "group": big})
+        group = await web.client.post(
+            "/groups",
+            allow_redirects=False,
+            data={"csrf_token": token, "name": "g", "id": big, "member": big},
+        )
+        compose = await web.client.post(
+            "/compose",
+            allow_redirects=False,
+            data={"csrf_token": token, "to": NUMBER, "text": "x", "contact": big, "group": big},
+        )
         for answer in (group, compose):
             assert answer.status < 500, (answer.url, answer.status, await answer.text())
 
@@ -78,17 +90,25 @@ async def test_ids_beyond_int64_in_page_paths_and_forms(web: WebEnv) -> None:
 async def test_ids_beyond_int64_in_api_paths(web: WebEnv) -> None:
     operator = web.bearer("operator")
     for big in BEYOND_INT64:
-        await api_error(await web.client.get(f"/api/v1/messages/{big}", headers=operator),
-                        404, "not_found")
-        await api_error(await web.client.post(f"/api/v1/messages/{big}/cancel",
-                                              headers=operator), 404, "not_found")
+        await api_error(
+            await web.client.get(f"/api/v1/messages/{big}", headers=operator), 404, "not_found"
+        )
+        await api_error(
+            await web.client.post(f"/api/v1/messages/{big}/cancel", headers=operator),
+            404,
+            "not_found",
+        )
 
 
 async def test_cursors_holding_huge_numbers(web: WebEnv) -> None:
     await admin_token(web)
     for before in (2**63, 10**40, -(2**63) - 1):
-        for path in ("/api/v1/messages", "/api/v1/inbox", "/api/v1/audit",
-                     "/api/v1/webhooks/deliveries"):  # fmt: skip
+        for path in (
+            "/api/v1/messages",
+            "/api/v1/inbox",
+            "/api/v1/audit",
+            "/api/v1/webhooks/deliveries",
+        ):
             answer = await web.client.get(path, params={"cursor": cursor(before)})
             error = await api_error(answer, 422, "invalid_cursor")
             assert error["field"] == "cursor"
@@ -98,16 +118,28 @@ async def test_dates_at_the_calendars_edges(web: WebEnv) -> None:
     token = await admin_token(web)
     operator = web.bearer("operator")
     for when in EDGE_DATES:
-        error = await api_error(await web.client.get("/api/v1/inbox", params={"since": when},
-                                                     headers=operator), 422, "invalid_value")
+        error = await api_error(
+            await web.client.get("/api/v1/inbox", params={"since": when}, headers=operator),
+            422,
+            "invalid_value",
+        )
         assert error["field"] == "since"
-        sent = await web.client.post("/api/v1/messages", headers=operator,
-                                     json={"to": NUMBER, "text": "x", "send_at": when})
+        sent = await web.client.post(
+            "/api/v1/messages", headers=operator, json={"to": NUMBER, "text": "x", "send_at": when}
+        )
         assert (await api_error(sent, 422, "invalid_send_at"))["field"] == "send_at"
         for offset in ("-840", "840"):
-            page = await web.client.post("/compose", allow_redirects=False, data={
-                "csrf_token": token, "to": NUMBER, "text": "x", "send_at": when[:19],
-                "tz_offset": offset})
+            page = await web.client.post(
+                "/compose",
+                allow_redirects=False,
+                data={
+                    "csrf_token": token,
+                    "to": NUMBER,
+                    "text": "x",
+                    "send_at": when[:19],
+                    "tz_offset": offset,
+                },
+            )
             assert page.status in (303, 422), (when, offset, page.status)
 
 
@@ -131,17 +163,26 @@ async def test_idempotency_key_that_is_not_utf8(web: WebEnv) -> None:
 
 async def test_huge_dlr_mask(web: WebEnv) -> None:
     for mask in ("9" * 40, str(2**31), "-1"):
-        answer = await web.client.get("/cgi-bin/sendsms", params={
-            "username": "operator-key", "password": web.keys["operator"], "to": NUMBER,
-            "text": "x", "dlr-mask": mask, "dlr-url": "https://hooks.example.com/dlr"})
+        answer = await web.client.get(
+            "/cgi-bin/sendsms",
+            params={
+                "username": "operator-key",
+                "password": web.keys["operator"],
+                "to": NUMBER,
+                "text": "x",
+                "dlr-mask": mask,
+                "dlr-url": "https://hooks.example.com/dlr",
+            },
+        )
         assert answer.status == 400, (mask, answer.status, await answer.text())
         assert (await answer.text()).startswith("Invalid dlr-url or dlr-mask")
 
 
 async def test_one_recipient_too_many(web: WebEnv) -> None:
     recipients = [NUMBER] * (MAX_RECIPIENTS + 1)
-    answer = await web.client.post("/api/v1/messages", headers=web.bearer("operator"),
-                                   json={"to": recipients, "text": "x"})
+    answer = await web.client.post(
+        "/api/v1/messages", headers=web.bearer("operator"), json={"to": recipients, "text": "x"}
+    )
     error = await api_error(answer, 422, "too_many_recipients")
     assert error["field"] == "to"
 
@@ -155,13 +196,21 @@ async def test_nul_characters_in_forms_and_parameters(web: WebEnv) -> None:
         ("/groups", {"name": "g\x00"}),
         ("/compose", {"to": NUMBER, "text": "a\x00b"}),
     ):
-        answer = await web.client.post(path, data={"csrf_token": token, **data},
-                                       allow_redirects=False)  # fmt: skip
+        answer = await web.client.post(
+            path, data={"csrf_token": token, **data}, allow_redirects=False
+        )
         assert answer.status == 400, (path, answer.status, await answer.text())
-    kannel = await web.client.get("/cgi-bin/sendsms", params={
-        "username": "operator-key", "password": web.keys["operator"], "to": NUMBER,
-        "text": "a\x00b"})  # fmt: skip
+    kannel = await web.client.get(
+        "/cgi-bin/sendsms",
+        params={
+            "username": "operator-key",
+            "password": web.keys["operator"],
+            "to": NUMBER,
+            "text": "a\x00b",
+        },
+    )
     assert kannel.status == 400, (kannel.status, await kannel.text())
-    api = await web.client.post("/api/v1/messages", headers=web.bearer("operator"),
-                                json={"to": [NUMBER], "text": "a\x00b"})  # fmt: skip
+    api = await web.client.post(
+        "/api/v1/messages", headers=web.bearer("operator"), json={"to": [NUMBER], "text": "a\x00b"}
+    )
     assert 400 <= api.status < 500, (api.status, await api.text())

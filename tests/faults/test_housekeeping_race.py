@@ -30,15 +30,25 @@ async def test_sweep_leaves_a_fresh_claim_of_this_host_alone(pg_url: str, tmp_pa
             )
         async with db.begin() as conn:  # a worker claims it and hands part 1 to its modem
             [claimed] = await claim(conn, host="race", modem="sim0", now=utc_now())
-            await p.part_sending(conn, claimed.parts[0].id, message_id, modem="sim0",
-                                 imsi=None, now=utc_now(), first_of_try=True)  # fmt: skip
+            await p.part_sending(
+                conn,
+                claimed.parts[0].id,
+                message_id,
+                modem="sim0",
+                imsi=None,
+                now=utc_now(),
+                first_of_try=True,
+            )
         await gateway.sweep(timedelta(hours=1))  # its in-flight list predates the claim
         async with db.read() as conn:
-            status = (await conn.execute(
-                select(messages.c.status).where(messages.c.id == message_id))).scalar_one()
-            part = (await conn.execute(
-                select(message_parts.c.status).where(message_parts.c.message_id == message_id)
-            )).scalar_one()  # fmt: skip
+            status = (
+                await conn.execute(select(messages.c.status).where(messages.c.id == message_id))
+            ).scalar_one()
+            part = (
+                await conn.execute(
+                    select(message_parts.c.status).where(message_parts.c.message_id == message_id)
+                )
+            ).scalar_one()
         assert (status, part) == ("sending", "sending")
     finally:
         await db.close()

@@ -36,9 +36,10 @@ async def blocked_insert(conn: asyncpg.Connection) -> bool:
 
 
 async def sim_storage(simulator: Simulator, index: int) -> dict[str, int]:
-    async with aiohttp.ClientSession() as session, session.get(
-        f"{simulator.control_url}/modems"
-    ) as answer:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{simulator.control_url}/modems") as answer,
+    ):
         state = await answer.json()
     storage: dict[str, int] = state[index]["storage"]
     return storage
@@ -63,8 +64,9 @@ async def test_kill9_between_reading_and_committing(
         async def insert_waits() -> bool:
             return await blocked_insert(watcher)
 
-        await wait_until_async(insert_waits, timeout=30, what="gatewayd's insert blocked",
-                               diagnostics=daemon.output)  # fmt: skip
+        await wait_until_async(
+            insert_waits, timeout=30, what="gatewayd's insert blocked", diagnostics=daemon.output
+        )
         on_sim = await sim_storage(four_modems, 0)
         await daemon.kill9()
         await lock.rollback()
@@ -76,8 +78,9 @@ async def test_kill9_between_reading_and_committing(
             empty = sum((await sim_storage(four_modems, 0)).values()) == 0
             return rows if rows and empty else None
 
-        rows = await wait_until_async(stored, timeout=30, what="the SMS stored, SIM emptied",
-                                      diagnostics=daemon.output)  # fmt: skip
+        rows = await wait_until_async(
+            stored, timeout=30, what="the SMS stored, SIM emptied", diagnostics=daemon.output
+        )
         report_figures("incoming_kill9", {"stored": len(rows), "kills": daemon.kills})
         assert [r["text"] for r in rows] == ["read but not yet committed"]
     finally:
@@ -97,8 +100,7 @@ async def test_multipart_with_a_missing_last_part_is_stored_with_the_gap(
 ) -> None:
     async with flow(db_url, tmp_path, modems=1) as f:
         text = "first part of three, " * 8 + "second part, " * 12 + "the lost end"
-        parts = encode_deliver(SENDER, text, scts=utc_now().replace(microsecond=0),
-                               concat_ref=77)  # fmt: skip
+        parts = encode_deliver(SENDER, text, scts=utc_now().replace(microsecond=0), concat_ref=77)
         assert len(parts) == 3
         modem = f.handles[0].modem
         for part in parts[:-1]:
@@ -137,7 +139,8 @@ async def test_sim_storage_full_for_incoming(db_url: str, tmp_path: Path) -> Non
             return inbox if len(inbox) >= count and left == 0 else None
 
         inbox = await eventually(all_in, timeout=60, what=f"{count} stored, SIM emptied")
-        report_figures("sim_storage_full", {"injected": count, "sim_capacity_used": held,
-                                            "stored": len(inbox)})  # fmt: skip
+        report_figures(
+            "sim_storage_full", {"injected": count, "sim_capacity_used": held, "stored": len(inbox)}
+        )
     texts = sorted(getattr(m, "text") for m in inbox)  # noqa: B009
     assert texts == sorted(f"incoming {i}" for i in range(count))

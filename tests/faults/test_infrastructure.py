@@ -37,16 +37,16 @@ async def wait_ledger(simulator: Simulator, count: int, output: Callable[[], str
     def reached() -> bool:
         return len(simulator.ledger()) >= count
 
-    await wait_until(reached, timeout=120, what=f"{count} parts on the ledger",
-                     diagnostics=output)  # fmt: skip
+    await wait_until(reached, timeout=120, what=f"{count} parts on the ledger", diagnostics=output)
 
 
 async def wait_settled(db: Database, simulator: Simulator, daemon: DaemonProcess) -> None:
     async def settled() -> bool:
         return not (await audit_database(db, simulator.ledger())).unsettled
 
-    await wait_until_async(settled, timeout=120, what="every message settled",
-                           diagnostics=daemon.output)  # fmt: skip
+    await wait_until_async(
+        settled, timeout=120, what="every message settled", diagnostics=daemon.output
+    )
 
 
 async def test_postgres_crash_and_restart_mid_run(four_modems: Simulator, tmp_path: Path) -> None:
@@ -85,8 +85,12 @@ async def test_redis_killed_restarted_and_flushed_mid_run(
 ) -> None:
     with PrivateRedis() as private_redis:
         port = free_port()
-        env = {"SMSGW_DATABASE_URL": pg_url, "SMSGW_REDIS_URL": private_redis.url,
-               "SMSGW_SECRET_KEY": SECRET, "SMSGW_LISTEN": f"127.0.0.1:{port}"}  # fmt: skip
+        env = {
+            "SMSGW_DATABASE_URL": pg_url,
+            "SMSGW_REDIS_URL": private_redis.url,
+            "SMSGW_SECRET_KEY": SECRET,
+            "SMSGW_LISTEN": f"127.0.0.1:{port}",
+        }
         db = Database(pg_url)
         config = gateway_config(tmp_path / "gatewayd.toml", four_modems.modems, poll_interval=1.0)
         daemon = gateway_process(config, tmp_path, env)
@@ -102,8 +106,10 @@ async def test_redis_killed_restarted_and_flushed_mid_run(
             async with aiohttp.ClientSession(headers=headers) as http:
 
                 async def post(first: int, count: int) -> None:
-                    body = {"to": [external_number(i) for i in range(first, first + count)],
-                            "text": f"redis-{first}"}  # fmt: skip
+                    body = {
+                        "to": [external_number(i) for i in range(first, first + count)],
+                        "text": f"redis-{first}",
+                    }
                     async with http.post(f"{base}/api/v1/messages", json=body) as answer:
                         assert answer.status == 202, await answer.text()
                         sent.extend(m["id"] for m in (await answer.json())["messages"])

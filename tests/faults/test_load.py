@@ -26,22 +26,26 @@ CLIENTS = 100
 async def test_hundred_clients_while_modems_send(pg_url: str, tmp_path: Path) -> None:
     db = Database(pg_url)
     try:
-        async with running_stack(pg_url, tmp_path, modems=4, latency_ms=10,
-                                 report_delay_ms=100) as stack:  # fmt: skip
-            figures = await drive_clients(stack, clients=CLIENTS, seconds=SECONDS,
-                                          sends_per_second=15)  # fmt: skip
+        async with running_stack(
+            pg_url, tmp_path, modems=4, latency_ms=10, report_delay_ms=100
+        ) as stack:
+            figures = await drive_clients(
+                stack, clients=CLIENTS, seconds=SECONDS, sends_per_second=15
+            )
 
             async def settled() -> bool:
                 audit = await audit_database(db, stack.simulator.ledger())
                 return not audit.unsettled
 
-            await wait_until_async(settled, timeout=120, what="every message sent",
-                                   diagnostics=stack.gateway.output)  # fmt: skip
+            await wait_until_async(
+                settled, timeout=120, what="every message sent", diagnostics=stack.gateway.output
+            )
             audit = await audit_database(db, stack.simulator.ledger())
             web_errors = [e for e in stack.web.log_events() if e.get("level") == "error"]
         summary = figures.summary()
-        report_figures("load_short", {"clients": CLIENTS, "seconds": SECONDS, **summary,
-                                      **audit.figures()})  # fmt: skip
+        report_figures(
+            "load_short", {"clients": CLIENTS, "seconds": SECONDS, **summary, **audit.figures()}
+        )
         assert figures.server_errors == 0, summary
         assert not figures.errors, summary
         assert summary["requests"] > CLIENTS

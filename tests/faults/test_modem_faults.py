@@ -24,9 +24,7 @@ def db_url(pg_url: str) -> str:
     return pg_url
 
 
-async def test_unplugged_mid_send_and_back_under_the_same_name(
-    db_url: str, tmp_path: Path
-) -> None:
+async def test_unplugged_mid_send_and_back_under_the_same_name(db_url: str, tmp_path: Path) -> None:
     async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
         await f.send(*traffic("unplug", 120))
         await f.network.wait_for_ledger(20, timeout=20)
@@ -41,8 +39,10 @@ async def test_unplugged_mid_send_and_back_under_the_same_name(
         back_at = len(f.network.ledger)
         await f.send(*traffic("back", 120, start=1000))
         audit = await settle(f, timeout=90, still_sent=4)
-        report_figures("modem_unplug", {**audit.figures(), "after_return_by_sim0":
-                                        sent_by(f, 0, after=back_at)})  # fmt: skip
+        report_figures(
+            "modem_unplug",
+            {**audit.figures(), "after_return_by_sim0": sent_by(f, 0, after=back_at)},
+        )
     audit.assert_clean()
     assert audit.unknown_parts <= 2
     assert sent_by(f, 0, after=back_at) > 0, "the modem is used again once it is back"
@@ -98,8 +98,14 @@ async def test_temporary_and_permanent_cms_errors(db_url: str, tmp_path: Path) -
 
 
 async def test_sim_pin_with_the_right_pin_unlocks(db_url: str, tmp_path: Path) -> None:
-    async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30,
-                    modem_options={"pin": "1234"}, start=False) as f:  # fmt: skip
+    async with flow(
+        db_url,
+        tmp_path,
+        latency_ms=10,
+        report_delay_ms=30,
+        modem_options={"pin": "1234"},
+        start=False,
+    ) as f:
         await f.start(health_interval=0.5)
         await f.send(*traffic("pin", 100))
         await f.network.wait_for_ledger(20, timeout=20)
@@ -122,11 +128,10 @@ async def test_sim_pin_missing_or_wrong_moves_the_queue(
         await f.start(health_interval=0.5)
         ids = await f.send(*traffic("nopin", 60))
         audit = await settle(f, timeout=60)
-        states = {
-            name: worker.state for name, worker in f.gateway.workers.items()
-        }
-        report_figures(f"sim_pin_{'wrong' if pin else 'missing'}",
-                       {**audit.figures(), "states": states})  # fmt: skip
+        states = {name: worker.state for name, worker in f.gateway.workers.items()}
+        report_figures(
+            f"sim_pin_{'wrong' if pin else 'missing'}", {**audit.figures(), "states": states}
+        )
     audit.assert_clean()
     assert audit.statuses["delivered"] == len(ids)
     assert sent_by(f, 0) == 0, "the locked modem sent nothing"
@@ -199,8 +204,9 @@ CONTROL_TEXTS = [
 
 async def test_control_characters_and_ctrl_z_sent_in_pdu_mode(db_url: str, tmp_path: Path) -> None:
     async with flow(db_url, tmp_path, latency_ms=10, report_delay_ms=30) as f:
-        ids = await f.send(*(NewMessage(external_number(i), text)
-                             for i, text in enumerate(CONTROL_TEXTS)))  # fmt: skip
+        ids = await f.send(
+            *(NewMessage(external_number(i), text) for i, text in enumerate(CONTROL_TEXTS))
+        )
         await f.wait_status(ids, "delivered", timeout=40)
         audit = await audit_flow(f)
         sent: dict[str, list[dict[str, Any]]] = {}
@@ -221,8 +227,7 @@ async def test_stray_and_duplicate_reports_under_traffic(db_url: str, tmp_path: 
         second = await f.send(*traffic("dup-more", 30, start=500, long_every=0))
         for entry in list(f.network.ledger):  # every report again, and strangers
             for recipient, mr in ((entry["to"], entry["mr"]), ("+5511911112222", entry["mr"])):
-                report = encode_status_report(recipient, mr, scts=now, discharge_time=now,
-                                              status=0)  # fmt: skip
+                report = encode_status_report(recipient, mr, scts=now, discharge_time=now, status=0)
                 modem.receive(IncomingPart("report", report.pdu, report.tpdu_length))
         await f.wait_status(first + second, "delivered", timeout=30)
         audit = await audit_flow(f)

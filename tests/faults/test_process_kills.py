@@ -41,15 +41,15 @@ async def wait_for_ledger(simulator: Simulator, count: int, output: Callable[[],
     def reached() -> bool:
         return len(simulator.ledger()) >= count
 
-    await wait_until(reached, timeout=120, what=f"{count} parts on the ledger",
-                     diagnostics=output)  # fmt: skip
+    await wait_until(reached, timeout=120, what=f"{count} parts on the ledger", diagnostics=output)
 
 
 @pytest.fixture
 async def four_storing_modems(tmp_path: Path) -> AsyncIterator[Simulator]:
     """Like ``four_modems``, with dialects that store status reports (``+CDSI``)."""
-    running = await start_simulator(tmp_path / "simulator", modems=4, latency_ms=5,
-                                    report_delay_ms=50, profile=STORING_PROFILES)  # fmt: skip
+    running = await start_simulator(
+        tmp_path / "simulator", modems=4, latency_ms=5, report_delay_ms=50, profile=STORING_PROFILES
+    )
     try:
         yield running
     finally:
@@ -66,9 +66,15 @@ class KillRun:
 
 
 async def kill_and_settle(
-    pg_url: str, simulator: Simulator, tmp_path: Path, *, messages: int, kills: int,
-    bound: int, reports_kept: bool,
-) -> KillRun:  # fmt: skip
+    pg_url: str,
+    simulator: Simulator,
+    tmp_path: Path,
+    *,
+    messages: int,
+    kills: int,
+    bound: int,
+    reports_kept: bool,
+) -> KillRun:
     """Queue ``messages``, kill gatewayd ``kills`` times at random ledger counts, restart it
     each time; wait until every message is settled, the reports are in (no ``sent`` left, when
     the modems keep them) and at most ``bound`` parts stay ``unknown``."""
@@ -95,17 +101,21 @@ async def kill_and_settle(
             return not found.unsettled and reports_in and found.unknown_parts <= bound
 
         try:
-            await wait_until_async(settled, timeout=180, what="every message settled",
-                                   diagnostics=daemon.output)  # fmt: skip
+            await wait_until_async(
+                settled, timeout=180, what="every message settled", diagnostics=daemon.output
+            )
         finally:
             audit = await audit_database(db, simulator.ledger())
-            report_figures("kill9" if reports_kept else "kill9_direct_reports",
-                           {"seed": seed, "kills": daemon.kills, **audit.figures()})  # fmt: skip
+            report_figures(
+                "kill9" if reports_kept else "kill9_direct_reports",
+                {"seed": seed, "kills": daemon.kills, **audit.figures()},
+            )
         assert daemon.kills == kills
         async with db.read() as conn:
             table = messages_table
-            rows = await conn.execute(select(table.c.recipient, table.c.text)
-                                      .where(table.c.status == "sent"))  # fmt: skip
+            rows = await conn.execute(
+                select(table.c.recipient, table.c.text).where(table.c.status == "sent")
+            )
             left_sent = [(row.recipient, row.text) for row in rows]
         return KillRun(audit, killed_at, left_sent)
     finally:
@@ -117,8 +127,15 @@ async def test_kill9_five_times_during_2000_messages(
     pg_url: str, four_storing_modems: Simulator, tmp_path: Path
 ) -> None:
     kills, modems = 5, len(four_storing_modems.modems)
-    run = await kill_and_settle(pg_url, four_storing_modems, tmp_path, messages=2000,
-                                kills=kills, bound=kills * modems, reports_kept=True)  # fmt: skip
+    run = await kill_and_settle(
+        pg_url,
+        four_storing_modems,
+        tmp_path,
+        messages=2000,
+        kills=kills,
+        bound=kills * modems,
+        reports_kept=True,
+    )
     audit = run.audit
     audit.assert_clean()
     assert audit.messages == 2000
@@ -133,8 +150,15 @@ async def test_kill9_with_direct_reports_only(
     pg_url: str, four_modems: Simulator, tmp_path: Path
 ) -> None:
     kills, modems = 3, len(four_modems.modems)
-    run = await kill_and_settle(pg_url, four_modems, tmp_path, messages=1000, kills=kills,
-                                bound=kills * modems, reports_kept=False)  # fmt: skip
+    run = await kill_and_settle(
+        pg_url,
+        four_modems,
+        tmp_path,
+        messages=1000,
+        kills=kills,
+        bound=kills * modems,
+        reports_kept=False,
+    )
     audit = run.audit
     audit.assert_clean()
     assert audit.messages == 1000
@@ -142,11 +166,14 @@ async def test_kill9_with_direct_reports_only(
     # gatewayd was down); nothing was prepared ahead of it.
     assert audit.unknown_parts <= kills * modems
     # The messages left sent are those whose reports came while gatewayd was down.
-    accepted = {(e["to"], e["text"]): datetime.fromisoformat(e["at"]).timestamp()
-                for e in four_modems.ledger()}  # fmt: skip
+    accepted = {
+        (e["to"], e["text"]): datetime.fromisoformat(e["at"]).timestamp()
+        for e in four_modems.ledger()
+    }
     far_from_a_kill = [
-        key for key in run.left_sent
+        key
+        for key in run.left_sent
         if not any(kill - LOST_REPORT_WINDOW <= accepted[key] <= kill for kill in run.killed_at)
-    ]  # fmt: skip
+    ]
     assert len(run.left_sent) == len(audit.sent_with_report)
     assert far_from_a_kill == [], (far_from_a_kill, run.killed_at)

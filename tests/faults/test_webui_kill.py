@@ -74,8 +74,11 @@ async def holding(locker: asyncpg.Connection, statement: str) -> AsyncIterator[N
 async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"SMSGW_DATABASE_URL": pg_url, "SMSGW_SECRET_KEY": SECRET,
-           "SMSGW_LISTEN": f"127.0.0.1:{port}"}  # fmt: skip
+    env = {
+        "SMSGW_DATABASE_URL": pg_url,
+        "SMSGW_SECRET_KEY": SECRET,
+        "SMSGW_LISTEN": f"127.0.0.1:{port}",
+    }
     key = await create_api_key(env, "batch")
     web = webui_process(tmp_path, env)
     db = Database(pg_url)
@@ -91,8 +94,9 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
             async def upload(text: str, idempotency: str) -> int:
                 body = {"to": [external_number(i) for i in range(BATCH)], "text": text}
                 key_header = {"Idempotency-Key": idempotency}
-                async with http.post(f"{base}/api/v1/messages", json=body,
-                                     headers=key_header) as response:  # fmt: skip
+                async with http.post(
+                    f"{base}/api/v1/messages", json=body, headers=key_header
+                ) as response:
                     await response.read()
                     return response.status
 
@@ -104,8 +108,9 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
                 async with holding(locker, "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"):
                     pid = await eventually(
                         lambda: waiting_for(locker, "messages"),
-                        timeout=30, what="webui's key look-up waiting for the lock",
-                    )  # fmt: skip
+                        timeout=30,
+                        what="webui's key look-up waiting for the lock",
+                    )
                     assert await locker.fetchval(WRITES, pid, None) == 0, "rows already written"
                     assert not request.done()
                     await web.kill9()
@@ -115,8 +120,9 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
                 async with holding(locker, "LOCK TABLE message_parts IN SHARE MODE"):
                     pid = await eventually(
                         lambda: waiting_for(locker, "message_parts"),
-                        timeout=30, what="webui's parts insert waiting for the lock",
-                    )  # fmt: skip
+                        timeout=30,
+                        what="webui's parts insert waiting for the lock",
+                    )
                     wrote = await locker.fetchval(WRITES, pid, "messages")
                     assert wrote == 1, "the message rows are not written yet"
                     assert not request.done()
@@ -134,8 +140,10 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
                 return None
 
             killers: dict[str, Callable[[asyncio.Task[int]], Awaitable[int | None]]] = {
-                "before": kill_before, "during": kill_during, "after": kill_after,
-            }  # fmt: skip
+                "before": kill_before,
+                "during": kill_during,
+                "after": kill_after,
+            }
             for position in POSITIONS:
                 text, idempotency = f"batch-{position}", f"key-{position}"
                 request = asyncio.create_task(upload(text, idempotency), name=text)
@@ -144,8 +152,11 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
                 with contextlib.suppress(aiohttp.ClientError):
                     answered = await request
                 if backend is not None:
-                    await eventually(lambda pid=backend: backend_gone(locker, pid), timeout=30,
-                                     what="the killed webui's backend to end")  # fmt: skip
+                    await eventually(
+                        lambda pid=backend: backend_gone(locker, pid),
+                        timeout=30,
+                        what="the killed webui's backend to end",
+                    )
                 after_kill = await batch_size(db, text)
                 landed[position] = {"rows_after_kill": after_kill, "answered": answered}
                 assert after_kill == (BATCH if position == "after" else 0), (position, after_kill)
@@ -154,10 +165,15 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
                 assert await upload(text, idempotency) == (200 if after_kill else 202)
                 assert await upload(text, idempotency) == 200, "a replay answers the earlier set"
                 assert await batch_size(db, text) == BATCH, "exactly one set after retries"
-        report_figures("webui_kill_batch", {
-            "batch": BATCH, "upload_seconds": round(upload_seconds, 3), "kills": web.kills,
-            "positions": landed,
-        })  # fmt: skip
+        report_figures(
+            "webui_kill_batch",
+            {
+                "batch": BATCH,
+                "upload_seconds": round(upload_seconds, 3),
+                "kills": web.kills,
+                "positions": landed,
+            },
+        )
         assert web.kills == len(POSITIONS)
         assert landed["before"]["answered"] is None and landed["during"]["answered"] is None
     finally:
@@ -168,4 +184,3 @@ async def test_webui_killed_before_during_and_after_the_insert(pg_url: str, tmp_
 
 async def backend_gone(locker: asyncpg.Connection, pid: int) -> bool:
     return not await locker.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
-

@@ -88,9 +88,12 @@ def started_by_up(tmp_path: Path, env_text: str) -> list[str]:
     (tmp_path / ".env").write_text(env_text)
     result = subprocess.run(
         ["/usr/bin/python3", "-c", STARTED_BY_UP, str(COMPOSE_FILE)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     started: list[str] = json.loads(result.stdout)
     return started
@@ -281,9 +284,12 @@ def test_logrotate_loop_rotates_on_schedule_and_stops_at_once(tmp_path: Path) ->
     )
     loop.chmod(0o755)
     process = subprocess.Popen(
-        [str(loop)], env={**os.environ, "SMSGW_LOGROTATE_INTERVAL": "0.1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [str(loop)],
+        env={**os.environ, "SMSGW_LOGROTATE_INTERVAL": "0.1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(p.name.startswith("app.log-") for p in logs.iterdir()):

@@ -55,17 +55,29 @@ def test_a_command_run_as_root_leaves_the_log_file_to_the_app_user(deployment: P
     }
     result = subprocess.run(
         [str(deployment / "bin" / "gatewayd"), "migrate"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert log.stat().st_uid == pwd.getpwnam(APP_USER).pw_uid
     assert '"Schema migrated"' in log.read_text()
     # the service, running as the app user, still appends its lines
     appended = subprocess.run(
-        ["setpriv", f"--reuid={APP_USER}", f"--regid={pwd.getpwnam(APP_USER).pw_gid}",
-         "--init-groups", "sh", "-c", f"echo '{{\"event\": \"Failed login\"}}' >> {log}"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            "setpriv",
+            f"--reuid={APP_USER}",
+            f"--regid={pwd.getpwnam(APP_USER).pw_gid}",
+            "--init-groups",
+            "sh",
+            "-c",
+            f'echo \'{{"event": "Failed login"}}\' >> {log}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert appended.returncode == 0, appended.stderr
     assert log.read_text().endswith('{"event": "Failed login"}\n')
 
@@ -73,7 +85,9 @@ def test_a_command_run_as_root_leaves_the_log_file_to_the_app_user(deployment: P
     as_root = subprocess.run(
         [str(deployment / "bin" / "gatewayd"), "migrate", "--check"],
         env={**env, "SMSGW_RUN_AS_ROOT": "1", "SMSGW_LOG_FILE": str(deployment / "root.log")},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert as_root.returncode == 0, as_root.stderr
     assert (deployment / "root.log").stat().st_uid == 0

@@ -46,9 +46,12 @@ def compose_images(folder: Path | None = None) -> dict[str, str]:
 def resolved_in(folder: Path) -> dict[str, Any]:
     result = subprocess.run(
         [COMPOSE, "-f", str(folder / "docker-compose.prod.yml"), "config"],
-        capture_output=True, text=True, cwd=folder, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=60,
         env={"PATH": os.environ["PATH"]},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
@@ -69,8 +72,15 @@ def test_no_image_floats() -> None:
             assert floating([image]) == [], f"{name}: {image}"
     assert f"SMSGW_IMAGE={built}\n" in (REPO / ".env.example").read_text()
     # what the rule refuses
-    moving = ["postgres:15", "postgres:15-bookworm", "redis:7-alpine", "nginx:1.26-alpine",
-              "python:3.11-slim", "nginx:latest", "nginx"]  # fmt: skip
+    moving = [
+        "postgres:15",
+        "postgres:15-bookworm",
+        "redis:7-alpine",
+        "nginx:1.26-alpine",
+        "python:3.11-slim",
+        "nginx:latest",
+        "nginx",
+    ]
     assert floating(moving) == moving
 
 
@@ -165,7 +175,7 @@ def test_build_context_holds_what_is_copied_and_no_secret() -> None:
         "tests/conftest.py",
         "gatewayd/__pycache__/x.pyc",
     ):
-        assert ignored(private, patterns), private  # fmt: skip
+        assert ignored(private, patterns), private
 
 
 def test_pin_images_writes_digests_and_check_tells_what_is_missing(tmp_path: Path) -> None:
@@ -180,9 +190,14 @@ def test_pin_images_writes_digests_and_check_tells_what_is_missing(tmp_path: Pat
 
     unpinned = run("--check")
     assert unpinned.returncode == 1
-    refs = sorted(set(from_images(tmp_path / "Dockerfile")) | {
-        i for n, i in compose_images(tmp_path).items() if n not in ("web", "gatewayd", "logrotate")
-    })  # fmt: skip
+    refs = sorted(
+        set(from_images(tmp_path / "Dockerfile"))
+        | {
+            i
+            for n, i in compose_images(tmp_path).items()
+            if n not in ("web", "gatewayd", "logrotate")
+        }
+    )
     assert unpinned.stdout.splitlines() == [f"pin-images: {r} has no digest" for r in refs]
 
     for digit in "ab":
@@ -244,9 +259,13 @@ def test_the_dockerfiles_build_stage_installs_exactly_the_lock(tmp_path: Path) -
             r"^pip install", f"{here['/usr/local/bin/python3']} -m pip install", command
         )
         result = subprocess.run(
-            ["sh", "-c", command], cwd=context, env=env, capture_output=True, text=True,
+            ["sh", "-c", command],
+            cwd=context,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=900,
-        )  # fmt: skip
+        )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
 
     wheel = next((tmp_path / "dist").glob("sms_gateway-*.whl"))
@@ -256,10 +275,20 @@ def test_the_dockerfiles_build_stage_installs_exactly_the_lock(tmp_path: Path) -
     # exactly the locked runtime packages: uv, asked to sync the environment to the lock
     # without the project, would change nothing but remove the project's own wheel
     check = subprocess.run(
-        [str(uv_dir / "bin" / "uv"), "sync", "--locked", "--no-editable", "--no-install-project",
-         "--check"],
-        cwd=context, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            str(uv_dir / "bin" / "uv"),
+            "sync",
+            "--locked",
+            "--no-editable",
+            "--no-install-project",
+            "--check",
+        ],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     changes = [line.strip() for line in check.stderr.splitlines() if line.startswith(" ")]
     assert "Would uninstall 1 package" in check.stderr, check.stderr
     assert len(changes) == 1 and changes[0].startswith("- sms-gateway==0.1.0"), check.stderr

@@ -121,10 +121,23 @@ def test_installs_what_backup_and_monitor_need() -> None:
         assert re.search(rf"\b{program}\b", scripts), program
     listed = system_packages()
     closure = subprocess.run(
-        ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *listed],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            "apt-cache",
+            "depends",
+            "--recurse",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            *listed,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     reachable = {line.strip() for line in closure.splitlines() if not line.startswith(" ")}
     for program, package in PROGRAMS.items():
         assert package in reachable, f"{program}: {package} is not installed by install.sh"

@@ -133,8 +133,11 @@ def test_runbook_metrics_command_works_from_the_host_and_not_from_the_lan(tmp_pa
     }
     result = subprocess.run(
         ["unshare", "--mount", "--net", "bash", "-c", NAMESPACE_SCRIPT],
-        env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr + (tmp_path / "web.log").read_text()
     sections = dict(part.split("\n", 1) for part in result.stdout.split("== ")[1:])
     metrics = json.loads(sections["runbook"])

@@ -28,9 +28,12 @@ def sourced(snippet: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedP
     base = {k: v for k, v in os.environ.items() if k != "COMPOSE_PROFILES"}
     return subprocess.run(
         ["bash", "-c", f'source "$MONITOR" --no-color\n{snippet}'],
-        capture_output=True, text=True, cwd=cwd, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
         env={**base, "MONITOR": str(SCRIPTS / "monitor.sh"), **env},
-    )  # fmt: skip
+    )
 
 
 def test_profiles_come_from_the_compose_file() -> None:

@@ -56,10 +56,20 @@ async def test_https_answers_over_http2(tmp_path: Path) -> None:
     async with running_site(tmp_path) as (site, _):
         result = await asyncio.to_thread(
             subprocess.run,
-            [curl, "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}",
-             f"https://127.0.0.1:{site.https_port}/api/v1/messages"],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            [
+                curl,
+                "-sk",
+                "--http2",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version}",
+                f"https://127.0.0.1:{site.https_port}/api/v1/messages",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.stdout == "2", result.stderr
 
 

@@ -39,16 +39,20 @@ async def site(tmp_path: Path) -> AsyncIterator[NginxSite]:
     )
     assert migrated.returncode == 0, migrated.stderr
     web = await asyncio.create_subprocess_exec(
-        BIN / "webui", "run", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        BIN / "webui",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     nginx_dir = tmp_path / "nginx"
     nginx_dir.mkdir()
     site = nginx_test_copy(nginx_dir, upstream=f"127.0.0.1:{port}")
     nginx = await asyncio.create_subprocess_exec(
         *nginx_command(site, "-g", "daemon off;"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await wait_listening(site.https_port, nginx)
         await wait_listening(port, web, timeout=90)
@@ -102,10 +106,20 @@ async def test_curl_sees_one_permissions_policy(site: NginxSite) -> None:
     """What the issue saw with curl: two conflicting Permissions-Policy lines."""
     result = await asyncio.to_thread(
         subprocess.run,
-        [require("curl"), "-sk", "-D", "-", "-o", "/dev/null",
-         f"https://127.0.0.1:{site.https_port}/login"],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
+        [
+            require("curl"),
+            "-sk",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            f"https://127.0.0.1:{site.https_port}/login",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     values = [
         line.split(":", 1)[1].strip()
         for line in result.stdout.splitlines()

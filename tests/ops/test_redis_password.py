@@ -61,8 +61,10 @@ def test_redis_refuses_clients_without_the_password(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     made = subprocess.run(
         [str(SCRIPTS / "make-secrets.sh"), "--dir", str(secrets), "--env-file", "/dev/null"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     redis = resolved()["services"]["redis"]
     assert redis["user"] == "redis"
@@ -101,8 +103,11 @@ def test_redis_refuses_clients_without_the_password(tmp_path: Path) -> None:
     }
     result = subprocess.run(
         ["unshare", "--mount", "--net", "bash", "-c", NAMESPACE_SCRIPT],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = (tmp_path / "redis.log").read_text() if (tmp_path / "redis.log").exists() else ""
     assert result.returncode == 0, result.stderr + log
     sections = dict(part.split("\n", 1) for part in result.stdout.split("== ")[1:])

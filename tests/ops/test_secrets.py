@@ -27,8 +27,10 @@ SECRET_NAMES = {"postgres_password", "database_url", "redis_password", "redis_ur
 def make_secrets(folder: Path, env_file: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(MAKE_SECRETS), "--dir", str(folder), "--env-file", str(env_file)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_compose_takes_every_secret_from_a_file_in_secrets() -> None:
@@ -43,8 +45,10 @@ def test_compose_takes_every_secret_from_a_file_in_secrets() -> None:
         assert env["SMSGW_REDIS_URL_FILE"] == "/run/secrets/redis_url"
         assert env["SMSGW_SECRET_KEY_FILE"] == "/run/secrets/secret_key"
         assert {s["source"] for s in services[name]["secrets"]} == {
-            "database_url", "redis_url", "secret_key",
-        }  # fmt: skip
+            "database_url",
+            "redis_url",
+            "secret_key",
+        }
     assert services["db"]["environment"]["POSTGRES_PASSWORD_FILE"] == (
         "/run/secrets/postgres_password"
     )

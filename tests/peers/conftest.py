@@ -19,8 +19,9 @@ from tests.peers.receiver import HttpRecorder
 @pytest.fixture
 async def simulator(tmp_path: Path) -> AsyncIterator[Simulator]:
     """Two simulated modems, a ledger, a control API; reports follow submits after 200 ms."""
-    running = await start_simulator(tmp_path / "simulator", modems=2,
-                                    latency_ms=20, report_delay_ms=200)
+    running = await start_simulator(
+        tmp_path / "simulator", modems=2, latency_ms=20, report_delay_ms=200
+    )
     try:
         yield running
     finally:

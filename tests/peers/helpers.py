@@ -260,9 +260,14 @@ class Simulator:
     def ledger_entries_to(self, number: str) -> list[dict[str, Any]]:
         return [entry for entry in self.ledger() if entry.get("to") == number]
 
-    async def wait_for_ledger_text(self, text: str, *, timeout: float, what: str,
-                                   diagnostics: Callable[[], str] | None = None,
-                                   ) -> list[dict[str, Any]]:
+    async def wait_for_ledger_text(
+        self,
+        text: str,
+        *,
+        timeout: float,
+        what: str,
+        diagnostics: Callable[[], str] | None = None,
+    ) -> list[dict[str, Any]]:
         """Wait until at least one ledger entry carries ``text``; return all that do."""
 
         def matching() -> list[dict[str, Any]]:
@@ -272,10 +277,13 @@ class Simulator:
 
     async def inject_incoming(self, modem_index: int, sender: str, text: str) -> None:
         """Make the simulated network deliver an SMS from ``sender`` to one modem."""
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{self.control_url}/modems/{modem_index}/incoming",
-            json={"from": sender, "text": text},
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.control_url}/modems/{modem_index}/incoming",
+                json={"from": sender, "text": text},
+            ) as response,
+        ):
             body = await response.text()
             assert response.status < 300, f"control API refused the injection: {body}"
 
@@ -298,13 +306,20 @@ async def start_simulator(
     ledger_path = work_dir / "ledger.jsonl"
     control_port = free_port()
     argv = [
-        *gatewayd_command(), "simulate",
-        "--modems", str(modems),
-        "--dir", str(device_dir),
-        "--latency-ms", str(latency_ms),
-        "--report-delay-ms", str(report_delay_ms),
-        "--ledger", str(ledger_path),
-        "--control", f"127.0.0.1:{control_port}",
+        *gatewayd_command(),
+        "simulate",
+        "--modems",
+        str(modems),
+        "--dir",
+        str(device_dir),
+        "--latency-ms",
+        str(latency_ms),
+        "--report-delay-ms",
+        str(report_delay_ms),
+        "--ledger",
+        str(ledger_path),
+        "--control",
+        f"127.0.0.1:{control_port}",
     ]
     if profile is not None:
         argv += ["--profile", profile]
@@ -323,19 +338,28 @@ async def start_simulator(
             for i, m in enumerate(announced[:modems])
         ]
 
-    found = await wait_until(announced_modems, timeout=startup_timeout,
-                             what="the simulator's modem lines", diagnostics=process.output)
+    found = await wait_until(
+        announced_modems,
+        timeout=startup_timeout,
+        what="the simulator's modem lines",
+        diagnostics=process.output,
+    )
     simulator = Simulator(process, found, ledger_path, f"http://127.0.0.1:{control_port}")
 
     async def control_answers() -> bool:
         try:
-            async with aiohttp.ClientSession() as session, session.get(
-                f"{simulator.control_url}/ledger"
-            ) as response:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{simulator.control_url}/ledger") as response,
+            ):
                 return response.status == 200
         except aiohttp.ClientError:
             return False
 
-    await wait_until_async(control_answers, timeout=startup_timeout,
-                     what="the simulator's control API", diagnostics=process.output)
+    await wait_until_async(
+        control_answers,
+        timeout=startup_timeout,
+        what="the simulator's control API",
+        diagnostics=process.output,
+    )
     return simulator

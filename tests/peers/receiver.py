@@ -43,9 +43,7 @@ class HttpRecorder:
             await self._runner.cleanup()
 
     async def _record(self, request: web.Request) -> web.Response:
-        self.requests.append(
-            RecordedRequest(request.method, request.path, dict(request.query))
-        )
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query)))
         return web.Response(text="")
 
     def to_path(self, path: str) -> list[RecordedRequest]:

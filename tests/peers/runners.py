@@ -38,8 +38,9 @@ class GammuCli:
     @classmethod
     def prepare(cls, work_dir: Path, modem: SimulatedModem) -> GammuCli:
         log_path = work_dir / "gammu.log"
-        config = render_config("gammurc", work_dir / "gammurc",
-                               device=modem.device, log_file=log_path)
+        config = render_config(
+            "gammurc", work_dir / "gammurc", device=modem.device, log_file=log_path
+        )
         return cls(config, log_path)
 
     async def run(self, *args: str, timeout: float = 60.0) -> CommandResult:
@@ -72,11 +73,16 @@ class GammuSmsd:
         for name in ("inbox", "outbox", "sent", "error"):
             (spool / name).mkdir(parents=True, exist_ok=True)
         config = render_config(
-            "gammu-smsdrc", work_dir / "gammu-smsdrc",
-            device=modem.device, phone_id=f"modem{modem.index}", spool_dir=spool,
+            "gammu-smsdrc",
+            work_dir / "gammu-smsdrc",
+            device=modem.device,
+            phone_id=f"modem{modem.index}",
+            spool_dir=spool,
             log_file=work_dir / "smsd.log",
-            delivery_report=delivery_report, comm_timeout=comm_timeout,
-            receive_frequency=receive_frequency, debug_level=debug_level,
+            delivery_report=delivery_report,
+            comm_timeout=comm_timeout,
+            receive_frequency=receive_frequency,
+            debug_level=debug_level,
         )
         argv = ["gammu-smsd", "-c", str(config), "-p", str(work_dir / "gammu-smsd.pid")]
         return cls(config, spool, ManagedProcess("gammu-smsd", argv, work_dir / "logs"))
@@ -91,9 +97,13 @@ class GammuSmsd:
     async def start(self) -> None:
         await self.process.start()
         await wait_until(
-            lambda: self.log_path.exists()
-            and "Starting phone communication" in self.log_path.read_text(errors="replace"),
-            timeout=20, what="gammu-smsd to start", diagnostics=self.diagnostics,
+            lambda: (
+                self.log_path.exists()
+                and "Starting phone communication" in self.log_path.read_text(errors="replace")
+            ),
+            timeout=20,
+            what="gammu-smsd to start",
+            diagnostics=self.diagnostics,
         )
 
     async def stop(self) -> None:
@@ -128,9 +138,14 @@ class SmsTools:
         spool = work_dir / "spool"
         for name in ("outgoing", "checked", "incoming", "failed", "sent", "report"):
             (spool / name).mkdir(parents=True, exist_ok=True)
-        config = render_config("smsd.conf", work_dir / "smsd.conf",
-                               device=modem.device, spool_dir=spool, delay_time=delay_time,
-                               log_level=log_level)
+        config = render_config(
+            "smsd.conf",
+            work_dir / "smsd.conf",
+            device=modem.device,
+            spool_dir=spool,
+            delay_time=delay_time,
+            log_level=log_level,
+        )
         argv = ["smsd", f"-c{config}", "-t"]
         return cls(config, spool, ManagedProcess("smsd", argv, work_dir / "logs"))
 
@@ -144,9 +159,13 @@ class SmsTools:
     async def start(self) -> None:
         await self.process.start()
         await wait_until(
-            lambda: self.log_path.exists()
-            and "Modem is registered" in self.log_path.read_text(errors="replace"),
-            timeout=30, what="smsd to initialise the modem", diagnostics=self.diagnostics,
+            lambda: (
+                self.log_path.exists()
+                and "Modem is registered" in self.log_path.read_text(errors="replace")
+            ),
+            timeout=30,
+            what="smsd to initialise the modem",
+            diagnostics=self.diagnostics,
         )
 
     async def stop(self) -> None:
@@ -190,15 +209,28 @@ class Kannel:
         admin_port, smsbox_port, sendsms_port = free_port(), free_port(), free_port()
         smsc_id = f"modem{modem.index}"
         config = render_config(
-            "kannel.conf", work_dir / "kannel.conf",
-            admin_port=admin_port, admin_password=cls.admin_password,
-            smsbox_port=smsbox_port, sendsms_port=sendsms_port,
-            log_dir=log_dir, smsc_id=smsc_id, device=modem.device, my_number=modem.number,
-            sendsms_user=cls.sendsms_user, sendsms_password=cls.sendsms_password,
-            mo_url=mo_url, log_level=log_level,
+            "kannel.conf",
+            work_dir / "kannel.conf",
+            admin_port=admin_port,
+            admin_password=cls.admin_password,
+            smsbox_port=smsbox_port,
+            sendsms_port=sendsms_port,
+            log_dir=log_dir,
+            smsc_id=smsc_id,
+            device=modem.device,
+            my_number=modem.number,
+            sendsms_user=cls.sendsms_user,
+            sendsms_password=cls.sendsms_password,
+            mo_url=mo_url,
+            log_level=log_level,
         )
         return cls(
-            config, log_dir, admin_port, smsbox_port, sendsms_port, smsc_id,
+            config,
+            log_dir,
+            admin_port,
+            smsbox_port,
+            sendsms_port,
+            smsc_id,
             ManagedProcess("bearerbox", ["bearerbox", "-v", "1", str(config)], log_dir),
             ManagedProcess("smsbox", ["smsbox", "-v", "1", str(config)], log_dir),
         )
@@ -206,9 +238,10 @@ class Kannel:
     async def status(self) -> str:
         url = f"http://127.0.0.1:{self.admin_port}/status.txt"
         try:
-            async with aiohttp.ClientSession() as session, session.get(
-                url, params={"password": self.admin_password}
-            ) as response:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, params={"password": self.admin_password}) as response,
+            ):
                 return await response.text()
         except aiohttp.ClientError:
             return ""
@@ -216,19 +249,31 @@ class Kannel:
     async def start(self) -> None:
         await self.bearerbox.start()
         # smsbox gives up at once when bearerbox does not accept it yet.
-        await wait_until(lambda: listening_on_loopback(self.smsbox_port), timeout=20,
-                         what="bearerbox's smsbox port", diagnostics=self.diagnostics)
+        await wait_until(
+            lambda: listening_on_loopback(self.smsbox_port),
+            timeout=20,
+            what="bearerbox's smsbox port",
+            diagnostics=self.diagnostics,
+        )
         await self.smsbox.start()
 
         async def smsc_online() -> bool:
             status = await self.status()
             return any(self.smsc_id in line and "online" in line for line in status.splitlines())
 
-        await wait_until_async(smsc_online, timeout=40, what="Kannel's AT smsc to come online",
-                         diagnostics=self.diagnostics)
+        await wait_until_async(
+            smsc_online,
+            timeout=40,
+            what="Kannel's AT smsc to come online",
+            diagnostics=self.diagnostics,
+        )
 
-        await wait_until(lambda: listening_on_loopback(self.sendsms_port), timeout=20,
-                         what="smsbox's sendsms port", diagnostics=self.diagnostics)
+        await wait_until(
+            lambda: listening_on_loopback(self.sendsms_port),
+            timeout=20,
+            what="smsbox's sendsms port",
+            diagnostics=self.diagnostics,
+        )
 
     async def stop(self) -> None:
         await self.smsbox.stop()
@@ -239,21 +284,30 @@ class Kannel:
     ) -> tuple[int, str]:
         """``GET /cgi-bin/sendsms``; with ``dlr_url``, every report type is asked for (mask 31)."""
         params = {
-            "username": self.sendsms_user, "password": self.sendsms_password,
-            "to": number, "text": text, "smsc": self.smsc_id, "charset": "UTF-8",
+            "username": self.sendsms_user,
+            "password": self.sendsms_password,
+            "to": number,
+            "text": text,
+            "smsc": self.smsc_id,
+            "charset": "UTF-8",
         }
         if dlr_url is not None:
             params |= {"dlr-mask": "31", "dlr-url": dlr_url}
         if unicode:
             params["coding"] = "2"
-        async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms", params=params
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms", params=params
+            ) as response,
+        ):
             return response.status, await response.text()
 
     def diagnostics(self) -> str:
-        return "\n".join([
-            tail(self.log_dir / f"smsc-{self.smsc_id}.log", 60),
-            tail(self.log_dir / "bearerbox.log", 20),
-            tail(self.log_dir / "smsbox.log", 20),
-        ])
+        return "\n".join(
+            [
+                tail(self.log_dir / f"smsc-{self.smsc_id}.log", 60),
+                tail(self.log_dir / "bearerbox.log", 20),
+                tail(self.log_dir / "smsbox.log", 20),
+            ]
+        )

@@ -81,8 +81,9 @@ async def test_status_report_is_stored_for_gammu_to_read(
         listing = await gammu.run("getallsms")
         return listing.stdout if "SMS status report" in listing.stdout else None
 
-    listing = await wait_until_async(stored_report, timeout=30, what="a stored status report",
-                               diagnostics=gammu.diagnostics)
+    listing = await wait_until_async(
+        stored_report, timeout=30, what="a stored status report", diagnostics=gammu.diagnostics
+    )
     assert field(listing, "Reference number") == reference.group(1), listing
     assert field(listing, "Delivery status") == "Delivered", listing
     assert recipient.number in listing, listing
@@ -91,9 +92,7 @@ async def test_status_report_is_stored_for_gammu_to_read(
 LONG_TEXT = " ".join(f"part{i:03d}" for i in range(40))  # 319 GSM-7 characters: three parts
 
 
-async def test_long_message_goes_out_as_linked_parts(
-    simulator: Simulator, tmp_path: Path
-) -> None:
+async def test_long_message_goes_out_as_linked_parts(simulator: Simulator, tmp_path: Path) -> None:
     sender, recipient = simulator.modems
     gammu_sender = GammuCli.prepare(tmp_path / "gammu0", sender)
     gammu_recipient = GammuCli.prepare(tmp_path / "gammu1", recipient)
@@ -104,8 +103,9 @@ async def test_long_message_goes_out_as_linked_parts(
 
     assert result.returncode == 0, result.describe() + gammu_sender.diagnostics()
     assert result.stdout.count("OK, message reference=") == 3, result.describe()
-    parts = sorted(simulator.ledger_entries_to(recipient.number),
-                   key=lambda entry: entry["concat"]["seq"])
+    parts = sorted(
+        simulator.ledger_entries_to(recipient.number), key=lambda entry: entry["concat"]["seq"]
+    )
     assert [entry["concat"]["seq"] for entry in parts] == [1, 2, 3], parts
     assert len({entry["concat"]["ref"] for entry in parts}) == 1, parts
     assert "".join(entry["text"] for entry in parts) == LONG_TEXT

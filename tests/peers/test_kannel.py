@@ -23,8 +23,9 @@ async def kannel(
     simulator: Simulator, http_recorder: HttpRecorder, tmp_path: Path
 ) -> AsyncIterator[Kannel]:
     require_programs("bearerbox", "smsbox")
-    boxes = Kannel.prepare(tmp_path / "kannel", simulator.modems[0],
-                           mo_url=f"{http_recorder.base_url}/mo")
+    boxes = Kannel.prepare(
+        tmp_path / "kannel", simulator.modems[0], mo_url=f"{http_recorder.base_url}/mo"
+    )
     try:
         await boxes.start()
         yield boxes
@@ -45,14 +46,17 @@ async def test_sendsms_goes_out_once_and_is_reported_delivered(
     assert "Accepted for delivery" in body
 
     def report_of_type(kind: str) -> RecordedRequest | None:
-        return next((r for r in http_recorder.to_path("/dlr") if r.query.get("type") == kind),
-                    None)
+        return next((r for r in http_recorder.to_path("/dlr") if r.query.get("type") == kind), None)
 
     def diagnostics() -> str:
         return http_recorder.describe() + "\n" + kannel.diagnostics()
 
-    delivered = await wait_until(lambda: report_of_type(DLR_DELIVERED), timeout=60,
-                                 what="the delivered DLR callback", diagnostics=diagnostics)
+    delivered = await wait_until(
+        lambda: report_of_type(DLR_DELIVERED),
+        timeout=60,
+        what="the delivered DLR callback",
+        diagnostics=diagnostics,
+    )
     assert delivered.query["smsc"] == kannel.smsc_id
     assert report_of_type(DLR_SMSC_ACCEPTED) is not None, diagnostics()
     await kannel.stop()  # nothing can be resent behind our back once the boxes are gone
@@ -73,11 +77,14 @@ async def test_incoming_messages_short_and_long_reach_the_sms_service(
 
     requests = await wait_until(
         lambda: [r for r in http_recorder.to_path("/mo") if "part039" in r.query["text"]],
-        timeout=60, what="the sms-service request for the long message",
+        timeout=60,
+        what="the sms-service request for the long message",
         diagnostics=lambda: http_recorder.describe() + "\n" + kannel.diagnostics(),
     )
     assert [request.query["text"] for request in http_recorder.to_path("/mo")] == [
-        short_text, long_text], http_recorder.describe()
+        short_text,
+        long_text,
+    ], http_recorder.describe()
     assert requests[0].query["from"] == NETWORK_SENDER
     assert requests[0].query["smsc"] == kannel.smsc_id
     assert simulator.ledger() == [], "the service must not have sent a reply SMS"
@@ -94,11 +101,14 @@ async def test_unicode_text_survives_both_directions(
     await simulator.inject_incoming(0, NETWORK_SENDER, incoming)
 
     assert status == 202, body
-    sent = await simulator.wait_for_ledger_text(outgoing, timeout=60, what="the UCS-2 message",
-                                                diagnostics=kannel.diagnostics)
+    sent = await simulator.wait_for_ledger_text(
+        outgoing, timeout=60, what="the UCS-2 message", diagnostics=kannel.diagnostics
+    )
     assert len(sent) == 1 and sent[0]["to"] == recipient.number, simulator.ledger()
     received = await wait_until(
-        lambda: http_recorder.to_path("/mo"), timeout=60, what="the sms-service request",
+        lambda: http_recorder.to_path("/mo"),
+        timeout=60,
+        what="the sms-service request",
         diagnostics=lambda: http_recorder.describe() + "\n" + kannel.diagnostics(),
     )
     assert [request.query["text"] for request in received] == [incoming]

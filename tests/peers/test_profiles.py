@@ -25,21 +25,26 @@ NETWORK_SENDER = "+5511988887777"
 VENDOR_PROFILES = [name for name in PROFILES if name != "generic"]
 
 GAMMU_SMSD_LOSES_CDSI = pytest.mark.xfail(
-    strict=True, reason="gammu-smsd limitation (peer-at-notes, SIMULATOR_FINDINGS.md "
-    "observations): offered a report setting of 2, it asks for +CDSI: \"SR\",i, never reads "
-    "the SR memory and writes an empty report file")
+    strict=True,
+    reason="gammu-smsd limitation (peer-at-notes, SIMULATOR_FINDINGS.md "
+    'observations): offered a report setting of 2, it asks for +CDSI: "SR",i, never reads '
+    "the SR memory and writes an empty report file",
+)
 
 
 def profile_params(marks: dict[str, pytest.MarkDecorator]) -> list[object]:
-    return [pytest.param(name, marks=marks[name]) if name in marks else name
-            for name in VENDOR_PROFILES]
+    return [
+        pytest.param(name, marks=marks[name]) if name in marks else name for name in VENDOR_PROFILES
+    ]
 
 
 @pytest.fixture
-async def profile_simulator(request: pytest.FixtureRequest,
-                            tmp_path: Path) -> AsyncIterator[Simulator]:
-    running = await start_simulator(tmp_path / "simulator", modems=2, latency_ms=20,
-                                    report_delay_ms=200, profile=request.param)
+async def profile_simulator(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Simulator]:
+    running = await start_simulator(
+        tmp_path / "simulator", modems=2, latency_ms=20, report_delay_ms=200, profile=request.param
+    )
     try:
         yield running
     finally:
@@ -47,12 +52,11 @@ async def profile_simulator(request: pytest.FixtureRequest,
 
 
 @pytest.mark.parametrize(
-    "profile_simulator", profile_params({}),
+    "profile_simulator",
+    profile_params({}),
     indirect=True,
 )
-async def test_gammu_identifies_each_profile(
-    profile_simulator: Simulator, tmp_path: Path
-) -> None:
+async def test_gammu_identifies_each_profile(profile_simulator: Simulator, tmp_path: Path) -> None:
     require_programs("gammu")
     modem = profile_simulator.modems[0]
     gammu = GammuCli.prepare(tmp_path / "gammu", modem)
@@ -65,8 +69,13 @@ async def test_gammu_identifies_each_profile(
 
 @pytest.mark.parametrize(
     "profile_simulator",
-    profile_params({"sim7600": GAMMU_SMSD_LOSES_CDSI, "e3372": GAMMU_SMSD_LOSES_CDSI,
-                    "mc7455": GAMMU_SMSD_LOSES_CDSI}),
+    profile_params(
+        {
+            "sim7600": GAMMU_SMSD_LOSES_CDSI,
+            "e3372": GAMMU_SMSD_LOSES_CDSI,
+            "mc7455": GAMMU_SMSD_LOSES_CDSI,
+        }
+    ),
     indirect=True,
 )
 async def test_gammu_smsd_sends_receives_and_gets_the_report(
@@ -81,13 +90,24 @@ async def test_gammu_smsd_sends_receives_and_gets_the_report(
         await profile_simulator.inject_incoming(0, NETWORK_SENDER, "profile incoming")
 
         def inbox_with(text: str) -> list[Path]:
-            return [path for path in smsd.folder("inbox")
-                    if text in path.read_text(encoding="utf-8", errors="replace")]
+            return [
+                path
+                for path in smsd.folder("inbox")
+                if text in path.read_text(encoding="utf-8", errors="replace")
+            ]
 
-        await wait_until(lambda: any(p.name == name for p in smsd.folder("sent")), timeout=15,
-                         what="the message to be sent", diagnostics=smsd.diagnostics)
-        await wait_until(lambda: inbox_with("profile incoming"), timeout=15,
-                         what="the incoming message", diagnostics=smsd.diagnostics)
+        await wait_until(
+            lambda: any(p.name == name for p in smsd.folder("sent")),
+            timeout=15,
+            what="the message to be sent",
+            diagnostics=smsd.diagnostics,
+        )
+        await wait_until(
+            lambda: inbox_with("profile incoming"),
+            timeout=15,
+            what="the incoming message",
+            diagnostics=smsd.diagnostics,
+        )
 
         def delivered_report_logged() -> str | None:
             # With +CDSI gammu-smsd first logs an empty report file; a storage poll may follow.
@@ -99,8 +119,12 @@ async def test_gammu_smsd_sends_receives_and_gets_the_report(
                     return name
             return None
 
-        report_name = await wait_until(delivered_report_logged, timeout=5,
-                                       what="a 'Delivered' report", diagnostics=smsd.diagnostics)
+        report_name = await wait_until(
+            delivered_report_logged,
+            timeout=5,
+            what="a 'Delivered' report",
+            diagnostics=smsd.diagnostics,
+        )
         assert recipient.number in report_name
     finally:
         await smsd.stop()
@@ -119,14 +143,24 @@ async def test_smstools_sends_receives_and_gets_the_report(
         await profile_simulator.inject_incoming(0, NETWORK_SENDER, "profile incoming")
 
         def folder_with(folder: str, text: str) -> list[Path]:
-            return [path for path in smstools.folder(folder)
-                    if text in path.read_text(encoding="utf-8", errors="replace")]
+            return [
+                path
+                for path in smstools.folder(folder)
+                if text in path.read_text(encoding="utf-8", errors="replace")
+            ]
 
-        await wait_until(lambda: folder_with("incoming", "profile incoming"), timeout=30,
-                         what="the incoming message", diagnostics=smstools.diagnostics)
-        reports = await wait_until(lambda: folder_with("report", "SMS STATUS REPORT"),
-                                   timeout=30, what="the status report",
-                                   diagnostics=smstools.diagnostics)
+        await wait_until(
+            lambda: folder_with("incoming", "profile incoming"),
+            timeout=30,
+            what="the incoming message",
+            diagnostics=smstools.diagnostics,
+        )
+        reports = await wait_until(
+            lambda: folder_with("report", "SMS STATUS REPORT"),
+            timeout=30,
+            what="the status report",
+            diagnostics=smstools.diagnostics,
+        )
         assert "Status: 0," in reports[0].read_text(encoding="utf-8")
     finally:
         await smstools.stop()

@@ -93,14 +93,16 @@ async def soak(seconds: float, modems: int, clients: int, work: Path) -> dict[st
     try:
         await run_migrate({"SMSGW_DATABASE_URL": url})
         db = Database(url)
-        async with running_stack(url, work, modems=modems, latency_ms=20,
-                                 report_delay_ms=500) as stack:  # fmt: skip
+        async with running_stack(
+            url, work, modems=modems, latency_ms=20, report_delay_ms=500
+        ) as stack:
             samples: list[tuple[float, int]] = []
             stop = asyncio.Event()
             sampler = asyncio.create_task(sample_process(stack.gateway.pid, 10, samples, stop))
             started = time.monotonic()
-            figures = await drive_clients(stack, clients=clients, seconds=seconds,
-                                          sends_per_second=modems * 1.5)  # fmt: skip
+            figures = await drive_clients(
+                stack, clients=clients, seconds=seconds, sends_per_second=modems * 1.5
+            )
             stop.set()
             await sampler
 
@@ -124,11 +126,10 @@ async def soak(seconds: float, modems: int, clients: int, work: Path) -> dict[st
             "rss_kb_first_third_mean": round(rss_first),
             "rss_kb_last_third_mean": round(rss_last),
             "rss_growth_percent": round(100 * (rss_last - rss_first) / rss_first, 1)
-            if rss_first else None,
+            if rss_first
+            else None,
             "rss_samples": len(samples),
-            "rss_mb_by_minute": [
-                round(rss / 1024, 1) for _, rss in samples[::6]
-            ],
+            "rss_mb_by_minute": [round(rss / 1024, 1) for _, rss in samples[::6]],
             "tasks_by_minute": [n for _, n in tasks[::4]],
             "tasks_first_third_mean": round(tasks_first, 1),
             "tasks_last_third_mean": round(tasks_last, 1),

@@ -98,9 +98,7 @@ def check(
     by_message = {row["id"]: row for row in rows}
     known: set[tuple[str, str]] = set()
     seen_seqs: dict[Any, set[int]] = {row["id"]: set() for row in rows}
-    texts = {
-        row["id"]: part_texts(str(row["text"]), str(row["encoding"])) for row in rows
-    }
+    texts = {row["id"]: part_texts(str(row["text"]), str(row["encoding"])) for row in rows}
     for row in rows:
         result.statuses[str(row["status"])] += 1
         if row["status"] not in SETTLED_MESSAGE:
@@ -150,17 +148,18 @@ async def audit_database(
 ) -> Audit:
     """Read every message (or those ``created_by``) and its parts; check them against ``ledger``."""
     query = select(
-        messages.c.id, messages.c.recipient, messages.c.text, messages.c.encoding,
+        messages.c.id,
+        messages.c.recipient,
+        messages.c.text,
+        messages.c.encoding,
         messages.c.status,
-    )  # fmt: skip
+    )
     if created_by is not None:
         query = query.where(messages.c.created_by == created_by)
     async with db.read() as conn:
         rows = [dict(r._mapping) for r in await conn.execute(query)]
         ids = [r["id"] for r in rows]
-        part_query = select(
-            message_parts.c.message_id, message_parts.c.seq, message_parts.c.status
-        )
+        part_query = select(message_parts.c.message_id, message_parts.c.seq, message_parts.c.status)
         parts = [dict(r._mapping) for r in await conn.execute(part_query)]
     wanted = set(ids)
     return check(rows, [p for p in parts if p["message_id"] in wanted], ledger)

@@ -74,8 +74,9 @@ class DaemonProcess:
     async def start(self) -> None:
         self.starts += 1
         env = {**self.env, "SMSGW_LOG_FILE": str(self.log_file)}
-        self.current = ManagedProcess(f"{self.name}-{self.starts}", self.argv,
-                                      self.work_dir / "logs", env=env)  # fmt: skip
+        self.current = ManagedProcess(
+            f"{self.name}-{self.starts}", self.argv, self.work_dir / "logs", env=env
+        )
         await self.current.start()
 
     @property
@@ -125,8 +126,12 @@ class DaemonProcess:
                 raise AssertionError(f"{self.name} exited\n{self.output()}")
             return len(self.log_events(event)) >= count
 
-        await wait_until(enough, timeout=timeout, what=f"{count}x {event!r} from {self.name}",
-                         diagnostics=self.output)  # fmt: skip
+        await wait_until(
+            enough,
+            timeout=timeout,
+            what=f"{count}x {event!r} from {self.name}",
+            diagnostics=self.output,
+        )
 
 
 def gateway_process(config: Path, work_dir: Path, env: dict[str, str]) -> DaemonProcess:
@@ -140,9 +145,12 @@ def webui_process(work_dir: Path, env: dict[str, str]) -> DaemonProcess:
 
 async def run_migrate(env: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
-        *gatewayd_command(), "migrate", env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        *gatewayd_command(),
+        "migrate",
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, out.decode(errors="replace")
 
@@ -169,9 +177,15 @@ def external_number(i: int) -> str:
 async def create_api_key(env: dict[str, str], name: str, role: str = "operator") -> str:
     """``webui create-api-key NAME --role ROLE``; the key (its last line of output)."""
     process = await asyncio.create_subprocess_exec(
-        str(WEBUI), "create-api-key", name, "--role", role, env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(WEBUI),
+        "create-api-key",
+        name,
+        "--role",
+        role,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode(errors="replace")
     return out.decode().strip().splitlines()[-1]
@@ -183,9 +197,10 @@ async def wait_http_ok(url: str, *, timeout: float = 30, what: str = "the web se
 
     async def answers() -> bool:
         try:
-            async with aiohttp.ClientSession() as session, session.get(
-                url, timeout=aiohttp.ClientTimeout(total=2)
-            ) as response:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response,
+            ):
                 return response.status < 500
         except (aiohttp.ClientError, TimeoutError):
             return False

@@ -48,8 +48,9 @@ async def settle(
         return await eventually(done, timeout=timeout, what="every message settled")
     except AssertionError as timed_out:
         last = await audit_flow(f)
-        raise AssertionError(f"{timed_out}: {last.figures()} unsettled {last.unsettled[:10]}"
-                             ) from None
+        raise AssertionError(
+            f"{timed_out}: {last.figures()} unsettled {last.unsettled[:10]}"
+        ) from None
 
 
 def sent_by(f: Flow, modem_index: int, *, after: int = 0) -> int:

@@ -17,12 +17,26 @@ def run_pytest(directory: Path, *options: str) -> subprocess.CompletedProcess[st
     conftests nor installed plugins), with the repository importable."""
     (directory / "pytest.ini").write_text("[pytest]\n")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "--rootdir", str(directory), "-c", str(directory / "pytest.ini"), *options,
-         str(directory)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(directory),
+            "-c",
+            str(directory / "pytest.ini"),
+            *options,
+            str(directory),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-    )  # fmt: skip
+    )
 
 
 def outcome_counts(output: str) -> dict[str, int]:

@@ -52,13 +52,21 @@ class Stack:
 async def running_stack(
     db_url: str, work_dir: Path, *, modems: int, latency_ms: int = 20, report_delay_ms: int = 200
 ) -> AsyncIterator[Stack]:
-    simulator = await start_simulator(work_dir / "simulator", modems=modems,
-                                      latency_ms=latency_ms, report_delay_ms=report_delay_ms)
+    simulator = await start_simulator(
+        work_dir / "simulator",
+        modems=modems,
+        latency_ms=latency_ms,
+        report_delay_ms=report_delay_ms,
+    )
     try:
         with PrivateRedis() as redis_server:
             port = free_port()
-            env = {"SMSGW_DATABASE_URL": db_url, "SMSGW_REDIS_URL": redis_server.url,
-                   "SMSGW_SECRET_KEY": SECRET, "SMSGW_LISTEN": f"127.0.0.1:{port}"}  # fmt: skip
+            env = {
+                "SMSGW_DATABASE_URL": db_url,
+                "SMSGW_REDIS_URL": redis_server.url,
+                "SMSGW_SECRET_KEY": SECRET,
+                "SMSGW_LISTEN": f"127.0.0.1:{port}",
+            }
             config = gateway_config(work_dir / "gatewayd.toml", simulator.modems, host="load")
             gateway = gateway_process(config, work_dir, env)
             web = webui_process(work_dir, env)
@@ -116,7 +124,8 @@ class LoadFigures:
             "messages_sent": len(self.sent_ids),
             "p95_ms_by_minute": [
                 round(statistics.quantiles(v, n=100, method="inclusive")[94] * 1000, 1)
-                if len(v) > 1 else None
+                if len(v) > 1
+                else None
                 for _, v in sorted(self.by_minute.items())
             ],
         }
@@ -174,8 +183,7 @@ async def drive_clients(
             if think_seconds > 0:
                 await asyncio.sleep(chance.uniform(0.5, 1.5) * think_seconds)
 
-    async with aiohttp.ClientSession(headers=headers, connector=connector,
-                                     timeout=timeout) as http:  # fmt: skip
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as http:
         await asyncio.gather(*(one_client(i, http) for i in range(clients)))
     return figures
 
@@ -190,8 +198,9 @@ def resident_kb(pid: int) -> int | None:
     return None
 
 
-async def sample_process(pid: int, every: float, into: list[tuple[float, int]],
-                         stop: asyncio.Event) -> None:  # fmt: skip
+async def sample_process(
+    pid: int, every: float, into: list[tuple[float, int]], stop: asyncio.Event
+) -> None:
     """Append (monotonic time, RSS kB) every ``every`` seconds until ``stop`` is set."""
     while not stop.is_set():
         rss = resident_kb(pid)

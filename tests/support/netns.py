@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LAN_ADDRESS = "10.99.0.1"
-SETUP = f"ip link set lo up && ip addr add {LAN_ADDRESS}/8 dev lo && exec \"$@\""
+SETUP = f'ip link set lo up && ip addr add {LAN_ADDRESS}/8 dev lo && exec "$@"'
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,18 @@ class LanServer:
     async def start(self) -> None:
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = await asyncio.create_subprocess_exec(
-                "unshare", "-n", "sh", "-c", SETUP, "sh", *self.command,
-                env=self.env, cwd=self.cwd, stdout=out, stderr=err,
-            )  # fmt: skip
+                "unshare",
+                "-n",
+                "sh",
+                "-c",
+                SETUP,
+                "sh",
+                *self.command,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=err,
+            )
 
     async def curl(
         self,
@@ -70,10 +79,19 @@ class LanServer:
         """One request from inside the namespace, keeping cookies between calls."""
         assert self.process is not None and self.process.returncode is None, self.output()
         args = [
-            "nsenter", f"--net=/proc/{self.process.pid}/ns/net",
-            "curl", "-sS", "-D", "-", "-b", str(self.cookie_jar), "-c", str(self.cookie_jar),
-            "--max-time", str(timeout),
-        ]  # fmt: skip
+            "nsenter",
+            f"--net=/proc/{self.process.pid}/ns/net",
+            "curl",
+            "-sS",
+            "-D",
+            "-",
+            "-b",
+            str(self.cookie_jar),
+            "-c",
+            str(self.cookie_jar),
+            "--max-time",
+            str(timeout),
+        ]
         for name, value in (headers or {}).items():
             args += ["-H", f"{name}: {value}"]
         for name, value in (data or {}).items():

@@ -68,8 +68,18 @@ class PrivatePostgres:
     def __enter__(self) -> PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, PG_USER, PG_USER)
-        done = _as_postgres(pg_program("initdb"), "-D", str(self.data), "-A", "trust",
-                            "-U", PG_USER, "-E", "UTF8", "--no-sync")  # fmt: skip
+        done = _as_postgres(
+            pg_program("initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            PG_USER,
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
         self.start()
@@ -86,21 +96,37 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-                   " -c fsync=off -c max_connections=200")
-        done = _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                            "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+            " -c fsync=off -c max_connections=200"
+        )
+        done = _as_postgres(
+            pg_program("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {done.stdout}{done.stderr}"
-                               f"{self.log.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"pg_ctl start failed: {done.stdout}{done.stderr}"
+                f"{self.log.read_text(errors='replace')[-2000:]}"
+            )
         _wait_for_port(self.port, 30)
 
     def stop(self, mode: str = "fast") -> None:
         _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> str:
-        done = _as_postgres(pg_program("createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                            "-U", PG_USER, name)  # fmt: skip
+        done = _as_postgres(
+            pg_program("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, name
+        )
         if done.returncode != 0:
             raise RuntimeError(f"createdb failed: {done.stderr.strip()}")
         return self.url(name)
@@ -130,9 +156,19 @@ class PrivateRedis:
         self.kill()
 
     def start(self) -> None:
-        argv = [require_program("redis-server"), "--port", str(self.port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--protected-mode", "no"]  # fmt: skip
+        argv = [
+            require_program("redis-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+        ]
         self.process = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )

@@ -74,16 +74,20 @@ def missing_program(name: str) -> str:
 
 def missing_module(name: str) -> str:
     package = PYPI_PACKAGES[name.split(".")[0]]
-    return (f"Python module {name} is not installed: PyPI package {package} "
-            "(scripts/bootstrap.sh .venv dev installs it)")  # fmt: skip
+    return (
+        f"Python module {name} is not installed: PyPI package {package} "
+        "(scripts/bootstrap.sh .venv dev installs it)"
+    )
 
 
 def require_program(name: str, *, directories: Sequence[Path] = ()) -> str:
     """The path of program ``name`` (on PATH, in ``directories`` or an sbin); otherwise the
     test fails with one line naming its Debian package."""
     if name not in DEBIAN_PACKAGES:
-        raise KeyError(f"{name} is not in tests.support.tools.DEBIAN_PACKAGES: add it there "
-                       "and to scripts/system-deps.sh")  # fmt: skip
+        raise KeyError(
+            f"{name} is not in tests.support.tools.DEBIAN_PACKAGES: add it there "
+            "and to scripts/system-deps.sh"
+        )
     found = shutil.which(name) if not directories else None
     candidates = [d / name for d in (*directories, *_SBIN)]
     found = found or next((str(p) for p in candidates if os.access(p, os.X_OK)), None)

@@ -16,8 +16,14 @@ from bench.throughput import steady_rate
 
 def test_every_benchmark_is_registered() -> None:
     assert set(run_all.BENCHMARKS) == {
-        "codec", "limit", "scale", "latency", "at_size", "side_by_side", "ingest",
-    }  # fmt: skip
+        "codec",
+        "limit",
+        "scale",
+        "latency",
+        "at_size",
+        "side_by_side",
+        "ingest",
+    }
 
 
 def test_statistics() -> None:
@@ -31,8 +37,7 @@ def test_statistics() -> None:
 
 async def test_five_messages_through_the_embedded_gateway(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'smoke.db'}"
-    async with embedded(tmp_path, url, latency_ms=1, report_delay_ms=1,
-                        log_to_file=False) as setup:  # fmt: skip
+    async with embedded(tmp_path, url, latency_ms=1, report_delay_ms=1, log_to_file=False) as setup:
         await enqueue_all(setup.db, prepared_messages(5))
         await setup.wake()
         entries = await setup.network.wait_for_ledger(5, timeout=30)
@@ -43,10 +48,20 @@ async def test_five_messages_through_the_embedded_gateway(tmp_path: Path) -> Non
 
 def test_report_renders_targets_from_results(tmp_path: Path) -> None:
     results: dict[str, dict[str, Any]] = {
-        "limit": {"runs": [{"latency_ms": 50.0, "messages": 5, "database": "sqlite",
-                            "ratio": 0.5, "rate_sms_per_s": 10.0, "limit_sms_per_s": 20.0}]},
+        "limit": {
+            "runs": [
+                {
+                    "latency_ms": 50.0,
+                    "messages": 5,
+                    "database": "sqlite",
+                    "ratio": 0.5,
+                    "rate_sms_per_s": 10.0,
+                    "limit_sms_per_s": 20.0,
+                }
+            ]
+        },
         "ingest": {"measured": False, "note": "not measured: API not available"},
-    }  # fmt: skip
+    }
     page = report.render(results, tmp_path / "plots")
     assert "one modem, 50 ms, 5 msgs, sqlite | ratio 0.500" in page
     assert "**missed**" in page

@@ -73,15 +73,31 @@ def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 def test_decode_keys_for_each_type(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _main(capsys, "decode", SIMPLE_DELIVER)
     assert set(json.loads(out)) == {
-        "type", "smsc", "sender", "pid", "dcs", "encoding", "message_class", "scts",
-        "concat", "text", "tpdu_length",
-    }  # fmt: skip
+        "type",
+        "smsc",
+        "sender",
+        "pid",
+        "dcs",
+        "encoding",
+        "message_class",
+        "scts",
+        "concat",
+        "text",
+        "tpdu_length",
+    }
     _, out, _ = _main(capsys, "decode", STATUS_REPORT)
     view = json.loads(out)
     assert set(view) == {
-        "type", "smsc", "recipient", "mr", "scts", "discharge_time", "status", "state",
+        "type",
+        "smsc",
+        "recipient",
+        "mr",
+        "scts",
+        "discharge_time",
+        "status",
+        "state",
         "tpdu_length",
-    }  # fmt: skip
+    }
     assert (view["mr"], view["state"]) == (214, "delivered")
     _, out, _ = _main(capsys, "decode", EIGHT_BIT_SUBMIT)
     view = json.loads(out)
@@ -112,9 +128,18 @@ def test_decode_stdin_all_good_exits_zero(
 
 def test_encode_parts_and_flags(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _main(
-        capsys, "encode", "--to", "+5511990000001", "--ref", "7", "--flash", "--reject-duplicates",
-        "--validity", "60", "x" * 200,
-    )  # fmt: skip
+        capsys,
+        "encode",
+        "--to",
+        "+5511990000001",
+        "--ref",
+        "7",
+        "--flash",
+        "--reject-duplicates",
+        "--validity",
+        "60",
+        "x" * 200,
+    )
     assert code == 0
     result = json.loads(out)
     assert result["encoding"] == "gsm7"
@@ -128,9 +153,20 @@ def test_encode_parts_and_flags(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_encode_concat_ref_and_smsc(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _main(
-        capsys, "encode", "--to", "0129998765", "--ref", "3", "--concat-ref", "700",
-        "--smsc", "+5511999999999", "--encoding", "ucs2", "y" * 80,
-    )  # fmt: skip
+        capsys,
+        "encode",
+        "--to",
+        "0129998765",
+        "--ref",
+        "3",
+        "--concat-ref",
+        "700",
+        "--smsc",
+        "+5511999999999",
+        "--encoding",
+        "ucs2",
+        "y" * 80,
+    )
     assert code == 0
     result = json.loads(out)
     assert result["encoding"] == "ucs2"

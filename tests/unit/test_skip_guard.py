@@ -13,7 +13,7 @@ import pytest
 from tests.skip_allowlist import ALLOWED_SKIPS
 from tests.support.inner_pytest import REPO, outcome_counts, run_pytest
 
-CONFTEST = '''
+CONFTEST = """
 from tests.skip_allowlist import AllowedSkip
 from tests.skip_guard import SkipGuard
 
@@ -24,9 +24,9 @@ def pytest_configure(config):
         AllowedSkip("test_sample.py::test_other_reason", "the listed reason", "sample"),
         AllowedSkip("test_sample.py::test_platform[sqlite]", "PostgreSQL only", "sample"),
     ]), "skip-guard")
-'''
+"""
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 
 
@@ -79,9 +79,9 @@ def test_xfail_without_reason():
 
 def test_imperative_xfail():
     pytest.xfail("not today")
-'''
+"""
 
-SKIPPED_MODULE = '''
+SKIPPED_MODULE = """
 import pytest
 
 pytest.skip("whole module away", allow_module_level=True)
@@ -89,14 +89,17 @@ pytest.skip("whole module away", allow_module_level=True)
 
 def test_never_runs():
     pass
-'''
+"""
 
 
 def one_line_failures(output: str) -> dict[str, str]:
     """``{test or module: message}`` of the FAILURES and ERRORS sections, each message one
     line (the next line starts another section or the summary)."""
-    found = re.findall(r"^_+ (?:ERROR collecting |ERROR at setup of )?(\S+) _+\n(.*)(?=\n[_=])",
-                       output, re.MULTILINE)  # fmt: skip
+    found = re.findall(
+        r"^_+ (?:ERROR collecting |ERROR at setup of )?(\S+) _+\n(.*)(?=\n[_=])",
+        output,
+        re.MULTILINE,
+    )
     return dict(found)
 
 
@@ -108,8 +111,12 @@ def test_skips_outside_the_allow_list_fail_the_run(tmp_path: Path) -> None:
     output = run.stdout + run.stderr
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, output
     assert outcome_counts(output) == {
-        "passed": 2, "skipped": 2, "xfailed": 1, "failed": 6, "errors": 2
-    }, output  # fmt: skip
+        "passed": 2,
+        "skipped": 2,
+        "xfailed": 1,
+        "failed": 6,
+        "errors": 2,
+    }, output
     listed = "skipped outside the allow-list (tests/skip_allowlist.py)"
     lax = "an xfail must be strict and give a reason (tests/skip_allowlist.py)"
     assert one_line_failures(output) == {
@@ -131,8 +138,9 @@ def test_a_run_whose_only_skips_are_allowed_passes(tmp_path: Path) -> None:
     run = run_pytest(tmp_path, "-k", "passes or allowed or platform or strict_xfail")
     output = run.stdout + run.stderr
     assert run.returncode == pytest.ExitCode.OK, output
-    assert outcome_counts(output) == {"passed": 2, "skipped": 2, "xfailed": 1,
-                                      "deselected": 7}, output  # fmt: skip
+    assert outcome_counts(output) == {"passed": 2, "skipped": 2, "xfailed": 1, "deselected": 7}, (
+        output
+    )
 
 
 @pytest.mark.parametrize("entry", ALLOWED_SKIPS, ids=lambda e: e.node)
@@ -140,8 +148,11 @@ def test_the_allow_list_names_real_tests_and_their_reasons(entry: object) -> Non
     node, reason = entry.node, entry.reason  # type: ignore[attr-defined]
     path, _, name = node.partition("::")
     source = (REPO / path).read_text()
-    functions = {n.name for n in ast.walk(ast.parse(source))
-                 if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}  # fmt: skip
+    functions = {
+        n.name
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
     assert name.split("[")[0] in functions
     assert f'"{reason}"' in source
     assert entry.why  # type: ignore[attr-defined]
@@ -150,5 +161,4 @@ def test_the_allow_list_names_real_tests_and_their_reasons(entry: object) -> Non
 def test_the_suite_runs_with_the_guard_and_strict_xfails() -> None:
     text = (REPO / "tests" / "conftest.py").read_text()
     assert "SkipGuard(ALLOWED_SKIPS)" in text
-    assert re.search(r"^xfail_strict = true$", (REPO / "pyproject.toml").read_text(),
-                     re.MULTILINE)  # fmt: skip
+    assert re.search(r"^xfail_strict = true$", (REPO / "pyproject.toml").read_text(), re.MULTILINE)

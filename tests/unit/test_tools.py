@@ -23,8 +23,10 @@ def system_deps_packages() -> set[str]:
 
 def dev_extra() -> set[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return {re.split(r"[<>=!~\[ ]", spec, maxsplit=1)[0].lower()
-            for spec in project["optional-dependencies"]["dev"]}  # fmt: skip
+    return {
+        re.split(r"[<>=!~\[ ]", spec, maxsplit=1)[0].lower()
+        for spec in project["optional-dependencies"]["dev"]
+    }
 
 
 def test_system_deps_installs_the_package_of_every_program() -> None:
@@ -55,8 +57,10 @@ def test_a_missing_program_fails_in_one_line_naming_its_package(
     monkeypatch.setitem(tools.DEBIAN_PACKAGES, "smsgw-absent-tool", "smsgw-absent-package")
     with pytest.raises(pytest.fail.Exception) as caught:
         tools.require_program("smsgw-absent-tool")
-    assert str(caught.value) == ("smsgw-absent-tool is not installed: Debian package "
-                                 "smsgw-absent-package (scripts/system-deps.sh installs it)")
+    assert str(caught.value) == (
+        "smsgw-absent-tool is not installed: Debian package "
+        "smsgw-absent-package (scripts/system-deps.sh installs it)"
+    )
     assert caught.value.pytrace is False
 
 
@@ -64,8 +68,11 @@ def test_a_missing_module_fails_in_one_line_naming_its_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(tools.PYPI_PACKAGES, "smsgw_absent_module", "smsgw-absent-dist")
-    with pytest.raises(pytest.fail.Exception, match=r"^Python module smsgw_absent_module is "
-                       r"not installed: PyPI package smsgw-absent-dist \(scripts/bootstrap.sh"):
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"^Python module smsgw_absent_module is "
+        r"not installed: PyPI package smsgw-absent-dist \(scripts/bootstrap.sh",
+    ):
         tools.require_module("smsgw_absent_module")
 
 
@@ -91,10 +98,12 @@ def test_a_module_importing_a_missing_tool_fails_collection_in_one_line(tmp_path
     run = run_pytest(tmp_path, "-p", "tests.support.tools")
     output = run.stdout + run.stderr
     assert run.returncode == pytest.ExitCode.INTERRUPTED, output
-    one_line = ("Python module smsgw_absent_module is not installed: PyPI package "
-                "smsgw-absent-dist (scripts/bootstrap.sh .venv dev installs it)")  # fmt: skip
+    one_line = (
+        "Python module smsgw_absent_module is not installed: PyPI package "
+        "smsgw-absent-dist (scripts/bootstrap.sh .venv dev installs it)"
+    )
     assert re.findall(r"^_+ ERROR collecting (\S+) _+\n(.*)$", output, re.MULTILINE) == [
-        ("nested", one_line), ("test_sample.py", one_line)
+        ("nested", one_line),
+        ("test_sample.py", one_line),
     ], output
     assert "Traceback" not in output, output
-

@@ -40,8 +40,9 @@ def user_json(row: Any) -> dict[str, Any]:
         "role": row.role,
         "created_at": iso(row.created_at),
         "last_login_at": iso(row.last_login_at),
-        "locked_until": iso(row.locked_until) if row.locked_until and row.locked_until >
-        utc_now() else None,
+        "locked_until": iso(row.locked_until)
+        if row.locked_until and row.locked_until > utc_now()
+        else None,
         "disabled": row.disabled_at is not None,
         "must_change_password": bool(row.must_change_password),
         "two_factor": row.totp_enabled_at is not None,
@@ -59,13 +60,15 @@ async def webhook_url(request: web.Request, value: str | None) -> str | None:
 
 async def me(request: web.Request) -> web.Response:
     identity = who(request)
-    return web.json_response({
-        "kind": identity.kind,
-        "id": identity.id,
-        "name": identity.name,
-        "role": identity.role.value,
-        "csrf_token": identity.csrf_token,
-    })
+    return web.json_response(
+        {
+            "kind": identity.kind,
+            "id": identity.id,
+            "name": identity.name,
+            "role": identity.role.value,
+            "csrf_token": identity.csrf_token,
+        }
+    )
 
 
 async def change_own_password(request: web.Request) -> web.Response:
@@ -77,15 +80,21 @@ async def change_own_password(request: web.Request) -> web.Response:
         request, identity, body.current_password, body.new_password
     )
     if result.outcome == "throttled":
-        return error_response(429, "too_many_attempts",
-                              "too many failed attempts from this address; try again later",
-                              headers={"Retry-After": "60"})  # fmt: skip
+        return error_response(
+            429,
+            "too_many_attempts",
+            "too many failed attempts from this address; try again later",
+            headers={"Retry-After": "60"},
+        )
     if result.outcome == "busy":
-        return error_response(503, "busy", "too many password checks at once; try again shortly",
-                              headers={"Retry-After": "2"})  # fmt: skip
+        return error_response(
+            503,
+            "busy",
+            "too many password checks at once; try again shortly",
+            headers={"Retry-After": "2"},
+        )
     if result.outcome == "wrong_password":
-        raise ApiError(422, "wrong_password", "the current password is wrong",
-                       "current_password")  # fmt: skip
+        raise ApiError(422, "wrong_password", "the current password is wrong", "current_password")
     if result.outcome == "weak_password":
         raise ApiError(422, "weak_password", result.reason, "new_password")
     return web.json_response({"changed": True, "sign_in_again": True})
@@ -105,13 +114,23 @@ async def create_key(request: web.Request) -> web.Response:
     url = await webhook_url(request, body.webhook_url)
     async with request.app[DB].begin() as conn:
         try:
-            new = await create_api_key(conn, body.name, body.role, webhook_url=url,
-                                       created_by=identity.id if identity.kind == "user"
-                                       else None)
+            new = await create_api_key(
+                conn,
+                body.name,
+                body.role,
+                webhook_url=url,
+                created_by=identity.id if identity.kind == "user" else None,
+            )
         except ApiKeyError as exc:
             raise ApiError(422, "invalid_value", str(exc), "name") from None
-        await record(conn, identity.actor, "api_key.create", f"api_key:{new.id}",
-                     {"name": new.name, "role": new.role.value}, request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "api_key.create",
+            f"api_key:{new.id}",
+            {"name": new.name, "role": new.role.value},
+            request[CLIENT_ADDRESS],
+        )
         row = (await conn.execute(select(api_keys).where(api_keys.c.id == new.id))).one()
     return web.json_response(
         {**key_json(row), "key": new.key, "webhook_secret": new.webhook_secret}, status=201
@@ -137,9 +156,14 @@ async def update_key(request: web.Request) -> web.Response:
     url = await webhook_url(request, body.webhook_url) if sent_url else current.webhook_url
     async with request.app[DB].begin() as conn:
         secret = await set_webhook(conn, key_id, url, new_secret=body.rotate_webhook_secret)
-        await record(conn, identity.actor, "api_key.webhook", f"api_key:{key_id}",
-                     {"webhook_url": url, "secret_rotated": secret is not None},
-                     request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "api_key.webhook",
+            f"api_key:{key_id}",
+            {"webhook_url": url, "secret_rotated": secret is not None},
+            request[CLIENT_ADDRESS],
+        )
     result = key_json(await _key_row(request, key_id))
     if secret is not None:
         result["webhook_secret"] = secret
@@ -154,8 +178,14 @@ async def revoke_key(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as conn:
         revoked = await revoke_api_key(conn, key_id)
         if revoked:
-            await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
-                         request[CLIENT_ADDRESS])
+            await record(
+                conn,
+                identity.actor,
+                "api_key.revoke",
+                f"api_key:{key_id}",
+                None,
+                request[CLIENT_ADDRESS],
+            )
     if revoked:
         request.app[KEY_CACHE].forget_key(key_id)
         await announce_key_revoked(request.app[BUS], key_id)
@@ -176,16 +206,27 @@ async def create_user_api(request: web.Request) -> web.Response:
     password = body.password or generate_password()
     async with request.app[DB].begin() as conn:
         try:
-            user_id = await create_user(conn, body.username, body.role, password,
-                                        must_change_password=body.password is None,
-                                        work=request.app[PASSWORD_WORK])
+            user_id = await create_user(
+                conn,
+                body.username,
+                body.role,
+                password,
+                must_change_password=body.password is None,
+                work=request.app[PASSWORD_WORK],
+            )
         except UserError as exc:
             status = 409 if "already exists" in str(exc) else 422
             raise ApiError(status, "invalid_user", str(exc), "username") from None
         except WeakPassword as exc:
             raise ApiError(422, "weak_password", str(exc), "password") from None
-        await record(conn, identity.actor, "user.create", body.username,
-                     {"id": user_id, "role": body.role}, request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "user.create",
+            body.username,
+            {"id": user_id, "role": body.role},
+            request[CLIENT_ADDRESS],
+        )
         row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
     generated = password if body.password is None else None
     return web.json_response({**user_json(row), "password": generated}, status=201)
@@ -203,8 +244,10 @@ async def update_user_api(request: web.Request) -> web.Response:
         changes["disabled_at"] = utc_now() if body.disabled else None
     if body.unlock:
         changes.update(failed_logins=0, locked_until=None)
-    if identity.kind == "user" and user_id == identity.id and (
-        body.disabled or (body.role is not None and body.role != Role.ADMIN.value)
+    if (
+        identity.kind == "user"
+        and user_id == identity.id
+        and (body.disabled or (body.role is not None and body.role != Role.ADMIN.value))
     ):
         raise ApiError(409, "self_lockout", "admins cannot demote or disable themselves")
     async with request.app[DB].begin() as conn:
@@ -216,16 +259,18 @@ async def update_user_api(request: web.Request) -> web.Response:
             await throttle.forget_user(conn, row.username)
         if body.password is not None:
             try:
-                await set_password(conn, user_id, body.password, must_change=True,
-                                   work=request.app[PASSWORD_WORK])
+                await set_password(
+                    conn, user_id, body.password, must_change=True, work=request.app[PASSWORD_WORK]
+                )
             except WeakPassword as exc:
                 raise ApiError(422, "weak_password", str(exc), "password") from None
             sessions_ended = True
         detail = {k: v for k, v in body.model_dump(exclude_none=True).items() if k != "password"}
         if body.password is not None:
             detail["password_reset"] = True
-        await record(conn, identity.actor, "user.update", row.username, detail,
-                     request[CLIENT_ADDRESS])
+        await record(
+            conn, identity.actor, "user.update", row.username, detail, request[CLIENT_ADDRESS]
+        )
         row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
     if sessions_ended:
         await announce_sessions_ended(request.app[BUS], user_id)

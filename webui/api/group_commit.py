@@ -137,8 +137,11 @@ class GroupCommitter:
             if len(group) == 1:
                 _fail(group, exc)
                 return False
-            log.info("Group commit failed, writing its requests one by one",
-                     requests=len(group), reason=type(exc).__name__)
+            log.info(
+                "Group commit failed, writing its requests one by one",
+                requests=len(group),
+                reason=type(exc).__name__,
+            )
             written = False
             for one in group:
                 written = await self._write_group(app, [one]) or written

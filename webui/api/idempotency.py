@@ -27,8 +27,14 @@ def _when(value: datetime | str | None) -> datetime | None:
 
 def asked(prepared: Iterable[PreparedMessage]) -> Counter[Fingerprint]:
     return Counter(
-        (p.recipient, p.request.text, p.request.priority, _when(p.request.send_at),
-         p.request.flash, p.request.status_report)
+        (
+            p.recipient,
+            p.request.text,
+            p.request.priority,
+            _when(p.request.send_at),
+            p.request.flash,
+            p.request.status_report,
+        )
         for p in prepared
     )
 
@@ -46,7 +52,6 @@ def check_replay(prepared: Sequence[PreparedMessage], earlier: Sequence[dict[str
         raise ApiError(
             422,
             "idempotency_mismatch",
-            "this Idempotency-Key was used for a different request; use a new key for new "
-            "messages",
+            "this Idempotency-Key was used for a different request; use a new key for new messages",
             "Idempotency-Key",
         )

@@ -27,11 +27,7 @@ async def list_inbox(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 500)
     before = cursor_before(request)
     since = query_time(request, "since")
-    query = (
-        select(incoming_messages)
-        .order_by(incoming_messages.c.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(incoming_messages).order_by(incoming_messages.c.id.desc()).limit(limit + 1)
     if before is not None:
         query = query.where(incoming_messages.c.id < before)
     if since is not None:

@@ -100,8 +100,9 @@ async def read_form(request: web.Request) -> Any:
     try:
         return await request.post()
     except (ValueError, AssertionError, KeyError, HttpProcessingError) as exc:
-        raise ApiError(400, "bad_request", f"malformed form body: {exc}".splitlines()[0][:200])\
-            from None
+        raise ApiError(
+            400, "bad_request", f"malformed form body: {exc}".splitlines()[0][:200]
+        ) from None
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -132,8 +133,9 @@ def query_time(request: web.Request, name: str) -> datetime | None:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ApiError(422, "invalid_value", f"{name} is outside the years 1 to 9999 in UTC",
-                       name) from None
+        raise ApiError(
+            422, "invalid_value", f"{name} is outside the years 1 to 9999 in UTC", name
+        ) from None
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

@@ -71,8 +71,13 @@ async def _authorised(request: web.Request, params: Mapping[str, Any]) -> Identi
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         await throttle.record_failure(conn, request.app[THROTTLE], address, username, "api_key")
-    log.warning("Failed API key", username=username, client_address=address, reason=reason,
-                path=request.path)
+    log.warning(
+        "Failed API key",
+        username=username,
+        client_address=address,
+        reason=reason,
+        path=request.path,
+    )
     return None
 
 
@@ -86,8 +91,13 @@ async def sendsms(request: web.Request) -> web.Response:
             conn, request.app[THROTTLE], address, str(params.get("username", ""))
         )
     if refused is not None:
-        log.warning("Failed API key", username=str(params.get("username", ""))[:100],
-                    client_address=address, reason="address throttled", path=request.path)
+        log.warning(
+            "Failed API key",
+            username=str(params.get("username", ""))[:100],
+            client_address=address,
+            reason="address throttled",
+            path=request.path,
+        )
         return text_answer(429, THROTTLED)
     identity = await _authorised(request, params)
     if identity is None:

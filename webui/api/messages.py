@@ -69,8 +69,7 @@ async def send(request: web.Request) -> web.Response:
     single = isinstance(body.to, str)
     recipients = [body.to] if isinstance(body.to, str) else body.to
     template = template_of(body, await callback_of(request, body))
-    prepared = await validate(request, template, recipients,
-                              skip_invalid=body.skip_invalid)
+    prepared = await validate(request, template, recipients, skip_invalid=body.skip_invalid)
     _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
     if not created:
         check_replay(prepared.messages, loaded)
@@ -103,7 +102,7 @@ async def send_csv(request: web.Request) -> web.Response:
     for number, text in rows:
         by_text.setdefault(text, []).append(number)
     if len(by_text) == 1:
-        (text, recipients), = by_text.items()
+        ((text, recipients),) = by_text.items()
         template = NewMessage(to="", text=text, priority=priority)
         prepared = await validate(request, template, recipients, skip_invalid=skip_invalid)
     else:
@@ -123,8 +122,12 @@ async def _validate_rows(
     combined = Prepared()
     for index, (number, text) in enumerate(rows):
         try:
-            one = await validate(request, NewMessage(to="", text=text, priority=priority),
-                                 [number], skip_invalid=False)
+            one = await validate(
+                request,
+                NewMessage(to="", text=text, priority=priority),
+                [number],
+                skip_invalid=False,
+            )
         except ApiError as exc:
             combined.problems.append(
                 {"index": index, "to": number, "code": exc.code, "message": exc.message}
@@ -132,8 +135,13 @@ async def _validate_rows(
             continue
         combined.messages.extend(one.messages)
     if combined.problems and (not skip_invalid or not combined.messages):
-        raise ApiError(422, "invalid_rows", f"{len(combined.problems)} of {len(rows)} rows are "
-                       "invalid", "file", problems=combined.problems[:1000])
+        raise ApiError(
+            422,
+            "invalid_rows",
+            f"{len(combined.problems)} of {len(rows)} rows are invalid",
+            "file",
+            problems=combined.problems[:1000],
+        )
     return combined
 
 
@@ -151,12 +159,17 @@ def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
             continue  # a header row such as "number,text"
         message = cells[1] if len(cells) > 1 and cells[1].strip() else default_text
         if not message.strip():
-            raise ApiError(422, "empty_text", f"row {len(rows) + 1} has no text and no "
-                           "default 'text' was given", "text")
+            raise ApiError(
+                422,
+                "empty_text",
+                f"row {len(rows) + 1} has no text and no default 'text' was given",
+                "text",
+            )
         rows.append((number, message))
         if len(rows) > MAX_RECIPIENTS:
-            raise ApiError(422, "too_many_recipients",
-                           f"at most {MAX_RECIPIENTS} rows per upload", "file")
+            raise ApiError(
+                422, "too_many_recipients", f"at most {MAX_RECIPIENTS} rows per upload", "file"
+            )
     if not rows:
         raise ApiError(422, "empty_csv", "the CSV has no rows", "file")
     return rows
@@ -169,8 +182,12 @@ async def list_messages(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None:
         if status not in STATUSES:
-            raise ApiError(422, "invalid_value",
-                           f"status must be one of {', '.join(sorted(STATUSES))}", "status")
+            raise ApiError(
+                422,
+                "invalid_value",
+                f"status must be one of {', '.join(sorted(STATUSES))}",
+                "status",
+            )
         query = query.where(messages.c.status == status)
     to = request.query.get("to")
     if to:
@@ -202,17 +219,23 @@ async def cancel_message(request: web.Request) -> web.Response:
     message_id = path_id(request)
     identity = identity_of(request)
     async with request.app[DB].begin() as conn:
-        exists = (await conn.execute(
-            select(messages.c.id).where(messages.c.id == message_id)
-        )).first()
+        exists = (
+            await conn.execute(select(messages.c.id).where(messages.c.id == message_id))
+        ).first()
         if exists is None:
             raise not_found(f"message {message_id}")
         try:
             await cancel(conn, message_id, by=identity.actor)
         except CannotCancel as exc:
             raise ApiError(409, "too_late", str(exc)) from None
-        await record(conn, identity.actor, "message.cancel", f"message:{message_id}", None,
-                     request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "message.cancel",
+            f"message:{message_id}",
+            None,
+            request[CLIENT_ADDRESS],
+        )
     async with request.app[DB].read() as conn:
         found = await load_message(conn, message_id, with_timeline=True)
     return web.json_response(found)
@@ -224,7 +247,3 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/api/v1/messages/batch", send_csv, name="api.send_csv")
     router.add_get("/api/v1/messages/{id}", show_message, name="api.message")
     router.add_post("/api/v1/messages/{id}/cancel", cancel_message, name="api.cancel")
-
-
-
-

@@ -58,9 +58,11 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
             (await conn.execute(select(func.count()).select_from(incoming_messages))).scalar_one()
         )
         received_24h = int(
-            (await conn.execute(
-                select(func.count()).where(incoming_messages.c.stored_at >= day_ago)
-            )).scalar_one()
+            (
+                await conn.execute(
+                    select(func.count()).where(incoming_messages.c.stored_at >= day_ago)
+                )
+            ).scalar_one()
         )
         hourly = await counts(
             conn,
@@ -166,39 +168,71 @@ def prometheus_text(data: dict[str, Any], process_registry: CollectorRegistry) -
 
     database = data["database"]
     requests = data["requests"]
-    gauge("smsgw_database_up", "1 when the database answered a ping within 1 s",
-          1 if data["database_up"] else 0)
+    gauge(
+        "smsgw_database_up",
+        "1 when the database answered a ping within 1 s",
+        1 if data["database_up"] else 0,
+    )
     gauge("smsgw_queue_depth", "Messages queued or sending", data["queue"]["depth"])
     status_gauge = Gauge("smsgw_messages", "Messages by status", ["status"], registry=registry)
     for status, count in data["messages"].items():
         if count is not None:
             status_gauge.labels(status).set(count)
-    gauge("smsgw_delivery_rate", "Delivered share of finished messages, last 24 h",
-          data["delivery_rate"])
-    gauge("smsgw_http_latency_p95_seconds", "Request latency p95 over the window",
-          seconds(requests["latency_p95_ms"]))
-    gauge("smsgw_http_error_rate", "Share of 5xx responses over the window",
-          requests["error_rate"])
-    gauge("smsgw_http_availability", "Share of non-5xx responses over the window",
-          data["availability"]["non_5xx_share"])
-    gauge("smsgw_uptime_seconds", "Seconds since this web process started",
-          data["availability"]["uptime_seconds"])
+    gauge(
+        "smsgw_delivery_rate",
+        "Delivered share of finished messages, last 24 h",
+        data["delivery_rate"],
+    )
+    gauge(
+        "smsgw_http_latency_p95_seconds",
+        "Request latency p95 over the window",
+        seconds(requests["latency_p95_ms"]),
+    )
+    gauge("smsgw_http_error_rate", "Share of 5xx responses over the window", requests["error_rate"])
+    gauge(
+        "smsgw_http_availability",
+        "Share of non-5xx responses over the window",
+        data["availability"]["non_5xx_share"],
+    )
+    gauge(
+        "smsgw_uptime_seconds",
+        "Seconds since this web process started",
+        data["availability"]["uptime_seconds"],
+    )
     gauge("smsgw_db_pool_use", "Checked-out share of the connection pool", database["pool_use"])
-    gauge("smsgw_db_query_p95_seconds", "Query time p95 over the window",
-          seconds(database["query_p95_ms"]))
+    gauge(
+        "smsgw_db_query_p95_seconds",
+        "Query time p95 over the window",
+        seconds(database["query_p95_ms"]),
+    )
     waits = database["lock_waits"]
-    gauge("smsgw_db_lock_waits", "Lock requests not granted (PostgreSQL)",
-          waits["waiting_locks"] if waits else None)
-    gauge("smsgw_db_lock_wait_share", "Share of client backends waiting on a lock (PostgreSQL)",
-          waits["share"] if waits else None)
+    gauge(
+        "smsgw_db_lock_waits",
+        "Lock requests not granted (PostgreSQL)",
+        waits["waiting_locks"] if waits else None,
+    )
+    gauge(
+        "smsgw_db_lock_wait_share",
+        "Share of client backends waiting on a lock (PostgreSQL)",
+        waits["share"] if waits else None,
+    )
     per_modem = {
         "signal": Gauge("smsgw_modem_signal_dbm", "Modem signal", ["modem"], registry=registry),
-        "sent_last_hour": Gauge("smsgw_modem_sent_last_hour", "Parts sent in the last hour",
-                                ["modem"], registry=registry),
-        "queue_depth": Gauge("smsgw_modem_queue_depth", "Messages waiting for the modem",
-                             ["modem"], registry=registry),
-        "online": Gauge("smsgw_modem_online", "1 when the modem is online", ["modem"],
-                        registry=registry),
+        "sent_last_hour": Gauge(
+            "smsgw_modem_sent_last_hour",
+            "Parts sent in the last hour",
+            ["modem"],
+            registry=registry,
+        ),
+        "queue_depth": Gauge(
+            "smsgw_modem_queue_depth",
+            "Messages waiting for the modem",
+            ["modem"],
+            registry=registry,
+        ),
+        "online": Gauge(
+            "smsgw_modem_online", "1 when the modem is online", ["modem"], registry=registry
+        ),
     }
     for modem in data["modems"]:
         for key, metric in per_modem.items():

@@ -38,8 +38,9 @@ class SendRequest(Request):
     status_report: bool = True
     modem: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     callback_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
-        None, description="webhook URL for this message's status events: http(s), no "
-        "credentials, a public address or one listed in [web] webhook_allow"
+        None,
+        description="webhook URL for this message's status events: http(s), no "
+        "credentials, a public address or one listed in [web] webhook_allow",
     )
     validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60)] | None = None
     skip_invalid: bool = Field(

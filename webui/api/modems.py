@@ -99,8 +99,14 @@ async def ussd(request: web.Request) -> web.Response:
     identity = request[IDENTITY]
     assert identity is not None
     async with request.app[DB].begin() as conn:
-        await record(conn, identity.actor, "modem.ussd", f"modem:{name}", {"code": body.code},
-                     request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "modem.ussd",
+            f"modem:{name}",
+            {"code": body.code},
+            request[CLIENT_ADDRESS],
+        )
     answer = await _command(request, {"type": USSD, "modem": name, "code": body.code})
     return web.json_response({"modem": name, "code": body.code, "text": str(answer.get("text"))})
 
@@ -111,8 +117,9 @@ async def restart(request: web.Request) -> web.Response:
     identity = request[IDENTITY]
     assert identity is not None
     async with request.app[DB].begin() as conn:
-        await record(conn, identity.actor, "modem.restart", f"modem:{name}", None,
-                     request[CLIENT_ADDRESS])
+        await record(
+            conn, identity.actor, "modem.restart", f"modem:{name}", None, request[CLIENT_ADDRESS]
+        )
     await _command(request, {"type": RESTART, "modem": name})
     return web.json_response({"modem": name, "restarted": True})
 

@@ -47,8 +47,13 @@ class Operation:
 
 
 def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -58,67 +63,191 @@ def path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size")
 CURSOR = query("cursor", {"type": "string"}, "next_cursor of the previous page")
 ID = path_param("id", {"type": "integer", "minimum": 1})
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
-               "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-               "description": "retrying with the same key returns the first request's "
-                              "messages (200) instead of queueing again"}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "retrying with the same key returns the first request's "
+    "messages (200) instead of queueing again",
+}
 
 OPERATIONS = (
-    Operation("post", "/api/v1/messages", "Send one message or one text to many",
-              m.Message, "202", m.SendRequest, (IDEMPOTENCY,), "operator",
-              {"200": m.Message}),
-    Operation("get", "/api/v1/messages", "List messages, newest first", m.MessagePage,
-              parameters=(
-                  query("status", {"type": "string",
-                                   "enum": [s.value for s in MessageStatus]}, "filter"),
-                  query("to", {"type": "string"}, "recipient filter"), LIMIT, CURSOR)),
-    Operation("get", "/api/v1/messages/{id}", "One message with its timeline", m.Message,
-              parameters=(ID,)),
-    Operation("post", "/api/v1/messages/{id}/cancel", "Cancel a queued message", m.Message,
-              parameters=(ID,), role="operator"),
-    Operation("get", "/api/v1/inbox", "Received messages, newest first", m.InboxPage,
-              parameters=(query("since", {"type": "string", "format": "date-time"},
-                                "received at or after"), LIMIT, CURSOR)),
+    Operation(
+        "post",
+        "/api/v1/messages",
+        "Send one message or one text to many",
+        m.Message,
+        "202",
+        m.SendRequest,
+        (IDEMPOTENCY,),
+        "operator",
+        {"200": m.Message},
+    ),
+    Operation(
+        "get",
+        "/api/v1/messages",
+        "List messages, newest first",
+        m.MessagePage,
+        parameters=(
+            query("status", {"type": "string", "enum": [s.value for s in MessageStatus]}, "filter"),
+            query("to", {"type": "string"}, "recipient filter"),
+            LIMIT,
+            CURSOR,
+        ),
+    ),
+    Operation(
+        "get", "/api/v1/messages/{id}", "One message with its timeline", m.Message, parameters=(ID,)
+    ),
+    Operation(
+        "post",
+        "/api/v1/messages/{id}/cancel",
+        "Cancel a queued message",
+        m.Message,
+        parameters=(ID,),
+        role="operator",
+    ),
+    Operation(
+        "get",
+        "/api/v1/inbox",
+        "Received messages, newest first",
+        m.InboxPage,
+        parameters=(
+            query("since", {"type": "string", "format": "date-time"}, "received at or after"),
+            LIMIT,
+            CURSOR,
+        ),
+    ),
     Operation("get", "/api/v1/modems", "Modems and their state", m.ModemList),
-    Operation("post", "/api/v1/modems/{name}/ussd", "Run a USSD code on a modem",
-              m.UssdAnswer, body=m.UssdRequest, role="operator",
-              parameters=(path_param("name", {"type": "string", "maxLength": 32}),)),
-    Operation("get", "/api/health", "Health of database, Redis and gateway", m.Health,
-              public=True, extra_responses={"503": m.Health}),
+    Operation(
+        "post",
+        "/api/v1/modems/{name}/ussd",
+        "Run a USSD code on a modem",
+        m.UssdAnswer,
+        body=m.UssdRequest,
+        role="operator",
+        parameters=(path_param("name", {"type": "string", "maxLength": 32}),),
+    ),
+    Operation(
+        "get",
+        "/api/health",
+        "Health of database, Redis and gateway",
+        m.Health,
+        public=True,
+        extra_responses={"503": m.Health},
+    ),
     Operation("get", "/api/metrics", "Operational figures", m.Metrics),
     Operation("get", "/api/v1/me", "Who is asking", m.Me),
     Operation("get", "/api/v1/api-keys", "API keys", m.ApiKeyList, role="admin"),
-    Operation("post", "/api/v1/api-keys", "Create an API key (shown once)", m.ApiKeyCreated,
-              "201", m.ApiKeyCreate, role="admin"),
-    Operation("patch", "/api/v1/api-keys/{id}", "Set a key's webhook", m.ApiKey,
-              body=m.ApiKeyUpdate, parameters=(ID,), role="admin"),
-    Operation("post", "/api/v1/api-keys/{id}/revoke", "Revoke a key", m.ApiKey,
-              parameters=(ID,), role="admin"),
+    Operation(
+        "post",
+        "/api/v1/api-keys",
+        "Create an API key (shown once)",
+        m.ApiKeyCreated,
+        "201",
+        m.ApiKeyCreate,
+        role="admin",
+    ),
+    Operation(
+        "patch",
+        "/api/v1/api-keys/{id}",
+        "Set a key's webhook",
+        m.ApiKey,
+        body=m.ApiKeyUpdate,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "post",
+        "/api/v1/api-keys/{id}/revoke",
+        "Revoke a key",
+        m.ApiKey,
+        parameters=(ID,),
+        role="admin",
+    ),
     Operation("get", "/api/v1/users", "Users", m.UserList, role="admin"),
-    Operation("post", "/api/v1/users", "Create a user", m.UserCreated, "201", m.UserCreate,
-              role="admin"),
-    Operation("patch", "/api/v1/users/{id}", "Change a user", m.User, body=m.UserUpdate,
-              parameters=(ID,), role="admin"),
-    Operation("get", "/api/v1/audit", "Audit log, newest first", m.AuditPage,
-              parameters=(LIMIT, CURSOR), role="admin"),
-    Operation("get", "/api/v1/webhooks/deliveries", "Webhook deliveries, newest first",
-              m.WebhookDeliveryPage, parameters=(
-                  query("status", {"type": "string",
-                                   "enum": ["pending", "delivered", "failed"]}, "filter"),
-                  LIMIT, CURSOR), role="admin"),
-    Operation("post", "/api/v1/webhooks/deliveries/{id}/replay", "Send a delivery again",
-              m.WebhookDelivery, "202", parameters=(ID,), role="admin"),
+    Operation(
+        "post", "/api/v1/users", "Create a user", m.UserCreated, "201", m.UserCreate, role="admin"
+    ),
+    Operation(
+        "patch",
+        "/api/v1/users/{id}",
+        "Change a user",
+        m.User,
+        body=m.UserUpdate,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "get",
+        "/api/v1/audit",
+        "Audit log, newest first",
+        m.AuditPage,
+        parameters=(LIMIT, CURSOR),
+        role="admin",
+    ),
+    Operation(
+        "get",
+        "/api/v1/webhooks/deliveries",
+        "Webhook deliveries, newest first",
+        m.WebhookDeliveryPage,
+        parameters=(
+            query(
+                "status", {"type": "string", "enum": ["pending", "delivered", "failed"]}, "filter"
+            ),
+            LIMIT,
+            CURSOR,
+        ),
+        role="admin",
+    ),
+    Operation(
+        "post",
+        "/api/v1/webhooks/deliveries/{id}/replay",
+        "Send a delivery again",
+        m.WebhookDelivery,
+        "202",
+        parameters=(ID,),
+        role="admin",
+    ),
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
-    m.SendRequest, m.UssdRequest, m.ApiKeyCreate, m.ApiKeyUpdate, m.UserCreate, m.UserUpdate,
-    m.PasswordChange, m.ErrorBody, m.Message, m.MessageBatch, m.MessagePage, m.InboxPage,
-    m.ModemList, m.UssdAnswer, m.Health, m.ApiKey, m.ApiKeyCreated, m.ApiKeyList, m.User,
-    m.UserCreated, m.UserList, m.AuditPage, m.WebhookDelivery, m.WebhookDeliveryPage, m.Me,
+    m.SendRequest,
+    m.UssdRequest,
+    m.ApiKeyCreate,
+    m.ApiKeyUpdate,
+    m.UserCreate,
+    m.UserUpdate,
+    m.PasswordChange,
+    m.ErrorBody,
+    m.Message,
+    m.MessageBatch,
+    m.MessagePage,
+    m.InboxPage,
+    m.ModemList,
+    m.UssdAnswer,
+    m.Health,
+    m.ApiKey,
+    m.ApiKeyCreated,
+    m.ApiKeyList,
+    m.User,
+    m.UserCreated,
+    m.UserList,
+    m.AuditPage,
+    m.WebhookDelivery,
+    m.WebhookDeliveryPage,
+    m.Me,
     m.Metrics,
 )
-REQUEST_MODELS = {m.SendRequest, m.UssdRequest, m.ApiKeyCreate, m.ApiKeyUpdate,
-                  m.UserCreate, m.UserUpdate, m.PasswordChange}
+REQUEST_MODELS = {
+    m.SendRequest,
+    m.UssdRequest,
+    m.ApiKeyCreate,
+    m.ApiKeyUpdate,
+    m.UserCreate,
+    m.UserUpdate,
+    m.PasswordChange,
+}
 
 
 def json_content(model: type[BaseModel]) -> dict[str, Any]:
@@ -132,18 +261,26 @@ def operation_object(op: Operation) -> dict[str, Any]:
     for status, model in op.extra_responses.items():
         responses[status] = {"description": "see schema", "content": json_content(model)}
     if op.method == "post" and op.path == "/api/v1/messages":
-        responses["202"]["content"] = {"application/json": {"schema": {"oneOf": [
-            {"$ref": REF.format(model="Message")},
-            {"$ref": REF.format(model="MessageBatch")},
-        ]}}}
+        responses["202"]["content"] = {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": REF.format(model="Message")},
+                        {"$ref": REF.format(model="MessageBatch")},
+                    ]
+                }
+            }
+        }
         responses["200"] = responses["202"] | {"description": "an earlier request's result"}
     for status, description in ERROR_STATUSES.items():
-        responses.setdefault(status, {"description": description,
-                                      "content": json_content(m.ErrorBody)})
+        responses.setdefault(
+            status, {"description": description, "content": json_content(m.ErrorBody)}
+        )
     result: dict[str, Any] = {
         "summary": op.summary,
-        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}"
-        .replace("{", "").replace("}", "").replace("-", "_"),
+        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace("{", "")
+        .replace("}", "")
+        .replace("-", "_"),
         "responses": responses,
         "description": "Public." if op.public else f"Needs the {op.role} role or higher.",
     }
@@ -158,41 +295,59 @@ def operation_object(op: Operation) -> dict[str, Any]:
 
 @cache
 def build_document() -> dict[str, Any]:
-    pairs = [(model, "validation" if model in REQUEST_MODELS else "serialization")
-             for model in ALL_MODELS]
+    pairs = [
+        (model, "validation" if model in REQUEST_MODELS else "serialization")
+        for model in ALL_MODELS
+    ]
     _, schemas = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = operation_object(op)
-    paths["/api/v1/messages/batch"] = {"post": {
-        "summary": "Send to the numbers of a CSV upload (rows: number[,text])",
-        "operationId": "post_api_v1_messages_batch",
-        "description": "Needs the operator role or higher.",
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object",
-            "required": ["file"],
-            "properties": {
-                "file": {"type": "string", "format": "binary"},
-                "text": {"type": "string", "description": "text for rows without one"},
-                "priority": {"type": "string"},
-                "skip_invalid": {"type": "string", "enum": ["true", "false"]},
+    paths["/api/v1/messages/batch"] = {
+        "post": {
+            "summary": "Send to the numbers of a CSV upload (rows: number[,text])",
+            "operationId": "post_api_v1_messages_batch",
+            "description": "Needs the operator role or higher.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "text": {
+                                    "type": "string",
+                                    "description": "text for rows without one",
+                                },
+                                "priority": {"type": "string"},
+                                "skip_invalid": {"type": "string", "enum": ["true", "false"]},
+                            },
+                        }
+                    }
+                },
             },
-        }}}},
-        "responses": {
-            "202": {"description": "queued", "content": json_content(m.MessageBatch)},
-            "200": {"description": "an earlier request's result",
-                    "content": json_content(m.MessageBatch)},
-            **{status: {"description": text, "content": json_content(m.ErrorBody)}
-               for status, text in ERROR_STATUSES.items()},
-        },
-    }}
+            "responses": {
+                "202": {"description": "queued", "content": json_content(m.MessageBatch)},
+                "200": {
+                    "description": "an earlier request's result",
+                    "content": json_content(m.MessageBatch),
+                },
+                **{
+                    status: {"description": text, "content": json_content(m.ErrorBody)}
+                    for status, text in ERROR_STATUSES.items()
+                },
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "SMS Gateway API",
             "version": __version__,
             "description": "Send SMS, follow their delivery, read the inbox, check modems. "
-            "Errors are {\"error\": {\"code\", \"message\", \"field\"?}}.",
+            'Errors are {"error": {"code", "message", "field"?}}.',
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
@@ -200,8 +355,11 @@ def build_document() -> dict[str, Any]:
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "an API key: Authorization: Bearer smsgw_..."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key: Authorization: Bearer smsgw_...",
+                },
                 "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "smsgw_session"},
             },
         },

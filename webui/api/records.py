@@ -80,8 +80,12 @@ async def list_deliveries(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status:
         if status not in DELIVERY_STATUSES:
-            raise ApiError(422, "invalid_value",
-                           f"status must be one of {', '.join(DELIVERY_STATUSES)}", "status")
+            raise ApiError(
+                422,
+                "invalid_value",
+                f"status must be one of {', '.join(DELIVERY_STATUSES)}",
+                "status",
+            )
         query = query.where(webhook_deliveries.c.status == status)
     async with request.app[DB].read() as conn:
         rows = (await conn.execute(query)).all()
@@ -107,8 +111,14 @@ async def replay_delivery(request: web.Request) -> web.Response:
         row = result.first()
         if row is None:
             raise not_found(f"webhook delivery {delivery_id}")
-        await record(conn, identity.actor, "webhook.replay", f"delivery:{delivery_id}",
-                     {"url": row.url}, request[CLIENT_ADDRESS])
+        await record(
+            conn,
+            identity.actor,
+            "webhook.replay",
+            f"delivery:{delivery_id}",
+            {"url": row.url},
+            request[CLIENT_ADDRESS],
+        )
     dispatcher = request.app.get(DISPATCHER)
     if dispatcher is not None:
         dispatcher.wake.set()
@@ -118,5 +128,6 @@ async def replay_delivery(request: web.Request) -> web.Response:
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/audit", list_audit, name="api.audit")
     router.add_get("/api/v1/webhooks/deliveries", list_deliveries, name="api.deliveries")
-    router.add_post("/api/v1/webhooks/deliveries/{id}/replay", replay_delivery,
-                    name="api.delivery_replay")
+    router.add_post(
+        "/api/v1/webhooks/deliveries/{id}/replay", replay_delivery, name="api.delivery_replay"
+    )

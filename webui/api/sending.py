@@ -61,9 +61,9 @@ def prepare_all(
     default_region: str | None,
     known_modems: set[str] | None,
 ) -> Prepared:
-    return as_prepared(prepare_many(
-        template, recipients, default_region=default_region, known_modems=known_modems
-    ))  # fmt: skip
+    return as_prepared(
+        prepare_many(template, recipients, default_region=default_region, known_modems=known_modems)
+    )
 
 
 def as_prepared(outcome: tuple[list[PreparedMessage], list[RecipientProblem]]) -> Prepared:
@@ -88,12 +88,19 @@ def idempotency_key(request: web.Request) -> str | None:
         return None
     key = key.strip()
     if not key.isprintable():  # bytes that were not UTF-8 arrive as lone surrogates
-        raise ApiError(422, "invalid_idempotency_key",
-                       "Idempotency-Key must be printable UTF-8 text", "Idempotency-Key")
+        raise ApiError(
+            422,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be printable UTF-8 text",
+            "Idempotency-Key",
+        )
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise ApiError(422, "invalid_idempotency_key",
-                       f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
-                       "Idempotency-Key")
+        raise ApiError(
+            422,
+            "invalid_idempotency_key",
+            f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            "Idempotency-Key",
+        )
     return key
 
 
@@ -101,18 +108,20 @@ async def validate(
     request: web.Request, template: NewMessage, recipients: Sequence[str], *, skip_invalid: bool
 ) -> Prepared:
     if len(recipients) > MAX_RECIPIENTS:  # every front door: JSON, CSV, Kannel, the pages
-        raise ApiError(422, "too_many_recipients",
-                       f"at most {MAX_RECIPIENTS} recipients per request", "to")
+        raise ApiError(
+            422, "too_many_recipients", f"at most {MAX_RECIPIENTS} recipients per request", "to"
+        )
     known = await known_modem_names(request) if template.modem is not None else None
     region = request.app[SETTINGS].gateway.default_region
     try:
         if len(recipients) > OFFLOAD_ABOVE:
-            prepared = as_prepared(await request.app[VALIDATION_POOL].prepare(
-                template, recipients, default_region=region, known_modems=known
-            ))  # fmt: skip
+            prepared = as_prepared(
+                await request.app[VALIDATION_POOL].prepare(
+                    template, recipients, default_region=region, known_modems=known
+                )
+            )
         else:
-            prepared = prepare_all(template, recipients, default_region=region,
-                                   known_modems=known)
+            prepared = prepare_all(template, recipients, default_region=region, known_modems=known)
     except InvalidMessage as exc:
         raise ApiError(422, exc.code, str(exc), exc.field) from None
     if prepared.problems and (not skip_invalid or not prepared.messages):
@@ -140,8 +149,9 @@ async def queue_prepared(
 ) -> tuple[list[int], bool]:
     """Insert (or find the earlier request's) messages; wake gatewayd when new ones went in.
     Returns (ids, created)."""
-    ids, created, _ = await queue_and_load(request, identity, prepared, key=key, extra=extra,
-                                           load=False)
+    ids, created, _ = await queue_and_load(
+        request, identity, prepared, key=key, extra=extra, load=False
+    )
     return ids, created
 
 
@@ -157,10 +167,15 @@ async def queue_and_load(
     """:func:`queue_prepared`, also answering the messages as JSON (when ``load``): built from
     what was written when they are new, read back when an earlier request made them."""
     if key is None and len(prepared.messages) <= MAX_MESSAGES:
-        ids, now = await request.app[GROUP_COMMIT].queue(request.app, GroupedSend(
-            prepared.messages, identity.actor,
-            partial(_audit_entry, identity, prepared, request[CLIENT_ADDRESS]), extra,
-        ))  # fmt: skip
+        ids, now = await request.app[GROUP_COMMIT].queue(
+            request.app,
+            GroupedSend(
+                prepared.messages,
+                identity.actor,
+                partial(_audit_entry, identity, prepared, request[CLIENT_ADDRESS]),
+                extra,
+            ),
+        )
         return ids, True, queued_json(ids, prepared.messages, identity.actor, now) if load else []
     loaded: list[dict[str, Any]] = []
     db = request.app[DB]
@@ -168,17 +183,27 @@ async def queue_and_load(
         now = utc_now()
         try:
             async with db.begin() as conn:
-                ids, created = await enqueue(conn, prepared.messages, created_by=identity.actor,
-                                             idempotency_key=key, now=now)
+                ids, created = await enqueue(
+                    conn, prepared.messages, created_by=identity.actor, idempotency_key=key, now=now
+                )
                 if created:
                     entry = _audit_entry(identity, prepared, request[CLIENT_ADDRESS], ids)
-                    await record(conn, entry.actor, entry.action, entry.target, entry.detail,
-                                 entry.client_address)
+                    await record(
+                        conn,
+                        entry.actor,
+                        entry.action,
+                        entry.target,
+                        entry.detail,
+                        entry.client_address,
+                    )
                     if extra is not None:
                         await extra(conn, ids)
                 if load:
-                    loaded = (queued_json(ids, prepared.messages, identity.actor, now)
-                              if created else await load_in_chunks(conn, ids))
+                    loaded = (
+                        queued_json(ids, prepared.messages, identity.actor, now)
+                        if created
+                        else await load_in_chunks(conn, ids)
+                    )
             break
         except IntegrityError:
             if attempt == 2 or key is None:
@@ -213,8 +238,14 @@ class _QueuedRow:
     error = None
     attempts = 0
 
-    def __init__(self, message_id: int, p: PreparedMessage, created_by: str, created_at: datetime,
-                 batch_id: int | None) -> None:
+    def __init__(
+        self,
+        message_id: int,
+        p: PreparedMessage,
+        created_by: str,
+        created_at: datetime,
+        batch_id: int | None,
+    ) -> None:
         new = p.request
         self.id = message_id
         self.recipient = p.recipient
@@ -243,8 +274,10 @@ class _QueuedPart:
         self.seq = seq
 
 
-_PARTS = [[cast(Row[Any], _QueuedPart(seq)) for seq in range(1, total + 1)]
-          for total in range(MAX_PARTS + 1)]
+_PARTS = [
+    [cast(Row[Any], _QueuedPart(seq)) for seq in range(1, total + 1)]
+    for total in range(MAX_PARTS + 1)
+]
 
 
 def queued_json(
@@ -259,8 +292,16 @@ def queued_json(
     base: dict[str, Any] = {}
     for message_id, p in zip(ids, messages, strict=True):
         new = p.request
-        same = (new.text, p.encoding, len(p.pdus), new.priority, new.send_at, new.flash,
-                new.status_report, new.modem)
+        same = (
+            new.text,
+            p.encoding,
+            len(p.pdus),
+            new.priority,
+            new.send_at,
+            new.flash,
+            new.status_report,
+            new.modem,
+        )
         if same != shape:
             shape = same
             row = _QueuedRow(message_id, p, created_by, created_at, batch_id)
@@ -278,8 +319,7 @@ def json_answer(data: Any, status: int = 200) -> web.Response:
         body = orjson.dumps(data)
     except orjson.JSONEncodeError:  # e.g. a lone surrogate echoed from the input
         return web.json_response(data, status=status)
-    return web.Response(body=body, status=status, content_type="application/json",
-                        charset="utf-8")
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
 async def load_in_chunks(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:

@@ -74,7 +74,8 @@ class ValidationPool:
             self.close()
             return await _here(template, recipients, default_region, known_modems)
         first, second = await asyncio.gather(
-            _here(template, recipients[:half], default_region, known_modems), there,
+            _here(template, recipients[:half], default_region, known_modems),
+            there,
             return_exceptions=True,
         )
         if isinstance(first, BaseException):
@@ -85,9 +86,7 @@ class ValidationPool:
         if isinstance(second, BaseException):
             raise second
         messages = first[0] + second[0]
-        problems = first[1] + [
-            RecipientProblem(p.index + half, p.to, p.error) for p in second[1]
-        ]
+        problems = first[1] + [RecipientProblem(p.index + half, p.to, p.error) for p in second[1]]
         return messages, problems
 
     def close(self) -> None:

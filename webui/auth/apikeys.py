@@ -118,17 +118,13 @@ async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:
         return None
     now = utc_now()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        await conn.execute(
-            update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now)
-        )
+        await conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
     return Identity(kind="api_key", id=row.id, name=row.name, role=Role(row.role))
 
 
 async def key_alive(conn: AsyncConnection, key_id: int) -> bool:
     """Whether a key still exists and is not revoked."""
-    revoked = await conn.execute(
-        select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)
-    )
+    revoked = await conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id))
     row = revoked.first()
     return row is not None and row.revoked_at is None
 

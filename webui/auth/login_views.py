@@ -68,8 +68,7 @@ async def render_login(
 
 
 def log_refusal(username: str, address: str, reason: str, **extra: Any) -> None:
-    log.warning("Failed login", username=username, client_address=address, reason=reason,
-                **extra)  # fmt: skip
+    log.warning("Failed login", username=username, client_address=address, reason=reason, **extra)
 
 
 async def throttled(request: web.Request, username: str) -> str | None:
@@ -87,8 +86,9 @@ async def record_failure(
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         await throttle.record_failure(conn, request.app[THROTTLE], address, username, kind)
-        await record(conn, f"user:{username}", "login.failed", username,
-                     {"outcome": outcome}, address)  # fmt: skip
+        await record(
+            conn, f"user:{username}", "login.failed", username, {"outcome": outcome}, address
+        )
 
 
 async def sign_in(
@@ -102,8 +102,7 @@ async def sign_in(
         await mark_signed_in(conn, user.id)
         detail = {"outcome": "ok", **({"second_factor": factor} if factor else {})}
         await record(conn, f"user:{user.username}", "login", user.username, detail, address)
-    log.info("Logged in", username=user.username, client_address=address,
-             second_factor=factor)  # fmt: skip
+    log.info("Logged in", username=user.username, client_address=address, second_factor=factor)
     raise web.HTTPSeeOther(target)
 
 
@@ -143,8 +142,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if user.totp_enabled_at is not None:
         session = await fresh_session(request)
         deadline = int(time.time()) + request.app[OPTIONS].two_factor_pending_seconds
-        session[PENDING_KEY] = {"uid": user.id, "until": deadline, "next": target,
-                                "typed": username}  # fmt: skip
+        session[PENDING_KEY] = {
+            "uid": user.id,
+            "until": deadline,
+            "next": target,
+            "typed": username,
+        }
         raise web.HTTPSeeOther("/login/code")
     return await sign_in(request, user, target, username)
 
@@ -153,10 +156,15 @@ async def _refuse_account(request: web.Request, username: str, result: LoginResu
     """The right password for a locked or disabled account: said, audited, not counted."""
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
-        await record(conn, f"user:{username}", "login.failed", username,
-                     {"outcome": result.outcome}, address)  # fmt: skip
-    log_refusal(username, address, result.outcome,
-                locked_until=result.locked_until.isoformat() if result.locked_until else None)
+        await record(
+            conn, f"user:{username}", "login.failed", username, {"outcome": result.outcome}, address
+        )
+    log_refusal(
+        username,
+        address,
+        result.outcome,
+        locked_until=result.locked_until.isoformat() if result.locked_until else None,
+    )
 
 
 async def _pending(request: web.Request) -> dict[str, Any] | None:
@@ -189,23 +197,28 @@ async def code_submit(request: web.Request) -> web.StreamResponse:
     reason = await throttled(request, typed)
     if reason is not None:
         log_refusal(typed, address, reason)
-        return await render_login(request, error=LOCKED_REFUSAL, status=429,
-                                  template="login_code.html")  # fmt: skip
+        return await render_login(
+            request, error=LOCKED_REFUSAL, status=429, template="login_code.html"
+        )
     async with request.app[DB].begin() as conn:
         user = (await conn.execute(select(users).where(users.c.id == pending["uid"]))).first()
-        usable = (user is not None and user.disabled_at is None
-                  and user.totp_enabled_at is not None and not is_locked(user, utc_now()))
+        usable = (
+            user is not None
+            and user.disabled_at is None
+            and user.totp_enabled_at is not None
+            and not is_locked(user, utc_now())
+        )
         factor = (
             await check_second_factor(conn, user, code, request.app[OPTIONS].secret_key)
-            if usable else None
+            if usable
+            else None
         )
     if user is None or not usable:
         return await render_login(request, error=CODE_EXPIRED, status=400)
     if factor is None:
         await record_failure(request, typed, "code", "wrong_code")
         log_refusal(typed, address, "wrong_code")
-        return await render_login(request, error=WRONG_CODE, status=401,
-                                  template="login_code.html")  # fmt: skip
+        return await render_login(request, error=WRONG_CODE, status=401, template="login_code.html")
     return await sign_in(request, user, safe_next(str(pending.get("next", ""))), typed, factor)
 
 
@@ -213,8 +226,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     identity = request[IDENTITY]
     async with request.app[DB].begin() as conn:
         if identity is not None:
-            await record(conn, identity.actor, "logout", identity.name, None,
-                         request[CLIENT_ADDRESS])  # fmt: skip
+            await record(
+                conn, identity.actor, "logout", identity.name, None, request[CLIENT_ADDRESS]
+            )
         await end_session(request, conn)
         if identity is not None and identity.kind == "user":
             # Signing out signs the user out everywhere: every browser, every open stream.

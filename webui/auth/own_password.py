@@ -44,12 +44,19 @@ async def _refused(request: web.Request, identity: Identity, reason: str, action
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         if reason == "wrong_password":
-            await throttle.record_failure(conn, request.app[THROTTLE], address, identity.name,
-                                          "password_change")  # fmt: skip
-        await record(conn, identity.actor, f"{action}.failed", identity.name,
-                     {"reason": reason}, address)  # fmt: skip
-    log.warning("Password check refused", username=identity.name, client_address=address,
-                reason=reason, action=action)  # fmt: skip
+            await throttle.record_failure(
+                conn, request.app[THROTTLE], address, identity.name, "password_change"
+            )
+        await record(
+            conn, identity.actor, f"{action}.failed", identity.name, {"reason": reason}, address
+        )
+    log.warning(
+        "Password check refused",
+        username=identity.name,
+        client_address=address,
+        reason=reason,
+        action=action,
+    )
 
 
 async def confirm_password(
@@ -59,8 +66,9 @@ async def confirm_password(
     else why not (a wrong one counts for the throttle and is audited as ``<action>.failed``)."""
     app = request.app
     async with app[DB].read() as conn:
-        refused = await throttle.refusal(conn, app[THROTTLE], request[CLIENT_ADDRESS],
-                                         identity.name)  # fmt: skip
+        refused = await throttle.refusal(
+            conn, app[THROTTLE], request[CLIENT_ADDRESS], identity.name
+        )
         password_hash = (
             await conn.execute(select(users.c.password_hash).where(users.c.id == identity.id))
         ).scalar_one()
@@ -103,8 +111,14 @@ async def change_own_password(
                     conn, keep, identity.id, app[OPTIONS].session_max_age
                 )
             await throttle.forget_pair(conn, address, identity.name)
-            await record(conn, identity.actor, "user.password", identity.name,
-                         {"forced": identity.must_change_password}, address)  # fmt: skip
+            await record(
+                conn,
+                identity.actor,
+                "user.password",
+                identity.name,
+                {"forced": identity.must_change_password},
+                address,
+            )
     except PasswordWorkBusy:
         return PasswordChangeResult("busy")
     await announce_sessions_ended(app[BUS], identity.id)

@@ -22,15 +22,17 @@ from webui.keys import IDENTITY
 
 ACCOUNT_PATH = "/account"
 TWO_FACTOR_PATH = "/account/two-factor"
-OPEN_PATHS = frozenset({
-    ACCOUNT_PATH,
-    TWO_FACTOR_PATH,
-    "/logout",
-    "/login",
-    "/settings/language",
-    "/api/v1/me",
-    "/api/v1/me/password",
-})
+OPEN_PATHS = frozenset(
+    {
+        ACCOUNT_PATH,
+        TWO_FACTOR_PATH,
+        "/logout",
+        "/login",
+        "/settings/language",
+        "/api/v1/me",
+        "/api/v1/me/password",
+    }
+)
 OPEN_PREFIXES = ("/static/",)
 API_PREFIXES = ("/api/", "/metrics", "/cgi-bin/")
 
@@ -49,8 +51,10 @@ async def password_change_gate(request: web.Request, handler: Handler) -> web.St
         identity is None
         or identity.kind != "user"
         or not (identity.must_change_password or identity.must_enrol_two_factor)
-        or (request.path in OPEN_PATHS
-            and not (identity.must_change_password and request.path == TWO_FACTOR_PATH))
+        or (
+            request.path in OPEN_PATHS
+            and not (identity.must_change_password and request.path == TWO_FACTOR_PATH)
+        )
         or request.path.startswith(OPEN_PREFIXES)
     ):
         return await handler(request)

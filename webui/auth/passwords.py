@@ -95,7 +95,8 @@ class PasswordWork:
         self._waiting = 0
         self._pool = (
             ThreadPoolExecutor(concurrency, thread_name_prefix="argon2", initializer=_yield_cpu)
-            if concurrency else None
+            if concurrency
+            else None
         )
 
     async def _run(self, work: Callable[..., T], *args: str | None) -> T:

@@ -96,10 +96,12 @@ async def _add_row(conn: AsyncConnection, session: Session, user_id: int, max_ag
     await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
     await conn.execute(
         insert(web_sessions).values(
-            id=session_row_id(sid), user_id=user_id, created_at=now,
+            id=session_row_id(sid),
+            user_id=user_id,
+            created_at=now,
             expires_at=now + timedelta(seconds=max_age),
         )
-    )  # fmt: skip
+    )
     session["sid"] = sid
     session["uid"] = user_id
     session["at"] = int(time.time())
@@ -188,7 +190,8 @@ async def session_identity(conn: AsyncConnection, session: Session) -> Identity 
         csrf_token=session.get("csrf"),
         must_change_password=bool(row.must_change_password),
         must_enrol_two_factor=(
-            role == Role.ADMIN and row.require_admin_two_factor is True
+            role == Role.ADMIN
+            and row.require_admin_two_factor is True
             and row.totp_enabled_at is None
         ),
         session_id=row_id,
@@ -201,5 +204,4 @@ async def session_alive(conn: AsyncConnection, identity: Identity) -> bool:
     if identity.session_id is None:
         return False
     row = (await conn.execute(_identity_query(identity.id, identity.session_id))).first()
-    return row is not None and not (row.locked_until is not None and
-                                    row.locked_until > utc_now())
+    return row is not None and not (row.locked_until is not None and row.locked_until > utc_now())

@@ -76,10 +76,12 @@ async def record_failure(
     now = utc_now()
     await conn.execute(
         insert(auth_failures).values(
-            at=now, client_address=_address(address), username_key=username_key(username),
+            at=now,
+            client_address=_address(address),
+            username_key=username_key(username),
             kind=kind,
         )
-    )  # fmt: skip
+    )
     await conn.execute(delete(auth_failures).where(auth_failures.c.at < now - policy.window))
 
 

@@ -71,9 +71,9 @@ def unseal(sealed: str | None, secret_key: str) -> str | None:
         return None
 
 
-def matching_step(secret: str, code: str, last_step: int | None, now: float | None = None) -> (
-    int | None
-):
+def matching_step(
+    secret: str, code: str, last_step: int | None, now: float | None = None
+) -> int | None:
     """The time step ``code`` belongs to (current, previous or next), if not used before."""
     code = "".join(code.split())
     if len(code) != 6 or not code.isascii() or not code.isdigit():
@@ -104,9 +104,10 @@ def recovery_hash(code: str) -> str:
 async def enable(conn: AsyncConnection, user_id: int, sealed_secret: str, step: int) -> list[str]:
     """Turn two-factor sign-in on with a confirmed secret; the new recovery codes (shown once)."""
     await conn.execute(
-        update(users).where(users.c.id == user_id).values(
-            totp_secret=sealed_secret, totp_enabled_at=utc_now(), totp_last_step=step)
-    )  # fmt: skip
+        update(users)
+        .where(users.c.id == user_id)
+        .values(totp_secret=sealed_secret, totp_enabled_at=utc_now(), totp_last_step=step)
+    )
     return await replace_recovery_codes(conn, user_id)
 
 
@@ -114,10 +115,13 @@ async def replace_recovery_codes(conn: AsyncConnection, user_id: int) -> list[st
     codes = new_recovery_codes()
     await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
     now = utc_now()
-    await conn.execute(insert(recovery_codes), [
-        {"user_id": user_id, "code_hash": recovery_hash(code), "created_at": now}
-        for code in codes
-    ])  # fmt: skip
+    await conn.execute(
+        insert(recovery_codes),
+        [
+            {"user_id": user_id, "code_hash": recovery_hash(code), "created_at": now}
+            for code in codes
+        ],
+    )
     return codes
 
 
@@ -144,26 +148,33 @@ async def check_second_factor(
     if step is not None:
         claimed = await conn.execute(
             update(users)
-            .where(users.c.id == user.id,
-                   or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step))
+            .where(
+                users.c.id == user.id,
+                or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+            )
             .values(totp_last_step=step)
             .returning(users.c.id)
-        )  # fmt: skip
+        )
         return "totp" if claimed.first() is not None else None
     spent = await conn.execute(
         update(recovery_codes)
-        .where(recovery_codes.c.user_id == user.id,
-               recovery_codes.c.code_hash == recovery_hash(code),
-               recovery_codes.c.used_at.is_(None))
+        .where(
+            recovery_codes.c.user_id == user.id,
+            recovery_codes.c.code_hash == recovery_hash(code),
+            recovery_codes.c.used_at.is_(None),
+        )
         .values(used_at=utc_now())
         .returning(recovery_codes.c.id)
-    )  # fmt: skip
+    )
     return "recovery_code" if spent.first() is not None else None
 
 
 async def unused_recovery_codes(conn: AsyncConnection, user_id: int) -> int:
-    query = select(func.count()).select_from(recovery_codes).where(
-        recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))  # fmt: skip
+    query = (
+        select(func.count())
+        .select_from(recovery_codes)
+        .where(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))
+    )
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -177,9 +188,7 @@ async def admins_must_enrol(conn: AsyncConnection) -> bool:
 
 
 async def set_admins_must_enrol(conn: AsyncConnection, required: bool) -> None:
-    await conn.execute(
-        delete(web_settings).where(web_settings.c.name == REQUIRE_ADMIN_TWO_FACTOR)
-    )
+    await conn.execute(delete(web_settings).where(web_settings.c.name == REQUIRE_ADMIN_TWO_FACTOR))
     await conn.execute(
         insert(web_settings).values(
             name=REQUIRE_ADMIN_TWO_FACTOR, value=required, updated_at=utc_now()

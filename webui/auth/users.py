@@ -170,8 +170,9 @@ async def check_login(
     if needs_rehash(user.password_hash):
         new_hash = await _work(work).hash(password)
         async with db.begin() as conn:
-            await conn.execute(update(users).where(users.c.id == user.id).values(
-                password_hash=new_hash))  # fmt: skip
+            await conn.execute(
+                update(users).where(users.c.id == user.id).values(password_hash=new_hash)
+            )
     return LoginResult("ok", user)
 
 

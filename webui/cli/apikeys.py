@@ -31,8 +31,12 @@ def register(subparsers: Any) -> None:
     parser = add_parser(subparsers, "create-api-key", "create an API key (printed once)")
     parser.add_argument("name", help="what the key is for, e.g. 'erp' or 'zabbix'")
     parser.add_argument("--role", required=True, choices=("operator", "viewer"))
-    parser.add_argument("--webhook-url", metavar="URL", help="POST events for this key here "
-                        "(a public address, or one listed in [web] webhook_allow)")
+    parser.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="POST events for this key here "
+        "(a public address, or one listed in [web] webhook_allow)",
+    )
     add_config_argument(parser)
     parser.set_defaults(handler=run_create_api_key)
 
@@ -50,16 +54,22 @@ def run_create_api_key(args: argparse.Namespace) -> int:
     settings = prepare(args)
     policy = AddressPolicy.parse(settings.web.webhook_allow)
     try:
-        webhook_url = (asyncio.run(checked_webhook_url(args.webhook_url, policy))
-                       if args.webhook_url else None)  # fmt: skip
+        webhook_url = (
+            asyncio.run(checked_webhook_url(args.webhook_url, policy)) if args.webhook_url else None
+        )
     except WebhookUrlError as exc:
         raise CliError(str(exc)) from None
 
     async def work(db: Database) -> NewApiKey:
         async with db.begin() as conn:
             new = await create_api_key(conn, args.name, args.role, webhook_url=webhook_url)
-            await record(conn, "cli", "api_key.create", f"api_key:{new.id}",
-                         {"name": new.name, "role": new.role.value})
+            await record(
+                conn,
+                "cli",
+                "api_key.create",
+                f"api_key:{new.id}",
+                {"name": new.name, "role": new.role.value},
+            )
             return new
 
     try:

@@ -24,11 +24,34 @@ from webui.auth.users import list_users
 from webui.cli.common import prepare, run_with_database
 
 WEAK_SECRETS = {
-    "secret", "changeme", "change-me", "please-change-me", "dev", "development", "test",
-    "password", "default", "insecure", "sms-gateway", "smsgw", "your-secret-key",
+    "secret",
+    "changeme",
+    "change-me",
+    "please-change-me",
+    "dev",
+    "development",
+    "test",
+    "password",
+    "default",
+    "insecure",
+    "sms-gateway",
+    "smsgw",
+    "your-secret-key",
 }
-DEFAULT_DB_PASSWORDS = {"", "password", "postgres", "changeme", "secret", "pass", "user",
-                        "sms_gateway", "smsgw", "admin", "root", "123456"}
+DEFAULT_DB_PASSWORDS = {
+    "",
+    "password",
+    "postgres",
+    "changeme",
+    "secret",
+    "pass",
+    "user",
+    "sms_gateway",
+    "smsgw",
+    "admin",
+    "root",
+    "123456",
+}
 DEFAULT_USER_PASSWORDS = ("admin", "password", "changeme", "123456", "admin123", "secret")
 CERT_WARNING_DAYS = 30
 WIDEST_TRUSTED_PROXY_NETWORK = 65536
@@ -61,11 +84,17 @@ def check_secret_key(secret: str | None, where: str = "") -> list[Finding]:
     if not secret:
         return [Finding("high", "no secret key: set SMSGW_SECRET_KEY (48+ random characters)")]
     if secret.lower() in WEAK_SECRETS or len(set(secret)) < 8:
-        return [Finding("high", f"the secret key{where} is a well-known or trivial value: "
-                                "replace it")]
+        return [
+            Finding("high", f"the secret key{where} is a well-known or trivial value: replace it")
+        ]
     if len(secret) < MIN_SECRET_KEY_LENGTH:
-        return [Finding("high", f"the secret key{where} has {len(secret)} characters; use at "
-                                f"least {MIN_SECRET_KEY_LENGTH} random ones")]
+        return [
+            Finding(
+                "high",
+                f"the secret key{where} has {len(secret)} characters; use at "
+                f"least {MIN_SECRET_KEY_LENGTH} random ones",
+            )
+        ]
     return []
 
 
@@ -77,8 +106,13 @@ def check_installation_key(settings: Settings) -> list[Finding]:
     path = secret_key_path(settings)
     stored = read_key_file(path)
     if stored is None:
-        return [Finding("high", "no secret key: set SMSGW_SECRET_KEY (48+ random characters), "
-                                f"or let `gatewayd run --web` create {path}")]
+        return [
+            Finding(
+                "high",
+                "no secret key: set SMSGW_SECRET_KEY (48+ random characters), "
+                f"or let `gatewayd run --web` create {path}",
+            )
+        ]
     return check_secret_key(stored, f" in {path}") + check_private_files([path])
 
 
@@ -87,27 +121,45 @@ def check_private_files(paths: list[Path]) -> list[Finding]:
     for path in paths:
         bits = loose_mode(path)
         if bits is not None:
-            findings.append(Finding("medium", f"{path} is readable by other users (mode "
-                                              f"{bits:04o}): chmod 600 it"))
+            findings.append(
+                Finding(
+                    "medium", f"{path} is readable by other users (mode {bits:04o}): chmod 600 it"
+                )
+            )
     return findings
 
 
 def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
     findings = check_installation_key(settings)
     if settings.log.level == "DEBUG" or env.get("SMSGW_DEBUG", "").lower() in ("1", "true", "yes"):
-        findings.append(Finding("medium", "debug is on (log level DEBUG or SMSGW_DEBUG): "
-                                          "logs may hold message texts and numbers"))
+        findings.append(
+            Finding(
+                "medium",
+                "debug is on (log level DEBUG or SMSGW_DEBUG): "
+                "logs may hold message texts and numbers",
+            )
+        )
     for network in settings.web.metrics_allow:
         net = ipaddress.ip_network(network, strict=False)
         if net.prefixlen < 8:
-            findings.append(Finding("medium", f"metrics_allow contains {network}: the metrics "
-                                              "are readable without login from anywhere"))
+            findings.append(
+                Finding(
+                    "medium",
+                    f"metrics_allow contains {network}: the metrics "
+                    "are readable without login from anywhere",
+                )
+            )
     for network in settings.web.trusted_proxies:
         net = ipaddress.ip_network(network, strict=False)
         if net.num_addresses > WIDEST_TRUSTED_PROXY_NETWORK:
-            findings.append(Finding("medium", f"trusted_proxies contains {network}: any machine "
-                                              "in it can forge its client address; list only "
-                                              "the proxy's own address"))
+            findings.append(
+                Finding(
+                    "medium",
+                    f"trusted_proxies contains {network}: any machine "
+                    "in it can forge its client address; list only "
+                    "the proxy's own address",
+                )
+            )
     if settings.database.is_sqlite:
         database = Path(make_url(settings.database.url).database or "")
         findings += check_private_files(
@@ -120,9 +172,14 @@ def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
     host = settings.web.listen.host
     behind_proxy = env.get("SMSGW_BEHIND_PROXY", "").lower() in ("1", "true", "yes")
     if host in ("0.0.0.0", "::", "") and not behind_proxy and not Path("nginx").is_dir():
-        findings.append(Finding("medium", f"listening on {settings.web.listen} without a TLS "
-                                          "proxy: put nginx in front (or set "
-                                          "SMSGW_BEHIND_PROXY=1 when one is)"))
+        findings.append(
+            Finding(
+                "medium",
+                f"listening on {settings.web.listen} without a TLS "
+                "proxy: put nginx in front (or set "
+                "SMSGW_BEHIND_PROXY=1 when one is)",
+            )
+        )
     if settings.redis_url:
         redis = make_url(settings.redis_url.replace("unix://", "redis://localhost", 1))
         local = redis.host in (None, "localhost", "127.0.0.1", "::1", "redis")
@@ -134,8 +191,13 @@ def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
         except OSError:
             mode = 0
         if mode & stat.S_IROTH and "secret_key" in settings.source.read_text(errors="ignore"):
-            findings.append(Finding("medium", f"{settings.source} holds the secret key and is "
-                                              "readable by every user: chmod 640 it"))
+            findings.append(
+                Finding(
+                    "medium",
+                    f"{settings.source} holds the secret key and is "
+                    "readable by every user: chmod 640 it",
+                )
+            )
     return findings
 
 
@@ -158,8 +220,12 @@ def check_certificate(path: Path | None, explicit: bool) -> list[Finding]:
         return [Finding("high", f"TLS certificate {path} expired on {expires:%Y-%m-%d}")]
     if expires - now < timedelta(days=CERT_WARNING_DAYS):
         days = (expires - now).days
-        return [Finding("high", f"TLS certificate {path} expires in {days} days "
-                                f"({expires:%Y-%m-%d}): renew it")]
+        return [
+            Finding(
+                "high",
+                f"TLS certificate {path} expires in {days} days ({expires:%Y-%m-%d}): renew it",
+            )
+        ]
     return []
 
 
@@ -169,18 +235,24 @@ async def check_users(db: Database) -> list[Finding]:
         rows = await list_users(conn)
     admins = [row for row in rows if row.role == Role.ADMIN.value and row.disabled_at is None]
     if not admins:
-        findings.append(Finding("low", "there is no admin user: `webui create-user NAME "
-                                       "--role admin`"))
+        findings.append(
+            Finding("low", "there is no admin user: `webui create-user NAME --role admin`")
+        )
     for row in rows:
         if row.disabled_at is not None:
             continue
         if row.role == Role.ADMIN.value and row.must_change_password:
-            findings.append(Finding("high", f"admin {row.username!r} still has an initial "
-                                            "password that must be changed"))
+            findings.append(
+                Finding(
+                    "high",
+                    f"admin {row.username!r} still has an initial password that must be changed",
+                )
+            )
         guesses = (*DEFAULT_USER_PASSWORDS, row.username)
         if any(verify_password(row.password_hash, guess) for guess in guesses):
-            findings.append(Finding("high", f"user {row.username!r} has a default or "
-                                            "trivial password"))
+            findings.append(
+                Finding("high", f"user {row.username!r} has a default or trivial password")
+            )
     return findings
 
 

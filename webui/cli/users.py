@@ -50,14 +50,18 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     parser.set_defaults(handler=run_set_password)
 
-    parser = add_parser(subparsers, "unlock-user",
-                        "lift a user's lock and forget failed sign-ins with their name")
+    parser = add_parser(
+        subparsers, "unlock-user", "lift a user's lock and forget failed sign-ins with their name"
+    )
     parser.add_argument("name")
     add_config_argument(parser)
     parser.set_defaults(handler=run_unlock_user)
 
-    parser = add_parser(subparsers, "reset-2fa",
-                        "turn off a user's two-factor sign-in (lost phone); ends their sessions")
+    parser = add_parser(
+        subparsers,
+        "reset-2fa",
+        "turn off a user's two-factor sign-in (lost phone); ends their sessions",
+    )
     parser.add_argument("name")
     add_config_argument(parser)
     parser.set_defaults(handler=run_reset_two_factor)

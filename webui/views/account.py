@@ -64,8 +64,9 @@ def _policy_problem(password: str) -> str | None:
     try:
         check_policy(password)
     except WeakPassword:
-        return _("The new password needs at least %(count)d characters, without spaces at "
-                 "either end.") % {"count": MIN_PASSWORD_LENGTH}
+        return _(
+            "The new password needs at least %(count)d characters, without spaces at either end."
+        ) % {"count": MIN_PASSWORD_LENGTH}
     return None
 
 
@@ -86,14 +87,15 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         # Checked before the current password, so a refusal says nothing about it.
         return await _render_account(request, error=problem, status=422, next_page=next_page)
-    result = await change_own_password(request, identity, current, new,
-                                       keep=await get_session(request))  # fmt: skip
+    result = await change_own_password(
+        request, identity, current, new, keep=await get_session(request)
+    )
     if result.outcome != "changed":
         message, status = REFUSALS[result.outcome]
-        return await _render_account(request, error=_(message), status=status,
-                                     next_page=next_page)  # fmt: skip
-    await notify(request, _("Your password was changed. Sessions on other devices were "
-                            "signed out."))
+        return await _render_account(request, error=_(message), status=status, next_page=next_page)
+    await notify(
+        request, _("Your password was changed. Sessions on other devices were signed out.")
+    )
     target = safe_next(next_page) if identity.must_change_password else "/account"
     raise web.HTTPSeeOther(target)
 

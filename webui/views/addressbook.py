@@ -68,9 +68,7 @@ async def contacts_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         book = await address_book(conn)
     names = {person.id: person.name for person in book.contacts}
-    return await render(
-        request, "contacts.html", {"book": book, "names": names}, page="contacts"
-    )
+    return await render(request, "contacts.html", {"book": book, "names": names}, page="contacts")
 
 
 async def _write(
@@ -160,8 +158,14 @@ async def save_group(request: web.Request) -> web.StreamResponse:
                     insert(contact_group_members),
                     [{"group_id": group_id, "contact_id": member} for member in members],
                 )
-            await record(conn, identity.actor, "group.save", f"group:{group_id}",
-                         {"members": len(members)}, client_address(request))
+            await record(
+                conn,
+                identity.actor,
+                "group.save",
+                f"group:{group_id}",
+                {"members": len(members)},
+                client_address(request),
+            )
     except IntegrityError:
         await notify(request, _("That name or number is already in the address book."), "error")
         raise web.HTTPSeeOther("/contacts") from None

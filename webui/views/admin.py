@@ -45,8 +45,13 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         rows = await list_users(conn)
         admins_two_factor = await two_factor.admins_must_enrol(conn)
-    context = {"users": rows, "roles": ROLES, "now": utc_now(),
-               "created": request.get("created_user"), "admins_two_factor": admins_two_factor}
+    context = {
+        "users": rows,
+        "roles": ROLES,
+        "now": utc_now(),
+        "created": request.get("created_user"),
+        "admins_two_factor": admins_two_factor,
+    }
     return await render(request, "users.html", context, page="users")
 
 
@@ -59,16 +64,26 @@ async def create_user_submit(request: web.Request) -> web.StreamResponse:
     identity = identity_of(request)
     try:
         async with request.app[DB].begin() as conn:
-            user_id = await create_user(conn, username, role, password,
-                                        must_change_password=not form.get("password"),
-                                        work=request.app[PASSWORD_WORK])
+            user_id = await create_user(
+                conn,
+                username,
+                role,
+                password,
+                must_change_password=not form.get("password"),
+                work=request.app[PASSWORD_WORK],
+            )
             locale = LANGUAGE_CHOICES.get(field(form, "locale", 8), "en")
             await update_user(conn, user_id, locale=locale)
-            await record(conn, identity.actor, "user.create", username, {"role": role},
-                         client_address(request))
+            await record(
+                conn,
+                identity.actor,
+                "user.create",
+                username,
+                {"role": role},
+                client_address(request),
+            )
     except (UserError, WeakPassword, PasswordWorkBusy) as exc:
-        await notify(request, _("The user was not created: %(reason)s") % {"reason": exc},
-                     "error")
+        await notify(request, _("The user was not created: %(reason)s") % {"reason": exc}, "error")
         raise web.HTTPSeeOther("/admin/users") from None
     if form.get("password"):
         await notify(request, _("User %(name)s created.") % {"name": username})
@@ -98,8 +113,7 @@ async def change_user(request: web.Request) -> web.StreamResponse:
     else:
         raise web.HTTPBadRequest(text=_("Unknown action."))
     if user_id == identity.id and action in ("role", "lock"):
-        await notify(request, _("You cannot lock yourself out or change your own role."),
-                     "error")
+        await notify(request, _("You cannot lock yourself out or change your own role."), "error")
         raise web.HTTPSeeOther("/admin/users")
     async with request.app[DB].begin() as conn:
         name = (
@@ -110,9 +124,14 @@ async def change_user(request: web.Request) -> web.StreamResponse:
         sessions_ended = await update_user(conn, user_id, **values)
         if action == "unlock":
             await throttle.forget_user(conn, name)
-        await record(conn, identity.actor, f"user.{action}", name,
-                     {"role": values.get("role")} if action == "role" else None,
-                     client_address(request))
+        await record(
+            conn,
+            identity.actor,
+            f"user.{action}",
+            name,
+            {"role": values.get("role")} if action == "role" else None,
+            client_address(request),
+        )
     if sessions_ended:
         await announce_sessions_ended(request.app[BUS], user_id)
     await notify(request, _("User %(name)s updated.") % {"name": name})
@@ -131,11 +150,19 @@ async def _reset_two_factor(request: web.Request, user_id: int) -> web.StreamRes
             raise web.HTTPNotFound(text=_("Not found."))
         was_on = await two_factor.disable(conn, user_id)
         await end_user_sessions(conn, user_id)
-        await record(conn, identity.actor, "user.two_factor.reset", name, {"was_on": was_on},
-                     client_address(request))
+        await record(
+            conn,
+            identity.actor,
+            "user.two_factor.reset",
+            name,
+            {"was_on": was_on},
+            client_address(request),
+        )
     await announce_sessions_ended(request.app[BUS], user_id)
-    await notify(request, _("Two-factor sign-in of %(name)s is off; they can set it up again.")
-                 % {"name": name})
+    await notify(
+        request,
+        _("Two-factor sign-in of %(name)s is off; they can set it up again.") % {"name": name},
+    )
     raise web.HTTPSeeOther("/admin/users")
 
 
@@ -147,10 +174,20 @@ async def require_two_factor_submit(request: web.Request) -> web.StreamResponse:
     required = field(form, "required", 8) == "on"
     async with request.app[DB].begin() as conn:
         await two_factor.set_admins_must_enrol(conn, required)
-        await record(conn, identity.actor, "settings.require_admin_two_factor", None,
-                     {"required": required}, client_address(request))
-    await notify(request, _("Admins must now use two-factor sign-in.") if required else
-                 _("Two-factor sign-in is no longer required for admins."))
+        await record(
+            conn,
+            identity.actor,
+            "settings.require_admin_two_factor",
+            None,
+            {"required": required},
+            client_address(request),
+        )
+    await notify(
+        request,
+        _("Admins must now use two-factor sign-in.")
+        if required
+        else _("Two-factor sign-in is no longer required for admins."),
+    )
     raise web.HTTPSeeOther("/admin/users")
 
 
@@ -168,10 +205,12 @@ async def _reset_password(request: web.Request, user_id: int) -> web.StreamRespo
         ).scalar_one_or_none()
         if name is None:
             raise web.HTTPNotFound(text=_("Not found."))
-        await set_password(conn, user_id, password, must_change=True,
-                           work=request.app[PASSWORD_WORK])
-        await record(conn, identity.actor, "user.password_reset", name, None,
-                     client_address(request))
+        await set_password(
+            conn, user_id, password, must_change=True, work=request.app[PASSWORD_WORK]
+        )
+        await record(
+            conn, identity.actor, "user.password_reset", name, None, client_address(request)
+        )
     await announce_sessions_ended(request.app[BUS], user_id)
     request["created_user"] = {"username": name, "password": password, "reset": True}
     return await users_page(request)
@@ -191,13 +230,19 @@ async def create_key_submit(request: web.Request) -> web.StreamResponse:
     identity = identity_of(request)
     try:
         async with request.app[DB].begin() as conn:
-            new = await create_api_key(conn, field(form, "name", 100), field(form, "role", 16),
-                                       created_by=identity.id)
-            await record(conn, identity.actor, "api_key.create", f"api_key:{new.id}",
-                         {"name": new.name, "role": new.role.value}, client_address(request))
+            new = await create_api_key(
+                conn, field(form, "name", 100), field(form, "role", 16), created_by=identity.id
+            )
+            await record(
+                conn,
+                identity.actor,
+                "api_key.create",
+                f"api_key:{new.id}",
+                {"name": new.name, "role": new.role.value},
+                client_address(request),
+            )
     except ApiKeyError as exc:
-        await notify(request, _("The key was not created: %(reason)s") % {"reason": exc},
-                     "error")
+        await notify(request, _("The key was not created: %(reason)s") % {"reason": exc}, "error")
         raise web.HTTPSeeOther("/admin/api-keys") from None
     request["new_key"] = new
     return await keys_page(request)
@@ -210,13 +255,20 @@ async def revoke_key_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].begin() as conn:
         revoked = await revoke_api_key(conn, key_id)
         if revoked:
-            await record(conn, identity.actor, "api_key.revoke", f"api_key:{key_id}", None,
-                         client_address(request))
+            await record(
+                conn,
+                identity.actor,
+                "api_key.revoke",
+                f"api_key:{key_id}",
+                None,
+                client_address(request),
+            )
     if revoked:
         request.app[KEY_CACHE].forget_key(key_id)
         await announce_key_revoked(request.app[BUS], key_id)
-    await notify(request, _("Key revoked.") if revoked else _("Not found."),
-                 "ok" if revoked else "error")
+    await notify(
+        request, _("Key revoked.") if revoked else _("Not found."), "ok" if revoked else "error"
+    )
     raise web.HTTPSeeOther("/admin/api-keys")
 
 
@@ -241,16 +293,29 @@ async def replay_webhook(request: web.Request) -> web.StreamResponse:
         result = await conn.execute(
             update(webhook_deliveries)
             .where(webhook_deliveries.c.id == delivery_id)
-            .values(status=WebhookStatus.PENDING.value, attempts=0, next_attempt_at=utc_now(),
-                    last_error=None)
+            .values(
+                status=WebhookStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=utc_now(),
+                last_error=None,
+            )
             .returning(webhook_deliveries.c.id)
         )
         found = result.first() is not None
         if found:
-            await record(conn, identity.actor, "webhook.replay", f"delivery:{delivery_id}",
-                         None, client_address(request))
-    await notify(request, _("Delivery queued again.") if found else _("Not found."),
-                 "ok" if found else "error")
+            await record(
+                conn,
+                identity.actor,
+                "webhook.replay",
+                f"delivery:{delivery_id}",
+                None,
+                client_address(request),
+            )
+    await notify(
+        request,
+        _("Delivery queued again.") if found else _("Not found."),
+        "ok" if found else "error",
+    )
     raise web.HTTPSeeOther("/admin/webhooks")
 
 

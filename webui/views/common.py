@@ -95,8 +95,7 @@ def int_or_none(value: str | None) -> int | None:
 
 def row_ids(values: list[str]) -> list[int]:
     """The values that can be row ids (1 … 2**63 - 1, ASCII digits); others are dropped."""
-    return [number for value in values
-            if (number := int_or_none(value)) is not None and number > 0]
+    return [number for value in values if (number := int_or_none(value)) is not None and number > 0]
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

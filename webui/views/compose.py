@@ -104,8 +104,11 @@ async def _modem_names(request: web.Request) -> list[str]:
 
 
 async def _page(
-    request: web.Request, form: MultiDict[str] | None = None, error: str | None = None,
-    problems: list[dict[str, Any]] | None = None, status: int = 200,
+    request: web.Request,
+    form: MultiDict[str] | None = None,
+    error: str | None = None,
+    problems: list[dict[str, Any]] | None = None,
+    status: int = 200,
 ) -> web.Response:
     async with request.app[DB].read() as conn:
         book = await address_book(conn)
@@ -153,12 +156,12 @@ async def compose_submit(request: web.Request) -> web.StreamResponse:
             request, form, translated_error(exc.code, exc.message), problems, status=422
         )
     count = len(ids)
-    await notify(request, ngettext("%(n)d message queued.", "%(n)d messages queued.", count)
-                 % {"n": count})
+    await notify(
+        request, ngettext("%(n)d message queued.", "%(n)d messages queued.", count) % {"n": count}
+    )
     target = safe_next(form.get("next"), default="")
     if target.startswith("/inbox/"):
         raise web.HTTPSeeOther(target)
     if count == 1:
         raise web.HTTPSeeOther(f"/outbox/{ids[0]}")
     raise web.HTTPSeeOther(f"/outbox?batch={ids[0]}")
-

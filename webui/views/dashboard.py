@@ -52,19 +52,21 @@ def gsm7_tables() -> dict[str, Any]:
     return {
         "basic": "".join(basic),
         "extension": "".join(extension),
-        "gsm7": {"single": part_capacity("gsm7", 0),
-                 "multi": part_capacity("gsm7", CONCAT_HEADER_OCTETS)},
-        "ucs2": {"single": part_capacity("ucs2", 0),
-                 "multi": part_capacity("ucs2", CONCAT_HEADER_OCTETS)},
+        "gsm7": {
+            "single": part_capacity("gsm7", 0),
+            "multi": part_capacity("gsm7", CONCAT_HEADER_OCTETS),
+        },
+        "ucs2": {
+            "single": part_capacity("ucs2", 0),
+            "multi": part_capacity("ucs2", CONCAT_HEADER_OCTETS),
+        },
         "max_parts": MAX_PARTS,
     }
 
 
 @public
 async def gsm7_json(request: web.Request) -> web.StreamResponse:
-    return web.json_response(
-        gsm7_tables(), headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return web.json_response(gsm7_tables(), headers={"Cache-Control": "public, max-age=86400"})
 
 
 def register(router: web.UrlDispatcher) -> None:

@@ -15,9 +15,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     search = str(request.query.get("q", "")).strip()[:100]
     async with request.app[DB].read() as conn:
         threads = await inbox_threads(conn, search)
-    return await render(
-        request, "inbox.html", {"threads": threads, "search": search}, page="inbox"
-    )
+    return await render(request, "inbox.html", {"threads": threads, "search": search}, page="inbox")
 
 
 async def thread(request: web.Request) -> web.StreamResponse:

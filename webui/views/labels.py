@@ -126,14 +126,20 @@ def signal_bars(dbm: int | None) -> int:
 def time_tag(value: datetime | str | None) -> Markup:
     """A ``<time>`` element the page script shows in the browser's zone and language."""
     if value is None or value == "":
-        return Markup("<span class=\"muted\">—</span>")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(
-        value, str) else value
+        return Markup('<span class="muted">—</span>')
+    moment = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
     iso = moment.isoformat()
     text = moment.strftime("%Y-%m-%d %H:%M UTC")
     return Markup('<time datetime="{}">{}</time>').format(escape(iso), escape(text))
 
 
 def template_globals() -> dict[str, Any]:
-    return {"label": label, "labels_json": labels_json, "signal_bars": signal_bars,
-            "time_tag": time_tag, "audit_action": audit_action}
+    return {
+        "label": label,
+        "labels_json": labels_json,
+        "signal_bars": signal_bars,
+        "time_tag": time_tag,
+        "audit_action": audit_action,
+    }

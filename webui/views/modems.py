@@ -76,8 +76,14 @@ async def ussd(request: web.Request) -> web.StreamResponse:
     else:
         answer = await ask_gateway(request, {"type": USSD, "modem": name, "code": code})
         async with request.app[DB].begin() as conn:
-            await record(conn, identity_of(request).actor, "modem.ussd", name,
-                         {"code": code, "ok": bool(answer.get("ok"))}, client_address(request))
+            await record(
+                conn,
+                identity_of(request).actor,
+                "modem.ussd",
+                name,
+                {"code": code, "ok": bool(answer.get("ok"))},
+                client_address(request),
+            )
     request["ussd_answer"] = {"code": code, **answer}
     return await modem_page(request)
 
@@ -87,8 +93,14 @@ async def restart(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     answer = await ask_gateway(request, {"type": RESTART, "modem": name})
     async with request.app[DB].begin() as conn:
-        await record(conn, identity_of(request).actor, "modem.restart", name,
-                     {"ok": bool(answer.get("ok"))}, client_address(request))
+        await record(
+            conn,
+            identity_of(request).actor,
+            "modem.restart",
+            name,
+            {"ok": bool(answer.get("ok"))},
+            client_address(request),
+        )
     if answer.get("ok"):
         await notify(request, _("Restart requested."))
     else:

@@ -93,15 +93,27 @@ async def cancel_message(request: web.Request) -> web.StreamResponse:
             problem = True
         else:
             problem = False
-            await record(conn, identity.actor, "message.cancel", f"message:{message_id}", None,
-                         client_address(request))
+            await record(
+                conn,
+                identity.actor,
+                "message.cancel",
+                f"message:{message_id}",
+                None,
+                client_address(request),
+            )
     if problem:
         await notify(request, _("Only queued messages can be cancelled."), "error")
     else:
-        await request.app[BUS].publish(EVENTS, {
-            "type": "message.status", "id": message_id, "status": "cancelled", "error": None,
-            "at": utc_now().isoformat(),
-        })
+        await request.app[BUS].publish(
+            EVENTS,
+            {
+                "type": "message.status",
+                "id": message_id,
+                "status": "cancelled",
+                "error": None,
+                "at": utc_now().isoformat(),
+            },
+        )
         await notify(request, _("Message cancelled."))
     raise web.HTTPSeeOther(f"/outbox/{message_id}")
 

@@ -126,11 +126,7 @@ async def _hourly(
     conn: AsyncConnection, column: Any, since: datetime, *where: ColumnElement[bool]
 ) -> dict[str, int]:
     bucket = _hour_bucket(conn, column).label("bucket")
-    query = (
-        select(bucket, func.count().label("n"))
-        .where(column >= since, *where)
-        .group_by(bucket)
-    )
+    query = select(bucket, func.count().label("n")).where(column >= since, *where).group_by(bucket)
     return {str(row.bucket): int(row.n) for row in await conn.execute(query)}
 
 
@@ -184,16 +180,16 @@ async def outbox_page(conn: AsyncConnection, wanted: OutboxFilter) -> tuple[list
     if wanted.before is not None:
         conditions.append(messages.c.id < wanted.before)
     if wanted.batch is not None:
-        conditions.append(
-            or_(messages.c.batch_id == wanted.batch, messages.c.id == wanted.batch)
-        )
+        conditions.append(or_(messages.c.batch_id == wanted.batch, messages.c.id == wanted.batch))
     rows: list[Any] = list(
-        (await conn.execute(
-            select(messages)
-            .where(and_(true(), *conditions))
-            .order_by(messages.c.id.desc())
-            .limit(OUTBOX_PAGE + 1)
-        )).all()
+        (
+            await conn.execute(
+                select(messages)
+                .where(and_(true(), *conditions))
+                .order_by(messages.c.id.desc())
+                .limit(OUTBOX_PAGE + 1)
+            )
+        ).all()
     )
     more = len(rows) > OUTBOX_PAGE
     rows = rows[:OUTBOX_PAGE]

@@ -87,8 +87,7 @@ async def two_factor_submit(request: web.Request) -> web.StreamResponse:
     if action not in ("disable", "new_codes"):
         raise web.HTTPBadRequest(text=_("Unknown action."))
     audit_action = f"user.two_factor.{action}"
-    refused = await confirm_password(request, identity, str(form.get("password", "")),
-                                     audit_action)  # fmt: skip
+    refused = await confirm_password(request, identity, str(form.get("password", "")), audit_action)
     if refused is not None:
         message, status = REFUSALS[refused]
         return await _render(request, error=_(message), status=status)
@@ -105,9 +104,10 @@ async def two_factor_submit(request: web.Request) -> web.StreamResponse:
             await record(conn, identity.actor, audit_action, identity.name, None, address)
     if codes is None:
         return await _render(
-            request, status=409,
+            request,
+            status=409,
             error=_("Administrators must keep two-factor sign-in: it cannot be turned off."),
-        )  # fmt: skip
+        )
     if action == "new_codes":
         return await _render(request, codes=codes)
     await notify(request, _("Two-factor sign-in is off."))
@@ -129,25 +129,38 @@ async def _enable(
     async with app[DB].begin() as conn:
         if step is None:
             if refused is None:
-                await throttle.record_failure(conn, app[THROTTLE], address, identity.name,
-                                              "code")  # fmt: skip
-            await record(conn, identity.actor, "user.two_factor.enable.failed", identity.name,
-                         {"reason": refused or "wrong_code"}, address)  # fmt: skip
+                await throttle.record_failure(conn, app[THROTTLE], address, identity.name, "code")
+            await record(
+                conn,
+                identity.actor,
+                "user.two_factor.enable.failed",
+                identity.name,
+                {"reason": refused or "wrong_code"},
+                address,
+            )
             codes = None
         else:
             sealed = two_factor.seal(secret, app[OPTIONS].secret_key)
             codes = await two_factor.enable(conn, identity.id, sealed, step)
-            await record(conn, identity.actor, "user.two_factor.enable", identity.name, None,
-                         address)  # fmt: skip
+            await record(
+                conn, identity.actor, "user.two_factor.enable", identity.name, None, address
+            )
     if codes is None:
-        log.warning("Two-factor set-up refused", username=identity.name, client_address=address,
-                    reason=refused or "wrong_code")  # fmt: skip
+        log.warning(
+            "Two-factor set-up refused",
+            username=identity.name,
+            client_address=address,
+            reason=refused or "wrong_code",
+        )
         if refused:
-            return await _render(request, status=429,
-                                 error=_("Too many failed attempts. Try again later."))
-        return await _render(request, status=422,
-                             error=_("That code is not right. Check the time on your phone "
-                                     "and try the next code."))  # fmt: skip
+            return await _render(
+                request, status=429, error=_("Too many failed attempts. Try again later.")
+            )
+        return await _render(
+            request,
+            status=422,
+            error=_("That code is not right. Check the time on your phone and try the next code."),
+        )
     session.pop(SETUP_KEY, None)
     log.info("Two-factor sign-in enabled", username=identity.name, client_address=address)
     response = await _render(request, codes=codes)

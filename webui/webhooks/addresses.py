@@ -101,13 +101,17 @@ class AddressPolicy:
 
     def allows_name(self, host: str) -> bool:
         name = normal_name(host)
-        return any(name == entry or (entry.startswith("*.") and name.endswith(entry[1:]))
-                   for entry in self.hosts)  # fmt: skip
+        return any(
+            name == entry or (entry.startswith("*.") and name.endswith(entry[1:]))
+            for entry in self.hosts
+        )
 
     def allows_address(self, address: IpAddress) -> bool:
         inner = embedded_ipv4(address)
-        if any(address in network or (inner is not None and inner in network)
-               for network in self.networks):  # fmt: skip
+        if any(
+            address in network or (inner is not None and inner in network)
+            for network in self.networks
+        ):
             return True
         return is_public(address)
 

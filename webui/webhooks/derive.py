@@ -43,9 +43,9 @@ async def _lock_cursor(conn: AsyncConnection, name: str) -> int | None:
     position = (await conn.execute(query)).scalar_one_or_none()
     if position is not None:
         return int(position)
-    exists = (await conn.execute(
-        select(web_cursors.c.name).where(web_cursors.c.name == name)
-    )).first()
+    exists = (
+        await conn.execute(select(web_cursors.c.name).where(web_cursors.c.name == name))
+    ).first()
     if exists is not None:
         return None  # locked by another process
     if conn.dialect.name == "postgresql":
@@ -81,19 +81,19 @@ def creator_key(created_by: str) -> int | None:
     return int(ident) if kind == "api_key" and ident.isdigit() else None
 
 
-async def derive_status_events(
-    conn: AsyncConnection, now: datetime, commit_lag: float
-) -> int:
+async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag: float) -> int:
     position = await _lock_cursor(conn, EVENTS_CURSOR)
     if position is None:
         return 0
     horizon = now - timedelta(seconds=commit_lag)
-    events = (await conn.execute(
-        select(message_events)
-        .where(message_events.c.id > position)
-        .order_by(message_events.c.id)
-        .limit(BATCH)
-    )).all()
+    events = (
+        await conn.execute(
+            select(message_events)
+            .where(message_events.c.id > position)
+            .order_by(message_events.c.id)
+            .limit(BATCH)
+        )
+    ).all()
     ready = []
     for event in events:
         if commit_lag and event.at > horizon:
@@ -103,20 +103,33 @@ async def derive_status_events(
         return 0
     wanted = [e for e in ready if e.part_seq is None and e.status in NOTIFIED_STATUSES]
     message_ids = sorted({e.message_id for e in wanted})
-    found = {
-        row.id: row
-        for row in await conn.execute(
-            select(messages.c.id, messages.c.recipient, messages.c.callback_url,
-                   messages.c.created_by, messages.c.assigned_modem, messages.c.error)
-            .where(messages.c.id.in_(message_ids))
-        )
-    } if message_ids else {}
-    dlrs = {
-        row.message_id: row
-        for row in await conn.execute(
-            select(kannel_dlr).where(kannel_dlr.c.message_id.in_(message_ids))
-        )
-    } if message_ids else {}
+    found = (
+        {
+            row.id: row
+            for row in await conn.execute(
+                select(
+                    messages.c.id,
+                    messages.c.recipient,
+                    messages.c.callback_url,
+                    messages.c.created_by,
+                    messages.c.assigned_modem,
+                    messages.c.error,
+                ).where(messages.c.id.in_(message_ids))
+            )
+        }
+        if message_ids
+        else {}
+    )
+    dlrs = (
+        {
+            row.message_id: row
+            for row in await conn.execute(
+                select(kannel_dlr).where(kannel_dlr.c.message_id.in_(message_ids))
+            )
+        }
+        if message_ids
+        else {}
+    )
     hooks = await _key_webhooks(conn)
     rows: list[dict[str, Any]] = []
     for event in wanted:
@@ -134,8 +147,14 @@ async def derive_status_events(
             "at": iso(event.at),
         }
         key_id = creator_key(message.created_by)
-        base = {"event": "message.status", "payload": payload, "message_id": message.id,
-                "api_key_id": key_id, "created_at": now, "next_attempt_at": now}
+        base = {
+            "event": "message.status",
+            "payload": payload,
+            "message_id": message.id,
+            "api_key_id": key_id,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
         if message.callback_url:
             rows.append({**base, "url": message.callback_url})
         if key_id is not None and key_id in hooks:
@@ -143,11 +162,24 @@ async def derive_status_events(
         dlr = dlrs.get(message.id)
         kind = dlr_type(event.status, dlr.mask) if dlr is not None else None
         if dlr is not None and kind is not None:
-            url = substitute(dlr.url, kind=kind, message_id=message.id,
-                             recipient=message.recipient, sender="",
-                             modem=payload["modem"] or "", at=event.at, detail=event.detail)
-            rows.append({**base, "event": "kannel.dlr", "url": url,
-                         "payload": {"method": "GET", "type": kind, "id": message.id}})
+            url = substitute(
+                dlr.url,
+                kind=kind,
+                message_id=message.id,
+                recipient=message.recipient,
+                sender="",
+                modem=payload["modem"] or "",
+                at=event.at,
+                detail=event.detail,
+            )
+            rows.append(
+                {
+                    **base,
+                    "event": "kannel.dlr",
+                    "url": url,
+                    "payload": {"method": "GET", "type": kind, "id": message.id},
+                }
+            )
     if rows:
         await conn.execute(insert(webhook_deliveries), rows)
     await _move_cursor(conn, EVENTS_CURSOR, ready[-1].id, now)
@@ -159,12 +191,14 @@ async def derive_received(conn: AsyncConnection, now: datetime, commit_lag: floa
     if position is None:
         return 0
     horizon = now - timedelta(seconds=commit_lag)
-    received = (await conn.execute(
-        select(incoming_messages)
-        .where(incoming_messages.c.id > position)
-        .order_by(incoming_messages.c.id)
-        .limit(BATCH)
-    )).all()
+    received = (
+        await conn.execute(
+            select(incoming_messages)
+            .where(incoming_messages.c.id > position)
+            .order_by(incoming_messages.c.id)
+            .limit(BATCH)
+        )
+    ).all()
     ready = []
     for row in received:
         if commit_lag and row.stored_at > horizon:

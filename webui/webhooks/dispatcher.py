@@ -100,8 +100,9 @@ def causes(exc: BaseException) -> list[BaseException]:
 
 
 def backoff(attempts: int, options: WebOptions) -> float:
-    return float(min(options.webhook_backoff_cap,
-                     options.webhook_backoff_base * 2 ** max(0, attempts - 1)))
+    return float(
+        min(options.webhook_backoff_cap, options.webhook_backoff_base * 2 ** max(0, attempts - 1))
+    )
 
 
 class Dispatcher:
@@ -156,8 +157,9 @@ class Dispatcher:
             claimed = await claim_due(conn, utc_now(), CLAIM_BATCH)
             secrets = await self._secrets(conn, claimed)
         if claimed:
-            await asyncio.gather(*(self.deliver(row, secrets.get(row.api_key_id))
-                                   for row in claimed))
+            await asyncio.gather(
+                *(self.deliver(row, secrets.get(row.api_key_id)) for row in claimed)
+            )
         return bool(claimed) or derived > 0
 
     async def _secrets(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, str]:
@@ -178,8 +180,9 @@ class Dispatcher:
                 error = f"http_status_{status}"
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             error = error_class(exc)
-            log.info("Webhook not delivered", delivery=row.id, error=error,
-                     detail=type(exc).__name__)
+            log.info(
+                "Webhook not delivered", delivery=row.id, error=error, detail=type(exc).__name__
+            )
         await self._record(row, status, error)
 
     async def _send(self, row: Any, secret: str | None) -> int:
@@ -193,22 +196,27 @@ class Dispatcher:
             "User-Agent": USER_AGENT,
         }
         if row.event == "kannel.dlr":
-            async with self.session.get(url, headers=headers, timeout=timeout,
-                                        allow_redirects=False) as response:
+            async with self.session.get(
+                url, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
                 return response.status
         body = body_bytes(row.payload)
         headers["Content-Type"] = "application/json"
         if secret:
             headers[SIGNATURE_HEADER] = signature(secret, body)
-        async with self.session.post(url, data=body, headers=headers, timeout=timeout,
-                                     allow_redirects=False) as response:
+        async with self.session.post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as response:
             return response.status
 
     async def _record(self, row: Any, status: int | None, error: str | None) -> None:
         now = utc_now()
         attempts = row.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "response_status": status,
-                                  "last_error": error}
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "response_status": status,
+            "last_error": error,
+        }
         if error is None:
             values.update(status="delivered", delivered_at=now, next_attempt_at=None)
         elif attempts >= self.options.webhook_max_attempts:
@@ -217,8 +225,13 @@ class Dispatcher:
         else:
             retry_in = backoff(attempts, self.options)
             values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-            log.info("Webhook failed, will retry", delivery=row.id, url=shown(row.url), error=error,
-                     retry_in=retry_in)
+            log.info(
+                "Webhook failed, will retry",
+                delivery=row.id,
+                url=shown(row.url),
+                error=error,
+                retry_in=retry_in,
+            )
         async with self.db.begin() as conn:
             await conn.execute(
                 update(webhook_deliveries).where(webhook_deliveries.c.id == row.id).values(**values)

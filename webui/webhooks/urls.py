@@ -50,8 +50,9 @@ def parse_webhook_url(url: str, *, template: bool = False) -> URL:
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         raise WebhookUrlError(f"{url!r} is not an http:// or https:// URL with a host")
     if parsed.raw_user is not None or parsed.raw_password is not None:
-        raise WebhookUrlError("the URL carries a user name or password: deliveries are "
-                              "signed (X-Signature) instead")  # fmt: skip
+        raise WebhookUrlError(
+            "the URL carries a user name or password: deliveries are signed (X-Signature) instead"
+        )
     host = parsed.raw_host
     if literal_address(host) is None and not HOST_NAME.match(host.lower()):
         hint = " (placeholders go in the path or query)" if template and "%" in host else ""
@@ -69,8 +70,7 @@ def check_webhook_url(url: str, policy: AddressPolicy, *, template: bool = False
     return url.strip()
 
 
-async def checked_webhook_url(url: str, policy: AddressPolicy, *,
-                              template: bool = False) -> str:  # fmt: skip
+async def checked_webhook_url(url: str, policy: AddressPolicy, *, template: bool = False) -> str:
     """:func:`check_webhook_url`, then the addresses the host resolves to now."""
     checked = check_webhook_url(url, policy, template=template)
     try:

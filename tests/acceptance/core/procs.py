@@ -40,9 +40,13 @@ async def run_command(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 30
 ) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        GATEWAYD, *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        GATEWAYD,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -67,11 +71,22 @@ async def simulator(
 ) -> AsyncIterator[Simulator]:
     ledger = directory / "ledger.jsonl"
     process = await asyncio.create_subprocess_exec(
-        GATEWAYD, "simulate", "--modems", str(modems), "--dir", str(directory / "dev"),
-        "--latency-ms", str(latency_ms), "--report-delay-ms", str(report_delay_ms),
-        "--ledger", str(ledger),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=environment(),
-    )  # fmt: skip
+        GATEWAYD,
+        "simulate",
+        "--modems",
+        str(modems),
+        "--dir",
+        str(directory / "dev"),
+        "--latency-ms",
+        str(latency_ms),
+        "--report-delay-ms",
+        str(report_delay_ms),
+        "--ledger",
+        str(ledger),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=environment(),
+    )
     assert process.stdout is not None
     try:
         lines = [await asyncio.wait_for(process.stdout.readline(), 20) for _ in range(modems)]
@@ -116,9 +131,14 @@ class Daemon:
     async def start(self, timeout: float = 30) -> None:
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            GATEWAYD, "run", *self.args, env=self.env, cwd=self.cwd,
-            stdout=asyncio.subprocess.PIPE, stderr=log,
-        )  # fmt: skip
+            GATEWAYD,
+            "run",
+            *self.args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+        )
         log.close()
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout

@@ -57,9 +57,11 @@ async def test_kill_9_mid_run_then_restart(
     db = Database(pg_empty_url)
     async with simulator(tmp_path, modems=2, latency_ms=40, report_delay_ms=100) as sim:
         config = write_config(
-            tmp_path / "gatewayd.toml", host="crashy",
-            devices=[m["device"] for m in sim.modems], data_dir=tmp_path / "data",
-        )  # fmt: skip
+            tmp_path / "gatewayd.toml",
+            host="crashy",
+            devices=[m["device"] for m in sim.modems],
+            data_dir=tmp_path / "data",
+        )
         daemon = Daemon(("--config", str(config)), env, tmp_path / "gatewayd.log")
         try:
             await daemon.start()
@@ -96,9 +98,11 @@ async def test_sigterm_mid_run_leaves_nothing_sending(
     db = Database(pg_empty_url)
     async with simulator(tmp_path, modems=2, latency_ms=40, report_delay_ms=100) as sim:
         config = write_config(
-            tmp_path / "gatewayd.toml", host="polite",
-            devices=[m["device"] for m in sim.modems], data_dir=tmp_path / "data",
-        )  # fmt: skip
+            tmp_path / "gatewayd.toml",
+            host="polite",
+            devices=[m["device"] for m in sim.modems],
+            data_dir=tmp_path / "data",
+        )
         daemon = Daemon(("--config", str(config)), env, tmp_path / "gatewayd.log")
         try:
             await daemon.start()

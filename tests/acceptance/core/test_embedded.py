@@ -33,9 +33,14 @@ async def test_embedded_first_minute(tmp_path: Path) -> None:
         banner = "".join(daemon.output)
         assert "+5511990000002" in banner
         code, out, err = await run_command(
-            "send", "--to", "+5511990000002", "--text", "olá do primeiro minuto",
-            env=env, cwd=tmp_path,
-        )  # fmt: skip
+            "send",
+            "--to",
+            "+5511990000002",
+            "--text",
+            "olá do primeiro minuto",
+            env=env,
+            cwd=tmp_path,
+        )
         assert code == 0, err
         message_id = int(out.strip())
 
@@ -112,9 +117,12 @@ async def test_send_reaches_an_idle_modem_at_once(
         )
     async with simulator(tmp_path, modems=1, latency_ms=20, report_delay_ms=50) as sim:
         config = write_config(
-            tmp_path / "gatewayd.toml", host="idle", devices=[sim.modems[0]["device"]],
-            data_dir=tmp_path / "data", poll_interval=5.0,
-        )  # fmt: skip
+            tmp_path / "gatewayd.toml",
+            host="idle",
+            devices=[sim.modems[0]["device"]],
+            data_dir=tmp_path / "data",
+            poll_interval=5.0,
+        )
         daemon = Daemon(("--config", str(config)), env, tmp_path / "gatewayd.log")
         commands = []
         try:
@@ -122,9 +130,15 @@ async def test_send_reaches_an_idle_modem_at_once(
             for i in range(3):
                 started = time.monotonic()
                 code, _, err = await run_command(
-                    "send", "--config", str(config), "--to", f"+551198765432{i}",
-                    "--text", f"idle {i}", env=env,
-                )  # fmt: skip
+                    "send",
+                    "--config",
+                    str(config),
+                    "--to",
+                    f"+551198765432{i}",
+                    "--text",
+                    f"idle {i}",
+                    env=env,
+                )
                 assert code == 0, err
                 commands.append(time.monotonic() - started)
                 await wait_for(lambda n=i: len(sim.ledger()) > n, timeout=4, what="the part")
@@ -132,9 +146,11 @@ async def test_send_reaches_an_idle_modem_at_once(
         finally:
             await daemon.ensure_stopped()
     delays = await queued_to_cmgs(url)
-    print(f"\n{stack}: queued -> AT+CMGS on an idle modem, median "
-          f"{statistics.median(delays) * 1000:.0f} ms; the gatewayd send command itself "
-          f"{statistics.median(commands) * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"\n{stack}: queued -> AT+CMGS on an idle modem, median "
+        f"{statistics.median(delays) * 1000:.0f} ms; the gatewayd send command itself "
+        f"{statistics.median(commands) * 1000:.0f} ms"
+    )
     assert [e["text"] for e in sim.ledger()] == ["idle 0", "idle 1", "idle 2"]
     assert max(delays) < 1.0
     assert code == 0

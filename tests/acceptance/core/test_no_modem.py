@@ -47,9 +47,12 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
     port = free_port()
     env = environment(SMSGW_LISTEN=f"127.0.0.1:{port}")
     config = write_config(
-        tmp_path / "gatewayd.toml", host="lonely", devices=[], data_dir=tmp_path / "data",
+        tmp_path / "gatewayd.toml",
+        host="lonely",
+        devices=[],
+        data_dir=tmp_path / "data",
         poll_interval=POLL_INTERVAL,
-    )  # fmt: skip
+    )
     log_path = tmp_path / "gatewayd.log"
     daemon = Daemon(("--web", "--config", str(config)), env, log_path, cwd=tmp_path)
     try:
@@ -60,9 +63,17 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
         assert code == 0, err
         message_id = int(out)
         process = await asyncio.create_subprocess_exec(
-            WEBUI, "create-api-key", "probe", "--role", "viewer", "--config", str(config),
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            WEBUI,
+            "create-api-key",
+            "probe",
+            "--role",
+            "viewer",
+            "--config",
+            str(config),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         key_out, key_err = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, key_err.decode()
         key = key_out.decode().strip().splitlines()[-1]

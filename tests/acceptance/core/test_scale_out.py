@@ -66,12 +66,18 @@ async def test_two_hosts_share_one_queue(pg_empty_url: str, redis_url: str, tmp_
                 await daemon.ensure_stopped()
             await db.close()
     per_modem = Counter(e["modem"] for e in sim.ledger())
-    print(f"\n1000 parts on 4 modems (2 hosts) in {elapsed:.1f} s: "
-          f"{1000 / elapsed / 4:.1f} SMS/s per modem; per modem {dict(per_modem)}")  # fmt: skip
+    print(
+        f"\n1000 parts on 4 modems (2 hosts) in {elapsed:.1f} s: "
+        f"{1000 / elapsed / 4:.1f} SMS/s per modem; per modem {dict(per_modem)}"
+    )
     assert not problems(outcome), dict(outcome)
     assert outcome["delivered"] == 1000
     assert set(per_modem) == {0, 1, 2, 3}
-    assert owners == {"alpha-m0": "alpha", "alpha-m1": "alpha", "beta-m0": "beta",
-                      "beta-m1": "beta"}  # fmt: skip
+    assert owners == {
+        "alpha-m0": "alpha",
+        "alpha-m1": "alpha",
+        "beta-m0": "beta",
+        "beta-m1": "beta",
+    }
     assert claimed == Counter({None: 1000}), "settled messages keep no claim"
     assert codes == [0, 0]

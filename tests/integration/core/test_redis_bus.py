@@ -60,8 +60,9 @@ async def test_listener_reconnects_after_its_connection_is_killed() -> None:
             async def listening_again() -> list[str] | None:
                 return await pubsub_clients(admin, name) if bus.healthy else None
 
-            [again] = await eventually(listening_again, timeout=15,
-                                       what="the bus to subscribe again")  # fmt: skip
+            [again] = await eventually(
+                listening_again, timeout=15, what="the bus to subscribe again"
+            )
         events = [e["event"] for e in logs if e["event"].startswith("Redis bus")]
         assert events == ["Redis bus unavailable", "Redis bus connected"]
         assert again != listener

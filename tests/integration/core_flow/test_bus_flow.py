@@ -43,10 +43,20 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subp
     """A redis-server of this test's own, which the test may flush and kill."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        require_program("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", str(tmp_path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        require_program("redis-server"),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
 
     async def answers() -> bool:

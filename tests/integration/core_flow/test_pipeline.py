@@ -33,8 +33,9 @@ async def part_states(f: Flow, ids: list[int]) -> dict[int, list[str]]:
 async def test_a_permanent_error_keeps_the_prepared_message(
     db_url: str, tmp_path: Path, ahead: PrepareAhead
 ) -> None:
-    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False,
-                    prepare_ahead=ahead) as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=1, latency_ms=100, start=False, prepare_ahead=ahead
+    ) as f:
         f.network.fault(0, "cms_error", code=21, count=1)
         ids = await f.send(NewMessage(EXTERNAL, "refused"), NewMessage(numbered(1), "next"))
         await f.start()
@@ -53,8 +54,9 @@ async def test_a_modem_fault_gives_the_prepared_message_back(
 ) -> None:
     """CMS 330 (no SMSC address) leaves the failed message to other modems and re-initialises
     this one; the message prepared behind it is unclaimed: one try, no modem kept."""
-    async with flow(db_url, tmp_path, modems=1, latency_ms=100, start=False,
-                    prepare_ahead=ahead) as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=1, latency_ms=100, start=False, prepare_ahead=ahead
+    ) as f:
         f.network.fault(0, "cms_error", code=330, count=1)
         ids = await f.send(NewMessage(numbered(1), "first"), NewMessage(numbered(2), "second"))
         await f.start()
@@ -72,8 +74,9 @@ async def test_stopping_leaves_nothing_prepared(
     db_url: str, tmp_path: Path, ahead: PrepareAhead
 ) -> None:
     count = 40
-    async with flow(db_url, tmp_path, modems=1, latency_ms=50, report_delay_ms=20,
-                    prepare_ahead=ahead) as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=1, latency_ms=50, report_delay_ms=20, prepare_ahead=ahead
+    ) as f:
         ids = await f.send(*(NewMessage(numbered(i), f"s{i}") for i in range(count)))
         await f.network.wait_for_ledger(5, timeout=20)
         await f.stop()
@@ -98,8 +101,9 @@ async def test_multipart_messages_back_to_back(
 ) -> None:
     """Parts of one message and of the next follow each other without a gap in the order."""
     text = "x" * 400  # three parts
-    async with flow(db_url, tmp_path, modems=1, latency_ms=30, report_delay_ms=50,
-                    prepare_ahead=ahead) as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=1, latency_ms=30, report_delay_ms=50, prepare_ahead=ahead
+    ) as f:
         ids = await f.send(*(NewMessage(numbered(i), f"{i}{text}") for i in range(4)))
         await f.wait_status(ids, "delivered", timeout=30)
         states = await part_states(f, ids)
@@ -114,8 +118,9 @@ async def test_reports_overtaking_their_answers_still_match(
 ) -> None:
     """A report delay of 0 ms puts the report right behind the ``+CMGS`` answer, before the
     part's MR can be committed."""
-    async with flow(db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=0,
-                    prepare_ahead=ahead) as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=1, latency_ms=10, report_delay_ms=0, prepare_ahead=ahead
+    ) as f:
         ids = await f.send(*(NewMessage(numbered(i), f"r{i}") for i in range(30)))
 
         async def all_delivered() -> bool:
@@ -124,9 +129,7 @@ async def test_reports_overtaking_their_answers_still_match(
         await eventually(all_delivered, timeout=30, what="every report matched")
 
 
-async def test_a_wake_up_for_one_message_wakes_one_idle_modem(
-    db_url: str, tmp_path: Path
-) -> None:
+async def test_a_wake_up_for_one_message_wakes_one_idle_modem(db_url: str, tmp_path: Path) -> None:
     """Every idle modem claiming for one new message is a burst of empty claims; busy
     modems and named ones are always woken (for them it costs nothing or is required)."""
     async with flow(db_url, tmp_path, modems=4) as f:
@@ -173,8 +176,9 @@ async def test_modems_claim_together_and_bound_messages_keep_their_modem(
     simulated modems' direct reports would otherwise have them sent in turn, each modem's
     pace then set by its own transactions, and the modem of the bound messages may find the
     others done before it is free)."""
-    async with flow(db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20,
-                    prepare_ahead="always") as f:  # fmt: skip
+    async with flow(
+        db_url, tmp_path, modems=6, latency_ms=30, report_delay_ms=20, prepare_ahead="always"
+    ) as f:
         bound = await f.send(*(NewMessage(numbered(i), f"b{i}", modem="sim2") for i in range(12)))
         free = await f.send(*(NewMessage(numbered(100 + i), f"f{i}") for i in range(120)))
         await f.wait_status(bound + free, "delivered", timeout=60)
@@ -206,10 +210,18 @@ async def test_when_the_next_part_is_prepared_ahead(
     """Prepared ahead, a part is committed ``sending`` before the modem answers the one on the
     wire; otherwise only after that answer."""
     latency = timedelta(milliseconds=400)
-    async with flow(db_url, tmp_path, modems=1, latency_ms=400, report_delay_ms=20,
-                    profile=profile, prepare_ahead=ahead) as f:  # fmt: skip
-        ids = await f.send(*(NewMessage(numbered(i), f"a{i}", status_report=report)
-                             for i in range(3)))  # fmt: skip
+    async with flow(
+        db_url,
+        tmp_path,
+        modems=1,
+        latency_ms=400,
+        report_delay_ms=20,
+        profile=profile,
+        prepare_ahead=ahead,
+    ) as f:
+        ids = await f.send(
+            *(NewMessage(numbered(i), f"a{i}", status_report=report) for i in range(3))
+        )
         await f.wait_status(ids, "delivered" if report else "sent", timeout=30)
         handed_over = [(await f.parts(i))[0].submitted_at for i in ids]
     accepted = [datetime.fromisoformat(e["at"]) for e in f.network.ledger]

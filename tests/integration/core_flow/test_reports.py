@@ -45,8 +45,9 @@ async def sent_message(db: Database, to: str, mr: int) -> int:
         assert claimed.id == message_id
         [part] = claimed.parts
         now = utc_now()
-        await p.part_sending(conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now,
-                             first_of_try=True)  # fmt: skip
+        await p.part_sending(
+            conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now, first_of_try=True
+        )
         await p.part_sent(conn, part.id, mr=mr, modem="sim0", now=now)
         await p.roll_up(conn, message_id, now=now)
     return part.id

@@ -65,8 +65,11 @@ async def web_side(redis_url: str) -> AsyncIterator[CommandClient]:
     client = CommandClient(bus, KEY)
     client.start()
     try:
-        await eventually(lambda: subscribers(redis_url, client.reply_to), timeout=10,
-                         what="the web side's reply channel")  # fmt: skip
+        await eventually(
+            lambda: subscribers(redis_url, client.reply_to),
+            timeout=10,
+            what="the web side's reply channel",
+        )
         yield client
     finally:
         await client.close()
@@ -81,10 +84,16 @@ async def gateway(
     async with flow(sqlite_url, tmp_path, modems=1, bus=RedisBus(redis_url), start=False) as f:
         f.settings = replace(f.settings, web=replace(f.settings.web, secret_key=SECRET))
         await f.start()
-        await eventually(lambda: subscribers(redis_url, COMMANDS), timeout=10,
-                         what="gatewayd listening for commands")  # fmt: skip
-        await eventually(lambda: asyncio.sleep(0, logged(json_log, "Modem online")),
-                         timeout=20, what="sim0 online")  # fmt: skip
+        await eventually(
+            lambda: subscribers(redis_url, COMMANDS),
+            timeout=10,
+            what="gatewayd listening for commands",
+        )
+        await eventually(
+            lambda: asyncio.sleep(0, logged(json_log, "Modem online")),
+            timeout=20,
+            what="sim0 online",
+        )
         yield f
 
 
@@ -98,14 +107,20 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
         commands_seen = listener.subscribe(COMMANDS)
 
         async def listening() -> bool:
-            return (await subscribers(redis_url, f"{REPLY_PREFIX}outsider") == 1
-                    and await subscribers(redis_url, COMMANDS) == 2)
+            return (
+                await subscribers(redis_url, f"{REPLY_PREFIX}outsider") == 1
+                and await subscribers(redis_url, COMMANDS) == 2
+            )
 
         await eventually(listening, timeout=5, what="the test's listeners")
 
         restart = {"type": "modem.restart", "modem": "sim0", "reply_to": f"{REPLY_PREFIX}outsider"}
-        ussd = {"type": "ussd", "modem": "sim0", "code": "*100#",
-                "reply_to": f"{REPLY_PREFIX}outsider"}  # fmt: skip
+        ussd = {
+            "type": "ussd",
+            "modem": "sim0",
+            "code": "*100#",
+            "reply_to": f"{REPLY_PREFIX}outsider",
+        }
         stranger_key = command_key("another installation's secret key, 0123456789abcdef")
         genuine = seal(KEY, ussd)
         hostile = [
@@ -135,15 +150,21 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
         captured = seen[-1]
         assert captured is not None and open_envelope(KEY, captured)[1]["type"] == "ussd"
         await outsider.publish(COMMANDS, json.dumps(captured))
-        replayed = await eventually(lambda: asyncio.sleep(0, refusals(json_log)[len(hostile):]),
-                                    timeout=10, what="the replay refused")  # fmt: skip
+        replayed = await eventually(
+            lambda: asyncio.sleep(0, refusals(json_log)[len(hostile) :]),
+            timeout=10,
+            what="the replay refused",
+        )
         assert [entry["reason"] for entry in replayed] == ["replayed"]
         assert len(logged(json_log, "Modem online")) == 1, "a refused restart was obeyed"
 
         async with web_side(redis_url) as web:
             await web.ask({"type": "modem.restart", "modem": "sim0"}, 20)
-        await eventually(lambda: asyncio.sleep(0, len(logged(json_log, "Modem online")) == 2),
-                         timeout=20, what="sim0 back online after the genuine restart")
+        await eventually(
+            lambda: asyncio.sleep(0, len(logged(json_log, "Modem online")) == 2),
+            timeout=20,
+            what="sim0 back online after the genuine restart",
+        )
     finally:
         await outsider.aclose()
         await listener.close()
@@ -163,12 +184,23 @@ async def test_a_forged_answer_is_ignored(redis_url: str) -> None:
             nonce, body = open_envelope(KEY, envelope)
             reply_to = body["reply_to"]
             await forger.publish(reply_to, {"ok": True, "text": "forged, unsigned"})
-            await forger.publish(reply_to, seal(command_key("x" * 40), {
-                "in_reply_to": nonce, "ok": True, "text": "forged, other key"}))
-            await forger.publish(reply_to, seal(KEY, {
-                "in_reply_to": "0" * 32, "ok": True, "text": "answer to another command"}))
-            await forger.publish(reply_to, seal(KEY, {
-                "in_reply_to": nonce, "ok": False, "error": "modem sim0 is offline"}))
+            await forger.publish(
+                reply_to,
+                seal(
+                    command_key("x" * 40),
+                    {"in_reply_to": nonce, "ok": True, "text": "forged, other key"},
+                ),
+            )
+            await forger.publish(
+                reply_to,
+                seal(
+                    KEY, {"in_reply_to": "0" * 32, "ok": True, "text": "answer to another command"}
+                ),
+            )
+            await forger.publish(
+                reply_to,
+                seal(KEY, {"in_reply_to": nonce, "ok": False, "error": "modem sim0 is offline"}),
+            )
 
         async with web_side(redis_url) as web:
             responder = asyncio.create_task(forge_then_answer())

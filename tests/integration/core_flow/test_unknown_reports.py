@@ -39,19 +39,31 @@ def report(
 
 
 async def left_unknown(
-    db: Database, to: str, *, handed_over: datetime | None = None, imsi: str = IMSI,
+    db: Database,
+    to: str,
+    *,
+    handed_over: datetime | None = None,
+    imsi: str = IMSI,
     host: str = HOST,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[int, int]:
     """A one-part message handed to modem sim0 (committed ``sending``), then gatewayd died and
     recovery made the part ``unknown``: (message id, part id)."""
     async with db.begin() as conn:
-        [message_id], _ = await enqueue(conn, [prepare(NewMessage(to, f"doubt {to}"))],
-                                        created_by="t")  # fmt: skip
+        [message_id], _ = await enqueue(
+            conn, [prepare(NewMessage(to, f"doubt {to}"))], created_by="t"
+        )
         [claimed] = await claim(conn, host=host, modem="sim0", now=utc_now())
         assert claimed.id == message_id
         [part] = claimed.parts
-        await p.part_sending(conn, part.id, message_id, modem="sim0", imsi=imsi,
-                             now=handed_over or utc_now(), first_of_try=True)  # fmt: skip
+        await p.part_sending(
+            conn,
+            part.id,
+            message_id,
+            modem="sim0",
+            imsi=imsi,
+            now=handed_over or utc_now(),
+            first_of_try=True,
+        )
     async with db.begin() as conn:
         recovery = await recover_after_crash(conn, host=host, now=utc_now())
     assert message_id in recovery.unknown_message_ids
@@ -61,13 +73,15 @@ async def left_unknown(
 async def sent_with(db: Database, to: str, mr: int) -> tuple[int, int]:
     """A one-part message sent through sim0 and answered ``+CMGS: mr``."""
     async with db.begin() as conn:
-        [message_id], _ = await enqueue(conn, [prepare(NewMessage(to, f"sent {mr}"))],
-                                        created_by="t")  # fmt: skip
+        [message_id], _ = await enqueue(
+            conn, [prepare(NewMessage(to, f"sent {mr}"))], created_by="t"
+        )
         [claimed] = await claim(conn, host=HOST, modem="sim0", now=utc_now())
         [part] = claimed.parts
         now = utc_now()
-        await p.part_sending(conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now,
-                             first_of_try=True)  # fmt: skip
+        await p.part_sending(
+            conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now, first_of_try=True
+        )
         await p.part_sent(conn, part.id, mr=mr, modem="sim0", now=now)
         await p.roll_up(conn, message_id, now=now)
     return message_id, part.id
@@ -79,8 +93,9 @@ async def apply(db: Database, *decoded: StatusReport) -> list[ReportOutcome]:
     async with db.begin() as conn:
         if len(decoded) == 1:
             return [await apply_status_report(conn, decoded[0], modem="sim0", imsi=IMSI, now=now)]
-        return await apply_status_reports(conn, [ArrivedReport(d, "sim0", IMSI, now)
-                                                 for d in decoded])  # fmt: skip
+        return await apply_status_reports(
+            conn, [ArrivedReport(d, "sim0", IMSI, now) for d in decoded]
+        )
 
 
 async def state(db: Database, message_id: int) -> tuple[str, str, int | None, str | None]:
@@ -88,12 +103,16 @@ async def state(db: Database, message_id: int) -> tuple[str, str, int | None, st
     async with db.read() as conn:
         row = (
             await conn.execute(
-                select(messages.c.status, message_parts.c.status.label("part"),
-                       message_parts.c.mr, message_parts.c.error)
+                select(
+                    messages.c.status,
+                    message_parts.c.status.label("part"),
+                    message_parts.c.mr,
+                    message_parts.c.error,
+                )
                 .join(message_parts, message_parts.c.message_id == messages.c.id)
                 .where(messages.c.id == message_id)
             )
-        ).one()  # fmt: skip
+        ).one()
     return row.status, row.part, row.mr, row.error
 
 
@@ -121,8 +140,11 @@ async def test_the_only_unknown_part_to_the_recipient_takes_its_report(db: Datab
     assert timeline[-1][0] == "delivered"
     async with db.read() as conn:
         [entry] = (await conn.execute(select(audit_log))).all()
-    assert (entry.actor, entry.action, entry.target) == ("system", "message.resolved",
-                                                         f"message:{message_id}")  # fmt: skip
+    assert (entry.actor, entry.action, entry.target) == (
+        "system",
+        "message.resolved",
+        f"message:{message_id}",
+    )
     assert entry.detail["matched_by"] == "recipient and time" and entry.detail["mr"] == 42
     # The same report again is a duplicate of the part it settled (found by its MR now).
     [again] = await apply(db, report(EXTERNAL, 42))
@@ -151,12 +173,20 @@ async def test_a_part_being_sent_to_the_number_makes_the_report_ambiguous(
     same number is ``sending``, the report may be that part's."""
     doubtful, _ = await left_unknown(db, EXTERNAL)
     async with db.begin() as conn:
-        [in_flight_id], _ = await enqueue(conn, [prepare(NewMessage(EXTERNAL, "in flight"))],
-                                          created_by="t")  # fmt: skip
+        [in_flight_id], _ = await enqueue(
+            conn, [prepare(NewMessage(EXTERNAL, "in flight"))], created_by="t"
+        )
         [claimed] = await claim(conn, host="live", modem="sim0", now=utc_now())
         [in_flight] = claimed.parts
-        await p.part_sending(conn, in_flight.id, in_flight_id, modem="sim0", imsi=IMSI,
-                             now=utc_now(), first_of_try=True)  # fmt: skip
+        await p.part_sending(
+            conn,
+            in_flight.id,
+            in_flight_id,
+            modem="sim0",
+            imsi=IMSI,
+            now=utc_now(),
+            first_of_try=True,
+        )
     [early] = await apply(db, report(EXTERNAL, 30))
     assert not early.matched
     assert (await state(db, doubtful))[:2] == ("unknown", "unknown")
@@ -174,8 +204,13 @@ async def test_the_time_the_recipient_and_the_sim_must_fit(db: Database) -> None
     long_before, _ = await left_unknown(db, EXTERNAL, handed_over=now - timedelta(minutes=30))
     other_sim, _ = await left_unknown(db, "+5511987651111", imsi="724050000000002")
     national, _ = await left_unknown(db, "+5511987652222")
-    outcomes = await apply(db, report(EXTERNAL, 1, scts=now), report("+5511987651111", 2),
-                           report("+5511987653333", 3), report("11987652222", 4))  # fmt: skip
+    outcomes = await apply(
+        db,
+        report(EXTERNAL, 1, scts=now),
+        report("+5511987651111", 2),
+        report("+5511987653333", 3),
+        report("11987652222", 4),
+    )
     assert [o.matched for o in outcomes] == [False, False, False, True]
     assert (await state(db, long_before))[:2] == ("unknown", "unknown")
     assert (await state(db, other_sim))[:2] == ("unknown", "unknown")
@@ -203,8 +238,9 @@ async def test_an_unknown_part_whose_mr_was_recorded_is_found_by_it(db: Database
     first, first_part = await left_unknown(db, EXTERNAL)
     second, _ = await left_unknown(db, EXTERNAL)
     async with db.begin() as conn:
-        await conn.execute(update(message_parts).where(message_parts.c.id == first_part)
-                           .values(mr=5))  # fmt: skip
+        await conn.execute(
+            update(message_parts).where(message_parts.c.id == first_part).values(mr=5)
+        )
     [outcome] = await apply(db, report(EXTERNAL, 5, scts=utc_now() - timedelta(hours=2)))
     assert (outcome.part_id, outcome.resolved_by) == (first_part, "reference")
     assert (await state(db, first))[:2] == ("delivered", "delivered")
@@ -214,15 +250,17 @@ async def test_an_unknown_part_whose_mr_was_recorded_is_found_by_it(db: Database
 async def test_pending_then_final_and_failed_reports(db: Database) -> None:
     pending, _ = await left_unknown(db, EXTERNAL)
     refused, _ = await left_unknown(db, "+5511987651111")
-    first = await apply(db, report(EXTERNAL, 20, status=PENDING),
-                        report("+5511987651111", 21, status=FAILED))  # fmt: skip
+    first = await apply(
+        db, report(EXTERNAL, 20, status=PENDING), report("+5511987651111", 21, status=FAILED)
+    )
     assert [o.resolved_by for o in first] == ["recipient and time"] * 2
     assert await state(db, pending) == ("sent", "sent", 20, None)
     status, part_status, mr, error = await state(db, refused)
     assert (status, part_status, mr) == ("failed", "failed", 21) and "0x41" in (error or "")
     async with db.read() as conn:
-        message_error = (await conn.execute(
-            select(messages.c.error).where(messages.c.id == refused))).scalar_one()  # fmt: skip
+        message_error = (
+            await conn.execute(select(messages.c.error).where(messages.c.id == refused))
+        ).scalar_one()
     assert "0x41" in (message_error or "")
     [final] = await apply(db, report(EXTERNAL, 20))
     assert final.resolved_by is None and final.change is not None
@@ -238,9 +276,13 @@ async def test_a_stored_report_read_at_start_settles_the_part_recovery_made_unkn
     async with flow(db_url, tmp_path, modems=1, start=False, profile="sim7600") as f:
         handle = f.handles[0]
         message_id, _ = await unknown_after_restart(f.db, f.settings.gateway.host, handle.imsi)
-        stored = encode_status_report(EXTERNAL, 77, scts=utc_now().replace(microsecond=0),
-                                      discharge_time=utc_now().replace(microsecond=0),
-                                      status=DELIVERED)  # fmt: skip
+        stored = encode_status_report(
+            EXTERNAL,
+            77,
+            scts=utc_now().replace(microsecond=0),
+            discharge_time=utc_now().replace(microsecond=0),
+            status=DELIVERED,
+        )
         assert handle.modem.storages["SR"].store(stored.pdu, stored.tpdu_length) is not None
         await f.start()
         await f.wait_status([message_id], "delivered", timeout=20)
@@ -256,10 +298,12 @@ async def unknown_after_restart(db: Database, host: str, imsi: str) -> tuple[int
     """A message whose part was committed ``sending`` by ``host``, which then died: the part is
     ``sending`` until that host's recovery runs."""
     async with db.begin() as conn:
-        [message_id], _ = await enqueue(conn, [prepare(NewMessage(EXTERNAL, "in doubt"))],
-                                        created_by="t")  # fmt: skip
+        [message_id], _ = await enqueue(
+            conn, [prepare(NewMessage(EXTERNAL, "in doubt"))], created_by="t"
+        )
         [claimed] = await claim(conn, host=host, modem="sim0", now=utc_now())
         [part] = claimed.parts
-        await p.part_sending(conn, part.id, message_id, modem="sim0", imsi=imsi, now=utc_now(),
-                             first_of_try=True)  # fmt: skip
+        await p.part_sending(
+            conn, part.id, message_id, modem="sim0", imsi=imsi, now=utc_now(), first_of_try=True
+        )
     return message_id, part.id

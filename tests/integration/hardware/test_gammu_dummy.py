@@ -21,9 +21,15 @@ def place_message(folder: Path, number: str, text: str) -> None:
     writer.SetConfig(0, {"Device": str(folder), "Connection": "none", "Model": "dummy"})
     writer.Init()
     writer.AddSMS(
-        {"Number": number, "Text": text, "SMSC": {"Location": 1}, "Folder": 1,
-         "State": "UnRead", "Type": "Deliver"}
-    )  # fmt: skip
+        {
+            "Number": number,
+            "Text": text,
+            "SMSC": {"Location": 1},
+            "Folder": 1,
+            "State": "UnRead",
+            "Type": "Deliver",
+        }
+    )
     writer.Terminate()
 
 

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.timeout(120)
 async def test_gateway_sends_and_receives_through_gammu(db_url: str, tmp_path: Path) -> None:
     async with flow(db_url, tmp_path, modems=1, modem_options={"driver": "gammu"}) as f:
         texts = [f"gammu {i}" for i in range(3)]
-        ids = await f.send(*(NewMessage(f"+55119876500{i:02d}", text) for i, text in
-                             enumerate(texts)))  # fmt: skip
+        ids = await f.send(
+            *(NewMessage(f"+55119876500{i:02d}", text) for i, text in enumerate(texts))
+        )
         await f.wait_status(ids, "delivered", timeout=60)
         counts = ledger_counts(f.network.ledger)
         assert sorted(counts.values()) == [1, 1, 1]

@@ -61,8 +61,9 @@ async def test_low_balance_is_logged_published_counted_and_stored(
         low_balance=20.0,
     )
     async with db.begin() as conn:
-        await register_modem(conn, name="care0", host="h", device=config.device, state="online",
-                             now=utc_now())  # fmt: skip
+        await register_modem(
+            conn, name="care0", host="h", device=config.device, state="online", now=utc_now()
+        )
     events: list[dict[str, Any]] = []
 
     async def publish(event: dict[str, Any]) -> None:
@@ -75,10 +76,10 @@ async def test_low_balance_is_logged_published_counted_and_stored(
         with capture_logs() as logs:
             reading = await care.check_balance(modem)
     assert reading is not None and reading.balance == 12.34 and reading.low
-    assert any(entry["event"] == "Low credit" and entry["log_level"] == "warning"
-               for entry in logs)  # fmt: skip
-    assert events == [{"type": "modem.low_balance", "name": "care0", "balance": 12.34,
-                       "threshold": 20.0}]  # fmt: skip
+    assert any(entry["event"] == "Low credit" and entry["log_level"] == "warning" for entry in logs)
+    assert events == [
+        {"type": "modem.low_balance", "name": "care0", "balance": 12.34, "threshold": 20.0}
+    ]
     assert LOW_BALANCE_ALERTS.labels(modem="care0")._value.get() == before + 1
     assert care.next_balance_check == config.balance_interval
     async with db.read() as conn:

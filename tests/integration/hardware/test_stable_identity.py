@@ -38,9 +38,11 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[SimNetwork, list[ModemHandl
 
 async def run_cli(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        str(GATEWAYD), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(GATEWAYD),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 45)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -69,8 +71,9 @@ async def test_modem_found_again_after_reenumeration(
     sim: tuple[SimNetwork, list[ModemHandle], Path],
 ) -> None:
     network, handles, folder = sim
-    config = ModemSettings(name="ec25", device=handles[0].device, imei=handles[0].imei,
-                           device_globs=(f"{folder}/*",))  # fmt: skip
+    config = ModemSettings(
+        name="ec25", device=handles[0].device, imei=handles[0].imei, device_globs=(f"{folder}/*",)
+    )
     network.fault(0, "disconnect")
     assert handles[0].device not in {str(path) for path in folder.iterdir()}
     port = network.ports[0]
@@ -91,12 +94,19 @@ async def test_wrong_modem_on_the_configured_port(
     assert probe.identity is not None
     with pytest.raises(WrongModem, match=handles[0].imei):
         check_identity(config, probe.identity, handles[1].device)
-    assert await find_port(imei=handles[0].imei, iccid=None, globs=(f"{folder}/*",),
-                           skip=(handles[1].device,)) == handles[0].device  # fmt: skip
+    assert (
+        await find_port(
+            imei=handles[0].imei, iccid=None, globs=(f"{folder}/*",), skip=(handles[1].device,)
+        )
+        == handles[0].device
+    )
     other_sim = ModemIdentity(None, None, None, handles[0].imei, None, "8955000000000000000")
     with pytest.raises(WrongModem, match="holds SIM"):
-        check_identity(ModemSettings(name="x", device="/dev/x", iccid="8955050000000000001"),
-                       other_sim, "/dev/x")  # fmt: skip
+        check_identity(
+            ModemSettings(name="x", device="/dev/x", iccid="8955050000000000001"),
+            other_sim,
+            "/dev/x",
+        )
 
 
 async def test_port_held_by_another_process_is_reported_with_the_fix(
@@ -122,7 +132,8 @@ async def test_port_held_by_another_process_is_reported_with_the_fix(
 
 
 async def test_simulate_refuses_an_unknown_profile(tmp_path: Path) -> None:
-    code, out, err = await run_cli("simulate", "--modems", "1", "--dir", str(tmp_path / "d"),
-                                   "--profile", "ec25,nokia3310")  # fmt: skip
+    code, out, err = await run_cli(
+        "simulate", "--modems", "1", "--dir", str(tmp_path / "d"), "--profile", "ec25,nokia3310"
+    )
     assert code != 0 and out == ""
     assert "nokia3310" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

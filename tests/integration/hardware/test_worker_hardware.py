@@ -30,8 +30,9 @@ async def test_worker_follows_the_modem_then_quarantines_it(db_url: str, tmp_pat
     async def publish(event: dict[str, Any]) -> None:
         events.append(event)
 
-    config = ModemSettings(name="w0", device=handles[0].device, imei=handles[0].imei,
-                           device_globs=(f"{folder}/*",))  # fmt: skip
+    config = ModemSettings(
+        name="w0", device=handles[0].device, imei=handles[0].imei, device_globs=(f"{folder}/*",)
+    )
     stopping = asyncio.Event()
     context = WorkerContext(
         settings=make_settings(db_url, tmp_path / "data"),

@@ -105,7 +105,7 @@ async def test_vendor_switches_silence_and_enable_the_noise(tmp_path: Path) -> N
         assert not huawei.noise_enabled and quectel.noise_enabled
         quectel.feed(b"AT^CURC=0\r")
         assert b"ERROR" in output[-1]
-        huawei.feed(b"AT+QINDCFG=\"csq\",1\r")
+        huawei.feed(b'AT+QINDCFG="csq",1\r')
         assert b"COMMAND NOT SUPPORT" in output[-1]
     finally:
         await network.close()

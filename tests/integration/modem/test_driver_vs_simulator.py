@@ -82,7 +82,9 @@ async def test_send_receive_and_report_round_trip(
 
     (entry,) = await network.wait_for_ledger(1)
     assert (entry["mr"], entry["to"], entry["text"]) == (
-        reference, handles[1].number, "Olá from the driver"
+        reference,
+        handles[1].number,
+        "Olá from the driver",
     )
     message = decode_pdu((await inbox.next()).pdu)
     assert isinstance(message, Deliver)

@@ -60,7 +60,7 @@ async def test_a_bound_message_goes_to_its_modem_only(db: Database) -> None:
     alone = await claim_together(db, *general("a", "b"))
     assert alone.claimed == {} and alone.exhausted
     async with db.read() as conn:
-        status = (await conn.execute(select(messages.c.status).where(messages.c.id == for_z)))
+        status = await conn.execute(select(messages.c.status).where(messages.c.id == for_z))
         assert status.scalar_one() == "queued"
 
 

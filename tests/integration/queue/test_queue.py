@@ -118,9 +118,7 @@ async def test_a_modem_that_failed_a_message_takes_it_again_later(db: Database) 
 async def test_prefix_routes_limit_a_modem(db: Database) -> None:
     br, pt = await queue(db, NewMessage(TO, "br"), NewMessage("+351912345678", "pt"))
     async with db.begin() as conn:
-        got = await claim(
-            conn, host="h", modem="sim0", prefixes=("+351",), now=utc_now(), limit=10
-        )
+        got = await claim(conn, host="h", modem="sim0", prefixes=("+351",), now=utc_now(), limit=10)
     assert [m.id for m in got] == [pt]
     assert br != pt
 
@@ -178,8 +176,9 @@ async def test_roll_up_of_a_fully_sent_message(db: Database) -> None:
     assert claimed.id == message_id
     async with db.begin() as conn:
         part = claimed.parts[0]
-        await part_sending(conn, part.id, claimed.id, modem="sim0", imsi="1", now=now,
-                           first_of_try=True)  # fmt: skip
+        await part_sending(
+            conn, part.id, claimed.id, modem="sim0", imsi="1", now=now, first_of_try=True
+        )
         await part_sent(conn, part.id, mr=1, modem="sim0", now=now)
         change = await roll_up(conn, claimed.id, now=now)
     assert change is not None and change.status == "sent"

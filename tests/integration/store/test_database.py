@@ -219,9 +219,12 @@ async def test_server_settings_and_maintenance_outside_a_transaction(db: Databas
     assert autovacuum in ("on", "off")
     await db.run_outside_transaction("VACUUM (ANALYZE) messages, message_parts")
     async with db.read() as conn:
-        analyzed = (await conn.exec_driver_sql(
-            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'messages'"
-        )).scalar_one()  # fmt: skip
+        analyzed = (
+            await conn.exec_driver_sql(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables"
+                " WHERE relname = 'messages'"
+            )
+        ).scalar_one()
     assert analyzed is True
 
 

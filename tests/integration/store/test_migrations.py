@@ -77,5 +77,7 @@ async def test_queue_tables_are_vacuumed_after_a_fixed_number_of_changes(db: Dat
         )
         options = {row.relname: set(row.reloptions or ()) for row in rows}
     for table in ("messages", "message_parts"):
-        assert {"autovacuum_vacuum_scale_factor=0.0",
-                "autovacuum_vacuum_threshold=5000"} <= options[table]  # fmt: skip
+        assert {
+            "autovacuum_vacuum_scale_factor=0.0",
+            "autovacuum_vacuum_threshold=5000",
+        } <= options[table]

@@ -70,8 +70,10 @@ async def test_time_comparisons_in_queries_follow_the_instant(db: Database) -> N
     await add_message(db, send_at=now + timedelta(minutes=1))
     async with db.read() as conn:
         ids = (
-            await conn.execute(select(messages.c.id).where(messages.c.send_at <= now))
-        ).scalars().all()
+            (await conn.execute(select(messages.c.id).where(messages.c.send_at <= now)))
+            .scalars()
+            .all()
+        )
     assert ids == [due]
 
 

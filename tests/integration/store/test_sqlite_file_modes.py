@@ -40,8 +40,10 @@ async def test_a_new_database_and_its_wal_files_are_private(
         companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
         assert all(p.exists() for p in companions)
         assert {p.name: mode(p) for p in (path, *companions)} == {
-            "gateway.db": 0o600, "gateway.db-wal": 0o600, "gateway.db-shm": 0o600,
-        }  # fmt: skip
+            "gateway.db": 0o600,
+            "gateway.db-wal": 0o600,
+            "gateway.db-shm": 0o600,
+        }
     finally:
         await db.close()
 

@@ -31,29 +31,49 @@ async def test_case_twins_and_control_characters_are_renamed(old_db: Database) -
         for name in names:
             await conn.exec_driver_sql(
                 "INSERT INTO users (username, password_hash, role, created_at) "
-                "VALUES (?, 'x', 'admin', ?)" if old_db.dialect_name == "sqlite" else
-                "INSERT INTO users (username, password_hash, role, created_at) "
+                "VALUES (?, 'x', 'admin', ?)"
+                if old_db.dialect_name == "sqlite"
+                else "INSERT INTO users (username, password_hash, role, created_at) "
                 "VALUES ($1, 'x', 'admin', $2)",
-                (name, utc_now().replace(tzinfo=None) if old_db.dialect_name == "sqlite"
-                 else utc_now()),
-            )  # fmt: skip
+                (
+                    name,
+                    utc_now().replace(tzinfo=None)
+                    if old_db.dialect_name == "sqlite"
+                    else utc_now(),
+                ),
+            )
 
     await migrations.upgrade(old_db)
 
     async with old_db.read() as conn:
-        rows = (await conn.execute(select(users.c.id, users.c.username, users.c.username_key)
-                                   .order_by(users.c.id))).all()  # fmt: skip
-        renames = (await conn.execute(
-            select(audit_log.c.actor, audit_log.c.detail).where(audit_log.c.action == "user.rename")
-        )).all()  # fmt: skip
-    assert [row.username for row in rows] == ["admin", "Admin-2", "admin-3", "Ops", "ops-5",
-                                              "viewer"]  # fmt: skip
+        rows = (
+            await conn.execute(
+                select(users.c.id, users.c.username, users.c.username_key).order_by(users.c.id)
+            )
+        ).all()
+        renames = (
+            await conn.execute(
+                select(audit_log.c.actor, audit_log.c.detail).where(
+                    audit_log.c.action == "user.rename"
+                )
+            )
+        ).all()
+    assert [row.username for row in rows] == [
+        "admin",
+        "Admin-2",
+        "admin-3",
+        "Ops",
+        "ops-5",
+        "viewer",
+    ]
     assert [row.username_key for row in rows] == [row.username.lower() for row in rows]
     assert {r.detail["from"] for r in renames} == {"Admin", "admin\n", "ops "}
     assert all(r.actor == "system" for r in renames)
     assert await migrations.schema_differences(old_db) == []
     with pytest.raises(IntegrityError):
         async with old_db.begin() as conn:
-            await conn.execute(insert(users).values(
-                username="ADMIN", username_key="admin", password_hash="x", role="viewer"
-            ))  # fmt: skip
+            await conn.execute(
+                insert(users).values(
+                    username="ADMIN", username_key="admin", password_hash="x", role="viewer"
+                )
+            )

@@ -117,8 +117,9 @@ async def make_web_env(
         await db.close()
 
 
-async def login(client: TestClient[Request, Application], username: str,
-                password: str = PASSWORD) -> Any:
+async def login(
+    client: TestClient[Request, Application], username: str, password: str = PASSWORD
+) -> Any:
     """Sign in through the form; returns the final response (after the redirect)."""
     page = await client.get("/login")
     token = csrf_from(await page.text())

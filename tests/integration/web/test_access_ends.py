@@ -63,11 +63,13 @@ async def test_a_copied_cookie_is_worth_nothing_after_sign_out(web: WebEnv) -> N
     await signed_in(web.client, "operator")
     copied = {c.key: c.value for c in web.client.session.cookie_jar}["smsgw_session"]
     page = await web.client.get("/compose")
-    await web.client.post("/logout", data={"csrf_token": csrf_from(await page.text())},
-                          allow_redirects=False)  # fmt: skip
+    await web.client.post(
+        "/logout", data={"csrf_token": csrf_from(await page.text())}, allow_redirects=False
+    )
     async with aiohttp.ClientSession() as thief:
-        replay = await thief.get(web.client.make_url("/api/v1/me"),
-                                 headers={"Cookie": f"smsgw_session={copied}"})  # fmt: skip
+        replay = await thief.get(
+            web.client.make_url("/api/v1/me"), headers={"Cookie": f"smsgw_session={copied}"}
+        )
         assert replay.status == 401
 
 
@@ -93,23 +95,29 @@ async def test_a_change_of_the_user_ends_every_session_and_stream(
     await signed_in(second, "operator")
     streams = [await open_stream(first), await open_stream(second)]
     if change == "password":
-        answer = await first.post("/api/v1/me/password", headers={"X-CSRF-Token": token},
-                                  json={"current_password": PASSWORD,
-                                        "new_password": "another long passphrase"})  # fmt: skip
+        answer = await first.post(
+            "/api/v1/me/password",
+            headers={"X-CSRF-Token": token},
+            json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+        )
         assert answer.status == 200
     else:
         admin_token = await signed_in(web.client, "admin")
         async with web.db.read() as conn:
-            user_id = (await conn.execute(
-                select(users.c.id).where(users.c.username == "operator"))).scalar_one()
+            user_id = (
+                await conn.execute(select(users.c.id).where(users.c.username == "operator"))
+            ).scalar_one()
         if change in ("disable", "role"):
-            body: dict[str, Any] = ({"disabled": True} if change == "disable"
-                                    else {"role": "viewer"})  # fmt: skip
-            answer = await web.client.patch(f"/api/v1/users/{user_id}", json=body,
-                                            headers={"X-CSRF-Token": admin_token})  # fmt: skip
+            body: dict[str, Any] = {"disabled": True} if change == "disable" else {"role": "viewer"}
+            answer = await web.client.patch(
+                f"/api/v1/users/{user_id}", json=body, headers={"X-CSRF-Token": admin_token}
+            )
         else:
-            answer = await web.client.post(f"/admin/users/{user_id}", allow_redirects=False,
-                                           data={"csrf_token": admin_token, "action": "lock"})
+            answer = await web.client.post(
+                f"/admin/users/{user_id}",
+                allow_redirects=False,
+                data={"csrf_token": admin_token, "action": "lock"},
+            )
         assert answer.status in (200, 303), await answer.text()
     for stream in streams:
         assert b"event: session.ended" in await ended(stream)
@@ -124,12 +132,14 @@ async def test_a_key_revoked_on_the_admin_page_is_refused_at_once(
     assert (await web.client.get("/api/v1/messages", headers=bearer)).status == 200  # cached
     stream = await open_stream(web.client, **bearer)
     async with web.db.read() as conn:
-        key_id = (await conn.execute(
-            select(api_keys.c.id).where(api_keys.c.name == "operator-key"))).scalar_one()
+        key_id = (
+            await conn.execute(select(api_keys.c.id).where(api_keys.c.name == "operator-key"))
+        ).scalar_one()
     admin = browsers[0]
     token = await signed_in(admin, "admin")
-    revoked = await admin.post(f"/admin/api-keys/{key_id}/revoke",
-                               data={"csrf_token": token}, allow_redirects=False)
+    revoked = await admin.post(
+        f"/admin/api-keys/{key_id}/revoke", data={"csrf_token": token}, allow_redirects=False
+    )
     assert revoked.status == 303
     assert (await web.client.get("/api/v1/messages", headers=bearer)).status == 401
     assert b"event: session.ended" in await ended(stream)

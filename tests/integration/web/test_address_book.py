@@ -87,8 +87,11 @@ async def group_id(web: WebEnv, name: str) -> int:
 
 async def members(web: WebEnv, group: int) -> set[int]:
     async with web.db.read() as conn:
-        found = await conn.execute(select(contact_group_members.c.contact_id)
-                                   .where(contact_group_members.c.group_id == group))
+        found = await conn.execute(
+            select(contact_group_members.c.contact_id).where(
+                contact_group_members.c.group_id == group
+            )
+        )
         return {row[0] for row in found}
 
 
@@ -96,7 +99,8 @@ async def actions(web: WebEnv) -> list[tuple[str, str, str | None]]:
     async with web.db.read() as conn:
         found = await conn.execute(
             select(audit_log.c.actor, audit_log.c.action, audit_log.c.target)
-            .where(audit_log.c.action != "login").order_by(audit_log.c.id)
+            .where(audit_log.c.action != "login")
+            .order_by(audit_log.c.id)
         )
         return [(row.actor, row.action, row.target) for row in found]
 
@@ -135,8 +139,10 @@ async def test_contact_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> 
     book = await signed_in(web)
     await book.add_contact(*ANA)
     cases = [
-        ({"name": "Ana de novo", "number": ANA[1]},
-         "That name or number is already in the address book."),
+        (
+            {"name": "Ana de novo", "number": ANA[1]},
+            "That name or number is already in the address book.",
+        ),
         ({"name": "Nobody", "number": "12345"}, "A recipient number is not valid."),
         ({"name": "Nobody", "number": "not a number"}, "A recipient number is not valid."),
         ({"name": "   ", "number": BRUNO[1]}, "Give the contact a name."),
@@ -159,8 +165,9 @@ async def test_deleting_what_is_not_there_says_so_and_audits_nothing(web: WebEnv
         page = await book.post(f"/{kind}/999999/delete", {})
         assert notice(page) == ("error", "Not found."), kind
         # An id no row can have (beyond BIGINT) is a 404, not a database error.
-        beyond = await web.client.post(f"/{kind}/{2**70}/delete",
-                                       data={"csrf_token": book.token}, allow_redirects=False)
+        beyond = await web.client.post(
+            f"/{kind}/{2**70}/delete", data={"csrf_token": book.token}, allow_redirects=False
+        )
         assert (beyond.status, await beyond.text()) == (404, "Not found."), kind
     assert [(row.name, row.number) for row in await rows(web, contacts)] == [ANA]
     assert len(await rows(web, contact_groups)) == len(await rows(web, message_templates)) == 1
@@ -182,8 +189,9 @@ async def test_groups_are_created_edited_and_deleted(web: WebEnv) -> None:
     assert await members(web, plantao) == set()
     assert "Plantão" in page and "(0)" in page
 
-    page = await book.post("/groups", [("id", str(plantao)), ("member", str(ana)),
-                                       ("member", str(carla))])
+    page = await book.post(
+        "/groups", [("id", str(plantao)), ("member", str(ana)), ("member", str(carla))]
+    )
     assert notice(page) == ("ok", "Group saved.")
     assert await members(web, plantao) == {ana, carla}
     assert "(2)" in page
@@ -192,8 +200,9 @@ async def test_groups_are_created_edited_and_deleted(web: WebEnv) -> None:
     assert f'name="member" value="{bruno}" >' in page
 
     # Saving the members again replaces them: Carla leaves, Bruno joins.
-    page = await book.post("/groups", [("id", str(plantao)), ("member", str(ana)),
-                                       ("member", str(bruno))])
+    page = await book.post(
+        "/groups", [("id", str(plantao)), ("member", str(ana)), ("member", str(bruno))]
+    )
     assert await members(web, plantao) == {ana, bruno}
     # A new group can start with members.
     page = await book.post("/groups", [("name", "Diretoria"), ("member", str(carla))])
@@ -211,11 +220,14 @@ async def test_groups_are_created_edited_and_deleted(web: WebEnv) -> None:
     assert "Plantão" not in page
     assert {row.number for row in await rows(web, contacts)} == {BRUNO[1], CARLA[1]}
 
-    saves = [(action, target) for _, action, target in await actions(web)
-             if action.startswith("group.")]
+    saves = [
+        (action, target) for _, action, target in await actions(web) if action.startswith("group.")
+    ]
     assert saves == [
-        ("group.save", f"group:{plantao}"), ("group.save", f"group:{plantao}"),
-        ("group.save", f"group:{plantao}"), ("group.save", f"group:{diretoria}"),
+        ("group.save", f"group:{plantao}"),
+        ("group.save", f"group:{plantao}"),
+        ("group.save", f"group:{plantao}"),
+        ("group.save", f"group:{diretoria}"),
         ("group.delete", f"group:{plantao}"),
     ]
 
@@ -244,8 +256,15 @@ async def test_a_stale_or_odd_members_form_saves_the_contacts_that_exist(web: We
     await book.post("/groups", {"name": "Plantão"})
     plantao = await group_id(web, "Plantão")
     await book.post(f"/contacts/{bruno}/delete", {})  # after the form below was shown
-    form = [("id", str(plantao)), ("member", str(ana)), ("member", str(bruno)),
-            ("member", str(ana)), ("member", str(2**70)), ("member", "²"), ("member", "-3")]
+    form = [
+        ("id", str(plantao)),
+        ("member", str(ana)),
+        ("member", str(bruno)),
+        ("member", str(ana)),
+        ("member", str(2**70)),
+        ("member", "²"),
+        ("member", "-3"),
+    ]
     page = await book.post("/groups", form)
     assert notice(page) == ("ok", "Group saved.")
     assert await members(web, plantao) == {ana}
@@ -269,20 +288,27 @@ async def test_templates_are_added_listed_offered_on_compose_and_deleted(web: We
     await book.post("/templates", {"name": "Aviso", "text": "Manutenção às 22h."})
     saved = await rows(web, message_templates)
     assert [(row.name, row.text) for row in saved] == [
-        ("Cobrança", text), ("Aviso", "Manutenção às 22h.")]
+        ("Cobrança", text),
+        ("Aviso", "Manutenção às 22h."),
+    ]
     assert "Cobrança" in page and "Sua fatura vence amanhã" in page
 
     compose = await (await web.client.get("/compose")).text()
     offered = re.findall(r'<option data-text="([^"]*)">([^<]*)</option>', compose)
     assert [(unescape(name), unescape(body)) for body, name in offered] == [
-        ("Aviso", "Manutenção às 22h."), ("Cobrança", text)]
+        ("Aviso", "Manutenção às 22h."),
+        ("Cobrança", text),
+    ]
 
     page = await book.post(f"/templates/{saved[0].id}/delete", {})
     assert notice(page) == ("ok", "Template deleted.")
     assert [row.name for row in await rows(web, message_templates)] == ["Aviso"]
     assert "Cobrança" not in page
     assert [action for _, action, _ in await actions(web)] == [
-        "template.create", "template.create", "template.delete"]
+        "template.create",
+        "template.create",
+        "template.delete",
+    ]
 
 
 async def test_template_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> None:
@@ -296,7 +322,8 @@ async def test_template_mistakes_get_a_notice_and_change_nothing(web: WebEnv) ->
         page = await book.post("/templates", form)
         assert notice(page) == ("error", message), form
     assert [(row.name, row.text) for row in await rows(web, message_templates)] == [
-        ("Aviso", "Manutenção às 22h.")]
+        ("Aviso", "Manutenção às 22h.")
+    ]
 
 
 # ---- who may change the book ----
@@ -305,8 +332,9 @@ async def test_template_mistakes_get_a_notice_and_change_nothing(web: WebEnv) ->
 async def test_viewers_see_the_book_but_cannot_change_it(web: WebEnv) -> None:
     operator = await signed_in(web)
     await operator.add_contact(*ANA)
-    await operator.post("/groups", [("name", "Plantão"),
-                                    ("member", str(await contact_id(web, ANA[1])))])
+    await operator.post(
+        "/groups", [("name", "Plantão"), ("member", str(await contact_id(web, ANA[1])))]
+    )
     await operator.post("/templates", {"name": "Aviso", "text": "Manutenção às 22h."})
     await web.client.post("/logout", data={"csrf_token": operator.token})
 
@@ -316,16 +344,21 @@ async def test_viewers_see_the_book_but_cannot_change_it(web: WebEnv) -> None:
     assert 'action="/contacts"' not in page and 'action="/groups"' not in page
     assert 'action="/templates"' not in page and "/delete" not in page
     ana = await contact_id(web, ANA[1])
-    attempts = [("/contacts", {"name": "X", "number": BRUNO[1]}),
-                ("/groups", {"name": "Outro"}), ("/templates", {"name": "T", "text": "t"}),
-                (f"/contacts/{ana}/delete", {}),
-                (f"/groups/{await group_id(web, 'Plantão')}/delete", {})]
+    attempts = [
+        ("/contacts", {"name": "X", "number": BRUNO[1]}),
+        ("/groups", {"name": "Outro"}),
+        ("/templates", {"name": "T", "text": "t"}),
+        (f"/contacts/{ana}/delete", {}),
+        (f"/groups/{await group_id(web, 'Plantão')}/delete", {}),
+    ]
     for path, form in attempts:
-        response = await web.client.post(path, data={"csrf_token": viewer.token, **form},
-                                         allow_redirects=False)
+        response = await web.client.post(
+            path, data={"csrf_token": viewer.token, **form}, allow_redirects=False
+        )
         assert response.status == 403, path
     async with web.db.read() as conn:
-        counts = [(await conn.execute(select(func.count()).select_from(table))).scalar_one()
-                  for table in (contacts, contact_groups, contact_group_members,
-                                message_templates)]
+        counts = [
+            (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+            for table in (contacts, contact_groups, contact_group_members, message_templates)
+        ]
     assert counts == [1, 1, 1, 1]

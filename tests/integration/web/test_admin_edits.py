@@ -74,8 +74,9 @@ async def patch(web: WebEnv, path: str, body: Any, csrf: dict[str, str]) -> tupl
 
 async def test_admin_sets_changes_and_clears_a_keys_webhook(web: WebEnv) -> None:
     csrf = await as_admin(web)
-    created = await web.client.post("/api/v1/api-keys", json={"name": "erp", "role": "operator"},
-                                    headers=csrf)
+    created = await web.client.post(
+        "/api/v1/api-keys", json={"name": "erp", "role": "operator"}, headers=csrf
+    )
     key = await created.json()
     assert created.status == 201 and key["webhook_url"] is None
     secret_before = (await key_row(web, key["id"])).webhook_secret
@@ -88,8 +89,9 @@ async def test_admin_sets_changes_and_clears_a_keys_webhook(web: WebEnv) -> None
     assert (row.webhook_url, row.webhook_secret) == (HOOK, secret_before)
 
     other = "https://sms.example.net/hook"  # a LAN address would need webhook_allow
-    status, body = await patch(web, f"/api/v1/api-keys/{key['id']}",
-                               {"webhook_url": f"  {other} "}, csrf)
+    status, body = await patch(
+        web, f"/api/v1/api-keys/{key['id']}", {"webhook_url": f"  {other} "}, csrf
+    )
     assert (status, body["webhook_url"]) == (200, other)
     assert (await key_row(web, key["id"])).webhook_url == other
 
@@ -108,15 +110,17 @@ async def test_rotating_a_keys_secret_returns_the_new_one_and_keeps_its_webhook(
 ) -> None:
     csrf = await as_admin(web)
     created = await web.client.post(
-        "/api/v1/api-keys", json={"name": "crm", "role": "viewer", "webhook_url": HOOK},
+        "/api/v1/api-keys",
+        json={"name": "crm", "role": "viewer", "webhook_url": HOOK},
         headers=csrf,
     )
     key = await created.json()
     first_secret = key["webhook_secret"]
     assert (await key_row(web, key["id"])).webhook_secret == first_secret
 
-    status, body = await patch(web, f"/api/v1/api-keys/{key['id']}",
-                               {"rotate_webhook_secret": True}, csrf)
+    status, body = await patch(
+        web, f"/api/v1/api-keys/{key['id']}", {"rotate_webhook_secret": True}, csrf
+    )
     assert status == 200
     new_secret = body["webhook_secret"]
     assert len(new_secret) >= 32 and new_secret != first_secret
@@ -129,8 +133,9 @@ async def test_rotating_a_keys_secret_returns_the_new_one_and_keeps_its_webhook(
     assert entry.detail == {"webhook_url": HOOK, "secret_rotated": True}
 
     # The rotated key still authenticates: the secret signs webhooks, it is not the key.
-    works = await web.client.get("/api/v1/messages",
-                                 headers={"Authorization": f"Bearer {key['key']}"})
+    works = await web.client.get(
+        "/api/v1/messages", headers={"Authorization": f"Bearer {key['key']}"}
+    )
     assert works.status == 200
 
 
@@ -152,7 +157,8 @@ async def test_bad_key_edits_are_422_and_change_nothing(
 ) -> None:
     csrf = await as_admin(web)
     created = await web.client.post(
-        "/api/v1/api-keys", json={"name": "erp", "role": "operator", "webhook_url": HOOK},
+        "/api/v1/api-keys",
+        json={"name": "erp", "role": "operator", "webhook_url": HOOK},
         headers=csrf,
     )
     key = await created.json()
@@ -203,7 +209,8 @@ async def test_admin_changes_a_users_role_and_their_session_follows(web: WebEnv)
         await elsewhere.close()
     entries = await audit(web, "user.update")
     assert [entry.detail for entry in entries] == [
-        {"role": "viewer", "unlock": False}, {"role": "admin", "unlock": False},
+        {"role": "viewer", "unlock": False},
+        {"role": "admin", "unlock": False},
     ]
     assert {entry.target for entry in entries} == {"operator"}
 
@@ -239,8 +246,11 @@ async def test_admin_unlocks_a_locked_user(web: WebEnv) -> None:
     csrf = await as_admin(web)
     until = utc_now() + timedelta(hours=1)
     async with web.db.begin() as conn:
-        await conn.execute(update(users).where(users.c.username == "operator")
-                           .values(locked_until=until, failed_logins=5))
+        await conn.execute(
+            update(users)
+            .where(users.c.username == "operator")
+            .values(locked_until=until, failed_logins=5)
+        )
     target = await user_row(web, "operator")
     assert (await listed_user(web, "operator"))["locked_until"] is not None
     elsewhere = other_browser(web)
@@ -267,8 +277,9 @@ async def test_admin_sets_a_temporary_password(web: WebEnv) -> None:
     await elsewhere.start_server()
     try:
         assert (await login(elsewhere, "operator")).status == 303
-        status, body = await patch(web, f"/api/v1/users/{target.id}",
-                                   {"password": NEW_PASSWORD}, csrf)
+        status, body = await patch(
+            web, f"/api/v1/users/{target.id}", {"password": NEW_PASSWORD}, csrf
+        )
         assert (status, body["must_change_password"]) == (200, True)
         assert "password" not in body
         row = await user_row(web, "operator")
@@ -307,7 +318,10 @@ async def test_bad_user_edits_are_refused_and_change_nothing(
     assert (got, answer["error"]["code"], answer["error"]["field"]) == (status, code, field)
     after = await user_row(web, "operator")
     assert (after.role, after.disabled_at, after.password_hash) == (
-        "operator", None, before.password_hash)
+        "operator",
+        None,
+        before.password_hash,
+    )
     assert await audit(web, "user.update") == []
 
 
@@ -338,8 +352,10 @@ async def test_operators_and_viewers_may_not_edit_keys_or_users(web: WebEnv) -> 
     target = await user_row(web, "viewer")
     async with web.db.read() as conn:
         key_id = (await conn.execute(select(api_keys.c.id).order_by(api_keys.c.id))).scalar()
-    edits = [(f"/api/v1/api-keys/{key_id}", {"rotate_webhook_secret": True}),
-             (f"/api/v1/users/{target.id}", {"role": "admin"})]
+    edits = [
+        (f"/api/v1/api-keys/{key_id}", {"rotate_webhook_secret": True}),
+        (f"/api/v1/users/{target.id}", {"role": "admin"}),
+    ]
     for role in ("operator", "viewer"):
         for path, body in edits:
             response = await web.client.patch(path, json=body, headers=web.bearer(role))

@@ -60,9 +60,11 @@ async def user(web: WebEnv, username: str) -> Any:
 
 async def actions(web: WebEnv) -> list[tuple[str, str | None]]:
     async with web.db.read() as conn:
-        rows = await conn.execute(select(audit_log.c.action, audit_log.c.target)
-                                  .where(audit_log.c.action.not_like("login%"))
-                                  .order_by(audit_log.c.id))
+        rows = await conn.execute(
+            select(audit_log.c.action, audit_log.c.target)
+            .where(audit_log.c.action.not_like("login%"))
+            .order_by(audit_log.c.id)
+        )
         return [(row.action, row.target) for row in rows]
 
 
@@ -71,8 +73,9 @@ async def actions(web: WebEnv) -> list[tuple[str, str | None]]:
 
 async def test_admin_creates_users_with_a_chosen_or_a_generated_password(web: WebEnv) -> None:
     page = await admin(web)
-    html = await page.post("/admin/users", {"username": "ana", "role": "viewer",
-                                            "locale": "pt_BR", "password": CHOSEN})
+    html = await page.post(
+        "/admin/users", {"username": "ana", "role": "viewer", "locale": "pt_BR", "password": CHOSEN}
+    )
     assert notice(html) == ("ok", "User ana created.")
     ana = await user(web, "ana")
     assert (ana.role, ana.locale, ana.must_change_password) == ("viewer", "pt_BR", False)
@@ -80,8 +83,11 @@ async def test_admin_creates_users_with_a_chosen_or_a_generated_password(web: We
     assert 'data-user="ana"' in html
 
     # No password: one is generated, shown once on the answer, and must be changed.
-    response = await page.post("/admin/users", {"username": "bruno", "role": "operator",
-                                                "locale": "auto", "password": ""}, follow=False)
+    response = await page.post(
+        "/admin/users",
+        {"username": "bruno", "role": "operator", "locale": "auto", "password": ""},
+        follow=False,
+    )
     assert response.status == 200
     html = await response.text()
     shown = re.search(r'<code class="secret" id="new-password">([^<]+)</code>', html)
@@ -138,8 +144,9 @@ async def test_admin_changes_role_locks_and_unlocks_a_user(web: WebEnv) -> None:
     assert (unlocked.locked_until, unlocked.failed_logins) == (None, 0)
     assert actions_of(await actions(web)) == ["user.role", "user.lock", "user.unlock"]
     async with web.db.read() as conn:
-        detail = (await conn.execute(select(audit_log.c.detail)
-                                     .where(audit_log.c.action == "user.role"))).scalar_one()
+        detail = (
+            await conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "user.role"))
+        ).scalar_one()
     assert detail == {"role": "viewer"}
 
 
@@ -175,8 +182,9 @@ async def test_a_key_made_on_the_page_is_shown_once_and_stops_at_once_when_revok
 ) -> None:
     page = await admin(web)
     await page.get("/admin/api-keys")
-    response = await page.post("/admin/api-keys", {"name": "monitoring", "role": "viewer"},
-                               follow=False)
+    response = await page.post(
+        "/admin/api-keys", {"name": "monitoring", "role": "viewer"}, follow=False
+    )
     assert response.status == 200
     html = await response.text()
     shown = re.search(r'<code class="secret" id="new-key">([^<]+)</code>', html)
@@ -186,8 +194,9 @@ async def test_a_key_made_on_the_page_is_shown_once_and_stops_at_once_when_revok
         row = (await conn.execute(select(api_keys).where(api_keys.c.name == "monitoring"))).one()
     assert (row.role, row.revoked_at) == ("viewer", None)
     assert key.startswith(row.key_prefix) and key not in str(row)  # only a hash is kept
-    assert (await web.client.get("/api/v1/messages",
-                                 headers={"Authorization": f"Bearer {key}"})).status == 200
+    assert (
+        await web.client.get("/api/v1/messages", headers={"Authorization": f"Bearer {key}"})
+    ).status == 200
     listing = await page.get("/admin/api-keys")
     assert 'id="new-key"' not in listing and key not in listing
     assert f"{row.key_prefix}…" in listing
@@ -195,16 +204,19 @@ async def test_a_key_made_on_the_page_is_shown_once_and_stops_at_once_when_revok
     html = await page.post(f"/admin/api-keys/{row.id}/revoke", {})
     assert notice(html) == ("ok", "Key revoked.")
     assert "revoked" in html
-    assert (await web.client.get("/api/v1/messages",
-                                 headers={"Authorization": f"Bearer {key}"})).status == 401
+    assert (
+        await web.client.get("/api/v1/messages", headers={"Authorization": f"Bearer {key}"})
+    ).status == 401
     html = await page.post(f"/admin/api-keys/{row.id}/revoke", {})
     assert notice(html) == ("error", "Not found.")  # already revoked: nothing to do
     html = await page.post("/admin/api-keys/999999/revoke", {})
     assert notice(html) == ("error", "Not found.")
     beyond = await page.post(f"/admin/api-keys/{2**70}/revoke", {}, follow=False)
     assert beyond.status == 404
-    assert await actions(web) == [("api_key.create", f"api_key:{row.id}"),
-                                  ("api_key.revoke", f"api_key:{row.id}")]
+    assert await actions(web) == [
+        ("api_key.create", f"api_key:{row.id}"),
+        ("api_key.revoke", f"api_key:{row.id}"),
+    ]
 
 
 async def test_key_creation_mistakes_are_shown(web: WebEnv) -> None:
@@ -226,10 +238,17 @@ async def test_key_creation_mistakes_are_shown(web: WebEnv) -> None:
 async def test_webhook_log_filters_by_status_and_replays(web: WebEnv) -> None:
     async with web.db.begin() as conn:
         for n, status in enumerate(("delivered", "failed", "failed", "pending")):
-            await conn.execute(insert(webhook_deliveries).values(
-                event="message.received", url=f"https://erp.lan/hook/{n}", payload={"n": n},
-                status=status, attempts=8 if status == "failed" else 1,
-                last_error="HTTP 500" if status == "failed" else None, created_at=utc_now()))
+            await conn.execute(
+                insert(webhook_deliveries).values(
+                    event="message.received",
+                    url=f"https://erp.lan/hook/{n}",
+                    payload={"n": n},
+                    status=status,
+                    attempts=8 if status == "failed" else 1,
+                    last_error="HTTP 500" if status == "failed" else None,
+                    created_at=utc_now(),
+                )
+            )
     page = await admin(web)
     every = await page.get("/admin/webhooks")
     assert all(f"https://erp.lan/hook/{n}" in every for n in range(4))
@@ -239,13 +258,17 @@ async def test_webhook_log_filters_by_status_and_replays(web: WebEnv) -> None:
     assert all(f"https://erp.lan/hook/{n}" in unknown for n in range(4))
 
     async with web.db.read() as conn:
-        target = (await conn.execute(select(webhook_deliveries.c.id)
-                                     .where(webhook_deliveries.c.url.like("%/hook/1")))).scalar()
+        target = (
+            await conn.execute(
+                select(webhook_deliveries.c.id).where(webhook_deliveries.c.url.like("%/hook/1"))
+            )
+        ).scalar()
     html = await page.post(f"/admin/webhooks/{target}/replay", {})
     assert notice(html) == ("ok", "Delivery queued again.")
     async with web.db.read() as conn:
-        row = (await conn.execute(select(webhook_deliveries)
-                                  .where(webhook_deliveries.c.id == target))).one()
+        row = (
+            await conn.execute(select(webhook_deliveries).where(webhook_deliveries.c.id == target))
+        ).one()
     assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
     html = await page.post("/admin/webhooks/999999/replay", {})
     assert notice(html) == ("error", "Not found.")
@@ -257,11 +280,18 @@ async def test_webhook_log_filters_by_status_and_replays(web: WebEnv) -> None:
 async def test_audit_log_filters_by_actor_and_pages_back(web: WebEnv) -> None:
     page = await admin(web)  # audited first: the 150 entries below are the newest
     async with web.db.begin() as conn:
-        await conn.execute(insert(audit_log), [
-            {"at": utc_now(), "actor": "user:ana" if n % 2 else "api_key:7",
-             "action": "message.cancel", "target": f"message:{n}"}
-            for n in range(150)
-        ])
+        await conn.execute(
+            insert(audit_log),
+            [
+                {
+                    "at": utc_now(),
+                    "actor": "user:ana" if n % 2 else "api_key:7",
+                    "action": "message.cancel",
+                    "target": f"message:{n}",
+                }
+                for n in range(150)
+            ],
+        )
     first = await page.get("/admin/audit")
     targets = re.findall(r"message:(\d+)", first)
     assert [int(t) for t in targets] == list(range(149, 49, -1))
@@ -287,11 +317,14 @@ async def test_operators_cannot_use_the_admin_pages(web: WebEnv) -> None:
     target = await user(web, "viewer")
     for path in ("/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/audit"):
         assert (await web.client.get(path)).status == 403, path
-    for path, form in (("/admin/users", {"username": "x", "role": "admin"}),
-                       (f"/admin/users/{target.id}", {"action": "role", "role": "admin"}),
-                       ("/admin/api-keys", {"name": "x", "role": "operator"})):
-        response = await web.client.post(path, data={"csrf_token": token, **form},
-                                         allow_redirects=False)
+    for path, form in (
+        ("/admin/users", {"username": "x", "role": "admin"}),
+        (f"/admin/users/{target.id}", {"action": "role", "role": "admin"}),
+        ("/admin/api-keys", {"name": "x", "role": "operator"}),
+    ):
+        response = await web.client.post(
+            path, data={"csrf_token": token, **form}, allow_redirects=False
+        )
         assert response.status == 403, path
     assert (await user(web, "viewer")).role == "viewer"
     assert await actions(web) == []
@@ -303,6 +336,7 @@ async def test_outbox_ids_beyond_any_row_are_404(web: WebEnv) -> None:
     for path in (f"/outbox/{2**70}", f"/outbox/{2**70}.json", "/outbox/999999"):
         response = await web.client.get(path)
         assert (response.status, await response.text()) == (404, "Not found."), path
-    response = await web.client.post(f"/outbox/{2**70}/cancel", data={"csrf_token": token},
-                                     allow_redirects=False)
+    response = await web.client.post(
+        f"/outbox/{2**70}/cancel", data={"csrf_token": token}, allow_redirects=False
+    )
     assert response.status == 404

@@ -86,8 +86,9 @@ async def test_login_rotates_the_session_and_old_token_is_dead(web: WebEnv) -> N
     assert after_cookie["smsgw_session"].value != before_cookie["smsgw_session"].value
     home = await web.client.get("/", allow_redirects=False)
     assert home.status == 200
-    stale = await web.client.post("/logout", data={"csrf_token": before_token},
-                                  allow_redirects=False)
+    stale = await web.client.post(
+        "/logout", data={"csrf_token": before_token}, allow_redirects=False
+    )
     assert stale.status == 403
 
 

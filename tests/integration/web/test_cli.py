@@ -17,10 +17,12 @@ from tests.integration.web.conftest import SECRET
 WEBUI = str(Path(sys.executable).with_name("webui"))
 
 
-def run(args: list[str], env: dict[str, str], stdin: str | None = "",
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([WEBUI, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=60, cwd=cwd)
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WEBUI, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60, cwd=cwd
+    )
 
 
 @pytest.fixture
@@ -31,15 +33,29 @@ def db_url(sqlite_url: str) -> str:
 
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "SMSGW_DATABASE_URL": db_url, "SMSGW_SECRET_KEY": SECRET,
-            "SMSGW_LOG_FILE": str(tmp_path / "app.log")}
+    return {
+        **os.environ,
+        "SMSGW_DATABASE_URL": db_url,
+        "SMSGW_SECRET_KEY": SECRET,
+        "SMSGW_LOG_FILE": str(tmp_path / "app.log"),
+    }
 
 
 def test_every_command_answers_help() -> None:
-    for command in ("run", "create-user", "list-users", "create-api-key", "security-check",
-                    "revoke-api-key", "list-api-keys", "set-password", "unlock-user"):
-        result = subprocess.run([WEBUI, command, "--help"], capture_output=True, text=True,
-                                timeout=60)
+    for command in (
+        "run",
+        "create-user",
+        "list-users",
+        "create-api-key",
+        "security-check",
+        "revoke-api-key",
+        "list-api-keys",
+        "set-password",
+        "unlock-user",
+    ):
+        result = subprocess.run(
+            [WEBUI, command, "--help"], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0 and "usage:" in result.stdout, command
 
 
@@ -75,8 +91,12 @@ def test_api_key_printed_last_and_revocable(env: dict[str, str]) -> None:
 
 
 def test_security_check_findings(env: dict[str, str], tmp_path: Path) -> None:
-    weak = {**env, "SMSGW_SECRET_KEY": "changeme", "SMSGW_LISTEN": "0.0.0.0:8080",
-            "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32,10.0.0.0/8"}
+    weak = {
+        **env,
+        "SMSGW_SECRET_KEY": "changeme",
+        "SMSGW_LISTEN": "0.0.0.0:8080",
+        "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32,10.0.0.0/8",
+    }
     run(["create-user", "admin", "--role", "admin"], env, "")
     result = run(["security-check"], weak, cwd=tmp_path)
     assert result.returncode == 1
@@ -92,8 +112,9 @@ def test_security_check_findings(env: dict[str, str], tmp_path: Path) -> None:
     assert "no findings" in clean.stdout
 
 
-def test_security_check_flags_a_certificate_near_expiry(env: dict[str, str],
-                                                         tmp_path: Path) -> None:
+def test_security_check_flags_a_certificate_near_expiry(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
@@ -104,10 +125,16 @@ def test_security_check_flags_a_certificate_near_expiry(env: dict[str, str],
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sms.example")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - timedelta(days=60)).not_valid_after(now + timedelta(days=10))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=60))
+        .not_valid_after(now + timedelta(days=10))
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "ssl").mkdir()
     (tmp_path / "ssl" / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     result = run(["security-check"], env, cwd=tmp_path)
@@ -134,8 +161,12 @@ def free_port() -> int:
 async def test_run_serves_health_and_stops_on_sigterm(env: dict[str, str]) -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        WEBUI, "run", env={**env, "SMSGW_LISTEN": f"127.0.0.1:{port}"},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        WEBUI,
+        "run",
+        env={**env, "SMSGW_LISTEN": f"127.0.0.1:{port}"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(200):

@@ -83,15 +83,21 @@ async def add_contacts(web: WebEnv) -> dict[str, int]:
     ids: dict[str, int] = {}
     async with web.db.begin() as conn:
         for name, number in (("Ana", ANA), ("Bruno", BRUNO), ("Carla", CARLA)):
-            result = await conn.execute(insert(contacts).values(
-                name=name, number=number, created_at=utc_now()).returning(contacts.c.id))
+            result = await conn.execute(
+                insert(contacts)
+                .values(name=name, number=number, created_at=utc_now())
+                .returning(contacts.c.id)
+            )
             ids[name] = int(result.scalar_one())
     return ids
 
 
 def error_of(html: str) -> str:
-    found = re.search(r'<div class="notice notice-error" role="alert" id="compose-error">'
-                      r"([^<]*)", html)
+    found = re.search(
+        r'<div class="notice notice-error" role="alert" id="compose-error">'
+        r"([^<]*)",
+        html,
+    )
     assert found is not None, "no error shown"
     return unescape(found.group(1)).strip()
 
@@ -118,8 +124,7 @@ async def test_one_number_is_queued_with_the_options_chosen(web: WebEnv) -> None
     (message,) = await queued(web)
     assert response.status == 303
     assert response.headers["Location"] == f"/outbox/{message.id}"
-    assert (message.recipient, message.text, message.status) == (ANA, "Olá Ana!\nAté já.",
-                                                                "queued")
+    assert (message.recipient, message.text, message.status) == (ANA, "Olá Ana!\nAté já.", "queued")
     assert (message.created_by, message.batch_id, message.send_at) == ("user:operator", None, None)
     assert (message.flash, message.status_report, message.modem) == (False, True, None)
     assert (message.encoding, message.segments) == ("ucs2", 1)
@@ -130,8 +135,13 @@ async def test_one_number_is_queued_with_the_options_chosen(web: WebEnv) -> None
     second = (await queued(web))[-1]
     assert (second.recipient, second.flash, second.status_report) == (BRUNO, True, False)
     async with web.db.read() as conn:
-        sends = (await conn.execute(select(func.count()).select_from(audit_log)
-                                    .where(audit_log.c.action == "message.send"))).scalar_one()
+        sends = (
+            await conn.execute(
+                select(func.count())
+                .select_from(audit_log)
+                .where(audit_log.c.action == "message.send")
+            )
+        ).scalar_one()
     assert sends == 2
 
 
@@ -154,9 +164,15 @@ async def test_chosen_contacts_and_a_group_are_expanded_each_number_once(web: We
     ids = await add_contacts(web)
     compose = await operator(web)
     # The group: Bruno and Carla, made through the page as an operator does.
-    await compose.web.client.post("/groups", data=[
-        ("csrf_token", compose.token), ("name", "Plantão"),
-        ("member", str(ids["Bruno"])), ("member", str(ids["Carla"]))])
+    await compose.web.client.post(
+        "/groups",
+        data=[
+            ("csrf_token", compose.token),
+            ("name", "Plantão"),
+            ("member", str(ids["Bruno"])),
+            ("member", str(ids["Carla"])),
+        ],
+    )
     async with web.db.read() as conn:
         group = (await conn.execute(select(contact_groups.c.id))).scalar_one()
 
@@ -165,8 +181,12 @@ async def test_chosen_contacts_and_a_group_are_expanded_each_number_once(web: We
     assert response.status == 303
     assert [row.recipient for row in await queued(web)] == [ANA]
 
-    response = await compose.send(to=BRUNO, text="Plantão hoje", group=str(group),
-                                  contact=[str(ids["Ana"]), str(ids["Carla"])])
+    response = await compose.send(
+        to=BRUNO,
+        text="Plantão hoje",
+        group=str(group),
+        contact=[str(ids["Ana"]), str(ids["Carla"])],
+    )
     assert response.status == 303
     batch = [row for row in await queued(web) if row.text == "Plantão hoje"]
     # Typed first, then the contacts, then the group's members; Bruno and Carla once each.
@@ -178,9 +198,11 @@ async def test_a_scheduled_send_is_queued_for_that_moment(web: WebEnv) -> None:
     compose = await operator(web)
     # The browser sends the local time and its getTimezoneOffset(): 180 in São Paulo (UTC-3).
     local = (datetime.now(UTC) - timedelta(hours=3) + timedelta(days=2)).replace(
-        second=0, microsecond=0, tzinfo=None)
-    response = await compose.send(to=ANA, text="Lembrete", send_at=local.isoformat("T", "minutes"),
-                                  tz_offset="180")
+        second=0, microsecond=0, tzinfo=None
+    )
+    response = await compose.send(
+        to=ANA, text="Lembrete", send_at=local.isoformat("T", "minutes"), tz_offset="180"
+    )
     assert response.status == 303
     (message,) = await queued(web)
     assert message.send_at == (local + timedelta(hours=3)).replace(tzinfo=UTC)
@@ -191,10 +213,13 @@ async def test_a_scheduled_send_is_queued_for_that_moment(web: WebEnv) -> None:
 
 async def test_a_chosen_modem_is_kept_with_the_message(web: WebEnv) -> None:
     async with web.db.begin() as conn:
-        await conn.execute(insert(modems).values(name="claro1", host="h1", device="/dev/x",
-                                                 state="online", last_seen=utc_now()))
+        await conn.execute(
+            insert(modems).values(
+                name="claro1", host="h1", device="/dev/x", state="online", last_seen=utc_now()
+            )
+        )
     compose = await operator(web)
-    assert '<option >claro1</option>' in await compose.page()
+    assert "<option >claro1</option>" in await compose.page()
     await compose.send(to=ANA, text="pela claro", modem="claro1")
     (message,) = await queued(web)
     assert message.modem == "claro1"
@@ -228,14 +253,20 @@ async def test_the_page_offers_the_address_book_and_prefills_from_the_query(web:
         ({"to": "", "text": "sem destino"}, "Choose at least one recipient."),
         ({"to": " ,; ", "text": "só separadores"}, "Choose at least one recipient."),
         ({"to": "12345", "text": "número curto"}, "A recipient number is not valid."),
-        ({"to": f"{ANA}, 999, {BRUNO}", "text": "um ruim"},
-         "Some recipients are not valid phone numbers."),
+        (
+            {"to": f"{ANA}, 999, {BRUNO}", "text": "um ruim"},
+            "Some recipients are not valid phone numbers.",
+        ),
         ({"to": ANA, "text": ""}, "The text is empty."),
         ({"to": ANA, "text": "x" * 39_016}, "The text is too long: at most 255 parts can be sent."),
-        ({"to": ANA, "text": "agendado", "send_at": "amanhã cedo"},
-         "The scheduled time is not valid or more than a year ahead."),
-        ({"to": ANA, "text": "agendado", "send_at": "2099-01-01T09:00"},
-         "The scheduled time is not valid or more than a year ahead."),
+        (
+            {"to": ANA, "text": "agendado", "send_at": "amanhã cedo"},
+            "The scheduled time is not valid or more than a year ahead.",
+        ),
+        (
+            {"to": ANA, "text": "agendado", "send_at": "2099-01-01T09:00"},
+            "The scheduled time is not valid or more than a year ahead.",
+        ),
         ({"to": ANA, "text": "modem", "modem": "nenhum"}, "There is no modem with that name."),
     ],
 )
@@ -273,8 +304,10 @@ async def test_the_invalid_recipients_are_listed(web: WebEnv) -> None:
 async def test_chosen_contacts_and_groups_stay_chosen_after_a_mistake(web: WebEnv) -> None:
     ids = await add_contacts(web)
     compose = await operator(web)
-    await compose.web.client.post("/groups", data=[
-        ("csrf_token", compose.token), ("name", "Plantão"), ("member", str(ids["Carla"]))])
+    await compose.web.client.post(
+        "/groups",
+        data=[("csrf_token", compose.token), ("name", "Plantão"), ("member", str(ids["Carla"]))],
+    )
     async with web.db.read() as conn:
         group = str((await conn.execute(select(contact_groups.c.id))).scalar_one())
     await compose.page()
@@ -283,7 +316,7 @@ async def test_chosen_contacts_and_groups_stay_chosen_after_a_mistake(web: WebEn
     assert error_of(html) == "The text is empty."
     assert checked(html, "contact") == {str(ids["Ana"])}
     assert checked(html, "group") == {group}
-    assert "<details class=\"pickers\" open>" in html
+    assert '<details class="pickers" open>' in html
 
 
 async def test_too_many_recipients_are_refused(web: WebEnv) -> None:
@@ -297,8 +330,9 @@ async def test_too_many_recipients_are_refused(web: WebEnv) -> None:
 
 async def test_odd_contact_and_group_values_are_ignored(web: WebEnv) -> None:
     compose = await operator(web)
-    response = await compose.send(to="", text="ninguém", contact=["²", "-1", "x", str(2**70)],
-                                  group=["٣", str(2**70)])
+    response = await compose.send(
+        to="", text="ninguém", contact=["²", "-1", "x", str(2**70)], group=["٣", str(2**70)]
+    )
     assert response.status == 422
     assert error_of(await response.text()) == "Choose at least one recipient."
     assert await queued(web) == []
@@ -308,8 +342,9 @@ async def test_odd_time_zone_offsets_fall_back_to_utc(web: WebEnv) -> None:
     compose = await operator(web)
     local = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0, tzinfo=None)
     for offset in ("abc", "99999"):
-        response = await compose.send(to=ANA, text=f"tz {offset}",
-                                      send_at=local.isoformat("T", "minutes"), tz_offset=offset)
+        response = await compose.send(
+            to=ANA, text=f"tz {offset}", send_at=local.isoformat("T", "minutes"), tz_offset=offset
+        )
         assert response.status == 303, offset
     assert {row.send_at for row in await queued(web)} == {local.replace(tzinfo=UTC)}
 
@@ -318,7 +353,8 @@ async def test_viewers_cannot_compose(web: WebEnv) -> None:
     assert (await login(web.client, "viewer")).status == 303
     assert (await web.client.get("/compose")).status == 403
     token = csrf_from(await (await web.client.get("/contacts")).text())
-    response = await web.client.post("/compose", data={"csrf_token": token, "to": ANA,
-                                                       "text": "não"}, allow_redirects=False)
+    response = await web.client.post(
+        "/compose", data={"csrf_token": token, "to": ANA, "text": "não"}, allow_redirects=False
+    )
     assert response.status == 403
     assert await queued(web) == []

@@ -27,22 +27,43 @@ def web_options() -> Any:
 
 async def add_modem(web: WebEnv, name: str = "m0") -> None:
     async with web.db.begin() as conn:
-        await conn.execute(insert(modems).values(
-            name=name, host="h1", device="/dev/x", state="online", signal_dbm=-71,
-            operator="Vivo", registration="home", last_seen=utc_now(), imei="1", imsi="2"))
+        await conn.execute(
+            insert(modems).values(
+                name=name,
+                host="h1",
+                device="/dev/x",
+                state="online",
+                signal_dbm=-71,
+                operator="Vivo",
+                registration="home",
+                last_seen=utc_now(),
+                imei="1",
+                imsi="2",
+            )
+        )
 
 
 async def test_inbox_pages_newest_first(web: WebEnv) -> None:
     async with web.db.begin() as conn:
         for i in range(7):
-            await conn.execute(insert(incoming_messages).values(
-                sender=f"+551190000{i:04d}", text=f"msg {i}", modem="m0",
-                received_at=utc_now(), dedupe_key=f"d{i}"))
-    first = await (await web.client.get("/api/v1/inbox?limit=4",
-                                        headers=web.bearer("viewer"))).json()
+            await conn.execute(
+                insert(incoming_messages).values(
+                    sender=f"+551190000{i:04d}",
+                    text=f"msg {i}",
+                    modem="m0",
+                    received_at=utc_now(),
+                    dedupe_key=f"d{i}",
+                )
+            )
+    first = await (
+        await web.client.get("/api/v1/inbox?limit=4", headers=web.bearer("viewer"))
+    ).json()
     assert [m["text"] for m in first["messages"]] == ["msg 6", "msg 5", "msg 4", "msg 3"]
-    rest = await (await web.client.get(f"/api/v1/inbox?limit=4&cursor={first['next_cursor']}",
-                                       headers=web.bearer("viewer"))).json()
+    rest = await (
+        await web.client.get(
+            f"/api/v1/inbox?limit=4&cursor={first['next_cursor']}", headers=web.bearer("viewer")
+        )
+    ).json()
     assert [m["text"] for m in rest["messages"]] == ["msg 2", "msg 1", "msg 0"]
     assert rest["next_cursor"] is None
     assert set(first["messages"][0]) == {"id", "from", "text", "modem", "received_at"}
@@ -72,27 +93,34 @@ async def test_ussd_goes_to_gatewayd_and_back(web: WebEnv) -> None:
         await bus.publish(command["reply_to"], seal(key, answer))
 
     responder = asyncio.create_task(fake_gatewayd())
-    response = await web.client.post("/api/v1/modems/m0/ussd", json={"code": "*100#"},
-                                     headers=web.bearer("operator"))
+    response = await web.client.post(
+        "/api/v1/modems/m0/ussd", json={"code": "*100#"}, headers=web.bearer("operator")
+    )
     await responder
     assert response.status == 200
     assert (await response.json())["text"] == "Saldo R$ 10,00"
-    silent = await web.client.post("/api/v1/modems/m0/ussd", json={"code": "*100#"},
-                                   headers=web.bearer("operator"))
+    silent = await web.client.post(
+        "/api/v1/modems/m0/ussd", json={"code": "*100#"}, headers=web.bearer("operator")
+    )
     assert silent.status == 504
     assert (await silent.json())["error"]["code"] == "gateway_timeout"
-    unknown = await web.client.post("/api/v1/modems/zz/ussd", json={"code": "*100#"},
-                                    headers=web.bearer("operator"))
+    unknown = await web.client.post(
+        "/api/v1/modems/zz/ussd", json={"code": "*100#"}, headers=web.bearer("operator")
+    )
     assert unknown.status == 404
-    bad = await web.client.post("/api/v1/modems/m0/ussd", json={"code": "rm -rf"},
-                                headers=web.bearer("operator"))
+    bad = await web.client.post(
+        "/api/v1/modems/m0/ussd", json={"code": "rm -rf"}, headers=web.bearer("operator")
+    )
     assert bad.status == 422
 
 
 async def test_metrics_json_and_prometheus(web: WebEnv) -> None:
     await add_modem(web)
-    await web.client.post("/api/v1/messages", json={"to": "+5511987654321", "text": "x"},
-                          headers=web.bearer("operator"))
+    await web.client.post(
+        "/api/v1/messages",
+        json={"to": "+5511987654321", "text": "x"},
+        headers=web.bearer("operator"),
+    )
     data = await (await web.client.get("/api/metrics")).json()  # 127.0.0.1 is allowed
     assert data["queue"]["depth"] == 1
     assert data["requests"]["requests"] >= 1
@@ -108,7 +136,8 @@ async def test_openapi_document(web: WebEnv) -> None:
     assert doc["openapi"].startswith("3.1")
     send = doc["paths"]["/api/v1/messages"]["post"]
     assert send["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "SendRequest")
+        "SendRequest"
+    )
     schema = doc["components"]["schemas"]["SendRequest"]
     assert schema["additionalProperties"] is False
 
@@ -119,20 +148,24 @@ async def test_admin_creates_key_and_user_with_audit(web: WebEnv) -> None:
     csrf = {"X-CSRF-Token": token}
     no_token = await web.client.post("/api/v1/api-keys", json={"name": "erp", "role": "viewer"})
     assert no_token.status == 403
-    created = await web.client.post("/api/v1/api-keys", json={"name": "erp", "role": "viewer"},
-                                    headers=csrf)
+    created = await web.client.post(
+        "/api/v1/api-keys", json={"name": "erp", "role": "viewer"}, headers=csrf
+    )
     key = await created.json()
     assert created.status == 201 and key["key"].startswith(key["prefix"])
-    works = await web.client.get("/api/v1/messages",
-                                 headers={"Authorization": f"Bearer {key['key']}"})
+    works = await web.client.get(
+        "/api/v1/messages", headers={"Authorization": f"Bearer {key['key']}"}
+    )
     assert works.status == 200
     revoked = await web.client.post(f"/api/v1/api-keys/{key['id']}/revoke", headers=csrf)
     assert (await revoked.json())["revoked_at"] is not None
-    dead = await web.client.get("/api/v1/messages",
-                                headers={"Authorization": f"Bearer {key['key']}"})
+    dead = await web.client.get(
+        "/api/v1/messages", headers={"Authorization": f"Bearer {key['key']}"}
+    )
     assert dead.status == 401
-    user = await web.client.post("/api/v1/users", json={"username": "ana", "role": "operator"},
-                                 headers=csrf)
+    user = await web.client.post(
+        "/api/v1/users", json={"username": "ana", "role": "operator"}, headers=csrf
+    )
     assert user.status == 201 and len((await user.json())["password"]) >= 10
     async with web.db.read() as conn:
         actions = [row.action for row in await conn.execute(select(audit_log))]

@@ -38,8 +38,9 @@ def web_options() -> OptionsFactory:
     """The test client stands for a proxy forwarding LAN addresses."""
 
     def make(settings: Settings) -> WebOptions:
-        return options_from_settings(settings, run_dispatcher=False,
-                                     trusted_proxies=parse_networks(["127.0.0.0/8"]))  # fmt: skip
+        return options_from_settings(
+            settings, run_dispatcher=False, trusted_proxies=parse_networks(["127.0.0.0/8"])
+        )
 
     return make
 
@@ -48,10 +49,15 @@ async def attempt(web: WebEnv, username: str, password: str, address: str) -> in
     headers = {"X-Forwarded-For": address}
     page = await web.client.get("/login", headers=headers)
     answer = await web.client.post(
-        "/login", headers=headers, allow_redirects=False,
-        data={"username": username, "password": password,
-              "csrf_token": csrf_from(await page.text())},
-    )  # fmt: skip
+        "/login",
+        headers=headers,
+        allow_redirects=False,
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_from(await page.text()),
+        },
+    )
     return answer.status
 
 
@@ -83,11 +89,17 @@ async def test_user_names_refuse_control_characters_and_case_twins(web: WebEnv) 
     assert await attempt(web, "Admin", PASSWORD, OFFICE) == 303, "names compare in any case"
     me = await (await web.client.get("/api/v1/me")).json()
     assert me["name"] == "admin"
-    created = await web.client.post("/api/v1/users", headers={"X-CSRF-Token": me["csrf_token"]},
-                                    json={"username": "OPERATOR", "role": "viewer"})
+    created = await web.client.post(
+        "/api/v1/users",
+        headers={"X-CSRF-Token": me["csrf_token"]},
+        json={"username": "OPERATOR", "role": "viewer"},
+    )
     assert created.status == 409
-    newline = await web.client.post("/api/v1/users", headers={"X-CSRF-Token": me["csrf_token"]},
-                                    json={"username": "ops\n", "role": "viewer"})
+    newline = await web.client.post(
+        "/api/v1/users",
+        headers={"X-CSRF-Token": me["csrf_token"]},
+        json={"username": "ops\n", "role": "viewer"},
+    )
     assert newline.status == 422
 
 
@@ -97,23 +109,36 @@ async def test_the_api_password_change_is_throttled_and_audited(web: WebEnv) -> 
     headers = {"X-CSRF-Token": token, "X-Forwarded-For": ATTACKER}
 
     async def change(current: str) -> Any:
-        return await web.client.post("/api/v1/me/password", headers=headers, json={
-            "current_password": current, "new_password": "a new long passphrase"})
+        return await web.client.post(
+            "/api/v1/me/password",
+            headers=headers,
+            json={"current_password": current, "new_password": "a new long passphrase"},
+        )
 
     answers = [(await change(f"guess number {i}")).status for i in range(6)]
     assert answers == [422] * 5 + [429]
     right = await change(PASSWORD)
     assert right.status == 429, "no more guesses, even the right one, from this address"
     async with web.db.read() as conn:
-        actions = [row.action for row in await conn.execute(
-            select(audit_log.c.action).where(audit_log.c.target == "operator")
-            .order_by(audit_log.c.id))]  # fmt: skip
+        actions = [
+            row.action
+            for row in await conn.execute(
+                select(audit_log.c.action)
+                .where(audit_log.c.target == "operator")
+                .order_by(audit_log.c.id)
+            )
+        ]
     assert actions.count("user.password.failed") == 7
     headers["X-Forwarded-For"] = OFFICE
     assert (await change(PASSWORD)).status == 200
     async with web.db.read() as conn:
-        last = (await conn.execute(select(audit_log.c.action, audit_log.c.client_address)
-                                   .order_by(audit_log.c.id.desc()).limit(1))).one()  # fmt: skip
+        last = (
+            await conn.execute(
+                select(audit_log.c.action, audit_log.c.client_address)
+                .order_by(audit_log.c.id.desc())
+                .limit(1)
+            )
+        ).one()
     assert (last.action, last.client_address) == ("user.password", OFFICE)
 
 
@@ -128,14 +153,18 @@ async def test_password_checks_beyond_the_queue_are_refused_quickly(db_url: str)
 
     def one_at_a_time(settings: Settings) -> WebOptions:
         return options_from_settings(
-            settings, run_dispatcher=False, trusted_proxies=parse_networks(["127.0.0.0/8"]),
-            password_checks_at_once=1, password_checks_waiting=1,
-        )  # fmt: skip
+            settings,
+            run_dispatcher=False,
+            trusted_proxies=parse_networks(["127.0.0.0/8"]),
+            password_checks_at_once=1,
+            password_checks_waiting=1,
+        )
 
     async for web in make_web_env(settings_for(db_url), one_at_a_time):
         started = time.perf_counter()
-        answers = await asyncio.gather(*(attempt(web, "viewer", f"wrong {i}", f"10.2.0.{i}")
-                                         for i in range(12)))  # fmt: skip
+        answers = await asyncio.gather(
+            *(attempt(web, "viewer", f"wrong {i}", f"10.2.0.{i}") for i in range(12))
+        )
         elapsed = time.perf_counter() - started
     assert 503 in answers and 401 in answers
     assert set(answers) <= {401, 503}

@@ -50,8 +50,9 @@ async def test_the_same_list_in_another_order_is_a_replay(web: WebEnv) -> None:
     in_utc = LATER.isoformat().replace("+00:00", "Z")
     in_brasilia = LATER.astimezone(timezone(timedelta(hours=-3))).isoformat()
     first = await send(web, {"to": [NUMBER, OTHER], "text": "hi", "send_at": in_utc}, "batch-1")
-    again = await send(web, {"to": [OTHER, NUMBER], "text": "hi", "send_at": in_brasilia},
-                       "batch-1")
+    again = await send(
+        web, {"to": [OTHER, NUMBER], "text": "hi", "send_at": in_brasilia}, "batch-1"
+    )
     assert (first.status, again.status) == (202, 200)
     ids = sorted(m["id"] for m in (await first.json())["messages"])
     assert sorted(m["id"] for m in (await again.json())["messages"]) == ids
@@ -65,7 +66,8 @@ async def test_a_csv_upload_reusing_a_key_is_checked_too(web: WebEnv) -> None:
         form = FormData()
         form.add_field("file", rows, filename="numbers.csv", content_type="text/csv")
         return await web.client.post(
-            "/api/v1/messages/batch", data=form,
+            "/api/v1/messages/batch",
+            data=form,
             headers={**web.bearer("operator"), "Idempotency-Key": "shared"},
         )
 

@@ -28,13 +28,13 @@ def numbers(count: int, start: int = 0) -> list[str]:
 
 
 async def send(web: WebEnv, body: Any, **headers: str) -> Any:
-    return await web.client.post("/api/v1/messages", json=body,
-                                 headers={**web.bearer("operator"), **headers})
+    return await web.client.post(
+        "/api/v1/messages", json=body, headers={**web.bearer("operator"), **headers}
+    )
 
 
 async def shown(web: WebEnv, message_id: int) -> dict[str, Any]:
-    response = await web.client.get(f"/api/v1/messages/{message_id}",
-                                    headers=web.bearer("viewer"))
+    response = await web.client.get(f"/api/v1/messages/{message_id}", headers=web.bearer("viewer"))
     assert response.status == 200
     body: dict[str, Any] = await response.json()
     body.pop("timeline")
@@ -42,9 +42,15 @@ async def shown(web: WebEnv, message_id: int) -> dict[str, Any]:
 
 
 async def test_single_answer_equals_what_is_stored(web: WebEnv) -> None:
-    body = {"to": NUMBER, "text": "Olá! " * 40, "priority": 7, "flash": True,
-            "status_report": False, "validity_minutes": 90,
-            "send_at": "2026-12-01T09:00:00.123456-03:00"}
+    body = {
+        "to": NUMBER,
+        "text": "Olá! " * 40,
+        "priority": 7,
+        "flash": True,
+        "status_report": False,
+        "validity_minutes": 90,
+        "send_at": "2026-12-01T09:00:00.123456-03:00",
+    }
     response = await send(web, body)
     answer = await response.json()
     assert response.status == 202
@@ -69,8 +75,9 @@ async def test_csv_answer_equals_what_is_stored(web: WebEnv) -> None:
     form = aiohttp.FormData()
     form.add_field("file", "\n".join(numbers(3)).encode(), filename="to.csv")
     form.add_field("text", "from a file")
-    response = await web.client.post("/api/v1/messages/batch", data=form,
-                                     headers=web.bearer("operator"))
+    response = await web.client.post(
+        "/api/v1/messages/batch", data=form, headers=web.bearer("operator")
+    )
     answer = await response.json()
     assert response.status == 202
     assert [m["to"] for m in answer["messages"]] == numbers(3)
@@ -89,14 +96,15 @@ async def test_concurrent_single_sends_stay_separate_requests(web: WebEnv) -> No
     assert all(a["batch_id"] is None for a in answers)
     async with web.db.read() as conn:
         batch_ids = (await conn.execute(select(messages.c.batch_id))).scalars().all()
-        audits = (await conn.execute(
-            select(audit_log.c.target, audit_log.c.detail, audit_log.c.client_address)
-            .where(audit_log.c.action == "message.send")
-        )).all()
-        events = (await conn.execute(select(func.count()).select_from(message_events)))\
-            .scalar_one()
-        parts = (await conn.execute(select(func.count()).select_from(message_parts)))\
-            .scalar_one()
+        audits = (
+            await conn.execute(
+                select(audit_log.c.target, audit_log.c.detail, audit_log.c.client_address).where(
+                    audit_log.c.action == "message.send"
+                )
+            )
+        ).all()
+        events = (await conn.execute(select(func.count()).select_from(message_events))).scalar_one()
+        parts = (await conn.execute(select(func.count()).select_from(message_parts))).scalar_one()
     assert batch_ids == [None] * 40
     assert sorted(a.target for a in audits) == sorted(f"message:{a['id']}" for a in answers)
     assert {a.detail["to"] for a in audits} == set(numbers(40))
@@ -123,10 +131,12 @@ async def test_a_failing_request_does_not_fail_its_group(web: WebEnv) -> None:
     def audit(ids: list[int]) -> AuditEntry:
         return AuditEntry("test", "message.send", f"message:{ids[0]}", None, None)
 
-    sends = [GroupedSend([p], "test", audit, refuse if i == 5 else None)
-             for i, p in enumerate(prepared)]
-    results = await asyncio.gather(*(committer.queue(web.app, s) for s in sends),
-                                   return_exceptions=True)
+    sends = [
+        GroupedSend([p], "test", audit, refuse if i == 5 else None) for i, p in enumerate(prepared)
+    ]
+    results = await asyncio.gather(
+        *(committer.queue(web.app, s) for s in sends), return_exceptions=True
+    )
     assert isinstance(results[5], RuntimeError)
     good = [r for i, r in enumerate(results) if i != 5]
     assert all(isinstance(r, tuple) and len(r[0]) == 1 for r in good)
@@ -142,8 +152,10 @@ async def test_racing_large_batches_with_one_key_queue_once(web: WebEnv) -> None
     """Batches this large are written with COPY: the loser's unique violation still comes out
     as the IntegrityError the idempotency retry expects."""
     body = {"to": numbers(COPY_FROM_ROWS + 100), "text": "raced"}
-    first, second = await asyncio.gather(send(web, body, **{"Idempotency-Key": "race"}),
-                                         send(web, body, **{"Idempotency-Key": "race"}))
+    first, second = await asyncio.gather(
+        send(web, body, **{"Idempotency-Key": "race"}),
+        send(web, body, **{"Idempotency-Key": "race"}),
+    )
     assert sorted([first.status, second.status]) == [200, 202]
     a, b = await first.json(), await second.json()
     assert [m["id"] for m in a["messages"]] == [m["id"] for m in b["messages"]]

@@ -14,8 +14,9 @@ def numbers(count: int, start: int = 0) -> list[str]:
 
 
 async def send(web: WebEnv, body: Any, role: str = "operator", **headers: str) -> Any:
-    return await web.client.post("/api/v1/messages", json=body,
-                                 headers={**web.bearer(role), **headers})
+    return await web.client.post(
+        "/api/v1/messages", json=body, headers={**web.bearer(role), **headers}
+    )
 
 
 async def test_send_one_message_is_queued(web: WebEnv) -> None:
@@ -44,8 +45,11 @@ async def test_precise_validation_errors(web: WebEnv) -> None:
         ({"to": "12345", "text": "x"}, "invalid_number", "to"),
         ({"to": NUMBER, "text": ""}, "empty_text", "text"),
         ({"to": NUMBER, "text": "x" * 40000}, "text_too_long", "text"),
-        ({"to": NUMBER, "text": "x", "send_at": "2026-12-01T09:00:00"}, "invalid_send_at",
-         "send_at"),
+        (
+            {"to": NUMBER, "text": "x", "send_at": "2026-12-01T09:00:00"},
+            "invalid_send_at",
+            "send_at",
+        ),
         ({"to": NUMBER, "text": "x", "bogus": 1}, "unknown_field", "bogus"),
         ({"to": NUMBER, "text": "x", "priority": "5"}, "wrong_type", "priority"),
         ({"to": NUMBER, "text": "x", "modem": "nope"}, "unknown_modem", "modem"),
@@ -59,20 +63,24 @@ async def test_precise_validation_errors(web: WebEnv) -> None:
 
 
 async def test_invalid_json_and_media_type(web: WebEnv) -> None:
-    bad = await web.client.post("/api/v1/messages", data=b"{not json",
-                                headers={**web.bearer("operator"),
-                                         "Content-Type": "application/json"})
+    bad = await web.client.post(
+        "/api/v1/messages",
+        data=b"{not json",
+        headers={**web.bearer("operator"), "Content-Type": "application/json"},
+    )
     assert bad.status == 400
     assert (await bad.json())["error"]["code"] == "invalid_json"
-    form = await web.client.post("/api/v1/messages", data={"to": NUMBER},
-                                 headers=web.bearer("operator"))
+    form = await web.client.post(
+        "/api/v1/messages", data={"to": NUMBER}, headers=web.bearer("operator")
+    )
     assert form.status == 415
 
 
 async def test_body_too_large_is_413_json(web: WebEnv) -> None:
     huge = b'{"to": "+5511987654321", "text": "' + b"x" * (9 * 1024 * 1024) + b'"}'
     response = await web.client.post(
-        "/api/v1/messages", data=huge,
+        "/api/v1/messages",
+        data=huge,
         headers={**web.bearer("operator"), "Content-Type": "application/json"},
     )
     assert response.status == 413
@@ -105,17 +113,20 @@ async def test_pagination_walks_everything_once(web: WebEnv) -> None:
     cursor = None
     while True:
         query = "?limit=5" + (f"&cursor={cursor}" if cursor else "")
-        page = await (await web.client.get("/api/v1/messages" + query,
-                                           headers=web.bearer("viewer"))).json()
+        page = await (
+            await web.client.get("/api/v1/messages" + query, headers=web.bearer("viewer"))
+        ).json()
         seen += [m["id"] for m in page["messages"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert len(seen) == 23 and len(set(seen)) == 23
     assert seen == sorted(seen, reverse=True)
-    filtered = await web.client.get("/api/v1/messages",
-                                    params={"to": numbers(1)[0], "status": "queued"},
-                                    headers=web.bearer("viewer"))
+    filtered = await web.client.get(
+        "/api/v1/messages",
+        params={"to": numbers(1)[0], "status": "queued"},
+        headers=web.bearer("viewer"),
+    )
     assert len((await filtered.json())["messages"]) == 1
     bad = await web.client.get("/api/v1/messages?cursor=zzz", headers=web.bearer("viewer"))
     assert bad.status == 422
@@ -128,8 +139,9 @@ async def test_cancel_then_too_late(web: WebEnv) -> None:
     assert first.status == 200 and (await first.json())["status"] == "cancelled"
     second = await web.client.post(url, headers=web.bearer("operator"))
     assert second.status == 409 and (await second.json())["error"]["code"] == "too_late"
-    missing = await web.client.post("/api/v1/messages/999999/cancel",
-                                    headers=web.bearer("operator"))
+    missing = await web.client.post(
+        "/api/v1/messages/999999/cancel", headers=web.bearer("operator")
+    )
     assert missing.status == 404
 
 
@@ -137,8 +149,9 @@ async def test_viewer_cannot_send_or_cancel_and_bad_keys_get_401(web: WebEnv) ->
     assert (await send(web, {"to": NUMBER, "text": "x"}, role="viewer")).status == 403
     cancel = await web.client.post("/api/v1/messages/1/cancel", headers=web.bearer("viewer"))
     assert cancel.status == 403
-    unknown = await web.client.get("/api/v1/messages",
-                                   headers={"Authorization": "Bearer smsgw_nope"})
+    unknown = await web.client.get(
+        "/api/v1/messages", headers={"Authorization": "Bearer smsgw_nope"}
+    )
     assert unknown.status == 401
     none = await web.client.get("/api/v1/messages")
     assert none.status == 401
@@ -152,10 +165,9 @@ async def test_csv_upload(web: WebEnv) -> None:
     csv_text += "\n" + numbers(1, 50)[0] + "\n"
     form.add_field("file", csv_text.encode(), filename="list.csv", content_type="text/csv")
     form.add_field("text", "default text")
-    response = await web.client.post("/api/v1/messages/batch", data=form,
-                                     headers=web.bearer("operator"))
+    response = await web.client.post(
+        "/api/v1/messages/batch", data=form, headers=web.bearer("operator")
+    )
     body = await response.json()
     assert response.status == 202, body
-    assert [m["text"] for m in body["messages"]] == [
-        "hi 0", "hi 1", "hi 2", "hi 3", "default text"
-    ]
+    assert [m["text"] for m in body["messages"]] == ["hi 0", "hi 1", "hi 2", "hi 3", "default text"]

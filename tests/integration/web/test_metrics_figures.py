@@ -30,15 +30,29 @@ METRIC_NAME = re.compile(r"\bsmsgw_[a-z0-9_]+")
 
 async def add_modem(web: WebEnv, name: str = "m0") -> None:
     async with web.db.begin() as conn:
-        await conn.execute(insert(modems).values(
-            name=name, host="h1", device="/dev/x", state="online", signal_dbm=-71,
-            operator="Vivo", registration="home", last_seen=utc_now(), imei="1", imsi="2"))
+        await conn.execute(
+            insert(modems).values(
+                name=name,
+                host="h1",
+                device="/dev/x",
+                state="online",
+                signal_dbm=-71,
+                operator="Vivo",
+                registration="home",
+                last_seen=utc_now(),
+                imei="1",
+                imsi="2",
+            )
+        )
 
 
 async def traffic(web: WebEnv) -> None:
     """A few requests, one message sent through m0 in the last hour."""
-    answer = await web.client.post("/api/v1/messages", json={"to": "+5511987654321", "text": "x"},
-                                   headers=web.bearer("operator"))
+    answer = await web.client.post(
+        "/api/v1/messages",
+        json={"to": "+5511987654321", "text": "x"},
+        headers=web.bearer("operator"),
+    )
     message = await answer.json()
     async with web.db.begin() as conn:
         await conn.execute(
@@ -76,8 +90,15 @@ async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> No
         assert database["lock_waits"] is None
     assert data["queue"]["depth"] == 1
     modem = data["modems"][0]
-    assert modem == {"name": "m0", "state": "online", "online": True, "signal": -71,
-                     "queue_depth": 0, "sent_today": 0, "sent_last_hour": 1}
+    assert modem == {
+        "name": "m0",
+        "state": "online",
+        "online": True,
+        "signal": -71,
+        "queue_depth": 0,
+        "sent_today": 0,
+        "sent_last_hour": 1,
+    }
 
 
 async def test_prometheus_exposes_every_name_the_alert_rules_use(web: WebEnv) -> None:
@@ -87,8 +108,7 @@ async def test_prometheus_exposes_every_name_the_alert_rules_use(web: WebEnv) ->
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     wanted = set(METRIC_NAME.findall(ALERTS.read_text()))
     assert {"smsgw_database_up", "smsgw_db_pool_use", "smsgw_queue_depth"} <= wanted
-    missing = sorted(name for name in wanted
-                     if not any(line.startswith(name) for line in samples))
+    missing = sorted(name for name in wanted if not any(line.startswith(name) for line in samples))
     assert missing == []
     assert "smsgw_database_up 1.0" in samples
     assert 'smsgw_modem_online{modem="m0"} 1.0' in samples
@@ -104,8 +124,9 @@ async def pg_web(pg_url: str, web_options: OptionsFactory) -> AsyncIterator[WebE
         yield env
 
 
-async def test_lock_waits_count_a_session_blocked_on_a_row_lock(pg_web: WebEnv,
-                                                                  pg_url: str) -> None:
+async def test_lock_waits_count_a_session_blocked_on_a_row_lock(
+    pg_web: WebEnv, pg_url: str
+) -> None:
     holder = await asyncpg.connect(pg_url)
     waiter = await asyncpg.connect(pg_url)
     try:
@@ -127,8 +148,9 @@ async def test_lock_waits_count_a_session_blocked_on_a_row_lock(pg_web: WebEnv,
         await waiter.close()
 
 
-async def test_lock_waits_in_another_database_are_not_counted(pg_web: WebEnv,
-                                                             pg_empty_url: str) -> None:
+async def test_lock_waits_in_another_database_are_not_counted(
+    pg_web: WebEnv, pg_empty_url: str
+) -> None:
     holder = await asyncpg.connect(pg_empty_url)
     waiter = await asyncpg.connect(pg_empty_url)
     try:

@@ -35,17 +35,40 @@ def web_options() -> Any:
 async def add_modems(web: WebEnv) -> None:
     now = utc_now()
     async with web.db.begin() as conn:
-        await conn.execute(insert(modems).values(
-            name="claro1", host="gw1", device="/dev/ttyUSB0", state="online", signal_dbm=-71,
-            operator="Claro", registration="home", last_seen=now, imei="356938035643809",
-            imsi="724051234567890", manufacturer="Quectel", model="EC25"))
-        await conn.execute(insert(modems).values(
-            name="vivo2", host="gw1", device="/dev/ttyUSB1", state="no_sim", last_seen=now,
-            error="SIM not inserted"))
-        await conn.execute(insert(modem_samples), [
-            {"modem": "claro1", "at": now - timedelta(minutes=m), "signal_dbm": -70 - m}
-            for m in (30, 20, 10)
-        ] + [{"modem": "claro1", "at": now - timedelta(days=2), "signal_dbm": -99}])
+        await conn.execute(
+            insert(modems).values(
+                name="claro1",
+                host="gw1",
+                device="/dev/ttyUSB0",
+                state="online",
+                signal_dbm=-71,
+                operator="Claro",
+                registration="home",
+                last_seen=now,
+                imei="356938035643809",
+                imsi="724051234567890",
+                manufacturer="Quectel",
+                model="EC25",
+            )
+        )
+        await conn.execute(
+            insert(modems).values(
+                name="vivo2",
+                host="gw1",
+                device="/dev/ttyUSB1",
+                state="no_sim",
+                last_seen=now,
+                error="SIM not inserted",
+            )
+        )
+        await conn.execute(
+            insert(modem_samples),
+            [
+                {"modem": "claro1", "at": now - timedelta(minutes=m), "signal_dbm": -70 - m}
+                for m in (30, 20, 10)
+            ]
+            + [{"modem": "claro1", "at": now - timedelta(days=2), "signal_dbm": -99}],
+        )
 
 
 @asynccontextmanager
@@ -81,10 +104,11 @@ async def signed_in(web: WebEnv, role: str) -> str:
 
 async def audited(web: WebEnv) -> list[tuple[str, str | None, Any]]:
     async with web.db.read() as conn:
-        rows = await conn.execute(select(audit_log.c.action, audit_log.c.target,
-                                         audit_log.c.detail)
-                                  .where(audit_log.c.action.like("modem.%"))
-                                  .order_by(audit_log.c.id))
+        rows = await conn.execute(
+            select(audit_log.c.action, audit_log.c.target, audit_log.c.detail)
+            .where(audit_log.c.action.like("modem.%"))
+            .order_by(audit_log.c.id)
+        )
         return [(row.action, row.target, row.detail) for row in rows]
 
 
@@ -114,12 +138,16 @@ async def test_an_operator_sends_ussd_and_reads_the_answer(web: WebEnv) -> None:
     await add_modems(web)
     token = await signed_in(web, "operator")
     async with gateway(web, {"ok": True, "text": "Saldo: R$ 12,34"}) as received:
-        page = await web.client.post("/modems/claro1/ussd",
-                                     data={"csrf_token": token, "code": " *100# "})
+        page = await web.client.post(
+            "/modems/claro1/ussd", data={"csrf_token": token, "code": " *100# "}
+        )
         html = await page.text()
     assert page.status == 200
-    answer = re.search(r'<div class="ussd-answer ok" id="ussd-answer" role="status">\s*<pre>'
-                       r"([^<]*)</pre>", html)
+    answer = re.search(
+        r'<div class="ussd-answer ok" id="ussd-answer" role="status">\s*<pre>'
+        r"([^<]*)</pre>",
+        html,
+    )
     assert answer is not None and unescape(answer.group(1)) == "Saldo: R$ 12,34"
     assert 'name="code" value="*100#"' in html
     assert [(c["type"], c["modem"], c["code"]) for c in received] == [("ussd", "claro1", "*100#")]
@@ -129,20 +157,23 @@ async def test_an_operator_sends_ussd_and_reads_the_answer(web: WebEnv) -> None:
 async def test_ussd_mistakes_and_silence_are_shown(web: WebEnv) -> None:
     await add_modems(web)
     token = await signed_in(web, "operator")
-    page = await web.client.post("/modems/claro1/ussd", data={"csrf_token": token,
-                                                              "code": "*100#; rm"})
+    page = await web.client.post(
+        "/modems/claro1/ussd", data={"csrf_token": token, "code": "*100#; rm"}
+    )
     html = await page.text()
     assert 'class="ussd-answer error"' in html and "A USSD code has digits, * and #." in html
     # Nobody answers on the bus: the page says so after the command timeout.
-    page = await web.client.post("/modems/claro1/ussd", data={"csrf_token": token,
-                                                              "code": "*222#"})
+    page = await web.client.post("/modems/claro1/ussd", data={"csrf_token": token, "code": "*222#"})
     assert "The modem did not answer in time." in await page.text()
     async with gateway(web, {"ok": False, "error": "USSD refused by the network"}):
-        page = await web.client.post("/modems/claro1/ussd", data={"csrf_token": token,
-                                                                  "code": "*333#"})
+        page = await web.client.post(
+            "/modems/claro1/ussd", data={"csrf_token": token, "code": "*333#"}
+        )
         assert "USSD refused by the network" in await page.text()
-    assert await audited(web) == [("modem.ussd", "claro1", {"code": "*222#", "ok": False}),
-                                  ("modem.ussd", "claro1", {"code": "*333#", "ok": False})]
+    assert await audited(web) == [
+        ("modem.ussd", "claro1", {"code": "*222#", "ok": False}),
+        ("modem.ussd", "claro1", {"code": "*333#", "ok": False}),
+    ]
 
 
 async def test_an_admin_restarts_a_modem(web: WebEnv) -> None:
@@ -151,8 +182,9 @@ async def test_an_admin_restarts_a_modem(web: WebEnv) -> None:
     detail = await (await web.client.get("/modems/claro1")).text()
     assert 'action="/modems/claro1/restart"' in detail
     async with gateway(web, {"ok": True}) as received:
-        response = await web.client.post("/modems/claro1/restart", data={"csrf_token": token},
-                                         allow_redirects=False)
+        response = await web.client.post(
+            "/modems/claro1/restart", data={"csrf_token": token}, allow_redirects=False
+        )
     assert (response.status, response.headers["Location"]) == (303, "/modems/claro1")
     assert [(c["type"], c["modem"]) for c in received] == [("modem.restart", "claro1")]
     shown = await (await web.client.get("/modems/claro1")).text()
@@ -164,19 +196,24 @@ async def test_an_admin_restarts_a_modem(web: WebEnv) -> None:
         failed = await web.client.post("/modems/claro1/restart", data={"csrf_token": token})
         assert "Restart failed." in await failed.text()
     assert [detail for _, _, detail in await audited(web)] == [
-        {"ok": True}, {"ok": False}, {"ok": False}]
+        {"ok": True},
+        {"ok": False},
+        {"ok": False},
+    ]
 
 
 async def test_operators_cannot_restart_and_viewers_cannot_send_ussd(web: WebEnv) -> None:
     await add_modems(web)
     token = await signed_in(web, "operator")
     assert "/restart" not in await (await web.client.get("/modems/claro1")).text()
-    refused = await web.client.post("/modems/claro1/restart", data={"csrf_token": token},
-                                    allow_redirects=False)
+    refused = await web.client.post(
+        "/modems/claro1/restart", data={"csrf_token": token}, allow_redirects=False
+    )
     assert refused.status == 403
     await web.client.post("/logout", data={"csrf_token": token})
     token = await signed_in(web, "viewer")
-    refused = await web.client.post("/modems/claro1/ussd", data={"csrf_token": token,
-                                                                 "code": "*100#"})
+    refused = await web.client.post(
+        "/modems/claro1/ussd", data={"csrf_token": token, "code": "*100#"}
+    )
     assert refused.status == 403
     assert await audited(web) == []

@@ -44,15 +44,25 @@ async def _actions(web: WebEnv) -> list[tuple[str, str]]:
         return [(row.actor, row.action) for row in rows]
 
 
-async def _change(client: TestClient[Any, Any], current: str, new: str, confirm: str | None = None,
-                  next_page: str = "") -> Any:
+async def _change(
+    client: TestClient[Any, Any],
+    current: str,
+    new: str,
+    confirm: str | None = None,
+    next_page: str = "",
+) -> Any:
     page = await client.get("/account")
     assert page.status == 200
     token = csrf_from(await page.text())
     return await client.post(
         "/account",
-        data={"csrf_token": token, "current_password": current, "new_password": new,
-              "confirm_password": new if confirm is None else confirm, "next": next_page},
+        data={
+            "csrf_token": token,
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+            "next": next_page,
+        },
         allow_redirects=False,
     )
 
@@ -148,8 +158,9 @@ async def test_an_admin_resets_a_password_shown_once(web: WebEnv) -> None:
             allow_redirects=False,
         )
         assert reset.status == 200
-        shown = re.search(r'<code class="secret" id="new-password">([^<]+)</code>',
-                          await reset.text())
+        shown = re.search(
+            r'<code class="secret" id="new-password">([^<]+)</code>', await reset.text()
+        )
         assert shown is not None
         temporary = shown.group(1)
         assert (await victim.get("/", allow_redirects=False)).status == 302
@@ -168,7 +179,8 @@ async def test_an_admin_cannot_reset_their_own_password_from_the_user_list(web: 
     await login(web.client, "admin")
     token = csrf_from(await (await web.client.get("/admin/users")).text())
     response = await web.client.post(
-        f"/admin/users/{me.id}", data={"csrf_token": token, "action": "reset_password"},
+        f"/admin/users/{me.id}",
+        data={"csrf_token": token, "action": "reset_password"},
         allow_redirects=False,
     )
     assert response.status == 303

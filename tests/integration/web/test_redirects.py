@@ -40,16 +40,21 @@ async def test_login_never_redirects_off_site(web: WebEnv) -> None:
             page = await web.client.get(f"/login?next={quote(hostile, safe='')}")
             answer = await web.client.post(
                 f"/login?next={quote(hostile, safe='')}",
-                data={"username": "viewer", "password": PASSWORD,
-                      "csrf_token": csrf_from(await page.text()), **data},
+                data={
+                    "username": "viewer",
+                    "password": PASSWORD,
+                    "csrf_token": csrf_from(await page.text()),
+                    **data,
+                },
                 allow_redirects=False,
-            )  # fmt: skip
+            )
             assert answer.status == 303, hostile
             assert answer.headers["Location"] == "/", hostile
             assert_same_site(answer.headers["Location"])
             home = await web.client.get("/")
-            await web.client.post("/logout", data={"csrf_token": csrf_from(await home.text())},
-                                  allow_redirects=False)
+            await web.client.post(
+                "/logout", data={"csrf_token": csrf_from(await home.text())}, allow_redirects=False
+            )
 
 
 async def test_the_password_form_never_redirects_off_site(web: WebEnv) -> None:
@@ -57,8 +62,11 @@ async def test_the_password_form_never_redirects_off_site(web: WebEnv) -> None:
     assert (await login(web.client, "operator")).status == 303
     for turn, hostile in enumerate(HOSTILE_NEXT):
         async with web.db.begin() as conn:
-            await conn.execute(update(users).where(users.c.username == "operator")
-                               .values(must_change_password=True))
+            await conn.execute(
+                update(users)
+                .where(users.c.username == "operator")
+                .values(must_change_password=True)
+            )
         page = await web.client.get(f"/account?next={quote(hostile, safe='')}")
         assert page.status == 200
         html = await page.text()
@@ -66,10 +74,15 @@ async def test_the_password_form_never_redirects_off_site(web: WebEnv) -> None:
         current, new = passwords[turn % 2], passwords[(turn + 1) % 2]
         answer = await web.client.post(
             f"/account?next={quote(hostile, safe='')}",
-            data={"csrf_token": csrf_from(html), "current_password": current,
-                  "new_password": new, "confirm_password": new, "next": hostile},
+            data={
+                "csrf_token": csrf_from(html),
+                "current_password": current,
+                "new_password": new,
+                "confirm_password": new,
+                "next": hostile,
+            },
             allow_redirects=False,
-        )  # fmt: skip
+        )
         assert answer.status == 303, hostile
         assert answer.headers["Location"] == "/", hostile
 
@@ -93,8 +106,12 @@ async def test_a_local_next_is_kept(web: WebEnv) -> None:
     assert 'name="next" value="/outbox?status=failed"' in await page.text()
     answer = await web.client.post(
         "/login",
-        data={"username": "viewer", "password": PASSWORD,
-              "csrf_token": csrf_from(await page.text()), "next": "/outbox?status=failed"},
+        data={
+            "username": "viewer",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(await page.text()),
+            "next": "/outbox?status=failed",
+        },
         allow_redirects=False,
-    )  # fmt: skip
+    )
     assert answer.headers["Location"] == "/outbox?status=failed"

@@ -46,7 +46,8 @@ def plain_get_paths(app: web.Application) -> list[str]:
         if isinstance(resource, StaticResource) or not isinstance(resource, PlainResource):
             continue
         if any(route.method == "GET" for route in resource) and resource.canonical not in (
-            *STREAMS, *CONSTANT_DATA
+            *STREAMS,
+            *CONSTANT_DATA,
         ):
             paths.append(resource.canonical)
     return sorted(paths)
@@ -74,8 +75,9 @@ async def test_a_new_api_key_and_a_reset_password_are_never_stored(web: WebEnv) 
     assert created.status == 200 and "smsgw_" in await created.text()
     assert "no-store" in created.headers["Cache-Control"]
     async with web.db.read() as conn:
-        viewer_id = (await conn.execute(
-            select(users.c.id).where(users.c.username == "viewer"))).scalar_one()
+        viewer_id = (
+            await conn.execute(select(users.c.id).where(users.c.username == "viewer"))
+        ).scalar_one()
     reset = await web.client.post(
         f"/admin/users/{viewer_id}",
         data={"csrf_token": token, "action": "reset_password"},
@@ -105,8 +107,7 @@ async def served(db_url: str) -> AsyncIterator[int]:
     """The app as ``webui run`` serves it (``webui.server.start``), on a free port."""
     settings = settings_for(db_url)
     db = Database.from_settings(settings.database)
-    app = create_app(settings, db=db, options=options_from_settings(settings,
-                                                                    run_dispatcher=False))
+    app = create_app(settings, db=db, options=options_from_settings(settings, run_dispatcher=False))
     port = free_port()
     runner = await start(app, ListenAddress("127.0.0.1", port))
     try:
@@ -145,4 +146,3 @@ async def test_no_banner_even_on_requests_aiohttp_cannot_parse(
     head = await raw_answer(served, request_bytes)
     assert head.startswith("HTTP/1."), head
     assert not re.search(r"(?im)^server:.*(python|aiohttp)", head), head
-

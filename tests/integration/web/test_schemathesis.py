@@ -14,27 +14,38 @@ import pytest
 from tests.integration.web.conftest import WebEnv
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-CHECKS = ",".join((
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-))
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
 
 
-async def test_no_server_errors_and_responses_match_the_schema(
-    web: WebEnv, tmp_path: Path
-) -> None:
+async def test_no_server_errors_and_responses_match_the_schema(web: WebEnv, tmp_path: Path) -> None:
     url = str(web.client.make_url("/api/openapi.json"))
     process = await asyncio.create_subprocess_exec(
-        str(SCHEMATHESIS), "run", url,
-        "--checks", CHECKS,
-        "--max-examples", "15",
-        "--seed", "1",
-        "--header", f"Authorization: Bearer {web.keys['operator']}",
-        "--request-timeout", "20",
-        "--exclude-path", "/api/v1/modems/{name}/ussd",
-        "--report", "junit", "--report-dir", str(tmp_path),
+        str(SCHEMATHESIS),
+        "run",
+        url,
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "15",
+        "--seed",
+        "1",
+        "--header",
+        f"Authorization: Bearer {web.keys['operator']}",
+        "--request-timeout",
+        "20",
+        "--exclude-path",
+        "/api/v1/modems/{name}/ussd",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},

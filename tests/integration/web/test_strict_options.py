@@ -14,8 +14,9 @@ from webui.options import WebOptions, options_from_settings
 @pytest.fixture
 def web_options() -> Any:
     def make(settings: Settings) -> WebOptions:
-        return options_from_settings(settings, run_dispatcher=False, slow_request_ms=0,
-                                     metrics_allow=())
+        return options_from_settings(
+            settings, run_dispatcher=False, slow_request_ms=0, metrics_allow=()
+        )
 
     return make
 

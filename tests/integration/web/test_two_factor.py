@@ -29,11 +29,15 @@ async def enrol(web: WebEnv) -> tuple[pyotp.TOTP, list[str]]:
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', html)
     assert secret is not None
     totp = pyotp.TOTP(secret.group(1))
-    wrong = await web.client.post("/account/two-factor", data={
-        "csrf_token": csrf_from(html), "action": "enable", "code": "000000"})
+    wrong = await web.client.post(
+        "/account/two-factor",
+        data={"csrf_token": csrf_from(html), "action": "enable", "code": "000000"},
+    )
     assert wrong.status == 422
-    done = await web.client.post("/account/two-factor", data={
-        "csrf_token": csrf_from(html), "action": "enable", "code": totp.now()})
+    done = await web.client.post(
+        "/account/two-factor",
+        data={"csrf_token": csrf_from(html), "action": "enable", "code": totp.now()},
+    )
     codes = re.findall(r"<li><code>([a-z0-9-]{19})</code></li>", await done.text())
     assert done.status == 200 and len(codes) == 10 and len(set(codes)) == 10
     assert done.headers["Cache-Control"] == "no-store"
@@ -48,14 +52,18 @@ async def sign_out(web: WebEnv) -> None:
 async def send_code(web: WebEnv, code: str) -> Any:
     page = await web.client.get("/login/code", allow_redirects=False)
     assert page.status == 200, "waiting for the second step"
-    return await web.client.post("/login/code", allow_redirects=False, data={
-        "csrf_token": csrf_from(await page.text()), "code": code})
+    return await web.client.post(
+        "/login/code",
+        allow_redirects=False,
+        data={"csrf_token": csrf_from(await page.text()), "code": code},
+    )
 
 
 async def actions(web: WebEnv, target: str) -> list[str]:
     async with web.db.read() as conn:
-        rows = await conn.execute(select(audit_log.c.action).where(audit_log.c.target == target)
-                                  .order_by(audit_log.c.id))  # fmt: skip
+        rows = await conn.execute(
+            select(audit_log.c.action).where(audit_log.c.target == target).order_by(audit_log.c.id)
+        )
         return [row.action for row in rows]
 
 
@@ -98,8 +106,11 @@ async def test_admins_without_two_factor_are_held_at_enrolment_when_required(
 ) -> None:
     await login(web.client, "admin")
     page = await web.client.get("/admin/users")
-    rule = await web.client.post("/admin/users/two-factor", allow_redirects=False, data={
-        "csrf_token": csrf_from(await page.text()), "required": "on"})
+    rule = await web.client.post(
+        "/admin/users/two-factor",
+        allow_redirects=False,
+        data={"csrf_token": csrf_from(await page.text()), "required": "on"},
+    )
     assert rule.status == 303
     held = await web.client.get("/outbox", allow_redirects=False)
     assert held.status == 303 and held.headers["Location"].startswith("/account/two-factor")
@@ -120,12 +131,20 @@ async def actions_all(web: WebEnv) -> list[str]:
 async def test_webui_reset_2fa_turns_it_off_and_ends_sessions(web: WebEnv) -> None:
     await login(web.client, "operator")
     await enrol(web)
-    env = {**os.environ, "SMSGW_DATABASE_URL": web.settings.database.url,
-           "SMSGW_SECRET_KEY": "unused-here-0123456789abcdefghijklmnop"}  # fmt: skip
+    env = {
+        **os.environ,
+        "SMSGW_DATABASE_URL": web.settings.database.url,
+        "SMSGW_SECRET_KEY": "unused-here-0123456789abcdefghijklmnop",
+    }
     env.pop("SMSGW_REDIS_URL", None)
     process = await asyncio.create_subprocess_exec(
-        WEBUI, "reset-2fa", "OPERATOR", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        WEBUI,
+        "reset-2fa",
+        "OPERATOR",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     assert "turned off" in out.decode()

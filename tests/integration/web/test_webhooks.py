@@ -67,8 +67,11 @@ def fast(settings: Settings, **extra: Any) -> WebOptions:
     """Quick retries; the receivers listen on 127.0.0.1, a LAN receiver to allow-list."""
     extra.setdefault("webhook_policy", AddressPolicy.parse(["127.0.0.1"]))
     return options_from_settings(
-        settings, webhook_poll_interval=0.05, webhook_backoff_base=0.05,
-        webhook_commit_lag=0.0, **extra,
+        settings,
+        webhook_poll_interval=0.05,
+        webhook_backoff_base=0.05,
+        webhook_commit_lag=0.0,
+        **extra,
     )
 
 
@@ -79,26 +82,32 @@ def web_options() -> Any:
 
 async def key_secret(web: WebEnv, url: str) -> tuple[int, str]:
     async with web.db.begin() as conn:
-        row = (await conn.execute(select(api_keys).where(api_keys.c.name == "operator-key")))\
-            .one()
-        await conn.execute(update(api_keys).where(api_keys.c.id == row.id)
-                           .values(webhook_url=url))
+        row = (await conn.execute(select(api_keys).where(api_keys.c.name == "operator-key"))).one()
+        await conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(webhook_url=url))
     return row.id, row.webhook_secret
 
 
 async def mark(web: WebEnv, message_id: int, status: str, detail: str | None = None) -> None:
     """What gatewayd does when a message changes state."""
     async with web.db.begin() as conn:
-        await conn.execute(update(messages).where(messages.c.id == message_id)
-                           .values(status=status, updated_at=utc_now()))
-        await conn.execute(insert(message_events).values(
-            message_id=message_id, status=status, detail=detail, at=utc_now()))
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(status=status, updated_at=utc_now())
+        )
+        await conn.execute(
+            insert(message_events).values(
+                message_id=message_id, status=status, detail=detail, at=utc_now()
+            )
+        )
 
 
 async def send_one(web: WebEnv, **extra: Any) -> int:
     response = await web.client.post(
-        "/api/v1/messages", json={"to": "+5511987654321", "text": "hook", **extra},
-        headers=web.bearer("operator"))
+        "/api/v1/messages",
+        json={"to": "+5511987654321", "text": "hook", **extra},
+        headers=web.bearer("operator"),
+    )
     assert response.status == 202
     return int((await response.json())["id"])
 
@@ -119,9 +128,15 @@ async def test_status_event_is_posted_signed(web: WebEnv, receiver: Receiver) ->
 async def test_incoming_message_reaches_key_webhook(web: WebEnv, receiver: Receiver) -> None:
     _, secret = await key_secret(web, receiver.url())
     async with web.db.begin() as conn:
-        await conn.execute(insert(incoming_messages).values(
-            sender="+5511911112222", text="Oi", modem="m0", received_at=utc_now(),
-            dedupe_key="k1"))
+        await conn.execute(
+            insert(incoming_messages).values(
+                sender="+5511911112222",
+                text="Oi",
+                modem="m0",
+                received_at=utc_now(),
+                dedupe_key="k1",
+            )
+        )
     headers, body, _ = await receiver.next()
     assert headers["X-Event"] == "message.received"
     assert verify(secret, body, headers["X-Signature"])
@@ -160,8 +175,9 @@ async def test_events_while_web_was_down_are_delivered_later(
     async for up in make_web_env(settings, fast, seed=False):
         _, body, _ = await receiver.next()
         assert json.loads(body)["status"] == "sent"
-        listed = await up.client.get("/api/v1/webhooks/deliveries",
-                                     headers={"Authorization": f"Bearer {keys['operator']}"})
+        listed = await up.client.get(
+            "/api/v1/webhooks/deliveries", headers={"Authorization": f"Bearer {keys['operator']}"}
+        )
         assert listed.status == 403
 
 
@@ -175,8 +191,10 @@ async def test_admin_replays_a_delivery(web: WebEnv, receiver: Receiver) -> None
     me = await (await web.client.get("/api/v1/me")).json()
     listed = await (await web.client.get("/api/v1/webhooks/deliveries")).json()
     delivery_id = listed["deliveries"][0]["id"]
-    replay = await web.client.post(f"/api/v1/webhooks/deliveries/{delivery_id}/replay",
-                                   headers={"X-CSRF-Token": me["csrf_token"]})
+    replay = await web.client.post(
+        f"/api/v1/webhooks/deliveries/{delivery_id}/replay",
+        headers={"X-CSRF-Token": me["csrf_token"]},
+    )
     assert replay.status == 202
     headers, _, _ = await receiver.next()
     assert headers["X-Delivery-Id"] == str(delivery_id)
@@ -184,14 +202,28 @@ async def test_admin_replays_a_delivery(web: WebEnv, receiver: Receiver) -> None
 
 async def test_kannel_sendsms_and_dlr_url(web: WebEnv, receiver: Receiver) -> None:
     dlr = receiver.url("/dlr") + "?type=%d&to=%p&id=%I"
-    response = await web.client.get("/cgi-bin/sendsms", params={
-        "username": "operator-key", "password": web.keys["operator"],
-        "to": "+5511987654321", "text": "from kannel", "dlr-url": dlr, "dlr-mask": "3"})
+    response = await web.client.get(
+        "/cgi-bin/sendsms",
+        params={
+            "username": "operator-key",
+            "password": web.keys["operator"],
+            "to": "+5511987654321",
+            "text": "from kannel",
+            "dlr-url": dlr,
+            "dlr-mask": "3",
+        },
+    )
     assert response.status == 202
     assert await response.text() == "0: Accepted for delivery"
-    refused = await web.client.get("/cgi-bin/sendsms", params={
-        "username": "viewer-key", "password": web.keys["viewer"], "to": "+5511987654321",
-        "text": "x"})
+    refused = await web.client.get(
+        "/cgi-bin/sendsms",
+        params={
+            "username": "viewer-key",
+            "password": web.keys["viewer"],
+            "to": "+5511987654321",
+            "text": "x",
+        },
+    )
     assert refused.status == 403
     async with web.db.read() as conn:
         message_id = (await conn.execute(select(messages.c.id))).scalar_one()

@@ -42,8 +42,14 @@ def test_unsigned_and_malformed_envelopes_are_refused() -> None:
     assert reason("modem.restart") == "unsigned"
     assert reason(None) == "unsigned"
     sealed = seal(KEY, COMMAND, now=NOW)
-    for field, value in (("v", 2), ("issued_ms", "1"), ("issued_ms", True), ("body", []),
-                         ("nonce", 7), ("sig", None)):
+    for field, value in (
+        ("v", 2),
+        ("issued_ms", "1"),
+        ("issued_ms", True),
+        ("body", []),
+        ("nonce", 7),
+        ("sig", None),
+    ):
         assert reason({**sealed, field: value}) == "unsigned", field
     assert reason({**sealed, "extra": 1}) == "unsigned"
 
@@ -91,8 +97,9 @@ def test_a_second_copy_is_refused_until_long_after_it_went_stale() -> None:
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -122,6 +129,8 @@ def test_refusals_are_logged_at_most_so_often() -> None:
     refusals.refused(Refused("stale"), seal(KEY, COMMAND))
     lines = [entry for entry in logged if entry["event"] == "Refused operator command"]
     assert [(e["reason"], e["left_out"]) for e in lines] == [
-        ("unsigned", 0), ("unsigned", 0), ("stale", 3)
+        ("unsigned", 0),
+        ("unsigned", 0),
+        ("stale", 3),
     ]
     assert lines[-1]["modem"] == "sim0" and lines[-1]["type"] == "modem.restart"

@@ -83,9 +83,7 @@ def test_bad_numbers_are_reported_by_index_and_the_rest_prepared() -> None:
         (NewMessage(to="", text="hi", modem="nope"), "unknown_modem"),
     ],
 )
-def test_a_mistake_shared_by_all_recipients_is_raised_once(
-    template: NewMessage, code: str
-) -> None:
+def test_a_mistake_shared_by_all_recipients_is_raised_once(template: NewMessage, code: str) -> None:
     with pytest.raises(InvalidMessage) as raised:
         prepare_many(template, ["+5511987654321", "+14155552671"], known_modems={"m1"})
     assert raised.value.code == code

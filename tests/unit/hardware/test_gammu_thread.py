@@ -31,8 +31,10 @@ async def test_result_and_exception_are_handed_back() -> None:
         with pytest.raises(ZeroDivisionError):
             await thread.call("boom", lambda m: 1 // 0, timeout=5)
         caller = threading.current_thread().name
-        assert await thread.call("where", lambda m: threading.current_thread().name, timeout=5) \
-            != caller  # fmt: skip
+        assert (
+            await thread.call("where", lambda m: threading.current_thread().name, timeout=5)
+            != caller
+        )
     finally:
         thread.close()
 

@@ -27,10 +27,13 @@ def settings_with(tmp_path: Path, modem_toml: str) -> object:
 
 
 def test_identity_and_balance_keys_are_read(tmp_path: Path) -> None:
-    settings = settings_with(tmp_path, f'imei = "{IMEI}"\niccid = "8955050000000000001"\n'
-                             'device_globs = ["/dev/serial/by-id/*"]\nbalance_ussd = "*100#"\n'
-                             'balance_pattern = "R\\\\$ (?P<balance>[0-9,]+)"\n'
-                             "balance_interval = 3600\nlow_balance = 5\n")  # fmt: skip
+    settings = settings_with(
+        tmp_path,
+        f'imei = "{IMEI}"\niccid = "8955050000000000001"\n'
+        'device_globs = ["/dev/serial/by-id/*"]\nbalance_ussd = "*100#"\n'
+        'balance_pattern = "R\\\\$ (?P<balance>[0-9,]+)"\n'
+        "balance_interval = 3600\nlow_balance = 5\n",
+    )
     modem = settings.modems[0]  # type: ignore[attr-defined]
     assert (modem.imei, modem.iccid) == (IMEI, "8955050000000000001")
     assert modem.device_globs == ("/dev/serial/by-id/*",)
@@ -55,9 +58,18 @@ def test_bad_hardware_keys_are_one_line_errors(tmp_path: Path, line: str, messag
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("12,34", 12.34), ("12.34", 12.34), ("1.234,56", 1234.56), ("1,234.56", 1234.56),
-     ("1 234,56", 1234.56), ("12,34.", 12.34), ("-3,50", -3.5), ("7", 7.0), ("abc", None)],
-)  # fmt: skip
+    [
+        ("12,34", 12.34),
+        ("12.34", 12.34),
+        ("1.234,56", 1234.56),
+        ("1,234.56", 1234.56),
+        ("1 234,56", 1234.56),
+        ("12,34.", 12.34),
+        ("-3,50", -3.5),
+        ("7", 7.0),
+        ("abc", None),
+    ],
+)
 def test_amounts_in_local_formats(text: str, amount: float | None) -> None:
     assert parse_amount(text) == amount
 
@@ -89,8 +101,9 @@ def test_scan_output_is_valid_toml_with_one_table_per_modem() -> None:
     ]
     text = render_tables(probes)
     tables = tomllib.loads(text)["modem"]
-    assert tables == [{"name": "modem1", "device": "/dev/serial/by-id/usb-Quectel-if02",
-                       "imei": IMEI}]  # fmt: skip
+    assert tables == [
+        {"name": "modem1", "device": "/dev/serial/by-id/usb-Quectel-if02", "imei": IMEI}
+    ]
     assert "# /dev/ttyUSB9 is held by another process (ModemManager?)" in text
     assert "ttyUSB1" not in text
 

@@ -54,7 +54,9 @@ async def test_initialise_chooses_direct_delivery_and_storage(
     assert settings.indication is not None
     assert settings.indication.command == "AT+CNMI=2,2,0,1,0"
     assert (settings.messages, settings.reports, settings.ack_required) == (
-        "direct", "direct", False
+        "direct",
+        "direct",
+        False,
     )
     assert settings.storages is not None and settings.storages.read == "ME"
     assert device.commands.index("ATE0") < device.commands.index("AT+CMEE=1")
@@ -129,7 +131,9 @@ async def test_identity(device: FakeDevice, modem: AtModem, command: str, answer
         device.answers[variant] = answer if variant == command else final("ERROR")
     identity = await modem.identity()
     assert (identity.manufacturer, identity.model, identity.revision) == (
-        "ACME Wireless", "GSM-1000", "1.2.3"
+        "ACME Wireless",
+        "GSM-1000",
+        "1.2.3",
     )
     assert (identity.imei, identity.imsi, identity.iccid) == (IMEI, IMSI, ICCID)
 
@@ -249,13 +253,14 @@ async def test_ussd(device: FakeDevice, modem: AtModem, answer: str, text: str) 
 
 
 async def test_ussd_not_supported(device: FakeDevice, modem: AtModem) -> None:
-    device.answers['AT+CUSD=1,"*100#",15'] = f'\r\n+CUSD: 4\r\n{ok().decode()}'.encode()
+    device.answers['AT+CUSD=1,"*100#",15'] = f"\r\n+CUSD: 4\r\n{ok().decode()}".encode()
     with pytest.raises(Exception, match="not_supported"):
         await modem.ussd("*100#")
 
 
 async def test_disconnect_is_reported(device: FakeDevice, modem: AtModem) -> None:
     lost: asyncio.Future[ModemDisconnected] = asyncio.get_running_loop().create_future()
+
     def record(error: ModemDisconnected) -> None:
         if not lost.done():
             lost.set_result(error)

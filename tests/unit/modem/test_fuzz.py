@@ -11,11 +11,24 @@ from gatewayd.modem.channel import AtChannel, Unsolicited
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.transport import AtProtocol
 
-AT_WORDS = [b"OK", b"ERROR", b"+CMT: ,5", b"+CMTI: \"SM\",1", b"> ", b"+CSQ: 9,9", b"\r\n",
-            b"\r", b"\n", b"\x1a", b"\x1b", b"+CMS ERROR: 500", b"0011AABB", b"AT+CSQ", b"RING"]
-junk_chunks = st.lists(
-    st.one_of(st.binary(max_size=64), st.sampled_from(AT_WORDS)), max_size=30
-)
+AT_WORDS = [
+    b"OK",
+    b"ERROR",
+    b"+CMT: ,5",
+    b'+CMTI: "SM",1',
+    b"> ",
+    b"+CSQ: 9,9",
+    b"\r\n",
+    b"\r",
+    b"\n",
+    b"\x1a",
+    b"\x1b",
+    b"+CMS ERROR: 500",
+    b"0011AABB",
+    b"AT+CSQ",
+    b"RING",
+]
+junk_chunks = st.lists(st.one_of(st.binary(max_size=64), st.sampled_from(AT_WORDS)), max_size=30)
 
 
 class LoopbackModem(asyncio.Transport):

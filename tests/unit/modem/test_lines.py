@@ -30,8 +30,12 @@ CMGL = PendingContext("AT+CMGL=4", "+CMGL")
         ("+CMT: ,24", CSQ, LineKind.UNSOLICITED, "+CMT"),
         ("+CREG: 1", None, LineKind.UNSOLICITED, "+CREG"),
         ("+CREG: 0,1", PendingContext("AT+CREG?", "+CREG"), LineKind.RESPONSE, "+CREG"),
-        ('+CUSD: 0,"hi",15', PendingContext('AT+CUSD=1,"*100#",15', None), LineKind.UNSOLICITED,
-         "+CUSD"),
+        (
+            '+CUSD: 0,"hi",15',
+            PendingContext('AT+CUSD=1,"*100#",15', None),
+            LineKind.UNSOLICITED,
+            "+CUSD",
+        ),
         ("RING", CSQ, LineKind.UNSOLICITED, "RING"),
         ("NO CARRIER", None, LineKind.UNSOLICITED, "NO CARRIER"),
         ("^RSSI:14", CSQ, LineKind.UNSOLICITED, "^RSSI"),
@@ -76,7 +80,7 @@ def test_cmt_pdu_follows_only_in_pdu_mode_headers() -> None:
     assert classify('+CMT: "alpha",24', False, None).pdu_follows
     assert classify("+CDS: 25", False, None).pdu_follows
     assert not classify('+CMT: "+551199",,"24/01/01,10:00:00-12"', False, None).pdu_follows
-    assert not classify("+CDS: 6,12,\"+5511\",145", False, None).pdu_follows
+    assert not classify('+CDS: 6,12,"+5511",145', False, None).pdu_follows
 
 
 def test_pdu_line_checks_length_with_and_without_smsc() -> None:

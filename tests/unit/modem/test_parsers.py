@@ -19,7 +19,7 @@ from gatewayd.sms.gsm7 import pack_septets, text_to_septets
 
 
 def test_split_groups_and_ranges() -> None:
-    groups = split_groups('(0-2),(0-3),(0,2),(0-2),(0,1)')
+    groups = split_groups("(0-2),(0-3),(0,2),(0-2),(0,1)")
     assert groups == ["0-2", "0-3", "0,2", "0-2", "0,1"]
     assert parse_int_options("0-1,3") == {0, 1, 3}
     assert split_groups('("SM","ME"),("SM")') == ['"SM","ME"', '"SM"']
@@ -65,8 +65,12 @@ def test_ack_required_only_for_service_one() -> None:
 
 @pytest.mark.parametrize(
     ("value", "rssi", "dbm", "ber"),
-    [("21,99", 21, -71, None), ("0,0", 0, -113, 0), ("31,99", 31, -51, None), ("99,99", None,
-     None, None)],
+    [
+        ("21,99", 21, -71, None),
+        ("0,0", 0, -113, 0),
+        ("31,99", 31, -51, None),
+        ("99,99", None, None, None),
+    ],
 )
 def test_parse_csq(value: str, rssi: int | None, dbm: int | None, ber: int | None) -> None:
     quality = parse_csq(value)
@@ -75,8 +79,15 @@ def test_parse_csq(value: str, rssi: int | None, dbm: int | None, ber: int | Non
 
 @pytest.mark.parametrize(
     ("value", "state"),
-    [("0,1", "home"), ("2,5,\"00A1\",\"0B2C\",7", "roaming"), ("0,2", "searching"),
-     ("0,3", "denied"), ("0,0", "not_registered"), ("0,4", "unknown"), ("1", "home")],
+    [
+        ("0,1", "home"),
+        ('2,5,"00A1","0B2C",7', "roaming"),
+        ("0,2", "searching"),
+        ("0,3", "denied"),
+        ("0,0", "not_registered"),
+        ("0,4", "unknown"),
+        ("1", "home"),
+    ],
 )
 def test_parse_registration(value: str, state: str) -> None:
     assert parse_registration(value) == state
@@ -122,6 +133,9 @@ def test_ussd_decoding() -> None:
 def test_parse_cusd() -> None:
     reply = parse_cusd('0,"Saldo: R$ 10,00",15')
     assert (reply.status, reply.text, reply.dcs, reply.status_name) == (
-        0, "Saldo: R$ 10,00", 15, "done"
+        0,
+        "Saldo: R$ 10,00",
+        15,
+        "done",
     )
     assert parse_cusd("4").text is None

@@ -211,9 +211,15 @@ def test_status_report_states() -> None:
         decoded = decode_pdu(part.pdu)
         states[status] = getattr(decoded, "state", None)
     assert states == {
-        0x00: "delivered", 0x1F: "delivered", 0x20: "pending", 0x3F: "pending",
-        0x40: "failed", 0x46: "failed", 0x60: "failed", 0x7F: "failed",
-    }  # fmt: skip
+        0x00: "delivered",
+        0x1F: "delivered",
+        0x20: "pending",
+        0x3F: "pending",
+        0x40: "failed",
+        0x46: "failed",
+        0x60: "failed",
+        0x7F: "failed",
+    }
 
 
 def test_deliver_flash_and_alphanumeric_sender() -> None:

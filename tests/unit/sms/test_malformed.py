@@ -104,8 +104,11 @@ def test_fuzz_arbitrary_hex_like_text(text: str, smsc: bool) -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.integers(min_value=0, max_value=len(SIMPLE_DELIVER) // 2 - 1), st.binary(max_size=4),
-       st.booleans())  # fmt: skip
+@given(
+    st.integers(min_value=0, max_value=len(SIMPLE_DELIVER) // 2 - 1),
+    st.binary(max_size=4),
+    st.booleans(),
+)
 def test_fuzz_mutations_of_a_real_pdu(position: int, replacement: bytes, smsc: bool) -> None:
     octets = bytearray.fromhex(SIMPLE_DELIVER if smsc else SIMPLE_DELIVER[16:])
     octets[position : position + len(replacement)] = replacement

@@ -80,8 +80,11 @@ def test_deliver_round_trip(text: str, sender: str, quarter_hours: int) -> None:
     assert "".join(item.text or "" for item in delivers) == text
     assert {item.sender for item in delivers} == {sender}
     assert {item.smsc for item in delivers} == {"+5511999999999"}
-    assert all(item.scts == stamp and item.scts.utcoffset() == stamp.utcoffset()
-               for item in delivers if item.scts is not None)  # fmt: skip
+    assert all(
+        item.scts == stamp and item.scts.utcoffset() == stamp.utcoffset()
+        for item in delivers
+        if item.scts is not None
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -120,9 +123,19 @@ def test_a_part_never_ends_inside_a_surrogate_pair() -> None:
 
 @pytest.mark.parametrize(
     ("text", "segments"),
-    [("", 1), ("a" * 160, 1), ("a" * 161, 2), ("€" * 80, 1), ("€" * 81, 2),
-     ("ł" * 70, 1), ("ł" * 71, 2), ("😀" * 35, 1), ("😀" * 36, 2), ("a" * 153 * 255, 255)],
-)  # fmt: skip
+    [
+        ("", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("ł" * 70, 1),
+        ("ł" * 71, 2),
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),
+        ("a" * 153 * 255, 255),
+    ],
+)
 def test_segment_counts(text: str, segments: int) -> None:
     assert len(split_text(text)[1]) == segments
     assert segment_info(text).segments == segments

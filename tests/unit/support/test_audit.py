@@ -17,10 +17,17 @@ def message(
     message_id: int, recipient: str, text: str, status: str, *part_statuses: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A message row and its part rows (one per status given, seq from 1)."""
-    row = {"id": message_id, "recipient": recipient, "text": text, "encoding": "gsm7",
-           "status": status}  # fmt: skip
-    parts = [{"message_id": message_id, "seq": seq, "status": s}
-             for seq, s in enumerate(part_statuses, start=1)]  # fmt: skip
+    row = {
+        "id": message_id,
+        "recipient": recipient,
+        "text": text,
+        "encoding": "gsm7",
+        "status": status,
+    }
+    parts = [
+        {"message_id": message_id, "seq": seq, "status": s}
+        for seq, s in enumerate(part_statuses, start=1)
+    ]
     return row, parts
 
 
@@ -49,8 +56,14 @@ def clean_run() -> tuple[list[tuple[dict[str, Any], list[dict[str, Any]]]], list
         message(8, BOB, "eight", "cancelled", "queued"),
     ]
     first, second = part_texts(LONG, "gsm7")
-    ledger = [sent(ALICE, "one"), sent(BOB, "two"), sent(ALICE, first), sent(ALICE, second, 1),
-              sent(ALICE, "five"), sent(ALICE, "seven")]  # fmt: skip
+    ledger = [
+        sent(ALICE, "one"),
+        sent(BOB, "two"),
+        sent(ALICE, first),
+        sent(ALICE, second, 1),
+        sent(ALICE, "five"),
+        sent(ALICE, "seven"),
+    ]
     return planted, ledger
 
 
@@ -60,12 +73,26 @@ def test_a_clean_run_passes_with_its_figures() -> None:
     assert audit.problems() == []
     audit.assert_clean()
     assert audit.figures() == {
-        "messages": 8, "parts": 9, "ledger_lines": 6,
-        "statuses": {"delivered": 2, "sent": 1, "failed": 1, "unknown": 2, "expired": 1,
-                     "cancelled": 1},
-        "unknown_parts": 2, "unknown_parts_on_ledger": 1, "lost": 0, "duplicated": 0,
-        "sent_while_refused": 0, "unsettled": 0, "phantom": 0, "sent_with_report": 0,
-    }  # fmt: skip
+        "messages": 8,
+        "parts": 9,
+        "ledger_lines": 6,
+        "statuses": {
+            "delivered": 2,
+            "sent": 1,
+            "failed": 1,
+            "unknown": 2,
+            "expired": 1,
+            "cancelled": 1,
+        },
+        "unknown_parts": 2,
+        "unknown_parts_on_ledger": 1,
+        "lost": 0,
+        "duplicated": 0,
+        "sent_while_refused": 0,
+        "unsettled": 0,
+        "phantom": 0,
+        "sent_with_report": 0,
+    }
 
 
 def fails(audit: Audit, kind: str) -> str:
@@ -113,8 +140,10 @@ def test_an_unknown_part_on_the_ledger_twice_is_duplicated() -> None:
     planted, ledger = clean_run()
     ledger += [sent(ALICE, "five"), sent(BOB, "six"), sent(BOB, "six")]
     audit = audited(planted, ledger)
-    assert audit.duplicated == ["message 5 part 1 (unknown) on ledger 2x",
-                                "message 6 part 1 (unknown) on ledger 2x"]  # fmt: skip
+    assert audit.duplicated == [
+        "message 5 part 1 (unknown) on ledger 2x",
+        "message 6 part 1 (unknown) on ledger 2x",
+    ]
     fails(audit, "duplicated")
 
 
@@ -131,14 +160,17 @@ def test_a_part_shown_failed_or_queued_that_went_out_is_sent_while_refused() -> 
     planted, ledger = clean_run()
     ledger += [sent(BOB, "four"), sent(BOB, "eight")]
     audit = audited(planted, ledger)
-    assert audit.sent_while_refused == ["message 4 part 1 (failed) on ledger 1x",
-                                        "message 8 part 1 (queued) on ledger 1x"]  # fmt: skip
+    assert audit.sent_while_refused == [
+        "message 4 part 1 (failed) on ledger 1x",
+        "message 8 part 1 (queued) on ledger 1x",
+    ]
     fails(audit, "sent_while_refused")
 
 
-@pytest.mark.parametrize(("message_status", "part_status"),
-                         [("queued", "queued"), ("sending", "sending"), ("sending", "sent"),
-                          ("delivered", "sending")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("message_status", "part_status"),
+    [("queued", "queued"), ("sending", "sending"), ("sending", "sent"), ("delivered", "sending")],
+)
 def test_anything_still_queued_or_sending_is_unsettled(
     message_status: str, part_status: str
 ) -> None:
@@ -169,5 +201,11 @@ def test_every_kind_at_once_is_each_reported() -> None:
     ledger.remove(sent(ALICE, "one"))
     ledger += [sent(BOB, "two"), sent(BOB, "ghost"), sent(BOB, "four")]
     kinds = [p.split(":")[0] for p in audited(planted, ledger).problems()]
-    assert kinds == ["messages in unexpected states {'sending'", "1 lost", "1 duplicated",
-                     "1 sent_while_refused", "1 unsettled", "1 phantom"]  # fmt: skip
+    assert kinds == [
+        "messages in unexpected states {'sending'",
+        "1 lost",
+        "1 duplicated",
+        "1 sent_while_refused",
+        "1 unsettled",
+        "1 phantom",
+    ]

@@ -25,8 +25,16 @@ def clean_ledger() -> list[dict[str, Any]]:
 def test_a_clean_run_has_no_problems_and_counts_each_status() -> None:
     outcome = audit(TEXTS, dict(CLEAN), clean_ledger())
     assert problems(outcome) == []
-    assert outcome == Counter({"delivered": 2, "sent": 1, "expired": 1, "unknown": 2,
-                               "unknown_but_sent": 1, **dict.fromkeys(VERDICT, 0)})  # fmt: skip
+    assert outcome == Counter(
+        {
+            "delivered": 2,
+            "sent": 1,
+            "expired": 1,
+            "unknown": 2,
+            "unknown_but_sent": 1,
+            **dict.fromkeys(VERDICT, 0),
+        }
+    )
 
 
 def test_a_delivered_message_not_on_the_ledger_is_lost() -> None:
@@ -49,8 +57,9 @@ def test_a_message_on_the_ledger_twice_is_a_duplicate(status: str) -> None:
 
 
 def test_a_ledger_line_matching_no_message_is_a_phantom() -> None:
-    outcome = audit(TEXTS, dict(CLEAN), [*clean_ledger(), line("nobody queued this"),
-                                         line("nor this")])  # fmt: skip
+    outcome = audit(
+        TEXTS, dict(CLEAN), [*clean_ledger(), line("nobody queued this"), line("nor this")]
+    )
     assert problems(outcome) == ["phantom 2"]
 
 

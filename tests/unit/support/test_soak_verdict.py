@@ -15,15 +15,18 @@ TO = "+5511987650001"
 
 
 def planted_audit(statuses: dict[int, str], ledger_texts: list[str]) -> Audit:
-    rows = [{"id": i, "recipient": TO, "text": f"soak-{i}", "encoding": "gsm7", "status": s}
-            for i, s in statuses.items()]  # fmt: skip
+    rows = [
+        {"id": i, "recipient": TO, "text": f"soak-{i}", "encoding": "gsm7", "status": s}
+        for i, s in statuses.items()
+    ]
     parts = [{"message_id": i, "seq": 1, "status": s} for i, s in statuses.items()]
     return check(rows, parts, [{"to": TO, "text": t, "modem": 0} for t in ledger_texts])
 
 
 def clean_audit() -> Audit:
-    return planted_audit({1: "delivered", 2: "delivered", 3: "sent"},
-                         ["soak-1", "soak-2", "soak-3"])  # fmt: skip
+    return planted_audit(
+        {1: "delivered", 2: "delivered", 3: "sent"}, ["soak-1", "soak-2", "soak-3"]
+    )
 
 
 def clean_figures(latency: float = 0.02) -> LoadFigures:
@@ -39,8 +42,12 @@ def flat(value: int, count: int = 9) -> list[tuple[float, int]]:
 
 
 def judged(**changes: Any) -> list[str]:
-    given: dict[str, Any] = {"audit": clean_audit(), "figures": clean_figures(),
-                             "rss": flat(100_000), "tasks": flat(140)}  # fmt: skip
+    given: dict[str, Any] = {
+        "audit": clean_audit(),
+        "figures": clean_figures(),
+        "rss": flat(100_000),
+        "tasks": flat(140),
+    }
     given.update(changes)
     return verdict(given["audit"], given["figures"], given["rss"], given["tasks"])
 
@@ -53,10 +60,16 @@ def test_a_clean_soak_passes() -> None:
     ("statuses", "ledger", "named"),
     [
         ({1: "delivered", 2: "delivered", 3: "sent"}, ["soak-1", "soak-2"], "1 lost"),
-        ({1: "delivered", 2: "delivered", 3: "sent"},
-         ["soak-1", "soak-2", "soak-3", "soak-3"], "1 duplicated"),
-        ({1: "delivered", 2: "delivered", 3: "sent"},
-         ["soak-1", "soak-2", "soak-3", "soak-99"], "1 phantom"),
+        (
+            {1: "delivered", 2: "delivered", 3: "sent"},
+            ["soak-1", "soak-2", "soak-3", "soak-3"],
+            "1 duplicated",
+        ),
+        (
+            {1: "delivered", 2: "delivered", 3: "sent"},
+            ["soak-1", "soak-2", "soak-3", "soak-99"],
+            "1 phantom",
+        ),
         ({1: "delivered", 2: "delivered", 3: "sending"}, ["soak-1", "soak-2"], "1 unsettled"),
     ],
     ids=["lost", "duplicated", "phantom", "unsettled"],
@@ -77,9 +90,7 @@ def test_a_server_error_fails_the_soak() -> None:
 def test_requests_without_an_answer_fail_the_soak() -> None:
     figures = clean_figures()
     figures.errors["ServerDisconnectedError"] += 2
-    assert judged(figures=figures) == [
-        "2 requests got no answer {'ServerDisconnectedError': 2}"
-    ]
+    assert judged(figures=figures) == ["2 requests got no answer {'ServerDisconnectedError': 2}"]
 
 
 def test_a_soak_that_sent_nothing_fails() -> None:
@@ -130,8 +141,12 @@ def test_every_fault_at_once_is_each_reported() -> None:
     figures = clean_figures(latency=1.0)
     figures.record("send", 0.01, 500)
     figures.errors["TimeoutError"] += 1
-    problems = judged(audit=planted_audit({1: "delivered", 2: "delivered", 3: "sent"}, []),
-                      figures=figures, rss=flat(1, 1), tasks=flat(1, 0))  # fmt: skip
+    problems = judged(
+        audit=planted_audit({1: "delivered", 2: "delivered", 3: "sent"}, []),
+        figures=figures,
+        rss=flat(1, 1),
+        tasks=flat(1, 0),
+    )
     assert [p.split(":")[0] for p in problems] == [
         "3 lost",
         "1 server errors",

@@ -60,10 +60,10 @@ async def by_wait_for_async(probe: Probe, timeout: float, what: str) -> Any:
 
 
 WAITS = pytest.mark.parametrize(
-    "wait", [by_eventually, by_wait_until, by_wait_until_async, by_wait_for_sync,
-             by_wait_for_async],
+    "wait",
+    [by_eventually, by_wait_until, by_wait_until_async, by_wait_for_sync, by_wait_for_async],
     ids=["eventually", "wait_until", "wait_until_async", "wait_for", "wait_for_async"],
-)  # fmt: skip
+)
 
 
 @WAITS

@@ -44,7 +44,8 @@ def test_every_string_is_translated_to_portuguese() -> None:
     catalog = read_po(PO.open("rb"), locale="pt_BR")
     wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
     missing = [
-        m.id for m in catalog
+        m.id
+        for m in catalog
         if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)))
     ]
     have = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
@@ -55,10 +56,12 @@ def test_every_string_is_translated_to_portuguese() -> None:
 def test_compiled_catalog_matches_its_source() -> None:
     source = read_po(PO.open("rb"), locale="pt_BR")
     compiled = read_mo(MO.open("rb"))
+
     def table(catalog: object) -> dict[object, object]:
         return {
-            tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id:
-            tuple(m.string) if isinstance(m.string, (list, tuple)) else m.string
+            tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id: tuple(m.string)
+            if isinstance(m.string, (list, tuple))
+            else m.string
             for m in catalog  # type: ignore[attr-defined]
             if m.id
         }

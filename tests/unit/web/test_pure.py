@@ -45,8 +45,16 @@ def test_kannel_placeholders_and_mask() -> None:
     from datetime import UTC, datetime
 
     at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-    url = substitute("http://h/dlr?t=%d&to=%p&id=%I&pct=%%&keep=%z&a=%A", kind=1, message_id=7,
-                     recipient="+5511987654321", sender="", modem="m0", at=at, detail=None)
+    url = substitute(
+        "http://h/dlr?t=%d&to=%p&id=%I&pct=%%&keep=%z&a=%A",
+        kind=1,
+        message_id=7,
+        recipient="+5511987654321",
+        sender="",
+        modem="m0",
+        at=at,
+        detail=None,
+    )
     assert url == "http://h/dlr?t=1&to=%2B5511987654321&id=7&pct=%&keep=%z&a=DELIVRD"
     assert dlr_type("delivered", 3) == 1
     assert dlr_type("sent", 3) is None
@@ -109,13 +117,27 @@ def test_embedded_secret_key_is_made_once_and_kept(tmp_path: Any) -> None:
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
 
 
-@pytest.mark.parametrize(("address", "public"), [
-    ("8.8.8.8", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("10.0.0.1", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("224.0.0.1", False), ("0.0.0.0", False),
-    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
-    ("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("64:ff9b::808:808", True),
-    ("ff02::1", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2606:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a00:1", False),
+        ("64:ff9b::808:808", True),
+        ("ff02::1", False),
+    ],
+)
 def test_public_addresses(address: str, public: bool) -> None:
     assert is_public(ipaddress.ip_address(address)) is public
 

@@ -12,8 +12,30 @@ from tests.support.redirects import HOSTILE_NEXT
 from webui.redirects import safe_next
 
 SITE = URL("https://gw.example/")
-TRICKY = ["/", "\\", "\t", "\n", "\r", " ", "\x00", "\x0b", "\x0c", "\u3000", "\u2028", ":",
-          "@", "?", "#", ".", "%", "evil.example", "http", "javascript", "/\\", "\ufeff"]
+TRICKY = [
+    "/",
+    "\\",
+    "\t",
+    "\n",
+    "\r",
+    " ",
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\u3000",
+    "\u2028",
+    ":",
+    "@",
+    "?",
+    "#",
+    ".",
+    "%",
+    "evil.example",
+    "http",
+    "javascript",
+    "/\\",
+    "\ufeff",
+]
 
 
 def lands_on_site(target: str) -> bool:

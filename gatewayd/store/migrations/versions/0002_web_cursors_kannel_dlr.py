@@ -39,9 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "kannel_dlr",
         sa.Column("message_id", ROW_ID, nullable=False),
-        sa.Column(
-            "url", sa.Text(), nullable=False, comment="dlr-url with %d, %p... placeholders"
-        ),
+        sa.Column("url", sa.Text(), nullable=False, comment="dlr-url with %d, %p... placeholders"),
         sa.Column(
             "mask", sa.Integer(), nullable=False, comment="Kannel dlr-mask bits: 1, 2, 4, 8, 16"
         ),

@@ -37,16 +37,22 @@ log = logging.getLogger("alembic.runtime.migration")
 def upgrade() -> None:
     op.create_table(
         "web_sessions",
-        sa.Column("id", sa.String(64), nullable=False,
-                  comment="SHA-256 of the session id in the cookie"),
+        sa.Column(
+            "id", sa.String(64), nullable=False, comment="SHA-256 of the session id in the cookie"
+        ),
         sa.Column("user_id", ROW_ID, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name=op.f("fk_web_sessions_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_web_sessions_user_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_web_sessions_user_id"), "web_sessions", ["user_id"])
     op.create_index(op.f("ix_web_sessions_expires_at"), "web_sessions", ["expires_at"])
     op.create_table(
@@ -55,49 +61,67 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("client_address", sa.String(64), nullable=False),
         sa.Column("username_key", sa.String(64), nullable=False, comment="as typed, in lower case"),
-        sa.Column("kind", sa.String(16), nullable=False,
-                  comment="password, code, password_change"),
+        sa.Column("kind", sa.String(16), nullable=False, comment="password, code, password_change"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_failures")),
         sqlite_autoincrement=True,
-    )  # fmt: skip
-    op.create_index(op.f("ix_auth_failures_client_address_at"), "auth_failures",
-                    ["client_address", "at"])  # fmt: skip
-    op.create_index(op.f("ix_auth_failures_username_key_at"), "auth_failures",
-                    ["username_key", "at"])  # fmt: skip
+    )
+    op.create_index(
+        op.f("ix_auth_failures_client_address_at"), "auth_failures", ["client_address", "at"]
+    )
+    op.create_index(
+        op.f("ix_auth_failures_username_key_at"), "auth_failures", ["username_key", "at"]
+    )
     op.create_index(op.f("ix_auth_failures_at"), "auth_failures", ["at"])
     op.create_table(
         "recovery_codes",
         sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
         sa.Column("user_id", ROW_ID, nullable=False),
         sa.Column("code_hash", sa.String(64), nullable=False, comment="SHA-256 of the code"),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name=op.f("fk_recovery_codes_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_recovery_codes_user_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
-        sa.UniqueConstraint("user_id", "code_hash",
-                            name=op.f("uq_recovery_codes_user_id_code_hash")),
+        sa.UniqueConstraint(
+            "user_id", "code_hash", name=op.f("uq_recovery_codes_user_id_code_hash")
+        ),
         sqlite_autoincrement=True,
-    )  # fmt: skip
+    )
     op.create_table(
         "web_settings",
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_web_settings")),
-    )  # fmt: skip
+    )
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column(
-            "username_key", sa.String(64), nullable=True,
-            comment="the user name in lower case: names are unique whatever their case",
-        ))  # fmt: skip
-        batch.add_column(sa.Column("totp_secret", sa.Text(),
-                                   comment="TOTP secret, encrypted with the web secret key"))
+        batch.add_column(
+            sa.Column(
+                "username_key",
+                sa.String(64),
+                nullable=True,
+                comment="the user name in lower case: names are unique whatever their case",
+            )
+        )
+        batch.add_column(
+            sa.Column(
+                "totp_secret", sa.Text(), comment="TOTP secret, encrypted with the web secret key"
+            )
+        )
         batch.add_column(sa.Column("totp_enabled_at", sa.DateTime(timezone=True)))
-        batch.add_column(sa.Column("totp_last_step", sa.BigInteger(),
-                                   comment="time step of the last code accepted"))
+        batch.add_column(
+            sa.Column(
+                "totp_last_step", sa.BigInteger(), comment="time step of the last code accepted"
+            )
+        )
     _rename_twins_and_fill_keys()
     with op.batch_alter_table("users") as batch:
         batch.alter_column("username_key", existing_type=sa.String(64), nullable=False)
@@ -120,11 +144,20 @@ def _free_name(base: str, user_id: int, taken: set[str]) -> str:
 
 def _rename_twins_and_fill_keys() -> None:
     bind = op.get_bind()
-    users = sa.table("users", sa.column("id", ROW_ID), sa.column("username", sa.String),
-                     sa.column("username_key", sa.String))  # fmt: skip
-    audit = sa.table("audit_log", sa.column("at", sa.DateTime(timezone=True)),
-                     sa.column("actor", sa.String), sa.column("action", sa.String),
-                     sa.column("target", sa.String), sa.column("detail", sa.JSON))  # fmt: skip
+    users = sa.table(
+        "users",
+        sa.column("id", ROW_ID),
+        sa.column("username", sa.String),
+        sa.column("username_key", sa.String),
+    )
+    audit = sa.table(
+        "audit_log",
+        sa.column("at", sa.DateTime(timezone=True)),
+        sa.column("actor", sa.String),
+        sa.column("action", sa.String),
+        sa.column("target", sa.String),
+        sa.column("detail", sa.JSON),
+    )
     taken: set[str] = set()
     rows = bind.execute(sa.select(users.c.id, users.c.username).order_by(users.c.id)).all()
     for user_id, username in rows:
@@ -137,11 +170,15 @@ def _rename_twins_and_fill_keys() -> None:
             reason = "invalid characters" if cleaned != username else "same name in another case"
             log.warning("Renamed user %r to %r (%s)", username, name, reason)
             now = datetime.now(UTC)
-            bind.execute(sa.insert(audit).values(
-                at=now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now,
-                actor="system", action="user.rename", target=name[:200],
-                detail={"from": username, "to": name, "reason": reason},
-            ))  # fmt: skip
+            bind.execute(
+                sa.insert(audit).values(
+                    at=now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now,
+                    actor="system",
+                    action="user.rename",
+                    target=name[:200],
+                    detail={"from": username, "to": name, "reason": reason},
+                )
+            )
         bind.execute(sa.update(users).where(users.c.id == user_id).values(**values))
 
 
