@@ -32,7 +32,7 @@ from gatewayd.queue.progress import (
 from gatewayd.queue.unknown_parts import MatchedBy, find_unknown_part, settle_unknown_part
 from gatewayd.sms import StatusReport
 from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
-from gatewayd.store.group_commit import GroupCommit, Pending
+from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
 
 MATCH_WINDOW = timedelta(days=7)
 DEFAULT_REPORT_WAIT = timedelta(days=3)
@@ -268,8 +268,8 @@ class ReportRecorder(GroupCommit[ArrivedReport, ReportOutcome]):
     """Status reports from every modem, those arriving together applied in one transaction
     (:mod:`gatewayd.store.group_commit`) by :func:`apply_status_reports`."""
 
-    def __init__(self, db: Database) -> None:
-        super().__init__("report-recorder")
+    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+        super().__init__("report-recorder", observe=observe)
         self.db = db
 
     async def apply(

@@ -35,6 +35,7 @@ from gatewayd.commands import (
     seal,
 )
 from gatewayd.config import ModemSettings, Settings
+from gatewayd.metrics import observe_group_commit
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
 from gatewayd.queue.host_state import announce_host, host_seen, host_stopped
@@ -87,8 +88,8 @@ class Gateway:
         self.host = settings.gateway.host
         self.notifier = notifier or Notifier({})
         self.stopping = asyncio.Event()
-        self.send_recorder = SendRecorder(db)
-        self.report_recorder = ReportRecorder(db)
+        self.send_recorder = SendRecorder(db, observe=observe_group_commit)
+        self.report_recorder = ReportRecorder(db, observe=observe_group_commit)
         context = WorkerContext(
             settings=settings,
             db=db,

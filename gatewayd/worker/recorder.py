@@ -38,7 +38,7 @@ from gatewayd.queue import (
 )
 from gatewayd.queue import progress as p
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
-from gatewayd.store.group_commit import GroupCommit, Pending
+from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
 
 log = structlog.get_logger(__name__)
 
@@ -132,8 +132,8 @@ async def record_answered(
 class SendRecorder(GroupCommit[StepRequest, StepResult]):
     """Runs the steps of every modem's pipeline, those waiting together in one transaction."""
 
-    def __init__(self, db: Database) -> None:
-        super().__init__("send-recorder")
+    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+        super().__init__("send-recorder", observe=observe)
         self.db = db
 
     async def step(
