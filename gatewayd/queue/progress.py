@@ -261,55 +261,6 @@ async def roll_up_whole_sends(
     return changes
 
 
-_SINGLE_DELIVERED = (
-    update(messages)
-    .where(
-        messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.DELIVERED.value
-    )
-    .values(
-        status=MessageStatus.DELIVERED.value,
-        updated_at=_NOW,
-        claimed_by=None,
-        error=None,
-        delivered_at=bound("b_delivered", messages.c.delivered_at),
-    )
-)
-_SINGLE_FAILED = (
-    update(messages)
-    .where(messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.FAILED.value)
-    .values(
-        status=MessageStatus.FAILED.value,
-        updated_at=_NOW,
-        claimed_by=None,
-        error=bound("b_error", messages.c.error),
-    )
-)
-
-
-async def settle_one_part_message(
-    conn: AsyncConnection,
-    message_id: int,
-    *,
-    delivered: bool,
-    delivered_at: datetime,
-    error: str,
-    now: datetime,
-) -> StatusChange | None:
-    """The roll-up of a message of one part after its report: the part's verdict is the
-    message's, so nothing needs reading (None when the message already had it)."""
-    if delivered:
-        params = {"b_message": message_id, "b_now": now, "b_delivered": delivered_at}
-        result = await conn.execute(_SINGLE_DELIVERED, params)
-    else:
-        params = {"b_message": message_id, "b_now": now, "b_error": error}
-        result = await conn.execute(_SINGLE_FAILED, params)
-    if result.rowcount != 1:
-        return None
-    status = MessageStatus.DELIVERED.value if delivered else MessageStatus.FAILED.value
-    await record_event(conn, message_id, status, None, now=now)
-    return StatusChange(message_id, status, None if delivered else error)
-
-
 async def unprepare_part(conn: AsyncConnection, part_id: int) -> None:
     """A part committed ``sending`` but never written to the modem goes back to waiting, as if
     it had not been prepared."""

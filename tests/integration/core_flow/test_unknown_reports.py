@@ -88,7 +88,7 @@ async def sent_with(db: Database, to: str, mr: int) -> tuple[int, int]:
 
 
 async def apply(db: Database, *decoded: StatusReport) -> list[ReportOutcome]:
-    """One report alone goes through :func:`apply_status_report`, several through the batch."""
+    """One report alone (:func:`apply_status_report`) or several together."""
     now = utc_now()
     async with db.begin() as conn:
         if len(decoded) == 1:
