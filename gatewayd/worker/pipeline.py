@@ -33,7 +33,7 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.config import PrepareAhead, RetryPolicy
+from gatewayd.config import Backoff, PrepareAhead, RetryPolicy
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
 from gatewayd.modem.interface import QueuedSend
 from gatewayd.queue import Claimer, StatusChange
@@ -76,6 +76,8 @@ class _Queued:
 Publish = Callable[[StatusChange], Awaitable[None]]
 
 NEEDS_ATTENTION = (ErrorAction.REINITIALISE, ErrorAction.TRY_OTHER_MODEM)
+DATABASE_BACKOFF = Backoff(0.1, 5.0)
+"""Waits between tries to record what a modem answered while the database is unavailable."""
 AHEAD_GRACE = 5.0
 """Seconds an interrupted exchange waits for the transaction running beside it."""
 
@@ -366,8 +368,7 @@ class SendPipeline:
         """The modem already sent these parts, so a database outage is waited out, not lost."""
         if not pending:
             return
-        delay = 0.1
-        while True:
+        for delay in DATABASE_BACKOFF.delays():
             try:
                 async with self.db.begin() as conn:
                     changes = await self._record(conn, pending, utc_now())
@@ -380,7 +381,6 @@ class SendPipeline:
                     error=str(error),
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         await self._after_record(pending, changes)
 
     async def _settle_failure(
@@ -393,8 +393,7 @@ class SendPipeline:
         """One transaction: what is still unrecorded, the prepared part given back when it
         cannot go out, and the failed part's message settled by the error's action."""
         needs_attention = isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION
-        delay = 0.1
-        while True:
+        for delay in DATABASE_BACKOFF.delays():
             now = utc_now()
             try:
                 async with self.db.begin() as conn:
@@ -422,7 +421,6 @@ class SendPipeline:
                     error=str(db_error),
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         given_back = following is not None and (
             needs_attention or following.message.id == slot.message.id
         )
