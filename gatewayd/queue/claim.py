@@ -69,37 +69,6 @@ class ClaimedRow:
     priority: int
 
 
-async def claim(
-    conn: AsyncConnection,
-    *,
-    host: str,
-    modem: str,
-    prefixes: tuple[str, ...] = (),
-    own_number: str | None = None,
-    now: datetime,
-    limit: int = 1,
-    avoid_for: timedelta = AVOID_FOR,
-) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due messages this modem may send, highest priority first.
-
-    A modem that knows its own number leaves messages to that number to the other modems. A
-    modem that failed a message (its ``avoid_modem``) leaves it to the others for
-    ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
-    message must not wait forever.
-    """
-    rows = await claim_due(
-        conn,
-        host=host,
-        modem=modem,
-        prefixes=prefixes,
-        own_number=own_number,
-        now=now,
-        limit=limit,
-        avoid_for=avoid_for,
-    )
-    return await with_parts(conn, rows)
-
-
 async def claim_due(
     conn: AsyncConnection,
     *,
@@ -111,8 +80,14 @@ async def claim_due(
     limit: int = 1,
     avoid_for: timedelta = AVOID_FOR,
 ) -> list[ClaimedRow]:
-    """The claim of :func:`claim` without reading the parts: the claimed messages' rows,
-    highest priority first. :func:`with_parts` completes them (for several claims at once)."""
+    """Claim up to ``limit`` due messages this modem may send: their rows, highest priority
+    first (:func:`with_parts` reads their parts, for several claims at once).
+
+    A modem that knows its own number leaves messages to that number to the other modems. A
+    modem that failed a message (its ``avoid_modem``) leaves it to the others for
+    ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
+    message must not wait forever.
+    """
     statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
     claimed = await conn.execute(
         statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
@@ -233,23 +208,6 @@ def _claiming(which: ColumnElement[bool]) -> Update:
             messages.c.attempts,
             messages.c.status_report,
             messages.c.priority,
-        )
-    )
-
-
-async def release(conn: AsyncConnection, message_ids: list[int], *, now: datetime) -> None:
-    """Put claimed messages whose parts were not touched back in the queue (clean shutdown)."""
-    if not message_ids:
-        return
-    await conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(message_ids), messages.c.status == MessageStatus.SENDING.value)
-        .values(
-            status=MessageStatus.QUEUED.value,
-            claimed_by=None,
-            claimed_at=None,
-            updated_at=now,
-            attempts=messages.c.attempts - 1,
         )
     )
 
