@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, bindparam, case, insert, select, update
+from sqlalchemy import Column, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -22,7 +22,6 @@ from gatewayd.store import (
     message_events,
     message_parts,
     messages,
-    modems,
 )
 
 FINAL_PART_STATES = frozenset(
@@ -68,18 +67,6 @@ _PART_SENT = (
         status=PartStatus.SENT.value,
         mr=bound("b_mr", message_parts.c.mr),
         sent_at=bound("b_now", message_parts.c.sent_at),
-    )
-)
-_TODAY = bound("b_today", modems.c.sent_today_date)
-_PARTS = bound("b_parts", modems.c.sent_today)
-_COUNT_SENT = (
-    update(modems)
-    .where(modems.c.name == bindparam("b_modem"))
-    .values(
-        sent_today=case(
-            (modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS), else_=_PARTS
-        ),
-        sent_today_date=_TODAY,
     )
 )
 _EVENT = insert(message_events).values(
@@ -156,26 +143,12 @@ async def parts_sent(
     conn: AsyncConnection, answers: Sequence[tuple[int, int]], *, now: datetime
 ) -> None:
     """The modem answered ``+CMGS: <mr>``: the network has the part, for several ``(part id,
-    MR)`` answers; the daily counters are the caller's (:func:`count_sent_by_modem`)."""
+    MR)`` answers; the modems' daily counters are the caller's
+    (:func:`gatewayd.queue.modem_state.count_sent`)."""
     if answers:
         await conn.execute(
             _PART_SENT,
             [{"b_part": part, "b_mr": mr, "b_now": now} for part, mr in sorted(answers)],
-        )
-
-
-async def count_sent_by_modem(
-    conn: AsyncConnection, parts_by_modem: Mapping[str, int], *, now: datetime
-) -> None:
-    """``parts`` more parts sent by each modem today (UTC); a counter restarts each day."""
-    if parts_by_modem:
-        today = now.date().isoformat()
-        await conn.execute(
-            _COUNT_SENT,
-            [
-                {"b_modem": modem, "b_today": today, "b_parts": count}
-                for modem, count in sorted(parts_by_modem.items())
-            ],
         )
 
 

@@ -37,6 +37,7 @@ from gatewayd.queue import (
     with_parts,
 )
 from gatewayd.queue import progress as p
+from gatewayd.queue.modem_state import count_sent
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
 
@@ -109,7 +110,7 @@ async def record_answered(
     if not answered:
         return {}
     await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now)
-    await p.count_sent_by_modem(conn, Counter(modem for modem, _ in answered), now=now)
+    await count_sent(conn, Counter(modem for modem, _ in answered), now=now)
     whole: list[int] = []
     others: list[int] = []
     for _, answer in answered:
