@@ -37,3 +37,9 @@ GROUP_COMMIT_SECONDS = Histogram(
     ["group"],
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
 )
+
+
+def observe_group_commit(group: str, items: int, seconds: float) -> None:
+    """A committed group transaction (the ``observe`` of gatewayd's group commits)."""
+    GROUP_COMMIT_SECONDS.labels(group).observe(seconds)
+    GROUP_COMMIT_ITEMS.labels(group).observe(items)

@@ -12,6 +12,7 @@ Every setting is documented in ``docs/configuration.md``.
 from gatewayd.config.dburl import DatabaseUrlError, describe_database, to_async_url
 from gatewayd.config.loader import load_settings
 from gatewayd.config.model import (
+    Backoff,
     DatabaseSettings,
     GatewaySettings,
     ListenAddress,
@@ -26,6 +27,7 @@ from gatewayd.config.model import (
 from gatewayd.config.reader import SettingsError
 
 __all__ = [
+    "Backoff",
     "DatabaseSettings",
     "DatabaseUrlError",
     "GatewaySettings",

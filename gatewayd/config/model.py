@@ -6,7 +6,9 @@ validates. Secrets are kept out of ``repr()`` so settings can be logged safely.
 
 from __future__ import annotations
 
+import itertools
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,6 +36,24 @@ class ListenAddress:
 
 
 @dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: ``first`` seconds after the first failure, doubling after each
+    further one, never more than ``cap``."""
+
+    first: float
+    cap: float
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failures in a row (1 or more)."""
+        return float(min(self.cap, self.first * 2.0 ** min(failures - 1, 64)))
+
+    def delays(self) -> Iterator[float]:
+        """The waits after the first, second, … failure, without end."""
+        for failures in itertools.count(1):
+            yield self.delay(failures)
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How often a failed send is tried again: exponential backoff, capped."""
 
@@ -47,7 +67,7 @@ class RetryPolicy:
         """Seconds to wait before attempt number ``attempt`` (2 for the first retry)."""
         if attempt <= 1:
             return 0.0
-        return float(min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 2)))
+        return Backoff(self.backoff_base, self.backoff_cap).delay(attempt - 1)
 
 
 @dataclass(frozen=True)

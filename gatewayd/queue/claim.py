@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue.progress import bound, roll_up
@@ -58,37 +69,6 @@ class ClaimedRow:
     priority: int
 
 
-async def claim(
-    conn: AsyncConnection,
-    *,
-    host: str,
-    modem: str,
-    prefixes: tuple[str, ...] = (),
-    own_number: str | None = None,
-    now: datetime,
-    limit: int = 1,
-    avoid_for: timedelta = AVOID_FOR,
-) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due messages this modem may send, highest priority first.
-
-    A modem that knows its own number leaves messages to that number to the other modems. A
-    modem that failed a message (its ``avoid_modem``) leaves it to the others for
-    ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
-    message must not wait forever.
-    """
-    rows = await claim_due(
-        conn,
-        host=host,
-        modem=modem,
-        prefixes=prefixes,
-        own_number=own_number,
-        now=now,
-        limit=limit,
-        avoid_for=avoid_for,
-    )
-    return await with_parts(conn, rows)
-
-
 async def claim_due(
     conn: AsyncConnection,
     *,
@@ -100,8 +80,14 @@ async def claim_due(
     limit: int = 1,
     avoid_for: timedelta = AVOID_FOR,
 ) -> list[ClaimedRow]:
-    """The claim of :func:`claim` without reading the parts: the claimed messages' rows,
-    highest priority first. :func:`with_parts` completes them (for several claims at once)."""
+    """Claim up to ``limit`` due messages this modem may send: their rows, highest priority
+    first (:func:`with_parts` reads their parts, for several claims at once).
+
+    A modem that knows its own number leaves messages to that number to the other modems. A
+    modem that failed a message (its ``avoid_modem``) leaves it to the others for
+    ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
+    message must not wait forever.
+    """
     statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
     claimed = await conn.execute(
         statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
@@ -156,6 +142,35 @@ _CLAIMED_PARTS = (
 )
 
 
+def _due(now: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+    """A message waiting for a modem, due at ``now``."""
+    return [
+        messages.c.status == MessageStatus.QUEUED.value,
+        or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
+        or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+    ]
+
+
+def _may_take(
+    modem: ColumnElement[Any], own_number: ColumnElement[Any] | None
+) -> list[ColumnElement[bool]]:
+    """The claim rules: whether ``modem`` (whose SIM's number is ``own_number``) may take a
+    due message. Not a message bound to another modem, not one to its own number, not one it
+    failed itself until ``b_avoided_before``."""
+    rules = [
+        or_(messages.c.modem.is_(None), messages.c.modem == modem),
+        or_(messages.c.assigned_modem.is_(None), messages.c.assigned_modem == modem),
+        or_(
+            messages.c.avoid_modem.is_(None),
+            messages.c.avoid_modem != modem,
+            messages.c.updated_at <= bound("b_avoided_before", messages.c.updated_at),
+        ),
+    ]
+    if own_number is not None:
+        rules.append(messages.c.recipient != own_number)
+    return rules
+
+
 @functools.lru_cache(maxsize=1024)
 def _claim_statement(
     modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int
@@ -164,29 +179,22 @@ def _claim_statement(
     now = bound("b_now", messages.c.updated_at)
     due = (
         select(messages.c.id)
-        .where(
-            messages.c.status == MessageStatus.QUEUED.value,
-            or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
-            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
-            or_(messages.c.modem.is_(None), messages.c.modem == modem),
-            or_(messages.c.assigned_modem.is_(None), messages.c.assigned_modem == modem),
-            or_(
-                messages.c.avoid_modem.is_(None),
-                messages.c.avoid_modem != modem,
-                messages.c.updated_at <= bound("b_avoided_before", messages.c.updated_at),
-            ),
-        )
+        .where(*_due(now), *_may_take(literal(modem), literal(own_number) if own_number else None))
         .order_by(messages.c.priority.desc(), messages.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if prefixes:
         due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
-    if own_number:
-        due = due.where(messages.c.recipient != own_number)
+    return _claiming(messages.c.id.in_(due.scalar_subquery()))
+
+
+def _claiming(which: ColumnElement[bool]) -> Update:
+    """Mark the messages ``which`` picks out as claimed by ``b_host`` at ``b_now``."""
+    now = bound("b_now", messages.c.updated_at)
     return (
         update(messages)
-        .where(messages.c.id.in_(due.scalar_subquery()))
+        .where(which)
         .values(
             status=MessageStatus.SENDING.value,
             claimed_by=bound("b_host", messages.c.claimed_by),
@@ -200,23 +208,6 @@ def _claim_statement(
             messages.c.attempts,
             messages.c.status_report,
             messages.c.priority,
-        )
-    )
-
-
-async def release(conn: AsyncConnection, message_ids: list[int], *, now: datetime) -> None:
-    """Put claimed messages whose parts were not touched back in the queue (clean shutdown)."""
-    if not message_ids:
-        return
-    await conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(message_ids), messages.c.status == MessageStatus.SENDING.value)
-        .values(
-            status=MessageStatus.QUEUED.value,
-            claimed_by=None,
-            claimed_at=None,
-            updated_at=now,
-            attempts=messages.c.attempts - 1,
         )
     )
 
@@ -326,20 +317,27 @@ async def claim_for_modems(
     avoid_for: timedelta = AVOID_FOR,
 ) -> GroupClaim:
     """A message each for several modems (of one host), in one look-up and one update instead
-    of a claim each, under the rules of :func:`claim`: highest priority first, a message bound
-    to a modem only to that modem, not to a modem's own number, not to the modem that failed
-    it within ``avoid_for``. Messages go to modems in the order the modems are listed, those
-    bound to a modem first to it."""
+    of a claim each, under the rules of :func:`claim_due` (the same SQL: :func:`_may_take`):
+    highest priority first, a message bound to a modem only to that modem, not to a modem's
+    own number, not to the modem that failed it within ``avoid_for``. Messages go to modems
+    in the order the modems are listed, those bound to a modem first to it."""
     if not claimers:
         return GroupClaim({}, exhausted=False)
     names = [c.modem for c in claimers]
     limit = len(claimers) + GROUP_SLACK
-    rows = (
-        await conn.execute(
-            _group_candidates(limit), {"b_now": now, "b_names": names, "b_names2": names}
-        )
-    ).all()
-    chosen = _distribute(rows, claimers, avoided_before=now - avoid_for)
+    params: dict[str, Any] = {
+        "b_now": now,
+        "b_names": names,
+        "b_names2": names,
+        "b_avoided_before": now - avoid_for,
+    }
+    for i, claimer in enumerate(claimers):
+        params[f"b_modem_{i}"] = claimer.modem
+        if claimer.own_number:
+            params[f"b_own_{i}"] = claimer.own_number
+    statement = _group_candidates(limit, tuple(bool(c.own_number) for c in claimers))
+    rows = (await conn.execute(statement, params)).all()
+    chosen = _distribute(rows, claimers)
     if not chosen:
         return GroupClaim({}, exhausted=len(rows) < limit)
     by_id = {message_id: modem for modem, message_id in chosen.items()}
@@ -360,57 +358,53 @@ GROUP_SLACK = 2
 """Messages looked at beyond one per modem, for those some modems may not take."""
 
 
-def _distribute(
-    rows: list[Any], claimers: list[Claimer], *, avoided_before: datetime
-) -> dict[str, int]:
-    """Which message (id) each modem takes among ``rows``, best first."""
+def _distribute(rows: list[Any], claimers: list[Claimer]) -> dict[str, int]:
+    """Which message (id) each modem takes among ``rows``, best first; ``may_<i>`` of a row
+    tells whether the ``i``-th claimer may take it."""
     bound_to = Counter(
         row.modem or row.assigned_modem for row in rows if row.modem or row.assigned_modem
     )
-    free = list(claimers)
+    free = dict(enumerate(claimers))
     chosen: dict[str, int] = {}
     for row in rows:
         if not free:
             break
-        takers = [c for c in free if _may_take(c, row, avoided_before)]
+        takers = [(i, c) for i, c in free.items() if getattr(row, f"may_{i}")]
         if not takers:
             continue
         # A message any modem may take goes to one with none bound to it waiting.
-        taker = min(takers, key=lambda c: bound_to[c.modem] > 0)
+        index, taker = min(takers, key=lambda t: bound_to[t[1].modem] > 0)
         target = row.modem or row.assigned_modem
         if target:
             bound_to[target] -= 1
         chosen[taker.modem] = row.id
-        free.remove(taker)
+        del free[index]
     return chosen
 
 
-def _may_take(claimer: Claimer, row: Any, avoided_before: datetime) -> bool:
-    modem = claimer.modem
-    return (
-        row.modem in (None, modem)
-        and row.assigned_modem in (None, modem)
-        and not (row.avoid_modem == modem and row.updated_at > avoided_before)
-        and not (claimer.own_number and row.recipient == claimer.own_number)
-    )
-
-
 @functools.lru_cache(maxsize=128)
-def _group_candidates(limit: int) -> Select[Any]:
+def _group_candidates(limit: int, own_numbers: tuple[bool, ...]) -> Select[Any]:
+    """The due messages the claimers ``b_modem_<i>`` (with ``b_own_<i>`` when
+    ``own_numbers[i]``) may take, best first, each with whether claimer ``i`` may (``may_<i>``)."""
     now = bound("b_now", messages.c.updated_at)
+    may = [
+        and_(
+            *_may_take(
+                bindparam(f"b_modem_{i}", type_=messages.c.modem.type),
+                bindparam(f"b_own_{i}", type_=messages.c.recipient.type) if known else None,
+            )
+        ).label(f"may_{i}")
+        for i, known in enumerate(own_numbers)
+    ]
     return (
         select(
             messages.c.id,
-            messages.c.recipient,
             messages.c.modem,
             messages.c.assigned_modem,
-            messages.c.avoid_modem,
-            messages.c.updated_at,
+            *may,
         )
         .where(
-            messages.c.status == MessageStatus.QUEUED.value,
-            or_(messages.c.send_at.is_(None), messages.c.send_at <= now),
-            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+            *_due(now),
             or_(
                 messages.c.modem.is_(None),
                 messages.c.modem.in_(bindparam("b_names", expanding=True)),
@@ -426,25 +420,9 @@ def _group_candidates(limit: int) -> Select[Any]:
     )
 
 
-_CLAIMED_NOW = bound("b_now", messages.c.updated_at)
-_CLAIM_CHOSEN = (
-    update(messages)
-    .where(
+_CLAIM_CHOSEN = _claiming(
+    and_(
         messages.c.id.in_(bindparam("b_ids", expanding=True)),
         messages.c.status == MessageStatus.QUEUED.value,
-    )
-    .values(
-        status=MessageStatus.SENDING.value,
-        claimed_by=bound("b_host", messages.c.claimed_by),
-        claimed_at=_CLAIMED_NOW,
-        updated_at=_CLAIMED_NOW,
-        attempts=messages.c.attempts + 1,
-    )
-    .returning(
-        messages.c.id,
-        messages.c.recipient,
-        messages.c.attempts,
-        messages.c.status_report,
-        messages.c.priority,
     )
 )

@@ -1,12 +1,14 @@
-"""What gatewayd records about its modems: identity, health, state, and the signal history
-that the web UI charts. The ``modems`` table is written only here."""
+"""What gatewayd records about its modems: identity, health, state, parts sent today, SIM
+balance, and the signal history that the web UI charts. The ``modems`` table is written only
+here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.modem.identity import ModemHealth, ModemIdentity
@@ -30,6 +32,46 @@ async def register_modem(
         )
     ).one()
     return int(row.sent_today) if row.sent_today_date == now.date().isoformat() else 0
+
+
+_TODAY = bindparam("b_today", type_=modems.c.sent_today_date.type)
+_PARTS = bindparam("b_parts", type_=modems.c.sent_today.type)
+_COUNT_SENT = (
+    update(modems)
+    .where(modems.c.name == bindparam("b_modem"))
+    .values(
+        sent_today=case(
+            (modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS), else_=_PARTS
+        ),
+        sent_today_date=_TODAY,
+    )
+)
+
+
+async def count_sent(
+    conn: AsyncConnection, parts_by_modem: Mapping[str, int], *, now: datetime
+) -> None:
+    """``parts`` more parts sent by each modem today (UTC); a counter restarts each day."""
+    if parts_by_modem:
+        today = now.date().isoformat()
+        await conn.execute(
+            _COUNT_SENT,
+            [
+                {"b_modem": modem, "b_today": today, "b_parts": count}
+                for modem, count in sorted(parts_by_modem.items())
+            ],
+        )
+
+
+async def save_balance(
+    conn: AsyncConnection, name: str, balance: float | None, text: str, *, now: datetime
+) -> None:
+    """The SIM's balance as read by USSD (``text`` the network's answer)."""
+    await conn.execute(
+        update(modems)
+        .where(modems.c.name == name)
+        .values(balance=balance, balance_text=text[:1000], balance_at=now)
+    )
 
 
 async def set_state(

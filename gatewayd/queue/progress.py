@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, bindparam, case, insert, select, update
+from sqlalchemy import Column, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -22,7 +22,6 @@ from gatewayd.store import (
     message_events,
     message_parts,
     messages,
-    modems,
 )
 
 FINAL_PART_STATES = frozenset(
@@ -70,26 +69,6 @@ _PART_SENT = (
         sent_at=bound("b_now", message_parts.c.sent_at),
     )
 )
-_TODAY = bound("b_today", modems.c.sent_today_date)
-_PARTS = bound("b_parts", modems.c.sent_today)
-_COUNT_SENT = (
-    update(modems)
-    .where(modems.c.name == bindparam("b_modem"))
-    .values(
-        sent_today=case(
-            (modems.c.sent_today_date == _TODAY, modems.c.sent_today + _PARTS), else_=_PARTS
-        ),
-        sent_today_date=_TODAY,
-    )
-)
-_WHOLE_SENT = (
-    update(messages)
-    .where(
-        messages.c.id == bindparam("b_message"),
-        messages.c.status == MessageStatus.SENDING.value,
-    )
-    .values(status=MessageStatus.SENT.value, sent_at=_NOW, updated_at=_NOW, claimed_by=None)
-)
 _EVENT = insert(message_events).values(
     message_id=bindparam("b_message"),
     part_seq=bound("b_seq", message_events.c.part_seq),
@@ -113,47 +92,6 @@ class StatusChange:
     message_id: int
     status: str
     error: str | None = None
-
-
-async def part_sending(
-    conn: AsyncConnection,
-    part_id: int,
-    message_id: int,
-    *,
-    modem: str,
-    imsi: str | None,
-    now: datetime,
-    first_of_try: bool,
-) -> None:
-    """Record that the part is about to be handed to ``modem`` (commit before AT+CMGS)."""
-    await conn.execute(
-        _PART_SENDING, {"b_part": part_id, "b_modem": modem, "b_imsi": imsi, "b_now": now}
-    )
-    if first_of_try:
-        await conn.execute(_ASSIGN_MODEM, {"b_message": message_id, "b_modem": modem, "b_now": now})
-
-
-async def part_sent(
-    conn: AsyncConnection,
-    part_id: int,
-    *,
-    mr: int,
-    modem: str,
-    now: datetime,
-    count: bool = True,
-) -> None:
-    """The modem answered ``+CMGS: <mr>``: the network has the part. ``count=False`` leaves
-    the modem's daily counter to the caller (one :func:`count_sent` for several parts)."""
-    await conn.execute(_PART_SENT, {"b_part": part_id, "b_mr": mr, "b_now": now})
-    if count:
-        await count_sent(conn, modem, now)
-
-
-async def count_sent(conn: AsyncConnection, modem: str, now: datetime, parts: int = 1) -> None:
-    """``parts`` more parts sent by ``modem`` today (UTC); the counter restarts each day."""
-    await conn.execute(
-        _COUNT_SENT, {"b_modem": modem, "b_today": now.date().isoformat(), "b_parts": parts}
-    )
 
 
 _WHOLE_SENDS = (
@@ -181,7 +119,8 @@ class PartHandedOver:
 async def parts_sending(
     conn: AsyncConnection, parts: Sequence[PartHandedOver], *, now: datetime
 ) -> None:
-    """:func:`part_sending` for several parts in one round of statements."""
+    """Record that the parts are about to be handed to their modems (commit before AT+CMGS);
+    the first part of a try binds its message to the modem."""
     if not parts:
         return
     ordered = sorted(parts, key=lambda part: part.part_id)
@@ -203,8 +142,9 @@ async def parts_sending(
 async def parts_sent(
     conn: AsyncConnection, answers: Sequence[tuple[int, int]], *, now: datetime
 ) -> None:
-    """:func:`part_sent` for several ``(part id, MR)`` answers; the counters are the caller's
-    (:func:`count_sent_by_modem`)."""
+    """The modem answered ``+CMGS: <mr>``: the network has the part, for several ``(part id,
+    MR)`` answers; the modems' daily counters are the caller's
+    (:func:`gatewayd.queue.modem_state.count_sent`)."""
     if answers:
         await conn.execute(
             _PART_SENT,
@@ -212,26 +152,12 @@ async def parts_sent(
         )
 
 
-async def count_sent_by_modem(
-    conn: AsyncConnection, parts_by_modem: Mapping[str, int], *, now: datetime
-) -> None:
-    """:func:`count_sent` for several modems at once."""
-    if parts_by_modem:
-        today = now.date().isoformat()
-        await conn.execute(
-            _COUNT_SENT,
-            [
-                {"b_modem": modem, "b_today": today, "b_parts": count}
-                for modem, count in sorted(parts_by_modem.items())
-            ],
-        )
-
-
 async def roll_up_whole_sends(
     conn: AsyncConnection, message_ids: Sequence[int], *, now: datetime
 ) -> list[StatusChange]:
-    """:func:`roll_up_whole_send` for several messages; those something else settled first
-    are rolled up from their parts."""
+    """The roll-up of one-part messages whose only part was just sent through this claim:
+    nothing else can have settled them, so the status follows without reading the parts;
+    those something else settled first are rolled up from their parts."""
     if not message_ids:
         return []
     ordered = sorted(set(message_ids))
@@ -259,55 +185,6 @@ async def roll_up_whole_sends(
             if change is not None:
                 changes.append(change)
     return changes
-
-
-_SINGLE_DELIVERED = (
-    update(messages)
-    .where(
-        messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.DELIVERED.value
-    )
-    .values(
-        status=MessageStatus.DELIVERED.value,
-        updated_at=_NOW,
-        claimed_by=None,
-        error=None,
-        delivered_at=bound("b_delivered", messages.c.delivered_at),
-    )
-)
-_SINGLE_FAILED = (
-    update(messages)
-    .where(messages.c.id == bindparam("b_message"), messages.c.status != MessageStatus.FAILED.value)
-    .values(
-        status=MessageStatus.FAILED.value,
-        updated_at=_NOW,
-        claimed_by=None,
-        error=bound("b_error", messages.c.error),
-    )
-)
-
-
-async def settle_one_part_message(
-    conn: AsyncConnection,
-    message_id: int,
-    *,
-    delivered: bool,
-    delivered_at: datetime,
-    error: str,
-    now: datetime,
-) -> StatusChange | None:
-    """The roll-up of a message of one part after its report: the part's verdict is the
-    message's, so nothing needs reading (None when the message already had it)."""
-    if delivered:
-        params = {"b_message": message_id, "b_now": now, "b_delivered": delivered_at}
-        result = await conn.execute(_SINGLE_DELIVERED, params)
-    else:
-        params = {"b_message": message_id, "b_now": now, "b_error": error}
-        result = await conn.execute(_SINGLE_FAILED, params)
-    if result.rowcount != 1:
-        return None
-    status = MessageStatus.DELIVERED.value if delivered else MessageStatus.FAILED.value
-    await record_event(conn, message_id, status, None, now=now)
-    return StatusChange(message_id, status, None if delivered else error)
 
 
 async def unprepare_part(conn: AsyncConnection, part_id: int) -> None:
@@ -346,18 +223,6 @@ async def unclaim(
         .where(messages.c.id == message_id, messages.c.status == MessageStatus.SENDING.value)
         .values(**values)
     )
-
-
-async def roll_up_whole_send(
-    conn: AsyncConnection, message_id: int, *, now: datetime
-) -> StatusChange | None:
-    """The roll-up of a one-part message whose only part was just sent through this claim:
-    nothing else can have settled it, so the status follows without reading the parts."""
-    result = await conn.execute(_WHOLE_SENT, {"b_message": message_id, "b_now": now})
-    if result.rowcount != 1:
-        return await roll_up(conn, message_id, now=now)
-    await record_event(conn, message_id, MessageStatus.SENT.value, None, now=now)
-    return StatusChange(message_id, MessageStatus.SENT.value)
 
 
 async def part_unknown(

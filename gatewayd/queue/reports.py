@@ -24,15 +24,13 @@ from gatewayd.numbers import recipient_rank
 from gatewayd.queue.progress import (
     StatusChange,
     bound,
-    record_event,
     record_events,
     roll_up,
-    settle_one_part_message,
 )
 from gatewayd.queue.unknown_parts import MatchedBy, find_unknown_part, settle_unknown_part
 from gatewayd.sms import StatusReport
 from gatewayd.store import Database, MessageStatus, PartStatus, message_parts, messages
-from gatewayd.store.group_commit import GroupCommit, Pending
+from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
 
 MATCH_WINDOW = timedelta(days=7)
 DEFAULT_REPORT_WAIT = timedelta(days=3)
@@ -67,10 +65,10 @@ _PART_REPORTED = {
 
 
 @functools.cache
-def _candidate_queries(*, by_imsi: bool) -> tuple[Select[Any], Select[Any]]:
-    """The parts a report may speak of: (still awaiting one, recently settled), built once."""
+def _recently_settled(*, by_imsi: bool) -> Select[Any]:
+    """The parts given their verdict lately with a report's SIM and MR, built once."""
     sim_column = message_parts.c.modem_imsi if by_imsi else message_parts.c.modem
-    candidates_of = (
+    return (
         select(
             message_parts.c.id,
             message_parts.c.message_id,
@@ -85,15 +83,11 @@ def _candidate_queries(*, by_imsi: bool) -> tuple[Select[Any], Select[Any]]:
             sim_column == bindparam("b_sim"),
             message_parts.c.mr == bindparam("b_mr"),
             message_parts.c.submitted_at >= bound("b_since", message_parts.c.submitted_at),
+            message_parts.c.status.in_(SETTLED),
         )
-    )
-    awaiting = candidates_of.where(message_parts.c.status.in_(AWAITING))
-    settled = (
-        candidates_of.where(message_parts.c.status.in_(SETTLED))
         .order_by(message_parts.c.submitted_at.desc(), message_parts.c.id.desc())
         .limit(SETTLED_LOOKBACK)
     )
-    return awaiting, settled
 
 
 @dataclass(frozen=True)
@@ -130,67 +124,10 @@ async def apply_status_report(
     imsi: str | None,
     now: datetime,
 ) -> ReportOutcome:
-    """Record ``report`` on its part and roll the message up; tell whether it matched."""
-    awaiting_of, settled_of = _candidate_queries(by_imsi=bool(imsi))
-    sim = imsi if imsi else modem
-    params = {"b_sim": sim, "b_mr": report.mr, "b_since": now - MATCH_WINDOW}
-    # Parts still awaiting a report are few and indexed on their own; settled ones are only
-    # wanted to recognise a duplicate report, so the most recent handful is enough.
-    awaiting_rows = (await conn.execute(awaiting_of, params)).all()
-    exact = [r for r in awaiting_rows if recipient_rank(r.recipient, report.recipient) == 0]
-    if exact:
-        # Nothing settled can match better than the same number written the same way.
-        candidates = sorted(exact, key=lambda r: (r.submitted_at, r.id))
-    else:
-        settled_rows = (await conn.execute(settled_of, params)).all()
-        rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
-        candidates = closest_recipients(rows, report.recipient)
-    if not candidates:
-        return await _settle_unknown(conn, report, modem=modem, imsi=imsi, now=now)
-    awaiting = [r for r in candidates if r.status in AWAITING]
-    if not awaiting:
-        latest = candidates[-1]
-        return ReportOutcome(True, latest.id, latest.message_id, duplicate=True)
-    part = awaiting[0]
-    error = _failure(report)
-    await conn.execute(
-        _PART_REPORTED[report.state],
-        {
-            "b_part": part.id,
-            "b_report": report.status,
-            "b_at": report.discharge_time or now,
-            "b_error": error,
-        },
-    )
-    await record_event(
-        conn,
-        part.message_id,
-        f"report:{report.state}",
-        f"TP-ST {report.status:#04x}",
-        now=now,
-        part_seq=part.seq,
-        modem=modem,
-    )
-    if report.state == "pending":
-        return ReportOutcome(True, part.id, part.message_id)
-    if part.total == 1:
-        change = await settle_one_part_message(
-            conn,
-            part.message_id,
-            delivered=report.state == "delivered",
-            delivered_at=report.discharge_time or now,
-            error=error,
-            now=now,
-        )
-        return ReportOutcome(True, part.id, part.message_id, change=change)
-    if report.state == "failed":
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id == part.message_id)
-            .values(error=error, updated_at=now)
-        )
-    change = await roll_up(conn, part.message_id, now=now)
-    return ReportOutcome(True, part.id, part.message_id, change=change)
+    """Record ``report`` on its part and roll the message up; tell whether it matched
+    (:func:`apply_status_reports` with one report)."""
+    [outcome] = await apply_status_reports(conn, [ArrivedReport(report, modem, imsi, now)])
+    return outcome
 
 
 def closest_recipients(rows: Sequence[Any], reported: str) -> list[Any]:
@@ -268,8 +205,8 @@ class ReportRecorder(GroupCommit[ArrivedReport, ReportOutcome]):
     """Status reports from every modem, those arriving together applied in one transaction
     (:mod:`gatewayd.store.group_commit`) by :func:`apply_status_reports`."""
 
-    def __init__(self, db: Database) -> None:
-        super().__init__("report-recorder")
+    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+        super().__init__("report-recorder", observe=observe)
         self.db = db
 
     async def apply(
@@ -287,17 +224,11 @@ class ReportRecorder(GroupCommit[ArrivedReport, ReportOutcome]):
 async def apply_status_reports(
     conn: AsyncConnection, arrived: Sequence[ArrivedReport]
 ) -> list[ReportOutcome]:
-    """:func:`apply_status_report` for several reports, in their order, with the same
-    outcomes: the parts awaiting them are looked up in one query, and the reports that name
-    their part exactly (the common case) are recorded a few statements for all. The others
-    (a recipient written differently, a duplicate) go through :func:`apply_status_report`."""
-    if len(arrived) == 1:
-        item = arrived[0]
-        return [
-            await apply_status_report(
-                conn, item.report, modem=item.modem, imsi=item.imsi, now=item.now
-            )
-        ]
+    """Record each report on its part and roll the messages up, in the reports' order; an
+    outcome each. The parts awaiting them are looked up in one query, and the reports that
+    name their part exactly (the common case) are recorded a few statements for all. The
+    others (a recipient written differently, a duplicate, an ``unknown`` part) are matched
+    one by one (:func:`_match_loosely`) against what the reports before them recorded."""
     awaiting = await _awaiting_parts(conn, arrived)
     batch = _ReportBatch()
     outcomes: list[ReportOutcome | None] = []
@@ -305,28 +236,51 @@ async def apply_status_reports(
         report = item.report
         sim = item.imsi if item.imsi else item.modem
         since = item.now - MATCH_WINDOW
+        still_awaiting = [
+            r
+            for r in awaiting.get((bool(item.imsi), sim, report.mr), ())
+            if r.id not in batch.settled and r.submitted_at >= since
+        ]
         exact = sorted(
-            (
-                r
-                for r in awaiting.get((bool(item.imsi), sim, report.mr), ())
-                if r.id not in batch.settled
-                and r.submitted_at >= since
-                and recipient_rank(r.recipient, report.recipient) == 0
-            ),
+            (r for r in still_awaiting if recipient_rank(r.recipient, report.recipient) == 0),
             key=lambda r: (r.submitted_at, r.id),
         )
-        if not exact:
-            outcomes = [*(await batch.flush(conn, outcomes))]
-            outcome = await apply_status_report(
-                conn, report, modem=item.modem, imsi=item.imsi, now=item.now
-            )
-            if outcome.matched and not outcome.duplicate and report.state != "pending":
-                batch.settled.add(outcome.part_id or 0)
-            outcomes.append(outcome)
+        if exact:
+            # Nothing settled can match better than the same number written the same way.
+            outcomes.append(None)
+            batch.add(len(outcomes) - 1, item, exact[0])
             continue
-        outcomes.append(None)
-        batch.add(len(outcomes) - 1, item, exact[0])
+        outcomes = [*(await batch.flush(conn, outcomes))]
+        part, outcome = await _match_loosely(conn, item, still_awaiting)
+        outcomes.append(outcome)
+        if part is not None:
+            batch.add(len(outcomes) - 1, item, part)
     return [outcome for outcome in await batch.flush(conn, outcomes) if outcome is not None]
+
+
+async def _match_loosely(
+    conn: AsyncConnection, item: ArrivedReport, awaiting_rows: list[Any]
+) -> tuple[Any, ReportOutcome | None]:
+    """A report none of ``awaiting_rows`` (the parts still awaiting one with its SIM and MR)
+    names exactly: the part to record it on (outcome None), or the outcome without one (a
+    duplicate, an ``unknown`` part settled, no match)."""
+    report = item.report
+    sim = item.imsi if item.imsi else item.modem
+    params = {"b_sim": sim, "b_mr": report.mr, "b_since": item.now - MATCH_WINDOW}
+    # Settled parts are only wanted to recognise a duplicate report, so the most recent
+    # handful is enough.
+    settled_rows = (await conn.execute(_recently_settled(by_imsi=bool(item.imsi)), params)).all()
+    rows = sorted([*awaiting_rows, *settled_rows], key=lambda r: (r.submitted_at, r.id))
+    candidates = closest_recipients(rows, report.recipient)
+    if not candidates:
+        return None, await _settle_unknown(
+            conn, report, modem=item.modem, imsi=item.imsi, now=item.now
+        )
+    awaiting = [r for r in candidates if r.status in AWAITING]
+    if not awaiting:
+        latest = candidates[-1]
+        return None, ReportOutcome(True, latest.id, latest.message_id, duplicate=True)
+    return awaiting[0], None
 
 
 @functools.cache
@@ -482,8 +436,8 @@ class _ReportBatch:
 async def _settle_one_part_messages(
     conn: AsyncConnection, matched: list[tuple[int, ArrivedReport, Any]], now: datetime
 ) -> dict[int, StatusChange]:
-    """The messages of one part whose part got its verdict take it (see
-    :func:`settle_one_part_message`)."""
+    """The messages of one part whose part got its verdict take it: the part's verdict is
+    the message's, so nothing needs reading."""
     changes: dict[int, StatusChange] = {}
     for state in ("delivered", "failed"):
         ids = sorted(

@@ -34,7 +34,8 @@ from gatewayd.commands import (
     open_envelope,
     seal,
 )
-from gatewayd.config import ModemSettings, Settings
+from gatewayd.config import Backoff, ModemSettings, Settings
+from gatewayd.metrics import observe_group_commit
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
 from gatewayd.queue.host_state import announce_host, host_seen, host_stopped
@@ -51,6 +52,8 @@ from gatewayd.worker.supervisor import ModemWorker, WorkerContext
 log = structlog.get_logger(__name__)
 
 HOUSEKEEPING_INTERVAL = 15.0
+START_BACKOFF = Backoff(0.5, 10.0)
+"""Waits between tries of crash recovery at start while the database is unavailable."""
 CLAIM_GRACE = timedelta(seconds=2 * HOUSEKEEPING_INTERVAL)
 UPKEEP_INTERVAL = 180.0
 QUEUE_TABLES = "messages, message_parts, message_events"
@@ -87,8 +90,8 @@ class Gateway:
         self.host = settings.gateway.host
         self.notifier = notifier or Notifier({})
         self.stopping = asyncio.Event()
-        self.send_recorder = SendRecorder(db)
-        self.report_recorder = ReportRecorder(db)
+        self.send_recorder = SendRecorder(db, observe=observe_group_commit)
+        self.report_recorder = ReportRecorder(db, observe=observe_group_commit)
         context = WorkerContext(
             settings=settings,
             db=db,
@@ -199,8 +202,9 @@ class Gateway:
         self.wake_all()
 
     async def _recover(self) -> None:
-        delay = 0.5
-        while not self.stopping.is_set():
+        for delay in START_BACKOFF.delays():
+            if self.stopping.is_set():
+                return
             try:
                 async with self.db.begin() as conn:
                     recovery = await recover_after_crash(conn, host=self.host, now=utc_now())
@@ -209,9 +213,6 @@ class Gateway:
                 log.warning("Database unavailable at start; retrying", error=str(error))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), delay)
-                delay = min(delay * 2, 10.0)
-        else:
-            return
         if recovery.unknown_parts or recovery.requeued_messages:
             log.warning(
                 "Recovered after an unclean stop",

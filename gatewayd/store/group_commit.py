@@ -1,11 +1,15 @@
 """Group commit: work submitted by many tasks while a transaction runs is done together in the
 next one, so the fixed costs of a transaction (``BEGIN``, ``COMMIT``, a connection from the
-pool, the statements' round trips) are shared by everyone waiting.
+pool, the statements' round trips) are shared by everyone waiting. Used by gatewayd (the send
+pipelines' steps, status reports) and by the web (small sends).
 
-One batch runs at a time. Under light load a batch holds one item and costs what a
-transaction of its own would; under load batches grow by themselves, which is when sharing
-pays. A batch that fails for another reason than a database outage (a deadlock with another
-host, a defect in one item) is run again item by item, so one item cannot fail the others.
+Nobody waits for a timer: under light load a batch holds one item and costs what a transaction
+of its own would; under load batches grow by themselves (up to ``max_batch``), which is when
+sharing pays. One batch runs at a time unless :meth:`GroupCommit.writers_allowed` allows more:
+then a second starts beside the first once ``second_writer_at`` items wait. A batch that fails
+for another reason than a database outage (a deadlock with another host, a defect in one item)
+is run again item by item, so one item cannot fail the others. What a process measures of its
+batches is its own business: it passes an ``observe`` callback.
 """
 
 from __future__ import annotations
@@ -13,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import structlog
 
-from gatewayd.metrics import GROUP_COMMIT_ITEMS, GROUP_COMMIT_SECONDS
 from gatewayd.store import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
+
+ObserveBatch = Callable[[str, int, float], None]
+"""Told of each committed batch: the group's name, its items, its duration in seconds."""
 
 
 @dataclass
@@ -43,10 +50,22 @@ class Pending(Generic[Item, Outcome]):
 
 
 class GroupCommit(ABC, Generic[Item, Outcome]):
-    def __init__(self, name: str) -> None:
+    """Gathers submitted items and does them a batch per transaction (:meth:`transaction`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        observe: ObserveBatch | None = None,
+        max_batch: int | None = None,
+        second_writer_at: int = 8,
+    ) -> None:
         self.name = name
+        self._observe = observe
+        self._max_batch = max_batch
+        self._second_writer_at = second_writer_at
         self._waiting: list[Pending[Item, Outcome]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.items = 0
 
@@ -54,9 +73,18 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
         """Wait for ``item`` to be done in a batch; raise what its transaction raised."""
         pending: Pending[Item, Outcome] = Pending(item)
         self._waiting.append(pending)
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run(), name=self.name)
+        running = sum(not writer.done() for writer in self._writers)
+        if not running or (
+            len(self._waiting) >= self._second_writer_at and running < self.writers_allowed()
+        ):
+            writer = asyncio.create_task(self._run(), name=self.name)
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await pending.done
+
+    def writers_allowed(self) -> int:
+        """Batches that may run at the same time (override where commits can overlap)."""
+        return 1
 
     @abstractmethod
     async def transaction(self, batch: list[Pending[Item, Outcome]]) -> list[Outcome]:
@@ -66,12 +94,18 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
     async def abandoned(self, items: list[tuple[Item, Outcome]]) -> None:
         """Outcomes nobody waits for any more (override to undo what they hold)."""
 
+    async def committed(self, batch: list[Item]) -> None:
+        """Called once per batch of which anything was committed (also when its items were
+        done one by one), with the whole batch (override to act after the commit)."""
+
     async def _run(self) -> None:
         batch: list[Pending[Item, Outcome]] = []
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
-                await self._run_batch(batch)
+                size = self._max_batch or len(self._waiting)
+                batch, self._waiting = self._waiting[:size], self._waiting[size:]
+                if await self._run_batch(batch):
+                    await self.committed([pending.item for pending in batch])
                 batch = []
         except BaseException:
             for pending in [*batch, *self._waiting]:
@@ -79,7 +113,8 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
             self._waiting = []
             raise
 
-    async def _run_batch(self, batch: list[Pending[Item, Outcome]]) -> None:
+    async def _run_batch(self, batch: list[Pending[Item, Outcome]]) -> bool:
+        """Do ``batch`` and settle its futures; True when anything was committed."""
         started = time.perf_counter()
         try:
             outcomes = await self.transaction(batch)
@@ -87,25 +122,26 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
             for pending in batch:
                 if not pending.abandoned:
                     pending.done.set_exception(DatabaseUnavailable(str(error)))
-            return
+            return False
         except Exception as error:
             if len(batch) == 1:
                 if not batch[0].abandoned:
                     batch[0].done.set_exception(error)
-                return
+                return False
             log.warning(
                 "Group transaction failed; its items are done one by one",
                 group=self.name,
                 items=len(batch),
                 error=str(error),
             )
+            committed = False
             for pending in batch:
-                await self._run_batch([pending])
-            return
+                committed = await self._run_batch([pending]) or committed
+            return committed
         self.batches += 1
         self.items += len(batch)
-        GROUP_COMMIT_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        GROUP_COMMIT_ITEMS.labels(self.name).observe(len(batch))
+        if self._observe is not None:
+            self._observe(self.name, len(batch), time.perf_counter() - started)
         left: list[tuple[Item, Outcome]] = []
         for pending, outcome in zip(batch, outcomes, strict=True):
             if pending.abandoned:
@@ -114,3 +150,4 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
                 pending.done.set_result(outcome)
         if left:
             await self.abandoned(left)
+        return True

@@ -33,15 +33,14 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.config import PrepareAhead, RetryPolicy
+from gatewayd.config import Backoff, PrepareAhead, RetryPolicy
 from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
 from gatewayd.modem.interface import QueuedSend
-from gatewayd.queue import Claimer, StatusChange
+from gatewayd.queue import StatusChange
 from gatewayd.queue import progress as p
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.worker.recorder import (
     Answered,
-    ClaimNext,
     ModemSide,
     SendRecorder,
     Slot,
@@ -76,6 +75,8 @@ class _Queued:
 Publish = Callable[[StatusChange], Awaitable[None]]
 
 NEEDS_ATTENTION = (ErrorAction.REINITIALISE, ErrorAction.TRY_OTHER_MODEM)
+DATABASE_BACKOFF = Backoff(0.1, 5.0)
+"""Waits between tries to record what a modem answered while the database is unavailable."""
 AHEAD_GRACE = 5.0
 """Seconds an interrupted exchange waits for the transaction running beside it."""
 
@@ -115,43 +116,62 @@ class RecordProgress:
             await self.changed.wait_for(lambda: self.settled >= written)
 
 
-@dataclass
-class SendPipeline:
-    """The send loop of one modem session: claims, prepares, writes and records parts."""
+@dataclass(frozen=True)
+class ModemLink:
+    """The modem side: how the pipeline writes parts to its modem."""
 
-    db: Database
-    modem: str
-    imsi: str | None
     send_pdu: SendPdu
-    publish: Publish
-    retry: RetryPolicy
-    claim_next: ClaimNext
-    may_claim: Callable[[], bool]
-    in_flight: set[int]
-    progress: RecordProgress = field(default_factory=RecordProgress)
-    on_part_written: Callable[[], None] = lambda: None
-    recorder: SendRecorder | None = None
-    """Shared by the pipelines of all modems (group commit); a private one when None."""
-    claimer: Claimer | None = None
-    """Set when this modem claims by the general rule, with the others."""
     send_pdu_next: SendPduNext | None = None
     """Queues the prepared part behind the current one, written when the modem answers
     (:meth:`~gatewayd.modem.interface.ModemDriver.send_pdu_next`); None to write it afterwards."""
-    prepare_ahead: PrepareAhead = "always"
-    """When to prepare the next part (committed ``sending``) while the current one is on the
-    wire rather than once the modem has answered; ``auto``: see the module docstring."""
     reports_kept: bool = True
     """The modem keeps status reports that arrive while gatewayd is away (stored or polled,
     not direct ``+CDS``)."""
+
+
+@dataclass
+class QueueLink:
+    """The queue side: where parts are claimed, prepared and recorded, and what this modem's
+    session holds meanwhile."""
+
+    db: Database
+    in_flight: set[int]
+    """Messages this session works on (crash recovery leaves them alone)."""
+    progress: RecordProgress = field(default_factory=RecordProgress)
+    recorder: SendRecorder | None = None
+    """Shared by the pipelines of all modems (group commit); a private one when None."""
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """The settings side: retries, preparing ahead, and the sending window's count."""
+
+    retry: RetryPolicy
+    prepare_ahead: PrepareAhead = "always"
+    """When to prepare the next part (committed ``sending``) while the current one is on the
+    wire rather than once the modem has answered; ``auto``: see the module docstring."""
+    on_part_written: Callable[[], None] = lambda: None
+
+
+@dataclass
+class SendPipeline:
+    """The send loop of one modem session: claims, prepares, writes and records parts.
+
+    ``side`` says which modem and SIM the parts go through and how it claims (the claim rules
+    and whether it may claim now), ``link`` how parts reach the modem, ``queue`` where they
+    are recorded, ``policy`` the settings, and ``publish`` announces status changes."""
+
+    side: ModemSide
+    link: ModemLink
+    queue: QueueLink
+    policy: SendPolicy
+    publish: Publish
     _queue_empty: bool = False
     _queued: _Queued | None = None
 
     def __post_init__(self) -> None:
-        if self.recorder is None:
-            self.recorder = SendRecorder(self.db)
-        self._side = ModemSide(
-            self.modem, self.imsi, self.may_claim, self.claim_next, claimer=self.claimer
-        )
+        if self.queue.recorder is None:
+            self.queue.recorder = SendRecorder(self.queue.db)
 
     async def run(self) -> bool:
         """Send until nothing more may be claimed. False when the last claim found the queue
@@ -163,7 +183,7 @@ class SendPipeline:
         while slot is not None:
             if queued is not None and not queued.send.began:
                 queued = None  # not written: it goes out the ordinary way
-            if queued is None and slot.index == 0 and not self.may_claim():
+            if queued is None and slot.index == 0 and not self.side.may_claim():
                 # Prepared ahead, then stopping, a restart or the rate limit came first.
                 await self._give_back(slot, pending)
                 return True
@@ -180,15 +200,15 @@ class SendPipeline:
     ) -> tuple[Slot | None, list[Answered], _Queued | None]:
         """Write ``slot`` (unless ``queued`` already did) while recording ``pending`` and
         preparing what follows it."""
-        self.progress.written += 1
-        self.on_part_written()
+        self.queue.progress.written += 1
+        self.policy.on_part_written()
         exchange: asyncio.Future[int]
         if queued is not None:
             written, exchange = queued.written, queued.send.answer
         else:
             written = asyncio.Event()
             exchange = asyncio.ensure_future(
-                self.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
+                self.link.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
             )
         ahead = asyncio.ensure_future(self._advance_once_written(pending, slot, written, exchange))
         try:
@@ -215,9 +235,9 @@ class SendPipeline:
 
     def _ahead(self, slot: Slot) -> bool:
         """Whether to prepare the next part while ``slot`` is on the wire."""
-        if self.prepare_ahead == "auto":
-            return self.reports_kept and slot.message.status_report
-        return self.prepare_ahead == "always"
+        if self.policy.prepare_ahead == "auto":
+            return self.link.reports_kept and slot.message.status_report
+        return self.policy.prepare_ahead == "always"
 
     async def _exchange_in_turn(
         self, slot: Slot, pending: list[Answered], queued: _Queued | None
@@ -225,13 +245,13 @@ class SendPipeline:
         """Write ``slot`` (unless ``queued`` already did); once the modem has answered, record
         it with ``pending`` and prepare what follows in one transaction. The following slot,
         and what is still unrecorded (when the database failed: the caller records it)."""
-        self.progress.written += 1
-        self.on_part_written()
+        self.queue.progress.written += 1
+        self.policy.on_part_written()
         try:
             if queued is not None:
                 mr = await queued.send.answer
             else:
-                mr = await self.send_pdu(slot.part.pdu, slot.part.tpdu_length)
+                mr = await self.link.send_pdu(slot.part.pdu, slot.part.tpdu_length)
         except ModemError as error:
             await self._settle_failure(slot, error, None, pending)
             if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
@@ -242,7 +262,9 @@ class SendPipeline:
             return await self._advance(answered, slot), []
         except DatabaseUnavailable as error:
             log.warning(
-                "Database unavailable while recording a part", modem=self.modem, error=str(error)
+                "Database unavailable while recording a part",
+                modem=self.side.modem,
+                error=str(error),
             )
             return None, answered
 
@@ -266,7 +288,7 @@ class SendPipeline:
         queued = self._take_queued(following)
         if queued is None or not queued.send.began:
             return following, pending
-        log.error("A part queued behind a failed send was written", modem=self.modem)
+        log.error("A part queued behind a failed send was written", modem=self.side.modem)
         try:
             mr = await queued.send.answer
         except ModemError:
@@ -282,7 +304,7 @@ class SendPipeline:
         except DatabaseUnavailable as error:
             log.warning(
                 "Database unavailable while preparing the next part",
-                modem=self.modem,
+                modem=self.side.modem,
                 error=str(error),
             )
             return None, pending
@@ -311,12 +333,12 @@ class SendPipeline:
 
     def _queue_behind(self, prepared: Slot) -> None:
         """Queue ``prepared`` behind the part in flight when the driver can and it may go."""
-        if self.send_pdu_next is None or (prepared.index == 0 and not self.may_claim()):
+        if self.link.send_pdu_next is None or (prepared.index == 0 and not self.side.may_claim()):
             return
         written = asyncio.Event()
         part = prepared.part
         try:
-            send = self.send_pdu_next(part.pdu, part.tpdu_length, on_written=written.set)
+            send = self.link.send_pdu_next(part.pdu, part.tpdu_length, on_written=written.set)
         except ModemError:
             return  # the ordinary send meets the same error and settles it
         if send is not None:
@@ -328,12 +350,12 @@ class SendPipeline:
     async def _advance(self, pending: list[Answered], current: Slot | None) -> Slot | None:
         """Record ``pending``; prepare the part after ``current`` (or the first part of a newly
         claimed message). One transaction, shared with the other modems' pipelines."""
-        assert self.recorder is not None
-        result = await self.recorder.step(self._side, pending, current)
+        assert self.queue.recorder is not None
+        result = await self.queue.recorder.step(self.side, pending, current)
         self._queue_empty = result.queue_empty
         prepared = result.prepared
         if prepared is not None:
-            self.in_flight.add(prepared.message.id)
+            self.queue.in_flight.add(prepared.message.id)
         await self._after_record(pending, result.changes)
         claimed = result.claimed
         if claimed is not None and prepared is not None and prepared.message is claimed:
@@ -343,44 +365,42 @@ class SendPipeline:
     async def _record(
         self, conn: AsyncConnection, pending: list[Answered], now: datetime
     ) -> list[StatusChange]:
-        changes = await record_answered(conn, [(self.modem, a) for a in pending], now=now)
+        changes = await record_answered(conn, [(self.side.modem, a) for a in pending], now=now)
         return list(changes.values())
 
     async def _after_record(self, pending: list[Answered], changes: list[StatusChange]) -> None:
         for answered in pending:
             if answered.slot.is_last:
-                self.in_flight.discard(answered.slot.message.id)
-        await self.progress.add_settled(len(pending))
+                self.queue.in_flight.discard(answered.slot.message.id)
+        await self.queue.progress.add_settled(len(pending))
         for change in changes:
             await self._announce(change)
 
     async def _give_back(self, slot: Slot, pending: list[Answered]) -> None:
         """Record ``pending`` and return the prepared, unwritten ``slot`` to the queue."""
         await self._record_durably(pending)
-        async with self.db.begin() as conn:
+        async with self.queue.db.begin() as conn:
             await give_back(conn, [slot], now=utc_now())
-        self.in_flight.discard(slot.message.id)
+        self.queue.in_flight.discard(slot.message.id)
         await self._announce(StatusChange(slot.message.id, "queued"))
 
     async def _record_durably(self, pending: list[Answered]) -> None:
         """The modem already sent these parts, so a database outage is waited out, not lost."""
         if not pending:
             return
-        delay = 0.1
-        while True:
+        for delay in DATABASE_BACKOFF.delays():
             try:
-                async with self.db.begin() as conn:
+                async with self.queue.db.begin() as conn:
                     changes = await self._record(conn, pending, utc_now())
                 break
             except DatabaseUnavailable as error:
                 log.warning(
                     "Database unavailable after a send; retrying",
-                    modem=self.modem,
+                    modem=self.side.modem,
                     parts=len(pending),
                     error=str(error),
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         await self._after_record(pending, changes)
 
     async def _settle_failure(
@@ -393,11 +413,10 @@ class SendPipeline:
         """One transaction: what is still unrecorded, the prepared part given back when it
         cannot go out, and the failed part's message settled by the error's action."""
         needs_attention = isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION
-        delay = 0.1
-        while True:
+        for delay in DATABASE_BACKOFF.delays():
             now = utc_now()
             try:
-                async with self.db.begin() as conn:
+                async with self.queue.db.begin() as conn:
                     changes = await self._record(conn, pending, now)
                     if following is not None and (
                         needs_attention or following.message.id == slot.message.id
@@ -418,18 +437,17 @@ class SendPipeline:
             except DatabaseUnavailable as db_error:
                 log.warning(
                     "Database unavailable after a send error; retrying",
-                    modem=self.modem,
+                    modem=self.side.modem,
                     error=str(db_error),
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         given_back = following is not None and (
             needs_attention or following.message.id == slot.message.id
         )
         if following is not None and given_back:
-            self.in_flight.discard(following.message.id)
-        self.in_flight.discard(slot.message.id)
-        await self.progress.add_settled(1)
+            self.queue.in_flight.discard(following.message.id)
+        self.queue.in_flight.discard(slot.message.id)
+        await self.queue.progress.add_settled(1)
         await self._after_record(pending, changes)
         await self._announce(change)
         if following is not None and given_back and following.message.id != slot.message.id:
@@ -441,7 +459,7 @@ class SendPipeline:
         message = slot.message
         reason = f"the modem took the part but gave no answer: {error}"
         log.warning(
-            "Send outcome unknown", modem=self.modem, message_id=message.id, error=str(error)
+            "Send outcome unknown", modem=self.side.modem, message_id=message.id, error=str(error)
         )
         await p.part_unknown(conn, slot.part.id, message.id, reason=reason, now=now)
         change = await p.roll_up(conn, message.id, now=now)
@@ -460,7 +478,7 @@ class SendPipeline:
         handed_over = slot.handed_over_before
         log.info(
             "Send refused",
-            modem=self.modem,
+            modem=self.side.modem,
             message_id=message.id,
             error=reason,
             action=action.name.lower(),
@@ -469,7 +487,7 @@ class SendPipeline:
         await p.part_not_sent(conn, slot.part.id)
         if action is ErrorAction.FAIL_MESSAGE:
             return await p.fail_message(conn, message.id, reason=reason, now=now)
-        if message.attempts >= self.retry.max_attempts and action is ErrorAction.RETRY_LATER:
+        if message.attempts >= self.policy.retry.max_attempts and action is ErrorAction.RETRY_LATER:
             return await p.fail_message(
                 conn,
                 message.id,
@@ -477,7 +495,7 @@ class SendPipeline:
                 now=now,
             )
         if action is ErrorAction.RETRY_LATER:
-            delay = timedelta(seconds=self.retry.delay_before(message.attempts + 1))
+            delay = timedelta(seconds=self.policy.retry.delay_before(message.attempts + 1))
             return await p.retry_later(
                 conn, message.id, delay=delay, reason=reason, now=now, keep_modem=handed_over
             )
@@ -489,7 +507,7 @@ class SendPipeline:
             delay=timedelta(0),
             reason=reason,
             now=now,
-            avoid_modem=self.modem,
+            avoid_modem=self.side.modem,
             keep_modem=handed_over,
         )
 

@@ -37,8 +37,9 @@ from gatewayd.queue import (
     with_parts,
 )
 from gatewayd.queue import progress as p
+from gatewayd.queue.modem_state import count_sent
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
-from gatewayd.store.group_commit import GroupCommit, Pending
+from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +110,7 @@ async def record_answered(
     if not answered:
         return {}
     await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now)
-    await p.count_sent_by_modem(conn, Counter(modem for modem, _ in answered), now=now)
+    await count_sent(conn, Counter(modem for modem, _ in answered), now=now)
     whole: list[int] = []
     others: list[int] = []
     for _, answer in answered:
@@ -132,8 +133,8 @@ async def record_answered(
 class SendRecorder(GroupCommit[StepRequest, StepResult]):
     """Runs the steps of every modem's pipeline, those waiting together in one transaction."""
 
-    def __init__(self, db: Database) -> None:
-        super().__init__("send-recorder")
+    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+        super().__init__("send-recorder", observe=observe)
         self.db = db
 
     async def step(

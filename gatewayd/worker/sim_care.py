@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import update
 
 from gatewayd.config import ModemSettings
 from gatewayd.metrics import LOW_BALANCE_ALERTS
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.interface import ModemDriver
-from gatewayd.store import Database, DatabaseUnavailable, modems, utc_now
+from gatewayd.queue.modem_state import save_balance
+from gatewayd.store import Database, DatabaseUnavailable, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -151,10 +151,6 @@ class SimCare:
     async def _save(self, balance: float | None, text: str) -> None:
         try:
             async with self.db.begin() as conn:
-                await conn.execute(
-                    update(modems)
-                    .where(modems.c.name == self.config.name)
-                    .values(balance=balance, balance_text=text[:1000], balance_at=utc_now())
-                )
+                await save_balance(conn, self.config.name, balance, text, now=utc_now())
         except DatabaseUnavailable as error:
             self._log.warning("Cannot record the balance", error=str(error))

@@ -38,8 +38,15 @@ from gatewayd.queue.modem_state import register_modem, save_health, save_identit
 from gatewayd.queue.reports import ReportRecorder
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.worker.incoming import IncomingHandler, status_event
-from gatewayd.worker.pipeline import ModemNeedsAttention, RecordProgress, SendPipeline
-from gatewayd.worker.recorder import SendRecorder
+from gatewayd.worker.pipeline import (
+    ModemLink,
+    ModemNeedsAttention,
+    QueueLink,
+    RecordProgress,
+    SendPipeline,
+    SendPolicy,
+)
+from gatewayd.worker.recorder import ModemSide, SendRecorder
 from gatewayd.worker.recovery import RecoveryLadder, RecoveryOutcome, RecoveryPolicy, Step
 from gatewayd.worker.sim_care import SimCare
 from gatewayd.worker.stable_identity import (
@@ -291,22 +298,32 @@ class ModemWorker:
             )
 
         pipeline = SendPipeline(
-            db=context.db,
-            modem=self.name,
-            imsi=self.imsi,
-            send_pdu=modem.send_pdu,
-            send_pdu_next=modem.send_pdu_next,
-            prepare_ahead=context.settings.gateway.prepare_ahead,
-            reports_kept=modem.settings is None or modem.settings.reports != "direct",
+            side=ModemSide(
+                modem=self.name,
+                imsi=self.imsi,
+                may_claim=may_claim,
+                claim_next=claim_next,
+                claimer=None
+                if config.prefixes
+                else Claimer(context.host, self.name, self.own_number),
+            ),
+            link=ModemLink(
+                send_pdu=modem.send_pdu,
+                send_pdu_next=modem.send_pdu_next,
+                reports_kept=modem.settings is None or modem.settings.reports != "direct",
+            ),
+            queue=QueueLink(
+                db=context.db,
+                in_flight=self.in_flight,
+                progress=self.sends,
+                recorder=context.recorder,
+            ),
+            policy=SendPolicy(
+                retry=context.settings.gateway.retry,
+                prepare_ahead=context.settings.gateway.prepare_ahead,
+                on_part_written=self.window.record,
+            ),
             publish=self._publish_change,
-            retry=context.settings.gateway.retry,
-            claim_next=claim_next,
-            may_claim=may_claim,
-            in_flight=self.in_flight,
-            progress=self.sends,
-            on_part_written=self.window.record,
-            recorder=context.recorder,
-            claimer=None if config.prefixes else Claimer(context.host, self.name, self.own_number),
         )
         poll = context.settings.gateway.poll_interval
         found_work = True

@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from gatewayd.bus import InProcessBus
-from gatewayd.queue import NewMessage, claim, enqueue, prepare
-from gatewayd.queue import progress as p
+from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.service.daemon import Gateway
 from gatewayd.store import Database, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import make_settings
 from tests.support.daemons import external_number
+from tests.support.sending import claim, hand_over
 
 
 async def test_sweep_leaves_a_fresh_claim_of_this_host_alone(pg_url: str, tmp_path: Path) -> None:
@@ -30,15 +30,7 @@ async def test_sweep_leaves_a_fresh_claim_of_this_host_alone(pg_url: str, tmp_pa
             )
         async with db.begin() as conn:  # a worker claims it and hands part 1 to its modem
             [claimed] = await claim(conn, host="race", modem="sim0", now=utc_now())
-            await p.part_sending(
-                conn,
-                claimed.parts[0].id,
-                message_id,
-                modem="sim0",
-                imsi=None,
-                now=utc_now(),
-                first_of_try=True,
-            )
+            await hand_over(conn, claimed, 0, modem="sim0", imsi=None, now=utc_now())
         await gateway.sweep(timedelta(hours=1))  # its in-flight list predates the claim
         async with db.read() as conn:
             status = (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import pytest
 
-from gatewayd.config import ListenAddress, RetryPolicy, SettingsError, load_settings
+from gatewayd.config import Backoff, ListenAddress, RetryPolicy, SettingsError, load_settings
 from gatewayd.config.dburl import to_async_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +200,12 @@ def test_prepare_ahead_choices(tmp_path: Path, choice: str) -> None:
 def test_retry_backoff_doubles_up_to_the_cap() -> None:
     policy = RetryPolicy(max_attempts=6, backoff_base=10, backoff_cap=35)
     assert [policy.delay_before(n) for n in range(1, 6)] == [0.0, 10.0, 20.0, 35.0, 35.0]
+
+
+def test_backoff_doubles_up_to_the_cap_and_never_overflows() -> None:
+    backoff = Backoff(0.5, 10.0)
+    assert list(itertools.islice(backoff.delays(), 7)) == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert backoff.delay(100_000) == 10.0
 
 
 MODEM = '[[modem]]\nname = "m1"\ndevice = "/dev/ttyUSB0"\n'

@@ -1,4 +1,5 @@
-"""Group commit for small sends: concurrent requests share one transaction.
+"""Group commit for small sends: concurrent requests share one transaction (the mechanism is
+:mod:`gatewayd.store.group_commit`; what a group writes and whom it wakes is here).
 
 A single ``POST /api/v1/messages`` costs little to validate but a whole transaction to store
 (messages, parts, events, the audit entry, the commit): under load the database round trips,
@@ -19,7 +20,6 @@ per group.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gatewayd.bus import WAKE, queued_wake
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
-from gatewayd.store import DatabaseUnavailable, audit_log, utc_now
+from gatewayd.store import audit_log, utc_now
+from gatewayd.store.group_commit import GroupCommit, Pending
 from webui.keys import BUS, DB
 
 log = structlog.get_logger(__name__)
@@ -88,68 +89,23 @@ _insert_audit = BulkInsert(
 )
 
 
-class GroupCommitter:
-    """Gathers :class:`GroupedSend` requests and writes them a group per transaction."""
+class SendGroup(GroupCommit[GroupedSend, Queued]):
+    """Small sends, written a group per transaction; gatewayd is woken once per group."""
 
-    def __init__(self) -> None:
-        self._pending: list[tuple[GroupedSend, asyncio.Future[Queued]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+    def __init__(self, app: web.Application) -> None:
+        super().__init__("api-group-commit", max_batch=MAX_GROUP, second_writer_at=SECOND_WRITER_AT)
+        self.app = app
 
-    async def queue(self, app: web.Application, send: GroupedSend) -> Queued:
-        """Write ``send`` with whatever else is waiting; its ids once committed."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Queued] = loop.create_future()
-        self._pending.append((send, future))
-        if not self._writers or (
-            len(self._pending) >= SECOND_WRITER_AT
-            and len(self._writers) < _writers_for(app[DB].dialect_name)
-        ):
-            writer = loop.create_task(self._write_pending(app), name="api-group-commit")
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
-        return await future
+    def writers_allowed(self) -> int:
+        return _writers_for(self.app[DB].dialect_name)
 
-    async def _write_pending(self, app: web.Application) -> None:
-        while self._pending:
-            group = self._pending[:MAX_GROUP]
-            del self._pending[:MAX_GROUP]
-            try:
-                written = await self._write_group(app, group)
-            except BaseException:
-                for _, future in [*group, *self._pending]:
-                    future.cancel()
-                self._pending.clear()
-                raise
-            if written:
-                await _wake(app, [send for send, _ in group])
-
-    async def _write_group(
-        self, app: web.Application, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]
-    ) -> bool:
-        """Write ``group`` and settle its futures; True when anything was committed."""
+    async def transaction(self, batch: list[Pending[GroupedSend, Queued]]) -> list[Queued]:
         now = utc_now()
-        try:
-            id_lists = await _write(app, [send for send, _ in group], now)
-        except DatabaseUnavailable as exc:
-            _fail(group, exc)
-            return False
-        except Exception as exc:
-            if len(group) == 1:
-                _fail(group, exc)
-                return False
-            log.info(
-                "Group commit failed, writing its requests one by one",
-                requests=len(group),
-                reason=type(exc).__name__,
-            )
-            written = False
-            for one in group:
-                written = await self._write_group(app, [one]) or written
-            return written
-        for (_, future), ids in zip(group, id_lists, strict=True):
-            if not future.done():
-                future.set_result((ids, now))
-        return True
+        id_lists = await _write(self.app, [pending.item for pending in batch], now)
+        return [(ids, now) for ids in id_lists]
+
+    async def committed(self, batch: list[GroupedSend]) -> None:
+        await _wake(self.app, batch)
 
 
 async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
@@ -179,10 +135,4 @@ def _writers_for(dialect_name: str) -> int:
     return 2 if dialect_name == "postgresql" else 1
 
 
-def _fail(group: list[tuple[GroupedSend, asyncio.Future[Queued]]], exc: BaseException) -> None:
-    for _, future in group:
-        if not future.done():
-            future.set_exception(exc)
-
-
-GROUP_COMMIT = web.AppKey("group_commit", GroupCommitter)
+GROUP_COMMIT = web.AppKey("group_commit", SendGroup)

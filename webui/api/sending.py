@@ -167,8 +167,7 @@ async def queue_and_load(
     """:func:`queue_prepared`, also answering the messages as JSON (when ``load``): built from
     what was written when they are new, read back when an earlier request made them."""
     if key is None and len(prepared.messages) <= MAX_MESSAGES:
-        ids, now = await request.app[GROUP_COMMIT].queue(
-            request.app,
+        ids, now = await request.app[GROUP_COMMIT].submit(
             GroupedSend(
                 prepared.messages,
                 identity.actor,

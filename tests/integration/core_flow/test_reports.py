@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from gatewayd.queue import NewMessage, claim, enqueue, prepare
-from gatewayd.queue import progress as p
+from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.queue.reports import (
     ArrivedReport,
     ReportOutcome,
@@ -23,6 +22,7 @@ from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, message_parts, messages, utc_now
 from gatewayd.worker import incoming
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow, ledger_counts
+from tests.support.sending import answered, claim, hand_over
 
 IMSI = "724050000000001"
 DELIVERED, FAILED = 0x00, 0x41
@@ -45,11 +45,8 @@ async def sent_message(db: Database, to: str, mr: int) -> int:
         assert claimed.id == message_id
         [part] = claimed.parts
         now = utc_now()
-        await p.part_sending(
-            conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now, first_of_try=True
-        )
-        await p.part_sent(conn, part.id, mr=mr, modem="sim0", now=now)
-        await p.roll_up(conn, message_id, now=now)
+        slot = await hand_over(conn, claimed, 0, modem="sim0", imsi=IMSI, now=now)
+        await answered(conn, slot, mr, modem="sim0", now=now)
     return part.id
 
 

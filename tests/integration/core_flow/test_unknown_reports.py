@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from gatewayd.queue import NewMessage, claim, enqueue, prepare, recover_after_crash
-from gatewayd.queue import progress as p
+from gatewayd.queue import NewMessage, enqueue, prepare, recover_after_crash
 from gatewayd.queue.reports import (
     ArrivedReport,
     ReportOutcome,
@@ -22,6 +21,7 @@ from gatewayd.queue.reports import (
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
 from gatewayd.store import Database, audit_log, message_events, message_parts, messages, utc_now
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow
+from tests.support.sending import answered, claim, hand_over
 
 IMSI = "724050000000001"
 HOST = "h"
@@ -55,15 +55,7 @@ async def left_unknown(
         [claimed] = await claim(conn, host=host, modem="sim0", now=utc_now())
         assert claimed.id == message_id
         [part] = claimed.parts
-        await p.part_sending(
-            conn,
-            part.id,
-            message_id,
-            modem="sim0",
-            imsi=imsi,
-            now=handed_over or utc_now(),
-            first_of_try=True,
-        )
+        await hand_over(conn, claimed, 0, modem="sim0", imsi=imsi, now=handed_over or utc_now())
     async with db.begin() as conn:
         recovery = await recover_after_crash(conn, host=host, now=utc_now())
     assert message_id in recovery.unknown_message_ids
@@ -79,16 +71,13 @@ async def sent_with(db: Database, to: str, mr: int) -> tuple[int, int]:
         [claimed] = await claim(conn, host=HOST, modem="sim0", now=utc_now())
         [part] = claimed.parts
         now = utc_now()
-        await p.part_sending(
-            conn, part.id, message_id, modem="sim0", imsi=IMSI, now=now, first_of_try=True
-        )
-        await p.part_sent(conn, part.id, mr=mr, modem="sim0", now=now)
-        await p.roll_up(conn, message_id, now=now)
+        slot = await hand_over(conn, claimed, 0, modem="sim0", imsi=IMSI, now=now)
+        await answered(conn, slot, mr, modem="sim0", now=now)
     return message_id, part.id
 
 
 async def apply(db: Database, *decoded: StatusReport) -> list[ReportOutcome]:
-    """One report alone goes through :func:`apply_status_report`, several through the batch."""
+    """One report alone (:func:`apply_status_report`) or several together."""
     now = utc_now()
     async with db.begin() as conn:
         if len(decoded) == 1:
@@ -177,21 +166,14 @@ async def test_a_part_being_sent_to_the_number_makes_the_report_ambiguous(
             conn, [prepare(NewMessage(EXTERNAL, "in flight"))], created_by="t"
         )
         [claimed] = await claim(conn, host="live", modem="sim0", now=utc_now())
+        assert claimed.id == in_flight_id
         [in_flight] = claimed.parts
-        await p.part_sending(
-            conn,
-            in_flight.id,
-            in_flight_id,
-            modem="sim0",
-            imsi=IMSI,
-            now=utc_now(),
-            first_of_try=True,
-        )
+        sending = await hand_over(conn, claimed, 0, modem="sim0", imsi=IMSI, now=utc_now())
     [early] = await apply(db, report(EXTERNAL, 30))
     assert not early.matched
     assert (await state(db, doubtful))[:2] == ("unknown", "unknown")
     async with db.begin() as conn:
-        await p.part_sent(conn, in_flight.id, mr=30, modem="sim0", now=utc_now())
+        await answered(conn, sending, 30, modem="sim0", now=utc_now())
     # The overtaking report comes again once the answer is recorded, then the other's report.
     mine, other = await apply(db, report(EXTERNAL, 30), report(EXTERNAL, 31))
     assert (mine.part_id, mine.resolved_by) == (in_flight.id, None)
@@ -303,7 +285,5 @@ async def unknown_after_restart(db: Database, host: str, imsi: str) -> tuple[int
         )
         [claimed] = await claim(conn, host=host, modem="sim0", now=utc_now())
         [part] = claimed.parts
-        await p.part_sending(
-            conn, part.id, message_id, modem="sim0", imsi=imsi, now=utc_now(), first_of_try=True
-        )
+        await hand_over(conn, claimed, 0, modem="sim0", imsi=imsi, now=utc_now())
     return message_id, part.id

@@ -13,13 +13,13 @@ from gatewayd.queue import (
     InvalidMessage,
     NewMessage,
     cancel,
-    claim,
     enqueue,
     prepare,
     recover_after_crash,
 )
-from gatewayd.queue.progress import part_sending, part_sent, roll_up
+from gatewayd.queue.progress import roll_up
 from gatewayd.store import Database, message_parts, messages, modems, utc_now
+from tests.support.sending import answered, claim, hand_over
 
 TO = "+5511990000002"
 
@@ -147,13 +147,9 @@ async def test_crash_recovery_marks_in_flight_parts_unknown(db: Database) -> Non
     first = claimed[0]
     assert first.id == message_id and len(first.parts) == 2
     async with db.begin() as conn:
-        await part_sending(
-            conn, first.parts[0].id, first.id, modem="sim0", imsi="1", now=now, first_of_try=True
-        )
-        await part_sent(conn, first.parts[0].id, mr=7, modem="sim0", now=now)
-        await part_sending(
-            conn, first.parts[1].id, first.id, modem="sim0", imsi="1", now=now, first_of_try=False
-        )
+        sent = await hand_over(conn, first, 0, modem="sim0", imsi="1", now=now)
+        assert await answered(conn, sent, 7, modem="sim0", now=now) is None
+        await hand_over(conn, first, 1, modem="sim0", imsi="1", now=now)
     # gatewayd dies here; another host's recovery must not touch it
     async with db.begin() as conn:
         other = await recover_after_crash(conn, host="elsewhere", now=now)
@@ -175,12 +171,9 @@ async def test_roll_up_of_a_fully_sent_message(db: Database) -> None:
         [claimed] = await claim(conn, host="h", modem="sim0", now=now)
     assert claimed.id == message_id
     async with db.begin() as conn:
-        part = claimed.parts[0]
-        await part_sending(
-            conn, part.id, claimed.id, modem="sim0", imsi="1", now=now, first_of_try=True
-        )
-        await part_sent(conn, part.id, mr=1, modem="sim0", now=now)
-        change = await roll_up(conn, claimed.id, now=now)
+        slot = await hand_over(conn, claimed, 0, modem="sim0", imsi="1", now=now)
+        change = await answered(conn, slot, 1, modem="sim0", now=now)
+        assert await roll_up(conn, claimed.id, now=now) is None  # rolled up with its answer
     assert change is not None and change.status == "sent"
     async with db.read() as conn:
         sent_today = (await conn.execute(select(modems.c.sent_today))).scalar_one()

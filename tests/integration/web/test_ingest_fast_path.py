@@ -134,9 +134,7 @@ async def test_a_failing_request_does_not_fail_its_group(web: WebEnv) -> None:
     sends = [
         GroupedSend([p], "test", audit, refuse if i == 5 else None) for i, p in enumerate(prepared)
     ]
-    results = await asyncio.gather(
-        *(committer.queue(web.app, s) for s in sends), return_exceptions=True
-    )
+    results = await asyncio.gather(*(committer.submit(s) for s in sends), return_exceptions=True)
     assert isinstance(results[5], RuntimeError)
     good = [r for i, r in enumerate(results) if i != 5]
     assert all(isinstance(r, tuple) and len(r[0]) == 1 for r in good)

@@ -15,8 +15,10 @@ class Doubler(GroupCommit[int, int]):
     """Doubles numbers; a batch holding a negative number fails; 0 means the database is
     down. The first batch waits for ``release``."""
 
-    def __init__(self) -> None:
-        super().__init__("doubler")
+    def __init__(self, max_batch: int | None = None) -> None:
+        super().__init__("doubler", observe=self.observe, max_batch=max_batch)
+        self.observed: list[tuple[str, int]] = []
+        self.committed_batches: list[list[int]] = []
         self.batches_seen: list[list[int]] = []
         self.started = asyncio.Event()
         self.release = asyncio.Event()
@@ -35,6 +37,13 @@ class Doubler(GroupCommit[int, int]):
 
     async def abandoned(self, items: list[tuple[int, int]]) -> None:
         self.left += items
+
+    async def committed(self, batch: list[int]) -> None:
+        self.committed_batches.append(batch)
+
+    def observe(self, group: str, items: int, seconds: float) -> None:
+        assert seconds >= 0
+        self.observed.append((group, items))
 
 
 async def test_items_arriving_during_a_batch_share_the_next() -> None:
@@ -82,3 +91,28 @@ async def test_an_abandoned_outcome_is_handed_back() -> None:
     group.release.set()
     assert await asyncio.wait_for(kept, 5) == 6
     assert group.left == [(9, 18)]
+
+
+async def test_batches_are_capped_and_observed() -> None:
+    group = Doubler(max_batch=2)
+    first = asyncio.create_task(group.submit(1))
+    await asyncio.wait_for(group.started.wait(), 5)
+    rest = [asyncio.create_task(group.submit(n)) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    group.release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, *rest), 5) == [2, 4, 6, 8]
+    assert group.batches_seen == [[1], [2, 3], [4]]
+    assert group.observed == [("doubler", 1), ("doubler", 2), ("doubler", 1)]
+    assert group.committed_batches == [[1], [2, 3], [4]]
+
+
+async def test_a_batch_done_one_by_one_is_committed_once_and_a_failed_one_not() -> None:
+    group = Doubler()
+    group.release.set()
+    await asyncio.wait_for(
+        asyncio.gather(*(group.submit(n) for n in (5, -1, 6)), return_exceptions=True), 5
+    )
+    assert group.committed_batches == [[5, -1, 6]]
+    with pytest.raises(ValueError):
+        await asyncio.wait_for(group.submit(-2), 5)
+    assert group.committed_batches == [[5, -1, 6]]
