@@ -20,6 +20,7 @@ Operator commands and their answers travel sealed (:mod:`gatewayd.commands`): th
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,7 +63,13 @@ class _Fields:
         value = self._get(name)
         if type(value) is not int and type(value) is not float:
             raise self._wrong(name, "a number")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise self._wrong(name, "a finite number") from None
+        if not math.isfinite(number):
+            raise self._wrong(name, "a finite number")
+        return number
 
     def flag(self, name: str) -> bool:
         value = self._get(name)
@@ -80,8 +87,9 @@ class _Fields:
         return None if self.data.get(name) is None else self.text(name)
 
     def time(self, name: str) -> datetime:
+        value = self.text(name)
         try:
-            return datetime.fromisoformat(self.text(name))
+            return datetime.fromisoformat(value)
         except ValueError:
             raise self._wrong(name, "an ISO 8601 time") from None
 
