@@ -86,7 +86,7 @@ async def gateway(
         f.settings = replace(f.settings, web=replace(f.settings.web, secret_key=SECRET))
         await f.start()
         await eventually(
-            lambda: subscribers(redis_url, COMMANDS),
+            lambda: subscribers(redis_url, COMMANDS.name),
             timeout=10,
             what="gatewayd listening for commands",
         )
