@@ -18,8 +18,8 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from gatewayd.bus import RedisBus
-from gatewayd.commands import command_key, open_envelope, seal
-from gatewayd.events import COMMANDS, REPLY_PREFIX, Sealed, reply_channel
+from gatewayd.commands import command_key, open_envelope, open_sealed, seal
+from gatewayd.events import ANSWER_KINDS, COMMANDS, REPLY_PREFIX, Sealed, reply_channel
 from gatewayd.logging_setup import configure_logging
 from tests.integration.core_flow.harness import Flow, eventually, flow
 from webui.commands import CommandClient, CommandFailed
@@ -205,3 +205,27 @@ async def test_a_forged_answer_is_ignored(redis_url: str) -> None:
             await responder
     finally:
         await forger.close()
+
+
+async def test_a_genuine_command_gatewayd_does_not_know_is_answered(
+    gateway: Flow, redis_url: str
+) -> None:
+    """A newer web UI's command, genuine but not understood here: its sender hears why at once
+    instead of waiting for the timeout."""
+    web = RedisBus(redis_url)
+    try:
+        replies_to = reply_channel(f"{REPLY_PREFIX}newer-web")
+        replies = web.subscribe(replies_to)
+        await eventually(
+            lambda: subscribers(redis_url, replies_to.name), timeout=5, what="the reply channel"
+        )
+        body = {"type": "modem.selfdestruct", "modem": "sim0", "reply_to": replies_to.name}
+        envelope = seal(KEY, body)
+        await web.publish(COMMANDS, Sealed(envelope=envelope))
+        sealed = await replies.get(timeout=10)
+        assert sealed is not None, "no answer"
+        _, answer = open_sealed(KEY, sealed, ANSWER_KINDS)
+        assert answer.in_reply_to == envelope["nonce"] and not answer.ok
+        assert "unknown event type 'modem.selfdestruct'" in str(answer.error)
+    finally:
+        await web.close()
