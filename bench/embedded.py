@@ -14,8 +14,9 @@ from pathlib import Path
 from bench.simulate_precise import install as precise_ledger
 from bench.simulate_precise import uninstall as plain_ledger
 from bench.stack import migrated
-from gatewayd.bus import WAKE, InProcessBus
+from gatewayd.bus import InProcessBus
 from gatewayd.config import ModemSettings, Settings, load_settings
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.logging_setup import configure_logging
 from gatewayd.service.daemon import Gateway
 from gatewayd.service.runtime import open_database, with_modems
@@ -32,7 +33,7 @@ class Embedded:
     gateway: Gateway
 
     async def wake(self) -> None:
-        await self.bus.publish(WAKE, {"reason": "queued"})
+        await self.bus.publish(WAKE, WakeUp(reason="queued"))
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,15 @@ from bench.stack import (
     wait_modems_online,
     work_directory,
 )
-from gatewayd.bus import EVENTS, InProcessBus, RedisBus, Subscription
+from gatewayd.bus import Bus, RedisBus, Subscription
+from gatewayd.events import (
+    EVENTS,
+    WAKE,
+    Channel,
+    LiveEvent,
+    MessageStatusChanged,
+    WakeUp,
+)
 from gatewayd.queue import enqueue
 from gatewayd.store import Database
 
@@ -41,12 +49,18 @@ REPORT_DELAY_MS = 10.0
 NextEntry = Callable[[float], Awaitable[dict[str, Any]]]
 
 
-async def _wait_status(events: Subscription, message_id: int, status: str, timeout: float) -> None:
+async def _wait_status(
+    events: Subscription[LiveEvent], message_id: int, status: str, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     seen = []
     while (left := deadline - time.monotonic()) > 0:
         event = await events.get(timeout=left)
-        if event and event.get("id") == message_id and event.get("status") == status:
+        if (
+            isinstance(event, MessageStatusChanged)
+            and event.id == message_id
+            and event.status == status
+        ):
             return
         seen.append(event)
     raise TimeoutError(
@@ -58,7 +72,7 @@ async def _measure(
     db: Database,
     wake: Callable[[], Awaitable[None]],
     next_entry: NextEntry,
-    events: Subscription,
+    events: Subscription[LiveEvent],
     sends: int,
 ) -> dict[str, Any]:
     prepared = prepared_messages(sends, start=500_000)
@@ -91,7 +105,7 @@ async def embedded_latency(sends: int) -> Result:
                 work, url, latency_ms=MODEM_LATENCY_MS, report_delay_ms=REPORT_DELAY_MS
             ) as setup,
         ):
-            bus: InProcessBus = setup.bus
+            bus: Bus = setup.bus
             events = bus.subscribe(EVENTS)
             seen = 0
 
@@ -128,9 +142,10 @@ class LedgerTail:
 
 async def _until_subscribed(bus: RedisBus) -> None:
     """Return once Redis delivers to this bus's subscriptions (a ping on a private channel)."""
-    probe = bus.subscribe("smsgw-bench:ping")
+    ping = Channel("smsgw-bench:ping", WAKE.kinds)
+    probe = bus.subscribe(ping)
     for _ in range(100):
-        await bus.publish("smsgw-bench:ping", {"ping": True})
+        await bus.publish(ping, WakeUp(reason="ping"))
         if await probe.get(timeout=0.1) is not None:
             bus.unsubscribe(probe)
             return

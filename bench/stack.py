@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from bench.common import REPO_ROOT, entry_time, gatewayd_argv
 from bench.procs import Proc, run_to_end
-from gatewayd.bus import WAKE, RedisBus
+from gatewayd.bus import RedisBus
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue import NewMessage, PreparedMessage, enqueue, prepare
 from gatewayd.service.wakeup import send_local_wakeup
 from gatewayd.store import Database, migrate
@@ -247,7 +248,7 @@ class Waker:
 
     async def wake(self) -> None:
         if self.bus is not None:
-            await self.bus.publish(WAKE, {"reason": "queued"})
+            await self.bus.publish(WAKE, WakeUp(reason="queued"))
         else:
             send_local_wakeup(self.data_dir)
 

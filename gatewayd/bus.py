@@ -1,10 +1,14 @@
-"""The event bus: wake-ups for the send queue and live events for the web UI.
+"""The event bus: wake-ups for the send queue, live events for the web UI, operator commands
+and access announcements, each on a typed channel of :mod:`gatewayd.events`.
 
-Two implementations behind one interface: :class:`InProcessBus` for embedded mode (one
-process) and :class:`RedisBus` (``redis.asyncio`` pub/sub) for the scaled-out stack. Nothing on
-the bus matters for durability: the database is the truth, a lost message on the bus only costs
-one poll interval, and a Redis outage or ``FLUSHALL`` is survived by reconnecting in the
-background while callers carry on.
+Two implementations of :class:`Bus`: :class:`InProcessBus` for embedded mode (one process) and
+:class:`RedisBus` (``redis.asyncio`` pub/sub) for the scaled-out stack. Both take typed events
+and hand subscribers typed events; only :class:`RedisBus` puts them on the wire
+(:func:`~gatewayd.events.to_wire`) and parses what it hears back (:meth:`Channel.parse`,
+ignoring with a log line anything that is not an event of that channel). Nothing on the bus
+matters for durability: the database is the truth, a lost message on the bus only costs one
+poll interval, and a Redis outage or ``FLUSHALL`` is survived by reconnecting in the background
+while callers carry on.
 """
 
 from __future__ import annotations
@@ -12,66 +16,84 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
+from gatewayd.events import Channel, Event, EventError, to_wire
+
 log = structlog.get_logger(__name__)
 
-WAKE = "smsgw:wake"
-"""Channel that tells gatewayd new work is queued: ``{"reason", "count"?, "modems"?}`` (see
-:func:`queued_wake`); without a count every worker looks at the queue."""
-EVENTS = "smsgw:events"
-"""Channel of live events (``message.status``, ``message.received``, ``modem.state``)."""
-
-Event = dict[str, Any]
+E = TypeVar("E", bound=Event)
 
 
-def queued_wake(count: int, modems: Iterable[str | None] = ()) -> Event:
-    """The wake-up for ``count`` newly queued messages, naming the modems some of them must
-    go through: gatewayd then wakes that many idle modems, not all of them."""
-    named = sorted({m for m in modems if m})
-    return {"reason": "queued", "count": count, "modems": named}
+class _End:
+    """Put in a subscription's queue by :meth:`Subscription.end` to wake its reader."""
 
 
-class Subscription:
-    """Messages of one channel, buffered; old messages are dropped when the reader lags."""
+class Subscription(Generic[E]):
+    """Events of one channel, buffered; old events are dropped when the reader lags. Ended
+    (:meth:`end`) it yields nothing more, and :attr:`ended` says why."""
 
-    def __init__(self, channel: str, maxsize: int = 1000) -> None:
+    def __init__(self, channel: Channel[E], maxsize: int = 1000) -> None:
         self.channel = channel
-        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.ended: str | None = None
+        self._queue: asyncio.Queue[E | _End] = asyncio.Queue(maxsize)
 
-    def deliver(self, message: Event) -> None:
+    def deliver(self, event: E) -> None:
+        if self.ended is not None:
+            return
         if self._queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._queue.get_nowait()
-        self._queue.put_nowait(message)
+        self._queue.put_nowait(event)
 
-    async def get(self, timeout: float | None = None) -> Event | None:
-        """The next message, or None when ``timeout`` seconds pass without one."""
+    def end(self, reason: str) -> None:
+        """Stop the reader at once, events still buffered included (the first reason holds)."""
+        if self.ended is not None:
+            return
+        self.ended = reason
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_End())
+
+    async def get(self, timeout: float | None = None) -> E | None:
+        """The next event; None when ``timeout`` seconds pass without one, or once ended."""
+        if self.ended is not None:
+            return None
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            event = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
+        return None if isinstance(event, _End) else event
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[E]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Event]:
-        while True:
-            yield await self._queue.get()
+    async def _iterate(self) -> AsyncIterator[E]:
+        while self.ended is None:
+            event = await self._queue.get()
+            if isinstance(event, _End):
+                return
+            yield event
 
 
 class Bus(Protocol):
-    async def publish(self, channel: str, message: Event) -> None: ...
+    """What every caller holds, whichever bus :func:`create_bus` chose."""
 
-    def subscribe(self, channel: str) -> Subscription: ...
+    async def publish(self, channel: Channel[E], event: E) -> None: ...
 
-    def unsubscribe(self, subscription: Subscription) -> None: ...
+    def subscribe(self, channel: Channel[E]) -> Subscription[E]: ...
+
+    def unsubscribe(self, subscription: Subscription[E]) -> None: ...
 
     @property
     def healthy(self) -> bool: ...
+
+    async def ping(self) -> bool | None:
+        """Whether the shared server answers; None when there is none (in-process)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -80,26 +102,32 @@ class InProcessBus:
     """Fan-out to subscribers of this process."""
 
     def __init__(self) -> None:
-        self._subscriptions: dict[str, set[Subscription]] = {}
+        self._subscriptions: dict[str, set[Subscription[Any]]] = {}
 
     @property
     def healthy(self) -> bool:
         return True
 
-    async def publish(self, channel: str, message: Event) -> None:
-        self._fan_out(channel, message)
+    async def ping(self) -> bool | None:
+        return None
 
-    def _fan_out(self, channel: str, message: Event) -> None:
-        for subscription in tuple(self._subscriptions.get(channel, ())):
-            subscription.deliver(message)
+    async def publish(self, channel: Channel[E], event: E) -> None:
+        self._fan_out(channel.name, event)
 
-    def subscribe(self, channel: str) -> Subscription:
+    def _fan_out(self, name: str, event: Event) -> None:
+        for subscription in tuple(self._subscriptions.get(name, ())):
+            subscription.deliver(event)
+
+    def subscribe(self, channel: Channel[E]) -> Subscription[E]:
         subscription = Subscription(channel)
-        self._subscriptions.setdefault(channel, set()).add(subscription)
+        self._subscriptions.setdefault(channel.name, set()).add(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.get(subscription.channel, set()).discard(subscription)
+    def unsubscribe(self, subscription: Subscription[E]) -> None:
+        subscribers = self._subscriptions.get(subscription.channel.name, set())
+        subscribers.discard(subscription)
+        if not subscribers:
+            self._subscriptions.pop(subscription.channel.name, None)
 
     async def close(self) -> None:
         self._subscriptions.clear()
@@ -127,19 +155,19 @@ class RedisBus(InProcessBus):
     def healthy(self) -> bool:
         return self._healthy
 
-    async def publish(self, channel: str, message: Event) -> None:
+    async def publish(self, channel: Channel[E], event: E) -> None:
         import redis.exceptions
 
         try:
-            await self._redis.publish(channel, json.dumps(message, default=str))
+            await self._redis.publish(channel.name, json.dumps(to_wire(event)))
             self._set_health(True)
         except (redis.exceptions.RedisError, OSError) as exc:
             self._set_health(False, str(exc))
             # Local subscribers still hear it: the database remains the truth either way.
-            self._fan_out(channel, message)
+            self._fan_out(channel.name, event)
 
-    def subscribe(self, channel: str) -> Subscription:
-        known = channel in self._subscriptions
+    def subscribe(self, channel: Channel[E]) -> Subscription[E]:
+        known = channel.name in self._subscriptions
         subscription = super().subscribe(channel)
         if not known:
             self._channels_changed.set()
@@ -205,16 +233,20 @@ class RedisBus(InProcessBus):
                     await pubsub.aclose()
 
     def _dispatch(self, raw: dict[str, Any]) -> None:
-        channel = raw["channel"]
-        if isinstance(channel, bytes):
-            channel = channel.decode()
-        try:
-            message = json.loads(raw["data"])
-        except (ValueError, TypeError):
-            log.warning("Ignored malformed bus message", channel=channel)
+        name = raw["channel"]
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        subscribers = self._subscriptions.get(name)
+        if not subscribers:
             return
-        if isinstance(message, dict):
-            self._fan_out(channel, message)
+        channel = next(iter(subscribers)).channel
+        try:
+            event = channel.parse(json.loads(raw["data"]))
+        except (ValueError, TypeError) as error:  # EventError is a ValueError
+            reason = str(error) if isinstance(error, EventError) else "not JSON"
+            log.warning("Ignored malformed bus message", channel=name, reason=reason[:200])
+            return
+        self._fan_out(name, event)
 
     async def close(self) -> None:
         self._closing = True

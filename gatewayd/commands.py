@@ -10,8 +10,10 @@ from its own clock) and replayed envelopes (:class:`ReplayGuard`), and logs each
 (:class:`RefusalLog`). Answers are sealed the same way and name the nonce of the command they
 answer, so a forged answer is ignored as well.
 
-Command bodies: ``{"type": "ussd", "modem", "code", "reply_to"}`` and ``{"type":
-"modem.restart", "modem", "reply_to"}``; answers: ``{"in_reply_to", "ok", "text" | "error"}``.
+The bodies are the wire forms of the typed commands and answers of :mod:`gatewayd.events`
+(:data:`~gatewayd.events.Command`, :class:`~gatewayd.events.CommandAnswer`), which also names
+the channels; :func:`seal_event` and :func:`open_sealed` go between those and
+:class:`~gatewayd.events.Sealed` envelopes.
 """
 
 from __future__ import annotations
@@ -22,24 +24,22 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from gatewayd.events import Event, JsonObject, Kinds, Sealed, to_wire
+
 log = structlog.get_logger(__name__)
 
-COMMANDS = "smsgw:commands"
-"""Channel gatewayd listens on for sealed operator commands."""
-REPLY_PREFIX = "smsgw:reply:"
-"""Prefix of the one-off channel each command names for its answer."""
-USSD = "ussd"
-RESTART = "modem.restart"
+E = TypeVar("E", bound=Event)
+
 ENVELOPE_VERSION = 1
 MAX_AGE = 30.0
 """Seconds an envelope stays valid either side of the receiver's clock (hosts run NTP)."""
 SIGNATURE_FIELDS = frozenset({"v", "issued_ms", "nonce", "body", "sig"})
 
-Body = dict[str, Any]
+Body = JsonObject
 
 
 class Refused(Exception):
@@ -70,7 +70,7 @@ def _signature(key: bytes, version: int, issued_ms: int, nonce: str, body: Body)
     return hmac.new(key, _canonical(version, issued_ms, nonce, body), hashlib.sha256).hexdigest()
 
 
-def seal(key: bytes, body: Body, *, now: float | None = None) -> dict[str, Any]:
+def seal(key: bytes, body: Body, *, now: float | None = None) -> JsonObject:
     """``body`` in a signed envelope, issued now with a fresh nonce."""
     issued_ms = int((time.time() if now is None else now) * 1000)
     nonce = secrets.token_hex(16)
@@ -111,6 +111,18 @@ def open_envelope(
     if abs(current - issued_ms / 1000) > max_age:
         raise Refused("stale")
     return nonce, body
+
+
+def seal_event(key: bytes, body: Event, *, now: float | None = None) -> Sealed:
+    """A command or an answer, sealed for its channel."""
+    return Sealed(envelope=seal(key, to_wire(body), now=now))
+
+
+def open_sealed(key: bytes | None, sealed: Sealed, kinds: Kinds[E]) -> tuple[str, E]:
+    """``(nonce, typed body)`` of a genuine, fresh envelope; :class:`Refused` when it is not
+    one, :class:`~gatewayd.events.EventError` when its genuine body is not of ``kinds``."""
+    nonce, body = open_envelope(key, sealed.envelope)
+    return nonce, kinds.parse(body)
 
 
 class ReplayGuard:

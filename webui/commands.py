@@ -3,7 +3,7 @@ its answer.
 
 One :class:`CommandClient` per web process: its reply channel is subscribed once, at start,
 so an answer that comes back faster than a new subscription could be set up is never lost.
-Each command goes to :data:`~gatewayd.commands.COMMANDS` sealed with the installation's key
+Each command goes to :data:`~gatewayd.events.COMMANDS` sealed with the installation's key
 (:mod:`gatewayd.commands`) and naming that reply channel; only a sealed answer naming the
 command's nonce counts, anything else on the channel is ignored.
 """
@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import structlog
 from aiohttp import web
 
 from gatewayd.bus import Bus, Subscription
-from gatewayd.commands import COMMANDS, REPLY_PREFIX, Refused, open_envelope, seal
+from gatewayd.commands import Refused, open_sealed, seal_event
+from gatewayd.events import (
+    ANSWER_KINDS,
+    COMMANDS,
+    Command,
+    CommandAnswer,
+    EventError,
+    RestartCommand,
+    Sealed,
+    UssdCommand,
+    new_reply_channel,
+)
 from webui.keys import BUS, COMMAND_CLIENT, OPTIONS
 
 log = structlog.get_logger(__name__)
@@ -40,13 +49,13 @@ class CommandClient:
     def __init__(self, bus: Bus, key: bytes) -> None:
         self.bus = bus
         self.key = key
-        self.reply_to = f"{REPLY_PREFIX}{uuid.uuid4().hex}"
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._subscription: Subscription | None = None
+        self.replies = new_reply_channel()
+        self._waiting: dict[str, asyncio.Future[CommandAnswer]] = {}
+        self._subscription: Subscription[Sealed] | None = None
         self._reader: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._subscription = self.bus.subscribe(self.reply_to)
+        self._subscription = self.bus.subscribe(self.replies)
         self._reader = asyncio.create_task(self._read(self._subscription), name="command-answers")
 
     async def close(self) -> None:
@@ -58,33 +67,46 @@ class CommandClient:
             self.bus.unsubscribe(self._subscription)
         self._reader = self._subscription = None
 
-    async def ask(self, command: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send ``command`` and return gatewayd's successful answer."""
+    async def ussd(self, modem: str, code: str, timeout: float) -> CommandAnswer:
+        """Dial ``code`` on ``modem``; the answer's ``text`` is the network's reply."""
+        return await self._ask(
+            UssdCommand(modem=modem, code=code, reply_to=self.replies.name), timeout
+        )
+
+    async def restart(self, modem: str, timeout: float) -> CommandAnswer:
+        return await self._ask(RestartCommand(modem=modem, reply_to=self.replies.name), timeout)
+
+    async def _ask(self, command: Command, timeout: float) -> CommandAnswer:
+        """Send ``command`` (naming this client's reply channel) and return gatewayd's
+        successful answer."""
         if self._reader is None:
             self.start()
-        envelope = seal(self.key, {**command, "reply_to": self.reply_to})
-        nonce = envelope["nonce"]
-        answer_arrived: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        sealed = seal_event(self.key, command)
+        nonce = str(sealed.envelope["nonce"])
+        answer_arrived: asyncio.Future[CommandAnswer] = asyncio.get_running_loop().create_future()
         self._waiting[nonce] = answer_arrived
         try:
-            await self.bus.publish(COMMANDS, envelope)
+            await self.bus.publish(COMMANDS, sealed)
             answer = await asyncio.wait_for(answer_arrived, timeout)
         except TimeoutError:
             raise CommandTimeout(f"gatewayd did not answer within {timeout:g} s") from None
         finally:
             del self._waiting[nonce]
-        if not answer.get("ok"):
-            raise CommandFailed(str(answer.get("error") or ""))  # empty: the page says it its way
+        if not answer.ok:
+            raise CommandFailed(answer.error or "")  # empty: the page says it its way
         return answer
 
-    async def _read(self, subscription: Subscription) -> None:
-        async for message in subscription:
+    async def _read(self, subscription: Subscription[Sealed]) -> None:
+        async for sealed in subscription:
             try:
-                _, answer = open_envelope(self.key, message)
+                _, answer = open_sealed(self.key, sealed, ANSWER_KINDS)
             except Refused as refusal:
                 log.warning("Ignored an answer to an operator command", reason=refusal.reason)
                 continue
-            waiting = self._waiting.get(str(answer.get("in_reply_to")))
+            except EventError as error:
+                log.warning("Ignored an answer to an operator command", reason=str(error))
+                continue
+            waiting = self._waiting.get(answer.in_reply_to)
             if waiting is not None and not waiting.done():
                 waiting.set_result(answer)
 

@@ -1,10 +1,12 @@
-"""Live events for browsers: ``GET /events`` streams the bus channel ``EVENTS`` as
-Server-Sent Events, for as long as the session (or API key) that opened it holds.
+"""Live events for browsers: ``GET /events`` streams the bus channel
+:data:`~gatewayd.events.EVENTS` as Server-Sent Events, for as long as the session (or API key)
+that opened it holds.
 
-Each bus event becomes one SSE message whose ``event`` is the event's ``type``
-(``message.status``, ``message.received``, ``modem.state``) and whose ``data`` is the event as
-JSON. aiohttp-sse pings idle streams so proxies keep them open. Streams end when the application
-shuts down, so a stop never waits on open browser tabs.
+Each live event of :data:`~gatewayd.events.LIVE_TYPES` (``message.status``,
+``message.received``, ``modem.state``) becomes one SSE message whose ``event`` is the event's
+``type`` and whose ``data`` is its wire form (:func:`~gatewayd.events.to_wire`). aiohttp-sse
+pings idle streams so proxies keep them open. Streams end when the application shuts down, so a
+stop never waits on open browser tabs.
 
 Every open stream is registered in :class:`LiveStreams` under who opened it. When a session
 ends or a key is revoked (announced by :mod:`webui.revocations`), that identity's streams
@@ -26,7 +28,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from gatewayd.bus import EVENTS, Event, Subscription
+from gatewayd.bus import Subscription
+from gatewayd.events import EVENTS, LIVE_TYPES, LiveEvent, to_wire
 from webui.api.errors import error_response
 from webui.auth.apikeys import key_alive
 from webui.auth.identity import Identity
@@ -38,9 +41,10 @@ CHECK_SECONDS = 5.0
 RECHECK_SECONDS = 30.0
 """How often a stream re-checks its session or key without being told to."""
 RETRY_MILLISECONDS = 3000
-LIVE_EVENT_TYPES = frozenset({"message.status", "message.received", "modem.state"})
-STOP: Event = {"type": "live.stop"}
-ENDED: Event = {"type": "session.ended"}
+STOP = "live.stop"
+"""Why a stream ends without a last word (shutdown, a stream left by its browser)."""
+ENDED = "session.ended"
+"""Why a stream ends telling its browser so: the session or key no longer holds."""
 
 Owner = tuple[str, int]
 
@@ -48,7 +52,7 @@ Owner = tuple[str, int]
 @dataclass(eq=False)
 class LiveStream:
     identity: Identity
-    subscription: Subscription
+    subscription: Subscription[LiveEvent]
     request: web.Request | None = None
     opened: float = field(default_factory=time.monotonic)
 
@@ -74,7 +78,7 @@ class LiveStreams:
     def open(
         self,
         identity: Identity,
-        subscription: Subscription,
+        subscription: Subscription[LiveEvent],
         limit: int,
         request: web.Request | None = None,
     ) -> LiveStream | None:
@@ -82,7 +86,7 @@ class LiveStreams:
         owner = (identity.kind, identity.id)
         for gone in [stream for stream in self._by_owner[owner] if stream.gone]:
             self.close(gone)
-            gone.subscription.deliver(STOP)
+            gone.subscription.end(STOP)
         if len(self._by_owner[owner]) >= limit:
             return None
         stream = LiveStream(identity, subscription, request)
@@ -106,7 +110,7 @@ class LiveStreams:
         """Close the streams of that owner whose session or key no longer holds."""
         for stream in list(self._by_owner.get((kind, owner_id), ())):
             if not await allowed(self._app, stream.identity):
-                stream.subscription.deliver(ENDED)
+                stream.subscription.end(ENDED)
 
 
 LIVE_STREAMS: web.AppKey[LiveStreams] = web.AppKey("live_streams", LiveStreams)
@@ -145,20 +149,19 @@ async def events(request: web.Request) -> web.StreamResponse:
             next_check = time.monotonic() + RECHECK_SECONDS
             while sse.is_connected():
                 event = await subscription.get(timeout=CHECK_SECONDS)
-                if event is not STOP and event is not ENDED and time.monotonic() >= next_check:
+                if subscription.ended is None and time.monotonic() >= next_check:
                     next_check = time.monotonic() + RECHECK_SECONDS
                     if not await allowed(app, identity):
-                        event = ENDED
-                if event is STOP:
+                        subscription.end(ENDED)
+                if subscription.ended == STOP:
                     break
-                if event is ENDED:
+                if subscription.ended == ENDED:
                     with contextlib.suppress(ConnectionResetError):
-                        await sse.send("{}", event=str(ENDED["type"]))
+                        await sse.send("{}", event=ENDED)
                     break
-                kind = event.get("type") if event is not None else None
-                if kind in LIVE_EVENT_TYPES:
+                if isinstance(event, LIVE_TYPES):
                     with contextlib.suppress(ConnectionResetError):
-                        await sse.send(json.dumps(event, default=str), event=str(kind))
+                        await sse.send(json.dumps(to_wire(event)), event=event.TYPE)
             return sse
     finally:
         app[LIVE_STREAMS].close(stream)
@@ -167,7 +170,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def _on_shutdown(app: web.Application) -> None:
     for stream in app[LIVE_STREAMS].all():
-        stream.subscription.deliver(STOP)
+        stream.subscription.end(STOP)
 
 
 def register(app: web.Application) -> None:

@@ -1,5 +1,5 @@
 """Ending access at once in every web process: announcements on the bus channel
-:data:`ACCESS`, and the listener each web process runs.
+:data:`~gatewayd.events.ACCESS`, and the listener each web process runs.
 
 The database is the truth (a request is always checked against it); the bus only makes the
 web processes act on a change at once rather than at their next check:
@@ -19,43 +19,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import structlog
 from aiohttp import web
 
-from gatewayd.bus import Bus, Event
+from gatewayd.bus import Bus
+from gatewayd.events import ACCESS, AccessEvent, KeyRevoked, SessionsEnded
 from webui.keys import BUS, KEY_CACHE
 from webui.live import LIVE_STREAMS
 
 log = structlog.get_logger("webui.auth")
 
-ACCESS = "smsgw:access"
-SESSIONS_ENDED = "sessions.ended"
-KEY_REVOKED = "api_key.revoked"
-
 
 async def announce_sessions_ended(bus: Bus, user_id: int) -> None:
     """Call after the transaction that ended sessions of ``user_id`` committed."""
-    await bus.publish(ACCESS, {"type": SESSIONS_ENDED, "user_id": user_id})
+    await bus.publish(ACCESS, SessionsEnded(user_id=user_id))
 
 
 async def announce_key_revoked(bus: Bus, key_id: int) -> None:
-    await bus.publish(ACCESS, {"type": KEY_REVOKED, "key_id": key_id})
+    await bus.publish(ACCESS, KeyRevoked(key_id=key_id))
 
 
-def _id(event: Event, field: str) -> int | None:
-    value: Any = event.get(field)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-async def _handle(app: web.Application, event: Event) -> None:
-    kind = event.get("type")
-    if kind == KEY_REVOKED and (key_id := _id(event, "key_id")) is not None:
-        app[KEY_CACHE].forget_key(key_id)
-        await app[LIVE_STREAMS].recheck("api_key", key_id)
-    elif kind == SESSIONS_ENDED and (user_id := _id(event, "user_id")) is not None:
-        await app[LIVE_STREAMS].recheck("user", user_id)
+async def _handle(app: web.Application, event: AccessEvent) -> None:
+    if isinstance(event, KeyRevoked):
+        app[KEY_CACHE].forget_key(event.key_id)
+        await app[LIVE_STREAMS].recheck("api_key", event.key_id)
+    else:
+        await app[LIVE_STREAMS].recheck("user", event.user_id)
 
 
 async def _listen(app: web.Application) -> None:
@@ -71,7 +61,7 @@ async def _listen(app: web.Application) -> None:
 
 
 async def access_listener(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: listen to :data:`ACCESS` while the application runs."""
+    """``cleanup_ctx``: listen to :data:`~gatewayd.events.ACCESS` while the application runs."""
     task = asyncio.get_running_loop().create_task(_listen(app), name="access-listener")
     try:
         yield

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from gatewayd.bus import WAKE, create_bus, queued_wake
+from gatewayd.bus import create_bus
 from gatewayd.config import Settings
 from gatewayd.config.command_line import (
     CliError,
@@ -14,6 +14,7 @@ from gatewayd.config.command_line import (
     add_parser,
     settings_from_args,
 )
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.logging_setup import configure_logging
 from gatewayd.queue import InvalidMessage, NewMessage, enqueue, prepare
 from gatewayd.service.runtime import DatabaseMissing, SchemaNotReady, open_database
@@ -70,7 +71,7 @@ async def _enqueue(settings: Settings, prepared: Any) -> int:
     if settings.redis_url:
         bus = create_bus(settings.redis_url)
         try:
-            await bus.publish(WAKE, queued_wake(1, [prepared.request.modem]))
+            await bus.publish(WAKE, WakeUp.queued(1, [prepared.request.modem]))
         finally:
             await bus.close()
     return ids[0]

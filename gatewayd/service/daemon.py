@@ -22,19 +22,31 @@ from typing import Any
 
 import structlog
 
-from gatewayd.bus import EVENTS, WAKE, Bus
+from gatewayd.bus import Bus, Subscription
 from gatewayd.commands import (
-    COMMANDS,
-    RESTART,
-    USSD,
     RefusalLog,
     Refused,
     ReplayGuard,
     command_key,
     open_envelope,
-    seal,
+    seal_event,
 )
 from gatewayd.config import Backoff, ModemSettings, Settings
+from gatewayd.events import (
+    COMMAND_KINDS,
+    COMMANDS,
+    EVENTS,
+    REPLY_PREFIX,
+    WAKE,
+    Command,
+    CommandAnswer,
+    EventError,
+    LiveEvent,
+    Sealed,
+    UssdCommand,
+    WakeUp,
+    reply_channel,
+)
 from gatewayd.metrics import observe_group_commit
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
@@ -112,7 +124,7 @@ class Gateway:
         self._wake_turn = 0
         self.heartbeat_path = heartbeat.heartbeat_path(settings.gateway.data_dir)
 
-    async def publish(self, event: dict[str, Any]) -> None:
+    async def publish(self, event: LiveEvent) -> None:
         await self.bus.publish(EVENTS, event)
 
     def wake_all(self) -> None:
@@ -221,29 +233,22 @@ class Gateway:
                 unknown_message_ids=list(recovery.unknown_message_ids),
             )
 
-    async def _listen_wake(self, subscription: Any) -> None:
-        while True:
-            message = await subscription.get()
-            if not isinstance(message, dict):
+    async def _listen_wake(self, subscription: Subscription[WakeUp]) -> None:
+        async for wake in subscription:
+            if wake.count is None:
                 self.wake_all()
-                continue
-            count = message.get("count")
-            named = message.get("modems")
-            modems = [m for m in named if isinstance(m, str)] if isinstance(named, list) else []
-            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-                self.wake_for(count, modems)
             else:
-                self.wake_all()
+                self.wake_for(wake.count, list(wake.modems))
 
-    async def _listen_commands(self, subscription: Any) -> None:
-        while True:
-            envelope = await subscription.get()
+    async def _listen_commands(self, subscription: Subscription[Sealed]) -> None:
+        async for sealed in subscription:
+            envelope = sealed.envelope
             try:
-                nonce, command = open_envelope(self._command_key, envelope)
+                nonce, body = open_envelope(self._command_key, envelope)
             except Refused as refusal:
                 self._refusals.refused(refusal, envelope)
                 continue
-            worker = self.workers.get(str(command.get("modem")))
+            worker = self.workers.get(str(body.get("modem")))
             if worker is None:
                 continue  # another gatewayd host owns that modem
             try:
@@ -251,28 +256,38 @@ class Gateway:
             except Refused as refusal:
                 self._refusals.refused(refusal, envelope)
                 continue
+            try:
+                command = COMMAND_KINDS.parse(body)
+            except EventError as error:
+                await self._not_understood(nonce, body.get("reply_to"), error)
+                continue
             task = asyncio.create_task(self._run_command(worker, nonce, command))
             self._command_tasks.add(task)
             task.add_done_callback(self._command_tasks.discard)
 
-    async def _run_command(self, worker: ModemWorker, nonce: str, command: dict[str, Any]) -> None:
-        reply_to = command.get("reply_to")
-        kind = command.get("type")
-        answer: dict[str, Any]
+    async def _not_understood(self, nonce: str, reply_to: object, error: EventError) -> None:
+        """A genuine command this gatewayd does not know (a newer web UI's): its sender hears
+        so rather than waiting for a timeout."""
+        log.warning("Operator command not understood", reason=str(error))
+        if isinstance(reply_to, str) and reply_to.startswith(REPLY_PREFIX):
+            answer = CommandAnswer(in_reply_to=nonce, ok=False, error=f"not understood: {error}")
+            await self._answer(reply_to, answer)
+
+    async def _run_command(self, worker: ModemWorker, nonce: str, command: Command) -> None:
         try:
-            if kind == USSD:
-                text = await worker.ussd(str(command.get("code", "")))
-                answer = {"ok": True, "text": text}
-            elif kind == RESTART:
-                worker.request_restart()
-                answer = {"ok": True, "text": f"{worker.name} restarting"}
+            if isinstance(command, UssdCommand):
+                text = await worker.ussd(command.code)
             else:
-                answer = {"ok": False, "error": f"unknown command {str(kind)[:32]!r}"}
+                worker.request_restart()
+                text = f"{worker.name} restarting"
+            answer = CommandAnswer(in_reply_to=nonce, ok=True, text=text)
         except ModemError as error:
-            answer = {"ok": False, "error": str(error)}
-        if isinstance(reply_to, str) and reply_to and self._command_key is not None:
-            sealed = seal(self._command_key, {"in_reply_to": nonce, **answer})
-            await self.bus.publish(reply_to, sealed)
+            answer = CommandAnswer(in_reply_to=nonce, ok=False, error=str(error))
+        await self._answer(command.reply_to, answer)
+
+    async def _answer(self, reply_to: str, answer: CommandAnswer) -> None:
+        if self._command_key is not None:
+            await self.bus.publish(reply_channel(reply_to), seal_event(self._command_key, answer))
 
     async def _housekeeping(self) -> None:
         reassembly = timedelta(seconds=self.settings.gateway.reassembly_timeout)

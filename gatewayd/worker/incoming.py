@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
+from gatewayd.events import LiveEvent, MessageReceived, MessageStatusChanged
 from gatewayd.modem.interface import IncomingPdu
 from gatewayd.queue import StatusChange
 from gatewayd.queue.inbox import ReceivedMessage, store_incoming
@@ -24,29 +24,24 @@ from gatewayd.store.upsert import insert_ignoring_duplicates
 
 log = structlog.get_logger(__name__)
 
-Publish = Callable[[dict[str, Any]], Awaitable[None]]
+Publish = Callable[[LiveEvent], Awaitable[None]]
 Delete = Callable[[int, str], Awaitable[None]]
 
 
-def received_event(message: ReceivedMessage) -> dict[str, Any]:
-    return {
-        "type": "message.received",
-        "id": message.id,
-        "from": message.sender,
-        "text": message.text,
-        "modem": message.modem,
-        "received_at": message.received_at.isoformat(),
-    }
+def received_event(message: ReceivedMessage) -> MessageReceived:
+    return MessageReceived(
+        id=message.id,
+        sender=message.sender,
+        text=message.text,
+        modem=message.modem,
+        received_at=message.received_at,
+    )
 
 
-def status_event(change: StatusChange) -> dict[str, Any]:
-    return {
-        "type": "message.status",
-        "id": change.message_id,
-        "status": change.status,
-        "error": change.error,
-        "at": utc_now().isoformat(),
-    }
+def status_event(change: StatusChange) -> MessageStatusChanged:
+    return MessageStatusChanged(
+        id=change.message_id, status=change.status, error=change.error, at=utc_now()
+    )
 
 
 @dataclass
@@ -71,7 +66,7 @@ class IncomingHandler:
         if event is not None:
             await self.publish(event)
 
-    async def _store(self, incoming: IncomingPdu) -> dict[str, Any] | None:
+    async def _store(self, incoming: IncomingPdu) -> LiveEvent | None:
         now = utc_now()
         try:
             decoded = decode_pdu(incoming.pdu)

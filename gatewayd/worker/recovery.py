@@ -24,10 +24,10 @@ import enum
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
+from gatewayd.events import LiveEvent, ModemRecovery
 from gatewayd.metrics import MODEM_RECOVERY_STEPS
 from gatewayd.modem.errors import ModemDisconnected, ModemError
 from gatewayd.modem.interface import ModemDriver
@@ -48,7 +48,7 @@ HIGHEST_START = LADDER.index(Step.RESTART)
 ABSENT_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 DriverFactory = Callable[[], ModemDriver]
-Publish = Callable[[dict[str, Any]], Awaitable[None]]
+Publish = Callable[[LiveEvent], Awaitable[None]]
 UsbReset = Callable[[str], object]
 
 
@@ -172,7 +172,7 @@ class RecoveryLadder:
     async def _announce(self, step: Step, reason: str) -> None:
         self._log.warning("Modem recovery step", step=str(step), reason=reason)
         MODEM_RECOVERY_STEPS.labels(modem=self.name, step=str(step)).inc()
-        event = {"type": "modem.recovery", "name": self.name, "step": str(step), "reason": reason}
+        event = ModemRecovery(name=self.name, step=str(step), reason=reason)
         try:
             await self._publish(event)
         except Exception as error:  # the bus being away must not stop the recovery

@@ -17,11 +17,11 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
 from gatewayd.config import ModemSettings
+from gatewayd.events import LiveEvent, ModemLowBalance
 from gatewayd.metrics import LOW_BALANCE_ALERTS
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.interface import ModemDriver
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 STORAGE_SWEEP_FRACTION = 0.8
 DEFAULT_BALANCE_PATTERN = r"(?P<balance>-?\d(?:[\d.,]*\d)?)"
-Publish = Callable[[dict[str, Any]], Awaitable[None]]
+Publish = Callable[[LiveEvent], Awaitable[None]]
 Sweep = Callable[[], Awaitable[None]]
 
 
@@ -132,17 +132,12 @@ class SimCare:
         await self._save(balance, text)
         if balance is None:
             self._log.warning("Balance not found in the answer", code=code, answer=text)
-        elif low:
+        elif low and threshold is not None:
             self._log.warning("Low credit", balance=balance, threshold=threshold, answer=text)
             LOW_BALANCE_ALERTS.labels(modem=self.config.name).inc()
             with contextlib.suppress(Exception):
                 await self.publish(
-                    {
-                        "type": "modem.low_balance",
-                        "name": self.config.name,
-                        "balance": balance,
-                        "threshold": threshold,
-                    }
+                    ModemLowBalance(name=self.config.name, balance=balance, threshold=threshold)
                 )
         else:
             self._log.info("Balance checked", balance=balance)

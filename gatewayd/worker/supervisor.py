@@ -21,12 +21,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import ModemSettings, Settings
+from gatewayd.events import LiveEvent, ModemState
 from gatewayd.modem import errors as modem_errors
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.factory import open_driver
@@ -66,7 +66,7 @@ HOLD_TIMEOUT = 5.0
 REPORT_WAIT = 5.0
 """Longest a status report waits for the part in flight to be recorded as sent."""
 
-PublishEvent = Callable[[dict[str, Any]], Awaitable[None]]
+PublishEvent = Callable[[LiveEvent], Awaitable[None]]
 
 
 @dataclass
@@ -131,6 +131,8 @@ class ModemWorker:
         self.imsi: str | None = None
         self.own_number: str | None = None
         self.registration = "unknown"
+        self.health: ModemHealth | None = None
+        """The last health reading, told with every state change."""
         self.modem: ModemDriver | None = None
         self.device = config.device
         self.recovery = RecoveryLadder(
@@ -391,6 +393,7 @@ class ModemWorker:
 
     async def _poll_health(self, modem: ModemDriver) -> None:
         health = await modem.health()
+        self.health = health
         was_registered = self.registration in REGISTERED
         self.registration = health.registration.state
         state = "online" if self.registration in REGISTERED else "no_network"
@@ -401,7 +404,7 @@ class ModemWorker:
             self._log.warning("Cannot record modem health", error=str(error))
         if state != self.state:
             self.state = state
-            await self._announce_state(health)
+            await self.context.publish(self._state_event())
         if not was_registered and self.registration in REGISTERED:
             self.wake.set()
 
@@ -456,7 +459,7 @@ class ModemWorker:
             )
         self.window.today = now.date().isoformat()
         self.state = state
-        await self.context.publish({"type": "modem.state", "name": self.name, "state": state})
+        await self.context.publish(self._state_event())
 
     async def _record_state(self, state: str, *, error: str | None = None) -> None:
         self.state = state
@@ -466,20 +469,17 @@ class ModemWorker:
         except DatabaseUnavailable:
             pass
         with contextlib.suppress(Exception):
-            await self.context.publish(
-                {"type": "modem.state", "name": self.name, "state": state, "error": error}
-            )
+            await self.context.publish(self._state_event(error))
 
-    async def _announce_state(self, health: ModemHealth) -> None:
-        await self.context.publish(
-            {
-                "type": "modem.state",
-                "name": self.name,
-                "state": self.state,
-                "signal": health.signal.dbm,
-                "operator": health.operator,
-                "registration": health.registration.state,
-            }
+    def _state_event(self, error: str | None = None) -> ModemState:
+        health = self.health
+        return ModemState(
+            name=self.name,
+            state=self.state,
+            error=error,
+            signal=health.signal.dbm if health else None,
+            operator=health.operator if health else None,
+            registration=health.registration.state if health else None,
         )
 
     # -- operator commands -----------------------------------------------------------------

@@ -29,7 +29,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.bus import WAKE, queued_wake
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
 from gatewayd.store import audit_log, utc_now
@@ -126,7 +126,7 @@ async def _wake(app: web.Application, sends: list[GroupedSend]) -> None:
     messages = [m for send in sends for m in send.messages]
     try:
         modems = (m.request.modem for m in messages)
-        await app[BUS].publish(WAKE, queued_wake(len(messages), modems))
+        await app[BUS].publish(WAKE, WakeUp.queued(len(messages), modems))
     except Exception:  # a wake-up is a hint: the workers poll anyway
         log.exception("Wake-up after a group commit failed")
 

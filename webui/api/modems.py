@@ -3,12 +3,13 @@ idle one has no enabled modem), USSD and restart commands."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from gatewayd.commands import RESTART, USSD
+from gatewayd.events import CommandAnswer
 from gatewayd.queue.host_state import live_hosts
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
@@ -17,7 +18,7 @@ from webui.api.inputs import read_model
 from webui.api.models import UssdRequest
 from webui.audit import record
 from webui.auth.identity import requires
-from webui.commands import CommandFailed, CommandTimeout
+from webui.commands import CommandClient, CommandFailed, CommandTimeout
 from webui.keys import CLIENT_ADDRESS, COMMAND_CLIENT, DB, IDENTITY, OPTIONS, SETTINGS
 
 WAITING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
@@ -83,9 +84,11 @@ async def _existing(request: web.Request) -> str:
     return name
 
 
-async def _command(request: web.Request, command: dict[str, Any]) -> Any:
+async def _command(
+    request: web.Request, ask: Callable[[CommandClient, float], Awaitable[CommandAnswer]]
+) -> CommandAnswer:
     try:
-        return await request.app[COMMAND_CLIENT].ask(command, request.app[OPTIONS].command_timeout)
+        return await ask(request.app[COMMAND_CLIENT], request.app[OPTIONS].command_timeout)
     except CommandTimeout as exc:
         raise ApiError(504, "gateway_timeout", f"{exc}; is gatewayd running?") from None
     except CommandFailed as exc:
@@ -107,8 +110,8 @@ async def ussd(request: web.Request) -> web.Response:
             {"code": body.code},
             request[CLIENT_ADDRESS],
         )
-    answer = await _command(request, {"type": USSD, "modem": name, "code": body.code})
-    return web.json_response({"modem": name, "code": body.code, "text": str(answer.get("text"))})
+    answer = await _command(request, lambda client, wait: client.ussd(name, body.code, wait))
+    return web.json_response({"modem": name, "code": body.code, "text": str(answer.text)})
 
 
 @requires(Role.ADMIN)
@@ -120,7 +123,7 @@ async def restart(request: web.Request) -> web.Response:
         await record(
             conn, identity.actor, "modem.restart", f"modem:{name}", None, request[CLIENT_ADDRESS]
         )
-    await _command(request, {"type": RESTART, "modem": name})
+    await _command(request, lambda client, wait: client.restart(name, wait))
     return web.json_response({"modem": name, "restarted": True})
 
 

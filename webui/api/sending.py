@@ -22,7 +22,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.bus import WAKE, queued_wake
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue
 from gatewayd.queue.enqueue import RecipientProblem, prepare_many
 from gatewayd.queue.view import load_messages, message_json
@@ -210,7 +210,7 @@ async def queue_and_load(
             # Another request with the same Idempotency-Key won the race: answer with its ids.
     if created:
         await request.app[BUS].publish(
-            WAKE, queued_wake(len(ids), (m.request.modem for m in prepared.messages))
+            WAKE, WakeUp.queued(len(ids), (m.request.modem for m in prepared.messages))
         )
     return ids, created, loaded
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from gatewayd.bus import Bus, RedisBus
+from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.config.command_line import CliError, settings_from_args
 from gatewayd.logging_setup import configure_logging
@@ -68,7 +68,7 @@ async def tell_web_processes(
     Without Redis there is no one to tell from here: their periodic checks see it."""
     if not settings.redis_url:
         return
-    bus = RedisBus(settings.redis_url)
+    bus = create_bus(settings.redis_url)
     try:
         await announce(bus, ident)
     finally:

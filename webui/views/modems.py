@@ -4,15 +4,16 @@ operator's commands (USSD such as a balance check, restart) sent to gatewayd ove
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from gatewayd.commands import RESTART, USSD
+from gatewayd.events import CommandAnswer
 from gatewayd.store import Role
 from webui.audit import record
 from webui.auth.identity import requires
-from webui.commands import CommandFailed, CommandTimeout
+from webui.commands import CommandClient, CommandFailed, CommandTimeout
 from webui.i18n import gettext as _
 from webui.keys import COMMAND_CLIENT, DB, OPTIONS
 from webui.views.common import (
@@ -28,14 +29,18 @@ from webui.views.queries import idle_hosts, modem_cards, signal_history
 USSD_CODE_CHARACTERS = frozenset("0123456789*#+")
 
 
-async def ask_gateway(request: web.Request, command: dict[str, Any]) -> dict[str, Any]:
-    """gatewayd's answer to ``command``, failures included (shown on the page)."""
+Ask = Callable[[CommandClient, float], Awaitable[CommandAnswer]]
+
+
+async def ask_gateway(request: web.Request, ask: Ask) -> dict[str, Any]:
+    """gatewayd's answer to what ``ask`` sends, failures included (shown on the page)."""
     try:
-        return await request.app[COMMAND_CLIENT].ask(command, request.app[OPTIONS].command_timeout)
+        answer = await ask(request.app[COMMAND_CLIENT], request.app[OPTIONS].command_timeout)
     except CommandTimeout:
         return {"ok": False, "error": _("The modem did not answer in time.")}
     except CommandFailed as failure:
         return {"ok": False, "error": str(failure)}
+    return {"ok": True, "text": answer.text}
 
 
 async def modems_page(request: web.Request) -> web.StreamResponse:
@@ -74,7 +79,7 @@ async def ussd(request: web.Request) -> web.StreamResponse:
     if not code or not set(code) <= USSD_CODE_CHARACTERS:
         answer: dict[str, Any] = {"ok": False, "error": _("A USSD code has digits, * and #.")}
     else:
-        answer = await ask_gateway(request, {"type": USSD, "modem": name, "code": code})
+        answer = await ask_gateway(request, lambda client, wait: client.ussd(name, code, wait))
         async with request.app[DB].begin() as conn:
             await record(
                 conn,
@@ -91,7 +96,7 @@ async def ussd(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def restart(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    answer = await ask_gateway(request, {"type": RESTART, "modem": name})
+    answer = await ask_gateway(request, lambda client, wait: client.restart(name, wait))
     async with request.app[DB].begin() as conn:
         await record(
             conn,

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from gatewayd.bus import EVENTS
+from gatewayd.events import EVENTS, MessageStatusChanged
 from gatewayd.queue import CannotCancel, cancel
 from gatewayd.queue.view import load_message
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
@@ -106,13 +106,7 @@ async def cancel_message(request: web.Request) -> web.StreamResponse:
     else:
         await request.app[BUS].publish(
             EVENTS,
-            {
-                "type": "message.status",
-                "id": message_id,
-                "status": "cancelled",
-                "error": None,
-                "at": utc_now().isoformat(),
-            },
+            MessageStatusChanged(id=message_id, status="cancelled", error=None, at=utc_now()),
         )
         await notify(request, _("Message cancelled."))
     raise web.HTTPSeeOther(f"/outbox/{message_id}")

@@ -6,7 +6,9 @@ destinations, and the cursor moves, in one transaction. Nothing is lost while no
 runs: the next one carries on from the cursor. On PostgreSQL the cursor row is locked with
 ``SKIP LOCKED``, so of several web processes one derives at a time; rows younger than
 ``commit_lag`` seconds are left for the next round, because ids are handed out before the
-transactions that use them commit.
+transactions that use them commit. Deliveries are named (``event``, ``X-Event``) by the types of
+the live events of :mod:`gatewayd.events` they tell of; their payloads are their own, public
+shape (documented in docs/api.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.events import MessageReceived, MessageStatusChanged
 from gatewayd.queue.view import iso
 from gatewayd.store import (
     api_keys,
@@ -137,7 +140,7 @@ async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag:
         if message is None:
             continue
         payload = {
-            "event": "message.status",
+            "event": MessageStatusChanged.TYPE,
             "event_id": event.id,
             "id": message.id,
             "to": message.recipient,
@@ -148,7 +151,7 @@ async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag:
         }
         key_id = creator_key(message.created_by)
         base = {
-            "event": "message.status",
+            "event": MessageStatusChanged.TYPE,
             "payload": payload,
             "message_id": message.id,
             "api_key_id": key_id,
@@ -209,13 +212,13 @@ async def derive_received(conn: AsyncConnection, now: datetime, commit_lag: floa
     hooks = await _key_webhooks(conn)
     rows = [
         {
-            "event": "message.received",
+            "event": MessageReceived.TYPE,
             "url": url,
             "api_key_id": key_id,
             "created_at": now,
             "next_attempt_at": now,
             "payload": {
-                "event": "message.received",
+                "event": MessageReceived.TYPE,
                 "id": row.id,
                 "from": row.sender,
                 "text": row.text,

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from yarl import URL
 
-from gatewayd.bus import EVENTS
+from gatewayd.events import EVENTS, MessageReceived, MessageStatusChanged
 from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
 from webui.keys import BUS, DB, OPTIONS
 from webui.options import WebOptions
@@ -242,7 +242,7 @@ async def _wake_on_events(app: web.Application, dispatcher: Dispatcher) -> None:
     subscription = app[BUS].subscribe(EVENTS)
     try:
         async for event in subscription:
-            if str(event.get("type", "")).startswith("message."):
+            if isinstance(event, MessageStatusChanged | MessageReceived):
                 dispatcher.wake.set()
     finally:
         app[BUS].unsubscribe(subscription)

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gatewayd.bus import WAKE, RedisBus
+from gatewayd.bus import RedisBus
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.store import Database, message_parts, messages
 
@@ -184,7 +185,7 @@ async def queue_messages(db: Database, texts: Sequence[str], redis_url: str | No
     if redis_url:
         bus = RedisBus(redis_url)
         try:
-            await bus.publish(WAKE, {"reason": "queued"})
+            await bus.publish(WAKE, WakeUp(reason="queued"))
         finally:
             await bus.close()
     return ids

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from gatewayd.bus import InProcessBus
+from gatewayd.bus import Bus, InProcessBus
 from gatewayd.config import ModemSettings, PrepareAhead, RetryPolicy, Settings, load_settings
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.service.daemon import Gateway
@@ -94,7 +94,7 @@ class Flow:
     db: Database
     settings: Settings
     modems: tuple[ModemSettings, ...]
-    bus: InProcessBus
+    bus: Bus
     run: GatewayRun | None = None
 
     async def start(self, **gateway_options: Any) -> GatewayRun:
@@ -184,7 +184,7 @@ async def flow(
     latency_ms: float = 20,
     report_delay_ms: float = 100,
     modem_options: dict[str, Any] | None = None,
-    bus: InProcessBus | None = None,
+    bus: Bus | None = None,
     start: bool = True,
     profile: ProfileChoice = GENERIC,
     **settings_options: Any,

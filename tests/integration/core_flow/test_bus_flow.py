@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as redis_asyncio
 
-from gatewayd.bus import WAKE, RedisBus
+from gatewayd.bus import RedisBus
+from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import eventually, flow, ledger_counts
 from tests.support.tools import require_program
@@ -25,7 +26,7 @@ def numbered(i: int) -> str:
 async def wake_subscribers(url: str) -> int:
     client = redis_asyncio.Redis.from_url(url)
     try:
-        [(_, count)] = await client.pubsub_numsub(WAKE)
+        [(_, count)] = await client.pubsub_numsub(WAKE.name)
         return int(count)
     finally:
         await client.aclose()
@@ -87,7 +88,7 @@ async def test_wakeups_travel_through_redis(pg_url: str, redis_url: str, tmp_pat
             )
             ids = await f.send(NewMessage(numbered(1), "woken"), wake=False)
             started = time.monotonic()
-            await publisher.publish(WAKE, {"reason": "queued"})
+            await publisher.publish(WAKE, WakeUp(reason="queued"))
             await f.network.wait_for_ledger(1, timeout=5)
             woken_in = time.monotonic() - started
             await f.wait_status(ids, "delivered")
@@ -109,7 +110,7 @@ async def test_redis_flushed_then_gone_loses_nothing(
             async def batch(tag: str) -> list[int]:
                 news = [NewMessage(numbered(i), f"{tag}{i}") for i in range(10)]
                 ids = await f.send(*news, wake=False)
-                await publisher.publish(WAKE, {"reason": "queued"})
+                await publisher.publish(WAKE, WakeUp(reason="queued"))
                 return ids
 
             ids = await batch("before")

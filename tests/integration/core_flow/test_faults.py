@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gatewayd.bus import EVENTS
+from gatewayd.events import EVENTS, ModemState
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import Flow, eventually, flow, ledger_counts
 
@@ -69,7 +69,7 @@ async def test_garbage_and_a_hang_are_recovered(db_url: str, tmp_path: Path) -> 
 
         async def state_seen(wanted: str) -> bool:
             while (event := await events.get(timeout=0.05)) is not None:
-                if event.get("type") == "modem.state" and event.get("state") == wanted:
+                if isinstance(event, ModemState) and event.state == wanted:
                     return True
             return False
 

@@ -18,7 +18,8 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from gatewayd.bus import RedisBus
-from gatewayd.commands import COMMANDS, REPLY_PREFIX, command_key, open_envelope, seal
+from gatewayd.commands import command_key, open_envelope, open_sealed, seal
+from gatewayd.events import ANSWER_KINDS, COMMANDS, REPLY_PREFIX, Sealed, reply_channel
 from gatewayd.logging_setup import configure_logging
 from tests.integration.core_flow.harness import Flow, eventually, flow
 from webui.commands import CommandClient, CommandFailed
@@ -66,7 +67,7 @@ async def web_side(redis_url: str) -> AsyncIterator[CommandClient]:
     client.start()
     try:
         await eventually(
-            lambda: subscribers(redis_url, client.reply_to),
+            lambda: subscribers(redis_url, client.replies.name),
             timeout=10,
             what="the web side's reply channel",
         )
@@ -85,7 +86,7 @@ async def gateway(
         f.settings = replace(f.settings, web=replace(f.settings.web, secret_key=SECRET))
         await f.start()
         await eventually(
-            lambda: subscribers(redis_url, COMMANDS),
+            lambda: subscribers(redis_url, COMMANDS.name),
             timeout=10,
             what="gatewayd listening for commands",
         )
@@ -103,13 +104,13 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
     outsider = redis_asyncio.Redis.from_url(redis_url)
     listener = RedisBus(redis_url)
     try:
-        replies = listener.subscribe(f"{REPLY_PREFIX}outsider")
+        replies = listener.subscribe(reply_channel(f"{REPLY_PREFIX}outsider"))
         commands_seen = listener.subscribe(COMMANDS)
 
         async def listening() -> bool:
             return (
                 await subscribers(redis_url, f"{REPLY_PREFIX}outsider") == 1
-                and await subscribers(redis_url, COMMANDS) == 2
+                and await subscribers(redis_url, COMMANDS.name) == 2
             )
 
         await eventually(listening, timeout=5, what="the test's listeners")
@@ -131,7 +132,7 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
             ("stale", seal(KEY, restart, now=genuine["issued_ms"] / 1000 - 600)),
         ]
         for _, message in hostile:
-            await outsider.publish(COMMANDS, json.dumps(message))
+            await outsider.publish(COMMANDS.name, json.dumps(message))
 
         async def all_refused() -> list[dict[str, Any]] | None:
             found = refusals(json_log)
@@ -144,12 +145,12 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
 
         # The web UI's own path works; a copy of its command, published again, is refused.
         async with web_side(redis_url) as web:
-            answer = await web.ask({"type": "ussd", "modem": "sim0", "code": "*100#"}, 20)
-        assert answer["ok"] and answer["text"]
+            answer = await web.ussd("sim0", "*100#", 20)
+        assert answer.ok and answer.text
         seen = [await commands_seen.get(timeout=5) for _ in range(len(hostile) + 1)]
         captured = seen[-1]
-        assert captured is not None and open_envelope(KEY, captured)[1]["type"] == "ussd"
-        await outsider.publish(COMMANDS, json.dumps(captured))
+        assert captured is not None and open_envelope(KEY, captured.envelope)[1]["type"] == "ussd"
+        await outsider.publish(COMMANDS.name, json.dumps(captured.envelope))
         replayed = await eventually(
             lambda: asyncio.sleep(0, refusals(json_log)[len(hostile) :]),
             timeout=10,
@@ -159,7 +160,7 @@ async def test_only_sealed_fresh_first_copies_are_obeyed(
         assert len(logged(json_log, "Modem online")) == 1, "a refused restart was obeyed"
 
         async with web_side(redis_url) as web:
-            await web.ask({"type": "modem.restart", "modem": "sim0"}, 20)
+            await web.restart("sim0", 20)
         await eventually(
             lambda: asyncio.sleep(0, len(logged(json_log, "Modem online")) == 2),
             timeout=20,
@@ -176,36 +177,55 @@ async def test_a_forged_answer_is_ignored(redis_url: str) -> None:
     forger = RedisBus(redis_url)
     try:
         commands = forger.subscribe(COMMANDS)
-        await eventually(lambda: subscribers(redis_url, COMMANDS), timeout=5, what="forger")
+        await eventually(lambda: subscribers(redis_url, COMMANDS.name), timeout=5, what="forger")
 
         async def forge_then_answer() -> None:
-            envelope = await commands.get(timeout=10)
-            assert envelope is not None
-            nonce, body = open_envelope(KEY, envelope)
-            reply_to = body["reply_to"]
-            await forger.publish(reply_to, {"ok": True, "text": "forged, unsigned"})
-            await forger.publish(
-                reply_to,
+            sealed = await commands.get(timeout=10)
+            assert sealed is not None
+            nonce, body = open_envelope(KEY, sealed.envelope)
+            reply_to = reply_channel(str(body["reply_to"]))
+            for forged in (
+                {"ok": True, "text": "forged, unsigned"},
                 seal(
                     command_key("x" * 40),
                     {"in_reply_to": nonce, "ok": True, "text": "forged, other key"},
                 ),
-            )
-            await forger.publish(
-                reply_to,
                 seal(
                     KEY, {"in_reply_to": "0" * 32, "ok": True, "text": "answer to another command"}
                 ),
-            )
-            await forger.publish(
-                reply_to,
+                seal(KEY, {"in_reply_to": nonce, "ok": "yes", "text": "not an answer"}),
                 seal(KEY, {"in_reply_to": nonce, "ok": False, "error": "modem sim0 is offline"}),
-            )
+            ):
+                await forger.publish(reply_to, Sealed(envelope=forged))
 
         async with web_side(redis_url) as web:
             responder = asyncio.create_task(forge_then_answer())
             with pytest.raises(CommandFailed, match="modem sim0 is offline"):
-                await web.ask({"type": "ussd", "modem": "sim0", "code": "*100#"}, 10)
+                await web.ussd("sim0", "*100#", 10)
             await responder
     finally:
         await forger.close()
+
+
+async def test_a_genuine_command_gatewayd_does_not_know_is_answered(
+    gateway: Flow, redis_url: str
+) -> None:
+    """A newer web UI's command, genuine but not understood here: its sender hears why at once
+    instead of waiting for the timeout."""
+    web = RedisBus(redis_url)
+    try:
+        replies_to = reply_channel(f"{REPLY_PREFIX}newer-web")
+        replies = web.subscribe(replies_to)
+        await eventually(
+            lambda: subscribers(redis_url, replies_to.name), timeout=5, what="the reply channel"
+        )
+        body = {"type": "modem.selfdestruct", "modem": "sim0", "reply_to": replies_to.name}
+        envelope = seal(KEY, body)
+        await web.publish(COMMANDS, Sealed(envelope=envelope))
+        sealed = await replies.get(timeout=10)
+        assert sealed is not None, "no answer"
+        _, answer = open_sealed(KEY, sealed, ANSWER_KINDS)
+        assert answer.in_reply_to == envelope["nonce"] and not answer.ok
+        assert "unknown event type 'modem.selfdestruct'" in str(answer.error)
+    finally:
+        await web.close()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from gatewayd.events import LiveEvent, ModemRecovery
 from gatewayd.metrics import recovery_step_count
 from gatewayd.modem.at_driver import AtModem
 from gatewayd.simulator import ModemHandle, SimNetwork
@@ -32,11 +32,11 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[SimNetwork, ModemHandle]]:
 def ladder_for(
     name: str,
     handle: ModemHandle,
-    events: list[dict[str, Any]],
+    events: list[LiveEvent],
     resets: list[str],
     now: list[float],
 ) -> RecoveryLadder:
-    async def publish(event: dict[str, Any]) -> None:
+    async def publish(event: LiveEvent) -> None:
         events.append(event)
 
     return RecoveryLadder(
@@ -54,17 +54,18 @@ async def test_hung_modem_climbs_every_rung_into_quarantine(
     sim: tuple[SimNetwork, ModemHandle],
 ) -> None:
     network, handle = sim
-    events: list[dict[str, Any]] = []
+    events: list[LiveEvent] = []
     resets: list[str] = []
     now = [1000.0]
     ladder = ladder_for("hung", handle, events, resets, now)
     before = recovery_step_count("hung", "quarantine")
     network.fault(0, "hang", seconds=600)
     outcome = await ladder.recover("health poll timed out")
-    assert [e["step"] for e in events] == ["probe", "reinit", "restart", "usb_reset", "quarantine"]
-    assert all(e["type"] == "modem.recovery" and e["name"] == "hung" for e in events)
-    assert events[0]["reason"] == "health poll timed out"
-    assert events[1]["reason"].startswith("probe failed")
+    assert all(isinstance(e, ModemRecovery) and e.name == "hung" for e in events)
+    steps = [e for e in events if isinstance(e, ModemRecovery)]
+    assert [e.step for e in steps] == ["probe", "reinit", "restart", "usb_reset", "quarantine"]
+    assert steps[0].reason == "health poll timed out"
+    assert steps[1].reason.startswith("probe failed")
     assert resets == [handle.device]
     assert outcome.step is Step.QUARANTINE and not outcome.recovered
     assert outcome.retry_after == 300.0
@@ -80,7 +81,7 @@ async def test_answering_modem_recovers_at_the_probe_then_escalates(
     sim: tuple[SimNetwork, ModemHandle],
 ) -> None:
     _, handle = sim
-    events: list[dict[str, Any]] = []
+    events: list[LiveEvent] = []
     ladder = ladder_for("fine", handle, events, [], [0.0])
     first = await ladder.recover("session ended")
     assert first.recovered and first.step is Step.PROBE
@@ -88,19 +89,20 @@ async def test_answering_modem_recovers_at_the_probe_then_escalates(
     assert second.recovered and second.step is Step.REINIT
     third = await ladder.recover("and again")
     assert third.recovered and third.step is Step.RESTART
-    assert [e["step"] for e in events] == ["probe", "reinit", "restart"]
+    steps = [e.step for e in events if isinstance(e, ModemRecovery)]
+    assert steps == ["probe", "reinit", "restart"]
 
 
 async def test_unplugged_modem_is_absent_not_escalated(
     sim: tuple[SimNetwork, ModemHandle],
 ) -> None:
     network, handle = sim
-    events: list[dict[str, Any]] = []
+    events: list[LiveEvent] = []
     ladder = ladder_for("gone", handle, events, [], [0.0])
     network.fault(0, "disconnect")
     outcome = await ladder.recover("device closed")
     assert outcome.absent and not outcome.recovered
     assert ladder.failed_rounds == 0
-    assert [e["step"] for e in events] == ["probe"]
+    assert [e.step for e in events if isinstance(e, ModemRecovery)] == ["probe"]
     network.reconnect(0)
     assert (await ladder.recover("device back")).recovered

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from gatewayd.config import ModemSettings
+from gatewayd.events import LiveEvent, ModemLowBalance
 from gatewayd.metrics import LOW_BALANCE_ALERTS
 from gatewayd.modem.at_driver import AtModem
 from gatewayd.queue.modem_state import register_modem
@@ -64,9 +64,9 @@ async def test_low_balance_is_logged_published_counted_and_stored(
         await register_modem(
             conn, name="care0", host="h", device=config.device, state="online", now=utc_now()
         )
-    events: list[dict[str, Any]] = []
+    events: list[LiveEvent] = []
 
-    async def publish(event: dict[str, Any]) -> None:
+    async def publish(event: LiveEvent) -> None:
         events.append(event)
 
     care = SimCare(config, db=db, publish=publish, clock=lambda: 0.0)
@@ -77,9 +77,7 @@ async def test_low_balance_is_logged_published_counted_and_stored(
             reading = await care.check_balance(modem)
     assert reading is not None and reading.balance == 12.34 and reading.low
     assert any(entry["event"] == "Low credit" and entry["log_level"] == "warning" for entry in logs)
-    assert events == [
-        {"type": "modem.low_balance", "name": "care0", "balance": 12.34, "threshold": 20.0}
-    ]
+    assert events == [ModemLowBalance(name="care0", balance=12.34, threshold=20.0)]
     assert LOW_BALANCE_ALERTS.labels(modem="care0")._value.get() == before + 1
     assert care.next_balance_check == config.balance_interval
     async with db.read() as conn:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gatewayd.config import ModemSettings
+from gatewayd.events import LiveEvent, ModemRecovery
 from gatewayd.simulator import SimNetwork
 from gatewayd.store import Database
 from gatewayd.worker.recovery import RecoveryPolicy
@@ -25,9 +25,9 @@ async def test_worker_follows_the_modem_then_quarantines_it(db_url: str, tmp_pat
     folder = tmp_path / "dev"
     handles = await network.start(1, folder)
     db = Database(db_url)
-    events: list[dict[str, Any]] = []
+    events: list[LiveEvent] = []
 
-    async def publish(event: dict[str, Any]) -> None:
+    async def publish(event: LiveEvent) -> None:
         events.append(event)
 
     config = ModemSettings(
@@ -62,7 +62,7 @@ async def test_worker_follows_the_modem_then_quarantines_it(db_url: str, tmp_pat
 
         network.fault(0, "hang", seconds=3600)
         await eventually(lambda: state_is("quarantined"), timeout=40, what="quarantine")
-        steps = [e["step"] for e in events if e["type"] == "modem.recovery"]
+        steps = [e.step for e in events if isinstance(e, ModemRecovery)]
         assert steps[-5:] == ["probe", "reinit", "restart", "usb_reset", "quarantine"]
         assert worker.recovery.breaker == "open"
     finally:

@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from gatewayd.commands import COMMANDS, open_envelope, seal
+from gatewayd.commands import open_sealed, seal_event
 from gatewayd.config import Settings
+from gatewayd.events import (
+    COMMAND_KINDS,
+    COMMANDS,
+    CommandAnswer,
+    UssdCommand,
+    reply_channel,
+)
 from gatewayd.store import audit_log, incoming_messages, modems, utc_now
 from tests.integration.web.conftest import WebEnv, login
 from webui.keys import BUS, OPTIONS
@@ -86,11 +93,12 @@ async def test_ussd_goes_to_gatewayd_and_back(web: WebEnv) -> None:
     key = web.app[OPTIONS].command_key
 
     async def fake_gatewayd() -> None:
-        envelope = await commands.get(5)
-        nonce, command = open_envelope(key, envelope)
-        assert command["code"] == "*100#"
-        answer = {"in_reply_to": nonce, "ok": True, "text": "Saldo R$ 10,00"}
-        await bus.publish(command["reply_to"], seal(key, answer))
+        sealed = await commands.get(5)
+        assert sealed is not None
+        nonce, command = open_sealed(key, sealed, COMMAND_KINDS)
+        assert isinstance(command, UssdCommand) and command.code == "*100#"
+        answer = CommandAnswer(in_reply_to=nonce, ok=True, text="Saldo R$ 10,00")
+        await bus.publish(reply_channel(command.reply_to), seal_event(key, answer))
 
     responder = asyncio.create_task(fake_gatewayd())
     response = await web.client.post(

@@ -15,11 +15,18 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from gatewayd.commands import open_envelope, seal
+from gatewayd.commands import open_sealed, seal_event
 from gatewayd.config import Settings
+from gatewayd.events import (
+    COMMAND_KINDS,
+    COMMANDS,
+    Command,
+    CommandAnswer,
+    UssdCommand,
+    reply_channel,
+)
 from gatewayd.store import audit_log, modem_samples, modems, utc_now
 from tests.integration.web.conftest import WebEnv, csrf_from, login
-from webui.commands import COMMANDS
 from webui.keys import BUS, OPTIONS
 from webui.options import WebOptions, options_from_settings
 
@@ -72,22 +79,23 @@ async def add_modems(web: WebEnv) -> None:
 
 
 @asynccontextmanager
-async def gateway(web: WebEnv, answer: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-    """Answer every command with ``answer``, sealed as gatewayd seals it; yields the commands
-    received (their bodies, once the envelope's signature held)."""
+async def gateway(web: WebEnv, answer: dict[str, Any]) -> AsyncIterator[list[Command]]:
+    """Answer every command with ``answer`` (the fields of a :class:`CommandAnswer`), sealed as
+    gatewayd seals it; yields the commands received (once the envelope's signature held)."""
     bus = web.app[BUS]
     key = web.app[OPTIONS].command_key
     subscription = bus.subscribe(COMMANDS)
-    received: list[dict[str, Any]] = []
+    received: list[Command] = []
 
     async def serve() -> None:
         while True:
-            envelope = await subscription.get(5)
-            if envelope is None:
+            sealed = await subscription.get(5)
+            if sealed is None:
                 continue
-            nonce, command = open_envelope(key, envelope)
+            nonce, command = open_sealed(key, sealed, COMMAND_KINDS)
             received.append(command)
-            await bus.publish(command["reply_to"], seal(key, {"in_reply_to": nonce, **answer}))
+            reply = CommandAnswer(in_reply_to=nonce, **answer)
+            await bus.publish(reply_channel(command.reply_to), seal_event(key, reply))
 
     task = asyncio.create_task(serve())
     try:
@@ -150,7 +158,8 @@ async def test_an_operator_sends_ussd_and_reads_the_answer(web: WebEnv) -> None:
     )
     assert answer is not None and unescape(answer.group(1)) == "Saldo: R$ 12,34"
     assert 'name="code" value="*100#"' in html
-    assert [(c["type"], c["modem"], c["code"]) for c in received] == [("ussd", "claro1", "*100#")]
+    assert [(type(c), c.modem) for c in received] == [(UssdCommand, "claro1")]
+    assert [c.code for c in received if isinstance(c, UssdCommand)] == ["*100#"]
     assert await audited(web) == [("modem.ussd", "claro1", {"code": "*100#", "ok": True})]
 
 
@@ -186,7 +195,7 @@ async def test_an_admin_restarts_a_modem(web: WebEnv) -> None:
             "/modems/claro1/restart", data={"csrf_token": token}, allow_redirects=False
         )
     assert (response.status, response.headers["Location"]) == (303, "/modems/claro1")
-    assert [(c["type"], c["modem"]) for c in received] == [("modem.restart", "claro1")]
+    assert [(c.TYPE, c.modem) for c in received] == [("modem.restart", "claro1")]
     shown = await (await web.client.get("/modems/claro1")).text()
     assert "Restart requested." in shown
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewayd.events import LiveEvent, ModemRecovery
 from gatewayd.modem.errors import AtTimeout, ModemDisconnected
 from gatewayd.worker.recovery import RecoveryLadder, RecoveryPolicy, Step
 
@@ -38,8 +39,9 @@ class ScriptedDriver:
 
 
 def ladder(world: dict[str, Any], *, usb: Any = None, bus_fails: bool = False) -> RecoveryLadder:
-    async def publish(event: dict[str, Any]) -> None:
-        world.setdefault("events", []).append(event["step"])
+    async def publish(event: LiveEvent) -> None:
+        assert isinstance(event, ModemRecovery) and event.name == "scripted"
+        world.setdefault("events", []).append(event.step)
         if bus_fails:
             raise ConnectionError("bus away")
 
