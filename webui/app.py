@@ -27,9 +27,7 @@ from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
 from webui import middlewares
-from webui.auth import login_views
 from webui.auth.keycache import KeyCache
-from webui.auth.password_gate import password_change_gate
 from webui.auth.passwords import PasswordWork
 from webui.auth.sessions import GatewaySessionStorage
 from webui.auth.throttle import ThrottlePolicy
@@ -37,8 +35,10 @@ from webui.commands import command_client_context
 from webui.dbstats import query_timing_context
 from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, PASSWORD_WORK, SETTINGS, STATS, THROTTLE
 from webui.options import WebOptions, options_from_settings
+from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
 from webui.stats import RequestStats
+from webui.views import login as login_views
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"

@@ -27,10 +27,10 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from gatewayd.bus import EVENTS, Event, Subscription
-from webui.api.errors import error_response
 from webui.auth.apikeys import key_alive
 from webui.auth.identity import Identity
 from webui.auth.sessions import session_alive
+from webui.errors import error_response
 from webui.keys import BUS, DB, IDENTITY, OPTIONS
 
 CHECK_SECONDS = 5.0

@@ -13,17 +13,18 @@ from sqlalchemy import select
 
 from gatewayd.queue.view import iso
 from gatewayd.store import Role, api_keys, users, utc_now
-from webui.api.errors import ApiError, error_response, not_found
 from webui.api.inputs import path_id, read_model
 from webui.api.models import ApiKeyCreate, ApiKeyUpdate, PasswordChange, UserCreate, UserUpdate
 from webui.audit import record
-from webui.auth import own_password, throttle
+from webui.auth import throttle
 from webui.auth.apikeys import ApiKeyError, create_api_key, key_json, revoke_api_key, set_webhook
 from webui.auth.identity import Identity, requires
 from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, set_password, update_user
+from webui.errors import ApiError, error_response, not_found
 from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, PASSWORD_WORK
 from webui.revocations import announce_key_revoked, announce_sessions_ended
+from webui.services import passwords as own_password
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 

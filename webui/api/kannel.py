@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import NewMessage
 from gatewayd.store import Role, kannel_dlr
-from webui.api.errors import ApiError
 from webui.api.inputs import read_form
 from webui.api.models import MAX_RECIPIENTS
-from webui.api.sending import queue_prepared, validate
 from webui.auth import throttle
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import Identity, own_credentials, public
+from webui.errors import ApiError
 from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
+from webui.services.sending import queue_prepared, validate
 from webui.webhooks.kannel import dlr_mask
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 

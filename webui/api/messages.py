@@ -13,7 +13,6 @@ from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, messages_json
 from gatewayd.store import MessageStatus, Role, messages
-from webui.api.errors import ApiError, not_found
 from webui.api.idempotency import check_replay
 from webui.api.inputs import (
     cursor_before,
@@ -24,10 +23,11 @@ from webui.api.inputs import (
     read_model,
 )
 from webui.api.models import MAX_RECIPIENTS, SendRequest
-from webui.api.sending import idempotency_key, json_answer, queue_and_load, validate
 from webui.audit import record
 from webui.auth.identity import Identity, requires
+from webui.errors import ApiError, not_found
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SETTINGS
+from webui.services.sending import idempotency_key, json_answer, queue_and_load, validate
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 STATUSES = {status.value for status in MessageStatus}
@@ -117,7 +117,7 @@ async def send_csv(request: web.Request) -> web.Response:
 async def _validate_rows(
     request: web.Request, rows: list[tuple[str, str]], priority: int, skip_invalid: bool
 ) -> Any:
-    from webui.api.sending import Prepared
+    from webui.services.sending import Prepared
 
     combined = Prepared()
     for index, (number, text) in enumerate(rows):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from webui.api import access, health, inbox, kannel, messages, metrics, modems, openapi, records
-from webui.api.group_commit import GROUP_COMMIT, GroupCommitter
-from webui.api.validation_pool import VALIDATION_POOL, ValidationPool, close_pool
+from webui.services.group_commit import GROUP_COMMIT, GroupCommitter
+from webui.services.validation_pool import VALIDATION_POOL, ValidationPool, close_pool
 
 
 def register(app: web.Application) -> None:

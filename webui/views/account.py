@@ -1,8 +1,8 @@
 """``/account``: the signed-in user's own account: who they are (GET), and changing their
 password (POST: current + new + confirmation). Users on an initial or reset password are sent
-here by :mod:`webui.auth.password_gate` until they choose their own.
+here by :mod:`webui.password_gate` until they choose their own.
 
-A change (:mod:`webui.auth.own_password`: throttled and audited like a sign-in) is written with
+A change (:mod:`webui.services.passwords`: throttled and audited like a sign-in) is written with
 the audit entry in one transaction; this session stays signed in under a new session id while
 every other session of the user ends, its open live streams included.
 """
@@ -14,12 +14,12 @@ from aiohttp_session import get_session
 from sqlalchemy import select
 
 from gatewayd.store import users
-from webui.auth.own_password import change_own_password
 from webui.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword, check_policy
 from webui.i18n import N_
 from webui.i18n import gettext as _
 from webui.keys import DB
 from webui.redirects import safe_next
+from webui.services.passwords import change_own_password
 from webui.views.common import field, identity_of, notify, read_form, render
 
 REFUSALS = {

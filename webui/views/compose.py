@@ -15,12 +15,12 @@ from sqlalchemy import select
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import NewMessage
 from gatewayd.store import Role, contact_group_members, contacts, modems
-from webui.api.errors import ApiError
-from webui.api.sending import OFFLOAD_ABOVE, queue_prepared, validate
 from webui.auth.identity import requires
+from webui.errors import ApiError
 from webui.i18n import ngettext
 from webui.keys import DB, SETTINGS
 from webui.redirects import safe_next
+from webui.services.sending import OFFLOAD_ABOVE, queue_prepared, validate
 from webui.views.addressbook import address_book
 from webui.views.common import field, identity_of, notify, read_form, render, row_ids
 from webui.views.errors import translated_error

@@ -21,10 +21,10 @@ from gatewayd.store import Role, users
 from webui.audit import record
 from webui.auth import throttle, two_factor
 from webui.auth.identity import Identity
-from webui.auth.own_password import confirm_password
 from webui.i18n import gettext as _
 from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
 from webui.redirects import safe_next
+from webui.services.passwords import confirm_password
 from webui.views.account import REFUSALS
 from webui.views.common import field, identity_of, notify, read_form, render
 

@@ -25,9 +25,9 @@ from yarl import URL
 
 from gatewayd.bus import EVENTS
 from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
+from webui.addresses import GuardedResolver, RefusedAddress
 from webui.keys import BUS, DB, OPTIONS
 from webui.options import WebOptions
-from webui.webhooks.addresses import GuardedResolver, RefusedAddress
 from webui.webhooks.derive import derive_received, derive_status_events
 from webui.webhooks.signing import (
     DELIVERY_HEADER,

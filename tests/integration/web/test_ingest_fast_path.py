@@ -18,7 +18,7 @@ from gatewayd.queue.bulk import COPY_FROM_ROWS
 from gatewayd.queue.enqueue import prepare_many
 from gatewayd.store import audit_log, message_events, message_parts, messages
 from tests.integration.web.conftest import WebEnv
-from webui.api.group_commit import GROUP_COMMIT, AuditEntry, GroupedSend
+from webui.services.group_commit import GROUP_COMMIT, AuditEntry, GroupedSend
 
 NUMBER = "+5511987654321"
 

@@ -4,7 +4,7 @@ the Kannel-compatible endpoint.
 Every recipient is validated before anything is written; with several recipients the problems
 are reported per index (the text is checked and encoded once per request). A batch is one
 transaction; small requests without an idempotency key share one with whatever else arrives
-meanwhile (:mod:`webui.api.group_commit`). The answer is built from what was written, not read
+meanwhile (:mod:`webui.services.group_commit`). The answer is built from what was written, not read
 back. After the commit gatewayd is woken through the bus.
 """
 
@@ -28,23 +28,23 @@ from gatewayd.queue.enqueue import RecipientProblem, prepare_many
 from gatewayd.queue.view import load_messages, message_json
 from gatewayd.sms import MAX_PARTS
 from gatewayd.store import MessageStatus, PartStatus, modems, utc_now
-from webui.api.errors import ApiError
-from webui.api.group_commit import (
+from webui.api.models import MAX_RECIPIENTS
+from webui.audit import record
+from webui.auth.identity import Identity
+from webui.errors import ApiError
+from webui.keys import BUS, CLIENT_ADDRESS, DB, SETTINGS
+from webui.services.group_commit import (
     GROUP_COMMIT,
     MAX_MESSAGES,
     AfterInsert,
     AuditEntry,
     GroupedSend,
 )
-from webui.api.models import MAX_RECIPIENTS
-from webui.api.validation_pool import VALIDATION_POOL
-from webui.audit import record
-from webui.auth.identity import Identity
-from webui.keys import BUS, CLIENT_ADDRESS, DB, SETTINGS
+from webui.services.validation_pool import VALIDATION_POOL
 
 OFFLOAD_ABOVE = 200
 """Batches larger than this are validated in a worker thread (the largest also in a worker
-process: :mod:`webui.api.validation_pool`) to keep the loop answering."""
+process: :mod:`webui.services.validation_pool`) to keep the loop answering."""
 MAX_IDEMPOTENCY_KEY = 255
 
 
