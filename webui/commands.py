@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from gatewayd.bus import Bus, Subscription
 from gatewayd.commands import COMMANDS, REPLY_PREFIX, Refused, open_envelope, seal
-from webui.keys import BUS, COMMAND_CLIENT, OPTIONS
 
 log = structlog.get_logger(__name__)
 
@@ -87,14 +84,3 @@ class CommandClient:
             waiting = self._waiting.get(str(answer.get("in_reply_to")))
             if waiting is not None and not waiting.done():
                 waiting.set_result(answer)
-
-
-async def command_client_context(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: the app's :class:`CommandClient`, on the app's bus (set up before)."""
-    client = CommandClient(app[BUS], app[OPTIONS].command_key)
-    client.start()
-    app[COMMAND_CLIENT] = client
-    try:
-        yield
-    finally:
-        await client.close()

@@ -13,8 +13,7 @@ from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int
 from webui.audit import record
 from webui.auth.identity import requires
 from webui.errors import ApiError, not_found
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY
-from webui.webhooks.dispatcher import DISPATCHER
+from webui.keys import CLIENT_ADDRESS, DB, DISPATCHER, IDENTITY
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

@@ -26,14 +26,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.bus import WAKE, queued_wake
+from gatewayd.bus import WAKE, Bus, queued_wake
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
-from gatewayd.store import DatabaseUnavailable, audit_log, utc_now
-from webui.keys import BUS, DB
+from gatewayd.store import Database, DatabaseUnavailable, audit_log, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -91,45 +89,45 @@ _insert_audit = BulkInsert(
 class GroupCommitter:
     """Gathers :class:`GroupedSend` requests and writes them a group per transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self.bus = bus
         self._pending: list[tuple[GroupedSend, asyncio.Future[Queued]]] = []
         self._writers: set[asyncio.Task[None]] = set()
 
-    async def queue(self, app: web.Application, send: GroupedSend) -> Queued:
+    async def queue(self, send: GroupedSend) -> Queued:
         """Write ``send`` with whatever else is waiting; its ids once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Queued] = loop.create_future()
         self._pending.append((send, future))
         if not self._writers or (
             len(self._pending) >= SECOND_WRITER_AT
-            and len(self._writers) < _writers_for(app[DB].dialect_name)
+            and len(self._writers) < _writers_for(self.db.dialect_name)
         ):
-            writer = loop.create_task(self._write_pending(app), name="api-group-commit")
+            writer = loop.create_task(self._write_pending(), name="api-group-commit")
             self._writers.add(writer)
             writer.add_done_callback(self._writers.discard)
         return await future
 
-    async def _write_pending(self, app: web.Application) -> None:
+    async def _write_pending(self) -> None:
         while self._pending:
             group = self._pending[:MAX_GROUP]
             del self._pending[:MAX_GROUP]
             try:
-                written = await self._write_group(app, group)
+                written = await self._write_group(group)
             except BaseException:
                 for _, future in [*group, *self._pending]:
                     future.cancel()
                 self._pending.clear()
                 raise
             if written:
-                await _wake(app, [send for send, _ in group])
+                await _wake(self.bus, [send for send, _ in group])
 
-    async def _write_group(
-        self, app: web.Application, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]
-    ) -> bool:
+    async def _write_group(self, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]) -> bool:
         """Write ``group`` and settle its futures; True when anything was committed."""
         now = utc_now()
         try:
-            id_lists = await _write(app, [send for send, _ in group], now)
+            id_lists = await _write(self.db, [send for send, _ in group], now)
         except DatabaseUnavailable as exc:
             _fail(group, exc)
             return False
@@ -144,7 +142,7 @@ class GroupCommitter:
             )
             written = False
             for one in group:
-                written = await self._write_group(app, [one]) or written
+                written = await self._write_group([one]) or written
             return written
         for (_, future), ids in zip(group, id_lists, strict=True):
             if not future.done():
@@ -152,8 +150,8 @@ class GroupCommitter:
         return True
 
 
-async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
-    async with app[DB].begin() as conn:
+async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
+    async with db.begin() as conn:
         id_lists = await enqueue_requests(
             conn, [QueueRequest(s.messages, s.created_by) for s in sends], now=now
         )
@@ -166,11 +164,11 @@ async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) 
     return id_lists
 
 
-async def _wake(app: web.Application, sends: list[GroupedSend]) -> None:
+async def _wake(bus: Bus, sends: list[GroupedSend]) -> None:
     messages = [m for send in sends for m in send.messages]
     try:
         modems = (m.request.modem for m in messages)
-        await app[BUS].publish(WAKE, queued_wake(len(messages), modems))
+        await bus.publish(WAKE, queued_wake(len(messages), modems))
     except Exception:  # a wake-up is a hint: the workers poll anyway
         log.exception("Wake-up after a group commit failed")
 
@@ -183,6 +181,3 @@ def _fail(group: list[tuple[GroupedSend, asyncio.Future[Queued]]], exc: BaseExce
     for _, future in group:
         if not future.done():
             future.set_exception(exc)
-
-
-GROUP_COMMIT = web.AppKey("group_commit", GroupCommitter)
