@@ -7,13 +7,12 @@
 
 Every resource (database, bus, command client, services, webhook dispatcher) is opened and
 closed in one ``cleanup_ctx`` generator; shared ones handed in are left open. The modules below
-take what they need as arguments; this is where ``app[...]`` is filled. Pages come from
-:mod:`webui.views` when it is present: it exposes ``register(app)`` adding its routes.
+take what they need as arguments; this is where ``app[...]`` is filled. Routes: the sign-in
+pages, the API (:mod:`webui.api.routes`) and the pages (:mod:`webui.views`).
 """
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,7 +26,8 @@ from aiohttp import web
 from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
-from webui import middlewares
+from webui import middlewares, views
+from webui.api import routes as api_routes
 from webui.auth.keycache import KeyCache
 from webui.auth.passwords import PasswordWork
 from webui.auth.sessions import GatewaySessionStorage
@@ -111,27 +111,11 @@ def create_app(
 
 
 def _add_routes(app: web.Application) -> None:
-    from webui.api import routes as api_routes
-
     login.register(app)
     api_routes.register(app)
-    try:
-        views = importlib.import_module("webui.views")
-    except ModuleNotFoundError as exc:
-        if exc.name != "webui.views":
-            raise
-        views = None
-    register_views = getattr(views, "register", None)
-    if register_views is not None:
-        register_views(app)
-    else:
-        app.router.add_get("/", _placeholder_home)
+    views.register(app)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
-
-
-async def _placeholder_home(request: web.Request) -> web.StreamResponse:
-    return web.Response(text="SMS Gateway: signed in. The API is at /api/v1/.\n")
 
 
 def _database(settings: Settings, shared: Database | None):  # type: ignore[no-untyped-def]
