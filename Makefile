@@ -21,11 +21,13 @@ test:
 coverage:
 	COVERAGE=1 scripts/test.sh
 
-# The fast loop between edits: lint, types and the unit tier (no services needed).
+# The fast loop between edits: lint, types, import contracts and the unit tier (no services
+# needed).
 check: venv
 	$(VENV)/bin/ruff check gatewayd webui tests bench
 	$(VENV)/bin/ruff format --check --quiet gatewayd webui tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -p no:cacheprovider -q tests/unit
 
 # Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md.
@@ -45,6 +47,7 @@ lint: venv
 	$(VENV)/bin/ruff check gatewayd webui tests bench
 	$(VENV)/bin/ruff format --check --quiet gatewayd webui tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Refresh uv.lock deliberately after editing pyproject.toml (UPGRADE=1: newest allowed versions).
 lock:

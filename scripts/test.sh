@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, starts the services it needs, then runs
-# ruff, mypy and pytest (printing the slowest tests). Extra arguments go to pytest.
+# ruff, mypy, the import contracts (lint-imports) and pytest (printing the slowest tests). Extra
+# arguments go to pytest.
 # COVERAGE=1 (make coverage) runs pytest under coverage (every tier, and the processes the tests
 # start), then the coverage report: the whole suite fails under 90 % of statements (pyproject's
 # fail_under); a partial run reports coverage without enforcing the floor.
@@ -23,6 +24,9 @@ echo "== ruff"
 "$venv/bin/ruff" format --check --quiet gatewayd webui tests bench scripts
 echo "== mypy"
 "$venv/bin/mypy"
+echo "== import contracts"
+# pyproject's [tool.importlinter]: layers import downwards only, no cycles.
+"$venv/bin/lint-imports"
 if [ "${COVERAGE:-0}" = 0 ]; then
     echo "== pytest"
     exec "$venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"

@@ -5,14 +5,14 @@
     app = create_app(settings)                     # webui run: opens its own DB and bus
     app = create_app(settings, db=db, bus=bus)     # gatewayd run --web: shares them
 
-Every resource (database, bus, webhook dispatcher) is opened and closed in one
-``cleanup_ctx`` generator; shared ones handed in are left open. Pages come from
-:mod:`webui.views` when it is present: it exposes ``register(app)`` adding its routes.
+Every resource (database, bus, command client, services, webhook dispatcher) is opened and
+closed in one ``cleanup_ctx`` generator; shared ones handed in are left open. The modules below
+take what they need as arguments; this is where ``app[...]`` is filled. Routes: the sign-in
+pages, the API (:mod:`webui.api.routes`) and the pages (:mod:`webui.views`).
 """
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,19 +26,38 @@ from aiohttp import web
 from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
-from webui import middlewares
-from webui.auth import login_views
+from webui import middlewares, views
+from webui.api import routes as api_routes
 from webui.auth.keycache import KeyCache
-from webui.auth.password_gate import password_change_gate
 from webui.auth.passwords import PasswordWork
 from webui.auth.sessions import GatewaySessionStorage
 from webui.auth.throttle import ThrottlePolicy
-from webui.commands import command_client_context
+from webui.commands import CommandClient
 from webui.dbstats import query_timing_context
-from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, PASSWORD_WORK, SETTINGS, STATS, THROTTLE
+from webui.keys import (
+    BUS,
+    COMMAND_CLIENT,
+    DB,
+    DISPATCHER,
+    KEY_CACHE,
+    OPTIONS,
+    OWN_PASSWORD,
+    PASSWORD_WORK,
+    SENDING,
+    SETTINGS,
+    STATS,
+    THROTTLE,
+)
 from webui.options import WebOptions, options_from_settings
+from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
+from webui.services.group_commit import SendGroup
+from webui.services.passwords import OwnPassword
+from webui.services.sending import Sending
+from webui.services.validation_pool import ValidationPool
 from webui.stats import RequestStats
+from webui.views import login
+from webui.webhooks.dispatcher import running_dispatcher
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -70,8 +89,9 @@ def create_app(
     )
     app.cleanup_ctx.append(_database(settings, db))
     app.cleanup_ctx.append(_bus(settings, bus))
-    app.cleanup_ctx.append(command_client_context)
+    app.cleanup_ctx.append(_command_client)
     app.cleanup_ctx.append(_password_work(options))
+    app.cleanup_ctx.append(_sending)
     app.cleanup_ctx.append(access_listener)
     app.cleanup_ctx.append(query_timing_context)
     app.middlewares.append(middlewares.timing_and_errors)
@@ -86,34 +106,16 @@ def create_app(
     )
     _add_routes(app)
     if options.run_dispatcher:
-        from webui.webhooks.dispatcher import dispatcher_context
-
-        app.cleanup_ctx.append(dispatcher_context)
+        app.cleanup_ctx.append(_webhook_dispatcher)
     return app
 
 
 def _add_routes(app: web.Application) -> None:
-    from webui.api import routes as api_routes
-
-    login_views.register(app)
+    login.register(app)
     api_routes.register(app)
-    try:
-        views = importlib.import_module("webui.views")
-    except ModuleNotFoundError as exc:
-        if exc.name != "webui.views":
-            raise
-        views = None
-    register_views = getattr(views, "register", None)
-    if register_views is not None:
-        register_views(app)
-    else:
-        app.router.add_get("/", _placeholder_home)
+    views.register(app)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
-
-
-async def _placeholder_home(request: web.Request) -> web.StreamResponse:
-    return web.Response(text="SMS Gateway: signed in. The API is at /api/v1/.\n")
 
 
 def _database(settings: Settings, shared: Database | None):  # type: ignore[no-untyped-def]
@@ -136,6 +138,7 @@ def _password_work(options: WebOptions):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         work = PasswordWork(options.password_checks_at_once, options.password_checks_waiting)
         app[PASSWORD_WORK] = work
+        app[OWN_PASSWORD] = OwnPassword(app[DB], app[THROTTLE], work)
         try:
             yield
         finally:
@@ -158,3 +161,30 @@ def _bus(settings: Settings, shared: Bus | None):  # type: ignore[no-untyped-def
             await bus.close()
 
     return context
+
+
+async def _command_client(app: web.Application) -> AsyncIterator[None]:
+    """The app's :class:`~webui.commands.CommandClient`, on the app's bus (set up before)."""
+    client = CommandClient(app[BUS], app[OPTIONS].command_key)
+    client.start()
+    app[COMMAND_CLIENT] = client
+    try:
+        yield
+    finally:
+        await client.close()
+
+
+async def _sending(app: web.Application) -> AsyncIterator[None]:
+    """The sending service: its group committer, and the validation pool stopped at the end."""
+    pool = ValidationPool()
+    app[SENDING] = Sending(app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool)
+    try:
+        yield
+    finally:
+        pool.close()
+
+
+async def _webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
+    async with running_dispatcher(app[DB], app[BUS], app[OPTIONS]) as dispatcher:
+        app[DISPATCHER] = dispatcher
+        yield

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import structlog
-from aiohttp import web
 
 from gatewayd.bus import Bus, Subscription
 from gatewayd.commands import Refused, open_sealed, seal_event
@@ -30,7 +28,6 @@ from gatewayd.events import (
     UssdCommand,
     new_reply_channel,
 )
-from webui.keys import BUS, COMMAND_CLIENT, OPTIONS
 
 log = structlog.get_logger(__name__)
 
@@ -109,14 +106,3 @@ class CommandClient:
             waiting = self._waiting.get(answer.in_reply_to)
             if waiting is not None and not waiting.done():
                 waiting.set_result(answer)
-
-
-async def command_client_context(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: the app's :class:`CommandClient`, on the app's bus (set up before)."""
-    client = CommandClient(app[BUS], app[OPTIONS].command_key)
-    client.start()
-    app[COMMAND_CLIENT] = client
-    try:
-        yield
-    finally:
-        await client.close()

@@ -1,7 +1,9 @@
 """The typed keys under which the application keeps its shared objects.
 
 Views and middlewares read ``request.app[SETTINGS]``, ``request.app[DB]``… and never reach for
-module globals. Request-scoped values (who is asking, from where) live under request keys:
+module globals. This module names the types of what it keeps and so sits above them: the
+services, auth, commands, options and the webhook dispatcher never import it (what they need is
+handed to them). Request-scoped values (who is asking, from where) live under request keys:
 ``request[IDENTITY]`` and ``request[CLIENT_ADDRESS]``.
 """
 
@@ -22,7 +24,10 @@ if TYPE_CHECKING:
     from webui.auth.throttle import ThrottlePolicy
     from webui.commands import CommandClient
     from webui.options import WebOptions
+    from webui.services.passwords import OwnPassword
+    from webui.services.sending import Sending
     from webui.stats import RequestStats
+    from webui.webhooks.dispatcher import Dispatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 OPTIONS: web.AppKey[WebOptions] = web.AppKey("options")
@@ -33,6 +38,9 @@ THROTTLE: web.AppKey[ThrottlePolicy] = web.AppKey("throttle")
 PASSWORD_WORK: web.AppKey[PasswordWork] = web.AppKey("password_work")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 COMMAND_CLIENT: web.AppKey[CommandClient] = web.AppKey("command_client")
+SENDING: web.AppKey[Sending] = web.AppKey("sending")
+OWN_PASSWORD: web.AppKey[OwnPassword] = web.AppKey("own_password")
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 """Who makes the request (a signed-in user or an API key), None when anonymous."""

@@ -30,10 +30,10 @@ from aiohttp_sse import sse_response
 
 from gatewayd.bus import Subscription
 from gatewayd.events import EVENTS, LIVE_TYPES, LiveEvent, to_wire
-from webui.api.errors import error_response
 from webui.auth.apikeys import key_alive
 from webui.auth.identity import Identity
 from webui.auth.sessions import session_alive
+from webui.errors import error_response
 from webui.keys import BUS, DB, IDENTITY, OPTIONS
 
 CHECK_SECONDS = 5.0

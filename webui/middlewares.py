@@ -4,7 +4,8 @@ roles and CSRF. Security headers are added to every response in ``on_response_pr
 no ``Server`` banner.
 
 - :func:`timing_and_errors` logs ``"Slow request"`` past ``slow_request_ms``, feeds the request
-  statistics, turns :class:`~webui.api.errors.ApiError`, HTTP errors on API paths and a lost
+  statistics, turns :class:`~webui.errors.ApiError`, the services' errors
+  (:mod:`webui.services.errors`), HTTP errors on API paths and a lost
   database into JSON errors, and logs anything unexpected instead of leaking a traceback.
 - :func:`authentication` finds who is asking (``Authorization: Bearer`` key, else the session
   cookie), enforces the handler's declared role, and checks the CSRF token of every unsafe
@@ -26,13 +27,14 @@ from aiohttp.web_urldispatcher import StaticResource
 from aiohttp_session import get_session
 
 from gatewayd.store import DatabaseUnavailable
-from webui.api.errors import HTTP_ERROR_CODES, ApiError, error_response
 from webui.auth.apikeys import hash_key, identify_key
 from webui.auth.clientaddr import client_address, in_networks, is_https
 from webui.auth.identity import Identity, has_own_credentials, is_public, required_role
 from webui.auth.passwords import PasswordWorkBusy
 from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
+from webui.errors import HTTP_ERROR_CODES, ApiError, api_error, error_response
 from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
+from webui.services.errors import ServiceError
 
 log = structlog.get_logger("webui.http")
 
@@ -99,6 +101,9 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.status)
+    except ServiceError as exc:
+        refusal = api_error(exc)
+        return web.json_response(refusal.body(), status=refusal.status)
     except web.HTTPException as exc:
         if api and exc.status >= 400:
             code = HTTP_ERROR_CODES.get(exc.status, "http_error")

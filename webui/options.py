@@ -14,7 +14,7 @@ from typing import Any
 
 from gatewayd.commands import command_key
 from gatewayd.config import Settings
-from webui.webhooks.addresses import AddressPolicy
+from webui.addresses import AddressPolicy
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -1,4 +1,5 @@
-"""The command table of a simulated modem: canonical command name -> handler.
+"""The command set of a simulated modem: canonical command name -> handler, the end of a
+``> `` prompt and the registration codes, handed to each `SimulatedModem` by the network.
 
 Anything not in the table is answered ``ERROR``, as a real modem answers commands it lacks
 (gammu probes AT+MODE, AT+CPROT, AT+SYNCML, AT$TSSPCSW and AT+CHUP and expects that).
@@ -6,8 +7,14 @@ Anything not in the table is answered ``ERROR``, as a real modem answers command
 
 from __future__ import annotations
 
-from gatewayd.simulator.commands_basic import BASIC_COMMANDS, Handler
-from gatewayd.simulator.commands_network import NETWORK_COMMANDS
+from gatewayd.simulator.commands_basic import BASIC_COMMANDS
+from gatewayd.simulator.commands_network import NETWORK_COMMANDS, registration_urcs
 from gatewayd.simulator.commands_sms import SMS_COMMANDS
+from gatewayd.simulator.device import CommandSet
+from gatewayd.simulator.sending import finish_prompt
 
-COMMANDS: dict[str, Handler] = {**BASIC_COMMANDS, **NETWORK_COMMANDS, **SMS_COMMANDS}
+COMMAND_SET = CommandSet(
+    handlers={**BASIC_COMMANDS, **NETWORK_COMMANDS, **SMS_COMMANDS},
+    finish_prompt=finish_prompt,
+    registration_urcs=registration_urcs,
+)

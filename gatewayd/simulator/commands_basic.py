@@ -7,17 +7,12 @@ OK answer, or raises `AtError` for any other final result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from gatewayd.simulator.atparse import AtRequest
+from gatewayd.simulator.device import Handler, SimulatedModem
 from gatewayd.simulator.profiles import ModemProfile
-from gatewayd.simulator.state import AtError, PromptRequest
+from gatewayd.simulator.state import AtError
 from gatewayd.simulator.textmode import text_timestamp
-
-if TYPE_CHECKING:
-    from gatewayd.simulator.device import SimulatedModem
-
-Handler = Callable[["SimulatedModem", AtRequest], "list[str] | PromptRequest"]
 
 CHARSETS = ("IRA", "GSM", "UCS2")
 SIM_PIN_REQUIRED_CME = 10 + 1

@@ -5,10 +5,10 @@ and USSD (AT+CUSD) with the network's answer arriving later as an unsolicited +C
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from gatewayd.simulator.atparse import AtRequest
-from gatewayd.simulator.commands_basic import Handler, require_unlocked
+from gatewayd.simulator.commands_basic import require_unlocked
+from gatewayd.simulator.device import Handler, SimulatedModem
 from gatewayd.simulator.state import (
     DEFAULT_PIN,
     OPERATOR_LONG_NAME,
@@ -17,9 +17,6 @@ from gatewayd.simulator.state import (
     SIGNAL_RSSI,
     AtError,
 )
-
-if TYPE_CHECKING:
-    from gatewayd.simulator.device import SimulatedModem
 
 LOCATION_AREA = "00A1"
 CELL_ID = "0B2C"

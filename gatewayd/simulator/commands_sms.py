@@ -7,10 +7,8 @@ run from 1; reading (AT+CMGR, AT+CMGL) marks received messages read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gatewayd.simulator.atparse import AtRequest, AtSyntaxError
-from gatewayd.simulator.commands_basic import Handler
+from gatewayd.simulator.device import Handler, SimulatedModem
 from gatewayd.simulator.state import AtError, PromptRequest
 from gatewayd.simulator.storage import (
     ALL_MESSAGES,
@@ -21,9 +19,6 @@ from gatewayd.simulator.storage import (
     MessageStore,
 )
 from gatewayd.simulator.textmode import text_mode_entry
-
-if TYPE_CHECKING:
-    from gatewayd.simulator.device import SimulatedModem
 
 OPERATION_NOT_ALLOWED = 302
 OPERATION_NOT_SUPPORTED = 303

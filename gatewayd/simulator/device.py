@@ -5,8 +5,9 @@ Bytes go in through :meth:`SimulatedModem.feed`; bytes come out through the writ
 discipline of a real modem: command-line echo (on by default, ``ATE0`` turns it off), compound
 commands, the exact ``\\r\\n> `` prompt of AT+CMGS with Ctrl-Z to send and ESC to cancel, one
 command at a time (input that arrives while a send is in flight waits), and unsolicited result
-codes held back while a command or a prompt is in progress. The command set lives in
-:mod:`.commands`; the network behind the radio is the `Uplink` given at construction.
+codes held back while a command or a prompt is in progress. The command set is the `CommandSet`
+given at construction (:data:`.commands.COMMAND_SET`), the network behind the radio the
+`Uplink`: the interpreter imports neither.
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gatewayd.simulator.atparse import AtSyntaxError, parse_command_line
-from gatewayd.simulator.commands import COMMANDS
-from gatewayd.simulator.commands_network import registration_urcs
+from gatewayd.simulator.atparse import AtRequest, AtSyntaxError, parse_command_line
 from gatewayd.simulator.identity import ModemIdentity
 from gatewayd.simulator.profiles import GENERIC, ModemProfile
-from gatewayd.simulator.sending import finish_prompt
 from gatewayd.simulator.state import (
     DEFAULT_SMSC,
     AtError,
@@ -65,6 +64,19 @@ _LINE_NOISE = str.maketrans("", "", "\n\x1b\x00")
 _GARBAGE_ALPHABET = bytes(b for b in range(256) if chr(b) not in "OKERor+>")
 
 Writer = Callable[[bytes], None]
+Handler = Callable[["SimulatedModem", AtRequest], "list[str] | PromptRequest"]
+
+
+@dataclass(frozen=True)
+class CommandSet:
+    """The AT command set the line discipline dispatches to."""
+
+    handlers: Mapping[str, Handler]
+    """Canonical command name -> handler; a name not here is answered as the profile says."""
+    finish_prompt: Callable[[SimulatedModem, PromptRequest, bytes], None]
+    """Ctrl-Z arrived after the payload of a ``> `` prompt."""
+    registration_urcs: Callable[[SimulatedModem], list[str]]
+    """The +CREG/+CGREG/+CEREG codes to emit after registration changed."""
 
 
 class Uplink(Protocol):
@@ -88,6 +100,7 @@ class SimulatedModem:
         identity: ModemIdentity,
         uplink: Uplink,
         *,
+        commands: CommandSet,
         latency_ms: float = 0.0,
         capacity: int = 30,
         smsc: str = DEFAULT_SMSC,
@@ -100,6 +113,7 @@ class SimulatedModem:
         self.ussd_menu: str | None = None
         self.noise_enabled = profile.noise_at_boot
         self.uplink = uplink
+        self.commands = commands
         self.latency = latency_ms / 1000.0
         self.smsc = smsc
         self.smsc_type = 145
@@ -258,7 +272,7 @@ class SimulatedModem:
         if data[end] == ESC:
             self._final("OK")
         elif prompt is not None:
-            finish_prompt(self, prompt, payload)
+            self.commands.finish_prompt(self, prompt, payload)
         return end + 1
 
     def _execute_line(self, raw: bytes) -> None:
@@ -279,7 +293,7 @@ class SimulatedModem:
             return
         blocks: list[str] = []
         for request in requests:
-            handler = COMMANDS.get(request.name)
+            handler = self.commands.handlers.get(request.name)
             try:
                 if handler is None:
                     raise AtError(self.profile.unknown_command)
@@ -431,7 +445,7 @@ class SimulatedModem:
         """Emit +CREG/+CGREG per AT+CREG=n when registration changed."""
         if was_registered == self.registered:
             return
-        for line in registration_urcs(self):
+        for line in self.commands.registration_urcs(self):
             self.unsolicited(line)
 
     def clear_faults(self) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gatewayd.simulator.commands import COMMAND_SET
 from gatewayd.simulator.device import SimulatedModem
 from gatewayd.simulator.faults import FaultRequest, parse_fault
 from gatewayd.simulator.identity import identity_for
@@ -102,6 +103,7 @@ class SimNetwork:
             modem = SimulatedModem(
                 identity,
                 self,
+                commands=COMMAND_SET,
                 latency_ms=self.latency_ms,
                 capacity=self.capacity,
                 smsc=self.smsc,

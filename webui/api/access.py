@@ -13,16 +13,25 @@ from sqlalchemy import select
 
 from gatewayd.queue.view import iso
 from gatewayd.store import Role, api_keys, users, utc_now
-from webui.api.errors import ApiError, error_response, not_found
 from webui.api.inputs import path_id, read_model
 from webui.api.models import ApiKeyCreate, ApiKeyUpdate, PasswordChange, UserCreate, UserUpdate
 from webui.audit import record
-from webui.auth import own_password, throttle
+from webui.auth import throttle
 from webui.auth.apikeys import ApiKeyError, create_api_key, key_json, revoke_api_key, set_webhook
 from webui.auth.identity import Identity, requires
 from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, set_password, update_user
-from webui.keys import BUS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, PASSWORD_WORK
+from webui.errors import ApiError, error_response, not_found
+from webui.keys import (
+    BUS,
+    CLIENT_ADDRESS,
+    DB,
+    IDENTITY,
+    KEY_CACHE,
+    OPTIONS,
+    OWN_PASSWORD,
+    PASSWORD_WORK,
+)
 from webui.revocations import announce_key_revoked, announce_sessions_ended
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
@@ -76,9 +85,11 @@ async def change_own_password(request: web.Request) -> web.Response:
     if identity.kind != "user":
         raise ApiError(403, "forbidden", "API keys have no password")
     body = await read_model(request, PasswordChange)
-    result = await own_password.change_own_password(
-        request, identity, body.current_password, body.new_password
+    result = await request.app[OWN_PASSWORD].change(
+        identity, request[CLIENT_ADDRESS], body.current_password, body.new_password
     )
+    if result.outcome == "changed":
+        await announce_sessions_ended(request.app[BUS], identity.id)
     if result.outcome == "throttled":
         return error_response(
             429,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gatewayd.queue import PreparedMessage
-from webui.api.errors import ApiError
+from webui.errors import ApiError
 
 Fingerprint = tuple[str, str, int, datetime | None, bool, bool]
 

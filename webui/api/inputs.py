@@ -1,6 +1,6 @@
 """Reading request input: JSON bodies through the models, query parameters, opaque cursors.
 
-Every mistake becomes an :class:`~webui.api.errors.ApiError` (400/413/415/422) naming the
+Every mistake becomes an :class:`~webui.errors.ApiError` (400/413/415/422) naming the
 field, never a 500.
 """
 
@@ -17,7 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from webui.api.errors import ApiError
+from webui.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 MAX_ROW_ID = 2**63 - 1

@@ -6,7 +6,7 @@ CSRF token. Failed keys are logged (``"Failed API key"``) and count against the 
 address in the login throttle; a blocked address gets ``429``. Answers are Kannel's:
 ``0: Accepted for delivery`` (202); errors are ``Authorization failed for sendsms`` (403) or a
 one-line reason (400). Several recipients are separated by spaces, as in Kannel, at most
-:data:`~webui.api.models.MAX_RECIPIENTS`. ``dlr-url`` and ``dlr-mask`` ask for Kannel-style
+:data:`~webui.services.sending.MAX_RECIPIENTS`. ``dlr-url`` and ``dlr-mask`` ask for Kannel-style
 delivery reports (see :mod:`webui.webhooks.kannel`).
 """
 
@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import NewMessage
 from gatewayd.store import Role, kannel_dlr
-from webui.api.errors import ApiError
 from webui.api.inputs import read_form
-from webui.api.models import MAX_RECIPIENTS
-from webui.api.sending import queue_prepared, validate
 from webui.auth import throttle
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import Identity, own_credentials, public
-from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
+from webui.errors import ApiError
+from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, SENDING, THROTTLE
+from webui.services.caller import Caller
+from webui.services.errors import ServiceError
+from webui.services.sending import MAX_RECIPIENTS
 from webui.webhooks.kannel import dlr_mask
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
@@ -125,8 +126,8 @@ async def sendsms(request: web.Request) -> web.Response:
         return text_answer(400, f"Invalid dlr-url or dlr-mask: {exc}")
     template = NewMessage(to="", text=text, status_report=True)
     try:
-        prepared = await validate(request, template, recipients, skip_invalid=False)
-    except ApiError as exc:
+        prepared = await request.app[SENDING].validate(template, recipients, skip_invalid=False)
+    except ServiceError as exc:
         return text_answer(400, exc.message)
 
     async def remember_dlr(conn: AsyncConnection, ids: list[int]) -> None:
@@ -135,7 +136,8 @@ async def sendsms(request: web.Request) -> web.Response:
                 insert(kannel_dlr), [{"message_id": i, "url": dlr_url, "mask": mask} for i in ids]
             )
 
-    await queue_prepared(request, identity, prepared, key=None, extra=remember_dlr)
+    caller = Caller(identity.actor, request[CLIENT_ADDRESS])
+    await request.app[SENDING].queue_prepared(caller, prepared, key=None, extra=remember_dlr)
     return text_answer(202, "0: Accepted for delivery")
 
 

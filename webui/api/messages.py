@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, messages_json
 from gatewayd.store import MessageStatus, Role, messages
-from webui.api.errors import ApiError, not_found
 from webui.api.idempotency import check_replay
 from webui.api.inputs import (
     cursor_before,
@@ -23,11 +21,13 @@ from webui.api.inputs import (
     read_form,
     read_model,
 )
-from webui.api.models import MAX_RECIPIENTS, SendRequest
-from webui.api.sending import idempotency_key, json_answer, queue_and_load, validate
+from webui.api.models import SendRequest
+from webui.api.sending import caller_of, idempotency_key, json_answer
 from webui.audit import record
 from webui.auth.identity import Identity, requires
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SETTINGS
+from webui.errors import ApiError, not_found
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SENDING, SETTINGS
+from webui.services.sending import MAX_RECIPIENTS
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 STATUSES = {status.value for status in MessageStatus}
@@ -69,8 +69,9 @@ async def send(request: web.Request) -> web.Response:
     single = isinstance(body.to, str)
     recipients = [body.to] if isinstance(body.to, str) else body.to
     template = template_of(body, await callback_of(request, body))
-    prepared = await validate(request, template, recipients, skip_invalid=body.skip_invalid)
-    _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
+    sending = request.app[SENDING]
+    prepared = await sending.validate(template, recipients, skip_invalid=body.skip_invalid)
+    _, created, loaded = await sending.queue_and_load(caller_of(request), prepared, key=key)
     if not created:
         check_replay(prepared.messages, loaded)
     status = 202 if created else 200
@@ -98,51 +99,21 @@ async def send_csv(request: web.Request) -> web.Response:
         raise ApiError(422, "wrong_type", "priority must be an integer", "priority") from None
     rows = read_csv(upload.file.read(), default_text)
     key = idempotency_key(request)
+    sending = request.app[SENDING]
     by_text: dict[str, list[str]] = {}
     for number, text in rows:
         by_text.setdefault(text, []).append(number)
     if len(by_text) == 1:
         ((text, recipients),) = by_text.items()
         template = NewMessage(to="", text=text, priority=priority)
-        prepared = await validate(request, template, recipients, skip_invalid=skip_invalid)
+        prepared = await sending.validate(template, recipients, skip_invalid=skip_invalid)
     else:
-        prepared = await _validate_rows(request, rows, priority, skip_invalid)
-    _, created, loaded = await queue_and_load(request, identity_of(request), prepared, key=key)
+        prepared = await sending.validate_rows(rows, priority, skip_invalid=skip_invalid)
+    _, created, loaded = await sending.queue_and_load(caller_of(request), prepared, key=key)
     if not created:
         check_replay(prepared.messages, loaded)
     skipped = prepared.problems if created else []
     return json_answer({"messages": loaded, "skipped": skipped}, status=202 if created else 200)
-
-
-async def _validate_rows(
-    request: web.Request, rows: list[tuple[str, str]], priority: int, skip_invalid: bool
-) -> Any:
-    from webui.api.sending import Prepared
-
-    combined = Prepared()
-    for index, (number, text) in enumerate(rows):
-        try:
-            one = await validate(
-                request,
-                NewMessage(to="", text=text, priority=priority),
-                [number],
-                skip_invalid=False,
-            )
-        except ApiError as exc:
-            combined.problems.append(
-                {"index": index, "to": number, "code": exc.code, "message": exc.message}
-            )
-            continue
-        combined.messages.extend(one.messages)
-    if combined.problems and (not skip_invalid or not combined.messages):
-        raise ApiError(
-            422,
-            "invalid_rows",
-            f"{len(combined.problems)} of {len(rows)} rows are invalid",
-            "file",
-            problems=combined.problems[:1000],
-        )
-    return combined
 
 
 def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:

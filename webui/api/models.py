@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd.queue.enqueue import MAX_TEXT_LENGTH
+from webui.services.sending import MAX_RECIPIENTS
 
-MAX_RECIPIENTS = 10_000
 MessageStatusName = Literal[
     "queued", "sending", "sent", "delivered", "failed", "expired", "cancelled", "unknown"
 ]

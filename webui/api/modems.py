@@ -13,12 +13,12 @@ from gatewayd.events import CommandAnswer
 from gatewayd.queue.host_state import live_hosts
 from gatewayd.queue.view import iso
 from gatewayd.store import MessageStatus, Role, messages, modems, utc_now
-from webui.api.errors import ApiError, not_found
 from webui.api.inputs import read_model
 from webui.api.models import UssdRequest
 from webui.audit import record
 from webui.auth.identity import requires
 from webui.commands import CommandClient, CommandFailed, CommandTimeout
+from webui.errors import ApiError, not_found
 from webui.keys import CLIENT_ADDRESS, COMMAND_CLIENT, DB, IDENTITY, OPTIONS, SETTINGS
 
 WAITING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)

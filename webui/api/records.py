@@ -9,12 +9,11 @@ from sqlalchemy import select, update
 
 from gatewayd.queue.view import iso
 from gatewayd.store import Role, audit_log, utc_now, webhook_deliveries
-from webui.api.errors import ApiError, not_found
 from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int
 from webui.audit import record
 from webui.auth.identity import requires
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY
-from webui.webhooks.dispatcher import DISPATCHER
+from webui.errors import ApiError, not_found
+from webui.keys import CLIENT_ADDRESS, DB, DISPATCHER, IDENTITY
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from webui.api import access, health, inbox, kannel, messages, metrics, modems, openapi, records
-from webui.api.group_commit import GROUP_COMMIT, SendGroup
-from webui.api.validation_pool import VALIDATION_POOL, ValidationPool, close_pool
 
 
 def register(app: web.Application) -> None:
-    app[GROUP_COMMIT] = SendGroup(app)
-    app[VALIDATION_POOL] = ValidationPool()
-    app.on_cleanup.append(close_pool)
     router = app.router
     router.add_get("/api/health", health.health, name="api.health")
     openapi.register(router)

@@ -9,7 +9,7 @@
 - Ten recovery codes of 16 characters (80 bits) are made at enrolment, shown once, and kept
   only as SHA-256 hashes; each works once.
 - ``web_settings.require_admin_two_factor``: admins without two-factor sign-in are held at the
-  enrolment form after signing in (:mod:`webui.auth.password_gate`).
+  enrolment form after signing in (:mod:`webui.password_gate`).
 """
 
 from __future__ import annotations

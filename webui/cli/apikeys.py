@@ -12,6 +12,7 @@ from typing import Any
 
 from gatewayd.config.command_line import CliError, add_config_argument, add_parser
 from gatewayd.store import Database
+from webui.addresses import AddressPolicy
 from webui.audit import record
 from webui.auth.apikeys import (
     ApiKeyError,
@@ -23,7 +24,6 @@ from webui.auth.apikeys import (
 )
 from webui.cli.common import prepare, run_with_database, tell_web_processes
 from webui.revocations import announce_key_revoked
-from webui.webhooks.addresses import AddressPolicy
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 

@@ -1,8 +1,8 @@
 """``/account``: the signed-in user's own account: who they are (GET), and changing their
 password (POST: current + new + confirmation). Users on an initial or reset password are sent
-here by :mod:`webui.auth.password_gate` until they choose their own.
+here by :mod:`webui.password_gate` until they choose their own.
 
-A change (:mod:`webui.auth.own_password`: throttled and audited like a sign-in) is written with
+A change (:mod:`webui.services.passwords`: throttled and audited like a sign-in) is written with
 the audit entry in one transaction; this session stays signed in under a new session id while
 every other session of the user ends, its open live streams included.
 """
@@ -12,14 +12,16 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.store import users
-from webui.auth.own_password import change_own_password
 from webui.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword, check_policy
+from webui.auth.sessions import keep_session_after_password_change
 from webui.i18n import N_
 from webui.i18n import gettext as _
-from webui.keys import DB
+from webui.keys import BUS, CLIENT_ADDRESS, DB, OPTIONS, OWN_PASSWORD
 from webui.redirects import safe_next
+from webui.revocations import announce_sessions_ended
 from webui.views.common import field, identity_of, notify, read_form, render
 
 REFUSALS = {
@@ -87,9 +89,17 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         # Checked before the current password, so a refusal says nothing about it.
         return await _render_account(request, error=problem, status=422, next_page=next_page)
-    result = await change_own_password(
-        request, identity, current, new, keep=await get_session(request)
+    session = await get_session(request)
+
+    async def keep(conn: AsyncConnection) -> None:
+        max_age = request.app[OPTIONS].session_max_age
+        await keep_session_after_password_change(conn, session, identity.id, max_age)
+
+    result = await request.app[OWN_PASSWORD].change(
+        identity, request[CLIENT_ADDRESS], current, new, keep=keep
     )
+    if result.outcome == "changed":
+        await announce_sessions_ended(request.app[BUS], identity.id)
     if result.outcome != "changed":
         message, status = REFUSALS[result.outcome]
         return await _render_account(request, error=_(message), status=status, next_page=next_page)

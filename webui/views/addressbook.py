@@ -1,28 +1,20 @@
-"""The address book page: contacts, groups (and who is in them) and message templates."""
+"""The address book page: contacts, groups (and who is in them) and message templates, kept
+by :mod:`webui.services.addressbook`; its refusals become the page's notices."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.numbers import InvalidNumber, normalise
-from gatewayd.store import (
-    Role,
-    contact_group_members,
-    contact_groups,
-    contacts,
-    message_templates,
-    utc_now,
-)
-from webui.audit import record
+from gatewayd.store import Role
 from webui.auth.identity import requires
 from webui.i18n import gettext as _
 from webui.keys import DB, SETTINGS
+from webui.services import addressbook
+from webui.services.caller import Caller
+from webui.services.errors import ServiceError
 from webui.views.common import (
     client_address,
     identity_of,
@@ -36,150 +28,87 @@ from webui.views.common import (
 from webui.views.common import field as form_field
 
 
-@dataclass
-class Group:
-    id: int
-    name: str
-    member_ids: list[int] = field(default_factory=list)
+def _caller(request: web.Request) -> Caller:
+    return Caller(identity_of(request).actor, client_address(request))
 
 
-@dataclass
-class AddressBook:
-    contacts: list[Any]
-    groups: list[Group]
-    templates: list[Any]
+def _refusal(exc: ServiceError) -> str:
+    """The page's words for a refusal of the address book."""
+    if exc.code == "invalid_number":
+        return _("A recipient number is not valid.")
+    if exc.code == "missing_name" and exc.detail.get("what") == "group":
+        return _("Give the group a name.")
+    if exc.code == "missing_name":
+        return _("Give the contact a name.")
+    if exc.code == "incomplete_template":
+        return _("A template needs a name and a text.")
+    if exc.code == "already_exists":
+        return _("That name or number is already in the address book.")
+    return _("Not found.")
 
 
-async def address_book(conn: AsyncConnection) -> AddressBook:
-    people = (await conn.execute(select(contacts).order_by(contacts.c.name))).all()
-    groups = {
-        row.id: Group(row.id, row.name)
-        for row in await conn.execute(select(contact_groups).order_by(contact_groups.c.name))
-    }
-    for member in await conn.execute(select(contact_group_members)):
-        groups[member.group_id].member_ids.append(member.contact_id)
-    templates = (
-        await conn.execute(select(message_templates).order_by(message_templates.c.name))
-    ).all()
-    return AddressBook(list(people), list(groups.values()), list(templates))
+async def _done(request: web.Request, change: Awaitable[Any], saved: str) -> None:
+    """Await ``change``; notify ``saved``, or the refusal as an error."""
+    try:
+        await change
+    except ServiceError as exc:
+        await notify(request, _refusal(exc), "error")
+    else:
+        await notify(request, saved)
 
 
 async def contacts_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
-        book = await address_book(conn)
+        book = await addressbook.address_book(conn)
     names = {person.id: person.name for person in book.contacts}
     return await render(request, "contacts.html", {"book": book, "names": names}, page="contacts")
-
-
-async def _write(
-    request: web.Request, action: str, target: str, statement: Any, *, must_match: bool = False
-) -> bool:
-    """Run ``statement`` and audit it; ``must_match``: a row it did not find is "Not found."."""
-    identity = identity_of(request)
-    try:
-        async with request.app[DB].begin() as conn:
-            result = await conn.execute(statement)
-            if must_match and result.rowcount == 0:
-                await notify(request, _("Not found."), "error")
-                return False
-            await record(conn, identity.actor, action, target, None, client_address(request))
-    except IntegrityError:
-        await notify(request, _("That name or number is already in the address book."), "error")
-        return False
-    return True
 
 
 @requires(Role.OPERATOR)
 async def add_contact(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
-    name = form_field(form, "name", 100)
-    try:
-        number = normalise(
-            form_field(form, "number", 40), request.app[SETTINGS].gateway.default_region
-        )
-    except InvalidNumber:
-        await notify(request, _("A recipient number is not valid."), "error")
-        raise web.HTTPSeeOther("/contacts") from None
-    if not name:
-        await notify(request, _("Give the contact a name."), "error")
-        raise web.HTTPSeeOther("/contacts")
-    statement = insert(contacts).values(name=name, number=number, created_at=utc_now())
-    if await _write(request, "contact.create", number, statement):
-        await notify(request, _("Contact saved."))
+    change = addressbook.add_contact(
+        request.app[DB],
+        _caller(request),
+        form_field(form, "name", 100),
+        form_field(form, "number", 40),
+        request.app[SETTINGS].gateway.default_region,
+    )
+    await _done(request, change, _("Contact saved."))
     raise web.HTTPSeeOther("/contacts")
 
 
 @requires(Role.OPERATOR)
 async def delete_contact(request: web.Request) -> web.StreamResponse:
-    contact_id = path_id(request)
-    statement = delete(contacts).where(contacts.c.id == contact_id)
-    target = f"contact:{contact_id}"
-    if await _write(request, "contact.delete", target, statement, must_match=True):
-        await notify(request, _("Contact deleted."))
+    change = addressbook.delete_contact(request.app[DB], _caller(request), path_id(request))
+    await _done(request, change, _("Contact deleted."))
     raise web.HTTPSeeOther("/contacts")
-
-
-async def _exists(conn: AsyncConnection, table: Any, row_id: int) -> bool:
-    return (await conn.execute(select(table.c.id).where(table.c.id == row_id))).first() is not None
 
 
 @requires(Role.OPERATOR)
 async def save_group(request: web.Request) -> web.StreamResponse:
     """Create a group (no ``id``) or replace an existing group's members."""
     form = await read_form(request)
-    identity = identity_of(request)
     given_id = form_field(form, "id", 40)
     group_id = int_or_none(given_id)
-    name = form_field(form, "name", 100)
-    wanted = row_ids(form.getall("member", []))
-    try:
-        async with request.app[DB].begin() as conn:
-            if not given_id:
-                if not name:
-                    await notify(request, _("Give the group a name."), "error")
-                    raise web.HTTPSeeOther("/contacts")
-                result = await conn.execute(
-                    insert(contact_groups)
-                    .values(name=name, created_at=utc_now())
-                    .returning(contact_groups.c.id)
-                )
-                group_id = int(result.scalar_one())
-            elif group_id is None or not await _exists(conn, contact_groups, group_id):
-                await notify(request, _("Not found."), "error")
-                raise web.HTTPSeeOther("/contacts")
-            # Each once; a contact deleted since the form was shown is left out.
-            found = await conn.execute(select(contacts.c.id).where(contacts.c.id.in_(wanted)))
-            members = sorted(row.id for row in found)
-            await conn.execute(
-                delete(contact_group_members).where(contact_group_members.c.group_id == group_id)
-            )
-            if members:
-                await conn.execute(
-                    insert(contact_group_members),
-                    [{"group_id": group_id, "contact_id": member} for member in members],
-                )
-            await record(
-                conn,
-                identity.actor,
-                "group.save",
-                f"group:{group_id}",
-                {"members": len(members)},
-                client_address(request),
-            )
-    except IntegrityError:
-        await notify(request, _("That name or number is already in the address book."), "error")
-        raise web.HTTPSeeOther("/contacts") from None
-    await notify(request, _("Group saved."))
+    if given_id and group_id is None:
+        await notify(request, _("Not found."), "error")
+        raise web.HTTPSeeOther("/contacts")
+    change = addressbook.save_group(
+        request.app[DB],
+        _caller(request),
+        group_id,
+        form_field(form, "name", 100),
+        row_ids(form.getall("member", [])),
+    )
+    await _done(request, change, _("Group saved."))
     raise web.HTTPSeeOther("/contacts")
 
 
 @requires(Role.OPERATOR)
 async def delete_group(request: web.Request) -> web.StreamResponse:
-    group_id = path_id(request)
-    statement = delete(contact_groups).where(contact_groups.c.id == group_id)
-    target = f"group:{group_id}"
-    if await _write(request, "group.delete", target, statement, must_match=True):
-        await notify(request, _("Group deleted."))
+    change = addressbook.delete_group(request.app[DB], _caller(request), path_id(request))
+    await _done(request, change, _("Group deleted."))
     raise web.HTTPSeeOther("/contacts")
 
 
@@ -188,22 +117,15 @@ async def add_template(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     name = form_field(form, "name", 100)
     text = str(form.get("text", "")).strip()[:2000]
-    if not name or not text:
-        await notify(request, _("A template needs a name and a text."), "error")
-        raise web.HTTPSeeOther("/contacts#templates")
-    statement = insert(message_templates).values(name=name, text=text, created_at=utc_now())
-    if await _write(request, "template.create", name, statement):
-        await notify(request, _("Template saved."))
+    change = addressbook.add_template(request.app[DB], _caller(request), name, text)
+    await _done(request, change, _("Template saved."))
     raise web.HTTPSeeOther("/contacts#templates")
 
 
 @requires(Role.OPERATOR)
 async def delete_template(request: web.Request) -> web.StreamResponse:
-    template_id = path_id(request)
-    statement = delete(message_templates).where(message_templates.c.id == template_id)
-    target = f"template:{template_id}"
-    if await _write(request, "template.delete", target, statement, must_match=True):
-        await notify(request, _("Template deleted."))
+    change = addressbook.delete_template(request.app[DB], _caller(request), path_id(request))
+    await _done(request, change, _("Template deleted."))
     raise web.HTTPSeeOther("/contacts#templates")
 
 

@@ -21,9 +21,8 @@ from gatewayd.store import Role, users
 from webui.audit import record
 from webui.auth import throttle, two_factor
 from webui.auth.identity import Identity
-from webui.auth.own_password import confirm_password
 from webui.i18n import gettext as _
-from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, THROTTLE
+from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, OWN_PASSWORD, THROTTLE
 from webui.redirects import safe_next
 from webui.views.account import REFUSALS
 from webui.views.common import field, identity_of, notify, read_form, render
@@ -87,7 +86,9 @@ async def two_factor_submit(request: web.Request) -> web.StreamResponse:
     if action not in ("disable", "new_codes"):
         raise web.HTTPBadRequest(text=_("Unknown action."))
     audit_action = f"user.two_factor.{action}"
-    refused = await confirm_password(request, identity, str(form.get("password", "")), audit_action)
+    refused = await request.app[OWN_PASSWORD].confirm(
+        identity, request[CLIENT_ADDRESS], str(form.get("password", "")), audit_action
+    )
     if refused is not None:
         message, status = REFUSALS[refused]
         return await _render(request, error=_(message), status=status)

@@ -1,10 +1,10 @@
 """The webhook dispatcher: derives deliveries from the database and sends them, with retries.
 
-Runs as one task in the app's cleanup context. It wakes on live bus events and otherwise polls.
-Due deliveries are claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) and leased for a
-minute, so several web processes never send the same delivery at once; a crash mid-send only
-means the lease runs out and the delivery is tried again (receivers dedupe on
-``X-Delivery-Id``).
+Runs as one task while :func:`running_dispatcher` lasts (the app's cleanup context). It wakes
+on live bus events and otherwise polls. Due deliveries are claimed with ``FOR UPDATE SKIP
+LOCKED`` (PostgreSQL) and leased for a minute, so several web processes never send the same
+delivery at once; a crash mid-send only means the lease runs out and the delivery is tried
+again (receivers dedupe on ``X-Delivery-Id``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ from typing import Any
 
 import aiohttp
 import structlog
-from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from yarl import URL
 
+from gatewayd.bus import Bus
 from gatewayd.events import EVENTS, MessageReceived, MessageStatusChanged
 from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
-from webui.keys import BUS, DB, OPTIONS
+from webui.addresses import GuardedResolver, RefusedAddress
 from webui.options import WebOptions
-from webui.webhooks.addresses import GuardedResolver, RefusedAddress
 from webui.webhooks.derive import derive_received, derive_status_events
 from webui.webhooks.signing import (
     DELIVERY_HEADER,
@@ -238,27 +237,29 @@ class Dispatcher:
             )
 
 
-async def _wake_on_events(app: web.Application, dispatcher: Dispatcher) -> None:
-    subscription = app[BUS].subscribe(EVENTS)
+async def _wake_on_events(bus: Bus, dispatcher: Dispatcher) -> None:
+    subscription = bus.subscribe(EVENTS)
     try:
         async for event in subscription:
             if isinstance(event, MessageStatusChanged | MessageReceived):
                 dispatcher.wake.set()
     finally:
-        app[BUS].unsubscribe(subscription)
+        bus.unsubscribe(subscription)
 
 
-async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: run the dispatcher for the app's lifetime. Its connections go only to
-    addresses the webhook policy allows, checked after each name is resolved."""
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(app[OPTIONS].webhook_policy))
+@contextlib.asynccontextmanager
+async def running_dispatcher(
+    db: Database, bus: Bus, options: WebOptions
+) -> AsyncIterator[Dispatcher]:
+    """The dispatcher, running until the block ends. Its connections go only to addresses the
+    webhook policy allows, checked after each name is resolved."""
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(options.webhook_policy))
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
-        dispatcher = Dispatcher(app[DB], app[OPTIONS], session)
-        app[DISPATCHER] = dispatcher
+        dispatcher = Dispatcher(db, options, session)
         runner = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
-        waker = asyncio.create_task(_wake_on_events(app, dispatcher), name="webhook-wake")
+        waker = asyncio.create_task(_wake_on_events(bus, dispatcher), name="webhook-wake")
         try:
-            yield
+            yield dispatcher
         finally:
             # Cancelling in the middle of a database call can leave a SQLite connection
             # half-closed: let the round finish instead, and cancel only a stuck one.
@@ -268,6 +269,3 @@ async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
                 await waker
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(runner, STOP_GRACE)
-
-
-DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)

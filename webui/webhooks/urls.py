@@ -2,7 +2,7 @@
 
 A URL is parsed the way the delivery will parse it (yarl, as aiohttp does), must be absolute
 http(s) with a plain host name or address, carries no credentials (deliveries are signed with
-``X-Signature`` instead), and its host must pass the :class:`~webui.webhooks.addresses.
+``X-Signature`` instead), and its host must pass the :class:`~webui.addresses.
 AddressPolicy` — by name and address here, resolved in :func:`checked_webhook_url`.
 """
 
@@ -12,7 +12,7 @@ import re
 
 from yarl import URL
 
-from webui.webhooks.addresses import (
+from webui.addresses import (
     AddressPolicy,
     RefusedAddress,
     literal_address,

@@ -18,7 +18,8 @@ from gatewayd.queue.bulk import COPY_FROM_ROWS
 from gatewayd.queue.enqueue import prepare_many
 from gatewayd.store import audit_log, message_events, message_parts, messages
 from tests.integration.web.conftest import WebEnv
-from webui.api.group_commit import GROUP_COMMIT, AuditEntry, GroupedSend
+from webui.keys import SENDING
+from webui.services.group_commit import AuditEntry, GroupedSend
 
 NUMBER = "+5511987654321"
 
@@ -122,7 +123,7 @@ async def test_ids_keep_growing_after_a_batch(web: WebEnv) -> None:
 async def test_a_failing_request_does_not_fail_its_group(web: WebEnv) -> None:
     """The group's transaction fails on one request's extra write: each request is then
     written alone, and only that one fails."""
-    committer = web.app[GROUP_COMMIT]
+    committer = web.app[SENDING].group_commit
     prepared, _ = prepare_many(NewMessage(to="", text="grouped"), numbers(12))
 
     async def refuse(conn: AsyncConnection, ids: list[int]) -> None:

@@ -26,8 +26,8 @@ from tests.integration.core_flow.harness import eventually
 from tests.integration.web.conftest import WebEnv, login, make_web_env, settings_for
 from tests.integration.web.test_webhooks import Receiver, fast, key_secret, mark, send_one
 from tests.integration.web.test_webhooks import receiver as receiver  # the fixture
+from webui.addresses import AddressPolicy
 from webui.options import WebOptions
-from webui.webhooks.addresses import AddressPolicy
 
 HOST_NAME = socket.gethostname()
 REFUSED_AT_INPUT = [

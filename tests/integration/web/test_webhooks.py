@@ -19,8 +19,8 @@ from gatewayd.config import Settings
 from gatewayd.store import api_keys, incoming_messages, message_events, messages, utc_now
 from gatewayd.store import webhook_deliveries as deliveries
 from tests.integration.web.conftest import WebEnv, make_web_env, settings_for
+from webui.addresses import AddressPolicy
 from webui.options import WebOptions, options_from_settings
-from webui.webhooks.addresses import AddressPolicy
 from webui.webhooks.signing import verify
 
 

@@ -10,13 +10,13 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from pydantic import ValidationError
 
+from webui.addresses import AddressPolicy, RefusedAddress, is_public
 from webui.api.inputs import validation_error
 from webui.api.models import SendRequest
 from webui.auth.clientaddr import client_address, is_https
 from webui.cli.security_check import check_secret_key
 from webui.options import parse_networks
 from webui.stats import RequestStats
-from webui.webhooks.addresses import AddressPolicy, RefusedAddress, is_public
 from webui.webhooks.kannel import dlr_type, substitute
 from webui.webhooks.signing import body_bytes, signature, verify
 

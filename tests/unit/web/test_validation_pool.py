@@ -9,8 +9,8 @@ import pytest
 
 from gatewayd.queue import InvalidMessage, NewMessage
 from gatewayd.queue.enqueue import prepare_many
-from webui.api import validation_pool
-from webui.api.validation_pool import ValidationPool
+from webui.services import validation_pool
+from webui.services.validation_pool import ValidationPool
 
 
 @pytest.fixture

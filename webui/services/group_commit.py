@@ -26,15 +26,14 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.bus import Bus
 from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
-from gatewayd.store import audit_log, utc_now
+from gatewayd.store import Database, audit_log, utc_now
 from gatewayd.store.group_commit import GroupCommit, Pending
-from webui.keys import BUS, DB
 
 log = structlog.get_logger(__name__)
 
@@ -92,24 +91,25 @@ _insert_audit = BulkInsert(
 class SendGroup(GroupCommit[GroupedSend, Queued]):
     """Small sends, written a group per transaction; gatewayd is woken once per group."""
 
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, db: Database, bus: Bus) -> None:
         super().__init__("api-group-commit", max_batch=MAX_GROUP, second_writer_at=SECOND_WRITER_AT)
-        self.app = app
+        self.db = db
+        self.bus = bus
 
     def writers_allowed(self) -> int:
-        return _writers_for(self.app[DB].dialect_name)
+        return _writers_for(self.db.dialect_name)
 
     async def transaction(self, batch: list[Pending[GroupedSend, Queued]]) -> list[Queued]:
         now = utc_now()
-        id_lists = await _write(self.app, [pending.item for pending in batch], now)
+        id_lists = await _write(self.db, [pending.item for pending in batch], now)
         return [(ids, now) for ids in id_lists]
 
     async def committed(self, batch: list[GroupedSend]) -> None:
-        await _wake(self.app, batch)
+        await _wake(self.bus, batch)
 
 
-async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
-    async with app[DB].begin() as conn:
+async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
+    async with db.begin() as conn:
         id_lists = await enqueue_requests(
             conn, [QueueRequest(s.messages, s.created_by) for s in sends], now=now
         )
@@ -122,17 +122,14 @@ async def _write(app: web.Application, sends: list[GroupedSend], now: datetime) 
     return id_lists
 
 
-async def _wake(app: web.Application, sends: list[GroupedSend]) -> None:
+async def _wake(bus: Bus, sends: list[GroupedSend]) -> None:
     messages = [m for send in sends for m in send.messages]
     try:
         modems = (m.request.modem for m in messages)
-        await app[BUS].publish(WAKE, WakeUp.queued(len(messages), modems))
+        await bus.publish(WAKE, WakeUp.queued(len(messages), modems))
     except Exception:  # a wake-up is a hint: the workers poll anyway
         log.exception("Wake-up after a group commit failed")
 
 
 def _writers_for(dialect_name: str) -> int:
     return 2 if dialect_name == "postgresql" else 1
-
-
-GROUP_COMMIT = web.AppKey("group_commit", SendGroup)

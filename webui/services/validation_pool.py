@@ -19,8 +19,6 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from aiohttp import web
-
 from gatewayd.queue.enqueue import NewMessage, PreparedMessage, RecipientProblem, prepare_many
 
 PARALLEL_ABOVE = 4000
@@ -110,11 +108,3 @@ def _prepare_half(
     template: NewMessage, recipients: list[str], region: str | None, known: set[str] | None
 ) -> Outcome:
     return prepare_many(template, recipients, default_region=region, known_modems=known)
-
-
-VALIDATION_POOL = web.AppKey("validation_pool", ValidationPool)
-
-
-async def close_pool(app: web.Application) -> None:
-    """``on_cleanup``: stop the worker process."""
-    app[VALIDATION_POOL].close()

@@ -1,10 +1,14 @@
-"""API errors: one exception type carrying status, code, message and field, one JSON shape."""
+"""The JSON error shape of the API (and of every JSON answer: live streams, the gates): one
+exception type carrying status, code, message and field, and the mapping of the services'
+errors onto it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
+
+from webui.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 
 class ApiError(Exception):
@@ -62,3 +66,13 @@ HTTP_ERROR_CODES = {
     422: "invalid_request",
     429: "too_many_requests",
 }
+
+
+REFUSAL_STATUS: dict[type[ServiceError], int] = {Invalid: 422, NotFound: 404, Conflict: 409}
+"""The HTTP status of each kind of service error (:mod:`webui.services.errors`)."""
+
+
+def api_error(exc: ServiceError) -> ApiError:
+    """A service's refusal in the API's error shape: same code, message, field and detail."""
+    status = next((status for kind, status in REFUSAL_STATUS.items() if isinstance(exc, kind)), 422)
+    return ApiError(status, exc.code, exc.message, exc.field, **exc.detail)

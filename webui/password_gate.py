@@ -17,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from webui.api.errors import error_response
+from webui.errors import error_response
 from webui.keys import IDENTITY
 
 ACCOUNT_PATH = "/account"
