@@ -1,6 +1,9 @@
-"""Shared test settings: fixtures every tier may use are loaded here once, a missing test tool
-fails in one line naming its package (:mod:`tests.support.tools`), and the run fails on any skip
-outside the allow-list (:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`)."""
+"""Shared test settings: fixtures every tier may use are loaded here once, every test is marked
+with its tier (:mod:`tests.support.tiers`), a missing test tool fails in one line naming its
+package (:mod:`tests.support.tools`), and the run fails on any skip outside the allow-list
+(:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`)."""
+
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +13,16 @@ start_for_this_worker()
 
 from tests.skip_allowlist import ALLOWED_SKIPS  # noqa: E402
 from tests.skip_guard import SkipGuard  # noqa: E402
+from tests.support.tiers import mark_by_folder  # noqa: E402
 
 pytest_plugins = ("tests.fixtures_db", "tests.support.tools")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SkipGuard(ALLOWED_SKIPS), "skip-guard")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Before ``-m`` deselects: the tier markers."""
+    mark_by_folder(items, Path(__file__).parent)

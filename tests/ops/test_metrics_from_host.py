@@ -27,7 +27,7 @@ from gatewayd.config import load_settings
 from tests.ops.helpers import free_port, nginx_test_copy, require
 from tests.ops.test_compose import compose
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 BIN = Path(sys.executable).parent
 RUNBOOK_COMMAND = "curl -s https://sms.yourdomain.com/api/metrics | jq ."

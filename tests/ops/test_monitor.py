@@ -17,7 +17,7 @@ import pytest
 
 from tests.ops.helpers import SCRIPTS, VENV_BIN, free_port, require
 
-pytestmark = [pytest.mark.ops, pytest.mark.integration, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 MONITOR = SCRIPTS / "monitor.sh"
 PSQL = require("psql")

@@ -18,7 +18,7 @@ import pytest
 from tests.ops.helpers import NginxSite, free_port, nginx_test_copy, require
 from tests.ops.test_nginx import SECURITY_HEADERS, nginx_command, wait_listening
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 BIN = Path(sys.executable).parent
 
