@@ -4,7 +4,6 @@ flushed and then dies mid-run costs nothing but a poll interval."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import redis.asyncio as redis_asyncio
 from gatewayd.bus import WAKE, RedisBus
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import eventually, flow, ledger_counts
+from tests.support.ports import free_port
 from tests.support.tools import require_program
 
 
@@ -29,13 +29,6 @@ async def wake_subscribers(url: str) -> int:
         return int(count)
     finally:
         await client.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
