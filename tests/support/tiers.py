@@ -4,7 +4,9 @@
 marker for each, so ``pytest -m unit`` or ``pytest -m "not browser"`` select by tier.
 :func:`mark_by_folder` (called by ``tests/conftest.py`` before pytest deselects by marker)
 adds the marker and refuses a test outside a tier folder or marked with another tier, so the
-tiers split the suite with no overlap. docs/testing.md describes the tiers.
+tiers split the suite with no overlap. Under pytest-xdist (``--dist loadgroup``) the tests of a
+tier in :data:`ONE_WORKER` all run on one worker, so that the servers they share for the whole
+tier start once. docs/testing.md describes the tiers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 
 TIERS = ("unit", "integration", "acceptance", "faults", "peers", "browser", "ops")
+ONE_WORKER = frozenset({"browser"})
+"""Tiers whose tests share package-scoped servers (the product and Chromium)."""
 
 
 def tier_of(path: Path, tests: Path) -> str | None:
@@ -39,5 +43,7 @@ def mark_by_folder(items: Iterable[pytest.Item], tests: Path) -> None:
         if others:
             problems.append(f"{item.nodeid}: in tests/{tier} but marked {', '.join(others)}")
         item.add_marker(getattr(pytest.mark, tier))
+        if tier in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(tier))
     if problems:
         raise pytest.UsageError("tier markers:\n" + "\n".join(problems))
