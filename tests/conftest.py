@@ -1,7 +1,8 @@
 """Shared test settings: fixtures every tier may use are loaded here once, every test is marked
 with its tier (:mod:`tests.support.tiers`), a missing test tool fails in one line naming its
-package (:mod:`tests.support.tools`), and the run fails on any skip outside the allow-list
-(:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`)."""
+package (:mod:`tests.support.tools`), the run fails on any skip outside the allow-list
+(:mod:`tests.skip_guard`, :mod:`tests.skip_allowlist`), and a failure is reported even when
+finalizers run meanwhile (:mod:`tests.support.report_gc`)."""
 
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tests.skip_allowlist import ALLOWED_SKIPS  # noqa: E402
 from tests.skip_guard import SkipGuard  # noqa: E402
 from tests.support.tiers import mark_by_folder  # noqa: E402
 
-pytest_plugins = ("tests.fixtures_db", "tests.support.tools")
+pytest_plugins = ("tests.fixtures_db", "tests.support.tools", "tests.support.report_gc")
 
 
 def pytest_configure(config: pytest.Config) -> None:
