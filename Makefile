@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test coverage check lint format venv clean bench soak lock
+.PHONY: run test check lint format venv clean bench soak lock
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	scripts/bootstrap.sh $(VENV) dev
@@ -13,22 +13,19 @@ venv: $(VENV)/.installed
 run: venv
 	$(VENV)/bin/gatewayd run --web --simulate 2
 
+# Every tier in parallel under coverage.py (every process the tests start is measured too);
+# fails under 90 % of statements and prints the slowest tests. See docs/testing.md.
 test:
 	scripts/test.sh
 
-# The whole suite under coverage.py (every tier and the processes the tests start); fails under
-# 90 % of statements. Slower than `make test` (about 1.5x here).
-coverage:
-	COVERAGE=1 scripts/test.sh
-
 # The fast loop between edits: lint, types, import contracts and the unit tier (no services
-# needed).
+# needed), in parallel.
 check: venv
 	$(VENV)/bin/ruff check gatewayd webui tests bench
 	$(VENV)/bin/ruff format --check --quiet gatewayd webui tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -p no:cacheprovider -q tests/unit
+	$(VENV)/bin/pytest -p no:cacheprovider -q -n 4 tests/unit
 
 # Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md.
 # BENCH_ARGS=--quick for a short run.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, starts the services it needs, then runs
-# ruff, mypy, the import contracts (lint-imports) and pytest (printing the slowest tests). Extra
-# arguments go to pytest.
-# COVERAGE=1 (make coverage) runs pytest under coverage (every tier, and the processes the tests
-# start), then the coverage report: the whole suite fails under 90 % of statements (pyproject's
-# fail_under); a partial run reports coverage without enforcing the floor.
+# The whole test suite: installs what it needs, starts the services it needs, then runs ruff,
+# mypy, the import contracts (lint-imports) and pytest over every tier in parallel
+# (pytest-xdist, TEST_WORKERS processes, default 4) under coverage.py (pytest, its workers and
+# every process the tests start), printing the slowest tests, then the coverage report: the
+# whole suite fails under 90 % of statements (pyproject's fail_under). Extra arguments go to
+# pytest; such a partial run reports coverage without enforcing the floor. COVERAGE=0 runs
+# pytest without coverage; TEST_WORKERS=0 in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
@@ -27,14 +28,20 @@ echo "== mypy"
 echo "== import contracts"
 # pyproject's [tool.importlinter]: layers import downwards only, no cycles.
 "$venv/bin/lint-imports"
-if [ "${COVERAGE:-0}" = 0 ]; then
+pytest_args=(-p no:cacheprovider --durations=25)
+workers=${TEST_WORKERS:-4}
+if [ "$workers" != 0 ]; then
+    # loadgroup: the tests of an xdist_group share one worker (tests/support/tiers.py)
+    pytest_args+=(-n "$workers" --dist loadgroup)
+fi
+if [ "${COVERAGE:-1}" = 0 ]; then
     echo "== pytest"
-    exec "$venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"
+    exec "$venv/bin/pytest" "${pytest_args[@]}" "$@"
 fi
 echo "== pytest (under coverage)"
 rm -f .coverage .coverage.*
 status=0
-"$venv/bin/coverage" run -m pytest -p no:cacheprovider "$@" || status=$?
+"$venv/bin/coverage" run -m pytest "${pytest_args[@]}" "$@" || status=$?
 "$venv/bin/coverage" combine --quiet
 echo "== coverage"
 floor=()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -19,18 +18,12 @@ import aiohttp
 import pytest
 
 from tests.acceptance.core.procs import GATEWAYD, environment
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
 
 WEBUI = str(Path(sys.executable).with_name("webui"))
 SECRET = "operator-commands-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,19 +22,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.ports import free_port
+
 WEBUI = str(Path(sys.executable).with_name("webui"))
 PASSWORD = "correct horse battery"
 USER = "alice"
 BROWSER_ADDRESS = "198.51.100.23"
 ATTACKER_ADDRESS = "203.0.113.9"
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

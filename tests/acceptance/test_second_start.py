@@ -14,15 +14,10 @@ import pytest
 
 from tests.acceptance.core.procs import Daemon, environment, wait_for
 from tests.acceptance.test_simulate_cli import GATEWAYD
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
 WEBUI = str(Path(GATEWAYD).with_name("webui"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -15,16 +14,10 @@ import pytest
 import serial
 
 from gatewayd.sms import StatusReport, decode_pdu, encode_submit
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
 GATEWAYD = Path(sys.executable).with_name("gatewayd")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Port:
@@ -49,7 +42,7 @@ async def _send(port: Port, recipient: str, text: str, until: bytes = b"OK\r\n")
 
 
 async def test_simulate_end_to_end(tmp_path: Path) -> None:
-    control_port = _free_port()
+    control_port = free_port()
     ledger = tmp_path / "ledger.jsonl"
     process = await asyncio.create_subprocess_exec(
         str(GATEWAYD),

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from gatewayd.store import Database, Role
-from tests.peers.helpers import free_port
 from tests.support.daemons import DaemonProcess, create_api_key, wait_http_ok, webui_process
+from tests.support.ports import free_port
 from webui.auth.passwords import hash_password
 from webui.auth.users import create_user
 

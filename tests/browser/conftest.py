@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.tools import require_module, require_program
 
 if TYPE_CHECKING:  # imported when the browser starts, so a missing Playwright fails in one line
@@ -38,13 +38,6 @@ PASSWORD = "correct horse battery"
 USERS = {"chief": "admin", "operator": "operator", "viewer": "viewer", "locky": "operator"}
 SECOND_MODEM_NUMBER = "+5511990000002"
 START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -87,7 +80,7 @@ def _wait_listening(product: Product) -> None:
 @pytest.fixture(scope="package")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     workdir = tmp_path_factory.mktemp("product")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SMSGW_DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",

@@ -1,8 +1,9 @@
 """The fault-injection tier: real processes, real PostgreSQL and Redis, simulated modems.
 
-Every test here is marked ``faults`` (part of the default run). Each scenario ends with
-:func:`tests.support.audit.audit_database`: nothing lost, nothing sent twice outside parts
-shown ``unknown``. Figures are printed as ``FIGURES <json>`` lines (see docs/reliability.md).
+Every test here is marked ``faults`` (:mod:`tests.support.tiers`; part of the default run).
+Each scenario ends with :func:`tests.support.audit.audit_database`: nothing lost, nothing sent
+twice outside parts shown ``unknown``. Figures are printed as ``FIGURES <json>`` lines (see
+docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -15,13 +16,6 @@ from typing import Any
 import pytest
 
 from tests.peers.helpers import Simulator, start_simulator
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.faults)
 
 
 def report_figures(scenario: str, figures: dict[str, Any]) -> None:

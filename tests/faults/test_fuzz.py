@@ -96,7 +96,12 @@ async def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 90)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 90)
+    finally:  # a run past the deadline must not outlive the test (nor its event loop)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-4000:]
     assert "Done" in text or "DONE" in text, text[-2000:]

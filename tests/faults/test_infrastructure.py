@@ -15,7 +15,7 @@ import redis
 from gatewayd.queue import NewMessage
 from gatewayd.store import Database
 from tests.faults.conftest import report_figures
-from tests.peers.helpers import Simulator, free_port, wait_until, wait_until_async
+from tests.peers.helpers import Simulator, wait_until, wait_until_async
 from tests.support.audit import audit_database
 from tests.support.daemons import (
     DaemonProcess,
@@ -28,6 +28,7 @@ from tests.support.daemons import (
     wait_http_ok,
     webui_process,
 )
+from tests.support.ports import free_port
 from tests.support.services import PrivatePostgres, PrivateRedis
 
 SECRET = "faults-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

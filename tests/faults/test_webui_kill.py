@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 from gatewayd.store import Database, messages
 from tests.faults.conftest import report_figures
 from tests.integration.core_flow.harness import eventually
-from tests.peers.helpers import free_port
 from tests.support.daemons import create_api_key, external_number, wait_http_ok, webui_process
+from tests.support.ports import free_port
 
 SECRET = "faults-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 BATCH = 4000

@@ -1,5 +1,5 @@
-"""Shared helpers of the operations tests: repository paths, free ports, and a copy of the
-production nginx configuration rewritten to run unprivileged on loopback in a temp folder.
+"""Shared helpers of the operations tests: repository paths and a copy of the production nginx
+configuration rewritten to run unprivileged on loopback in a temp folder.
 
 The production configuration is written for nginx 1.26 (``http2 on;``); the machines running
 these tests may have Debian's nginx 1.22, which predates that directive (1.25.1). For such an
@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.ports import free_port
 from tests.support.tools import require_program
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 VENV_BIN = REPO / ".venv" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require(program: str) -> str:

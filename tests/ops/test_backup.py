@@ -14,7 +14,7 @@ import pytest
 
 from tests.ops.helpers import SCRIPTS, require
 
-pytestmark = [pytest.mark.ops, pytest.mark.integration]
+pytestmark = pytest.mark.ops
 
 BACKUP = SCRIPTS / "backup.sh"
 PSQL = require("psql")

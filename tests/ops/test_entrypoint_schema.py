@@ -13,7 +13,7 @@ import pytest
 
 from tests.ops.helpers import REPO, VENV_BIN
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 
 def entrypoint(

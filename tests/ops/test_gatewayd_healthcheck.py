@@ -18,7 +18,7 @@ from gatewayd.service.heartbeat import HEARTBEAT_NAME
 from tests.acceptance.test_gatewayd_health import Daemon, daemon, until_health
 from tests.ops.test_compose import resolved
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 __all__ = ["daemon"]  # the fixture, shared with the acceptance test of `gatewayd health`
 

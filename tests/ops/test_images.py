@@ -225,7 +225,6 @@ def test_pin_images_writes_digests_and_check_tells_what_is_missing(tmp_path: Pat
     assert bad.returncode == 2
 
 
-@pytest.mark.acceptance
 def test_the_dockerfiles_build_stage_installs_exactly_the_lock(tmp_path: Path) -> None:
     """The build stage's RUN commands, in order, on a copy of the build context (what
     .dockerignore lets through), with this machine's paths for the image's."""

@@ -24,10 +24,11 @@ import pytest
 import yaml
 
 from gatewayd.config import load_settings
-from tests.ops.helpers import free_port, nginx_test_copy, require
+from tests.ops.helpers import nginx_test_copy, require
 from tests.ops.test_compose import compose
+from tests.support.ports import free_port
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 BIN = Path(sys.executable).parent
 RUNBOOK_COMMAND = "curl -s https://sms.yourdomain.com/api/metrics | jq ."

@@ -15,9 +15,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.ops.helpers import SCRIPTS, VENV_BIN, free_port, require
+from tests.ops.helpers import SCRIPTS, VENV_BIN, require
+from tests.support.ports import free_port
 
-pytestmark = [pytest.mark.ops, pytest.mark.integration, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 MONITOR = SCRIPTS / "monitor.sh"
 PSQL = require("psql")

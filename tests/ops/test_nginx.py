@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.ops.helpers import REPO, NginxSite, free_port, nginx_test_copy, require
+from tests.ops.helpers import REPO, NginxSite, nginx_test_copy, require
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.ops
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.ops.helpers import NginxSite, free_port, nginx_test_copy, require
+from tests.ops.helpers import NginxSite, nginx_test_copy, require
 from tests.ops.test_nginx import SECURITY_HEADERS, nginx_command, wait_listening
+from tests.support.ports import free_port
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 BIN = Path(sys.executable).parent
 

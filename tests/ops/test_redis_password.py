@@ -16,7 +16,7 @@ import pytest
 from tests.ops.helpers import REPO, SCRIPTS, require
 from tests.ops.test_compose import resolved
 
-pytestmark = [pytest.mark.ops, pytest.mark.acceptance]
+pytestmark = pytest.mark.ops
 
 NAMESPACE_SCRIPT = r"""
 set -euo pipefail

@@ -1,9 +1,9 @@
 """Process, polling and config plumbing shared by the peer tests (and later the benchmarks).
 
-Owns: finding free loopback ports, polling for a condition with a deadline, running one
-external program with its output captured to files, rendering the config templates of
-``tests/peers/configs/``, and running ``gatewayd simulate`` as a subprocess (its modems,
-its ledger, its control API).
+Owns: polling for a condition with a deadline, running one external program with its output
+captured to files, rendering the config templates of ``tests/peers/configs/``, and running
+``gatewayd simulate`` as a subprocess (its modems, its ledger, its control API; its control
+port from :func:`tests.support.ports.free_port`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import string
 import sys
 import time
@@ -25,20 +24,13 @@ from typing import Any, TypeVar
 import aiohttp
 
 from tests.support import tools
+from tests.support.ports import free_port
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL_S = 0.1
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def gatewayd_command() -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from tests.peers.helpers import free_port
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)

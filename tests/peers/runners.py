@@ -18,7 +18,6 @@ from tests.peers.helpers import (
     ManagedProcess,
     SimulatedModem,
     files_in,
-    free_port,
     listening_on_loopback,
     render_config,
     run_command,
@@ -26,6 +25,7 @@ from tests.peers.helpers import (
     wait_until,
     wait_until_async,
 )
+from tests.support.ports import free_port
 
 
 @dataclass

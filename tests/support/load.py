@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.peers.helpers import Simulator, free_port, start_simulator
+from tests.peers.helpers import Simulator, start_simulator
 from tests.support.daemons import (
     DaemonProcess,
     create_api_key,
@@ -34,6 +34,7 @@ from tests.support.daemons import (
     wait_http_ok,
     webui_process,
 )
+from tests.support.ports import free_port
 from tests.support.services import PrivateRedis
 
 SECRET = "load-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.support.ports import free_port
 from tests.support.tools import PG_BIN, require_program
 
 PG_USER = "postgres"
@@ -29,13 +30,6 @@ PG_USER = "postgres"
 def pg_program(name: str) -> str:
     """A PostgreSQL server program of :data:`~tests.support.tools.PG_BIN`."""
     return require_program(name, directories=(PG_BIN,))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _as_postgres(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

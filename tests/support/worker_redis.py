@@ -19,11 +19,7 @@ import time
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def _wait_until_answering(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -47,7 +43,7 @@ def start_for_this_worker() -> None:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server not found: install the Debian package redis-server", 4)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             binary,

@@ -107,3 +107,49 @@ def test_a_module_importing_a_missing_tool_fails_collection_in_one_line(tmp_path
         ("test_sample.py", one_line),
     ], output
     assert "Traceback" not in output, output
+
+
+def test_under_xdist_a_missing_tool_still_fails_the_run_in_one_line(tmp_path: Path) -> None:
+    """The same under pytest-xdist, where workers collect and run the tests: a module that
+    cannot import a tool fails the collection and a test that requires a missing program fails,
+    each in one line naming the package (xdist shows an error that several modules share
+    once)."""
+    (tmp_path / "conftest.py").write_text(
+        "from tests.support import tools\n"
+        "tools.PYPI_PACKAGES['smsgw_absent_module'] = 'smsgw-absent-dist'\n"
+        "tools.DEBIAN_PACKAGES['smsgw-absent-tool'] = 'smsgw-absent-package'\n"
+    )
+    (tmp_path / "test_sample.py").write_text(
+        "import smsgw_absent_module.sub\n\ndef test_nothing():\n    pass\n"
+    )
+    (tmp_path / "test_program.py").write_text(
+        "from tests.support import tools\n\n"
+        "def test_program():\n    tools.require_program('smsgw-absent-tool')\n"
+    )
+    run = run_pytest(
+        tmp_path,
+        "-p",
+        "tests.support.tools",
+        "-p",
+        "xdist.plugin",
+        "-n",
+        "2",
+        "--continue-on-collection-errors",
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, output
+    assert re.findall(r"^_+ ERROR collecting (\S+) _+\n(.*)$", output, re.MULTILINE) == [
+        (
+            "test_sample.py",
+            "Python module smsgw_absent_module is not installed: PyPI package "
+            "smsgw-absent-dist (scripts/bootstrap.sh .venv dev installs it)",
+        )
+    ], output
+    assert re.findall(r"^_+ (test_program) _+\n\[gw\d\] .*\n(.*)$", output, re.MULTILINE) == [
+        (
+            "test_program",
+            "smsgw-absent-tool is not installed: Debian package smsgw-absent-package "
+            "(scripts/system-deps.sh installs it)",
+        )
+    ], output
+    assert "Traceback" not in output, output

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from gatewayd.service.daemon import IDLE_WARNING
 from tests.acceptance.core.procs import Daemon, environment, run_command, wait_for, write_config
 from tests.acceptance.test_simulate_cli import GATEWAYD
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
 WEBUI = str(Path(GATEWAYD).with_name("webui"))
@@ -23,12 +23,6 @@ POLL_INTERVAL = 0.2
 OBSERVED_POLLS = 10
 """How long a queued message is watched for staying queued, in poll intervals: the workers
 that would claim it poll this often (there is nothing to wait for when nothing happens)."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def log_lines(path: Path) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ flushed and then dies mid-run costs nothing but a poll interval."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from gatewayd.bus import RedisBus
 from gatewayd.events import WAKE, WakeUp
 from gatewayd.queue import NewMessage
 from tests.integration.core_flow.harness import eventually, flow, ledger_counts
+from tests.support.ports import free_port
 from tests.support.tools import require_program
 
 
@@ -30,13 +30,6 @@ async def wake_subscribers(url: str) -> int:
         return int(count)
     finally:
         await client.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.integration.web.conftest import SECRET
+from tests.support.ports import free_port
 
 WEBUI = str(Path(sys.executable).with_name("webui"))
 
@@ -150,12 +150,6 @@ def test_run_refuses_without_secret_or_schema(tmp_path: Path) -> None:
     no_schema = run(["run"], {**base, "SMSGW_SECRET_KEY": SECRET})
     assert no_schema.returncode == 1 and "gatewayd migrate" in no_schema.stderr
     assert "Traceback" not in no_schema.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_run_serves_health_and_stops_on_sigterm(env: dict[str, str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from gatewayd.config import ListenAddress
 from gatewayd.store import Database, users
 from tests.integration.web.conftest import WebEnv, csrf_from, login, settings_for
+from tests.support.ports import free_port
 from webui.app import create_app
 from webui.options import options_from_settings
 from webui.server import start
@@ -93,13 +93,6 @@ async def test_static_files_stay_cacheable_without_a_banner(web: WebEnv) -> None
     assert no_banner(answer.headers)
     missing = await web.client.get("/static/nope.css")
     assert missing.status == 404 and no_banner(missing.headers)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
