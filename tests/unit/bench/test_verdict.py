@@ -3,8 +3,11 @@ runs, the spread printed beside them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from bench.compare import compare
 from bench.verdict import MIN_RUNS, Spread, all_of, at_least, below, verdict_text
 
 
@@ -62,3 +65,23 @@ def test_verdicts_combine() -> None:
     assert all_of([True, True]) is True
     assert all_of([True, False]) is False
     assert all_of([True, None]) is None
+
+
+def test_a_figure_fell_only_beyond_the_noise_of_the_runs() -> None:
+    def limit(*ratios: float) -> dict[str, Any]:
+        runs = [{"latency_ms": 50.0, "database": "sqlite", "ratio": r} for r in ratios]
+        return {"limit": {"runs": runs}}
+
+    def latency(*p99: float) -> dict[str, Any]:
+        runs = [{"setup": "daemon", "queue_latency": {"p50_ms": 1.0, "p99_ms": v}} for v in p99]
+        return {"latency": {"runs": runs}}
+
+    [within] = compare(limit(0.981), limit(0.975, 0.979, 0.982))  # 0.002 lower, range 0.007
+    assert not within.fell
+    [fell] = compare(limit(0.981), limit(0.960, 0.962, 0.963))  # 0.019 lower, range 0.003
+    assert fell.fell
+    [better] = compare(limit(0.95), limit(0.99, 0.99, 0.99))
+    assert not better.fell
+    lat = {c.name: c for c in compare(latency(6.4), latency(9.0, 9.5, 10.0))}
+    assert lat["latency daemon p99_ms"].fell  # a latency rising beyond the noise
+    assert not lat["latency daemon p50_ms"].fell
