@@ -116,7 +116,7 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
         rows.append(
             (
                 f"2. {modems} modems at 200 ms, {database}",
-                f"ratio {ratio.text(4)}; peak RSS {rss.text(1)} MB; daemon CPU "
+                f"ratio {ratio.text(4)}; peak RSS {rss.text(1, unit=' MB')}; daemon CPU "
                 f"{_median(runs, 'gatewayd_cpu_percent'):.0f} %, "
                 f"{_median(runs, 'gatewayd_cpu_ms_per_part'):.2f} ms CPU/part; simulator CPU "
                 f"{_median(runs, 'simulator_cpu_percent'):.0f} %; PostgreSQL "
@@ -133,7 +133,7 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
         rows.append(
             (
                 f"3. queue latency, {setup} ({runs[0]['sends']} sends per run)",
-                f"p50 {p50.text(2)} ms, p99 {p99.text(2)} ms",
+                f"p50 {p50.text(2, unit=' ms')}, p99 {p99.text(2, unit=' ms')}",
                 f"median p50 < {P50_TARGET_MS:g} ms, p99 < {P99_TARGET_MS:g} ms",
                 verdict_text(
                     all_of([below(p50.values, P50_TARGET_MS), below(p99.values, P99_TARGET_MS)]),
@@ -175,7 +175,8 @@ def _ingest_rows(ingest: Result | None) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (
                     f"4. API ingest, single sends, {database}",
-                    f"{single.text(0, thousands=True)} POST/s, p95 {p95.text(1)} ms",
+                    f"{single.text(0, thousands=True, unit=' POST/s')}, "
+                    f"p95 {p95.text(1, unit=' ms')}",
                     f"median ≥ {SINGLE_TARGET_PER_S:,.0f}/s with p95 < {P95_LIMIT_S * 1000:g} ms",
                     verdict_text(at_least(single.values, SINGLE_TARGET_PER_S), single.runs),
                 )
@@ -189,7 +190,7 @@ def _ingest_rows(ingest: Result | None) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (
                     f"4. API ingest, batches of {runs[0]['batch_size']:,}, {database}",
-                    f"{batch.text(0, thousands=True)} recipients/s (JSON list "
+                    f"{batch.text(0, thousands=True, unit=' recipients/s')} (JSON list "
                     f"{ways['list'].median:,.0f}, CSV {ways['csv'].median:,.0f})",
                     f"median ≥ {BATCH_TARGET_PER_S:,.0f}/s",
                     verdict_text(at_least(batch.values, BATCH_TARGET_PER_S), batch.runs),
@@ -213,19 +214,19 @@ def _at_size_rows(size: Result | None) -> list[tuple[str, str, str, str]]:
     return [
         (
             f"5. report matching, {size['messages']:,} messages",
-            f"p95 {report.text(2)} ms",
+            f"p95 {report.text(2, unit=' ms')}",
             target,
             verdict_text(below(report.values, AT_SIZE_P95_MS), report.runs),
         ),
         (
             "5. GET message by id",
-            f"p95 {by_id.text(2)} ms",
+            f"p95 {by_id.text(2, unit=' ms')}",
             target,
             verdict_text(below(by_id.values, AT_SIZE_P95_MS), by_id.runs),
         ),
         (
             "5. list by status, pages of 50",
-            f"worst p95 {worst.text(2)} ms ({worst_name})",
+            f"worst p95 {worst.text(2, unit=' ms')} ({worst_name})",
             target,
             verdict_text(
                 all_of(below(p.values, AT_SIZE_P95_MS) for p in pages.values()), worst.runs

@@ -53,13 +53,15 @@ class Spread:
     def high(self) -> float:
         return max(self.values)
 
-    def text(self, digits: int = 3, *, thousands: bool = False) -> str:
-        """``median (min..max, n runs)``, each with ``digits`` decimals (``1,234`` style with
-        ``thousands``)."""
+    def text(self, digits: int = 3, *, thousands: bool = False, unit: str = "") -> str:
+        """``median<unit> (min..max, n runs)``, each with ``digits`` decimals (``1,234`` style
+        with ``thousands``)."""
         form = f",.{digits}f" if thousands else f".{digits}f"
         if self.runs == 1:
-            return f"{self.median:{form}} (1 run)"
-        return f"{self.median:{form}} ({self.low:{form}}..{self.high:{form}}, {self.runs} runs)"
+            return f"{self.median:{form}}{unit} (1 run)"
+        return (
+            f"{self.median:{form}}{unit} ({self.low:{form}}..{self.high:{form}}, {self.runs} runs)"
+        )
 
 
 def at_least(values: Sequence[float], target: float) -> bool | None:

@@ -72,8 +72,13 @@ def test_report_judges_unrounded_medians_of_three_runs(tmp_path: Path) -> None:
     """0.9799 prints as 0.980 at three decimals and was once judged on that: now missed."""
     results: dict[str, dict[str, Any]] = {
         "limit": {
-            "runs": [_limit_run(0.9799), _limit_run(0.9799), _limit_run(0.99)]
-            + [_limit_run(0.98, "postgresql"), _limit_run(0.9801, "postgresql")]
+            "runs": [
+                _limit_run(0.9799),
+                _limit_run(0.9799),
+                _limit_run(0.99),
+                _limit_run(0.98, "postgresql"),
+                _limit_run(0.9801, "postgresql"),
+            ]
         },
     }
     rows = {row[0]: row for row in report.target_rows(results)}
@@ -96,7 +101,7 @@ def test_report_judges_batch_ingest_on_raw_rates(tmp_path: Path) -> None:
 
     missed = {"ingest": {"measured": True, "runs": [run(19_999.5), run(19_999.9), run(30_000.0)]}}
     [row] = report.target_rows(missed)
-    assert row[1].startswith("20,000 (20,000..30,000, 3 runs)")  # printed rounded...
+    assert row[1].startswith("20,000 recipients/s (20,000..30,000, 3 runs)")  # printed rounded...
     assert row[3] == "**missed**"  # ...judged unrounded
     met = {"ingest": {"measured": True, "runs": [run(20_000.0), run(19_000.0), run(20_100.0)]}}
     assert report.target_rows(met)[0][3] == "**met**"

@@ -85,3 +85,7 @@ def test_a_figure_fell_only_beyond_the_noise_of_the_runs() -> None:
     lat = {c.name: c for c in compare(latency(6.4), latency(9.0, 9.5, 10.0))}
     assert lat["latency daemon p99_ms"].fell  # a latency rising beyond the noise
     assert not lat["latency daemon p50_ms"].fell
+
+
+def test_a_spread_prints_its_unit_after_the_median() -> None:
+    assert Spread.of([1.0, 2.0, 3.0]).text(1, unit=" ms") == "2.0 ms (1.0..3.0, 3 runs)"
