@@ -171,12 +171,14 @@ def _ingest_rows(ingest: Result | None) -> list[tuple[str, str, str, str]]:
     for (database,), runs in _groups(ingest.get("runs", []), "database").items():
         if all("single_per_s" in r for r in runs):
             single = _spread(runs, "single_per_s")
-            p95 = Spread.of(r["single_p95_ms"] for r in runs if r["single_p95_ms"] is not None)
+            p95s = [r["single_p95_ms"] for r in runs if r["single_p95_ms"] is not None]
+            unanswered = sum(lv.get("unanswered", 0) for r in runs for lv in r["levels"])
             rows.append(
                 (
                     f"4. API ingest, single sends, {database}",
                     f"{single.text(0, thousands=True, unit=' POST/s')}, "
-                    f"p95 {p95.text(1, unit=' ms')}",
+                    + (f"p95 {Spread.of(p95s).text(1, unit=' ms')}" if p95s else "no p95")
+                    + (f"; {unanswered} requests unanswered in 30 s" if unanswered else ""),
                     f"median ≥ {SINGLE_TARGET_PER_S:,.0f}/s with p95 < {P95_LIMIT_S * 1000:g} ms",
                     verdict_text(at_least(single.values, SINGLE_TARGET_PER_S), single.runs),
                 )
