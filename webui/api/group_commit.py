@@ -110,18 +110,26 @@ class GroupCommitter:
         return await future
 
     async def _write_pending(self, app: web.Application) -> None:
-        while self._pending:
-            group = self._pending[:MAX_GROUP]
-            del self._pending[:MAX_GROUP]
-            try:
-                written = await self._write_group(app, group)
-            except BaseException:
-                for _, future in [*group, *self._pending]:
-                    future.cancel()
-                self._pending.clear()
-                raise
-            if written:
-                await _wake(app, [send for send, _ in group])
+        try:
+            while self._pending:
+                group = self._pending[:MAX_GROUP]
+                del self._pending[:MAX_GROUP]
+                try:
+                    written = await self._write_group(app, group)
+                except BaseException:
+                    for _, future in [*group, *self._pending]:
+                        future.cancel()
+                    self._pending.clear()
+                    raise
+                if written:
+                    await _wake(app, [send for send, _ in group])
+        finally:
+            # Leave the set in the same step that found nothing pending: a done-callback
+            # would run a loop turn later, and a request queued in between would find a
+            # writer that no longer writes and wait for the next request to start one.
+            current = asyncio.current_task()
+            if current is not None:
+                self._writers.discard(current)
 
     async def _write_group(
         self, app: web.Application, group: list[tuple[GroupedSend, asyncio.Future[Queued]]]
