@@ -193,7 +193,8 @@ def _ingest_rows(ingest: Result | None) -> list[tuple[str, str, str, str]]:
                 (
                     f"4. API ingest, batches of {runs[0]['batch_size']:,}, {database}",
                     f"{batch.text(0, thousands=True, unit=' recipients/s')} (JSON list "
-                    f"{ways['list'].median:,.0f}, CSV {ways['csv'].median:,.0f})",
+                    f"{ways['list'].median:,.0f}, CSV {ways['csv'].median:,.0f}); others' "
+                    f"CPU {_median(runs, 'other_cpu_percent'):.0f} %",
                     f"median ≥ {BATCH_TARGET_PER_S:,.0f}/s",
                     verdict_text(at_least(batch.values, BATCH_TARGET_PER_S), batch.runs),
                 )
