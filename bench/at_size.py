@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from bench.common import Result, say, summary_ms, write_result
 from bench.stack import migrated, recipient, throwaway_database, work_directory
+from bench.verdict import MIN_RUNS
 from gatewayd.queue.reports import apply_status_report
 from gatewayd.queue.view import load_message, messages_json
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
@@ -258,9 +259,12 @@ async def _page(conn: Any, status: str, cursor: int | None) -> list[dict[str, An
     return await messages_json(conn, rows)
 
 
-async def bench_at_size(quick: bool) -> Result:
+async def bench_at_size(quick: bool, repeats: int = MIN_RUNS) -> Result:
+    """One load, then ``repeats`` rounds of the timed queries on it (each round applies reports
+    to parts no earlier round touched)."""
     count = 100_000 if quick else 1_000_000
     samples = 200 if quick else 1000
+    runs = []
     with work_directory("at-size") as work:
         async with throwaway_database("postgresql", work, "atsize") as url:
             db = await migrated(url)
@@ -268,27 +272,24 @@ async def bench_at_size(quick: bool) -> Result:
                 say(f"at size: loading {count:,} messages with COPY")
                 load_s = await bulk_load(url, count, datetime.now(UTC))
                 say(f"  loaded in {load_s:.1f} s; measuring")
-                figures = await measure(db, count, samples)
+                for repeat in range(repeats):
+                    figures = await measure(db, count, samples)
+                    say(
+                        f"  run {repeat + 1}: report p95 "
+                        f"{figures['apply_status_report']['p95_ms']:.2f} ms, by id p95 "
+                        f"{figures['get_by_id']['p95_ms']:.2f} ms"
+                    )
+                    runs.append({"repeat": repeat, **figures})
             finally:
                 await db.close()
-    worst = max(
-        [figures["apply_status_report"]["p95_ms"], figures["get_by_id"]["p95_ms"]]
-        + [row["p95_ms"] for row in figures["list_by_status"].values()]
-    )
-    say(
-        f"  report p95 {figures['apply_status_report']['p95_ms']} ms, by id p95 "
-        f"{figures['get_by_id']['p95_ms']} ms, worst p95 {worst} ms"
-    )
     result = {
         "title": "At size: reports and status queries with 1,000,000 messages (PostgreSQL)",
-        "target": f"p95 < {P95_TARGET_MS:g} ms",
+        "target": f"median p95 < {P95_TARGET_MS:g} ms",
         "messages": count,
         "modems": MODEMS,
         "days": DAYS,
-        "load_s": round(load_s, 1),
-        **figures,
-        "worst_p95_ms": worst,
-        "met": worst < P95_TARGET_MS,
+        "load_s": load_s,
+        "runs": runs,
     }
     write_result("at_size", result)
     return result
@@ -297,7 +298,9 @@ async def bench_at_size(quick: bool) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(bench_at_size(parser.parse_args().quick))
+    parser.add_argument("--runs", type=int, default=MIN_RUNS)
+    args = parser.parse_args()
+    asyncio.run(bench_at_size(args.quick, args.runs))
 
 
 if __name__ == "__main__":

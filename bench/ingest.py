@@ -14,6 +14,7 @@ import asyncio
 import importlib.util
 
 from bench.common import Result, say, write_result
+from bench.verdict import MIN_RUNS
 
 SINGLE_TARGET_PER_S = 2000.0
 SINGLE_P95_TARGET_MS = 200.0
@@ -28,7 +29,7 @@ def api_available() -> bool:
         return False
 
 
-async def bench_ingest(quick: bool) -> Result:
+async def bench_ingest(quick: bool, runs: int = MIN_RUNS) -> Result:
     if not api_available():
         say("ingest: not measured: API not available")
         result: Result = {
@@ -37,20 +38,21 @@ async def bench_ingest(quick: bool) -> Result:
             "note": "not measured: API not available (no POST /api/v1/messages in webui yet)",
             "target": f">= {SINGLE_TARGET_PER_S:,.0f} POST/s with p95 < "
             f"{SINGLE_P95_TARGET_MS:g} ms; >= {BATCH_TARGET_PER_S:,.0f} recipients/s",
-            "met": None,
         }
         write_result("ingest", result)
         return result
     from bench.ingest_load import run_ingest
 
-    measured: Result = await run_ingest(quick)
+    measured: Result = await run_ingest(quick, runs)
     return measured
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(bench_ingest(parser.parse_args().quick))
+    parser.add_argument("--runs", type=int, default=MIN_RUNS)
+    args = parser.parse_args()
+    asyncio.run(bench_ingest(args.quick, args.runs))
 
 
 if __name__ == "__main__":

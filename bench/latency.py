@@ -29,6 +29,7 @@ from bench.stack import (
     wait_modems_online,
     work_directory,
 )
+from bench.verdict import MIN_RUNS
 from gatewayd.bus import Bus, RedisBus, Subscription
 from gatewayd.events import (
     EVENTS,
@@ -91,9 +92,7 @@ async def _measure(
     return {
         "queue_latency": summary_ms(queue_latency),
         "enqueue_commit": summary_ms(enqueue_time),
-        "met": summary_ms(queue_latency)["p50_ms"] < P50_TARGET_MS
-        and summary_ms(queue_latency)["p99_ms"] < P99_TARGET_MS,
-        "samples_ms": [round(v * 1000, 2) for v in queue_latency],
+        "samples_ms": [round(v * 1000, 3) for v in queue_latency],
     }
 
 
@@ -180,29 +179,40 @@ async def daemon_latency(sends: int) -> Result:
                 await simulator.proc.stop()
 
 
-async def bench_latency(quick: bool) -> Result:
+async def bench_latency(quick: bool, repeats: int = MIN_RUNS) -> Result:
+    """Both set-ups ``repeats`` times, in turn."""
     sends = 100 if quick else 1000
     runs = []
-    for name, runner, setup in (
-        (
-            "embedded",
-            embedded_latency,
-            "Gateway + InProcessBus + SimNetwork in one process, SQLite",
-        ),
-        ("daemon", daemon_latency, "gatewayd run + gatewayd simulate processes, PostgreSQL, Redis"),
-    ):
-        say(f"latency: {name}, {sends} sends one at a time")
-        run = {"setup": name, "description": setup, "sends": sends, **await runner(sends)}
-        q = run["queue_latency"]
-        say(f"  p50 {q['p50_ms']} ms, p99 {q['p99_ms']} ms")
-        runs.append(run)
+    for repeat in range(repeats):
+        for name, runner, setup in (
+            (
+                "embedded",
+                embedded_latency,
+                "Gateway + InProcessBus + SimNetwork in one process, SQLite",
+            ),
+            (
+                "daemon",
+                daemon_latency,
+                "gatewayd run + gatewayd simulate processes, PostgreSQL, Redis",
+            ),
+        ):
+            say(f"latency: {name}, {sends} sends one at a time, run {repeat + 1}")
+            run = {
+                "setup": name,
+                "description": setup,
+                "sends": sends,
+                "repeat": repeat,
+                **await runner(sends),
+            }
+            q = run["queue_latency"]
+            say(f"  p50 {q['p50_ms']:.3f} ms, p99 {q['p99_ms']:.3f} ms")
+            runs.append(run)
     result = {
         "title": "Queue latency: enqueue committed -> PDU at the modem",
-        "target": f"p50 < {P50_TARGET_MS:g} ms, p99 < {P99_TARGET_MS:g} ms",
+        "target": f"median p50 < {P50_TARGET_MS:g} ms, median p99 < {P99_TARGET_MS:g} ms",
         "modem_latency_ms": MODEM_LATENCY_MS,
         "report_delay_ms": REPORT_DELAY_MS,
         "runs": runs,
-        "met": all(r["met"] for r in runs),
     }
     write_result("latency", result)
     return result
@@ -211,7 +221,9 @@ async def bench_latency(quick: bool) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(bench_latency(parser.parse_args().quick))
+    parser.add_argument("--runs", type=int, default=MIN_RUNS)
+    args = parser.parse_args()
+    asyncio.run(bench_latency(args.quick, args.runs))
 
 
 if __name__ == "__main__":

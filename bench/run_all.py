@@ -1,9 +1,11 @@
 """Run every benchmark, write ``bench/results/*.json`` and rewrite ``docs/benchmarks.md``.
 
-Run: .venv/bin/python bench/run_all.py [--quick] [--only NAME[,NAME]] (``make bench``).
-Names: codec, limit, scale, latency, at_size, side_by_side, ingest. The full run takes about
-16 minutes on 2 cores; ``--quick`` (fewer messages, shorter caps) about 6 and writes to
-``bench/results/quick/`` (its page included) instead.
+Run: .venv/bin/python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]]
+(``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest. Every
+benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a verdict is
+taken from); the codec speed and the peers side by side run once. The full run takes about
+45 minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
+writes to ``bench/results/quick/`` (its page included) instead.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.side_by_side import bench_side_by_side
 from bench.throughput import bench_limit, bench_scale
+from bench.verdict import MIN_RUNS
 from gatewayd.logging_setup import configure_logging
 
 
-async def bench_codec(quick: bool) -> Result:
+async def bench_codec(quick: bool, runs: int) -> Result:
     """The existing codec micro-benchmark, its printed figures kept as they are."""
     seconds = "1" if quick else "3"
     done = await asyncio.to_thread(
@@ -47,23 +50,28 @@ async def bench_codec(quick: bool) -> Result:
     return result
 
 
-BENCHMARKS: dict[str, Callable[[bool], Awaitable[Result]]] = {
+async def side_by_side_once(quick: bool, runs: int) -> Result:
+    """The peers beside gatewayd: a comparison without a target, one run."""
+    return await bench_side_by_side(quick)
+
+
+BENCHMARKS: dict[str, Callable[[bool, int], Awaitable[Result]]] = {
     "codec": bench_codec,
     "limit": bench_limit,
     "scale": bench_scale,
     "latency": bench_latency,
     "at_size": bench_at_size,
-    "side_by_side": bench_side_by_side,
+    "side_by_side": side_by_side_once,
     "ingest": bench_ingest,
 }
 
 
-async def run(names: list[str], quick: bool) -> list[str]:
+async def run(names: list[str], quick: bool, runs: int = MIN_RUNS) -> list[str]:
     failed = []
     for name in names:
         started = time.monotonic()
         try:
-            await BENCHMARKS[name](quick)
+            await BENCHMARKS[name](quick, runs)
         except Exception as error:  # one broken benchmark must not hide the others' figures
             failed.append(name)
             say(f"{name} failed: {error}")
@@ -84,6 +92,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages, shorter caps")
     parser.add_argument("--only", help="comma-separated benchmark names")
+    parser.add_argument(
+        "--runs", type=int, default=MIN_RUNS, help=f"runs of each set-up (default {MIN_RUNS})"
+    )
     parser.add_argument("--no-report", action="store_true", help="leave docs/benchmarks.md")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(BENCHMARKS)
@@ -94,7 +105,7 @@ def main() -> int:
     if args.quick:
         os.environ["BENCH_RESULTS_DIR"] = str(QUICK_RESULTS_DIR)
     started = time.monotonic()
-    failed = asyncio.run(run(names, args.quick))
+    failed = asyncio.run(run(names, args.quick, args.runs))
     if not args.no_report:
         report.main()
     say(

@@ -31,6 +31,7 @@ from bench.stack import (
     wait_modems_online,
     work_directory,
 )
+from bench.verdict import MIN_RUNS
 from gatewayd.store import Database
 
 PIPELINED = {"prepare_ahead": "always"}
@@ -136,9 +137,9 @@ async def throughput_run(
         "messages": messages,
         "parts_accepted": len(entries),
         "cap_s": cap_s,
-        "limit_sms_per_s": round(limit, 3),
-        "rate_sms_per_s": round(steady, 3),
-        "ratio": round(steady / limit, 4),
+        "limit_sms_per_s": limit,
+        "rate_sms_per_s": steady,
+        "ratio": steady / limit,
         "steady_window_s": round(steady_window, 2),
         "first_to_last_s": round(times[-1] - times[0], 3) if times else None,
         "wake_to_first_part_ms": round((times[0] - woken_at) * 1000, 1) if times else None,
@@ -148,92 +149,95 @@ async def throughput_run(
             cpu["gatewayd_cpu_percent"] * 10 * cpu["window_s"] / max(len(entries), 1), 2
         ),
         "gatewayd_rss_mb": round(rss_mb, 1),
-        "gatewayd_peak_rss_mb": round(peak_rss_mb, 1),
+        "gatewayd_peak_rss_mb": peak_rss_mb,
         "simulator_rss_mb": round(sim_rss_mb, 1),
         **cpu,
     }
 
 
-async def bench_limit(quick: bool) -> Result:
-    """Benchmark 1: one modem at 50 ms and 1 s latency, SQLite and PostgreSQL."""
-    plan = [(50.0, 100 if quick else 500), (1000.0, 20 if quick else 100)]
-    ceilings = {}
-    for latency, _ in plan:
-        parts = 100 if latency < 500 else 20
-        say(f"limit: the simulator's own ceiling at {latency:g} ms ({parts} parts)")
-        ceilings[latency] = await ceiling(latency, parts)
-        say(f"  ratio {ceilings[latency]['ratio']:.4f}")
+async def bench_limit(quick: bool, repeats: int = MIN_RUNS) -> Result:
+    """Benchmark 1: one modem at 50 ms and 1 s latency, SQLite and PostgreSQL; every set-up
+    ``repeats`` times (the set-ups taken in turn, so a slow spell of the machine is shared)."""
+    plan = [(50.0, 100 if quick else 500), (1000.0, 20 if quick else 60)]
+    ceilings: dict[float, list[Result]] = defaultdict(list)
     runs = []
-    for kind in ("sqlite", "postgresql"):
-        for latency, count in plan:
-            say(f"limit: {kind}, 1 modem, {latency:g} ms, {count} messages")
-            run = await throughput_run(
-                kind,
-                modems=1,
-                latency_ms=latency,
-                messages=count,
-                tag=f"limit{int(latency)}{kind[:2]}",
-                gateway_options=PIPELINED,
-            )
-            run["simulator_ceiling"] = ceilings[latency]["ratio"]
-            run["share_of_ceiling"] = round(run["ratio"] / ceilings[latency]["ratio"], 4)
-            say(
-                f"  ratio {run['ratio']:.4f} ({run['rate_sms_per_s']} SMS/s of "
-                f"{run['limit_sms_per_s']}); {run['share_of_ceiling']:.4f} of the simulator's "
-                "own ceiling"
-            )
-            runs.append(run)
+    for repeat in range(repeats):
+        for latency, _ in plan:
+            parts = 100 if latency < 500 else 20
+            say(f"limit: the simulator's own ceiling at {latency:g} ms ({parts} parts)")
+            found = await ceiling(latency, parts)
+            ceilings[latency].append(found)
+            say(f"  ratio {found['ratio']:.4f}")
+        for kind in ("sqlite", "postgresql"):
+            for latency, count in plan:
+                say(f"limit: {kind}, 1 modem, {latency:g} ms, {count} messages, run {repeat + 1}")
+                run = await throughput_run(
+                    kind,
+                    modems=1,
+                    latency_ms=latency,
+                    messages=count,
+                    tag=f"limit{int(latency)}{kind[:2]}",
+                    gateway_options=PIPELINED,
+                )
+                run["repeat"] = repeat
+                run["simulator_ceiling"] = ceilings[latency][-1]["ratio"]
+                run["share_of_ceiling"] = run["ratio"] / ceilings[latency][-1]["ratio"]
+                say(
+                    f"  ratio {run['ratio']:.4f} ({run['rate_sms_per_s']:.3f} SMS/s of "
+                    f"{run['limit_sms_per_s']:g}); {run['share_of_ceiling']:.4f} of the "
+                    "simulator's own ceiling"
+                )
+                runs.append(run)
     result = {
         "title": "Against the limit: one modem",
-        "target": f"ratio >= {LIMIT_TARGET}",
-        "note": "1 s latency uses fewer messages (100; 500 would take 500 s). The simulator's "
+        "target": f"median ratio >= {LIMIT_TARGET}",
+        "note": "1 s latency uses fewer messages (60; 500 would take 500 s). The simulator's "
         "ceiling is what a client doing nothing but AT+CMGS back to back with blocking "
-        "reads reaches on the same simulated modem (bench/sim_ceiling.py). The daemon "
-        'runs with prepare_ahead = "always" (the next part prepared while one is on '
-        "the wire); see bench/results/prepare_ahead.json for the same runs in turn.",
-        "ceilings": list(ceilings.values()),
+        "reads reaches on the same simulated modem (bench/sim_ceiling.py), measured before "
+        'each round of runs. The daemon runs with prepare_ahead = "always" (the next part '
+        "prepared while one is on the wire); see bench/results/prepare_ahead.json for the "
+        "same runs in turn.",
+        "ceilings": [c for found in ceilings.values() for c in found],
         "runs": runs,
-        "met": all(r["ratio"] >= LIMIT_TARGET for r in runs),
     }
     write_result("limit", result)
     return result
 
 
-async def bench_scale(quick: bool) -> Result:
-    """Benchmark 2: 8, 32 and 64 modems at 200 ms on PostgreSQL (SQLite for 64 too)."""
+async def bench_scale(quick: bool, repeats: int = MIN_RUNS) -> Result:
+    """Benchmark 2: 8, 32 and 64 modems at 200 ms on PostgreSQL (SQLite for 64 too), every
+    set-up ``repeats`` times, the set-ups taken in turn."""
     seconds = 10 if quick else 30
     plan = [("postgresql", 8), ("postgresql", 32), ("postgresql", 64), ("sqlite", 64)]
     runs = []
-    for kind, modems in plan:
-        count = int(modems * 5 * seconds)
-        say(f"scale: {kind}, {modems} modems at 200 ms, {count} messages")
-        run = await throughput_run(
-            kind,
-            modems=modems,
-            latency_ms=200.0,
-            messages=count,
-            tag=f"scale{modems}{kind[:2]}",
-            cap_s=seconds * 2 + 30,
-            gateway_options=PIPELINED,
-        )
-        say(
-            f"  ratio {run['ratio']:.4f}, gatewayd CPU {run['gatewayd_cpu_percent']} %, "
-            f"RSS {run['gatewayd_peak_rss_mb']} MB, simulator CPU "
-            f"{run['simulator_cpu_percent']} %"
-        )
-        runs.append(run)
-    at_64 = [r for r in runs if r["modems"] == 64 and r["database"] == "postgresql"]
+    for repeat in range(repeats):
+        for kind, modems in plan:
+            count = int(modems * 5 * seconds)
+            say(f"scale: {kind}, {modems} modems at 200 ms, {count} messages, run {repeat + 1}")
+            run = await throughput_run(
+                kind,
+                modems=modems,
+                latency_ms=200.0,
+                messages=count,
+                tag=f"scale{modems}{kind[:2]}",
+                cap_s=seconds * 2 + 30,
+                gateway_options=PIPELINED,
+            )
+            run["repeat"] = repeat
+            say(
+                f"  ratio {run['ratio']:.4f}, gatewayd CPU {run['gatewayd_cpu_percent']} %, "
+                f"RSS {run['gatewayd_peak_rss_mb']:.1f} MB, simulator CPU "
+                f"{run['simulator_cpu_percent']} %"
+            )
+            runs.append(run)
     result = {
         "title": "Scale: many modems at 200 ms",
-        "target": f"ratio >= {SCALE_TARGET} at 64 modems, RSS < {SCALE_RSS_TARGET_MB:g} MB",
+        "target": f"median ratio >= {SCALE_TARGET} at 64 modems, median peak RSS < "
+        f"{SCALE_RSS_TARGET_MB:g} MB",
         "note": f"Each run queues {seconds} s of work at the limit and is cut {seconds * 2 + 30} s "
         "after the wake-up; the ratio is taken while every modem was busy. The daemon runs "
         'with prepare_ahead = "always".',
         "runs": runs,
-        "met": all(
-            r["ratio"] >= SCALE_TARGET and r["gatewayd_peak_rss_mb"] < SCALE_RSS_TARGET_MB
-            for r in at_64
-        ),
     }
     write_result("scale", result)
     return result
@@ -243,9 +247,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", choices=["limit", "scale"])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS, help="runs of every set-up")
     args = parser.parse_args()
     runner = bench_limit if args.which == "limit" else bench_scale
-    asyncio.run(runner(args.quick))
+    asyncio.run(runner(args.quick, args.runs))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue.bulk import BulkInsert, allocate_ids
 from gatewayd.sms import MAX_PARTS, TextTooLong, choose_encoding, encode_submit, segment_info
-from gatewayd.sms.address import encode_address
+from gatewayd.sms.address import TYPE_INTERNATIONAL, encode_address
 from gatewayd.store import MessageStatus, message_events, message_parts, messages, utc_now
 
 MAX_TEXT_LENGTH = 255 * 153
@@ -135,7 +135,7 @@ def prepare_many(
         if encoder is None:
             _check_request(template, known_modems, now or utc_now())
             encoder = _TextEncoder(template, recipient)
-        concat_ref = random.randrange(256)
+        concat_ref = 0 if encoder.single_part else random.randrange(256)
         pdus = encoder.parts(recipient, concat_ref)
         prepared.append(
             PreparedMessage(
@@ -183,6 +183,11 @@ class _TextEncoder:
         self._single: Parts | None = None
         self.encoding = choose_encoding(new.text)
 
+    @property
+    def single_part(self) -> bool:
+        """True once the text is known to fit one part (which carries no reference)."""
+        return self._single is not None
+
     def parts(self, recipient: str, concat_ref: int) -> Parts:
         encoded = self._single or self._by_ref.get(concat_ref)
         if encoded is None:
@@ -220,7 +225,14 @@ class _TextEncoder:
 
 
 def _address_hex(recipient: str) -> str:
-    return encode_address(recipient, role="recipient").hex().upper()
+    """The TP-DA field of ``recipient`` in hex, as :func:`encode_address` writes it; numbers in
+    E.164 (what :func:`normalise` gives) without going through bytes."""
+    digits = recipient[1:]
+    if recipient[:1] != "+" or not digits.isascii() or not digits.isdigit() or len(digits) > 20:
+        return encode_address(recipient, role="recipient").hex().upper()
+    padded = digits + "F" if len(digits) % 2 else digits
+    swapped = "".join(map(str.__add__, padded[1::2], padded[::2]))
+    return f"{len(digits):02X}{TYPE_INTERNATIONAL:02X}{swapped}"
 
 
 def _readdressed(parts: Parts, old: str, new: str) -> Parts | None:

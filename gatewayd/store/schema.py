@@ -131,7 +131,13 @@ messages = Table(
     Index("ix_messages_status_id", "status", "id"),
     Index(None, "recipient", "id"),
     Index(None, "batch_id"),
-    Index(None, "claimed_by", "status"),
+    Index(
+        None,
+        "claimed_by",
+        "status",
+        postgresql_where=text("claimed_by IS NOT NULL"),
+        sqlite_where=text("claimed_by IS NOT NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 
@@ -156,7 +162,14 @@ message_parts = Table(
     Column("attempts", SmallInteger, nullable=False, server_default="0"),
     one_of("status", PartStatus, "status"),
     UniqueConstraint("message_id", "seq"),
-    Index(None, "modem_imsi", "mr", "submitted_at"),
+    Index(
+        None,
+        "modem_imsi",
+        "mr",
+        "submitted_at",
+        postgresql_where=text("modem_imsi IS NOT NULL"),
+        sqlite_where=text("modem_imsi IS NOT NULL"),
+    ),
     Index(
         "ix_message_parts_awaiting_report",
         "modem_imsi",

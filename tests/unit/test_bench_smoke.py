@@ -46,23 +46,62 @@ async def test_five_messages_through_the_embedded_gateway(tmp_path: Path) -> Non
     assert all(isinstance(entry["t"], float) for entry in entries)
 
 
+def _limit_run(ratio: float, database: str = "sqlite") -> dict[str, Any]:
+    return {
+        "latency_ms": 50.0,
+        "messages": 5,
+        "database": database,
+        "ratio": ratio,
+        "rate_sms_per_s": ratio * 20,
+        "limit_sms_per_s": 20.0,
+    }
+
+
 def test_report_renders_targets_from_results(tmp_path: Path) -> None:
     results: dict[str, dict[str, Any]] = {
-        "limit": {
-            "runs": [
-                {
-                    "latency_ms": 50.0,
-                    "messages": 5,
-                    "database": "sqlite",
-                    "ratio": 0.5,
-                    "rate_sms_per_s": 10.0,
-                    "limit_sms_per_s": 20.0,
-                }
-            ]
-        },
+        "limit": {"runs": [_limit_run(0.5), _limit_run(0.52), _limit_run(0.49)]},
         "ingest": {"measured": False, "note": "not measured: API not available"},
     }
     page = report.render(results, tmp_path / "plots")
-    assert "one modem, 50 ms, 5 msgs, sqlite | ratio 0.500" in page
+    assert "one modem, 50 ms, 5 msgs, sqlite | ratio 0.5000 (0.4900..0.5200, 3 runs)" in page
     assert "**missed**" in page
     assert "not measured: API not available" in page
+
+
+def test_report_judges_unrounded_medians_of_three_runs(tmp_path: Path) -> None:
+    """0.9799 prints as 0.980 at three decimals and was once judged on that: now missed."""
+    results: dict[str, dict[str, Any]] = {
+        "limit": {
+            "runs": [
+                _limit_run(0.9799),
+                _limit_run(0.9799),
+                _limit_run(0.99),
+                _limit_run(0.98, "postgresql"),
+                _limit_run(0.9801, "postgresql"),
+            ]
+        },
+    }
+    rows = {row[0]: row for row in report.target_rows(results)}
+    sqlite = rows["1. one modem, 50 ms, 5 msgs, sqlite"]
+    assert sqlite[1].startswith("ratio 0.9799 (0.9799..0.9900, 3 runs)")
+    assert sqlite[3] == "**missed**"
+    postgresql = rows["1. one modem, 50 ms, 5 msgs, postgresql"]
+    assert postgresql[3] == "no verdict (2 runs; 3 needed)"
+
+
+def test_report_judges_batch_ingest_on_raw_rates(tmp_path: Path) -> None:
+    def run(per_s: float) -> dict[str, Any]:
+        way = {"recipients_per_s": per_s}
+        return {
+            "database": "postgresql",
+            "batch_size": 10_000,
+            "batches": {"list": way, "csv": way},
+            "batch_recipients_per_s": per_s,
+        }
+
+    missed = {"ingest": {"measured": True, "runs": [run(19_999.5), run(19_999.9), run(30_000.0)]}}
+    [row] = report.target_rows(missed)
+    assert row[1].startswith("20,000 recipients/s (20,000..30,000, 3 runs)")  # printed rounded...
+    assert row[3] == "**missed**"  # ...judged unrounded
+    met = {"ingest": {"measured": True, "runs": [run(20_000.0), run(19_000.0), run(20_100.0)]}}
+    assert report.target_rows(met)[0][3] == "**met**"

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.bus import InProcessBus
 from gatewayd.queue import NewMessage
 from gatewayd.queue.bulk import COPY_FROM_ROWS
 from gatewayd.queue.enqueue import prepare_many
 from gatewayd.store import audit_log, message_events, message_parts, messages
 from tests.integration.web.conftest import WebEnv
 from webui.keys import SENDING
-from webui.services.group_commit import AuditEntry, GroupedSend
+from webui.services.group_commit import AuditEntry, GroupedSend, SendGroup
 
 NUMBER = "+5511987654321"
 
@@ -161,3 +162,26 @@ async def test_racing_large_batches_with_one_key_queue_once(web: WebEnv) -> None
     async with web.db.read() as conn:
         count = (await conn.execute(select(func.count()).select_from(messages))).scalar_one()
     assert count == COPY_FROM_ROWS + 100
+
+
+async def test_a_send_queued_as_the_writer_finishes_is_written(web: WebEnv) -> None:
+    """The waiter of the last group resumes before the writer's done-callbacks run: a send it
+    queues at once must start a new writer, not wait for a writer that has finished."""
+    # The in-process bus publishes without yielding: the writer ends in the same step.
+    committer = SendGroup(web.db, InProcessBus())
+    prepared, _ = prepare_many(NewMessage(to="", text="one after the other"), numbers(3))
+
+    def audit(ids: list[int]) -> AuditEntry:
+        return AuditEntry("test", "message.send", f"message:{ids[0]}", None, None)
+
+    async def one_after_the_other() -> list[list[int]]:
+        # Awaited directly: each submit() runs as soon as the previous send is answered.
+        return [
+            (await committer.submit(GroupedSend([p], "test", audit, None)))[0] for p in prepared
+        ]
+
+    written = await asyncio.wait_for(one_after_the_other(), timeout=10)
+    assert [len(ids) for ids in written] == [1, 1, 1]
+    async with web.db.read() as conn:
+        stored = (await conn.execute(select(messages.c.recipient))).scalars().all()
+    assert sorted(stored) == numbers(3)

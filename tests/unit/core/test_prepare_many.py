@@ -3,13 +3,15 @@ with the text checked and encoded once."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gatewayd.queue import InvalidMessage, NewMessage, prepare
-from gatewayd.queue.enqueue import prepare_many
+from gatewayd.queue.enqueue import _address_hex, prepare_many
 from gatewayd.sms import decode_pdu, encode_submit
+from gatewayd.sms.address import encode_address
 
 NUMBERS = [
     "+5511987654321",  # 13 digits: odd, padded with F
@@ -106,3 +108,27 @@ def test_send_at_far_ahead_is_refused_relative_to_now() -> None:
         prepare_many(template, ["+5511987654321"], now=now)
     prepared, _ = prepare_many(template, ["+5511987654321"], now=now + timedelta(days=60))
     assert prepared[0].request.send_at == template.send_at
+
+
+def test_the_address_field_is_what_encode_address_writes() -> None:
+    rng = random.Random(7)
+    numbers = [
+        "+" + "".join(rng.choices("0123456789", k=n)) for n in range(1, 21) for _ in range(5)
+    ]
+    numbers += ["12345", "+", "+٣٤٥٦٧٨٩", "+" + "1" * 21]
+    for number in numbers:
+        try:
+            expected = encode_address(number, role="recipient").hex().upper()
+        except ValueError:
+            with pytest.raises(ValueError):
+                _address_hex(number)
+            continue
+        assert _address_hex(number) == expected, number
+
+
+def test_multipart_messages_still_draw_their_own_reference() -> None:
+    prepared, _ = prepare_many(NewMessage(to="", text="x" * 161), NUMBERS * 20)
+    references = {p.concat_ref for p in prepared}
+    assert None not in references and len(references) > 10
+    single, _ = prepare_many(NewMessage(to="", text="hi"), NUMBERS)
+    assert {p.concat_ref for p in single} == {None}
