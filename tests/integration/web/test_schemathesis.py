@@ -51,7 +51,12 @@ async def test_no_server_errors_and_responses_match_the_schema(web: WebEnv, tmp_
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
         cwd=tmp_path,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 110)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 110)
+    finally:
+        if process.returncode is None:  # past the deadline: never leave it running
+            process.kill()
+            await process.wait()
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-6000:]
     assert "passed" in text.lower()
