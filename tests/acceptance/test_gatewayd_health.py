@@ -97,7 +97,7 @@ async def test_health_follows_the_daemons_liveness(daemon: Daemon, tmp_path: Pat
     assert (await asyncio.to_thread(health, env, "--max-age", "200")).returncode == 0
 
     os.kill(process.pid, signal.SIGCONT)
-    await until_health(env, 0, timeout=10)
+    await until_health(env, 0)
 
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 60) == 0

@@ -301,6 +301,7 @@ async def test_path_traversal_in_static_files(web: WebEnv) -> None:
         assert answer.status in (400, 403, 404), (path, answer.status)
 
 
+@pytest.mark.timeout(300)  # the run itself stops at --max-time; starting it is slow under load
 async def test_stateful_schemathesis_over_the_whole_api(web: WebEnv, tmp_path: Path) -> None:
     url = str(web.client.make_url("/api/openapi.json"))
     process = await asyncio.create_subprocess_exec(
@@ -330,7 +331,12 @@ async def test_stateful_schemathesis_over_the_whole_api(web: WebEnv, tmp_path: P
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
         cwd=tmp_path,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 240)
+    finally:
+        if process.returncode is None:  # past the deadline: never leave it running
+            process.kill()
+            await process.wait()
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-6000:]
     assert "server error" not in text.lower() or "0 server" in text.lower(), text[-3000:]
