@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]]
 (``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest. Every
 benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a verdict is
-taken from); the codec speed and the peers side by side run once. The full run takes about
+taken from); the codec speed runs once. The full run takes about
 45 minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
 writes to ``bench/results/quick/`` (its page included) instead.
 """
@@ -50,18 +50,13 @@ async def bench_codec(quick: bool, runs: int) -> Result:
     return result
 
 
-async def side_by_side_once(quick: bool, runs: int) -> Result:
-    """The peers beside gatewayd: a comparison without a target, one run."""
-    return await bench_side_by_side(quick)
-
-
 BENCHMARKS: dict[str, Callable[[bool, int], Awaitable[Result]]] = {
     "codec": bench_codec,
     "limit": bench_limit,
     "scale": bench_scale,
     "latency": bench_latency,
     "at_size": bench_at_size,
-    "side_by_side": side_by_side_once,
+    "side_by_side": bench_side_by_side,
     "ingest": bench_ingest,
 }
 

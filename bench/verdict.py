@@ -78,6 +78,14 @@ def below(values: Sequence[float], limit: float) -> bool | None:
     return Spread.of(values).median < limit
 
 
+def above(values: Sequence[float], floor: float) -> bool | None:
+    """Whether the median of ``values`` is strictly over ``floor`` (e.g. "faster than": a ratio
+    over 1); None under :data:`MIN_RUNS` runs."""
+    if len(values) < MIN_RUNS:
+        return None
+    return Spread.of(values).median > floor
+
+
 def all_of(verdicts: Iterable[bool | None]) -> bool | None:
     """Several verdicts as one: None if any is None, else whether all are met."""
     collected = list(verdicts)

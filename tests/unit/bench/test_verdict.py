@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bench.compare import compare
-from bench.verdict import MIN_RUNS, Spread, all_of, at_least, below, verdict_text
+from bench.verdict import MIN_RUNS, Spread, above, all_of, at_least, below, verdict_text
 
 
 def test_a_figure_just_below_the_target_is_missed_even_where_it_would_print_as_the_target() -> None:
@@ -89,3 +89,11 @@ def test_a_figure_fell_only_beyond_the_noise_of_the_runs() -> None:
 
 def test_a_spread_prints_its_unit_after_the_median() -> None:
     assert Spread.of([1.0, 2.0, 3.0]).text(1, unit=" ms") == "2.0 ms (1.0..3.0, 3 runs)"
+
+
+def test_faster_than_a_peer_needs_a_median_ratio_strictly_over_one() -> None:
+    assert above([1.2, 0.9, 1.5], 1.0) is True
+    assert above([1.0, 1.0, 3.0], 1.0) is False
+    assert above([0.5, 0.99, 4.0], 1.0) is False
+    assert above([float("inf"), 2.0, 3.0], 1.0) is True
+    assert above([5.0, 5.0], 1.0) is None
