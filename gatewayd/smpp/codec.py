@@ -1,0 +1,298 @@
+"""PDUs to bytes and back: :func:`encode` and :func:`decode`, driven by each PDU's field table.
+
+:func:`decode` takes one whole frame (see :mod:`gatewayd.smpp.frames` for cutting a byte
+stream into frames) and either returns a PDU or raises :class:`PduError` with the status to
+answer; nothing else escapes it. A response whose body is empty decodes with NULL / 0 fields
+(SMSCs omit the body of error responses, §3.2.1.3). :func:`encode` writes such a response
+(non-zero status, no TLVs) without its body, as the specification asks.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from gatewayd.smpp.constants import (
+    DEST_FLAG_DISTRIBUTION_LIST,
+    DEST_FLAG_SME,
+    FIXED_TLV_LENGTHS,
+    HEADER_LENGTH,
+    RESPONSE_BIT,
+    CommandStatus,
+)
+from gatewayd.smpp.errors import EncodeError, PduError
+from gatewayd.smpp.pdu import (
+    CSTR,
+    DESTINATIONS,
+    PDU_TYPES,
+    SHORT_MESSAGE,
+    U8,
+    BodyPdu,
+    Destination,
+    DistributionList,
+    Field,
+    Pdu,
+    SmeAddress,
+    UnsuccessSme,
+)
+from gatewayd.smpp.tlv import Tlv
+
+S = CommandStatus
+_HEADER = struct.Struct(">IIII")
+_TLV_HEADER = struct.Struct(">HH")
+_U32 = struct.Struct(">I")
+_SME_ADDRESS_MAX = 21
+
+
+class _Reader:
+    """Reads one body; every failure becomes a PduError carrying the header's id and
+    sequence number."""
+
+    __slots__ = ("command_id", "data", "end", "pos", "sequence_number")
+
+    def __init__(self, data: bytes, command_id: int, sequence_number: int) -> None:
+        self.data = data
+        self.pos = HEADER_LENGTH
+        self.end = len(data)
+        self.command_id = command_id
+        self.sequence_number = sequence_number
+
+    def fail(self, status: CommandStatus, message: str) -> PduError:
+        return PduError(
+            status,
+            f"0x{self.command_id:08X}: {message}",
+            command_id=self.command_id,
+            sequence_number=self.sequence_number,
+        )
+
+    def u8(self, name: str) -> int:
+        if self.pos >= self.end:
+            raise self.fail(S.ESME_RINVCMDLEN, f"body ends before {name}")
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def cstr(self, name: str, max_length: int, status: CommandStatus) -> str:
+        pos, end = self.pos, self.end
+        if pos >= end:
+            raise self.fail(S.ESME_RINVCMDLEN, f"body ends before {name}")
+        nul = self.data.find(0, pos, min(end, pos + max_length))
+        if nul < 0:
+            if pos + max_length <= end:
+                raise self.fail(status, f"{name} is longer than {max_length - 1} octets")
+            raise self.fail(status, f"{name} has no terminating NUL before the end of the body")
+        self.pos = nul + 1
+        return self.data[pos:nul].decode("latin-1")
+
+    def short_message(self) -> bytes:
+        length = self.u8("sm_length")
+        start = self.pos
+        if start + length > self.end:
+            raise self.fail(
+                S.ESME_RINVMSGLEN,
+                f"sm_length {length} runs past the body ({self.end - start} octets left)",
+            )
+        self.pos = start + length
+        return self.data[start : self.pos]
+
+    def destinations(self) -> tuple[Destination, ...]:
+        found: list[Destination] = []
+        for _ in range(self.u8("number_of_dests")):
+            flag = self.u8("dest_flag")
+            if flag == DEST_FLAG_SME:
+                ton, npi = self.u8("dest_addr_ton"), self.u8("dest_addr_npi")
+                address = self.cstr("destination_addr", _SME_ADDRESS_MAX, S.ESME_RINVDSTADR)
+                found.append(SmeAddress(ton, npi, address))
+            elif flag == DEST_FLAG_DISTRIBUTION_LIST:
+                found.append(DistributionList(self.cstr("dl_name", 21, S.ESME_RINVDLNAME)))
+            else:
+                raise self.fail(S.ESME_RINVDESTFLAG, f"dest_flag {flag} is neither 1 nor 2")
+        return tuple(found)
+
+    def unsuccessful(self) -> tuple[UnsuccessSme, ...]:
+        found: list[UnsuccessSme] = []
+        for _ in range(self.u8("no_unsuccess")):
+            ton, npi = self.u8("dest_addr_ton"), self.u8("dest_addr_npi")
+            address = self.cstr("destination_addr", _SME_ADDRESS_MAX, S.ESME_RINVDSTADR)
+            if self.pos + 4 > self.end:
+                raise self.fail(S.ESME_RINVCMDLEN, "body ends inside error_status_code")
+            (status,) = _U32.unpack_from(self.data, self.pos)
+            self.pos += 4
+            found.append(UnsuccessSme(ton, npi, address, status))
+        return tuple(found)
+
+    def tlvs(self) -> tuple[Tlv, ...]:
+        data, pos, end = self.data, self.pos, self.end
+        found: list[Tlv] = []
+        while pos < end:
+            if pos + 4 > end:
+                raise self.fail(
+                    S.ESME_RINVOPTPARSTREAM, f"{end - pos} stray octets where a TLV should start"
+                )
+            tag, length = _TLV_HEADER.unpack_from(data, pos)
+            pos += 4
+            if pos + length > end:
+                raise self.fail(
+                    S.ESME_RINVOPTPARSTREAM,
+                    f"TLV 0x{tag:04X} claims {length} octets, {end - pos} left",
+                )
+            fixed = FIXED_TLV_LENGTHS.get(tag)
+            if fixed is not None and fixed != length:
+                raise self.fail(
+                    S.ESME_RINVPARLEN, f"TLV 0x{tag:04X} has {length} octets instead of {fixed}"
+                )
+            found.append(Tlv(tag, data[pos : pos + length]))
+            pos += length
+        self.pos = pos
+        return tuple(found)
+
+
+def _read_field(reader: _Reader, field: Field) -> Any:
+    kind = field.kind
+    if kind == U8:
+        return reader.u8(field.name)
+    if kind == CSTR:
+        return reader.cstr(field.name, field.max_length, field.status)
+    if kind == SHORT_MESSAGE:
+        return reader.short_message()
+    if kind == DESTINATIONS:
+        return reader.destinations()
+    return reader.unsuccessful()
+
+
+def decode(frame: bytes | bytearray | memoryview) -> Pdu:
+    """The PDU in one whole frame; PduError (with the status to answer) for anything else."""
+    data = bytes(frame)
+    if len(data) < HEADER_LENGTH:
+        raise PduError(S.ESME_RINVCMDLEN, f"frame of {len(data)} octets is shorter than a header")
+    command_length, command_id, command_status, sequence_number = _HEADER.unpack_from(data)
+    if command_length != len(data):
+        raise PduError(
+            S.ESME_RINVCMDLEN,
+            f"command_length {command_length} but the frame has {len(data)} octets",
+            command_id=command_id,
+            sequence_number=sequence_number,
+        )
+    pdu_type = PDU_TYPES.get(command_id)
+    if pdu_type is None:
+        raise PduError(
+            S.ESME_RINVCMDID,
+            f"unknown command_id 0x{command_id:08X}",
+            command_id=command_id,
+            sequence_number=sequence_number,
+        )
+    reader = _Reader(data, command_id, sequence_number)
+    if not pdu_type.has_body:
+        if len(data) != HEADER_LENGTH:
+            raise reader.fail(S.ESME_RINVCMDLEN, "this PDU has no body")
+        return pdu_type(sequence_number=sequence_number, command_status=command_status)
+    values: dict[str, Any] = {}
+    if len(data) > HEADER_LENGTH or not command_id & RESPONSE_BIT:
+        for field in pdu_type.fields:
+            values[field.name] = _read_field(reader, field)
+        values["tlvs"] = reader.tlvs()
+    return pdu_type(sequence_number=sequence_number, command_status=command_status, **values)
+
+
+# --- encoding -----------------------------------------------------------------------------
+
+
+def _cstr_octets(name: str, value: str, max_length: int) -> bytes:
+    try:
+        octets = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise EncodeError(f"{name} {value!r} has characters outside Latin-1") from None
+    if b"\0" in octets:
+        raise EncodeError(f"{name} {value!r} contains a NUL")
+    if len(octets) >= max_length:
+        raise EncodeError(f"{name} {value!r} is longer than {max_length - 1} octets")
+    return octets + b"\0"
+
+
+def _u8(name: str, value: int) -> bytes:
+    if not 0 <= value <= 0xFF:
+        raise EncodeError(f"{name} {value} does not fit in one octet")
+    return bytes((value,))
+
+
+def _short_message(value: bytes) -> bytes:
+    if len(value) > 0xFF:
+        raise EncodeError(f"short_message of {len(value)} octets: use message_payload")
+    return bytes((len(value),)) + value
+
+
+def _destinations(value: tuple[Destination, ...]) -> bytes:
+    parts = [_u8("number_of_dests", len(value))]
+    for destination in value:
+        if isinstance(destination, SmeAddress):
+            parts.append(bytes((DEST_FLAG_SME,)))
+            parts.append(_u8("dest_addr_ton", destination.ton))
+            parts.append(_u8("dest_addr_npi", destination.npi))
+            parts.append(_cstr_octets("destination_addr", destination.address, _SME_ADDRESS_MAX))
+        else:
+            parts.append(bytes((DEST_FLAG_DISTRIBUTION_LIST,)))
+            parts.append(_cstr_octets("dl_name", destination.name, 21))
+    return b"".join(parts)
+
+
+def _unsuccessful(value: tuple[UnsuccessSme, ...]) -> bytes:
+    parts = [_u8("no_unsuccess", len(value))]
+    for sme in value:
+        parts.append(_u8("dest_addr_ton", sme.ton))
+        parts.append(_u8("dest_addr_npi", sme.npi))
+        parts.append(_cstr_octets("destination_addr", sme.address, _SME_ADDRESS_MAX))
+        parts.append(_u32("error_status_code", sme.error_status))
+    return b"".join(parts)
+
+
+def _u32(name: str, value: int) -> bytes:
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise EncodeError(f"{name} {value} does not fit in four octets")
+    return _U32.pack(value)
+
+
+def _write_field(field: Field, value: Any) -> bytes:
+    kind = field.kind
+    if kind == U8:
+        return _u8(field.name, value)
+    if kind == CSTR:
+        return _cstr_octets(field.name, value, field.max_length)
+    if kind == SHORT_MESSAGE:
+        return _short_message(value)
+    if kind == DESTINATIONS:
+        return _destinations(value)
+    return _unsuccessful(value)
+
+
+def _tlv_octets(tlvs: tuple[Tlv, ...]) -> list[bytes]:
+    parts = []
+    for tag, value in tlvs:
+        if not 0 <= tag <= 0xFFFF or len(value) > 0xFFFF:
+            raise EncodeError(f"TLV 0x{tag:X} of {len(value)} octets does not fit")
+        parts.append(_TLV_HEADER.pack(tag, len(value)))
+        parts.append(value)
+    return parts
+
+
+def encode(pdu: Pdu) -> bytes:
+    """The frame of ``pdu``; EncodeError when a field cannot be written (too long, out of range).
+
+    A response with a non-zero ``command_status`` and no TLVs is written header-only.
+    """
+    parts = [b""]
+    if isinstance(pdu, BodyPdu) and (
+        pdu.command_status == 0 or pdu.tlvs or not pdu.command_id & RESPONSE_BIT
+    ):
+        for field in pdu.fields:
+            parts.append(_write_field(field, getattr(pdu, field.name)))
+        parts.extend(_tlv_octets(pdu.tlvs))
+    body_length = sum(len(part) for part in parts)
+    parts[0] = _header(HEADER_LENGTH + body_length, pdu)
+    return b"".join(parts)
+
+
+def _header(length: int, pdu: Pdu) -> bytes:
+    status, sequence = pdu.command_status, pdu.sequence_number
+    if not (0 <= status <= 0xFFFFFFFF and 0 <= sequence <= 0xFFFFFFFF):
+        raise EncodeError(f"command_status {status} or sequence_number {sequence} out of range")
+    return _HEADER.pack(length, pdu.command_id, status, sequence)
