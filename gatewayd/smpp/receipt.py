@@ -96,14 +96,14 @@ _RECEIPT = re.compile(
     r"id:(?P<id>\S*)\s+sub:(?P<sub>\d{1,3})\s+dlvrd:(?P<dlvrd>\d{1,3})"
     r"\s+submit date:(?P<submit>\d{10}(?:\d{2})?)\s+done date:(?P<done>\d{10}(?:\d{2})?)"
     r"\s+stat:(?P<stat>[A-Z]{7})\s+err:(?P<err>\w*)(?:\s+text:(?P<text>.*))?",
-    re.IGNORECASE | re.DOTALL,
+    re.IGNORECASE | re.DOTALL | re.ASCII,
 )
 
 
 def parse_receipt(text: str, zone: tzinfo = UTC) -> Receipt:
     """The fields of a receipt text (keys in any case, dates with or without seconds, the
     ``text:`` part optional); ValueError when ``text`` is not a receipt."""
-    found = _RECEIPT.match(text.strip())
+    found = _RECEIPT.match(text.lstrip())
     if found is None:
         raise ValueError("not a delivery receipt")
     try:

@@ -8,8 +8,12 @@ Data codings read as text:
   SMPP carries it); octets above 0x7F are refused. Some clients send Latin-1 under 0 instead:
   ``default_alphabet="latin1"`` reads (and writes) data_coding 0 as Latin-1 for them.
 - 1 IA5 (ASCII), 3 Latin-1, 6 ISO-8859-5, 7 ISO-8859-8, 8 UCS-2 read as UTF-16BE (surrogate
-  pairs included; decode the joined octets of a concatenated message, where a client may have
-  cut a pair in two).
+  pairs included).
+
+Concatenated messages: clients cut parts at fixed octet counts (smpplib does), which may split
+a surrogate pair or a GSM escape pair between two parts. A part's own text is read with
+``part=True`` (a pair cut at its edges is left out instead of refused); the message's text is
+read from the parts' joined ``octets``.
 
 Binary codings (2, 4, 0xF4-0xF7) and the others raise :class:`TextError`; every error carries
 the status a server should answer (docs/smpp.md lists them).
@@ -54,8 +58,14 @@ def _is_gsm_coding(data_coding: int) -> bool:
     return data_coding == DataCoding.SMSC_DEFAULT or 0xF0 <= data_coding <= 0xF3
 
 
-def decode_text(data: bytes, data_coding: int, *, default_alphabet: DefaultAlphabet = "gsm") -> str:
-    """The text of ``data`` in ``data_coding``; TextError when it is not valid there."""
+def decode_text(
+    data: bytes, data_coding: int, *, default_alphabet: DefaultAlphabet = "gsm", part: bool = False
+) -> str:
+    """The text of ``data`` in ``data_coding``; TextError when it is not valid there.
+
+    ``part=True``: ``data`` is one part of a concatenated message, and half a UCS-2 surrogate
+    pair at either end is left out rather than refused.
+    """
     if data_coding == DataCoding.SMSC_DEFAULT and default_alphabet == "latin1":
         return data.decode("latin-1")
     if _is_gsm_coding(data_coding):
@@ -70,6 +80,8 @@ def decode_text(data: bytes, data_coding: int, *, default_alphabet: DefaultAlpha
     if data_coding == DataCoding.UCS2:
         if len(data) % 2:
             raise TextError(INVALID_LENGTH, f"UCS-2 text of odd length {len(data)}")
+        if part:
+            data = _without_cut_surrogates(data)
         return _decode(data, "utf-16-be", data_coding)
     codec = _CODECS.get(data_coding)
     if codec is not None:
@@ -77,6 +89,12 @@ def decode_text(data: bytes, data_coding: int, *, default_alphabet: DefaultAlpha
     if data_coding in _BINARY or 0xF4 <= data_coding <= 0xF7:
         raise TextError(INVALID_TEXT, f"data_coding 0x{data_coding:02X} is binary data, not text")
     raise TextError(INVALID_TEXT, f"data_coding 0x{data_coding:02X} is not supported")
+
+
+def _without_cut_surrogates(data: bytes) -> bytes:
+    start = 2 if data[:1] and 0xDC <= data[0] <= 0xDF else 0
+    end = len(data) - 2 if len(data) >= start + 2 and 0xD8 <= data[-2] <= 0xDB else len(data)
+    return data[start:end]
 
 
 def _decode(data: bytes, codec: str, data_coding: int) -> str:
@@ -130,11 +148,16 @@ def sar_concat(pdu: MessagePdu) -> Concat | None:
 
 @dataclass(frozen=True, slots=True)
 class MessageContent:
-    """What a submitted message says: its text, its place in a concatenated message (from
-    the user data header, else from the ``sar_*`` TLVs), and the header as sent (b"" when
-    none)."""
+    """What a submitted message says: its text, the user data it was read from (header
+    excluded), its place in a concatenated message (from the user data header, else from the
+    ``sar_*`` TLVs) and the header as sent (b"" when none).
+
+    The text of one part of a concatenated message may lack a character cut between two
+    parts: decode the parts' joined ``octets`` for the whole message's text.
+    """
 
     text: str
+    octets: bytes
     concat: Concat | None
     udh: bytes
 
@@ -163,9 +186,11 @@ def message_content(
     if has_udhi(pdu.esm_class):
         header, octets = split_udh(octets)
         concat = udh_concat(header)
-    sar = sar_concat(pdu)
-    text = decode_text(octets, pdu.data_coding, default_alphabet=default_alphabet)
-    return MessageContent(text, concat or sar, header)
+    concat = concat or sar_concat(pdu)
+    text = decode_text(
+        octets, pdu.data_coding, default_alphabet=default_alphabet, part=concat is not None
+    )
+    return MessageContent(text, octets, concat, header)
 
 
 # --- text to deliver_sm parts -------------------------------------------------------------
