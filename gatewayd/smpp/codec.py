@@ -10,7 +10,7 @@ answer; nothing else escapes it. A response whose body is empty decodes with NUL
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatewayd.smpp.constants import (
     DEST_FLAG_DISTRIBUTION_LIST,
@@ -71,6 +71,14 @@ class _Reader:
         value = self.data[self.pos]
         self.pos += 1
         return value
+
+    def octets(self, names: tuple[str, ...]) -> bytes:
+        """One octet for each of ``names``."""
+        pos = self.pos
+        if pos + len(names) > self.end:
+            raise self.fail(S.ESME_RINVCMDLEN, f"body ends before {names[self.end - pos]}")
+        self.pos = pos + len(names)
+        return self.data[pos : self.pos]
 
     def cstr(self, name: str, max_length: int, status: CommandStatus) -> str:
         pos, end = self.pos, self.end
@@ -147,17 +155,43 @@ class _Reader:
         return tuple(found)
 
 
-def _read_field(reader: _Reader, field: Field) -> Any:
-    kind = field.kind
-    if kind == U8:
-        return reader.u8(field.name)
-    if kind == CSTR:
-        return reader.cstr(field.name, field.max_length, field.status)
-    if kind == SHORT_MESSAGE:
-        return reader.short_message()
-    if kind == DESTINATIONS:
-        return reader.destinations()
-    return reader.unsuccessful()
+class _Step(NamedTuple):
+    """One step of a compiled field table: a field, or a run of one-octet fields read and
+    written at once."""
+
+    kind: int
+    names: tuple[str, ...]
+    field: Field
+
+
+def _compile(fields: tuple[Field, ...]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for field in fields:
+        if field.kind == U8 and steps and steps[-1].kind == U8:
+            steps[-1] = steps[-1]._replace(names=(*steps[-1].names, field.name))
+        else:
+            steps.append(_Step(field.kind, (field.name,), field))
+    return tuple(steps)
+
+
+_STEPS: dict[type[Pdu], tuple[_Step, ...]] = {
+    pdu_type: _compile(pdu_type.fields) for pdu_type in PDU_TYPES.values()
+}
+
+
+def _read_body(reader: _Reader, steps: tuple[_Step, ...], values: dict[str, Any]) -> None:
+    for kind, names, field in steps:
+        if kind == U8:
+            values.update(zip(names, reader.octets(names), strict=True))
+        elif kind == CSTR:
+            values[field.name] = reader.cstr(field.name, field.max_length, field.status)
+        elif kind == SHORT_MESSAGE:
+            values[field.name] = reader.short_message()
+        elif kind == DESTINATIONS:
+            values[field.name] = reader.destinations()
+        else:
+            values[field.name] = reader.unsuccessful()
+    values["tlvs"] = reader.tlvs()
 
 
 def decode(frame: bytes | bytearray | memoryview) -> Pdu:
@@ -188,9 +222,7 @@ def decode(frame: bytes | bytearray | memoryview) -> Pdu:
         return pdu_type(sequence_number=sequence_number, command_status=command_status)
     values: dict[str, Any] = {}
     if len(data) > HEADER_LENGTH or not command_id & RESPONSE_BIT:
-        for field in pdu_type.fields:
-            values[field.name] = _read_field(reader, field)
-        values["tlvs"] = reader.tlvs()
+        _read_body(reader, _STEPS[pdu_type], values)
     return pdu_type(sequence_number=sequence_number, command_status=command_status, **values)
 
 
@@ -251,17 +283,29 @@ def _u32(name: str, value: int) -> bytes:
     return _U32.pack(value)
 
 
-def _write_field(field: Field, value: Any) -> bytes:
-    kind = field.kind
-    if kind == U8:
-        return _u8(field.name, value)
-    if kind == CSTR:
-        return _cstr_octets(field.name, value, field.max_length)
-    if kind == SHORT_MESSAGE:
-        return _short_message(value)
-    if kind == DESTINATIONS:
-        return _destinations(value)
-    return _unsuccessful(value)
+def _write_body(pdu: BodyPdu, parts: list[bytes]) -> None:
+    for kind, names, field in _STEPS[type(pdu)]:
+        if kind == U8:
+            parts.append(_u8_run(pdu, names))
+        elif kind == CSTR:
+            parts.append(_cstr_octets(field.name, getattr(pdu, field.name), field.max_length))
+        elif kind == SHORT_MESSAGE:
+            parts.append(_short_message(getattr(pdu, field.name)))
+        elif kind == DESTINATIONS:
+            parts.append(_destinations(getattr(pdu, field.name)))
+        else:
+            parts.append(_unsuccessful(getattr(pdu, field.name)))
+    parts.extend(_tlv_octets(pdu.tlvs))
+
+
+def _u8_run(pdu: BodyPdu, names: tuple[str, ...]) -> bytes:
+    values = [getattr(pdu, name) for name in names]
+    try:
+        return bytes(values)
+    except (ValueError, TypeError):
+        for name, value in zip(names, values, strict=True):
+            _u8(name, value)
+        raise
 
 
 def _tlv_octets(tlvs: tuple[Tlv, ...]) -> list[bytes]:
@@ -279,16 +323,14 @@ def encode(pdu: Pdu) -> bytes:
 
     A response with a non-zero ``command_status`` and no TLVs is written header-only.
     """
-    parts = [b""]
-    if isinstance(pdu, BodyPdu) and (
-        pdu.command_status == 0 or pdu.tlvs or not pdu.command_id & RESPONSE_BIT
+    if not isinstance(pdu, BodyPdu) or (
+        pdu.command_status and not pdu.tlvs and pdu.command_id & RESPONSE_BIT
     ):
-        for field in pdu.fields:
-            parts.append(_write_field(field, getattr(pdu, field.name)))
-        parts.extend(_tlv_octets(pdu.tlvs))
-    body_length = sum(len(part) for part in parts)
-    parts[0] = _header(HEADER_LENGTH + body_length, pdu)
-    return b"".join(parts)
+        return _header(HEADER_LENGTH, pdu)
+    parts: list[bytes] = []
+    _write_body(pdu, parts)
+    body = b"".join(parts)
+    return _header(HEADER_LENGTH + len(body), pdu) + body
 
 
 def _header(length: int, pdu: Pdu) -> bytes:
