@@ -62,10 +62,13 @@ from gatewayd.smpp.pdu import (
     Unbind,
     UnbindResp,
     UnsuccessSme,
+    error_response,
     response_for,
 )
 from gatewayd.smpp.receipt import STATE_OF_STAT, Receipt, ReceiptStat, format_receipt, parse_receipt
 from gatewayd.smpp.text import (
+    Concatenation,
+    DefaultAlphabet,
     EncodedText,
     MessageContent,
     TextPart,
@@ -107,9 +110,11 @@ __all__ = [
     "CancelSmResp",
     "CommandId",
     "CommandStatus",
+    "Concatenation",
     "DataCoding",
     "DataSm",
     "DataSmResp",
+    "DefaultAlphabet",
     "DeliverSm",
     "DeliverSmResp",
     "Destination",
@@ -151,6 +156,7 @@ __all__ = [
     "decode_text",
     "encode",
     "encode_text",
+    "error_response",
     "format_absolute",
     "format_receipt",
     "format_receipt_date",

@@ -20,6 +20,7 @@ from gatewayd.smpp.constants import (
     CommandId,
     CommandStatus,
 )
+from gatewayd.smpp.errors import PduError
 from gatewayd.smpp.tlv import Tlv, TlvReaders
 
 S = CommandStatus
@@ -510,3 +511,18 @@ def response_for(request: Pdu, status: int = S.ESME_ROK, **fields: Any) -> Pdu:
     if request.is_response or response_type is None:
         raise ValueError(f"{type(request).__name__} has no response")
     return response_type(sequence_number=request.sequence_number, command_status=status, **fields)
+
+
+def error_response(error: PduError) -> Pdu:
+    """The answer to a frame that failed to decode: the request's own response carrying
+    ``error.status`` when the header named a request that has one, else a ``generic_nack``
+    (unknown command, a malformed response or outbind, a frame that could not be delimited;
+    sequence number 0 when it could not be read)."""
+    command_id = error.command_id
+    sequence_number = error.sequence_number or 0
+    response_type = None
+    if command_id is not None and not command_id & RESPONSE_BIT and command_id in PDU_TYPES:
+        response_type = PDU_TYPES.get(command_id | RESPONSE_BIT)
+    if response_type is None:
+        return GenericNack(sequence_number=sequence_number, command_status=error.status)
+    return response_type(sequence_number=sequence_number, command_status=error.status)

@@ -40,6 +40,7 @@ from gatewayd.modem.transport import AtProtocol
 from gatewayd.smpp import (
     CommandStatus,
     DataSm,
+    DefaultAlphabet,
     DeliverSm,
     FrameBuffer,
     SubmitMulti,
@@ -160,9 +161,10 @@ def fuzz_smpp(data: bytes) -> None:
 
 
 def _fuzz_smpp_message(pdu: SubmitSm | DeliverSm | SubmitMulti | DataSm) -> None:
-    for alphabet in ("gsm", "latin1"):
+    alphabets: tuple[DefaultAlphabet, ...] = ("gsm", "latin1")
+    for alphabet in alphabets:
         try:
-            content = message_content(pdu, default_alphabet=alphabet)  # type: ignore[arg-type]
+            content = message_content(pdu, default_alphabet=alphabet)
         except TextError as error:
             assert "\n" not in str(error)
         else:

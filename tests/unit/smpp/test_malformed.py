@@ -15,7 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gatewayd.smpp import CommandStatus, PduError, decode
+from gatewayd.smpp import (
+    BindTransceiverResp,
+    CommandStatus,
+    GenericNack,
+    Pdu,
+    PduError,
+    SubmitSmResp,
+    decode,
+    error_response,
+)
 from tests.support.smpp_samples import SAMPLE_FRAMES
 
 S = CommandStatus
@@ -297,3 +306,34 @@ def test_decode_raises_only_pdu_error(data: bytes) -> None:
         assert "\n" not in str(error)
     else:
         assert pdu.sequence_number == int.from_bytes(data[12:16], "big")
+
+
+@pytest.mark.parametrize(
+    ("data", "answer"),
+    [
+        (  # a malformed submit_sm is answered with a submit_sm_resp carrying the status
+            frame(4, submit_sm_body(source=b"1" * 21 + b"\0"), sequence=9),
+            SubmitSmResp(sequence_number=9, command_status=S.ESME_RINVSRCADR),
+        ),
+        (
+            frame(9, bind_body(password=b"p" * 9 + b"\0"), sequence=1),
+            BindTransceiverResp(sequence_number=1, command_status=S.ESME_RINVPASWD),
+        ),
+        (  # an unknown command gets a generic_nack with its sequence number
+            bytes.fromhex("0000001000000110000000000a342ee7"),
+            GenericNack(sequence_number=0x0A342EE7, command_status=S.ESME_RINVCMDID),
+        ),
+        (  # so does a malformed response
+            frame(0x80000004, b"no NUL", sequence=3),
+            GenericNack(sequence_number=3, command_status=S.ESME_RINVMSGID),
+        ),
+        (  # and a frame too short to have a sequence number
+            b"\x00\x00\x00\x10",
+            GenericNack(sequence_number=0, command_status=S.ESME_RINVCMDLEN),
+        ),
+    ],
+)
+def test_error_response_answers_a_malformed_frame(data: bytes, answer: Pdu) -> None:
+    with pytest.raises(PduError) as raised:
+        decode(data)
+    assert error_response(raised.value) == answer

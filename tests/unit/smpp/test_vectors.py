@@ -11,6 +11,8 @@ Sources (the commit read is given once per source):
 - GO_SMPP = fiorix/go-smpp smpp/pdu/types_test.go @ 37000547cc7ad9d5fd1e39956a6c7b5c4428c3bc
 - SMPPLIB = python-smpplib/python-smpplib smpplib/tests/test_command.py, as shipped in the
   smpplib 2.2.4 distribution
+- SMPP_SPEC = the SMPP specification's own example, "3.2.2 A sample PDU" of SMPP v5.0 (a
+  bind_transmitter; its body is the same in 3.4, only interface_version says 0x50)
 - WIKIPEDIA = the English Wikipedia article "Short Message Peer-to-Peer", section "Example"
   (the 60-octet submit_sm broken down field by field)
 - OPENMARKET = OpenMarket's public SMPP documentation, "Example submit_sm request and response
@@ -514,6 +516,21 @@ VECTORS: list[tuple[str, str, Pdu, str | None]] = [
         GO_SMPP,  # the commented-out TestBindResp
         "00000018800000020000000000000001534d505053696d00",
         BindTransmitterResp(sequence_number=1, system_id="SMPPSim"),
+        None,
+    ),
+    (
+        "SMPP_SPEC",
+        "0000002F000000020000000000000001534D50503354455354007365637265743038005355424D4954"
+        "310050010100",
+        BindTransmitter(
+            sequence_number=1,
+            system_id="SMPP3TEST",
+            password="secret08",
+            system_type="SUBMIT1",
+            interface_version=0x50,
+            addr_ton=1,
+            addr_npi=1,
+        ),
         None,
     ),
     (
