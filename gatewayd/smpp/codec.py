@@ -3,7 +3,7 @@
 :func:`decode` takes one whole frame (see :mod:`gatewayd.smpp.frames` for cutting a byte
 stream into frames) and either returns a PDU or raises :class:`PduError` with the status to
 answer; nothing else escapes it. A response whose body is empty decodes with NULL / 0 fields
-(SMSCs omit the body of error responses, §3.2.1.3). :func:`encode` writes such a response
+(SMSCs omit the body of error responses, as §4.4.2 asks). :func:`encode` writes such a response
 (non-zero status, no TLVs) without its body, as the specification asks.
 """
 

@@ -2,7 +2,7 @@
 (:class:`Field`) that :mod:`gatewayd.smpp.codec` reads and writes.
 
 Every PDU has ``sequence_number`` and ``command_status``; every PDU with a body also has
-``tlvs``, its optional parameters in wire order (unknown tags are kept, as §3.2.1.6 asks
+``tlvs``, its optional parameters in wire order (unknown tags are kept: the specification asks
 receivers to ignore rather than refuse them). Construct with keywords; body fields default
 to NULL / 0, so a response with an error status is just ``SubmitSmResp(sequence_number=n,
 command_status=...)``. C-octet strings are ``str`` (octets read as Latin-1, so any octet

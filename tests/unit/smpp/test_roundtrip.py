@@ -82,7 +82,7 @@ def test_submit_sm_octet_by_octet() -> None:
 
 
 def test_error_response_without_tlvs_is_written_header_only() -> None:
-    """§3.2.1.3 / §4.4.2: no body on an error response; its fields read back as NULL."""
+    """§4.4.2: no body on an error response; its fields read back as NULL."""
     refused = SubmitSmResp(
         sequence_number=9, command_status=CommandStatus.ESME_RTHROTTLED, message_id="ignored"
     )
