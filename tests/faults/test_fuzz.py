@@ -1,6 +1,7 @@
-"""Arbitrary bytes into the PDU decoder, the AT line functions and the transport's line
-splitter: with hypothesis in-process, then with atheris (coverage-guided) in a subprocess for
-a bounded number of runs. The targets live in :mod:`tests.support.fuzz_targets`."""
+"""Arbitrary bytes into the PDU decoder, the AT line functions, the transport's line
+splitter and the SMPP codec: with hypothesis in-process, then with atheris (coverage-guided)
+in a subprocess for a bounded number of runs. The targets live in
+:mod:`tests.support.fuzz_targets`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatewayd.sms import encode_deliver, encode_status_report, encode_submit
-from tests.support.fuzz_targets import TARGETS, fuzz_decode, fuzz_lines, fuzz_transport
+from tests.support.fuzz_targets import TARGETS, fuzz_decode, fuzz_lines, fuzz_smpp, fuzz_transport
+from tests.support.smpp_samples import SAMPLE_FRAMES
 from tests.support.tools import require_module
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,31 @@ def test_decoder_takes_any_bytes(data: bytes) -> None:
     fuzz_decode(data)
 
 
+def _mutate_smpp(frame: bytes, at: int, patch: bytes, keep_length: bool) -> bytes:
+    mutated = frame[:at] + patch + frame[at + len(patch) :]
+    if keep_length:  # past the framing check, into the body parser
+        mutated = len(mutated).to_bytes(4, "big") + mutated[4:]
+    return mutated
+
+
+mutated_smpp = st.builds(
+    _mutate_smpp,
+    st.sampled_from(SAMPLE_FRAMES),
+    st.integers(0, 160),
+    st.binary(min_size=1, max_size=8),
+    st.booleans(),
+)
+smpp_streams = st.lists(
+    st.one_of(st.sampled_from(SAMPLE_FRAMES), mutated_smpp, st.binary(max_size=24)), max_size=6
+).map(b"".join)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=300), mutated_smpp, smpp_streams))
+def test_smpp_codec_takes_any_bytes(data: bytes) -> None:
+    fuzz_smpp(data)
+
+
 @settings(max_examples=600, deadline=None)
 @given(st.one_of(st.binary(max_size=300), at_streams))
 def test_line_functions_take_any_bytes(data: bytes) -> None:
@@ -81,6 +108,8 @@ async def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
     corpus.mkdir()
     for n, pdu in enumerate(real_pdus()):
         (corpus / f"seed{n}").write_bytes(pdu)
+    for n, frame in enumerate(SAMPLE_FRAMES):
+        (corpus / f"smpp{n}").write_bytes(frame)
     (corpus / "at").write_bytes(b'\r\n+CMTI: "SM",3\r\n\r\n+CDS: 25\r\n0791\r\n> OK\r\n')
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -4,7 +4,9 @@ Each target takes arbitrary bytes and raises AssertionError (or any unexpected e
 only on a real defect: the PDU decoder (:func:`gatewayd.sms.decode_pdu`) may only return a
 decoded TPDU or raise a one-line ``PduError``; the AT line functions
 (:mod:`gatewayd.modem.lines`) and the transport's line splitting
-(:class:`gatewayd.modem.transport.AtProtocol`) must take anything.
+(:class:`gatewayd.modem.transport.AtProtocol`) must take anything; the SMPP codec
+(:mod:`gatewayd.smpp`) may only raise its own status errors, and what it decodes it writes
+back to a frame that reads the same.
 
 Run under atheris as a program (bounded by ``-runs`` / ``-max_total_time``)::
 
@@ -13,11 +15,13 @@ Run under atheris as a program (bounded by ``-runs`` / ``-max_total_time``)::
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import sys
 import types
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import gatewayd
@@ -33,6 +37,23 @@ from gatewayd.modem.lines import (
     parse_final,
 )
 from gatewayd.modem.transport import AtProtocol
+from gatewayd.smpp import (
+    CommandStatus,
+    DataSm,
+    DefaultAlphabet,
+    DeliverSm,
+    FrameBuffer,
+    SubmitMulti,
+    SubmitSm,
+    TextError,
+    TimeError,
+    message_content,
+    parse_receipt,
+    parse_time,
+)
+from gatewayd.smpp import PduError as SmppPduError
+from gatewayd.smpp import decode as smpp_decode
+from gatewayd.smpp import encode as smpp_encode
 from gatewayd.sms import PduError, decode_pdu, pdu_to_json
 
 CONTEXTS = (
@@ -115,10 +136,54 @@ def fuzz_transport(data: bytes) -> None:
             assert "\r" not in line.text and "\n" not in line.text
 
 
+SMPP_NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def fuzz_smpp(data: bytes) -> None:
+    """The SMPP codec on ``data`` as one frame, and as a stream cut into chunks."""
+    try:
+        pdu = smpp_decode(data)
+    except SmppPduError as error:
+        assert isinstance(error.status, CommandStatus) and "\n" not in str(error)
+    else:
+        frame = smpp_encode(pdu)
+        assert smpp_encode(smpp_decode(frame)) == frame
+        if isinstance(pdu, SubmitSm | DeliverSm | SubmitMulti | DataSm):
+            _fuzz_smpp_message(pdu)
+    frames = FrameBuffer(max_length=4096)
+    step = 1 + (data[0] % 17 if data else 0)
+    try:
+        for start in range(0, len(data), step):
+            for frame in frames.feed(data[start : start + step]):
+                assert int.from_bytes(frame[:4], "big") == len(frame) >= 16
+    except SmppPduError as error:
+        assert error.status == CommandStatus.ESME_RINVCMDLEN
+
+
+def _fuzz_smpp_message(pdu: SubmitSm | DeliverSm | SubmitMulti | DataSm) -> None:
+    alphabets: tuple[DefaultAlphabet, ...] = ("gsm", "latin1")
+    for alphabet in alphabets:
+        try:
+            content = message_content(pdu, default_alphabet=alphabet)
+        except TextError as error:
+            assert "\n" not in str(error)
+        else:
+            assert isinstance(content.text, str)
+            with contextlib.suppress(ValueError):
+                parse_receipt(content.text)
+    if not isinstance(pdu, DataSm):
+        for value in (pdu.schedule_delivery_time, pdu.validity_period):
+            try:
+                parse_time(value, now=SMPP_NOW, status=CommandStatus.ESME_RINVSCHED)
+            except TimeError as error:
+                assert error.status == CommandStatus.ESME_RINVSCHED
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "decode": fuzz_decode,
     "lines": fuzz_lines,
     "transport": fuzz_transport,
+    "smpp": fuzz_smpp,
 }
 
 

@@ -57,6 +57,7 @@ PYPI_PACKAGES: dict[str, str] = {
     "hypothesis": "hypothesis",
     "playwright": "playwright",
     "schemathesis": "schemathesis",
+    "smpplib": "smpplib",
 }
 """Python modules of test tools (not of the product) -> their PyPI package (the dev extra)."""
 

@@ -1,0 +1,1 @@
+"""Tests of the gatewayd.smpp SMPP 3.4 codec."""
