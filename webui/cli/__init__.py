@@ -1,4 +1,4 @@
-"""The ``webui`` command line: ``run``, users, API keys and ``security-check``.
+"""The ``webui`` command line: ``run``, users, API keys, SMPP accounts and ``security-check``.
 
 Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
 raise :class:`gatewayd.config.command_line.CliError`, printed as one line (never a traceback).
@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "webui.cli.run",
     "webui.cli.users",
     "webui.cli.apikeys",
+    "webui.cli.accounts",
     "webui.cli.security_check",
 )
 
@@ -25,8 +26,8 @@ SUBCOMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webui",
-        description="SMS gateway web UI and API: serve it, manage users and API keys, audit "
-        "the deployment.",
+        description="SMS gateway web UI and API: serve it, manage users, API keys and client "
+        "accounts, audit the deployment.",
     )
     parser.add_argument("--version", action="version", version=f"webui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
