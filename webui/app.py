@@ -35,6 +35,7 @@ from webui.auth.throttle import ThrottlePolicy
 from webui.commands import CommandClient
 from webui.dbstats import query_timing_context
 from webui.keys import (
+    ACCOUNTS,
     BUS,
     COMMAND_CLIENT,
     DB,
@@ -51,9 +52,11 @@ from webui.keys import (
 from webui.options import WebOptions, options_from_settings
 from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
+from webui.services.accounts import Accounts
 from webui.services.group_commit import SendGroup
 from webui.services.passwords import OwnPassword
 from webui.services.sending import Sending
+from webui.services.throughput import create_buckets
 from webui.services.validation_pool import ValidationPool
 from webui.stats import RequestStats
 from webui.views import login
@@ -175,13 +178,21 @@ async def _command_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sending(app: web.Application) -> AsyncIterator[None]:
-    """The sending service: its group committer, and the validation pool stopped at the end."""
+    """The sending service: its group committer, the client accounts (their throughput
+    buckets on Redis when there is one), and the validation pool stopped at the end."""
     pool = ValidationPool()
-    app[SENDING] = Sending(app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool)
+    accounts = Accounts(
+        app[DB], app[PASSWORD_WORK], app[THROTTLE], create_buckets(app[SETTINGS].redis_url)
+    )
+    app[ACCOUNTS] = accounts
+    app[SENDING] = Sending(
+        app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool, accounts
+    )
     try:
         yield
     finally:
         pool.close()
+        await accounts.close()
 
 
 async def _webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from webui.auth.throttle import ThrottlePolicy
     from webui.commands import CommandClient
     from webui.options import WebOptions
+    from webui.services.accounts import Accounts
     from webui.services.passwords import OwnPassword
     from webui.services.sending import Sending
     from webui.stats import RequestStats
@@ -39,6 +40,7 @@ PASSWORD_WORK: web.AppKey[PasswordWork] = web.AppKey("password_work")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 COMMAND_CLIENT: web.AppKey[CommandClient] = web.AppKey("command_client")
 SENDING: web.AppKey[Sending] = web.AppKey("sending")
+ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 OWN_PASSWORD: web.AppKey[OwnPassword] = web.AppKey("own_password")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
 

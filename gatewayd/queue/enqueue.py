@@ -326,21 +326,25 @@ async def enqueue(
     created_by: str,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    account_id: int | None = None,
 ) -> tuple[list[int], bool]:
     """Insert the messages with their parts; return (ids, created).
 
     With an ``idempotency_key`` already used by ``created_by``, nothing is inserted and the ids
     of the earlier request come back with ``created`` False. Several messages share a
-    ``batch_id`` (the first one's id). ``now`` is their ``created_at`` (default: now).
+    ``batch_id`` (the first one's id). ``now`` is their ``created_at`` (default: now);
+    ``account_id`` the client account sending them (None: a user, the CLI).
     """
     if idempotency_key is not None:
-        earlier = await _ids_for_key(conn, created_by, idempotency_key)
+        earlier = await ids_for_key(conn, created_by, idempotency_key)
         if earlier:
             return earlier, False
     if not prepared:
         return [], True
     [ids] = await enqueue_requests(
-        conn, [QueueRequest(prepared, created_by, idempotency_key)], now=now or utc_now()
+        conn,
+        [QueueRequest(prepared, created_by, idempotency_key, account_id)],
+        now=now or utc_now(),
     )
     return ids, True
 
@@ -352,6 +356,7 @@ class QueueRequest:
     messages: Sequence[PreparedMessage]
     created_by: str
     idempotency_key: str | None = None
+    account_id: int | None = None
 
 
 MESSAGE_COLUMNS = (
@@ -374,6 +379,7 @@ MESSAGE_COLUMNS = (
     "updated_at",
     "created_by",
     "batch_id",
+    "account_id",
 )
 _insert_messages = BulkInsert(messages, MESSAGE_COLUMNS)
 _insert_parts = BulkInsert(message_parts, ("message_id", "seq", "total", "pdu", "tpdu_length"))
@@ -397,6 +403,7 @@ async def enqueue_requests(
         ids_per_request.append(ids)
         batch_id = ids[0] if len(ids) > 1 else None
         key = request.idempotency_key
+        account_id = request.account_id
         for message_id, p in zip(ids, request.messages, strict=True):
             new = p.request
             message_rows.append(
@@ -420,6 +427,7 @@ async def enqueue_requests(
                     now,
                     request.created_by,
                     batch_id,
+                    account_id,
                 )
             )
             key = None
@@ -457,7 +465,8 @@ async def _mark_given_parts(
         await conn.execute(_MARK_PART, rows)
 
 
-async def _ids_for_key(conn: AsyncConnection, created_by: str, key: str) -> list[int]:
+async def ids_for_key(conn: AsyncConnection, created_by: str, key: str) -> list[int]:
+    """The ids of the messages ``created_by`` queued with Idempotency-Key ``key``; [] if none."""
     first = (
         await conn.execute(
             select(messages.c.id, messages.c.batch_id).where(

@@ -49,6 +49,13 @@ from gatewayd.store.schema_access import (
     web_settings,
     webhook_deliveries,
 )
+from gatewayd.store.schema_accounts import (
+    DEFAULT_ACCOUNT,
+    MAX_SYSTEM_ID,
+    UsagePeriod,
+    account_usage,
+    accounts,
+)
 from gatewayd.store.schema_contacts import (
     contact_group_members,
     contact_groups,
@@ -65,6 +72,8 @@ from gatewayd.store.schema_web import kannel_dlr, web_cursors
 from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
+    "MAX_SYSTEM_ID",
     "Database",
     "DatabaseUnavailable",
     "DeliveryKind",
@@ -73,8 +82,11 @@ __all__ = [
     "PartStatus",
     "Role",
     "RowId",
+    "UsagePeriod",
     "UtcDateTime",
     "WebhookStatus",
+    "account_usage",
+    "accounts",
     "api_keys",
     "audit_log",
     "auth_failures",

@@ -131,6 +131,11 @@ messages = Table(
         comment="who queued it: user:<name>, api_key:<id>, cli, ...",
     ),
     Column("batch_id", RowId, comment="messages sent together (one bulk request) share it"),
+    Column(
+        "account_id",
+        RowId,
+        comment="client account that sent it (accounts.id, no foreign key); NULL: a user, the CLI",
+    ),
     one_of("status", MessageStatus, "status"),
     CheckConstraint("segments BETWEEN 1 AND 255", name="segments"),
     UniqueConstraint("created_by", "idempotency_key"),

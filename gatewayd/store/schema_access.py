@@ -1,5 +1,6 @@
 """The access side of the schema: users, their sign-in sessions, failed sign-ins, second
-factors, API keys, web settings, the audit log and webhook deliveries.
+factors, API keys (each of a client account: :mod:`gatewayd.store.schema_accounts`), web
+settings, the audit log and webhook deliveries.
 
 Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` loads both.
 """
@@ -129,9 +130,17 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime()),
     Column("webhook_url", Text),
     Column("webhook_secret", Text, comment="HMAC-SHA256 key for signing webhook bodies"),
+    Column(
+        "account_id",
+        RowId,
+        ForeignKey("accounts.id"),
+        nullable=False,
+        comment="the client account it authenticates as",
+    ),
     one_of("role", Role, "role"),
     UniqueConstraint("key_hash"),
     Index(None, "key_prefix"),
+    Index(None, "account_id"),
     sqlite_autoincrement=True,
 )
 

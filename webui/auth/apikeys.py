@@ -1,7 +1,8 @@
 """API keys: random secrets shown once, stored only as SHA-256 hashes, role-scoped, revocable.
 
 A key looks like ``smsgw_<43 URL-safe characters>``; its first :data:`PREFIX_LENGTH` characters
-are kept in clear so lists can tell keys apart. Each key also gets a webhook signing secret.
+are kept in clear so lists can tell keys apart. Each key also gets a webhook signing secret,
+and belongs to a client account (by default the account ``default``, made when missing).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.store import Role, api_keys, utc_now
+from gatewayd.store import DEFAULT_ACCOUNT, Role, accounts, api_keys, utc_now
+from gatewayd.store.upsert import insert_ignoring_duplicates
 from webui.auth.identity import Identity
 
 KEY_MARKER = "smsgw_"
@@ -63,7 +65,9 @@ async def create_api_key(
     *,
     created_by: int | None = None,
     webhook_url: str | None = None,
+    account_id: int | None = None,
 ) -> NewApiKey:
+    """A new key of ``account_id`` (None: the default account)."""
     name = check_name(name)
     try:
         chosen = Role(role)
@@ -84,6 +88,7 @@ async def create_api_key(
             created_at=utc_now(),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
+            account_id=account_id if account_id is not None else await default_account_id(conn),
         )
         .returning(api_keys.c.id)
     )
@@ -95,6 +100,23 @@ async def create_api_key(
         prefix=key[:PREFIX_LENGTH],
         webhook_secret=webhook_secret,
     )
+
+
+async def default_account_id(conn: AsyncConnection) -> int:
+    """The id of the account ``default``, created (without limits) when it does not exist."""
+    query = select(accounts.c.id).where(accounts.c.name_key == DEFAULT_ACCOUNT)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    if found is None:
+        values = {
+            "name": DEFAULT_ACCOUNT,
+            "name_key": DEFAULT_ACCOUNT,
+            "created_at": utc_now(),
+            "created_by": "system",
+        }
+        found = await insert_ignoring_duplicates(conn, accounts, values)
+        if found is None:  # made meanwhile by another transaction
+            found = (await conn.execute(query)).scalar_one()
+    return int(found)
 
 
 async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:

@@ -78,6 +78,7 @@ class GroupedSend:
     created_by: str
     audit: Callable[[list[int]], AuditEntry]
     extra: AfterInsert | None = None
+    account_id: int | None = None
 
 
 Queued = tuple[list[int], datetime]
@@ -111,7 +112,9 @@ class SendGroup(GroupCommit[GroupedSend, Queued]):
 async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
     async with db.begin() as conn:
         id_lists = await enqueue_requests(
-            conn, [QueueRequest(s.messages, s.created_by) for s in sends], now=now
+            conn,
+            [QueueRequest(s.messages, s.created_by, None, s.account_id) for s in sends],
+            now=now,
         )
         await _insert_audit.run(
             conn, [s.audit(ids).row(now) for s, ids in zip(sends, id_lists, strict=True)]

@@ -8,6 +8,14 @@ transaction; small requests without an idempotency key share one with whatever e
 meanwhile (:mod:`webui.services.group_commit`). The answer is built from what was written, not read
 back. After the commit gatewayd is woken through the bus. Refusals are
 :class:`~webui.services.errors.Invalid` with the public API's error codes.
+
+A caller with a client account (:attr:`Caller.account`) is held to it on every path, in
+:meth:`Sending.queue_and_load`: its allowed modems (``modem_not_allowed``; a message naming
+no modem gets one of them), then its throughput limit and quotas
+(:meth:`~webui.services.accounts.Accounts.admit`: ``Throttled``, ``QuotaExceeded``), all
+before the insert; what was admitted is given back when the insert fails or an earlier
+request with the same ``Idempotency-Key`` already queued the messages. The messages carry
+the account's id (``messages.account_id``).
 """
 
 from __future__ import annotations
@@ -28,11 +36,12 @@ from gatewayd.config import Settings
 from gatewayd.events import WAKE, WakeUp
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue
-from gatewayd.queue.enqueue import RecipientProblem, prepare_many
+from gatewayd.queue.enqueue import RecipientProblem, ids_for_key, prepare_many
 from gatewayd.queue.view import load_messages, message_json
 from gatewayd.sms import MAX_PARTS
 from gatewayd.store import Database, MessageStatus, PartStatus, modems, utc_now
 from webui.audit import record
+from webui.services.accounts import Accounts, route_to_allowed_modems
 from webui.services.addressbook import BookRecipients, expand_recipients
 from webui.services.caller import Caller
 from webui.services.errors import Invalid
@@ -95,14 +104,15 @@ class Composed:
 
 @dataclass(frozen=True)
 class Sending:
-    """Sending messages in one web process: its database, bus, settings, group committer and
-    validation pool."""
+    """Sending messages in one web process: its database, bus, settings, group committer,
+    validation pool and client accounts."""
 
     db: Database
     bus: Bus
     settings: Settings
     group_commit: SendGroup
     validation_pool: ValidationPool
+    accounts: Accounts
 
     async def known_modem_names(self) -> set[str]:
         names = {modem.name for modem in self.settings.modems}
@@ -226,11 +236,51 @@ class Sending:
         load: bool = True,
     ) -> tuple[list[int], bool, list[dict[str, Any]]]:
         """:func:`queue_prepared`, also answering the messages as JSON (when ``load``): built from
-        what was written when they are new, read back when an earlier request made them."""
+        what was written when they are new, read back when an earlier request made them.
+        The caller's account is enforced first (see the module's docstring)."""
+        account = caller.account
+        if (
+            account is None
+            or (account.unlimited and not account.allowed_modems)
+            or (key is not None and await self._queued_before(caller, key))
+        ):
+            return await self._queue(caller, prepared, key, extra, load)
+        routed = route_to_allowed_modems(account, prepared.messages)
+        if routed is not prepared.messages:
+            prepared = Prepared(list(routed), prepared.problems)
+        admission = await self.accounts.admit(account, len(prepared.messages))
+        try:
+            ids, created, loaded = await self._queue(caller, prepared, key, extra, load)
+        except Exception:
+            await admission.give_back()
+            raise
+        if not created:
+            await admission.give_back()
+        return ids, created, loaded
+
+    async def _queued_before(self, caller: Caller, key: str) -> bool:
+        """Whether a request with this Idempotency-Key was queued already (its repetition is
+        answered with the earlier messages and costs the account nothing)."""
+        async with self.db.read() as conn:
+            return bool(await ids_for_key(conn, caller.actor, key))
+
+    async def _queue(
+        self,
+        caller: Caller,
+        prepared: Prepared,
+        key: str | None,
+        extra: AfterInsert | None,
+        load: bool,
+    ) -> tuple[list[int], bool, list[dict[str, Any]]]:
+        account_id = caller.account.id if caller.account is not None else None
         if key is None and len(prepared.messages) <= MAX_MESSAGES:
             ids, now = await self.group_commit.submit(
                 GroupedSend(
-                    prepared.messages, caller.actor, partial(_audit_entry, caller, prepared), extra
+                    prepared.messages,
+                    caller.actor,
+                    partial(_audit_entry, caller, prepared),
+                    extra,
+                    account_id,
                 )
             )
             return ids, True, queued_json(ids, prepared.messages, caller.actor, now) if load else []
@@ -246,6 +296,7 @@ class Sending:
                         created_by=caller.actor,
                         idempotency_key=key,
                         now=now,
+                        account_id=account_id,
                     )
                     if created:
                         entry = _audit_entry(caller, prepared, ids)
