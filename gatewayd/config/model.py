@@ -17,6 +17,8 @@ ModemDriver = Literal["at", "gammu"]
 MODEM_DRIVERS: tuple[ModemDriver, ...] = ("at", "gammu")
 PrepareAhead = Literal["auto", "always", "never"]
 PREPARE_AHEAD: tuple[PrepareAhead, ...] = ("auto", "always", "never")
+DefaultAlphabet = Literal["gsm", "latin1"]
+DEFAULT_ALPHABETS: tuple[DefaultAlphabet, ...] = ("gsm", "latin1")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -138,6 +140,9 @@ class SmppSettings:
     """Seconds before a ``deliver_sm`` the client refused or left unanswered is sent again."""
     poll_interval: float = 5.0
     """Seconds between looks for new receipts and incoming SMS when no event wakes the server."""
+    default_alphabet: DefaultAlphabet = "gsm"
+    """What data_coding 0 means in both directions: ``gsm`` (GSM 03.38, one septet per octet,
+    as Kannel and most clients send it) or ``latin1`` (clients that send Latin-1 under 0)."""
 
     @property
     def enabled(self) -> bool:

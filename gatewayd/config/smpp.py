@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from gatewayd.config.model import ListenAddress, SmppSettings
+from gatewayd.config.model import DEFAULT_ALPHABETS, ListenAddress, SmppSettings
 from gatewayd.config.reader import SettingsError, TableReader
 
 ENV_SMPP_LISTEN = "SMSGW_SMPP_LISTEN"
@@ -33,6 +33,10 @@ def read_smpp(
         raise table.error(missing, "is needed when tls_listen (or SMSGW_SMPP_TLS_LISTEN) is set")
     if listen is not None and tls_listen is not None and listen == tls_listen:
         raise table.error("tls_listen", f"must differ from listen ({listen})")
+    asked = table.string("default_alphabet", defaults.default_alphabet)
+    alphabet = next((known for known in DEFAULT_ALPHABETS if known == asked), None)
+    if alphabet is None:
+        raise table.error("default_alphabet", f'must be "gsm" or "latin1", got {asked!r}')
     window = table.integer("window", defaults.window, minimum=1)
     if window > MAX_WINDOW:
         raise table.error("window", f"must be at most {MAX_WINDOW}, got {window}")
@@ -43,14 +47,13 @@ def read_smpp(
         tls_key=key,
         window=window,
         idle_timeout=table.number("idle_timeout", defaults.idle_timeout),
-        enquire_link_interval=table.number(
-            "enquire_link_interval", defaults.enquire_link_interval
-        ),
+        enquire_link_interval=table.number("enquire_link_interval", defaults.enquire_link_interval),
         response_timeout=table.number("response_timeout", defaults.response_timeout),
         bind_timeout=table.number("bind_timeout", defaults.bind_timeout),
         max_connections=table.integer("max_connections", defaults.max_connections, minimum=1),
         redelivery_delay=table.number("redelivery_delay", defaults.redelivery_delay),
         poll_interval=table.number("poll_interval", defaults.poll_interval),
+        default_alphabet=alphabet,
     )
     table.finish()
     return settings
@@ -71,8 +74,8 @@ def _listen(
     try:
         return parse_listen(chosen)
     except ValueError as exc:
-        problem = str(exc).replace("127.0.0.1:8080", "127.0.0.1:2775").replace(
-            "[::1]:8080", "[::1]:2775"
+        problem = (
+            str(exc).replace("127.0.0.1:8080", "127.0.0.1:2775").replace("[::1]:8080", "[::1]:2775")
         )
         if from_env:
             raise SettingsError(f"{variable}: {problem}") from None

@@ -29,8 +29,8 @@ import contextlib
 import itertools
 import struct
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import structlog
@@ -403,7 +403,7 @@ class Connection:
                     return
             elif self.state.bound and now - self.last_request >= limits.idle_timeout:
                 log.info("SMPP bind idle, unbinding", system_id=self.system_id, peer=self.peer)
-                asyncio.create_task(self.stop(limits.response_timeout))
+                _keep(asyncio.create_task(self.stop(limits.response_timeout)))
                 return
             if now - self.last_received >= limits.enquire_link_interval and not self._enquiring:
                 self._spawn_enquire_link()
@@ -463,8 +463,6 @@ class Connection:
 
 
 def _renumbered(pdu: Pdu, sequence: int) -> Pdu:
-    from dataclasses import replace
-
     return replace(pdu, sequence_number=sequence)
 
 
@@ -482,6 +480,3 @@ def _keep(task: asyncio.Task[None]) -> None:
     """Hold a reference to a fire-and-forget task until it ends."""
     _background.add(task)
     task.add_done_callback(_background.discard)
-
-
-Starter = Callable[[], Awaitable[None]]

@@ -50,9 +50,7 @@ SUBMITTING = frozenset(
 )
 """Requests of a transmitter (or transceiver): they work on messages the client sent."""
 
-SERVED = frozenset(
-    {*BIND_STATES, *SUBMITTING, CommandId.UNBIND, CommandId.ENQUIRE_LINK}
-)
+SERVED = frozenset({*BIND_STATES, *SUBMITTING, CommandId.UNBIND, CommandId.ENQUIRE_LINK})
 """The requests this server carries out; other known requests are refused with
 ESME_RINVCMDID (data_sm, replace_sm) or, having no response, with generic_nack."""
 
@@ -66,7 +64,7 @@ def refusal(state: BindState, command_id: int) -> CommandStatus | None:
     if state is BindState.OPEN or state is BindState.CLOSED:
         return CommandStatus.ESME_RINVBNDSTS
     if command_id == CommandId.UNBIND:
-        return None if state.bound else CommandStatus.ESME_RINVBNDSTS
+        return None  # bound, or crossing our own unbind
     if state is BindState.UNBINDING:
         return CommandStatus.ESME_RINVBNDSTS
     if command_id in SUBMITTING:
