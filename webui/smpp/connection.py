@@ -154,6 +154,7 @@ class Connection:
         self._sequence = itertools.cycle(range(1, 0x7FFFFFFF))
         self._closed = asyncio.Event()
         self._enquiring = False
+        self._binding = False
 
     # --- lifetime ---------------------------------------------------------------------
 
@@ -298,7 +299,12 @@ class Connection:
     # --- binding and unbinding --------------------------------------------------------------
 
     async def _bind(self, pdu: BindPdu) -> None:
-        outcome = await self.operations.bind(pdu, self.peer)
+        self._binding = True
+        try:
+            outcome = await self.operations.bind(pdu, self.peer)
+        finally:
+            self._binding = False
+            self.opened_at = time.monotonic()  # a refused bind gets bind_timeout for the next
         if self.closed:
             return
         if outcome.status != S.ESME_ROK:
@@ -396,7 +402,7 @@ class Connection:
         limits = self.limits
         while not self.closed:
             now = time.monotonic()
-            if not self.state.bound and self.state is BindState.OPEN:
+            if self.state is BindState.OPEN and not self._binding:
                 if now - self.opened_at >= limits.bind_timeout:
                     log.info("SMPP connection closed: no bind in time", peer=self.peer)
                     self._close()
