@@ -6,6 +6,7 @@ of the server, and is done only once answered ESME_ROK."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from gatewayd.smpp.pdu import DeliverSm, SubmitSm
 from gatewayd.smpp.receipt import ReceiptStat, parse_receipt
 from gatewayd.smpp.text import message_content
 from gatewayd.sms.gsm7 import septets_to_text, text_to_septets
+from gatewayd.sms.udh import concat_udh
 from gatewayd.store import Database, smpp_deliveries
 from tests.integration.core_flow.harness import EXTERNAL, eventually, flow
 from tests.integration.smpp.conftest import PASSWORD, base_settings
@@ -132,6 +134,32 @@ async def test_receipts_through_the_real_daemon(db_url: str, tmp_path: Path) -> 
     receipt = receipt_of(delivered)
     assert (receipt.message_id, receipt.stat) == (message_id, ReceiptStat.DELIVRD)
     assert receipt.text == "through the modem"
+
+
+async def test_client_split_parts_leave_with_the_clients_header_by_one_modem(
+    db_url: str, tmp_path: Path
+) -> None:
+    pieces = ["first half " * 13 + "end", "second half"]
+    async with flow(db_url, tmp_path, modems=3) as running:
+        await add_smpp_account(running.db, "erp", PASSWORD)
+        settings = with_smpp(running.settings)
+        async with (
+            smpp_server(settings, running.db, running.bus, **FAST) as server,
+            await bound(server) as client,
+        ):
+            for seq, piece in enumerate(pieces, start=1):
+                pdu = submit(0, to=EXTERNAL.lstrip("+"))
+                pdu = replace(
+                    pdu,
+                    esm_class=0x40,
+                    short_message=concat_udh(201, 2, seq) + text_to_septets(piece),
+                )
+                assert (await client.request(pdu)).command_status == 0
+            entries = await running.network.wait_for_ledger(2, timeout=30)
+    assert sorted(e["text"] for e in entries) == sorted(pieces)
+    assert {e["modem"] for e in entries} == {entries[0]["modem"]}
+    concat = sorted((e["concat"]["ref"], e["concat"]["total"], e["concat"]["seq"]) for e in entries)
+    assert concat == [(201, 2, 1), (201, 2, 2)]
 
 
 @pytest.mark.parametrize("as_parts", [False, True])
