@@ -12,7 +12,8 @@ registry so the outbox can reach it. This module owns the protocol rules:
   the order they finish. One more is answered ``ESME_RTHROTTLED`` straight away.
 - A frame that decodes badly is answered (its own response with the status, or
   ``generic_nack`` for an unknown command) and the connection goes on; a ``command_length``
-  that breaks the framing gets ``generic_nack`` and the connection is closed.
+  that breaks the framing gets ``generic_nack`` and, once the requests before it are
+  answered, the connection is closed.
 - After ``enquire_link_interval`` of silence the server sends ``enquire_link``; unanswered
   within ``response_timeout`` it closes the connection. A bind that sends no request for
   ``idle_timeout`` is unbound; a connection that does not bind within ``bind_timeout`` is
@@ -234,6 +235,7 @@ class Connection:
                     system_id=self.system_id,
                     reason=str(error),
                 )
+                await self.finish(self.limits.response_timeout)  # earlier requests answered
                 return
 
     async def _frame(self, frame: bytes) -> None:
