@@ -340,7 +340,23 @@ class KeyRevoked(Event):
         return cls(key_id=fields.integer("key_id"))
 
 
-AccessEvent = SessionsEnded | KeyRevoked
+@dataclass(frozen=True, kw_only=True)
+class AccountChanged(Event):
+    """Client account ``account_id`` was changed or revoked: caches of it are stale, and
+    SMPP sessions bound to it re-check it."""
+
+    TYPE = "account.changed"
+    account_id: int
+
+    def to_fields(self) -> JsonObject:
+        return {"account_id": self.account_id}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> Self:
+        return cls(account_id=fields.integer("account_id"))
+
+
+AccessEvent = SessionsEnded | KeyRevoked | AccountChanged
 
 
 # -- operator commands and answers (channel COMMANDS, reply channels) ----------------------
@@ -481,8 +497,8 @@ EVENTS = Channel("smsgw:events", LIVE_KINDS)
 """Live events: gatewayd tells of messages and modems, the web UI of cancelled messages."""
 WAKE = Channel("smsgw:wake", Kinds[WakeUp](WakeUp))
 """New work is queued: gatewayd's workers claim now instead of at their next poll."""
-ACCESS = Channel("smsgw:access", Kinds[AccessEvent](SessionsEnded, KeyRevoked))
-"""Access ended: every web process re-checks the sessions or key named."""
+ACCESS = Channel("smsgw:access", Kinds[AccessEvent](SessionsEnded, KeyRevoked, AccountChanged))
+"""Access ended or changed: every web process re-checks the sessions, key or account named."""
 COMMANDS = Channel("smsgw:commands", Kinds[Sealed](Sealed))
 """Sealed operator commands (:data:`Command`) for gatewayd."""
 

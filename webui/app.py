@@ -35,6 +35,7 @@ from webui.auth.throttle import ThrottlePolicy
 from webui.commands import CommandClient
 from webui.dbstats import query_timing_context
 from webui.keys import (
+    ACCOUNT_ADMIN,
     ACCOUNTS,
     BUS,
     COMMAND_CLIENT,
@@ -52,6 +53,7 @@ from webui.keys import (
 from webui.options import WebOptions, options_from_settings
 from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
+from webui.services.account_admin import AccountAdmin
 from webui.services.accounts import Accounts
 from webui.services.group_commit import SendGroup
 from webui.services.passwords import OwnPassword
@@ -185,6 +187,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
         app[DB], app[PASSWORD_WORK], app[THROTTLE], create_buckets(app[SETTINGS].redis_url)
     )
     app[ACCOUNTS] = accounts
+    app[ACCOUNT_ADMIN] = AccountAdmin(app[DB], app[BUS], accounts, app[OPTIONS].webhook_policy)
     app[SENDING] = Sending(
         app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool, accounts
     )

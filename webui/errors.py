@@ -4,11 +4,21 @@ errors onto it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aiohttp import web
 
-from webui.services.errors import Conflict, Invalid, NotFound, ServiceError
+from gatewayd.store import utc_now
+from webui.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    ServiceError,
+    Throttled,
+)
 
 
 class ApiError(Exception):
@@ -68,8 +78,30 @@ HTTP_ERROR_CODES = {
 }
 
 
-REFUSAL_STATUS: dict[type[ServiceError], int] = {Invalid: 422, NotFound: 404, Conflict: 409}
+REFUSAL_STATUS: dict[type[ServiceError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Throttled: 429,
+    QuotaExceeded: 429,
+}
 """The HTTP status of each kind of service error (:mod:`webui.services.errors`)."""
+
+
+def retry_after_seconds(exc: ServiceError) -> int | None:
+    """Whole seconds (at least 1) until a refused request can succeed, for ``Retry-After``:
+    the throughput limit's wait, or the time until a used-up quota resets."""
+    if isinstance(exc, Throttled):
+        return max(1, math.ceil(exc.retry_after))
+    if isinstance(exc, QuotaExceeded):
+        return max(1, math.ceil((exc.resets_at - utc_now()).total_seconds()))
+    return None
+
+
+def retry_after_header(exc: ServiceError) -> dict[str, str] | None:
+    seconds = retry_after_seconds(exc)
+    return None if seconds is None else {"Retry-After": str(seconds)}
 
 
 def api_error(exc: ServiceError) -> ApiError:

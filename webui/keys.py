@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from webui.auth.throttle import ThrottlePolicy
     from webui.commands import CommandClient
     from webui.options import WebOptions
-    from webui.services.accounts import Accounts
+    from webui.services.account_admin import AccountAdmin
+    from webui.services.accounts import Account, Accounts
     from webui.services.passwords import OwnPassword
     from webui.services.sending import Sending
     from webui.stats import RequestStats
@@ -41,10 +42,13 @@ KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 COMMAND_CLIENT: web.AppKey[CommandClient] = web.AppKey("command_client")
 SENDING: web.AppKey[Sending] = web.AppKey("sending")
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
+ACCOUNT_ADMIN: web.AppKey[AccountAdmin] = web.AppKey("account_admin")
 OWN_PASSWORD: web.AppKey[OwnPassword] = web.AppKey("own_password")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 """Who makes the request (a signed-in user or an API key), None when anonymous."""
 CLIENT_ADDRESS: web.RequestKey[str] = web.RequestKey("client_address")
+ACCOUNT: web.RequestKey[Account | None] = web.RequestKey("account")
+"""The client account of the request's API key (its limits apply); None for users."""
 """The client's address after trusted-proxy resolution."""

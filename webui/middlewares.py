@@ -32,8 +32,14 @@ from webui.auth.clientaddr import client_address, in_networks, is_https
 from webui.auth.identity import Identity, has_own_credentials, is_public, required_role
 from webui.auth.passwords import PasswordWorkBusy
 from webui.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_identity
-from webui.errors import HTTP_ERROR_CODES, ApiError, api_error, error_response
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
+from webui.errors import (
+    HTTP_ERROR_CODES,
+    ApiError,
+    api_error,
+    error_response,
+    retry_after_header,
+)
+from webui.keys import ACCOUNT, ACCOUNTS, CLIENT_ADDRESS, DB, IDENTITY, KEY_CACHE, OPTIONS, STATS
 from webui.services.errors import ServiceError
 
 log = structlog.get_logger("webui.http")
@@ -103,7 +109,9 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response(exc.body(), status=exc.status)
     except ServiceError as exc:
         refusal = api_error(exc)
-        return web.json_response(refusal.body(), status=refusal.status)
+        return web.json_response(
+            refusal.body(), status=refusal.status, headers=retry_after_header(exc)
+        )
     except web.HTTPException as exc:
         if api and exc.status >= 400:
             code = HTTP_ERROR_CODES.get(exc.status, "http_error")
@@ -238,6 +246,14 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     bearer = _bearer(request)
     identity = await _identify(request, bearer)
     request[IDENTITY] = identity
+    request[ACCOUNT] = None
+    if identity is not None and identity.account_id is not None:
+        account = await request.app[ACCOUNTS].current(identity.account_id)
+        if account is None or account.revoked:
+            identity = request[IDENTITY] = None
+        elif not account.allows_address(request[CLIENT_ADDRESS]):
+            return _network_refused(request, identity)
+        request[ACCOUNT] = account
     if identity is None:
         route_handler = request.match_info.handler
         if getattr(route_handler, METRICS_ATTRIBUTE, False) and in_networks(
@@ -254,6 +270,15 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     if request.method in UNSAFE_METHODS and bearer is None and not await _csrf_ok(request):
         return _csrf_refused(request)
     return await handler(request)
+
+
+def _network_refused(request: web.Request, identity: Identity) -> web.StreamResponse:
+    address = request[CLIENT_ADDRESS]
+    log.warning("API key refused: network", key=identity.name, client_address=address)
+    message = f"this API key's account may not be used from {address}"
+    if is_api_path(request.path):
+        return error_response(403, "network_not_allowed", message)
+    return web.Response(status=403, text=f"Forbidden: {message}.\n")
 
 
 def _csrf_refused(request: web.Request) -> web.StreamResponse:

@@ -6,7 +6,9 @@ web processes act on a change at once rather than at their next check:
 
 - ``sessions.ended`` (a user signed out, changed password or role, was disabled or locked):
   open live streams (``/events``) of that user re-check their session and close when it ended;
-- ``api_key.revoked``: the key leaves the key cache, and its live streams close.
+- ``api_key.revoked``: the key leaves the key cache, and its live streams close;
+- ``account.changed``: the client account leaves the account cache (a revoked account's keys
+  stop working, new limits apply).
 
 An announcement carries only an id and makes listeners *re-check the database*, so a forged one
 on Redis can close nothing that is still valid. With no Redis the bus is in-process; a change
@@ -24,8 +26,8 @@ import structlog
 from aiohttp import web
 
 from gatewayd.bus import Bus
-from gatewayd.events import ACCESS, AccessEvent, KeyRevoked, SessionsEnded
-from webui.keys import BUS, KEY_CACHE
+from gatewayd.events import ACCESS, AccessEvent, AccountChanged, KeyRevoked, SessionsEnded
+from webui.keys import ACCOUNTS, BUS, KEY_CACHE
 from webui.live import LIVE_STREAMS
 
 log = structlog.get_logger("webui.auth")
@@ -40,10 +42,16 @@ async def announce_key_revoked(bus: Bus, key_id: int) -> None:
     await bus.publish(ACCESS, KeyRevoked(key_id=key_id))
 
 
+async def announce_account_changed(bus: Bus, account_id: int) -> None:
+    await bus.publish(ACCESS, AccountChanged(account_id=account_id))
+
+
 async def _handle(app: web.Application, event: AccessEvent) -> None:
     if isinstance(event, KeyRevoked):
         app[KEY_CACHE].forget_key(event.key_id)
         await app[LIVE_STREAMS].recheck("api_key", event.key_id)
+    elif isinstance(event, AccountChanged):
+        app[ACCOUNTS].forget(event.account_id)
     else:
         await app[LIVE_STREAMS].recheck("user", event.user_id)
 

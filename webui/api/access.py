@@ -23,6 +23,7 @@ from webui.auth.passwords import WeakPassword, generate_password
 from webui.auth.users import UserError, create_user, set_password, update_user
 from webui.errors import ApiError, error_response, not_found
 from webui.keys import (
+    ACCOUNTS,
     BUS,
     CLIENT_ADDRESS,
     DB,
@@ -123,6 +124,10 @@ async def create_key(request: web.Request) -> web.Response:
     body = await read_model(request, ApiKeyCreate)
     identity = who(request)
     url = await webhook_url(request, body.webhook_url)
+    if body.account_id is not None:
+        account = await request.app[ACCOUNTS].current(body.account_id)
+        if account is None or account.revoked:
+            raise ApiError(422, "unknown_account", "no live account has this id", "account_id")
     async with request.app[DB].begin() as conn:
         try:
             new = await create_api_key(
@@ -131,6 +136,7 @@ async def create_key(request: web.Request) -> web.Response:
                 body.role,
                 webhook_url=url,
                 created_by=identity.id if identity.kind == "user" else None,
+                account_id=body.account_id,
             )
         except ApiKeyError as exc:
             raise ApiError(422, "invalid_value", str(exc), "name") from None
@@ -139,7 +145,7 @@ async def create_key(request: web.Request) -> web.Response:
             identity.actor,
             "api_key.create",
             f"api_key:{new.id}",
-            {"name": new.name, "role": new.role.value},
+            {"name": new.name, "role": new.role.value, "account_id": body.account_id},
             request[CLIENT_ADDRESS],
         )
         row = (await conn.execute(select(api_keys).where(api_keys.c.id == new.id))).one()

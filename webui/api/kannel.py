@@ -3,7 +3,11 @@
 ``username`` is an API key's name and ``password`` the key itself; the key needs the operator
 role. The key is the only credential looked at (never the session cookie), so a POST needs no
 CSRF token. Failed keys are logged (``"Failed API key"``) and count against the client
-address in the login throttle; a blocked address gets ``429``. Answers are Kannel's:
+address in the login throttle; a blocked address gets ``429``. The key's client account
+applies: a revoked account, or an address outside its networks, is ``Authorization failed
+for sendsms`` (403, as Kannel answers a denied IP); over its throughput limit the answer is
+``429`` ``Throttled: …`` and over a quota ``429`` ``Quota exceeded: …``, both with
+``Retry-After``. Answers are Kannel's:
 ``0: Accepted for delivery`` (202); errors are ``Authorization failed for sendsms`` (403) or a
 one-line reason (400). Several recipients are separated by spaces, as in Kannel, at most
 :data:`~webui.services.sending.MAX_RECIPIENTS`. ``dlr-url`` and ``dlr-mask`` ask for Kannel-style
@@ -26,10 +30,11 @@ from webui.api.inputs import read_form
 from webui.auth import throttle
 from webui.auth.apikeys import identify_key
 from webui.auth.identity import Identity, own_credentials, public
-from webui.errors import ApiError
-from webui.keys import CLIENT_ADDRESS, DB, OPTIONS, SENDING, THROTTLE
+from webui.errors import ApiError, retry_after_header
+from webui.keys import ACCOUNTS, CLIENT_ADDRESS, DB, OPTIONS, SENDING, THROTTLE
+from webui.services.accounts import Account
 from webui.services.caller import Caller
-from webui.services.errors import ServiceError
+from webui.services.errors import QuotaExceeded, ServiceError, Throttled
 from webui.services.sending import MAX_RECIPIENTS
 from webui.webhooks.kannel import dlr_mask
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
@@ -54,22 +59,32 @@ async def _params(request: web.Request) -> Mapping[str, Any]:
     return params
 
 
-async def _authorised(request: web.Request, params: Mapping[str, Any]) -> Identity | None:
-    """The operator key named by ``username``/``password``; None (logged, counted against the
-    address) otherwise."""
+async def _authorised(
+    request: web.Request, params: Mapping[str, Any]
+) -> tuple[Identity, Account | None] | None:
+    """The operator key named by ``username``/``password`` and its account; None (logged,
+    counted against the address unless only its account's networks refused it) otherwise."""
     username = str(params.get("username", ""))[:100]
     key = str(params.get("password", ""))
+    address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         identity = await identify_key(conn, key) if key else None
-    if identity is None:
+    account = None
+    if identity is not None and identity.account_id is not None:
+        account = await request.app[ACCOUNTS].current(identity.account_id)
+    if identity is None or (account is not None and account.revoked):
         reason = "unknown_key" if key else "no_key"
     elif identity.name != username:
         reason = "wrong_username"
     elif not identity.has_role(Role.OPERATOR):
         reason = "role_too_small"
+    elif account is not None and not account.allows_address(address):
+        log.warning(
+            "API key refused: network", key=identity.name, client_address=address, path=request.path
+        )
+        return None
     else:
-        return identity
-    address = request[CLIENT_ADDRESS]
+        return identity, account
     async with request.app[DB].begin() as conn:
         await throttle.record_failure(conn, request.app[THROTTLE], address, username, "api_key")
     log.warning(
@@ -100,9 +115,10 @@ async def sendsms(request: web.Request) -> web.Response:
             path=request.path,
         )
         return text_answer(429, THROTTLED)
-    identity = await _authorised(request, params)
-    if identity is None:
+    authorised = await _authorised(request, params)
+    if authorised is None:
         return text_answer(403, AUTH_FAILED)
+    identity, account = authorised
     raw_to = str(params.get("to", ""))
     to = raw_to.strip()
     text = str(params.get("text", ""))
@@ -136,8 +152,16 @@ async def sendsms(request: web.Request) -> web.Response:
                 insert(kannel_dlr), [{"message_id": i, "url": dlr_url, "mask": mask} for i in ids]
             )
 
-    caller = Caller(identity.actor, request[CLIENT_ADDRESS])
-    await request.app[SENDING].queue_prepared(caller, prepared, key=None, extra=remember_dlr)
+    caller = Caller(identity.actor, request[CLIENT_ADDRESS], account)
+    try:
+        await request.app[SENDING].queue_prepared(caller, prepared, key=None, extra=remember_dlr)
+    except (Throttled, QuotaExceeded) as exc:
+        word = "Throttled" if isinstance(exc, Throttled) else "Quota exceeded"
+        answer = text_answer(429, f"{word}: {exc.message}")
+        answer.headers.update(retry_after_header(exc) or {})
+        return answer
+    except ServiceError as exc:
+        return text_answer(400, exc.message)
     return text_answer(202, "0: Accepted for delivery")
 
 

@@ -58,10 +58,63 @@ class ApiKeyCreate(Request):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     role: Literal["operator", "viewer"]
     webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        None, description="the client account it sends as; omitted: the account 'default'"
+    )
 
 
 class ApiKeyUpdate(Request):
     webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    rotate_webhook_secret: bool = False
+
+
+Cidr = Annotated[str, Field(min_length=1, max_length=64, examples=["192.168.10.0/24"])]
+ModemName = Annotated[str, Field(min_length=1, max_length=32)]
+Names = Annotated[list[ModemName], Field(max_length=100)]
+
+
+class AccountFields(Request):
+    system_id: Annotated[str, Field(min_length=1, max_length=15)] | None = Field(
+        None, description="SMPP system_id (null: no SMPP access)"
+    )
+    smpp_password: Annotated[str, Field(min_length=1, max_length=8)] | None = Field(
+        None, description="sets the SMPP password (at most 8 characters); never shown again"
+    )
+    tps: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        None, description="messages per second at most, across processes; null: unlimited"
+    )
+    daily_quota: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = Field(
+        None, description="messages per UTC day; null: unlimited"
+    )
+    monthly_quota: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = Field(
+        None, description="messages per UTC month; null: unlimited"
+    )
+    allowed_networks: Annotated[list[Cidr], Field(max_length=100)] = Field(
+        default_factory=list, description="client networks (CIDR) it may be used from; []: any"
+    )
+    allowed_modems: Names = Field(
+        default_factory=list, description="modems its messages may leave by; []: any"
+    )
+    incoming_modems: Names = Field(
+        default_factory=list,
+        description="modems whose incoming SMS go to its SMPP receivers; []: none",
+    )
+    incoming_as_parts: bool = Field(
+        False, description="deliver incoming long SMS as parts with UDH instead of reassembled"
+    )
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        None, description="webhook of its API keys' messages for keys without one of their own"
+    )
+
+
+class AccountCreate(AccountFields):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class AccountUpdate(AccountFields):
+    """Only the fields sent change; null clears (a limit becomes unlimited)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     rotate_webhook_secret: bool = False
 
 
@@ -217,6 +270,7 @@ class ApiKey(BaseModel):
     last_used_at: str | None
     revoked_at: str | None
     webhook_url: str | None
+    account_id: int
 
 
 class ApiKeyCreated(ApiKey):
@@ -226,6 +280,41 @@ class ApiKeyCreated(ApiKey):
 
 class ApiKeyList(BaseModel):
     api_keys: list[ApiKey]
+
+
+class AccountUsage(BaseModel):
+    today: int
+    this_month: int
+
+
+class Account(BaseModel):
+    id: int
+    name: str
+    system_id: str | None
+    smpp_enabled: bool
+    tps: float | None
+    daily_quota: int | None
+    monthly_quota: int | None
+    allowed_networks: list[str]
+    allowed_modems: list[str]
+    incoming_modems: list[str]
+    incoming_as_parts: bool
+    webhook_url: str | None
+    created_at: str | None
+    created_by: str
+    revoked_at: str | None
+    usage: AccountUsage | None = Field(
+        description="messages counted this UTC day and month; null: the account has no quota "
+        "(only accounts with a quota are counted)"
+    )
+
+
+class AccountCreated(Account):
+    webhook_secret: str = Field(description="signs its webhook deliveries; shown once")
+
+
+class AccountList(BaseModel):
+    accounts: list[Account]
 
 
 class User(BaseModel):

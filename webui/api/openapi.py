@@ -20,12 +20,15 @@ REF = "#/components/schemas/{model}"
 ERROR_STATUSES = {
     "400": "Malformed request (invalid JSON)",
     "401": "No login or API key, or the key is unknown or revoked",
-    "403": "The role is not enough, or the CSRF token is missing",
+    "403": "The role is not enough, the CSRF token is missing, or the key's account may not be "
+    "used from this address (network_not_allowed)",
     "404": "No such resource",
     "409": "Conflict with the resource's state",
     "413": "Body too large",
     "415": "Unsupported media type",
     "422": "Invalid input; error.field names it",
+    "429": "Over the account's throughput limit (rate_limited) or quota (quota_exceeded); "
+    "Retry-After says when to try again",
     "502": "The modem answered with an error",
     "503": "The database is unavailable",
     "504": "gatewayd did not answer in time",
@@ -165,6 +168,41 @@ OPERATIONS = (
         parameters=(ID,),
         role="admin",
     ),
+    Operation("get", "/api/v1/accounts", "Client accounts", m.AccountList, role="admin"),
+    Operation(
+        "post",
+        "/api/v1/accounts",
+        "Create a client account",
+        m.AccountCreated,
+        "201",
+        m.AccountCreate,
+        role="admin",
+    ),
+    Operation(
+        "get",
+        "/api/v1/accounts/{id}",
+        "One client account with its usage",
+        m.Account,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "patch",
+        "/api/v1/accounts/{id}",
+        "Change a client account (limits, networks, modems, SMPP password, webhook)",
+        m.Account,
+        body=m.AccountUpdate,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "delete",
+        "/api/v1/accounts/{id}",
+        "Revoke a client account",
+        m.Account,
+        parameters=(ID,),
+        role="admin",
+    ),
     Operation("get", "/api/v1/users", "Users", m.UserList, role="admin"),
     Operation(
         "post", "/api/v1/users", "Create a user", m.UserCreated, "201", m.UserCreate, role="admin"
@@ -219,6 +257,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.UserCreate,
     m.UserUpdate,
     m.PasswordChange,
+    m.AccountCreate,
+    m.AccountUpdate,
     m.ErrorBody,
     m.Message,
     m.MessageBatch,
@@ -233,6 +273,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.User,
     m.UserCreated,
     m.UserList,
+    m.Account,
+    m.AccountCreated,
+    m.AccountList,
     m.AuditPage,
     m.WebhookDelivery,
     m.WebhookDeliveryPage,
@@ -247,6 +290,8 @@ REQUEST_MODELS = {
     m.UserCreate,
     m.UserUpdate,
     m.PasswordChange,
+    m.AccountCreate,
+    m.AccountUpdate,
 }
 
 

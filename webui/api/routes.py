@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webui.api import access, health, inbox, kannel, messages, metrics, modems, openapi, records
+from webui.api import (
+    access,
+    accounts,
+    health,
+    inbox,
+    kannel,
+    messages,
+    metrics,
+    modems,
+    openapi,
+    records,
+)
 
 
 def register(app: web.Application) -> None:
@@ -16,5 +27,6 @@ def register(app: web.Application) -> None:
     modems.register(router)
     metrics.register(router)
     access.register(router)
+    accounts.register(router)
     records.register(router)
     kannel.register(router)

@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from webui.errors import ApiError
-from webui.keys import CLIENT_ADDRESS, IDENTITY
+from webui.keys import ACCOUNT, CLIENT_ADDRESS, IDENTITY
 from webui.services.caller import Caller
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -19,7 +19,7 @@ MAX_IDEMPOTENCY_KEY = 255
 def caller_of(request: web.Request) -> Caller:
     identity = request[IDENTITY]
     assert identity is not None, "the auth middleware lets no anonymous request through"
-    return Caller(identity.actor, request[CLIENT_ADDRESS])
+    return Caller(identity.actor, request[CLIENT_ADDRESS], request.get(ACCOUNT))
 
 
 def idempotency_key(request: web.Request) -> str | None:

@@ -133,6 +133,7 @@ async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:
                 api_keys.c.key_hash,
                 api_keys.c.revoked_at,
                 api_keys.c.last_used_at,
+                api_keys.c.account_id,
             ).where(api_keys.c.key_hash == digest)
         )
     ).first()
@@ -141,7 +142,9 @@ async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:
     now = utc_now()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         await conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
-    return Identity(kind="api_key", id=row.id, name=row.name, role=Role(row.role))
+    return Identity(
+        kind="api_key", id=row.id, name=row.name, role=Role(row.role), account_id=row.account_id
+    )
 
 
 async def key_alive(conn: AsyncConnection, key_id: int) -> bool:
@@ -201,6 +204,7 @@ def key_json(row: Any) -> dict[str, Any]:
         "last_used_at": iso(row.last_used_at),
         "revoked_at": iso(row.revoked_at),
         "webhook_url": row.webhook_url,
+        "account_id": row.account_id,
     }
 
 

@@ -50,6 +50,8 @@ class Identity:
     enrolment form."""
     session_id: str | None = None
     """The server-side session (``web_sessions.id``) of a signed-in user."""
+    account_id: int | None = None
+    """The client account of an API key (users have none)."""
 
     @property
     def actor(self) -> str:

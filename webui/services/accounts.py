@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -185,6 +186,12 @@ class Admission:
             log.warning("Admission not given back", account_id=account.id, error=str(exc))
 
 
+CACHE_SECONDS = 5.0
+"""How long :meth:`Accounts.current` trusts an account it read. A change made in this process,
+or announced on the bus (:class:`~gatewayd.events.AccountChanged`), drops it at once; this only
+bounds how long a lost announcement could leave a revoked account working."""
+
+
 class Accounts:
     """The client accounts of one process (a web process, the SMPP server)."""
 
@@ -199,6 +206,25 @@ class Accounts:
         self.password_work = password_work
         self.throttle_policy = throttle_policy
         self.buckets = buckets
+        self._cache: dict[int, tuple[float, Account | None]] = {}
+
+    async def current(self, account_id: int) -> Account | None:
+        """The account as read at most :data:`CACHE_SECONDS` ago; None when it does not exist.
+        For the request path: an API key's every request needs its account."""
+        now = time.monotonic()
+        cached = self._cache.get(account_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.db.read() as conn:
+            account = await load_account(conn, account_id)
+        if len(self._cache) >= 10_000:
+            self._cache.clear()
+        self._cache[account_id] = (now + CACHE_SECONDS, account)
+        return account
+
+    def forget(self, account_id: int) -> None:
+        """Drop a changed account from the cache."""
+        self._cache.pop(account_id, None)
 
     async def get(self, account_id: int) -> Account:
         """The account (revoked ones too: callers check :attr:`Account.revoked`)."""

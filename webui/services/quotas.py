@@ -1,7 +1,7 @@
 """Daily and monthly quotas of client accounts, counted durably in ``account_usage``.
 
 A quota counts messages (not parts) per UTC day and UTC month. Taking ``n`` messages is one
-upsert per period with a quota, in one transaction::
+upsert per period (both are counted once the account has any quota), in one transaction::
 
     INSERT INTO account_usage (account_id, period, starts, used) VALUES (:id, 'day', :day, :n)
     ON CONFLICT (account_id, period, starts)
@@ -75,15 +75,17 @@ class Taken:
 async def take(
     conn: AsyncConnection, account_id: int, limits: Limits, count: int, now: datetime
 ) -> Taken:
-    """Count ``count`` messages against every quota the account has, or raise
-    :class:`QuotaExceeded` (roll the transaction back then: a period may have been counted)."""
+    """Count ``count`` messages in the day and the month, or raise :class:`QuotaExceeded` when
+    a quota cannot take them (roll the transaction back then: a period may have been counted).
+    Both periods are counted once the account has any quota, so its usage reads whole."""
     periods: list[tuple[UsagePeriod, date]] = []
     for period in UsagePeriod:
         limit = limits.of(period)
-        if limit is None:
-            continue
         starts = period_start(period, now)
-        if count > limit or not await _add_within(conn, account_id, period, starts, count, limit):
+        if (limit is not None and count > limit) or not await _add_within(
+            conn, account_id, period, starts, count, limit
+        ):
+            assert limit is not None
             used = await _used(conn, account_id, period, starts)
             raise QuotaExceeded(period.value, period_end(period, now), limit, max(0, limit - used))
         periods.append((period, starts))
@@ -96,7 +98,7 @@ async def _add_within(
     period: UsagePeriod,
     starts: date,
     count: int,
-    limit: int,
+    limit: int | None,
 ) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(account_usage).values(
@@ -106,7 +108,7 @@ async def _add_within(
     statement = insert.on_conflict_do_update(
         index_elements=["account_id", "period", "starts"],
         set_={"used": total},
-        where=total <= limit,
+        where=None if limit is None else total <= limit,
     ).returning(account_usage.c.used)
     return (await conn.execute(statement)).first() is not None
 

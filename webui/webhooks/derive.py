@@ -13,15 +13,17 @@ shape (documented in docs/api.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.events import MessageReceived, MessageStatusChanged
 from gatewayd.queue.view import iso
 from gatewayd.store import (
+    accounts,
     api_keys,
     incoming_messages,
     kannel_dlr,
@@ -70,13 +72,52 @@ async def move_cursor(conn: AsyncConnection, name: str, position: int, now: date
     )
 
 
-async def _key_webhooks(conn: AsyncConnection) -> dict[int, str]:
+@dataclass(frozen=True)
+class KeyHook:
+    """Where a live key's events go: its own webhook URL, or else its account's
+    (``account_id`` set then)."""
+
+    url: str
+    account_id: int | None = None
+
+
+async def _key_webhooks(conn: AsyncConnection) -> dict[int, KeyHook]:
+    """Each live key of a live account with a webhook: the key's own, else the account's."""
     rows = await conn.execute(
-        select(api_keys.c.id, api_keys.c.webhook_url).where(
-            api_keys.c.revoked_at.is_(None), api_keys.c.webhook_url.is_not(None)
+        select(
+            api_keys.c.id,
+            api_keys.c.webhook_url,
+            accounts.c.id.label("account_id"),
+            accounts.c.webhook_url.label("account_url"),
         )
+        .select_from(api_keys.join(accounts, api_keys.c.account_id == accounts.c.id))
+        .where(
+            api_keys.c.revoked_at.is_(None),
+            accounts.c.revoked_at.is_(None),
+            or_(api_keys.c.webhook_url.is_not(None), accounts.c.webhook_url.is_not(None)),
+        )
+        .order_by(api_keys.c.id)
     )
-    return {row.id: row.webhook_url for row in rows}
+    return {
+        row.id: KeyHook(row.webhook_url)
+        if row.webhook_url
+        else KeyHook(row.account_url, row.account_id)
+        for row in rows
+    }
+
+
+def _once_per_account(hooks: dict[int, KeyHook]) -> dict[int, str]:
+    """Destinations of an event for everyone: each key's own webhook, and each account's
+    webhook once (under its first key without one of its own)."""
+    seen: set[int] = set()
+    out: dict[int, str] = {}
+    for key_id, hook in hooks.items():
+        if hook.account_id is not None:
+            if hook.account_id in seen:
+                continue
+            seen.add(hook.account_id)
+        out[key_id] = hook.url
+    return out
 
 
 def creator_key(created_by: str) -> int | None:
@@ -161,7 +202,7 @@ async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag:
         if message.callback_url:
             rows.append({**base, "url": message.callback_url})
         if key_id is not None and key_id in hooks:
-            rows.append({**base, "url": hooks[key_id]})
+            rows.append({**base, "url": hooks[key_id].url})
         dlr = dlrs.get(message.id)
         kind = dlr_type(event.status, dlr.mask) if dlr is not None else None
         if dlr is not None and kind is not None:
@@ -209,7 +250,7 @@ async def derive_received(conn: AsyncConnection, now: datetime, commit_lag: floa
         ready.append(row)
     if not ready:
         return 0
-    hooks = await _key_webhooks(conn)
+    hooks = _once_per_account(await _key_webhooks(conn))
     rows = [
         {
             "event": MessageReceived.TYPE,

@@ -24,7 +24,14 @@ from yarl import URL
 
 from gatewayd.bus import Bus
 from gatewayd.events import EVENTS, MessageReceived, MessageStatusChanged
-from gatewayd.store import Database, DatabaseUnavailable, api_keys, utc_now, webhook_deliveries
+from gatewayd.store import (
+    Database,
+    DatabaseUnavailable,
+    accounts,
+    api_keys,
+    utc_now,
+    webhook_deliveries,
+)
 from webui.addresses import GuardedResolver, RefusedAddress
 from webui.options import WebOptions
 from webui.webhooks.derive import derive_received, derive_status_events
@@ -156,19 +163,38 @@ class Dispatcher:
             claimed = await claim_due(conn, utc_now(), CLAIM_BATCH)
             secrets = await self._secrets(conn, claimed)
         if claimed:
-            await asyncio.gather(
-                *(self.deliver(row, secrets.get(row.api_key_id)) for row in claimed)
-            )
+            await asyncio.gather(*(self.deliver(row, secrets.get(row.id)) for row in claimed))
         return bool(claimed) or derived > 0
 
     async def _secrets(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, str]:
+        """Each delivery's signing secret, by delivery id: the key's, except for a delivery to
+        the webhook of the key's account (the key has none of its own), signed with the
+        account's secret."""
         ids = {row.api_key_id for row in rows if row.api_key_id is not None}
         if not ids:
             return {}
         result = await conn.execute(
-            select(api_keys.c.id, api_keys.c.webhook_secret).where(api_keys.c.id.in_(ids))
+            select(
+                api_keys.c.id,
+                api_keys.c.webhook_url,
+                api_keys.c.webhook_secret,
+                accounts.c.webhook_url.label("account_url"),
+                accounts.c.webhook_secret.label("account_secret"),
+            )
+            .select_from(api_keys.join(accounts, api_keys.c.account_id == accounts.c.id))
+            .where(api_keys.c.id.in_(ids))
         )
-        return {row.id: row.webhook_secret for row in result if row.webhook_secret}
+        keys = {key.id: key for key in result}
+        secrets: dict[int, str] = {}
+        for row in rows:
+            key = keys.get(row.api_key_id)
+            if key is None:
+                continue
+            to_account = not key.webhook_url and key.account_url and row.url == key.account_url
+            secret = key.account_secret if to_account else key.webhook_secret
+            if secret:
+                secrets[row.id] = secret
+        return secrets
 
     async def deliver(self, row: Any, secret: str | None) -> None:
         status: int | None = None

@@ -1,6 +1,8 @@
 """Webhooks end to end: events in the database become signed POSTs to a receiver, failures
 are retried with backoff, deliveries made while no web process ran are not lost, replay, and
-Kannel-style dlr-url calls."""
+Kannel-style dlr-url calls; with client accounts, a key's own webhook wins, a key without one
+uses its account's (signed with the account's secret), and incoming messages reach an
+account's webhook once."""
 
 from __future__ import annotations
 
@@ -16,10 +18,18 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select, update
 
 from gatewayd.config import Settings
-from gatewayd.store import api_keys, incoming_messages, message_events, messages, utc_now
+from gatewayd.store import (
+    accounts,
+    api_keys,
+    incoming_messages,
+    message_events,
+    messages,
+    utc_now,
+)
 from gatewayd.store import webhook_deliveries as deliveries
 from tests.integration.web.conftest import WebEnv, make_web_env, settings_for
 from webui.addresses import AddressPolicy
+from webui.auth.apikeys import create_api_key
 from webui.options import WebOptions, options_from_settings
 from webui.webhooks.signing import verify
 
@@ -231,3 +241,71 @@ async def test_kannel_sendsms_and_dlr_url(web: WebEnv, receiver: Receiver) -> No
     await mark(web, message_id, "delivered")
     _, _, path = await receiver.next()
     assert path == f"/dlr?type=1&to=%2B5511987654321&id={message_id}"
+
+
+# -- client accounts: a key's own webhook wins, else its account's --------------------------
+
+
+async def account_hook(web: WebEnv, url: str) -> str:
+    """Give the default account (that of the seeded keys) a webhook; its secret."""
+    async with web.db.begin() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.name == "default").values(webhook_url=url)
+        )
+        secret = (
+            await conn.execute(
+                select(accounts.c.webhook_secret).where(accounts.c.name == "default")
+            )
+        ).scalar_one()
+    if secret is None:
+        async with web.db.begin() as conn:
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.name == "default")
+                .values(webhook_secret="account-secret")
+            )
+        secret = "account-secret"
+    return str(secret)
+
+
+async def test_keys_without_a_webhook_use_their_accounts(web: WebEnv, receiver: Receiver) -> None:
+    secret = await account_hook(web, receiver.url("/account"))
+    message_id = await send_one(web)
+    await mark(web, message_id, "delivered")
+    headers, body, path = await receiver.next()
+    assert path == "/account"
+    assert verify(secret, body, headers["X-Signature"])
+    assert json.loads(body)["id"] == message_id
+
+
+async def test_a_keys_own_webhook_wins(web: WebEnv, receiver: Receiver) -> None:
+    await account_hook(web, receiver.url("/account"))
+    async with web.db.begin() as conn:
+        key = (await conn.execute(select(api_keys).where(api_keys.c.name == "operator-key"))).one()
+        await conn.execute(
+            update(api_keys).where(api_keys.c.id == key.id).values(webhook_url=receiver.url("/key"))
+        )
+    message_id = await send_one(web)
+    await mark(web, message_id, "delivered")
+    headers, body, path = await receiver.next()
+    assert path == "/key"
+    assert verify(key.webhook_secret, body, headers["X-Signature"])
+
+
+async def test_incoming_reaches_an_account_once(web: WebEnv, receiver: Receiver) -> None:
+    secret = await account_hook(web, receiver.url("/account"))
+    async with web.db.begin() as conn:
+        await create_api_key(conn, "third-key", "operator")  # a third key of the account
+        await conn.execute(
+            insert(incoming_messages).values(
+                sender="+5511911112222",
+                text="Oi",
+                modem="m0",
+                received_at=utc_now(),
+                dedupe_key="account-once",
+            )
+        )
+    headers, body, path = await receiver.next()
+    assert (path, json.loads(body)["text"]) == ("/account", "Oi")
+    assert verify(secret, body, headers["X-Signature"])
+    assert receiver.received.empty()

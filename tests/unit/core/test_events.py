@@ -19,6 +19,7 @@ from gatewayd.events import (
     EVENTS,
     REPLY_PREFIX,
     WAKE,
+    AccountChanged,
     Channel,
     CommandAnswer,
     Event,
@@ -61,6 +62,7 @@ EXAMPLES: list[tuple[Channel[Event], Event]] = [
     (WAKE, WakeUp.queued(3, ["sim1", None, "sim0", "sim1"])),
     (ACCESS, SessionsEnded(user_id=5)),
     (ACCESS, KeyRevoked(key_id=9)),
+    (ACCESS, AccountChanged(account_id=4)),
     (COMMANDS, Sealed(envelope={"v": 1, "nonce": "n", "body": {"type": "ussd"}})),
 ]
 BODIES: list[Event] = [
