@@ -1,4 +1,5 @@
-"""The ``webui`` command line: ``run``, ``smpp``, users, API keys and ``security-check``.
+"""The ``webui`` command line: ``run``, ``smpp``, users, API keys, SMPP accounts and
+``security-check``.
 
 Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
 raise :class:`gatewayd.config.command_line.CliError`, printed as one line (never a traceback).
@@ -19,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "webui.cli.smpp",
     "webui.cli.users",
     "webui.cli.apikeys",
+    "webui.cli.accounts",
     "webui.cli.security_check",
 )
 
@@ -26,8 +28,8 @@ SUBCOMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webui",
-        description="SMS gateway web UI and API: serve it (and the SMPP server), manage users "
-        "and API keys, audit the deployment.",
+        description="SMS gateway web UI and API: serve it (and the SMPP server), manage "
+        "users, API keys and client accounts, audit the deployment.",
     )
     parser.add_argument("--version", action="version", version=f"webui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -10,8 +10,11 @@ import argparse
 import asyncio
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gatewayd.config.command_line import CliError, add_config_argument, add_parser
-from gatewayd.store import Database
+from gatewayd.store import Database, accounts
 from webui.addresses import AddressPolicy
 from webui.audit import record
 from webui.auth.apikeys import (
@@ -31,6 +34,11 @@ def register(subparsers: Any) -> None:
     parser = add_parser(subparsers, "create-api-key", "create an API key (printed once)")
     parser.add_argument("name", help="what the key is for, e.g. 'erp' or 'zabbix'")
     parser.add_argument("--role", required=True, choices=("operator", "viewer"))
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="the client account it sends as, with its limits (default: the account 'default')",
+    )
     parser.add_argument(
         "--webhook-url",
         metavar="URL",
@@ -62,13 +70,16 @@ def run_create_api_key(args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> NewApiKey:
         async with db.begin() as conn:
-            new = await create_api_key(conn, args.name, args.role, webhook_url=webhook_url)
+            account_id = await _account_id(conn, args.account)
+            new = await create_api_key(
+                conn, args.name, args.role, webhook_url=webhook_url, account_id=account_id
+            )
             await record(
                 conn,
                 "cli",
                 "api_key.create",
                 f"api_key:{new.id}",
-                {"name": new.name, "role": new.role.value},
+                {"name": new.name, "role": new.role.value, "account_id": account_id},
             )
             return new
 
@@ -81,6 +92,24 @@ def run_create_api_key(args: argparse.Namespace) -> int:
     print("the key (shown once, store it now):")
     print(new.key)
     return 0
+
+
+async def _account_id(conn: AsyncConnection, name: str | None) -> int | None:
+    """The id of the live account named ``name`` (any case); None for the default one."""
+    if name is None:
+        return None
+    found = (
+        await conn.execute(
+            select(accounts.c.id, accounts.c.revoked_at).where(
+                accounts.c.name_key == name.strip().lower()
+            )
+        )
+    ).first()
+    if found is None:
+        raise CliError(f"there is no account named {name!r}")
+    if found.revoked_at is not None:
+        raise CliError(f"the account {name!r} is revoked")
+    return int(found.id)
 
 
 def run_list_api_keys(args: argparse.Namespace) -> int:
