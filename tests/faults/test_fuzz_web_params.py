@@ -70,6 +70,20 @@ COMPOSE_FIELDS = (
     "status_report",
     "next",
 )
+ACCOUNT_FIELDS = (
+    "name",
+    "tps",
+    "daily_quota",
+    "monthly_quota",
+    "allowed_networks",
+    "allowed_modems",
+    "incoming_modems",
+    "incoming_as_parts",
+    "system_id",
+    "smpp_password",
+    "webhook_url",
+    "rotate_webhook_secret",
+)
 KANNEL_FIELDS = ("username", "password", "to", "text", "dlr-url", "dlr-mask")
 SEND_HEADERS = ("Idempotency-Key",)
 MODEM_COMMAND = (504,)
@@ -122,6 +136,11 @@ ROUTES: dict[str, Params] = {
     "GET /admin/api-keys": Params(),
     "POST /admin/api-keys": Params(form=("name", "role")),
     "POST /admin/api-keys/{id}/revoke": Params(),
+    "GET /admin/accounts": Params(),
+    "POST /admin/accounts": Params(form=("name",)),
+    "GET /admin/accounts/{id}": Params(),
+    "POST /admin/accounts/{id}": Params(form=ACCOUNT_FIELDS),
+    "POST /admin/accounts/{id}/revoke": Params(),
     "GET /admin/webhooks": Params(query=("status",)),
     "POST /admin/webhooks/{id}/replay": Params(),
     "GET /admin/audit": Params(query=("before", "actor")),
@@ -146,6 +165,11 @@ ROUTES: dict[str, Params] = {
     "POST /api/v1/api-keys": Params(json=b"{}"),
     "PATCH /api/v1/api-keys/{id}": Params(json=b"{}"),
     "POST /api/v1/api-keys/{id}/revoke": Params(),
+    "GET /api/v1/accounts": Params(),
+    "POST /api/v1/accounts": Params(json=b'{"name": "fuzz"}'),
+    "GET /api/v1/accounts/{id}": Params(),
+    "PATCH /api/v1/accounts/{id}": Params(json=b"{}"),
+    "DELETE /api/v1/accounts/{id}": Params(),
     "GET /api/v1/users": Params(),
     "POST /api/v1/users": Params(json=b"{}"),
     "PATCH /api/v1/users/{id}": Params(json=b"{}"),

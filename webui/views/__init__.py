@@ -2,6 +2,7 @@
 
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
+:mod:`.accounts` (client accounts),
 :mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
 Role rules are declared on the handlers (``@requires``) and enforced by the authentication
 middleware, so a hidden button and a refused request always agree.
@@ -15,6 +16,7 @@ from aiohttp import web
 from webui import i18n, live
 from webui.views import (
     account,
+    accounts,
     addressbook,
     admin,
     compose,
@@ -42,6 +44,7 @@ def register(app: web.Application) -> None:
     modems.register(router)
     addressbook.register(router)
     admin.register(router)
+    accounts.register(router)
     settings.register(router)
     account.register(router)
     two_factor.register(router)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import CookieJar
-from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from gatewayd.store import accounts, audit_log, messages
-from tests.integration.web.conftest import WebEnv, login
+from tests.integration.web.conftest import WebEnv, csrf_from, login
 
 NUMBER = "+5511987654321"
 
@@ -146,15 +144,12 @@ async def test_only_admins_see_or_touch_accounts(web: WebEnv) -> None:
                 method, path, json={"name": "x"}, headers=web.bearer(role)
             )
             assert answer.status == 403, (role, method, path)
-    server = web.client.server
     for role in ("operator", "viewer"):
-        browser = TestClient(server, cookie_jar=CookieJar(unsafe=True))  # type: ignore[arg-type]
-        try:
-            assert (await login(browser, role)).status == 303
-            assert (await browser.get("/api/v1/accounts")).status == 403
-            assert (await browser.get("/accounts")).status == 403
-        finally:
-            await browser.close()
+        web.client.session.cookie_jar.clear()
+        assert (await login(web.client, role)).status == 303
+        assert (await web.client.get("/api/v1/accounts")).status == 403
+        assert (await web.client.get("/admin/accounts")).status == 403
+        assert (await web.client.get("/admin/accounts/1")).status == 403
 
 
 async def test_over_the_throughput_limit_is_429_with_retry_after(web: WebEnv) -> None:
@@ -249,3 +244,52 @@ async def test_kannel_endpoint_answers_limits_in_its_own_words(web: WebEnv) -> N
     assert (await web.client.post("/cgi-bin/sendsms", data=form)).status == 202
     over = await web.client.post("/cgi-bin/sendsms", data=form)
     assert over.status == 429 and (await over.text()).startswith("Quota exceeded: ")
+
+
+async def test_admin_pages_create_edit_and_revoke(web: WebEnv) -> None:
+    await as_admin(web)
+    page = await web.client.get("/admin/accounts")
+    html = await page.text()
+    assert page.status == 200 and 'data-account="default"' in html
+    token = csrf_from(html)
+
+    made = await web.client.post(
+        "/admin/accounts", data={"name": "portal", "csrf_token": token}, allow_redirects=False
+    )
+    assert made.status == 303
+    location = made.headers["Location"]
+    form = {
+        "csrf_token": token,
+        "name": "portal",
+        "tps": "2,5",
+        "daily_quota": "100",
+        "monthly_quota": "",
+        "allowed_networks": "10.0.0.0/8\n192.168.0.0/16",
+        "allowed_modems": "gsm1, gsm2",
+        "incoming_modems": "gsm1",
+        "incoming_as_parts": "on",
+        "system_id": "portal",
+        "smpp_password": "abc12345",
+        "webhook_url": "",
+    }
+    saved = await web.client.post(location, data=form, allow_redirects=False)
+    assert saved.status == 303
+    account_id = int(location.rsplit("/", 1)[1])
+    shown = await (await web.client.get(f"/api/v1/accounts/{account_id}")).json()
+    assert (shown["tps"], shown["daily_quota"], shown["monthly_quota"]) == (2.5, 100, None)
+    assert shown["allowed_networks"] == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert shown["allowed_modems"] == ["gsm1", "gsm2"] and shown["incoming_as_parts"] is True
+    assert shown["smpp_enabled"] is True
+
+    too_long = await web.client.post(
+        location, data={**form, "smpp_password": "123456789"}, allow_redirects=True
+    )
+    assert "at most 8 characters" in await too_long.text()
+
+    edit = await (await web.client.get(location)).text()
+    assert "abc12345" not in edit and "$argon2" not in edit
+    revoked = await web.client.post(
+        f"{location}/revoke", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert revoked.status == 303
+    assert (await (await web.client.get(f"/api/v1/accounts/{account_id}")).json())["revoked_at"]
