@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import PreparedMessage
-from gatewayd.store import Database, accounts, utc_now
+from gatewayd.store import MAX_SYSTEM_ID, Database, accounts, utc_now
 from webui.auth import throttle
 from webui.auth.passwords import PasswordWork
 from webui.services import quotas
@@ -192,6 +192,12 @@ or announced on the bus (:class:`~gatewayd.events.AccountChanged`), drops it at 
 bounds how long a lost announcement could leave a revoked account working."""
 
 
+def _printable(text: str) -> str:
+    """``text`` with what no column can store (NUL, unpaired surrogates) and other control
+    characters replaced: a bind's system_id is hostile input until it matches an account."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:64])
+
+
 class Accounts:
     """The client accounts of one process (a web process, the SMPP server)."""
 
@@ -244,13 +250,15 @@ class Accounts:
         own limit, the address) is ``locked_out`` for the window, the right password
         included. Each refusal is logged as ``"Failed SMPP bind"``.
         """
+        system_id = _printable(system_id)
         key = SMPP_THROTTLE_PREFIX + system_id
         async with self.db.begin() as conn:
             if await throttle.refusal(conn, self.throttle_policy, client_address, key):
                 return await self._refuse("locked_out", system_id, client_address)
-            row = (
-                await conn.execute(select(accounts).where(accounts.c.system_id == system_id))
-            ).first()
+            row = None
+            if len(system_id) <= MAX_SYSTEM_ID:
+                query = select(accounts).where(accounts.c.system_id == system_id)
+                row = (await conn.execute(query)).first()
         password_hash = row.smpp_password_hash if row is not None else None
         account = account_from_row(row) if row is not None else None
         if account is not None and not account.allows_address(client_address):

@@ -189,3 +189,17 @@ async def test_smpp_binds(db: Database, log_capture: LogCapture) -> None:
         "client_address": "127.0.0.2",
         "reason": "locked_out",
     }.items() <= (failed[-1].items())
+
+
+@pytest.mark.parametrize(
+    ("system_id", "password"),
+    [("esme\x00", "x"), ("x" * 300, "x"), ("\ud800", "x"), ("esme1", "\x00" * 20), ("", "")],
+)
+async def test_hostile_binds_are_refused_not_crashed(
+    db: Database, system_id: str, password: str, log_capture: LogCapture
+) -> None:
+    await add_account(db, "smpp", system_id="esme1", smpp_password_hash=hash_password("secret1"))
+    with pytest.raises(BindRefused) as refused:
+        await service(db).authenticate_smpp(system_id, password, "127.0.0.1")
+    assert refused.value.reason in ("unknown_system_id", "wrong_password")
+    assert log_capture.events("Failed SMPP bind")
