@@ -112,6 +112,12 @@ class LiveStreams:
             if not await allowed(self._app, stream.identity):
                 stream.subscription.end(ENDED)
 
+    async def recheck_keys_of(self, account_id: int) -> None:
+        """Close the streams of the keys of a client account that no longer holds."""
+        for (kind, owner_id), streams in list(self._by_owner.items()):
+            if kind == "api_key" and any(s.identity.account_id == account_id for s in streams):
+                await self.recheck(kind, owner_id)
+
 
 LIVE_STREAMS: web.AppKey[LiveStreams] = web.AppKey("live_streams", LiveStreams)
 

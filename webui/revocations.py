@@ -8,7 +8,7 @@ web processes act on a change at once rather than at their next check:
   open live streams (``/events``) of that user re-check their session and close when it ended;
 - ``api_key.revoked``: the key leaves the key cache, and its live streams close;
 - ``account.changed``: the client account leaves the account cache (a revoked account's keys
-  stop working, new limits apply).
+  stop working, new limits apply), and its keys' live streams close when it was revoked.
 
 An announcement carries only an id and makes listeners *re-check the database*, so a forged one
 on Redis can close nothing that is still valid. With no Redis the bus is in-process; a change
@@ -52,6 +52,7 @@ async def _handle(app: web.Application, event: AccessEvent) -> None:
         await app[LIVE_STREAMS].recheck("api_key", event.key_id)
     elif isinstance(event, AccountChanged):
         app[ACCOUNTS].forget(event.account_id)
+        await app[LIVE_STREAMS].recheck_keys_of(event.account_id)
     else:
         await app[LIVE_STREAMS].recheck("user", event.user_id)
 

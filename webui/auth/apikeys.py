@@ -148,10 +148,14 @@ async def identify_key(conn: AsyncConnection, key: str) -> Identity | None:
 
 
 async def key_alive(conn: AsyncConnection, key_id: int) -> bool:
-    """Whether a key still exists and is not revoked."""
-    revoked = await conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id))
+    """Whether a key still exists and neither it nor its account is revoked."""
+    revoked = await conn.execute(
+        select(api_keys.c.revoked_at, accounts.c.revoked_at.label("account_revoked_at"))
+        .select_from(api_keys.join(accounts, api_keys.c.account_id == accounts.c.id))
+        .where(api_keys.c.id == key_id)
+    )
     row = revoked.first()
-    return row is not None and row.revoked_at is None
+    return row is not None and row.revoked_at is None and row.account_revoked_at is None
 
 
 async def revoke_api_key(conn: AsyncConnection, key_id: int) -> bool:

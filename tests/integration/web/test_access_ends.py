@@ -1,7 +1,8 @@
 """Access that must end at once, in one web process (the multi-process half is
 ``tests/acceptance/test_web_processes_share_access.py``): a copied session cookie after sign-out,
 open live streams (``/events``) after sign-out, a password change, a disabled user or a new
-role, a key revoked on the admin page, and the cap on live streams per user."""
+role, a key revoked on the admin page, a client account revoked (its keys and their streams),
+and the cap on live streams per user."""
 
 from __future__ import annotations
 
@@ -143,6 +144,33 @@ async def test_a_key_revoked_on_the_admin_page_is_refused_at_once(
     assert revoked.status == 303
     assert (await web.client.get("/api/v1/messages", headers=bearer)).status == 401
     assert b"event: session.ended" in await ended(stream)
+
+
+async def test_a_revoked_account_ends_its_keys_and_their_streams_at_once(
+    web: WebEnv, browsers: list[Client]
+) -> None:
+    admin = browsers[0]
+    token = await signed_in(admin, "admin")
+    made = await admin.post(
+        "/api/v1/accounts", json={"name": "erp"}, headers={"X-CSRF-Token": token}
+    )
+    account_id = (await made.json())["id"]
+    key = await admin.post(
+        "/api/v1/api-keys",
+        json={"name": "erp-key", "role": "viewer", "account_id": account_id},
+        headers={"X-CSRF-Token": token},
+    )
+    bearer = {"Authorization": f"Bearer {(await key.json())['key']}"}
+    assert (await web.client.get("/api/v1/messages", headers=bearer)).status == 200  # cached
+    stream = await open_stream(web.client, **bearer)
+
+    revoked = await admin.post(
+        f"/admin/accounts/{account_id}/revoke", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert revoked.status == 303
+    assert (await web.client.get("/api/v1/messages", headers=bearer)).status == 401
+    assert b"event: session.ended" in await ended(stream)
+    assert (await web.client.get("/api/v1/messages", headers=web.bearer("viewer"))).status == 200
 
 
 async def test_streams_of_closed_tabs_do_not_count_against_the_cap(web: WebEnv) -> None:
