@@ -50,7 +50,7 @@ class DeliveryPump:
         self.receivers = receivers
         self.poll_interval = poll_interval
         self.redelivery_delay = timedelta(seconds=redelivery_delay)
-        self.lease = timedelta(seconds=response_timeout + 10.0)
+        self.lease = timedelta(seconds=response_timeout + 5.0)
         self.commit_lag = 0.0 if db.dialect_name == "sqlite" else commit_lag
         self.default_alphabet: DefaultAlphabet = default_alphabet
         self.wake = asyncio.Event()
