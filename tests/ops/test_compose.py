@@ -122,8 +122,10 @@ def test_up_with_the_shipped_env_starts_the_whole_product(tmp_path: Path) -> Non
     assert services["gatewayd"]["profiles"] == ["modems"]
     for name, service in services.items():
         assert "gatewayd" not in service.get("depends_on", {}), name
-    with_smpp = (REPO / ".env.example").read_text().replace(
-        "COMPOSE_PROFILES=modems\n", "COMPOSE_PROFILES=modems,smpp\n"
+    with_smpp = (
+        (REPO / ".env.example")
+        .read_text()
+        .replace("COMPOSE_PROFILES=modems\n", "COMPOSE_PROFILES=modems,smpp\n")
     )
     assert started_by_up(tmp_path, with_smpp) == sorted([*EVERY_SERVICE, "smpp"])
     smpp = resolved("--profile", "smpp")["services"]["smpp"]
