@@ -9,9 +9,11 @@ port against a test database, and a raw client that speaks our own codec over a 
             answer = await client.bind("erp", "secret")
             resp = await client.request(SubmitSm(...))
 
-The client answers the server's ``enquire_link`` itself and queues every ``deliver_sm`` in
-:attr:`SmppClient.delivered`, acknowledging it with ``ESME_ROK`` unless told otherwise
-(:attr:`SmppClient.ack_status`, or ``None``: no answer at all).
+The client answers the server's ``enquire_link`` and ``unbind`` itself (unless
+:attr:`SmppClient.answers_requests` is false; either way they are queued in
+:attr:`SmppClient.requests`) and queues every ``deliver_sm`` in :attr:`SmppClient.delivered`,
+acknowledging it with ``ESME_ROK`` unless told otherwise (:attr:`SmppClient.ack_status`, or
+``None``: no answer at all).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from gatewayd.smpp.pdu import (
     EnquireLinkResp,
     Pdu,
     Unbind,
+    UnbindResp,
 )
 from gatewayd.store import Database, accounts, message_parts, utc_now
 from webui.auth.passwords import hash_password
@@ -120,7 +123,7 @@ class SmppClient:
         self.delivered: asyncio.Queue[DeliverSm] = asyncio.Queue()
         self.requests: asyncio.Queue[Pdu] = asyncio.Queue()
         self.ack_status: int | None = CommandStatus.ESME_ROK
-        self.answer_enquire_link = True
+        self.answers_requests = True
         self.closed = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
@@ -204,8 +207,13 @@ class SmppClient:
             return
         if pdu.command_id == CommandId.ENQUIRE_LINK:
             self.requests.put_nowait(pdu)
-            if self.answer_enquire_link:
+            if self.answers_requests:
                 self.send(EnquireLinkResp(sequence_number=pdu.sequence_number))
+            return
+        if pdu.command_id == CommandId.UNBIND:
+            self.requests.put_nowait(pdu)
+            if self.answers_requests:
+                self.send(UnbindResp(sequence_number=pdu.sequence_number))
             return
         if isinstance(pdu, DeliverSm):
             self.delivered.put_nowait(pdu)

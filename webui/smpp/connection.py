@@ -37,7 +37,13 @@ from typing import Protocol
 import structlog
 
 from gatewayd.smpp.codec import decode, encode
-from gatewayd.smpp.constants import RESPONSE_BIT, CommandId, CommandStatus
+from gatewayd.smpp.constants import (
+    INTERFACE_VERSION,
+    RESPONSE_BIT,
+    CommandId,
+    CommandStatus,
+    Tag,
+)
 from gatewayd.smpp.errors import EncodeError, PduError
 from gatewayd.smpp.frames import FrameBuffer
 from gatewayd.smpp.pdu import (
@@ -53,6 +59,7 @@ from gatewayd.smpp.pdu import (
     UnbindResp,
     response_for,
 )
+from gatewayd.smpp.tlv import Tlv
 from webui.smpp.session import BIND_STATES, SUBMITTING, BindState, after_bind, refusal
 
 log = structlog.get_logger("webui.smpp")
@@ -64,6 +71,8 @@ MAX_FRAME = 64 * 1024
 WRITE_BUFFER_LIMIT = 4 * 1024 * 1024
 """A client that stops reading while this much waits to be sent is disconnected."""
 _SEQUENCE = struct.Struct(">I")
+_VERSION = (Tlv.u8(Tag.SC_INTERFACE_VERSION, INTERFACE_VERSION),)
+"""What a bind response carries: the SMPP version this server speaks (3.4)."""
 _READ_SIZE = 64 * 1024
 
 
@@ -304,6 +313,9 @@ class Connection:
         self._binding = True
         try:
             outcome = await self.operations.bind(pdu, self.peer)
+        except Exception:
+            log.exception("SMPP bind failed", peer=self.peer)
+            outcome = BindOutcome(S.ESME_RSYSERR, "")
         finally:
             self._binding = False
             self.opened_at = time.monotonic()  # a refused bind gets bind_timeout for the next
@@ -316,7 +328,7 @@ class Connection:
         self.bound_as = outcome.bound_as
         self.account_id = outcome.account_id
         self.system_id = outcome.system_id
-        self._send(response_for(pdu, S.ESME_ROK, system_id=outcome.server_id))
+        self._send(response_for(pdu, S.ESME_ROK, system_id=outcome.server_id, tlvs=_VERSION))
         log.info(
             "SMPP bound",
             system_id=self.system_id,

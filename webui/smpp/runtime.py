@@ -32,9 +32,12 @@ from webui.services.throughput import create_buckets
 from webui.services.validation_pool import ValidationPool
 from webui.smpp.operations import SmppOperations
 from webui.smpp.pump import DeliveryPump, wake_on_events
+from webui.smpp.refresh import keep_refreshing
 from webui.smpp.server import BindRegistry, SmppServer
 
 STOP_GRACE = 15.0
+ACCOUNT_REFRESH = 30.0
+"""Seconds between reads of the bound accounts (limits changed, account revoked)."""
 COMMIT_LAG = 2.0
 """Seconds a new event or incoming SMS waits before it becomes a deliver_sm on PostgreSQL
 (ids are handed out before the transactions that use them commit)."""
@@ -71,7 +74,12 @@ class RunningSmpp:
 
 
 async def start_smpp(
-    settings: Settings, db: Database, bus: Bus, *, commit_lag: float = COMMIT_LAG
+    settings: Settings,
+    db: Database,
+    bus: Bus,
+    *,
+    commit_lag: float = COMMIT_LAG,
+    account_refresh: float = ACCOUNT_REFRESH,
 ) -> RunningSmpp:
     """Listen on ``[smpp]``'s addresses (OSError or TlsError when that fails) and run the
     outbox pump until :meth:`RunningSmpp.stop`."""
@@ -110,4 +118,9 @@ async def start_smpp(
         raise
     running.tasks.append(asyncio.create_task(pump.run(), name="smpp-outbox"))
     running.tasks.append(asyncio.create_task(wake_on_events(bus, pump), name="smpp-wake"))
+    running.tasks.append(
+        asyncio.create_task(
+            keep_refreshing(db, registry, account_refresh), name="smpp-account-refresh"
+        )
+    )
     return running

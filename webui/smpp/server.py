@@ -61,6 +61,9 @@ class BindRegistry:
     def answered(self, connection: Connection) -> None:
         self.on_change()
 
+    def bound_connections(self) -> list[Connection]:
+        return [c for c in self._bound if c.state.bound]
+
     def receivers(self) -> dict[int, list[Connection]]:
         """Account id → its bound receivers and transceivers here."""
         found: dict[int, list[Connection]] = {}

@@ -93,7 +93,7 @@ async def test_silence_brings_an_enquire_link_and_no_answer_closes(
         assert (await client.bind("erp", PASSWORD)).command_status == 0
         asked = await asyncio.wait_for(client.requests.get(), 5)
         assert asked.command_id == CommandId.ENQUIRE_LINK  # answered by the client
-        client.answer_enquire_link = False
+        client.answers_requests = False
         await asyncio.wait_for(client.closed.wait(), 10)
         assert server.running.registry.counts() == {}
 
@@ -113,10 +113,27 @@ async def test_idle_binds_are_unbound_and_unbound_connections_closed(
             await asyncio.wait_for(idle.closed.wait(), 10)
 
 
-async def test_a_bind_of_an_account_revoked_later_still_refused_next_time(
-    server: Server, db: Database, account: int
+async def test_revoking_an_account_unbinds_its_binds_and_refuses_new_ones(
+    db: Database, db_url: str, tmp_path: Path
 ) -> None:
-    async with db.begin() as conn:
-        await conn.execute(update(accounts).values(revoked_at=utc_now()))
-    async with await SmppClient.connect(server.port) as client:
-        assert (await client.bind("erp", PASSWORD)).command_status == S.ESME_RBINDFAIL
+    await add_smpp_account(db, "erp", PASSWORD)
+    await add_smpp_account(db, "other", PASSWORD)
+    settings = with_smpp(base_settings(db_url, tmp_path))
+    async with (
+        smpp_server(settings, db, account_refresh=0.2) as server,
+        await SmppClient.connect(server.port) as client,
+        await SmppClient.connect(server.port) as other,
+    ):
+        assert (await client.bind("erp", PASSWORD)).command_status == 0
+        assert (await other.bind("other", PASSWORD)).command_status == 0
+        async with db.begin() as conn:
+            await conn.execute(
+                update(accounts).where(accounts.c.name == "erp").values(revoked_at=utc_now())
+            )
+        unbind = await asyncio.wait_for(client.requests.get(), 10)
+        assert unbind.command_id == CommandId.UNBIND
+        await asyncio.wait_for(client.closed.wait(), 10)
+        assert server.running.registry.counts() == {"transceiver": 1}
+        async with await SmppClient.connect(server.port) as again:
+            assert (await again.bind("erp", PASSWORD)).command_status == S.ESME_RBINDFAIL
+        assert (await other.request(EnquireLink(sequence_number=0))).command_status == 0
