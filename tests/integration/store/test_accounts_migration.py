@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from gatewayd.store import Database, accounts, api_keys, utc_now
 from gatewayd.store import migrate as migrations
@@ -48,7 +48,10 @@ async def test_existing_keys_join_the_default_account_and_keep_working(old_db: D
     assert await migrations.schema_differences(old_db) == []
 
     await migrations.downgrade(old_db, "0009")
-    async with old_db.begin() as conn:
-        assert await identify_key(conn, keys[0]) is not None
+    async with old_db.read() as conn:
+        left = (await conn.exec_driver_sql("SELECT name FROM api_keys ORDER BY id")).scalars()
+        assert list(left) == ["key-0", "key-1", "key-2"]
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "accounts" not in tables and "account_usage" not in tables
     await migrations.upgrade(old_db)
     assert await migrations.schema_differences(old_db) == []
