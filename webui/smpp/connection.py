@@ -57,6 +57,7 @@ from gatewayd.smpp.pdu import (
     Pdu,
     Unbind,
     UnbindResp,
+    error_response,
     response_for,
 )
 from gatewayd.smpp.tlv import Tlv
@@ -289,12 +290,7 @@ class Connection:
             status=f"0x{error.status:08X}",
             reason=str(error),
         )
-        known = command_id is not None and command_id in PDU_TYPES
-        answer = PDU_TYPES.get((command_id or 0) | RESPONSE_BIT) if known else None
-        if answer is None or command_id == CommandId.GENERIC_NACK:
-            self._send(GenericNack(sequence_number=sequence, command_status=error.status))
-        else:
-            self._send(answer(sequence_number=sequence, command_status=error.status))
+        self._send(error_response(error))
 
     def _refuse(self, pdu: Pdu, status: int) -> None:
         try:

@@ -314,7 +314,10 @@ async def test_invalid_input_is_refused_and_the_bind_goes_on(
         (submit(priority_flag=9), S.ESME_RINVPRTFLG),
         (submit(esm_class=0x40, short_message=b"\x09\x00\x03"), S.ESME_RINVMSGLEN),
     ]
-    for pdu, status in cases:
-        answer = await client.request(pdu)
-        assert answer.command_status == status, pdu
+    async with await SmppClient.connect(server.port) as other:
+        assert (await other.bind("erp", PASSWORD)).command_status == S.ESME_ROK
+        for pdu, status in cases:
+            answer = await client.request(pdu)
+            assert answer.command_status == status, pdu
+            assert (await other.request(submit())).command_status == S.ESME_ROK
     assert (await client.request(submit())).command_status == S.ESME_ROK
