@@ -1,4 +1,5 @@
-"""The web UI inside ``gatewayd run --web``: served on the daemon's own database and bus.
+"""The web UI inside ``gatewayd run --web``: served on the daemon's own database and bus,
+with the SMPP server beside it when ``[smpp] listen`` (``SMSGW_SMPP_LISTEN``) is set.
 
 Registered as the ``sms_gateway.embedded_web`` entry point (``pyproject.toml``), which is how the
 daemon finds it (:mod:`gatewayd.service.embedded_web`) without importing the web. On a database
@@ -6,6 +7,8 @@ with no users it also creates the first admin with a generated password, printed
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -16,14 +19,38 @@ from webui.app import create_app
 from webui.auth.passwords import generate_password
 from webui.auth.users import create_user, list_users
 from webui.server import start
+from webui.smpp.runtime import RunningSmpp, start_smpp
 
 FIRST_ADMIN = "admin"
 
 
-async def start_embedded_web(settings: Settings, db: Database, bus: Bus) -> web.AppRunner:
-    """Serve the web UI and API on ``[web] listen``; the runner's ``cleanup()`` stops it."""
+@dataclass
+class EmbeddedWeb:
+    """The web UI and, when configured, the SMPP server of ``gatewayd run --web``."""
+
+    runner: web.AppRunner
+    smpp: RunningSmpp | None = None
+
+    async def cleanup(self) -> None:
+        try:
+            if self.smpp is not None:
+                await self.smpp.stop()
+        finally:
+            await self.runner.cleanup()
+
+
+async def start_embedded_web(settings: Settings, db: Database, bus: Bus) -> EmbeddedWeb:
+    """Serve the web UI and API on ``[web] listen`` (and SMPP on ``[smpp] listen``);
+    ``cleanup()`` stops them."""
     app = create_app(settings, db=db, bus=bus)
     runner = await start(app, settings.web.listen)
+    embedded = EmbeddedWeb(runner)
+    if settings.smpp.enabled:
+        try:
+            embedded.smpp = await start_smpp(settings, db, bus)
+        except BaseException:
+            await runner.cleanup()
+            raise
     # Only now that the web listens: a first admin's password printed before a failed start
     # would be lost with it.
     async with db.begin() as conn:
@@ -32,4 +59,7 @@ async def start_embedded_web(settings: Settings, db: Database, bus: Bus) -> web.
             await create_user(conn, FIRST_ADMIN, "admin", password, must_change_password=True)
             print(f"first admin account: {FIRST_ADMIN} / {password}", flush=True)
     print(f"web UI at http://{settings.web.listen}/", flush=True)
-    return runner
+    if embedded.smpp is not None:
+        for host, port, tls in embedded.smpp.server.addresses:
+            print(f"SMPP server on {host}:{port}{' (TLS)' if tls else ''}", flush=True)
+    return embedded

@@ -2,8 +2,9 @@
 (only when asked with ``--simulate N``).
 
 Before anything is created, it locks the data folder (one ``gatewayd run`` per folder) and,
-with ``--web``, checks that the listen address is free: a second start is one line, and leaves
-the first one's database, simulated modems and wake-up socket alone."""
+with ``--web``, checks that the listen addresses (web, and SMPP when set) are free: a second
+start is one line, and leaves the first one's database, simulated modems and wake-up socket
+alone."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ def register(subparsers: Any) -> None:
     parser = add_parser(subparsers, "run", "run the gateway daemon (until SIGTERM or Ctrl-C)")
     add_config_argument(parser)
     parser.add_argument(
-        "--web", action="store_true", help="also serve the web UI and API in this process"
+        "--web",
+        action="store_true",
+        help="also serve the web UI and API in this process (and the SMPP server when "
+        "SMSGW_SMPP_LISTEN or [smpp] listen is set)",
     )
     parser.add_argument(
         "--simulate",
@@ -68,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.web:
             check_listen_address(settings.web.listen)
+            if settings.smpp.listen is not None:
+                check_listen_address(settings.smpp.listen, "SMSGW_SMPP_LISTEN")
+            if settings.smpp.tls_listen is not None:
+                check_listen_address(settings.smpp.tls_listen, "SMSGW_SMPP_TLS_LISTEN")
         configure_logging(settings.log.file, settings.log.level)
         return asyncio.run(_run(settings, args))
     except DatabaseUnavailable as exc:

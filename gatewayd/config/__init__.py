@@ -22,6 +22,7 @@ from gatewayd.config.model import (
     PrepareAhead,
     RetryPolicy,
     Settings,
+    SmppSettings,
     WebSettings,
 )
 from gatewayd.config.reader import SettingsError
@@ -39,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "Settings",
     "SettingsError",
+    "SmppSettings",
     "WebSettings",
     "describe_database",
     "load_settings",

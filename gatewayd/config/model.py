@@ -17,6 +17,8 @@ ModemDriver = Literal["at", "gammu"]
 MODEM_DRIVERS: tuple[ModemDriver, ...] = ("at", "gammu")
 PrepareAhead = Literal["auto", "always", "never"]
 PREPARE_AHEAD: tuple[PrepareAhead, ...] = ("auto", "always", "never")
+DefaultAlphabet = Literal["gsm", "latin1"]
+DEFAULT_ALPHABETS: tuple[DefaultAlphabet, ...] = ("gsm", "latin1")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -108,6 +110,46 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class SmppSettings:
+    """The SMPP server (``[smpp]``); off while neither ``listen`` nor ``tls_listen`` is set."""
+
+    listen: ListenAddress | None = None
+    """Plain SMPP (``SMSGW_SMPP_LISTEN``); the usual port is 2775."""
+    tls_listen: ListenAddress | None = None
+    """SMPP over TLS (``SMSGW_SMPP_TLS_LISTEN``), with ``tls_certificate`` and ``tls_key``."""
+    tls_certificate: Path | None = None
+    """PEM certificate chain of the TLS listener."""
+    tls_key: Path | None = None
+    """PEM private key of the TLS listener."""
+    window: int = 10
+    """Requests one bind may have outstanding; one more is answered ``ESME_RTHROTTLED``. Also
+    the most ``deliver_sm`` the server has outstanding towards one bind."""
+    idle_timeout: float = 300.0
+    """Seconds a bind may go without sending a request (``enquire_link`` counts) before it is
+    unbound."""
+    enquire_link_interval: float = 60.0
+    """Seconds of silence from the client after which the server sends ``enquire_link``."""
+    response_timeout: float = 30.0
+    """Seconds the server waits for the answer to its own requests (``enquire_link``,
+    ``deliver_sm``, ``unbind``); an unanswered ``enquire_link`` closes the connection."""
+    bind_timeout: float = 30.0
+    """Seconds a new connection has to bind before it is closed."""
+    max_connections: int = 200
+    """Connections served at once (both listeners); more are closed at once."""
+    redelivery_delay: float = 30.0
+    """Seconds before a ``deliver_sm`` the client refused or left unanswered is sent again."""
+    poll_interval: float = 5.0
+    """Seconds between looks for new receipts and incoming SMS when no event wakes the server."""
+    default_alphabet: DefaultAlphabet = "gsm"
+    """What data_coding 0 means in both directions: ``gsm`` (GSM 03.38, one septet per octet,
+    as Kannel and most clients send it) or ``latin1`` (clients that send Latin-1 under 0)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None or self.tls_listen is not None
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = field(repr=False)
     """As the user wrote it (``postgresql://…`` or ``sqlite:///…``), SQLite paths made absolute."""
@@ -173,6 +215,7 @@ class Settings:
     gateway: GatewaySettings = GatewaySettings()
     web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
+    smpp: SmppSettings = SmppSettings()
     redis_url: str | None = field(default=None, repr=False)
     """None: no Redis (in-process bus, polling only)."""
     modems: tuple[ModemSettings, ...] = ()

@@ -24,12 +24,19 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue.bulk import BulkInsert, allocate_ids
-from gatewayd.sms import MAX_PARTS, TextTooLong, choose_encoding, encode_submit, segment_info
+from gatewayd.sms import (
+    MAX_PARTS,
+    Concat,
+    TextTooLong,
+    choose_encoding,
+    encode_submit,
+    segment_info,
+)
 from gatewayd.sms.address import TYPE_INTERNATIONAL, encode_address
 from gatewayd.store import MessageStatus, message_events, message_parts, messages, utc_now
 
@@ -68,6 +75,10 @@ class NewMessage:
     modem: str | None = None
     callback_url: str | None = None
     validity_minutes: int | None = None
+    part_of: Concat | None = None
+    """Set when ``text`` is one part of a message the sender split itself (an SMPP client's
+    UDH or ``sar_*`` fields): the message goes out as that one part, with that concatenation
+    header, so the recipient's phone joins it with its siblings (each queued on its own)."""
 
 
 @dataclass(frozen=True)
@@ -135,15 +146,20 @@ def prepare_many(
         if encoder is None:
             _check_request(template, known_modems, now or utc_now())
             encoder = _TextEncoder(template, recipient)
-        concat_ref = 0 if encoder.single_part else random.randrange(256)
-        pdus = encoder.parts(recipient, concat_ref)
+        if template.part_of is not None:
+            concat_ref: int | None = template.part_of.ref
+            pdus = encoder.parts(recipient, template.part_of.ref)
+        else:
+            concat_ref = 0 if encoder.single_part else random.randrange(256)
+            pdus = encoder.parts(recipient, concat_ref)
+            concat_ref = concat_ref if len(pdus) > 1 else None
         prepared.append(
             PreparedMessage(
                 request=NewMessage(to=to, **shared),
                 recipient=recipient,
                 encoding=encoder.encoding,
                 pdus=pdus,
-                concat_ref=concat_ref if len(pdus) > 1 else None,
+                concat_ref=concat_ref,
             )
         )
     return prepared, problems
@@ -151,6 +167,7 @@ def prepare_many(
 
 def _check_request(new: NewMessage, known_modems: Collection[str] | None, now: datetime) -> None:
     _check_text(new.text)
+    _check_part_of(new.part_of)
     if new.modem is not None and known_modems is not None and new.modem not in known_modems:
         raise InvalidMessage("unknown_modem", f"there is no modem named {new.modem!r}", "modem")
     _check_send_at(new.send_at, now)
@@ -213,8 +230,15 @@ class _TextEncoder:
                 flash=new.flash,
                 concat_ref=concat_ref,
                 validity_minutes=new.validity_minutes,
+                part_of=new.part_of,
             )
-        except TextTooLong:
+        except TextTooLong as exc:
+            if new.part_of is not None:
+                raise InvalidMessage(
+                    "text_too_long",
+                    f"part {new.part_of.seq} of {new.part_of.total} must fit one SMS: {exc}",
+                    "text",
+                ) from None
             info = segment_info(new.text)
             raise InvalidMessage(
                 "text_too_long",
@@ -262,6 +286,18 @@ def _check_text(text: str) -> None:
         raise InvalidMessage("invalid_text", "the text contains unpaired surrogates", "text")
     if "\x00" in text:  # no text column (PostgreSQL) can store it; no SMS needs it
         raise InvalidMessage("invalid_text", "the text contains a NUL character", "text")
+
+
+def _check_part_of(part_of: Concat | None) -> None:
+    if part_of is None:
+        return
+    if not (0 <= part_of.ref <= 0xFFFF and 1 <= part_of.seq <= part_of.total <= MAX_PARTS):
+        raise InvalidMessage(
+            "invalid_part",
+            f"a part needs a reference from 0 to 65535 and 1 <= seq <= total <= {MAX_PARTS}, "
+            f"got ref {part_of.ref}, seq {part_of.seq}, total {part_of.total}",
+            "part_of",
+        )
 
 
 def _check_send_at(send_at: datetime | None, now: datetime) -> None:
@@ -403,7 +439,30 @@ async def enqueue_requests(
     await _insert_messages.run(conn, message_rows)
     await _insert_parts.run(conn, part_rows)
     await _insert_events.run(conn, [(i, queued, now) for ids in ids_per_request for i in ids])
+    await _mark_given_parts(conn, requests, ids_per_request)
     return ids_per_request
+
+
+_MARK_PART = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(concat_total=bindparam("b_total"), concat_seq=bindparam("b_seq"))
+)
+
+
+async def _mark_given_parts(
+    conn: AsyncConnection, requests: Sequence[QueueRequest], ids_per_request: list[list[int]]
+) -> None:
+    """Which part of its sender's message each message with ``part_of`` is. A separate
+    statement, run only when there are such messages: other sends write as before."""
+    rows = [
+        {"b_id": message_id, "b_total": p.request.part_of.total, "b_seq": p.request.part_of.seq}
+        for request, ids in zip(requests, ids_per_request, strict=True)
+        for message_id, p in zip(ids, request.messages, strict=True)
+        if p.request.part_of is not None
+    ]
+    if rows:
+        await conn.execute(_MARK_PART, rows)
 
 
 async def ids_for_key(conn: AsyncConnection, created_by: str, key: str) -> list[int]:

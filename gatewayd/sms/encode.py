@@ -15,10 +15,10 @@ from datetime import datetime
 from gatewayd.sms import gsm7
 from gatewayd.sms.address import encode_address, encode_smsc
 from gatewayd.sms.dcs import dcs_for
-from gatewayd.sms.segment import Encoding, split_for_header
+from gatewayd.sms.segment import Encoding, fit_one_part, split_for_header
 from gatewayd.sms.timestamps import encode_timestamp
 from gatewayd.sms.ucs2 import text_to_ucs2
-from gatewayd.sms.udh import MAX_CONCAT_REF, concat_udh, concat_udh_length
+from gatewayd.sms.udh import MAX_CONCAT_REF, Concat, concat_udh, concat_udh_length
 from gatewayd.sms.validity import relative_vp
 
 _SUBMIT = 0x01
@@ -68,6 +68,17 @@ def _split_with_refs(
     ]
 
 
+def _given_part(
+    text: str, encoding: str, concat: Concat
+) -> tuple[Encoding, list[tuple[str, bytes]]]:
+    """``text`` as the one part ``concat`` names, with that concatenation header."""
+    _check_range(concat.ref, 0, MAX_CONCAT_REF, "concat ref")
+    _check_range(concat.total, 1, 255, "concat total")
+    _check_range(concat.seq, 1, concat.total, "concat seq")
+    header = concat_udh(concat.ref, concat.total, concat.seq)
+    return fit_one_part(text, encoding, header_octets=len(header)), [(text, header)]
+
+
 def _encoded(smsc_field: bytes, tpdu: bytes) -> EncodedPart:
     return EncodedPart((smsc_field + tpdu).hex().upper(), len(tpdu))
 
@@ -84,19 +95,27 @@ def encode_submit(
     reject_duplicates: bool = False,
     validity_minutes: int | None = None,
     smsc: str | None = None,
+    part_of: Concat | None = None,
 ) -> list[EncodedPart]:
     """SMS-SUBMIT PDUs for ``text``; several, with concatenation headers, when it is long.
 
     Part ``i`` (0-based) carries TP-MR ``(mr + i) % 256``. The concatenation reference is
     ``concat_ref`` or, when None, ``mr``; below 256 it is written as an 8-bit reference,
     otherwise as a 16-bit one.
+
+    With ``part_of``, ``text`` is one part of a message its sender split itself: one PDU
+    carrying that concatenation header (the recipient's phone joins the parts), or
+    :class:`TextTooLong` when the text does not fit one part beside it.
     """
     _check_range(mr, 0, 255, "message reference")
     ref = mr if concat_ref is None else _check_range(concat_ref, 0, MAX_CONCAT_REF, "concat ref")
     destination = encode_address(recipient, role="recipient")
     smsc_field = encode_smsc(smsc)
     validity = b"" if validity_minutes is None else bytes((relative_vp(validity_minutes),))
-    chosen, parts = _split_with_refs(text, encoding, ref)
+    if part_of is None:
+        chosen, parts = _split_with_refs(text, encoding, ref)
+    else:
+        chosen, parts = _given_part(text, encoding, part_of)
     first = _SUBMIT
     if reject_duplicates:
         first |= _REJECT_DUPLICATES

@@ -11,4 +11,5 @@ class PduError(ValueError):
 
 
 class TextTooLong(ValueError):
-    """The text would need more parts than a concatenated SMS can carry (255)."""
+    """The text would need more parts than a concatenated SMS can carry (255), or more than one
+    when it is a part of a message its sender split itself."""

@@ -47,6 +47,24 @@ def part_capacity(encoding: Encoding, header_octets: int) -> int:
     return (USER_DATA_OCTETS - header_octets) // 2
 
 
+def fit_one_part(text: str, encoding: str, *, header_octets: int) -> Encoding:
+    """The encoding of ``text`` sent as a single part whose user data header takes
+    ``header_octets``; :class:`TextTooLong` when it does not fit (a part of a message its
+    sender split itself must stay one part)."""
+    chosen = resolve_encoding(text, encoding)
+    units = sum(_unit_costs(text, chosen))
+    capacity = part_capacity(chosen, header_octets)
+    if units > capacity:
+        raise TextTooLong(
+            f"the part needs {units} {_UNIT_NAMES[chosen]}; one SMS with a concatenation header "
+            f"holds {capacity}"
+        )
+    return chosen
+
+
+_UNIT_NAMES: dict[Encoding, str] = {"gsm7": "GSM-7 septets", "ucs2": "UCS-2 units"}
+
+
 def _unit_costs(text: str, encoding: Encoding) -> list[int]:
     if encoding == "gsm7":
         extension = gsm7.EXTENSION_CHARS

@@ -62,6 +62,12 @@ from gatewayd.store.schema_contacts import (
     contacts,
     message_templates,
 )
+from gatewayd.store.schema_smpp import (
+    DeliveryKind,
+    DeliveryStatus,
+    smpp_deliveries,
+    smpp_submits,
+)
 from gatewayd.store.schema_web import kannel_dlr, web_cursors
 from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
@@ -70,6 +76,8 @@ __all__ = [
     "MAX_SYSTEM_ID",
     "Database",
     "DatabaseUnavailable",
+    "DeliveryKind",
+    "DeliveryStatus",
     "MessageStatus",
     "PartStatus",
     "Role",
@@ -97,6 +105,8 @@ __all__ = [
     "modem_samples",
     "modems",
     "recovery_codes",
+    "smpp_deliveries",
+    "smpp_submits",
     "users",
     "utc_now",
     "web_cursors",

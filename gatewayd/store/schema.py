@@ -105,6 +105,13 @@ messages = Table(
     Column("flash", Boolean, nullable=False, server_default=false()),
     Column("validity_minutes", Integer),
     Column("concat_ref", Integer, comment="concatenation reference of multipart sends"),
+    Column(
+        "concat_total",
+        SmallInteger,
+        comment="with concat_seq: this message is one part of a message its sender split "
+        "itself (an SMPP client), sent as one SMS with the header (concat_ref, total, seq)",
+    ),
+    Column("concat_seq", SmallInteger, comment="1-based; see concat_total"),
     Column("idempotency_key", String(255)),
     Column("callback_url", Text),
     Column("attempts", SmallInteger, nullable=False, server_default="0"),

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatewayd.sms import encode_deliver, encode_status_report, encode_submit
+from tests.support.fuzz_smpp_server import fuzz_smpp_server
 from tests.support.fuzz_targets import TARGETS, fuzz_decode, fuzz_lines, fuzz_smpp, fuzz_transport
 from tests.support.smpp_samples import SAMPLE_FRAMES
 from tests.support.tools import require_module
@@ -87,6 +88,12 @@ smpp_streams = st.lists(
 @given(st.one_of(st.binary(max_size=300), mutated_smpp, smpp_streams))
 def test_smpp_codec_takes_any_bytes(data: bytes) -> None:
     fuzz_smpp(data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=300), mutated_smpp, smpp_streams))
+def test_smpp_server_connection_takes_any_bytes(data: bytes) -> None:
+    fuzz_smpp_server(data)
 
 
 @settings(max_examples=600, deadline=None)

@@ -6,7 +6,8 @@ decoded TPDU or raise a one-line ``PduError``; the AT line functions
 (:mod:`gatewayd.modem.lines`) and the transport's line splitting
 (:class:`gatewayd.modem.transport.AtProtocol`) must take anything; the SMPP codec
 (:mod:`gatewayd.smpp`) may only raise its own status errors, and what it decodes it writes
-back to a frame that reads the same.
+back to a frame that reads the same; the SMPP server's connection
+(:mod:`tests.support.fuzz_smpp_server`) answers anything with frames that decode.
 
 Run under atheris as a program (bounded by ``-runs`` / ``-max_total_time``)::
 
@@ -55,6 +56,7 @@ from gatewayd.smpp import PduError as SmppPduError
 from gatewayd.smpp import decode as smpp_decode
 from gatewayd.smpp import encode as smpp_encode
 from gatewayd.sms import PduError, decode_pdu, pdu_to_json
+from tests.support.fuzz_smpp_server import fuzz_smpp_server
 
 CONTEXTS = (
     None,
@@ -184,6 +186,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "lines": fuzz_lines,
     "transport": fuzz_transport,
     "smpp": fuzz_smpp,
+    "smpp_server": fuzz_smpp_server,
 }
 
 

@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.store import (
     DatabaseUnavailable,
+    DeliveryStatus,
     MessageStatus,
     incoming_messages,
     message_parts,
     messages,
+    smpp_deliveries,
     utc_now,
 )
 from webui.api.modems import modem_list
@@ -70,6 +72,15 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
             .where(message_parts.c.sent_at >= hour_ago)
             .group_by(message_parts.c.modem),
         )
+        smpp_pending = int(
+            (
+                await conn.execute(
+                    select(func.count()).where(
+                        smpp_deliveries.c.status == DeliveryStatus.PENDING.value
+                    )
+                )
+            ).scalar_one()
+        )
     modem_rows = await modem_list(request)
     finished = sum(recent.get(s, 0) for s in ("delivered", "failed", "expired"))
     return {
@@ -84,6 +95,7 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
             "received": received_24h,
         },
         "delivery_rate": round(recent.get("delivered", 0) / finished, 4) if finished else None,
+        "smpp": {"outbox_pending": smpp_pending},
         "modems": [
             {
                 "name": m["name"],
@@ -106,6 +118,7 @@ def unknown_message_figures() -> dict[str, Any]:
         "messages": {s: None for s in [*COUNTED, "received"]},
         "last_24h": {s: None for s in ("sent", "delivered", "failed", "expired", "received")},
         "delivery_rate": None,
+        "smpp": {"outbox_pending": None},
         "modems": [],
     }
 
@@ -174,6 +187,11 @@ def prometheus_text(data: dict[str, Any], process_registry: CollectorRegistry) -
         1 if data["database_up"] else 0,
     )
     gauge("smsgw_queue_depth", "Messages queued or sending", data["queue"]["depth"])
+    gauge(
+        "smsgw_smpp_outbox_pending",
+        "deliver_sm (receipts, incoming SMS) waiting for an SMPP client to acknowledge them",
+        data["smpp"]["outbox_pending"],
+    )
     status_gauge = Gauge("smsgw_messages", "Messages by status", ["status"], registry=registry)
     for status, count in data["messages"].items():
         if count is not None:

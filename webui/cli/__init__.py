@@ -1,4 +1,5 @@
-"""The ``webui`` command line: ``run``, users, API keys, SMPP accounts and ``security-check``.
+"""The ``webui`` command line: ``run``, ``smpp``, users, API keys, SMPP accounts and
+``security-check``.
 
 Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
 raise :class:`gatewayd.config.command_line.CliError`, printed as one line (never a traceback).
@@ -16,6 +17,7 @@ from gatewayd.config.command_line import CliError, quiet_on_broken_pipe
 
 SUBCOMMAND_MODULES = (
     "webui.cli.run",
+    "webui.cli.smpp",
     "webui.cli.users",
     "webui.cli.apikeys",
     "webui.cli.accounts",
@@ -26,8 +28,8 @@ SUBCOMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webui",
-        description="SMS gateway web UI and API: serve it, manage users, API keys and client "
-        "accounts, audit the deployment.",
+        description="SMS gateway web UI and API: serve it (and the SMPP server), manage "
+        "users, API keys and client accounts, audit the deployment.",
     )
     parser.add_argument("--version", action="version", version=f"webui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -40,7 +40,7 @@ NOTIFIED_STATUSES = frozenset({"sent", "delivered", "failed", "expired", "cancel
 BATCH = 500
 
 
-async def _lock_cursor(conn: AsyncConnection, name: str) -> int | None:
+async def lock_cursor(conn: AsyncConnection, name: str) -> int | None:
     """The cursor's position, locked for this transaction; None when another process holds it."""
     query = select(web_cursors.c.position).where(web_cursors.c.name == name)
     if conn.dialect.name == "postgresql":
@@ -59,12 +59,12 @@ async def _lock_cursor(conn: AsyncConnection, name: str) -> int | None:
         await conn.execute(
             pg_insert(web_cursors).values(name=name, position=0).on_conflict_do_nothing()
         )
-        return await _lock_cursor(conn, name)
+        return await lock_cursor(conn, name)
     await conn.execute(insert(web_cursors).values(name=name, position=0))
     return 0
 
 
-async def _move_cursor(conn: AsyncConnection, name: str, position: int, now: datetime) -> None:
+async def move_cursor(conn: AsyncConnection, name: str, position: int, now: datetime) -> None:
     await conn.execute(
         update(web_cursors)
         .where(web_cursors.c.name == name)
@@ -126,7 +126,7 @@ def creator_key(created_by: str) -> int | None:
 
 
 async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag: float) -> int:
-    position = await _lock_cursor(conn, EVENTS_CURSOR)
+    position = await lock_cursor(conn, EVENTS_CURSOR)
     if position is None:
         return 0
     horizon = now - timedelta(seconds=commit_lag)
@@ -226,12 +226,12 @@ async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag:
             )
     if rows:
         await conn.execute(insert(webhook_deliveries), rows)
-    await _move_cursor(conn, EVENTS_CURSOR, ready[-1].id, now)
+    await move_cursor(conn, EVENTS_CURSOR, ready[-1].id, now)
     return len(rows)
 
 
 async def derive_received(conn: AsyncConnection, now: datetime, commit_lag: float) -> int:
-    position = await _lock_cursor(conn, INBOX_CURSOR)
+    position = await lock_cursor(conn, INBOX_CURSOR)
     if position is None:
         return 0
     horizon = now - timedelta(seconds=commit_lag)
@@ -272,5 +272,5 @@ async def derive_received(conn: AsyncConnection, now: datetime, commit_lag: floa
     ]
     if rows:
         await conn.execute(insert(webhook_deliveries), rows)
-    await _move_cursor(conn, INBOX_CURSOR, ready[-1].id, now)
+    await move_cursor(conn, INBOX_CURSOR, ready[-1].id, now)
     return len(rows)

@@ -52,6 +52,7 @@ def test_every_command_answers_help() -> None:
         "list-api-keys",
         "set-password",
         "unlock-user",
+        "smpp",
     ):
         result = subprocess.run(
             [WEBUI, command, "--help"], capture_output=True, text=True, timeout=60

@@ -89,6 +89,7 @@ async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> No
     else:
         assert database["lock_waits"] is None
     assert data["queue"]["depth"] == 1
+    assert data["smpp"] == {"outbox_pending": 0}
     modem = data["modems"][0]
     assert modem == {
         "name": "m0",
@@ -114,6 +115,7 @@ async def test_prometheus_exposes_every_name_the_alert_rules_use(web: WebEnv) ->
     assert 'smsgw_modem_online{modem="m0"} 1.0' in samples
     assert 'smsgw_modem_sent_last_hour{modem="m0"} 1.0' in samples
     assert "smsgw_http_availability 1.0" in samples
+    assert "smsgw_smpp_outbox_pending 0.0" in samples
     p95 = next(line for line in samples if line.startswith("smsgw_db_query_p95_seconds "))
     assert 0 < float(p95.split()[1]) < 60
 
