@@ -56,6 +56,7 @@ from gatewayd.store.schema_accounts import (
     account_usage,
     accounts,
 )
+from gatewayd.store.schema_automation import MAX_MAIL_ADDRESS, outgoing_mail
 from gatewayd.store.schema_contacts import (
     contact_group_members,
     contact_groups,
@@ -73,6 +74,7 @@ from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "MAX_MAIL_ADDRESS",
     "MAX_SYSTEM_ID",
     "Database",
     "DatabaseUnavailable",
@@ -104,6 +106,7 @@ __all__ = [
     "metadata",
     "modem_samples",
     "modems",
+    "outgoing_mail",
     "recovery_codes",
     "smpp_deliveries",
     "smpp_submits",

@@ -1,0 +1,62 @@
+"""Automation: ``outgoing_mail``, the durable outbox of mail the gateway sends.
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+NOW = sa.func.now()
+PENDING = sa.text("sent_at IS NULL")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "outgoing_mail",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column("to_address", sa.String(320), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False, comment="one line: no CR or LF"),
+        sa.Column("body", sa.Text(), nullable=False, comment="plain text"),
+        sa.Column(
+            "reason",
+            sa.String(64),
+            nullable=False,
+            comment="why it is sent: rule:<id>, alert:<kind>, report:<message id>...",
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "next_attempt_at",
+            sa.DateTime(timezone=True),
+            server_default=NOW,
+            nullable=False,
+            comment="not before this time; the sender's claim order",
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), comment="NULL: not sent yet"),
+        sa.Column("last_error", sa.Text(), comment="one line from the last failed attempt"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outgoing_mail")),
+    )
+    op.create_index(
+        "ix_outgoing_mail_pending",
+        "outgoing_mail",
+        ["next_attempt_at"],
+        postgresql_where=PENDING,
+        sqlite_where=PENDING,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outgoing_mail_pending", table_name="outgoing_mail")
+    op.drop_table("outgoing_mail")

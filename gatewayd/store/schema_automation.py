@@ -1,0 +1,47 @@
+"""Tables of the automation features: the outgoing mail outbox.
+
+Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` loads it.
+
+``outgoing_mail`` is the durable outbox of mail the gateway sends (``forward_email`` rules,
+alerts, reports to email senders): a row is written in the transaction that decides to send
+it, and the mail sender delivers it later, retrying with ``attempts`` / ``next_attempt_at``
+until ``sent_at`` is set. Nothing that writes a row waits for a mail server.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text, text
+
+from gatewayd.store.schema import metadata, stamped
+from gatewayd.store.types import RowId, UtcDateTime
+
+MAX_MAIL_ADDRESS = 320
+"""RFC 5321: 64 octets of local part, @, 255 of domain."""
+
+outgoing_mail = Table(
+    "outgoing_mail",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("to_address", String(MAX_MAIL_ADDRESS), nullable=False),
+    Column("subject", Text, nullable=False, comment="one line: no CR or LF"),
+    Column("body", Text, nullable=False, comment="plain text"),
+    Column(
+        "reason",
+        String(64),
+        nullable=False,
+        comment="why it is sent: rule:<id>, alert:<kind>, report:<message id>...",
+    ),
+    stamped("created_at"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    stamped("next_attempt_at", "not before this time; the sender's claim order"),
+    Column("sent_at", UtcDateTime(), comment="NULL: not sent yet"),
+    Column("last_error", Text, comment="one line from the last failed attempt"),
+    Index(
+        "ix_outgoing_mail_pending",
+        "next_attempt_at",
+        postgresql_where=text("sent_at IS NULL"),
+        sqlite_where=text("sent_at IS NULL"),
+    ),
+)
+
+__all__ = ["MAX_MAIL_ADDRESS", "outgoing_mail"]
