@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue.bulk import BulkInsert, allocate_ids
+from gatewayd.queue.suppression import refusals
 from gatewayd.sms import (
     MAX_PARTS,
     Concat,
@@ -327,6 +328,7 @@ async def enqueue(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     account_id: int | None = None,
+    exempt: Collection[str] = (),
 ) -> tuple[list[int], bool]:
     """Insert the messages with their parts; return (ids, created).
 
@@ -345,6 +347,7 @@ async def enqueue(
         conn,
         [QueueRequest(prepared, created_by, idempotency_key, account_id)],
         now=now or utc_now(),
+        exempt=exempt,
     )
     return ids, True
 
@@ -387,11 +390,28 @@ _insert_events = BulkInsert(message_events, ("message_id", "status", "at"))
 
 
 async def enqueue_requests(
-    conn: AsyncConnection, requests: Sequence[QueueRequest], *, now: datetime
+    conn: AsyncConnection,
+    requests: Sequence[QueueRequest],
+    *,
+    now: datetime,
+    exempt: Collection[str] = (),
 ) -> list[list[int]]:
     """Insert the messages of several requests at once (no idempotency lookup: see
     :func:`enqueue`); the ids of each request's messages, in order. A request of several
-    messages gets ``batch_id`` = its first id, a single message none."""
+    messages gets ``batch_id`` = its first id, a single message none.
+
+    Every path into the queue ends here, so the suppression lists are enforced here: a
+    recipient on the opt-out list, or blocked, raises :class:`InvalidMessage` ``opted_out``
+    and nothing is written (front doors that report per recipient filter before, with
+    :func:`gatewayd.queue.suppression.refusals`). ``exempt`` numbers are let through: the
+    confirmation of an opt-out is the one message an opted-out number gets.
+    """
+    refused = await refusals(
+        conn, [m.recipient for r in requests for m in r.messages], exempt=exempt
+    )
+    if refused:
+        _number, reason = next(iter(refused.items()))
+        raise InvalidMessage("opted_out", reason, "to")
     total = sum(len(r.messages) for r in requests)
     free = iter(await allocate_ids(conn, messages, total))
     queued = MessageStatus.QUEUED.value

@@ -5,6 +5,8 @@ after this module's transaction commits). Concatenated parts wait in ``incoming_
 until all have come, so a restart between parts loses nothing; a message whose last part never
 comes is stored as it is, the gaps marked, once the reassembly timeout has passed. The same SMS
 read twice (a crash between commit and delete) is recognised by its dedupe key and kept once.
+A stored message that is an opt-out or opt-in word is acted on in the same transaction
+(:mod:`gatewayd.queue.opt_words`), so exactly once.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sqlalchemy import Row, delete, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.queue.opt_words import apply_opt_words
 from gatewayd.sms import Deliver
-from gatewayd.store import incoming_fragments, incoming_messages
+from gatewayd.store import incoming_fragments, incoming_messages, utc_now
 from gatewayd.store.upsert import insert_ignoring_duplicates
 
 
@@ -175,6 +178,7 @@ async def _store_message(
     )
     if new_id is None:
         return None
+    await apply_opt_words(conn, sender=sender, text=text, now=utc_now())
     return ReceivedMessage(new_id, sender, text, modem, scts)
 
 

@@ -56,7 +56,12 @@ from gatewayd.store.schema_accounts import (
     account_usage,
     accounts,
 )
-from gatewayd.store.schema_automation import MAX_MAIL_ADDRESS, outgoing_mail
+from gatewayd.store.schema_automation import (
+    MAX_MAIL_ADDRESS,
+    SuppressionKind,
+    outgoing_mail,
+    suppressions,
+)
 from gatewayd.store.schema_contacts import (
     contact_group_members,
     contact_groups,
@@ -84,6 +89,7 @@ __all__ = [
     "PartStatus",
     "Role",
     "RowId",
+    "SuppressionKind",
     "UsagePeriod",
     "UtcDateTime",
     "WebhookStatus",
@@ -110,6 +116,7 @@ __all__ = [
     "recovery_codes",
     "smpp_deliveries",
     "smpp_submits",
+    "suppressions",
     "users",
     "utc_now",
     "web_cursors",

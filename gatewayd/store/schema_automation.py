@@ -1,4 +1,4 @@
-"""Tables of the automation features: the outgoing mail outbox.
+"""Tables of the automation features: the outgoing mail outbox and the suppression lists.
 
 Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` loads it.
 
@@ -6,13 +6,30 @@ Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` l
 alerts, reports to email senders): a row is written in the transaction that decides to send
 it, and the mail sender delivers it later, retrying with ``attempts`` / ``next_attempt_at``
 until ``sent_at`` is set. Nothing that writes a row waits for a mail server.
+
+``suppressions`` holds the opt-out list (numbers that sent STOP or were added by hand), the
+block list and the allow list (numbers or prefixes). Its unique index on ``(number, kind,
+prefix)`` is the one lookup a send request makes for all its recipients.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, text
+from enum import StrEnum
 
-from gatewayd.store.schema import metadata, stamped
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+from gatewayd.store.schema import metadata, one_of, stamped
 from gatewayd.store.types import RowId, UtcDateTime
 
 MAX_MAIL_ADDRESS = 320
@@ -44,4 +61,35 @@ outgoing_mail = Table(
     ),
 )
 
-__all__ = ["MAX_MAIL_ADDRESS", "outgoing_mail"]
+
+class SuppressionKind(StrEnum):
+    OPT_OUT = "opt_out"
+    """The number asked not to be sent to (STOP by SMS, or added for it): never sent to."""
+    BLOCK = "block"
+    """Never sent to, unless an allow entry matches too."""
+    ALLOW = "allow"
+    """An exception to the block list (an allowed number inside a blocked prefix)."""
+
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, comment="E.164 number, or a prefix such as +5511"),
+    Column("kind", String(16), nullable=False),
+    Column(
+        "prefix",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="true: every number starting with it",
+    ),
+    Column("source", String(16), nullable=False, comment="sms, api, page, import, rule"),
+    Column("note", Text),
+    stamped("created_at"),
+    Column("created_by", String(100), nullable=False),
+    one_of("kind", SuppressionKind, "kind"),
+    UniqueConstraint("number", "kind", "prefix"),
+)
+
+__all__ = ["MAX_MAIL_ADDRESS", "SuppressionKind", "outgoing_mail", "suppressions"]

@@ -1,4 +1,5 @@
-"""Automation: ``outgoing_mail``, the durable outbox of mail the gateway sends.
+"""Automation: ``outgoing_mail``, the durable outbox of mail the gateway sends, and
+``suppressions``, the opt-out, block and allow lists.
 
 Revision ID: 0014
 Revises: 0010
@@ -55,8 +56,38 @@ def upgrade() -> None:
         postgresql_where=PENDING,
         sqlite_where=PENDING,
     )
+    op.create_table(
+        "suppressions",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column(
+            "number",
+            sa.String(32),
+            nullable=False,
+            comment="E.164 number, or a prefix such as +5511",
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column(
+            "prefix",
+            sa.Boolean(),
+            server_default=sa.false(),
+            nullable=False,
+            comment="true: every number starting with it",
+        ),
+        sa.Column("source", sa.String(16), nullable=False, comment="sms, api, page, import, rule"),
+        sa.Column("note", sa.Text()),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('opt_out', 'block', 'allow')", name=op.f("ck_suppressions_kind")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressions")),
+        sa.UniqueConstraint(
+            "number", "kind", "prefix", name=op.f("uq_suppressions_number_kind_prefix")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("suppressions")
     op.drop_index("ix_outgoing_mail_pending", table_name="outgoing_mail")
     op.drop_table("outgoing_mail")
