@@ -42,6 +42,7 @@ from webui.keys import (
     DB,
     DISPATCHER,
     KEY_CACHE,
+    OPT_OUTS,
     OPTIONS,
     OWN_PASSWORD,
     PASSWORD_WORK,
@@ -56,6 +57,7 @@ from webui.revocations import access_listener
 from webui.services.account_admin import AccountAdmin
 from webui.services.accounts import Accounts
 from webui.services.group_commit import SendGroup
+from webui.services.optouts import OptOuts
 from webui.services.passwords import OwnPassword
 from webui.services.sending import Sending
 from webui.services.throughput import create_buckets
@@ -191,6 +193,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     app[SENDING] = Sending(
         app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool, accounts
     )
+    app[OPT_OUTS] = OptOuts(app[DB], app[SETTINGS].gateway.default_region)
     try:
         yield
     finally:

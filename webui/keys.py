@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from webui.options import WebOptions
     from webui.services.account_admin import AccountAdmin
     from webui.services.accounts import Account, Accounts
+    from webui.services.optouts import OptOuts
     from webui.services.passwords import OwnPassword
     from webui.services.sending import Sending
     from webui.stats import RequestStats
@@ -44,6 +45,7 @@ SENDING: web.AppKey[Sending] = web.AppKey("sending")
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 ACCOUNT_ADMIN: web.AppKey[AccountAdmin] = web.AppKey("account_admin")
 OWN_PASSWORD: web.AppKey[OwnPassword] = web.AppKey("own_password")
+OPT_OUTS: web.AppKey[OptOuts] = web.AppKey("opt_outs")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")

@@ -393,3 +393,38 @@ class Metrics(BaseModel):
     availability: dict[str, Any]
     database: dict[str, Any]
     modems: list[dict[str, Any]]
+
+
+SuppressionKindName = Literal["opt_out", "block", "allow"]
+
+
+class OptOutCreate(Request):
+    """A number (or, for block and allow entries, a prefix) to put on a list."""
+
+    number: Annotated[str, Field(min_length=1, max_length=32, examples=["+5511987654321"])]
+    kind: SuppressionKindName = Field(
+        "opt_out", description="opt_out: never sent to; block: refused unless allowed; allow"
+    )
+    prefix: bool = Field(False, description="every number starting with it (block and allow)")
+    note: Annotated[str, Field(max_length=200)] | None = None
+
+
+class OptOut(BaseModel):
+    number: str
+    kind: SuppressionKindName
+    prefix: bool
+    source: str = Field(description="sms, api, page, import")
+    note: str | None
+    created_at: str
+    created_by: str
+
+
+class OptOutList(BaseModel):
+    entries: list[OptOut]
+    total: int = Field(description="entries matching the filter")
+
+
+class OptOutRemoved(BaseModel):
+    number: str = Field(description="as given")
+    kind: SuppressionKindName
+    removed: Literal[True]

@@ -247,6 +247,41 @@ OPERATIONS = (
         parameters=(ID,),
         role="admin",
     ),
+    Operation(
+        "get",
+        "/api/v1/optouts",
+        "The opt-out, block and allow lists, newest first",
+        m.OptOutList,
+        parameters=(
+            query("q", {"type": "string", "maxLength": 64}, "number or note contains"),
+            query("kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "filter"),
+            LIMIT,
+            query("offset", {"type": "integer", "minimum": 0}, "entries to skip"),
+        ),
+    ),
+    Operation(
+        "post",
+        "/api/v1/optouts",
+        "Put a number or prefix on a list (sending to it is then refused: opted_out)",
+        m.OptOut,
+        "201",
+        m.OptOutCreate,
+        role="operator",
+        extra_responses={"200": m.OptOut},
+    ),
+    Operation(
+        "delete",
+        "/api/v1/optouts/{number}",
+        "Take a number or prefix off a list",
+        m.OptOutRemoved,
+        parameters=(
+            path_param("number", {"type": "string", "maxLength": 32}),
+            query(
+                "kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "default opt_out"
+            ),
+        ),
+        role="operator",
+    ),
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -259,6 +294,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.PasswordChange,
     m.AccountCreate,
     m.AccountUpdate,
+    m.OptOutCreate,
     m.ErrorBody,
     m.Message,
     m.MessageBatch,
@@ -276,6 +312,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.Account,
     m.AccountCreated,
     m.AccountList,
+    m.OptOut,
+    m.OptOutList,
+    m.OptOutRemoved,
     m.AuditPage,
     m.WebhookDelivery,
     m.WebhookDeliveryPage,
@@ -292,6 +331,7 @@ REQUEST_MODELS = {
     m.PasswordChange,
     m.AccountCreate,
     m.AccountUpdate,
+    m.OptOutCreate,
 }
 
 

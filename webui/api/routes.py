@@ -14,6 +14,7 @@ from webui.api import (
     metrics,
     modems,
     openapi,
+    optouts,
     records,
 )
 
@@ -28,5 +29,6 @@ def register(app: web.Application) -> None:
     metrics.register(router)
     access.register(router)
     accounts.register(router)
+    optouts.register(router)
     records.register(router)
     kannel.register(router)

@@ -16,6 +16,10 @@ no modem gets one of them), then its throughput limit and quotas
 before the insert; what was admitted is given back when the insert fails or an earlier
 request with the same ``Idempotency-Key`` already queued the messages. The messages carry
 the account's id (``messages.account_id``).
+
+Recipients on the opt-out or block list are refused per recipient (``opted_out``) with one
+lookup per request (:meth:`Sending.leave_out_suppressed`); the queue's core refuses them
+again in the inserting transaction, whatever path a message takes.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from gatewayd.events import WAKE, WakeUp
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage, enqueue
 from gatewayd.queue.enqueue import RecipientProblem, ids_for_key, prepare_many
+from gatewayd.queue.suppression import refusals
 from gatewayd.queue.view import load_messages, message_json
 from gatewayd.sms import MAX_PARTS
 from gatewayd.store import Database, MessageStatus, PartStatus, modems, utc_now
@@ -120,11 +125,41 @@ class Sending:
             names.update(row[0] for row in await conn.execute(select(modems.c.name)))
         return names
 
+    async def leave_out_suppressed(self, prepared: Prepared, count: int) -> None:
+        """Move the messages to opted-out or blocked recipients into ``problems`` (code
+        ``opted_out``) with the index each had among the ``count`` recipients: one lookup.
+        The queue's core refuses them anyway; this makes the refusal per recipient."""
+        if not prepared.messages:
+            return
+        async with self.db.read() as conn:
+            refused = await refusals(conn, [m.recipient for m in prepared.messages])
+        if not refused:
+            return
+        taken = {problem["index"] for problem in prepared.problems}
+        indexes = (index for index in range(count) if index not in taken)
+        kept: list[PreparedMessage] = []
+        for index, message in zip(indexes, prepared.messages, strict=False):
+            reason = refused.get(message.recipient)
+            if reason is None:
+                kept.append(message)
+                continue
+            prepared.problems.append(
+                {"index": index, "to": message.request.to, "code": "opted_out", "message": reason}
+            )
+        prepared.messages = kept
+        prepared.problems.sort(key=lambda problem: int(problem["index"]))
+
     async def validate(
-        self, template: NewMessage, recipients: Sequence[str], *, skip_invalid: bool
+        self,
+        template: NewMessage,
+        recipients: Sequence[str],
+        *,
+        skip_invalid: bool,
+        check_suppressions: bool = True,
     ) -> Prepared:
         """Every recipient checked before anything is written; with ``skip_invalid`` the
-        invalid ones are left out (reported in ``problems``) unless none is valid."""
+        invalid ones are left out (reported in ``problems``) unless none is valid. Opted-out
+        and blocked recipients are problems too (``opted_out``)."""
         if len(recipients) > MAX_RECIPIENTS:
             raise Invalid(
                 "too_many_recipients", f"at most {MAX_RECIPIENTS} recipients per request", "to"
@@ -144,6 +179,8 @@ class Sending:
                 )
         except InvalidMessage as exc:
             raise Invalid(exc.code, str(exc), exc.field) from None
+        if check_suppressions:
+            await self.leave_out_suppressed(prepared, len(recipients))
         if prepared.problems and (not skip_invalid or not prepared.messages):
             if len(recipients) == 1:
                 problem = prepared.problems[0]
@@ -166,7 +203,10 @@ class Sending:
         for index, (number, text) in enumerate(rows):
             try:
                 one = await self.validate(
-                    NewMessage(to="", text=text, priority=priority), [number], skip_invalid=False
+                    NewMessage(to="", text=text, priority=priority),
+                    [number],
+                    skip_invalid=False,
+                    check_suppressions=False,
                 )
             except Invalid as exc:
                 combined.problems.append(
@@ -174,6 +214,7 @@ class Sending:
                 )
                 continue
             combined.messages.extend(one.messages)
+        await self.leave_out_suppressed(combined, len(rows))
         if combined.problems and (not skip_invalid or not combined.messages):
             raise Invalid(
                 "invalid_rows",
@@ -265,6 +306,19 @@ class Sending:
             return bool(await ids_for_key(conn, caller.actor, key))
 
     async def _queue(
+        self,
+        caller: Caller,
+        prepared: Prepared,
+        key: str | None,
+        extra: AfterInsert | None,
+        load: bool,
+    ) -> tuple[list[int], bool, list[dict[str, Any]]]:
+        try:
+            return await self._insert(caller, prepared, key, extra, load)
+        except InvalidMessage as exc:  # a number opted out since it was checked
+            raise Invalid(exc.code, str(exc), exc.field) from None
+
+    async def _insert(
         self,
         caller: Caller,
         prepared: Prepared,
