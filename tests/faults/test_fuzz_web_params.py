@@ -176,6 +176,15 @@ ROUTES: dict[str, Params] = {
     "GET /api/v1/audit": Params(query=("limit", "cursor", "actor", "action")),
     "GET /api/v1/webhooks/deliveries": Params(query=("limit", "cursor", "status")),
     "POST /api/v1/webhooks/deliveries/{id}/replay": Params(),
+    "GET /api/v1/optouts": Params(query=("q", "kind", "limit", "offset")),
+    "POST /api/v1/optouts": Params(json=b'{"number": "+5511987654321"}'),
+    "DELETE /api/v1/optouts/{number}": Params(query=("kind",)),
+    "GET /optouts": Params(query=("q", "kind", "page")),
+    "POST /optouts": Params(form=("number", "kind", "prefix", "note")),
+    "POST /optouts/remove": Params(form=("number", "kind")),
+    "POST /optouts/import": Params(form=("csv", "kind")),
+    "GET /optouts/export.csv": Params(),
+    "POST /optouts/words": Params(form=("stop_words", "start_words", "stop_reply", "start_reply")),
     "GET /cgi-bin/sendsms": Params(query=KANNEL_FIELDS),
     "POST /cgi-bin/sendsms": Params(form=KANNEL_FIELDS, headers=("Authorization",)),
 }
@@ -509,6 +518,8 @@ FAMILIES_BY_PREFIX = {
     "/api/v1/inbox": "api-messages",
     "/api/v1/modems": "api-modems",
     "/cgi-bin": "kannel",
+    "/optouts": "automation",
+    "/api/v1/optouts": "api-automation",
 }
 
 

@@ -20,13 +20,17 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
-from gatewayd.store import Database, SuppressionKind, suppressions, utc_now
-from gatewayd.store.upsert import insert_ignoring_duplicates
+from gatewayd.queue.suppression import SETTINGS_NAME, OptOutSettings, fold, load_settings
+from gatewayd.store import Database, SuppressionKind, suppressions, utc_now, web_settings
+from gatewayd.store.upsert import insert_ignoring_duplicates, upsert
 from webui.audit import record
 from webui.services.caller import Caller
 from webui.services.errors import Invalid, NotFound
 
 MAX_IMPORT_ROWS = 100_000
+MAX_WORDS = 50
+MAX_WORD = 32
+MAX_REPLY = 480
 MAX_NOTE = 200
 PAGE_LIMIT = 500
 _PREFIX = re.compile(r"\+[0-9]{1,15}")
@@ -196,14 +200,44 @@ class OptOuts:
             "problems": problems[:1000],
         }
 
+    async def words(self) -> OptOutSettings:
+        """The opt-out and opt-in words and their confirmations."""
+        async with self.db.read() as conn:
+            return await load_settings(conn)
+
+    async def save_words(self, caller: Caller, chosen: OptOutSettings) -> OptOutSettings:
+        """Store the words (at least one stop word; each at most 32 characters, 50 words)
+        and the confirmations (at most 480 characters; empty: none is sent)."""
+        stop = _words(chosen.stop_words, "stop_words")
+        if not stop:
+            raise Invalid("invalid_words", "at least one opt-out word is needed", "stop_words")
+        start = _words(chosen.start_words, "start_words")
+        if {fold(w) for w in stop} & {fold(w) for w in start}:
+            raise Invalid("invalid_words", "a word cannot both opt out and opt in", "start_words")
+        for name, reply in (("stop_reply", chosen.stop_reply), ("start_reply", chosen.start_reply)):
+            if len(reply) > MAX_REPLY:
+                raise Invalid("invalid_reply", f"at most {MAX_REPLY} characters", name)
+        saved = OptOutSettings(stop, start, chosen.stop_reply.strip(), chosen.start_reply.strip())
+        async with self.db.begin() as conn:
+            await upsert(
+                conn,
+                web_settings,
+                {"name": SETTINGS_NAME, "value": saved.as_json(), "updated_at": utc_now()},
+                key=("name",),
+            )
+            await record(
+                conn, caller.actor, "optout.words", None, saved.as_json(), caller.client_address
+            )
+        return saved
+
     async def export_csv(self) -> str:
         """Every entry as CSV: number (prefixes end in ``*``), kind, note, source, created."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["number", "kind", "note", "source", "created_at", "created_by"])
         async with self.db.read() as conn:
-            rows = await conn.stream(select(suppressions).order_by(suppressions.c.id))
-            async for row in rows:
+            rows = await conn.execute(select(suppressions).order_by(suppressions.c.id))
+            for row in rows:
                 entry = _entry(row)
                 writer.writerow(
                     [
@@ -216,6 +250,13 @@ class OptOuts:
                     ]
                 )
         return out.getvalue()
+
+
+def _words(given: tuple[str, ...], name: str) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys(w.strip() for w in given if w.strip()))
+    if len(words) > MAX_WORDS or any(len(w) > MAX_WORD for w in words):
+        raise Invalid("invalid_words", f"at most {MAX_WORDS} words of {MAX_WORD} characters", name)
+    return words
 
 
 def _csv_safe(value: str) -> str:

@@ -2,7 +2,7 @@
 
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
-:mod:`.accounts` (client accounts),
+:mod:`.accounts` (client accounts), :mod:`.optouts` (opt-out, block and allow lists),
 :mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
 Role rules are declared on the handlers (``@requires``) and enforced by the authentication
 middleware, so a hidden button and a refused request always agree.
@@ -24,6 +24,7 @@ from webui.views import (
     inbox,
     labels,
     modems,
+    optouts,
     outbox,
     settings,
     two_factor,
@@ -45,6 +46,7 @@ def register(app: web.Application) -> None:
     addressbook.register(router)
     admin.register(router)
     accounts.register(router)
+    optouts.register(router)
     settings.register(router)
     account.register(router)
     two_factor.register(router)

@@ -32,6 +32,10 @@ LABELS = {
     "searching": N_("searching"),
     "denied": N_("denied"),
     "not_registered": N_("not registered"),
+    # suppression lists
+    "opt_out": N_("opted out"),
+    "block": N_("blocked"),
+    "allow": N_("allowed"),
     # roles
     "admin": N_("admin"),
     "operator": N_("operator"),
