@@ -46,6 +46,7 @@ from webui.keys import (
     OPTIONS,
     OWN_PASSWORD,
     PASSWORD_WORK,
+    RULES,
     SENDING,
     SETTINGS,
     STATS,
@@ -59,6 +60,8 @@ from webui.services.accounts import Accounts
 from webui.services.group_commit import SendGroup
 from webui.services.optouts import OptOuts
 from webui.services.passwords import OwnPassword
+from webui.services.rule_runner import RuleRunner, running_rules
+from webui.services.rule_store import RuleStore
 from webui.services.sending import Sending
 from webui.services.throughput import create_buckets
 from webui.services.validation_pool import ValidationPool
@@ -114,7 +117,21 @@ def create_app(
     _add_routes(app)
     if options.run_dispatcher:
         app.cleanup_ctx.append(_webhook_dispatcher)
+        app.cleanup_ctx.append(_rules)
     return app
+
+
+async def _rules(app: web.Application) -> AsyncIterator[None]:
+    """The rules on incoming SMS, run where the webhook dispatcher runs."""
+    runner = RuleRunner(
+        app[DB],
+        app[BUS],
+        app[SETTINGS].gateway.default_region,
+        commit_lag=app[OPTIONS].webhook_commit_lag,
+        poll_interval=app[OPTIONS].webhook_poll_interval,
+    )
+    async with running_rules(runner):
+        yield
 
 
 def _add_routes(app: web.Application) -> None:
@@ -194,6 +211,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
         app[DB], app[BUS], app[SETTINGS], SendGroup(app[DB], app[BUS]), pool, accounts
     )
     app[OPT_OUTS] = OptOuts(app[DB], app[SETTINGS].gateway.default_region)
+    app[RULES] = RuleStore(app[DB], app[OPTIONS].webhook_policy)
     try:
         yield
     finally:

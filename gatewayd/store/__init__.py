@@ -59,7 +59,10 @@ from gatewayd.store.schema_accounts import (
 from gatewayd.store.schema_automation import (
     MAX_MAIL_ADDRESS,
     SuppressionKind,
+    incoming_tags,
     outgoing_mail,
+    rule_replies,
+    rules,
     suppressions,
 )
 from gatewayd.store.schema_contacts import (
@@ -104,6 +107,7 @@ __all__ = [
     "gateway_hosts",
     "incoming_fragments",
     "incoming_messages",
+    "incoming_tags",
     "kannel_dlr",
     "message_events",
     "message_parts",
@@ -114,6 +118,8 @@ __all__ = [
     "modems",
     "outgoing_mail",
     "recovery_codes",
+    "rule_replies",
+    "rules",
     "smpp_deliveries",
     "smpp_submits",
     "suppressions",

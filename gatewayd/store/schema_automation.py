@@ -1,4 +1,5 @@
-"""Tables of the automation features: the outgoing mail outbox and the suppression lists.
+"""Tables of the automation features: the outgoing mail outbox, the suppression lists and the
+rules on incoming SMS.
 
 Shares :data:`gatewayd.store.schema.metadata`; importing :mod:`gatewayd.store` loads it.
 
@@ -10,6 +11,10 @@ until ``sent_at`` is set. Nothing that writes a row waits for a mail server.
 ``suppressions`` holds the opt-out list (numbers that sent STOP or were added by hand), the
 block list and the allow list (numbers or prefixes). Its unique index on ``(number, kind,
 prefix)`` is the one lookup a send request makes for all its recipients.
+
+``rules`` are evaluated in ``position`` order on every incoming SMS; ``rule_replies`` keeps
+what they answered to whom (the replies-per-hour limit and the detection of two gateways
+answering each other read it); ``incoming_tags`` holds the tags the ``tag`` action set.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -27,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from gatewayd.store.schema import metadata, one_of, stamped
@@ -92,4 +100,53 @@ suppressions = Table(
     UniqueConstraint("number", "kind", "prefix"),
 )
 
-__all__ = ["MAX_MAIL_ADDRESS", "SuppressionKind", "outgoing_mail", "suppressions"]
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False, comment="evaluation order, lowest first"),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("match", JSON, nullable=False, comment="keyword, regex, from, modem, time window"),
+    Column("actions", JSON, nullable=False, comment="list of {type, ...}"),
+    Column("stop", Boolean, nullable=False, server_default=false()),
+    stamped("created_at"),
+    stamped("updated_at"),
+    Column("matched", Integer, nullable=False, server_default="0"),
+    Column("last_matched_at", UtcDateTime()),
+    Column("last_error", Text, comment="one line: the last action that could not be done"),
+    Index(None, "position"),
+)
+
+rule_replies = Table(
+    "rule_replies",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("sender", String(32), nullable=False, comment="who was answered (E.164)"),
+    Column("rule_id", RowId, nullable=False),
+    Column("text", Text, nullable=False),
+    stamped("at"),
+    Index(None, "sender", "at"),
+)
+
+incoming_tags = Table(
+    "incoming_tags",
+    metadata,
+    Column(
+        "message_id",
+        RowId,
+        ForeignKey("incoming_messages.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag", String(64), primary_key=True),
+)
+
+__all__ = [
+    "MAX_MAIL_ADDRESS",
+    "SuppressionKind",
+    "incoming_tags",
+    "outgoing_mail",
+    "rule_replies",
+    "rules",
+    "suppressions",
+]

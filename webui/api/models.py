@@ -428,3 +428,69 @@ class OptOutRemoved(BaseModel):
     number: str = Field(description="as given")
     kind: SuppressionKindName
     removed: Literal[True]
+
+
+class RuleMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keyword: str | None = Field(None, description="the first word, case and accents ignored")
+    regex: str | None = Field(None, description="searched case-insensitively, time-bounded")
+    from_: str | None = Field(None, alias="from", description="a number or a prefix")
+    modem: str | None = None
+    time: dict[str, Any] | None = Field(
+        None,
+        description='{"start": "08:00", "end": "18:00", "weekdays": [1, 2, 3, 4, 5], '
+        '"tz": "America/Sao_Paulo"}',
+    )
+
+
+class RuleWrite(Request):
+    """A rule; actions are objects with a ``type``: reply {text}, forward_sms {to, group_id,
+    text}, forward_email {to, subject, body}, webhook {url}, add_to_group {group_id},
+    remove_from_group {group_id}, tag {tag}. Texts take {from}, {text}, {rest}, {keyword},
+    {modem}, {received_at} and {id}."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    enabled: bool = True
+    match: RuleMatch | None = None
+    actions: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=10)]
+    stop: bool = False
+    position: Annotated[int, Field(ge=0, lt=2**31)] | None = None
+
+
+class Rule(BaseModel):
+    id: int
+    name: str
+    position: int
+    enabled: bool
+    match: dict[str, Any]
+    actions: list[dict[str, Any]]
+    stop: bool
+    matched: int = Field(description="messages it matched")
+    last_matched_at: str | None
+    last_error: str | None = Field(description="the last action that could not be done")
+    created_at: str
+    updated_at: str
+
+
+class RuleList(BaseModel):
+    rules: list[Rule]
+
+
+class RuleTest(Request):
+    text: Annotated[str, Field(max_length=2000)]
+    from_: Annotated[str, Field(min_length=1, max_length=32)] = Field(
+        "+5511987654321", alias="from"
+    )
+    modem: Annotated[str, Field(max_length=32)] = ""
+    at: AwareDatetime | None = None
+
+
+class RuleTestResult(BaseModel):
+    matched: list[dict[str, Any]] = Field(description="rules that match, in order, with actions")
+    replyable: bool = Field(description="whether replies may go to this sender")
+
+
+class RuleDeleted(BaseModel):
+    id: int
+    deleted: Literal[True]

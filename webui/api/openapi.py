@@ -282,6 +282,42 @@ OPERATIONS = (
         ),
         role="operator",
     ),
+    Operation("get", "/api/v1/rules", "Rules on incoming SMS, in evaluation order", m.RuleList),
+    Operation(
+        "post",
+        "/api/v1/rules",
+        "Create a rule (a regex that backtracks too much is refused: slow_regex)",
+        m.Rule,
+        "201",
+        m.RuleWrite,
+        role="operator",
+    ),
+    Operation(
+        "post",
+        "/api/v1/rules/test",
+        "What the enabled rules would do with a message (nothing is sent)",
+        m.RuleTestResult,
+        body=m.RuleTest,
+        role="operator",
+    ),
+    Operation("get", "/api/v1/rules/{id}", "One rule", m.Rule, parameters=(ID,)),
+    Operation(
+        "put",
+        "/api/v1/rules/{id}",
+        "Replace a rule",
+        m.Rule,
+        body=m.RuleWrite,
+        parameters=(ID,),
+        role="operator",
+    ),
+    Operation(
+        "delete",
+        "/api/v1/rules/{id}",
+        "Delete a rule",
+        m.RuleDeleted,
+        parameters=(ID,),
+        role="operator",
+    ),
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -295,6 +331,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.AccountCreate,
     m.AccountUpdate,
     m.OptOutCreate,
+    m.RuleWrite,
+    m.RuleTest,
     m.ErrorBody,
     m.Message,
     m.MessageBatch,
@@ -315,6 +353,10 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.OptOut,
     m.OptOutList,
     m.OptOutRemoved,
+    m.Rule,
+    m.RuleList,
+    m.RuleTestResult,
+    m.RuleDeleted,
     m.AuditPage,
     m.WebhookDelivery,
     m.WebhookDeliveryPage,
@@ -332,6 +374,8 @@ REQUEST_MODELS = {
     m.AccountCreate,
     m.AccountUpdate,
     m.OptOutCreate,
+    m.RuleWrite,
+    m.RuleTest,
 }
 
 

@@ -16,6 +16,7 @@ from webui.api import (
     openapi,
     optouts,
     records,
+    rules,
 )
 
 
@@ -30,5 +31,6 @@ def register(app: web.Application) -> None:
     access.register(router)
     accounts.register(router)
     optouts.register(router)
+    rules.register(router)
     records.register(router)
     kannel.register(router)

@@ -1,5 +1,6 @@
 """Automation: ``outgoing_mail``, the durable outbox of mail the gateway sends, and
-``suppressions``, the opt-out, block and allow lists.
+``suppressions``, the opt-out, block and allow lists; ``rules`` on incoming SMS with
+``rule_replies`` (what they answered, for loop protection) and ``incoming_tags``.
 
 Revision ID: 0014
 Revises: 0010
@@ -85,9 +86,59 @@ def upgrade() -> None:
             "number", "kind", "prefix", name=op.f("uq_suppressions_number_kind_prefix")
         ),
     )
+    op.create_table(
+        "rules",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column(
+            "position", sa.Integer(), nullable=False, comment="evaluation order, lowest first"
+        ),
+        sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column(
+            "match", sa.JSON(), nullable=False, comment="keyword, regex, from, modem, time window"
+        ),
+        sa.Column("actions", sa.JSON(), nullable=False, comment="list of {type, ...}"),
+        sa.Column("stop", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("matched", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_matched_at", sa.DateTime(timezone=True)),
+        sa.Column(
+            "last_error", sa.Text(), comment="one line: the last action that could not be done"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rules")),
+    )
+    op.create_index(op.f("ix_rules_position"), "rules", ["position"])
+    op.create_table(
+        "rule_replies",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column("sender", sa.String(32), nullable=False, comment="who was answered (E.164)"),
+        sa.Column("rule_id", ROW_ID, nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_replies")),
+    )
+    op.create_index(op.f("ix_rule_replies_sender_at"), "rule_replies", ["sender", "at"])
+    op.create_table(
+        "incoming_tags",
+        sa.Column("message_id", ROW_ID, nullable=False),
+        sa.Column("tag", sa.String(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["incoming_messages.id"],
+            name=op.f("fk_incoming_tags_message_id_incoming_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("message_id", "tag", name=op.f("pk_incoming_tags")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("incoming_tags")
+    op.drop_index(op.f("ix_rule_replies_sender_at"), table_name="rule_replies")
+    op.drop_table("rule_replies")
+    op.drop_index(op.f("ix_rules_position"), table_name="rules")
+    op.drop_table("rules")
     op.drop_table("suppressions")
     op.drop_index("ix_outgoing_mail_pending", table_name="outgoing_mail")
     op.drop_table("outgoing_mail")
