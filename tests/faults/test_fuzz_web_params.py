@@ -88,6 +88,28 @@ KANNEL_FIELDS = ("username", "password", "to", "text", "dlr-url", "dlr-mask")
 SEND_HEADERS = ("Idempotency-Key",)
 MODEM_COMMAND = (504,)
 VALID_SEND = b'{"to": "+5511987654321", "text": "fuzz"}'
+VALID_RULE = (
+    b'{"name": "fuzz", "match": {"keyword": "x"}, "actions": [{"type": "tag", "tag": "t"}]}'
+)
+RULE_FIELDS = (
+    "name",
+    "keyword",
+    "regex",
+    "from",
+    "modem",
+    "start",
+    "end",
+    "tz",
+    "weekday",
+    "reply",
+    "forward_to",
+    "forward_email",
+    "webhook",
+    "add_to_group",
+    "remove_from_group",
+    "tag",
+    "stop",
+)
 
 ROUTES: dict[str, Params] = {
     "GET /": Params(),
@@ -185,6 +207,17 @@ ROUTES: dict[str, Params] = {
     "POST /optouts/import": Params(form=("csv", "kind")),
     "GET /optouts/export.csv": Params(),
     "POST /optouts/words": Params(form=("stop_words", "start_words", "stop_reply", "start_reply")),
+    "GET /api/v1/rules": Params(),
+    "POST /api/v1/rules": Params(json=VALID_RULE),
+    "POST /api/v1/rules/test": Params(json=b'{"text": "INFO", "from": "+5511987654321"}'),
+    "GET /api/v1/rules/{id}": Params(),
+    "PUT /api/v1/rules/{id}": Params(json=VALID_RULE),
+    "DELETE /api/v1/rules/{id}": Params(),
+    "GET /rules": Params(query=("text", "from", "modem")),
+    "POST /rules": Params(form=RULE_FIELDS),
+    "GET /rules/test.json": Params(query=("text", "from", "modem")),
+    "POST /rules/{id}/toggle": Params(),
+    "POST /rules/{id}/delete": Params(),
     "GET /cgi-bin/sendsms": Params(query=KANNEL_FIELDS),
     "POST /cgi-bin/sendsms": Params(form=KANNEL_FIELDS, headers=("Authorization",)),
 }
@@ -519,6 +552,8 @@ FAMILIES_BY_PREFIX = {
     "/api/v1/modems": "api-modems",
     "/cgi-bin": "kannel",
     "/optouts": "automation",
+    "/rules": "automation",
+    "/api/v1/rules": "api-automation",
     "/api/v1/optouts": "api-automation",
 }
 
