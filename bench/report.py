@@ -16,6 +16,7 @@ from bench.at_size import P95_TARGET_MS as AT_SIZE_P95_MS
 from bench.common import BENCH_DIR, REPO_ROOT, RESULTS_DIR, Result, read_results, results_dir
 from bench.ingest_load import BATCH_TARGET_PER_S, P95_LIMIT_S, SINGLE_TARGET_PER_S
 from bench.latency import P50_TARGET_MS, P99_TARGET_MS
+from bench.rules import TARGET_PER_S as RULES_TARGET_PER_S
 from bench.throughput import LIMIT_TARGET, SCALE_RSS_TARGET_MB, SCALE_TARGET
 from bench.verdict import MIN_RUNS, Spread, above, all_of, at_least, below, verdict_text
 
@@ -146,6 +147,24 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
     rows += _ingest_rows(results.get("ingest"))
     rows += _at_size_rows(results.get("at_size"))
     rows += _side_by_side_rows(results.get("side_by_side"))
+    rows += _rules_rows(results.get("rules"))
+    return rows
+
+
+def _rules_rows(result: Result | None) -> list[tuple[str, str, str, str]]:
+    if result is None or not result.get("measured", False):
+        return []
+    rows = []
+    for (database,), runs in _groups(result.get("runs", []), "database").items():
+        rate = _spread(runs, "per_s")
+        rows.append(
+            (
+                f"7. Incoming SMS through {runs[0]['rules']} enabled rules, {database}",
+                rate.text(0, thousands=True, unit=" messages/s"),
+                f"median ≥ {RULES_TARGET_PER_S:,.0f}/s",
+                verdict_text(at_least(rate.values, RULES_TARGET_PER_S), rate.runs),
+            )
+        )
     return rows
 
 

@@ -23,6 +23,7 @@ def test_every_benchmark_is_registered() -> None:
         "at_size",
         "side_by_side",
         "ingest",
+        "rules",
     }
 
 
@@ -105,3 +106,19 @@ def test_report_judges_batch_ingest_on_raw_rates(tmp_path: Path) -> None:
     assert row[3] == "**missed**"  # ...judged unrounded
     met = {"ingest": {"measured": True, "runs": [run(20_000.0), run(19_000.0), run(20_100.0)]}}
     assert report.target_rows(met)[0][3] == "**met**"
+
+
+def test_report_judges_rules_on_three_runs() -> None:
+    from bench.report import target_rows
+
+    def run(rate: float) -> dict[str, object]:
+        return {"database": "sqlite", "per_s": rate, "messages": 2000, "rules": 100}
+
+    missed = target_rows(
+        {"rules": {"measured": True, "runs": [run(999.0), run(999.5), run(5000.0)]}}
+    )
+    met = target_rows({"rules": {"measured": True, "runs": [run(1000.0), run(900.0), run(1200.0)]}})
+    few = target_rows({"rules": {"measured": True, "runs": [run(5000.0)]}})
+    assert [row[3] for row in missed if "rules" in row[0]] == ["**missed**"]
+    assert [row[3] for row in met if "rules" in row[0]] == ["**met**"]
+    assert "no verdict" in [row[3] for row in few if "rules" in row[0]][0]

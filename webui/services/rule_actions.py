@@ -8,6 +8,11 @@ names) or is a short code (:data:`SHORT_CODE_DIGITS` digits or fewer); at most
 automatic responder seems to answer ours — the text received is one of our recent replies to
 that number, or we replied to it :data:`PING_PONG_REPLIES` times within
 :data:`PING_PONG_WINDOW`. What an action could not do goes to the rule's ``last_error``.
+
+Sends, tags and webhook calls of a whole batch of messages are collected in an
+:class:`Outcome` and written together by :meth:`Outcome.flush` (one suppression lookup, one
+enqueue, one insert per table), and the replies of the last hour to the batch's senders are
+read once (:func:`recent_replies`): the cost per message is the matching, not round trips.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
-from gatewayd.queue import InvalidMessage, NewMessage, enqueue
-from gatewayd.queue.enqueue import prepare_many
+from gatewayd.queue import InvalidMessage, NewMessage, PreparedMessage
+from gatewayd.queue.enqueue import QueueRequest, enqueue_requests, prepare_many
 from gatewayd.queue.suppression import refusals
 from gatewayd.store import (
     contact_group_members,
@@ -46,13 +52,90 @@ DEFAULT_BODY = "{text}\n\n-- {from}, received by {modem} at {received_at}"
 RULE_EVENT = "rule.matched"
 
 
+@dataclass(frozen=True)
+class PlannedSend:
+    rule_id: int
+    numbers: tuple[str, ...]
+    text: str
+    reply_to: str | None
+    """The sender answered (for ``rule_replies``); None for a forward."""
+
+
 @dataclass
 class Outcome:
-    """What the actions of one round did: messages queued, and per rule the last problem."""
+    """What the actions of one batch do, collected, and per rule the last problem."""
 
+    recent: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
+    sends: list[PlannedSend] = field(default_factory=list)
+    tags: set[tuple[int, str]] = field(default_factory=set)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
     queued: int = 0
     modems: list[str | None] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
+
+    async def flush(self, conn: AsyncConnection, *, region: str | None, now: datetime) -> None:
+        """Write what was collected: the SMS (suppressed recipients left out), the replies
+        made, the tags and the webhook deliveries."""
+        await self._flush_sends(conn, region, now)
+        if self.tags:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            rows = [{"message_id": m, "tag": t} for m, t in sorted(self.tags)]
+            await conn.execute(dialect.insert(incoming_tags).values(rows).on_conflict_do_nothing())
+        if self.hooks:
+            await conn.execute(insert(webhook_deliveries), self.hooks)
+
+    async def _flush_sends(self, conn: AsyncConnection, region: str | None, now: datetime) -> None:
+        planned: list[tuple[PlannedSend, list[PreparedMessage]]] = []
+        for send in self.sends:
+            try:
+                prepared, problems = prepare_many(
+                    NewMessage(to="", text=send.text), send.numbers, default_region=region
+                )
+            except InvalidMessage as exc:
+                self.errors[send.rule_id] = f"not sent: {exc}"
+                continue
+            if problems:
+                self.errors[send.rule_id] = f"{len(problems)} invalid recipients left out"
+            planned.append((send, prepared))
+        refused = await refusals(conn, [p.recipient for _, ps in planned for p in ps])
+        requests: list[QueueRequest] = []
+        replies: list[dict[str, Any]] = []
+        for send, prepared in planned:
+            kept = [p for p in prepared if p.recipient not in refused]
+            if len(kept) < len(prepared):
+                self.errors[send.rule_id] = (
+                    f"{len(prepared) - len(kept)} opted-out recipients left out"
+                )
+            if not kept:
+                continue
+            requests.append(QueueRequest(kept, f"rule:{send.rule_id}"))
+            if send.reply_to is not None:
+                replies.append(
+                    {"sender": send.reply_to, "rule_id": send.rule_id, "text": send.text, "at": now}
+                )
+        if not requests:
+            return
+        await enqueue_requests(conn, requests, now=now)
+        self.queued += sum(len(r.messages) for r in requests)
+        self.modems.extend(None for r in requests for _ in r.messages)
+        if replies:
+            await conn.execute(insert(rule_replies), replies)
+
+
+async def recent_replies(
+    conn: AsyncConnection, senders: list[str], now: datetime
+) -> dict[str, list[tuple[str, datetime]]]:
+    """The replies of the last hour to each of ``senders`` (E.164), in one lookup."""
+    found: dict[str, list[tuple[str, datetime]]] = {number: [] for number in senders}
+    if not senders:
+        return found
+    r = rule_replies.c
+    rows = await conn.execute(
+        select(r.sender, r.text, r.at).where(r.sender.in_(senders), r.at > now - timedelta(hours=1))
+    )
+    for sender, text, at in rows:
+        found.setdefault(sender, []).append((text, at))
+    return found
 
 
 def replyable(sender: str) -> str | None:
@@ -64,53 +147,16 @@ def replyable(sender: str) -> str | None:
     return number if len(number) - 1 > SHORT_CODE_DIGITS else None
 
 
-async def _loop_suspected(
-    conn: AsyncConnection, number: str, text: str, now: datetime
+def _loop_suspected(
+    recent: list[tuple[str, datetime]], number: str, text: str, now: datetime
 ) -> str | None:
-    r = rule_replies.c
-    recent = (
-        await conn.execute(
-            select(r.text, r.at).where(r.sender == number, r.at > now - timedelta(hours=1))
-        )
-    ).all()
     if len(recent) >= MAX_REPLIES_PER_HOUR:
         return f"no reply to {number}: {MAX_REPLIES_PER_HOUR} replies in the last hour already"
-    if any(row.text.strip() == text.strip() for row in recent):
+    if any(sent.strip() == text.strip() for sent, _ in recent):
         return f"no reply to {number}: it sent back one of our replies (another auto-responder?)"
-    if sum(row.at > now - PING_PONG_WINDOW for row in recent) >= PING_PONG_REPLIES:
+    if sum(at > now - PING_PONG_WINDOW for _, at in recent) >= PING_PONG_REPLIES:
         return f"no reply to {number}: it answers as fast as we do (two gateways in a loop?)"
     return None
-
-
-async def _send(
-    conn: AsyncConnection,
-    rule: Rule,
-    numbers: list[str],
-    text: str,
-    outcome: Outcome,
-    region: str | None,
-    now: datetime,
-) -> list[str]:
-    """Queue ``text`` to ``numbers`` (opted-out and invalid ones left out); the numbers sent to."""
-    if not numbers or not text.strip():
-        return []
-    try:
-        prepared, problems = prepare_many(
-            NewMessage(to="", text=text), numbers, default_region=region
-        )
-    except InvalidMessage as exc:
-        outcome.errors[rule.id] = f"not sent: {exc}"
-        return []
-    refused = await refusals(conn, [p.recipient for p in prepared])
-    prepared = [p for p in prepared if p.recipient not in refused]
-    if problems or refused:
-        outcome.errors[rule.id] = f"{len(problems) + len(refused)} recipients left out"
-    if not prepared:
-        return []
-    await enqueue(conn, prepared, created_by=f"rule:{rule.id}", now=now)
-    outcome.queued += len(prepared)
-    outcome.modems.extend(None for _ in prepared)
-    return [p.recipient for p in prepared]
 
 
 async def _group_numbers(conn: AsyncConnection, group_id: int) -> list[str] | None:
@@ -166,22 +212,23 @@ async def run_action(
     region: str | None,
     now: datetime,
 ) -> None:
-    """Do one action of ``rule`` for ``message``; problems go to ``outcome.errors``."""
+    """Do (or plan, for :meth:`Outcome.flush`) one action of ``rule`` for ``message``;
+    problems go to ``outcome.errors``."""
     kind = action["type"]
     number = replyable(message.sender)
     if kind == "reply":
         if number is None:
             outcome.errors[rule.id] = f"no reply to {message.sender[:32]}: not a phone number"
             return
-        problem = await _loop_suspected(conn, number, message.text, now)
+        recent = outcome.recent.setdefault(number, [])
+        problem = _loop_suspected(recent, number, message.text, now)
         if problem is not None:
             outcome.errors[rule.id] = problem
             return
         text = fill(action["text"], message)
-        if await _send(conn, rule, [number], text, outcome, region, now):
-            await conn.execute(
-                insert(rule_replies).values(sender=number, rule_id=rule.id, text=text, at=now)
-            )
+        if text.strip():
+            outcome.sends.append(PlannedSend(rule.id, (number,), text, number))
+            recent.append((text, now))
     elif kind == "forward_sms":
         numbers = list(action.get("to") or [])
         if action.get("group_id") is not None:
@@ -190,7 +237,8 @@ async def run_action(
                 outcome.errors[rule.id] = f"group {action['group_id']} no longer exists"
             numbers.extend(members or [])
         text = fill(action.get("text") or DEFAULT_FORWARD, message)
-        await _send(conn, rule, list(dict.fromkeys(numbers)), text, outcome, region, now)
+        if numbers and text.strip():
+            outcome.sends.append(PlannedSend(rule.id, tuple(dict.fromkeys(numbers)), text, None))
     elif kind == "forward_email":
         try:
             await queue_mail(
@@ -212,18 +260,16 @@ async def run_action(
             "modem": message.modem,
             "received_at": message.received_at.isoformat(),
         }
-        await conn.execute(
-            insert(webhook_deliveries).values(
-                event=RULE_EVENT,
-                url=action["url"],
-                payload=payload,
-                created_at=now,
-                next_attempt_at=now,
-            )
+        outcome.hooks.append(
+            {
+                "event": RULE_EVENT,
+                "url": action["url"],
+                "payload": payload,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
         )
     elif kind in ("add_to_group", "remove_from_group"):
         await _membership(conn, rule, action, number, outcome)
     elif kind == "tag":
-        await insert_ignoring_duplicates(
-            conn, incoming_tags, {"message_id": message.id, "tag": str(action["tag"])[:64]}
-        )
+        outcome.tags.add((message.id, str(action["tag"])[:64]))

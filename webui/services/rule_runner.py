@@ -37,7 +37,7 @@ from gatewayd.store import (
     web_cursors,
 )
 from webui.services.errors import Invalid
-from webui.services.rule_actions import Outcome, run_action
+from webui.services.rule_actions import Outcome, recent_replies, replyable, run_action
 from webui.services.rule_match import Incoming, Rule, evaluate, parse_rule
 
 CURSOR = "rules.incoming_messages"
@@ -111,8 +111,8 @@ async def run_rules(
     cache: RuleCache,
 ) -> tuple[int, Outcome]:
     """Evaluate the messages past the cursor (one batch) and move it; (messages, outcome)."""
-    outcome = Outcome()
     position = await _lock_cursor(conn)
+    outcome = Outcome()
     if position is None:
         return 0, outcome
     received = (
@@ -133,6 +133,8 @@ async def run_rules(
         return 0, outcome
     enabled = await cache.enabled(conn)
     words = await load_settings(conn)
+    senders = {row.sender: replyable(row.sender) for row in ready} if enabled else {}
+    outcome.recent = await recent_replies(conn, sorted({n for n in senders.values() if n}), now)
     counts: dict[int, int] = {}
     for row in ready:
         if not enabled or words.word_of(row.text) is not None:
@@ -142,6 +144,7 @@ async def run_rules(
             counts[rule.id] = counts.get(rule.id, 0) + 1
             for action in rule.actions:
                 await run_action(conn, rule, action, message, outcome, region=region, now=now)
+    await outcome.flush(conn, region=region, now=now)
     for rule_id, count in counts.items():
         await conn.execute(
             update(rules)
