@@ -121,4 +121,4 @@ def test_report_judges_rules_on_three_runs() -> None:
     few = target_rows({"rules": {"measured": True, "runs": [run(5000.0)]}})
     assert [row[3] for row in missed if "rules" in row[0]] == ["**missed**"]
     assert [row[3] for row in met if "rules" in row[0]] == ["**met**"]
-    assert "no verdict" in [row[3] for row in few if "rules" in row[0]][0]
+    assert "no verdict" in next(row[3] for row in few if "rules" in row[0])
