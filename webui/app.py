@@ -46,6 +46,7 @@ from webui.keys import (
     OPTIONS,
     OWN_PASSWORD,
     PASSWORD_WORK,
+    RECURRING,
     RULES,
     SENDING,
     SETTINGS,
@@ -60,6 +61,7 @@ from webui.services.accounts import Accounts
 from webui.services.group_commit import SendGroup
 from webui.services.optouts import OptOuts
 from webui.services.passwords import OwnPassword
+from webui.services.recurring import RecurringSends
 from webui.services.rule_runner import RuleRunner, running_rules
 from webui.services.rule_store import RuleStore
 from webui.services.sending import Sending
@@ -212,6 +214,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     )
     app[OPT_OUTS] = OptOuts(app[DB], app[SETTINGS].gateway.default_region)
     app[RULES] = RuleStore(app[DB], app[OPTIONS].webhook_policy)
+    app[RECURRING] = RecurringSends(app[DB], app[SETTINGS].gateway.default_region)
     try:
         yield
     finally:

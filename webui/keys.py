@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from webui.services.accounts import Account, Accounts
     from webui.services.optouts import OptOuts
     from webui.services.passwords import OwnPassword
+    from webui.services.recurring import RecurringSends
     from webui.services.rule_store import RuleStore
     from webui.services.sending import Sending
     from webui.stats import RequestStats
@@ -48,6 +49,7 @@ ACCOUNT_ADMIN: web.AppKey[AccountAdmin] = web.AppKey("account_admin")
 OWN_PASSWORD: web.AppKey[OwnPassword] = web.AppKey("own_password")
 OPT_OUTS: web.AppKey[OptOuts] = web.AppKey("opt_outs")
 RULES: web.AppKey[RuleStore] = web.AppKey("rules")
+RECURRING: web.AppKey[RecurringSends] = web.AppKey("recurring")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")

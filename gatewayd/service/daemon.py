@@ -52,6 +52,7 @@ from gatewayd.modem.errors import ModemError
 from gatewayd.queue import recover_after_crash
 from gatewayd.queue.host_state import announce_host, host_seen, host_stopped
 from gatewayd.queue.inbox import flush_stale_fragments
+from gatewayd.queue.recurring import run_due
 from gatewayd.queue.reports import ReportRecorder, expire_overdue
 from gatewayd.service import heartbeat
 from gatewayd.service.systemd import Notifier
@@ -338,6 +339,10 @@ class Gateway:
             )
             expired = await expire_overdue(conn, now=now)
             received = await flush_stale_fragments(conn, older_than=reassembly, now=now)
+            recurring = await run_due(conn, now=now, region=self.settings.gateway.default_region)
+        if any(run.queued for run in recurring):
+            log.info("Recurring sends queued", runs=len(recurring))
+            self.wake_all()
         if recovery.requeued_messages:
             log.warning("Requeued abandoned claims", count=recovery.requeued_messages)
             self.wake_all()

@@ -15,6 +15,10 @@ prefix)`` is the one lookup a send request makes for all its recipients.
 ``rules`` are evaluated in ``position`` order on every incoming SMS; ``rule_replies`` keeps
 what they answered to whom (the replies-per-hour limit and the detection of two gateways
 answering each other read it); ``incoming_tags`` holds the tags the ``tag`` action set.
+
+``recurring_sends`` are messages sent on a schedule; a daemon takes a run by moving
+``next_run_at`` forward with a compare-and-set, and ``recurring_runs`` (one row per scheduled
+time, unique) is its history.
 """
 
 from __future__ import annotations
@@ -141,11 +145,47 @@ incoming_tags = Table(
     Column("tag", String(64), primary_key=True),
 )
 
+recurring_sends = Table(
+    "recurring_sends",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("recipients", JSON, nullable=False, comment="numbers as given"),
+    Column("group_ids", JSON, nullable=False, comment="contact group ids"),
+    Column("schedule", JSON, nullable=False, comment="{every, at, weekdays, day, cron}"),
+    Column("tz", String(64), nullable=False),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("next_run_at", UtcDateTime(), comment="NULL: paused or no run left"),
+    Column("last_run_at", UtcDateTime()),
+    Column("created_by", String(100), nullable=False),
+    stamped("created_at"),
+    stamped("updated_at"),
+    Index(None, "next_run_at"),
+)
+
+recurring_runs = Table(
+    "recurring_runs",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column(
+        "recurring_id", RowId, ForeignKey("recurring_sends.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("scheduled_for", UtcDateTime(), nullable=False),
+    stamped("ran_at"),
+    Column("queued", Integer, nullable=False),
+    Column("refused", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    UniqueConstraint("recurring_id", "scheduled_for"),
+)
+
 __all__ = [
     "MAX_MAIL_ADDRESS",
     "SuppressionKind",
     "incoming_tags",
     "outgoing_mail",
+    "recurring_runs",
+    "recurring_sends",
     "rule_replies",
     "rules",
     "suppressions",

@@ -494,3 +494,51 @@ class RuleTestResult(BaseModel):
 class RuleDeleted(BaseModel):
     id: int
     deleted: Literal[True]
+
+
+class RecurringWrite(Request):
+    """A message sent on a schedule: ``{"every": "day"|"week"|"month", "at": "HH:MM",
+    "weekdays": [1..7], "day": 1..31}`` or ``{"cron": "m h dom mon dow"}``, in ``tz``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    text: Text
+    to: Annotated[list[Recipient], Field(max_length=1000)] = Field(default_factory=list)
+    group_ids: Annotated[list[Annotated[int, Field(ge=1, lt=2**63)]], Field(max_length=100)] = (
+        Field(default_factory=list)
+    )
+    schedule: dict[str, Any]
+    tz: Annotated[str, Field(min_length=1, max_length=64, examples=["America/Sao_Paulo"])] = "UTC"
+    paused: bool = False
+
+
+class RecurringRun(BaseModel):
+    scheduled_for: str
+    ran_at: str
+    queued: int
+    refused: int = Field(description="recipients left out: invalid, opted out or blocked")
+    error: str | None
+
+
+class Recurring(BaseModel):
+    id: int
+    name: str
+    text: str
+    to: list[str]
+    group_ids: list[int]
+    schedule: dict[str, Any]
+    tz: str
+    paused: bool
+    next_run_at: str | None
+    next_runs: list[str] = Field(description="the next runs (preview), UTC")
+    last_run_at: str | None
+    history: list[RecurringRun] = Field(description="the last runs, newest first")
+    created_by: str
+
+
+class RecurringList(BaseModel):
+    recurring: list[Recurring]
+
+
+class RecurringDeleted(BaseModel):
+    id: int
+    deleted: Literal[True]

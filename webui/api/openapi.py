@@ -318,6 +318,36 @@ OPERATIONS = (
         parameters=(ID,),
         role="operator",
     ),
+    Operation(
+        "get", "/api/v1/recurring", "Recurring sends with next runs and history", m.RecurringList
+    ),
+    Operation(
+        "post",
+        "/api/v1/recurring",
+        "Create a recurring send",
+        m.Recurring,
+        "201",
+        m.RecurringWrite,
+        role="operator",
+    ),
+    Operation("get", "/api/v1/recurring/{id}", "One recurring send", m.Recurring, parameters=(ID,)),
+    Operation(
+        "put",
+        "/api/v1/recurring/{id}",
+        "Replace a recurring send (paused: true pauses it)",
+        m.Recurring,
+        body=m.RecurringWrite,
+        parameters=(ID,),
+        role="operator",
+    ),
+    Operation(
+        "delete",
+        "/api/v1/recurring/{id}",
+        "Delete a recurring send",
+        m.RecurringDeleted,
+        parameters=(ID,),
+        role="operator",
+    ),
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -333,6 +363,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.OptOutCreate,
     m.RuleWrite,
     m.RuleTest,
+    m.RecurringWrite,
     m.ErrorBody,
     m.Message,
     m.MessageBatch,
@@ -357,6 +388,10 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.RuleList,
     m.RuleTestResult,
     m.RuleDeleted,
+    m.Recurring,
+    m.RecurringRun,
+    m.RecurringList,
+    m.RecurringDeleted,
     m.AuditPage,
     m.WebhookDelivery,
     m.WebhookDeliveryPage,
@@ -376,6 +411,7 @@ REQUEST_MODELS = {
     m.OptOutCreate,
     m.RuleWrite,
     m.RuleTest,
+    m.RecurringWrite,
 }
 
 

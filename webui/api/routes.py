@@ -16,6 +16,7 @@ from webui.api import (
     openapi,
     optouts,
     records,
+    recurring,
     rules,
 )
 
@@ -32,5 +33,6 @@ def register(app: web.Application) -> None:
     accounts.register(router)
     optouts.register(router)
     rules.register(router)
+    recurring.register(router)
     records.register(router)
     kannel.register(router)

@@ -1,6 +1,7 @@
 """Automation: ``outgoing_mail``, the durable outbox of mail the gateway sends, and
 ``suppressions``, the opt-out, block and allow lists; ``rules`` on incoming SMS with
-``rule_replies`` (what they answered, for loop protection) and ``incoming_tags``.
+``rule_replies`` (what they answered, for loop protection) and ``incoming_tags``;
+``recurring_sends`` and their history ``recurring_runs``.
 
 Revision ID: 0014
 Revises: 0010
@@ -131,9 +132,54 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("message_id", "tag", name=op.f("pk_incoming_tags")),
     )
+    op.create_table(
+        "recurring_sends",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("recipients", sa.JSON(), nullable=False, comment="numbers as given"),
+        sa.Column("group_ids", sa.JSON(), nullable=False, comment="contact group ids"),
+        sa.Column(
+            "schedule", sa.JSON(), nullable=False, comment="{every, at, weekdays, day, cron}"
+        ),
+        sa.Column("tz", sa.String(64), nullable=False),
+        sa.Column("paused", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(timezone=True), comment="NULL: paused or no run left"),
+        sa.Column("last_run_at", sa.DateTime(timezone=True)),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recurring_sends")),
+    )
+    op.create_index(op.f("ix_recurring_sends_next_run_at"), "recurring_sends", ["next_run_at"])
+    op.create_table(
+        "recurring_runs",
+        sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
+        sa.Column("recurring_id", ROW_ID, nullable=False),
+        sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ran_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.Column("queued", sa.Integer(), nullable=False),
+        sa.Column("refused", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("error", sa.Text()),
+        sa.ForeignKeyConstraint(
+            ["recurring_id"],
+            ["recurring_sends.id"],
+            name=op.f("fk_recurring_runs_recurring_id_recurring_sends"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recurring_runs")),
+        sa.UniqueConstraint(
+            "recurring_id",
+            "scheduled_for",
+            name=op.f("uq_recurring_runs_recurring_id_scheduled_for"),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("recurring_runs")
+    op.drop_index(op.f("ix_recurring_sends_next_run_at"), table_name="recurring_sends")
+    op.drop_table("recurring_sends")
     op.drop_table("incoming_tags")
     op.drop_index(op.f("ix_rule_replies_sender_at"), table_name="rule_replies")
     op.drop_table("rule_replies")
