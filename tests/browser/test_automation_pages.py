@@ -81,3 +81,36 @@ def test_both_pages_in_portuguese(product: Product, browser: Browser) -> None:
         expect(page.get_by_role("link", name="Exportar CSV")).to_be_visible()
     finally:
         portuguese.close()
+
+
+def test_recurring_send_made_paused_and_in_portuguese(
+    product: Product, browser: Browser, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, product, "operator")
+    page.get_by_role("link", name="Recurring").click()
+    expect(page.locator("h1")).to_have_text("Recurring sends")
+    page.get_by_label("Name", exact=True).fill("weekday news")
+    page.get_by_label("Message").fill("Bom dia")
+    page.get_by_label("Numbers").fill("+5511987651111")
+    page.get_by_label("Repeat").select_option("cron")
+    page.get_by_label("Cron (minute hour day month weekday)").fill("0 9 * * 1-5")
+    page.get_by_role("button", name="Save recurring send").click()
+    expect(page.locator(".notice")).to_contain_text("Recurring send weekday news saved.")
+    row = page.locator('tr[data-recurring="weekday news"]')
+    expect(row.locator(".next-runs div")).to_have_count(5)
+    save_screenshot(page, "recurring")
+    row.get_by_role("button", name="Pause").click()
+    expect(page.locator('tr[data-recurring="weekday news"]')).to_contain_text("paused")
+
+    portuguese = new_context(browser, language="pt-BR")
+    try:
+        pt = portuguese.new_page()
+        log_in(pt, product, "operator")
+        pt.goto(f"{product.base_url}/recurring")
+        expect(pt.locator("h1")).to_have_text("Envios recorrentes")
+        expect(pt.locator('tr[data-recurring="weekday news"]')).to_contain_text("pausado")
+        expect(pt.get_by_role("button", name="Retomar")).to_be_visible()
+    finally:
+        portuguese.close()

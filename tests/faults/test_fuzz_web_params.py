@@ -91,6 +91,11 @@ VALID_SEND = b'{"to": "+5511987654321", "text": "fuzz"}'
 VALID_RULE = (
     b'{"name": "fuzz", "match": {"keyword": "x"}, "actions": [{"type": "tag", "tag": "t"}]}'
 )
+VALID_RECURRING = (
+    b'{"name": "fuzz", "text": "t", "to": ["+5511987654321"], '
+    b'"schedule": {"every": "day", "at": "09:00"}}'
+)
+RECURRING_FIELDS = ("name", "text", "to", "group", "every", "at", "weekday", "day", "cron", "tz")
 RULE_FIELDS = (
     "name",
     "keyword",
@@ -218,6 +223,16 @@ ROUTES: dict[str, Params] = {
     "GET /rules/test.json": Params(query=("text", "from", "modem")),
     "POST /rules/{id}/toggle": Params(),
     "POST /rules/{id}/delete": Params(),
+    "GET /api/v1/recurring": Params(),
+    "POST /api/v1/recurring": Params(json=VALID_RECURRING),
+    "GET /api/v1/recurring/{id}": Params(),
+    "PUT /api/v1/recurring/{id}": Params(json=VALID_RECURRING),
+    "DELETE /api/v1/recurring/{id}": Params(),
+    "GET /recurring": Params(),
+    "POST /recurring": Params(form=RECURRING_FIELDS),
+    "POST /recurring/{id}/pause": Params(),
+    "POST /recurring/{id}/resume": Params(),
+    "POST /recurring/{id}/delete": Params(),
     "GET /cgi-bin/sendsms": Params(query=KANNEL_FIELDS),
     "POST /cgi-bin/sendsms": Params(form=KANNEL_FIELDS, headers=("Authorization",)),
 }
@@ -553,6 +568,8 @@ FAMILIES_BY_PREFIX = {
     "/cgi-bin": "kannel",
     "/optouts": "automation",
     "/rules": "automation",
+    "/recurring": "automation",
+    "/api/v1/recurring": "api-automation",
     "/api/v1/rules": "api-automation",
     "/api/v1/optouts": "api-automation",
 }

@@ -8,6 +8,7 @@ the schedule (None while paused).
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from gatewayd.queue import InvalidMessage, NewMessage
 from gatewayd.queue.enqueue import MAX_TEXT_LENGTH, prepare_many
 from gatewayd.queue.schedule import InvalidSchedule, parse_schedule, parse_zone, upcoming
 from gatewayd.queue.view import iso
-from gatewayd.store import Database, recurring_runs, recurring_sends, utc_now
+from gatewayd.store import Database, contact_groups, recurring_runs, recurring_sends, utc_now
 from webui.audit import record
 from webui.services.caller import Caller
 from webui.services.errors import Invalid, NotFound
@@ -40,6 +41,14 @@ class RecurringSends:
         async with self.db.read() as conn:
             rows = await conn.execute(select(recurring_sends).order_by(recurring_sends.c.id))
             return [await _json(conn, row) for row in rows]
+
+    async def groups(self) -> builtins.list[tuple[int, str]]:
+        """The address book's groups, (id, name), for the page's choice."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(contact_groups.c.id, contact_groups.c.name).order_by(contact_groups.c.name)
+            )
+            return [(int(row.id), str(row.name)) for row in rows]
 
     async def get(self, recurring_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:

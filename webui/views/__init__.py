@@ -3,7 +3,7 @@
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
 :mod:`.accounts` (client accounts), :mod:`.optouts` (opt-out, block and allow lists),
-:mod:`.rules` (rules on incoming SMS),
+:mod:`.rules` (rules on incoming SMS), :mod:`.recurring` (recurring sends),
 :mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
 Role rules are declared on the handlers (``@requires``) and enforced by the authentication
 middleware, so a hidden button and a refused request always agree.
@@ -27,6 +27,7 @@ from webui.views import (
     modems,
     optouts,
     outbox,
+    recurring,
     rules,
     settings,
     two_factor,
@@ -50,6 +51,7 @@ def register(app: web.Application) -> None:
     accounts.register(router)
     optouts.register(router)
     rules.register(router)
+    recurring.register(router)
     settings.register(router)
     account.register(router)
     two_factor.register(router)
