@@ -84,9 +84,11 @@ async def test_crud_preview_pause_audit(web: WebEnv) -> None:
     assert gone.status == 200
     async with web.db.read() as conn:
         actions = [row[0] for row in await conn.execute(select(audit_log.c.action))]
-    assert [
-        a for a in actions if a.startswith("recurring.")
-    ] == ["recurring.create", "recurring.pause", "recurring.delete"]
+    assert [a for a in actions if a.startswith("recurring.")] == [
+        "recurring.create",
+        "recurring.pause",
+        "recurring.delete",
+    ]
 
 
 async def test_bad_input_refused(web: WebEnv) -> None:
