@@ -1,5 +1,6 @@
 """The web UI inside ``gatewayd run --web``: served on the daemon's own database and bus,
-with the SMPP server beside it when ``[smpp] listen`` (``SMSGW_SMPP_LISTEN``) is set.
+with the SMPP server and the email-to-SMS server beside it when ``[smpp] listen``
+(``SMSGW_SMPP_LISTEN``) and ``[smtp] listen`` (``SMSGW_SMTP_LISTEN``) are set.
 
 Registered as the ``sms_gateway.embedded_web`` entry point (``pyproject.toml``), which is how the
 daemon finds it (:mod:`gatewayd.service.embedded_web`) without importing the web. On a database
@@ -20,19 +21,24 @@ from webui.auth.passwords import generate_password
 from webui.auth.users import create_user, list_users
 from webui.server import start
 from webui.smpp.runtime import RunningSmpp, start_smpp
+from webui.smtp.runtime import RunningSmtp, start_smtp
 
 FIRST_ADMIN = "admin"
 
 
 @dataclass
 class EmbeddedWeb:
-    """The web UI and, when configured, the SMPP server of ``gatewayd run --web``."""
+    """The web UI and, when configured, the SMPP and email-to-SMS servers of
+    ``gatewayd run --web``."""
 
     runner: web.AppRunner
     smpp: RunningSmpp | None = None
+    smtp: RunningSmtp | None = None
 
     async def cleanup(self) -> None:
         try:
+            if self.smtp is not None:
+                await self.smtp.stop()
             if self.smpp is not None:
                 await self.smpp.stop()
         finally:
@@ -40,17 +46,20 @@ class EmbeddedWeb:
 
 
 async def start_embedded_web(settings: Settings, db: Database, bus: Bus) -> EmbeddedWeb:
-    """Serve the web UI and API on ``[web] listen`` (and SMPP on ``[smpp] listen``);
+    """Serve the web UI and API on ``[web] listen`` (SMPP on ``[smpp] listen``, email to SMS
+    on ``[smtp] listen``);
     ``cleanup()`` stops them."""
     app = create_app(settings, db=db, bus=bus)
     runner = await start(app, settings.web.listen)
     embedded = EmbeddedWeb(runner)
-    if settings.smpp.enabled:
-        try:
+    try:
+        if settings.smpp.enabled:
             embedded.smpp = await start_smpp(settings, db, bus)
-        except BaseException:
-            await runner.cleanup()
-            raise
+        if settings.smtp.enabled:
+            embedded.smtp = await start_smtp(settings, db, bus)
+    except BaseException:
+        await embedded.cleanup()
+        raise
     # Only now that the web listens: a first admin's password printed before a failed start
     # would be lost with it.
     async with db.begin() as conn:
@@ -62,4 +71,6 @@ async def start_embedded_web(settings: Settings, db: Database, bus: Bus) -> Embe
     if embedded.smpp is not None:
         for host, port, tls in embedded.smpp.server.addresses:
             print(f"SMPP server on {host}:{port}{' (TLS)' if tls else ''}", flush=True)
+    if settings.smtp.listen is not None:
+        print(f"email to SMS on {settings.smtp.listen}", flush=True)
     return embedded

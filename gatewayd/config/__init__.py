@@ -23,6 +23,7 @@ from gatewayd.config.model import (
     RetryPolicy,
     Settings,
     SmppSettings,
+    SmtpSettings,
     WebSettings,
 )
 from gatewayd.config.reader import SettingsError
@@ -41,6 +42,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SmppSettings",
+    "SmtpSettings",
     "WebSettings",
     "describe_database",
     "load_settings",

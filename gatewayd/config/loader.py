@@ -39,6 +39,7 @@ from gatewayd.config.model import (
 from gatewayd.config.modems import read_modems
 from gatewayd.config.reader import SettingsError, TableReader
 from gatewayd.config.smpp import read_smpp
+from gatewayd.config.smtp import read_smtp
 
 ENV_CONFIG = "SMSGW_CONFIG"
 ENV_DATABASE_URL = "SMSGW_DATABASE_URL"
@@ -57,7 +58,7 @@ SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+)):(?P<port>\d{1,5})$")
-TOP_LEVEL_TABLES = ("gateway", "web", "database", "redis", "log", "modem", "smpp")
+TOP_LEVEL_TABLES = ("gateway", "web", "database", "redis", "log", "modem", "smpp", "smtp")
 
 
 def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Settings:
@@ -78,6 +79,7 @@ def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Sett
         database=_read_database(top.table("database"), env, gateway.data_dir),
         log=_read_log(top.table("log"), env),
         smpp=read_smpp(top.table("smpp"), env, _parse_listen),
+        smtp=read_smtp(top.table("smtp"), env, _parse_listen),
         redis_url=_read_redis_url(top.table("redis"), env),
         modems=read_modems(data.get("modem"), top.where),
         source=source,

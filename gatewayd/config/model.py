@@ -210,12 +210,50 @@ class ModemSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The email-to-SMS server (``[smtp]``); off while ``listen`` is not set."""
+
+    listen: ListenAddress | None = None
+    """``HOST:PORT`` (``SMSGW_SMTP_LISTEN``); the usual ports are 25 and 587."""
+    hostname: str = "sms-gateway"
+    """The name the server gives in its greeting and its answer to EHLO."""
+    tls_certificate: Path | None = None
+    """PEM certificate chain for STARTTLS; without it (and ``tls_key``) no STARTTLS, no AUTH."""
+    tls_key: Path | None = None
+    allowed_networks: tuple[str, ...] = ()
+    """Client networks whose mail is accepted without AUTH (CIDR)."""
+    allowed_senders: tuple[str, ...] = ()
+    """Envelope senders (``MAIL FROM``) accepted without AUTH: ``ops@example.com`` or
+    ``@example.com``; lower case."""
+    account: str | None = None
+    """The client account (by name) that mail let in by the allow-lists sends as; None: no
+    account, no limits."""
+    max_message_size: int = 1024 * 1024
+    """Bytes of one mail; bigger ones are refused with 552 (announced in EHLO's SIZE)."""
+    max_recipients: int = 100
+    """Recipients of one mail; one more is refused with 452."""
+    max_text_length: int = 1000
+    """Characters of the SMS text made from a mail; longer text refuses the mail (554)."""
+    report_to_sender: bool = False
+    """Mail delivery reports and failures back to the sender (needs the outgoing relay)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certificate is not None and self.tls_key is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     gateway: GatewaySettings = GatewaySettings()
     web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
     smpp: SmppSettings = SmppSettings()
+    smtp: SmtpSettings = SmtpSettings()
     redis_url: str | None = field(default=None, repr=False)
     """None: no Redis (in-process bus, polling only)."""
     modems: tuple[ModemSettings, ...] = ()

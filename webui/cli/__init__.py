@@ -1,4 +1,4 @@
-"""The ``webui`` command line: ``run``, ``smpp``, users, API keys, SMPP accounts and
+"""The ``webui`` command line: ``run``, ``smpp``, ``smtp``, users, API keys, SMPP accounts and
 ``security-check``.
 
 Each subcommand module exposes ``register(subparsers)`` and sets ``handler``; user mistakes
@@ -18,6 +18,7 @@ from gatewayd.config.command_line import CliError, quiet_on_broken_pipe
 SUBCOMMAND_MODULES = (
     "webui.cli.run",
     "webui.cli.smpp",
+    "webui.cli.smtp",
     "webui.cli.users",
     "webui.cli.apikeys",
     "webui.cli.accounts",
@@ -28,8 +29,8 @@ SUBCOMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webui",
-        description="SMS gateway web UI and API: serve it (and the SMPP server), manage "
-        "users, API keys and client accounts, audit the deployment.",
+        description="SMS gateway web UI and API: serve it (and the SMPP and email-to-SMS "
+        "servers), manage users, API keys and client accounts, audit the deployment.",
     )
     parser.add_argument("--version", action="version", version=f"webui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
