@@ -234,8 +234,6 @@ class SmtpSettings:
     """Recipients of one mail; one more is refused with 452."""
     max_text_length: int = 1000
     """Characters of the SMS text made from a mail; longer text refuses the mail (554)."""
-    report_to_sender: bool = False
-    """Mail delivery reports and failures back to the sender (needs the outgoing relay)."""
 
     @property
     def enabled(self) -> bool:

@@ -51,7 +51,6 @@ def read_smtp(
         max_message_size=table.integer("max_message_size", defaults.max_message_size, minimum=1024),
         max_recipients=table.integer("max_recipients", defaults.max_recipients, minimum=1),
         max_text_length=table.integer("max_text_length", defaults.max_text_length, minimum=1),
-        report_to_sender=table.boolean("report_to_sender", defaults.report_to_sender),
     )
     table.finish()
     return settings
@@ -76,11 +75,8 @@ def _listen(
 
 def _networks(table: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:
     from_env = env.get(ENV_SMTP_ALLOWED_NETWORKS, "").strip()
-    values = (
-        tuple(v.strip() for v in from_env.split(",") if v.strip())
-        if from_env
-        else table.string_list("allowed_networks", ())
-    )
+    in_file = table.string_list("allowed_networks", ())
+    values = tuple(v.strip() for v in from_env.split(",") if v.strip()) if from_env else in_file
     for value in values:
         try:
             ipaddress.ip_network(value, strict=False)

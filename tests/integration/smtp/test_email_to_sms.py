@@ -198,7 +198,7 @@ async def test_a_text_over_the_cap_is_refused_not_truncated(smtp_gateway: Starte
             try:
                 client.send_message(mail([f"{NUMBER}@x"], "long", "z" * 60))
             except smtplib.SMTPDataError as exc:
-                return exc.smtp_code, bytes(exc.smtp_error)
+                return exc.smtp_code, _as_bytes(exc.smtp_error)
             return 250, b""
 
     code, text = await in_thread(attempt)
@@ -232,9 +232,13 @@ async def test_a_used_up_quota_is_a_temporary_452(smtp_gateway: Starter) -> None
             try:
                 client.send_message(mail([f"{NUMBER}@x", f"{OTHER}@x"], "two"))
             except smtplib.SMTPDataError as exc:
-                return exc.smtp_code, bytes(exc.smtp_error)
+                return exc.smtp_code, _as_bytes(exc.smtp_error)
             return 250, b""
 
     code, text = await in_thread(attempt)
     assert code == 452 and b"quota" in text
     assert await gateway.queued() == []
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
