@@ -14,7 +14,7 @@
 #   - /etc/sms-gateway/gatewayd.toml (minimal) and /etc/sms-gateway/env (a new secret key)
 #   - /var/lib/sms-gateway, /var/log/sms-gateway (PREFIX/logs), /var/backups/sms-gateway
 #     (PREFIX/backups)
-#   - systemd units (gatewayd, webui, webui-smpp, daily backup timer), udev rules, logrotate rules
+#   - systemd units (gatewayd, webui, webui-smpp, webui-smtp, daily backup timer), udev rules, logrotate rules
 #   - --create-database: PostgreSQL role smsgw and database sms_gateway on this host
 #   - gatewayd migrate (not while gatewayd runs: then `systemctl restart gatewayd` does it)
 # --dry-run prints the steps and changes nothing; --destdir DIR (or DESTDIR=DIR) installs the
@@ -239,5 +239,6 @@ Installed under ${destdir:-/} (prefix $prefix). Next:
   1. edit $etc/gatewayd.toml ([[modem]] tables) and $etc/env (database URL)
   2. systemctl enable --now gatewayd webui sms-gateway-backup.timer
      (and webui-smpp for the SMPP server: set [smpp] listen in gatewayd.toml first)
+     (and webui-smtp for email to SMS: set [smtp] listen in gatewayd.toml first)
   3. put nginx in front (nginx/ in the source) and check: $prefix/scripts/monitor.sh
 NEXT

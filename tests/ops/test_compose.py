@@ -100,14 +100,14 @@ def started_by_up(tmp_path: Path, env_text: str) -> list[str]:
 
 
 EVERY_SERVICE = ["db", "gatewayd", "logrotate", "nginx", "redis", "web"]
-"""What ``up -d`` starts with the shipped .env; the SMPP server (profile ``smpp``) only when
-asked."""
+"""What ``up -d`` starts with the shipped .env; the SMPP server (profile ``smpp``) and the
+email-to-SMS server (profile ``smtp``) only when asked."""
 
 
 def test_up_with_the_shipped_env_starts_the_whole_product(tmp_path: Path) -> None:
     listed = compose("config", "--services")
     assert listed.returncode == 0, listed.stderr
-    assert sorted(listed.stdout.split()) == sorted([*EVERY_SERVICE, "smpp"])
+    assert sorted(listed.stdout.split()) == sorted([*EVERY_SERVICE, "smpp", "smtp"])
     # `down` then `up -d`, as the runbook writes them, bring gatewayd back
     assert started_by_up(tmp_path, (REPO / ".env.example").read_text()) == EVERY_SERVICE
     # a host whose gatewayd runs under systemd leaves the profile out of .env
@@ -131,6 +131,15 @@ def test_up_with_the_shipped_env_starts_the_whole_product(tmp_path: Path) -> Non
     smpp = resolved("--profile", "smpp")["services"]["smpp"]
     assert smpp["command"] == ["webui", "smpp"]
     assert smpp["environment"]["SMSGW_SMPP_LISTEN"] == "0.0.0.0:2775"
+    with_smtp = (
+        (REPO / ".env.example")
+        .read_text()
+        .replace("COMPOSE_PROFILES=modems\n", "COMPOSE_PROFILES=modems,smtp\n")
+    )
+    assert started_by_up(tmp_path, with_smtp) == sorted([*EVERY_SERVICE, "smtp"])
+    smtp = resolved("--profile", "smtp")["services"]["smtp"]
+    assert smtp["command"] == ["webui", "smtp"]
+    assert smtp["environment"]["SMSGW_SMTP_LISTEN"] == "0.0.0.0:2525"
 
 
 def test_gatewayd_migrates_when_it_starts_and_web_waits_for_the_schema() -> None:

@@ -45,7 +45,12 @@ def copies(tmp_path: Path) -> list[Path]:
 
 def test_units_exist() -> None:
     names = {unit.name for unit in UNITS}
-    assert {"gatewayd.service", "webui.service", "webui-smpp.service"} <= names
+    assert {
+        "gatewayd.service",
+        "webui.service",
+        "webui-smpp.service",
+        "webui-smtp.service",
+    } <= names
 
 
 def test_all_units_verify_without_a_word(tmp_path: Path) -> None:
@@ -107,6 +112,14 @@ def test_webui_unit_has_no_devices_and_logs_where_the_runbook_greps() -> None:
 def test_the_smpp_unit_runs_webui_smpp_without_devices() -> None:
     service = service_section("webui-smpp.service")
     assert service["ExecStart"].endswith("webui smpp --config /etc/sms-gateway/gatewayd.toml")
+    assert service["PrivateDevices"] == "yes" and service["User"] == "smsgw"
+    assert service["ExecStartPre"] == service_section("webui.service")["ExecStartPre"]
+    assert service["EnvironmentFile"] == "/etc/sms-gateway/env"
+
+
+def test_the_smtp_unit_runs_webui_smtp_without_devices() -> None:
+    service = service_section("webui-smtp.service")
+    assert service["ExecStart"].endswith("webui smtp --config /etc/sms-gateway/gatewayd.toml")
     assert service["PrivateDevices"] == "yes" and service["User"] == "smsgw"
     assert service["ExecStartPre"] == service_section("webui.service")["ExecStartPre"]
     assert service["EnvironmentFile"] == "/etc/sms-gateway/env"
