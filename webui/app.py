@@ -5,8 +5,9 @@
     app = create_app(settings)                     # webui run: opens its own DB and bus
     app = create_app(settings, db=db, bus=bus)     # gatewayd run --web: shares them
 
-Every resource (database, bus, command client, services, webhook dispatcher) is opened and
-closed in one ``cleanup_ctx`` generator; shared ones handed in are left open. The modules below
+Every resource (database, bus, command client, services, webhook dispatcher, mail sender) is
+opened and closed in one ``cleanup_ctx`` generator; shared ones handed in are left open. The
+modules below
 take what they need as arguments; this is where ``app[...]`` is filled. Routes: the sign-in
 pages, the API (:mod:`webui.api.routes`) and the pages (:mod:`webui.views`).
 """
@@ -53,6 +54,7 @@ from webui.keys import (
     STATS,
     THROTTLE,
 )
+from webui.mail.sender import running_sender
 from webui.options import WebOptions, options_from_settings
 from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
@@ -120,6 +122,8 @@ def create_app(
     if options.run_dispatcher:
         app.cleanup_ctx.append(_webhook_dispatcher)
         app.cleanup_ctx.append(_rules)
+        if settings.mail.enabled:
+            app.cleanup_ctx.append(_mail_sender)
     return app
 
 
@@ -225,4 +229,9 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
 async def _webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     async with running_dispatcher(app[DB], app[BUS], app[OPTIONS]) as dispatcher:
         app[DISPATCHER] = dispatcher
+        yield
+
+
+async def _mail_sender(app: web.Application) -> AsyncIterator[None]:
+    async with running_sender(app[DB], app[SETTINGS].mail):
         yield

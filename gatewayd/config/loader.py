@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from gatewayd.config.dburl import DatabaseUrlError, describe_database, to_async_url, to_user_url
+from gatewayd.config.mail import read_mail
 from gatewayd.config.model import (
     DEFAULT_DB_FILE_NAME,
     DEFAULT_LISTEN,
@@ -58,7 +59,7 @@ SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+)):(?P<port>\d{1,5})$")
-TOP_LEVEL_TABLES = ("gateway", "web", "database", "redis", "log", "modem", "smpp", "smtp")
+TOP_LEVEL_TABLES = ("gateway", "web", "database", "redis", "log", "modem", "smpp", "smtp", "mail")
 
 
 def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Settings:
@@ -80,6 +81,7 @@ def load_settings(path: str | None, env: Mapping[str, str] = os.environ) -> Sett
         log=_read_log(top.table("log"), env),
         smpp=read_smpp(top.table("smpp"), env, _parse_listen),
         smtp=read_smtp(top.table("smtp"), env, _parse_listen),
+        mail=read_mail(top.table("mail"), env),
         redis_url=_read_redis_url(top.table("redis"), env),
         modems=read_modems(data.get("modem"), top.where),
         source=source,

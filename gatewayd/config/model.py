@@ -245,6 +245,24 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """The outgoing mail relay (``[mail]``, ``SMSGW_MAIL_URL``); off while ``host`` is None."""
+
+    host: str | None = None
+    port: int = 25
+    security: str = "smtp"
+    """``smtp`` (STARTTLS when offered), ``smtp+starttls`` (required) or ``smtps``."""
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str | None = None
+    """The ``From`` address (``SMSGW_MAIL_FROM``)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.host is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     gateway: GatewaySettings = GatewaySettings()
@@ -252,6 +270,7 @@ class Settings:
     log: LogSettings = LogSettings()
     smpp: SmppSettings = SmppSettings()
     smtp: SmtpSettings = SmtpSettings()
+    mail: MailSettings = MailSettings()
     redis_url: str | None = field(default=None, repr=False)
     """None: no Redis (in-process bus, polling only)."""
     modems: tuple[ModemSettings, ...] = ()

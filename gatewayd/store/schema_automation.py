@@ -65,6 +65,11 @@ outgoing_mail = Table(
     stamped("next_attempt_at", "not before this time; the sender's claim order"),
     Column("sent_at", UtcDateTime(), comment="NULL: not sent yet"),
     Column("last_error", Text, comment="one line from the last failed attempt"),
+    Column(
+        "failed_at",
+        UtcDateTime(),
+        comment="NULL: still to be sent or sent; else given up after the last attempt",
+    ),
     Index(
         "ix_outgoing_mail_pending",
         "next_attempt_at",
