@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.at_size import P95_TARGET_MS as AT_SIZE_P95_MS
 from bench.common import BENCH_DIR, REPO_ROOT, RESULTS_DIR, Result, read_results, results_dir
+from bench.email_ingest import TARGET_PER_S as EMAIL_TARGET_PER_S
 from bench.ingest_load import BATCH_TARGET_PER_S, P95_LIMIT_S, SINGLE_TARGET_PER_S
 from bench.latency import P50_TARGET_MS, P99_TARGET_MS
 from bench.rules import TARGET_PER_S as RULES_TARGET_PER_S
@@ -145,6 +146,7 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
             )
         )
     rows += _ingest_rows(results.get("ingest"))
+    rows += _email_rows(results.get("email"))
     rows += _at_size_rows(results.get("at_size"))
     rows += _side_by_side_rows(results.get("side_by_side"))
     rows += _rules_rows(results.get("rules"))
@@ -197,6 +199,25 @@ def _side_by_side_rows(result: Result | None) -> list[tuple[str, str, str, str]]
                 f"{rate.text(2, unit=' SMS/s')}; ours ÷ theirs {Spread.of(ratios).text(1)}",
                 "median ours ÷ theirs > 1",
                 verdict_text(above(ratios, 1.0), rate.runs),
+            )
+        )
+    return rows
+
+
+def _email_rows(email: Result | None) -> list[tuple[str, str, str, str]]:
+    if email is None:
+        return []
+    rows = []
+    for (database,), runs in _groups(email.get("runs", []), "database").items():
+        rate = _spread(runs, "per_s")
+        rows.append(
+            (
+                f"7. email to SMS, {database}",
+                f"{rate.text(0, thousands=True, unit=' mails/s')}; server "
+                f"{_median(runs, 'server_cpu_ms_per_mail'):.2f} ms CPU/mail; others' CPU "
+                f"{_median(runs, 'other_cpu_percent'):.0f} %",
+                f"median ≥ {EMAIL_TARGET_PER_S:g}/s",
+                verdict_text(at_least(rate.values, EMAIL_TARGET_PER_S), rate.runs),
             )
         )
     return rows

@@ -1,7 +1,8 @@
 """Run every benchmark, write ``bench/results/*.json`` and rewrite ``docs/benchmarks.md``.
 
 Run: .venv/bin/python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]]
-(``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest, rules. Every
+(``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest, rules,
+email. Every
 benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a verdict is
 taken from); the codec speed runs once. The full run takes about
 45 minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
@@ -26,6 +27,7 @@ if __package__ in (None, ""):
 from bench import report
 from bench.at_size import bench_at_size
 from bench.common import BENCH_DIR, QUICK_RESULTS_DIR, Result, say, write_result
+from bench.email_ingest import bench_email
 from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.rules import bench_rules
@@ -60,6 +62,7 @@ BENCHMARKS: dict[str, Callable[[bool, int], Awaitable[Result]]] = {
     "side_by_side": bench_side_by_side,
     "ingest": bench_ingest,
     "rules": bench_rules,
+    "email": bench_email,
 }
 
 

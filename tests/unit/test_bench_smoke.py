@@ -24,7 +24,18 @@ def test_every_benchmark_is_registered() -> None:
         "side_by_side",
         "ingest",
         "rules",
+        "email",
     }
+
+
+def test_the_email_figure_gets_a_verdict_from_three_runs() -> None:
+    run = {"database": "sqlite", "server_cpu_ms_per_mail": 1.5, "other_cpu_percent": 10.0}
+    runs = [{**run, "per_s": rate} for rate in (250.0, 190.0, 260.0)]
+    [row] = report._email_rows({"runs": runs})
+    assert row[0] == "7. email to SMS, sqlite" and "250" in row[1]
+    assert row[3] == "**met**"
+    [short] = report._email_rows({"runs": runs[:2]})
+    assert "no verdict" in short[3]
 
 
 def test_statistics() -> None:
