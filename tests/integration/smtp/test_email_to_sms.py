@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 
 from gatewayd.store import accounts
-from tests.integration.smtp.conftest import Starter, in_thread
 from tests.support.mail import mail
+from tests.support.smtp_gateway import Starter, in_thread
 
 NUMBER = "+5511987654321"
 OTHER = "+5511987654322"
