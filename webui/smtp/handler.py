@@ -1,8 +1,9 @@
 """What the email-to-SMS server does with each command: the aiosmtpd handler.
 
 ``MAIL FROM`` is accepted from an authenticated session or an allow-listed client and sender
-(else ``530 5.7.0``); each ``RCPT TO`` must name a phone number (else ``550 5.1.1``), at most
-``[smtp] max_recipients`` of them (then ``452 4.5.3``); ``DATA`` turns the mail into one SMS
+(else ``530 5.7.0``); each ``RCPT TO`` must name a phone number (else ``550 5.1.1``) that is
+not on the opt-out or block list (else ``550 5.7.1``), at most ``[smtp] max_recipients`` of
+them (then ``452 4.5.3``); ``DATA`` turns the mail into one SMS
 text (:mod:`webui.smtp.text`) sent to every recipient through
 :class:`~webui.services.sending.Sending`, so the account's limits, quotas and every check of
 the other front doors apply. ``250`` is answered only after the messages are committed; the
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 
 from gatewayd.queue import NewMessage
+from gatewayd.queue.suppression import refusals
 from gatewayd.store import DatabaseUnavailable
 from webui.services.errors import ServiceError
 from webui.services.sending import Sending
@@ -75,6 +77,10 @@ class MailToSms:
         number = number_of(address, self.region)
         if number is None:
             return "550 5.1.1 Not a phone number: write <number>@<any domain>"
+        async with self.sending.db.read() as conn:
+            refused = await refusals(conn, [number])
+        if refused:
+            return f"550 5.7.1 opted_out: {refused[number]}"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"

@@ -22,6 +22,9 @@ def reply_for(error: ServiceError) -> str:
         return f"452 4.2.2 {message}"
     if error.code == "too_many_recipients":
         return f"452 4.5.3 {message}"
+    problems = error.detail.get("problems") or []
+    if problems and all(p.get("code") in POLICY_CODES for p in problems):
+        return f"550 5.7.1 {problems[0]['code']}: {_one_line(str(problems[0]['message']))}"
     if error.code in POLICY_CODES:
         return f"550 5.7.1 {error.code}: {message}"
     if error.code in RECIPIENT_CODES or error.field == "to":

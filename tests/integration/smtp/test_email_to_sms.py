@@ -9,9 +9,9 @@ import base64
 import smtplib
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
-from gatewayd.store import accounts
+from gatewayd.store import accounts, suppressions, utc_now
 from tests.support.mail import mail
 from tests.support.smtp_gateway import Starter, in_thread
 
@@ -242,3 +242,25 @@ async def test_a_used_up_quota_is_a_temporary_452(smtp_gateway: Starter) -> None
 
 def _as_bytes(value: bytes | str) -> bytes:
     return value.encode() if isinstance(value, str) else value
+
+
+async def test_opted_out_recipients_are_refused_and_the_others_sent(
+    smtp_gateway: Starter,
+) -> None:
+    gateway = await smtp_gateway(allowed_networks=("127.0.0.0/8",))
+    async with gateway.db.begin() as conn:
+        await conn.execute(
+            insert(suppressions).values(
+                number=OTHER, kind="opt_out", source="sms", created_at=utc_now(), created_by="t"
+            )
+        )
+
+    def attempt() -> dict[str, tuple[int, bytes]]:
+        with gateway.client() as client:
+            return client.send_message(mail([f"{NUMBER}@x", f"{OTHER}@x"], "promo"))
+
+    refused = await in_thread(attempt)
+    assert list(refused) == [f"{OTHER}@x"]
+    code, text = refused[f"{OTHER}@x"]
+    assert code == 550 and b"5.7.1 opted_out" in text
+    assert [r.recipient for r in await gateway.queued()] == [NUMBER]
