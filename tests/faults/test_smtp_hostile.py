@@ -137,15 +137,14 @@ async def test_a_lost_database_is_a_temporary_451_never_a_250(
     gateway: SmtpGateway = await smtp_gateway(allowed_networks=("127.0.0.0/8",))
     lost = await _lose(gateway, pg_admin_url)
 
-    def attempt() -> tuple[int, bool]:
+    def attempt() -> tuple[int, bytes, bool]:
         with gateway.client() as client:
             client.mail("a@b.example")
-            client.rcpt(f"{NUMBER}@x")
-            code, _ = client.data(b"Subject: db gone\r\n\r\n")
-            return code, _noop_ok(client)
+            code, text = client.rcpt(f"{NUMBER}@x")
+            return code, text, _noop_ok(client)
 
     try:
-        code, alive = await in_thread(attempt)
+        code, text, alive = await in_thread(attempt)
     finally:
         if lost is not None:
             admin = await asyncpg.connect(pg_admin_url)
@@ -154,3 +153,33 @@ async def test_a_lost_database_is_a_temporary_451_never_a_250(
             finally:
                 await admin.close()
     assert code == 451 and alive
+    assert text.startswith(b"4.3.0") and b"Error" not in text  # no exception text
+
+
+async def test_a_database_lost_before_data_is_451_and_nothing_is_taken(
+    smtp_gateway: Starter, pg_admin_url: str
+) -> None:
+    gateway: SmtpGateway = await smtp_gateway(allowed_networks=("127.0.0.0/8",))
+    loop = asyncio.get_running_loop()
+    lost: list[str | None] = []
+
+    def attempt() -> tuple[int, bytes]:
+        with gateway.client() as client:
+            client.mail("a@b.example")
+            assert client.rcpt(f"{NUMBER}@x")[0] == 250
+            lost.append(
+                asyncio.run_coroutine_threadsafe(_lose(gateway, pg_admin_url), loop).result()
+            )
+            code, text = client.data(b"Subject: db gone\r\n\r\n")
+            return code, text
+
+    try:
+        code, text = await in_thread(attempt)
+    finally:
+        if lost and lost[0] is not None:
+            admin = await asyncpg.connect(pg_admin_url)
+            try:
+                await admin.execute(f'ALTER DATABASE "{lost[0]}" ALLOW_CONNECTIONS true')
+            finally:
+                await admin.close()
+    assert code == 451 and text.startswith(b"4.3.0") and b"Traceback" not in text

@@ -77,8 +77,12 @@ class MailToSms:
         number = number_of(address, self.region)
         if number is None:
             return "550 5.1.1 Not a phone number: write <number>@<any domain>"
-        async with self.sending.db.read() as conn:
-            refused = await refusals(conn, [number])
+        try:
+            async with self.sending.db.read() as conn:
+                refused = await refusals(conn, [number])
+        except Exception as exc:
+            log.warning("Recipient not checked", error=_error_class(exc))
+            return TEMPORARY_FAILURE
         if refused:
             return f"550 5.7.1 opted_out: {refused[number]}"
         envelope.rcpt_tos.append(address)
@@ -127,6 +131,10 @@ class MailToSms:
         )
         first = ids[0] if ids else "-"
         return f"250 2.0.0 Queued as {len(ids)} SMS (first id {first})"
+
+
+def _error_class(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
 
 
 def _idempotency_key(message_id: Any, sender: str | None, numbers: list[str]) -> str | None:
