@@ -53,6 +53,10 @@ the harness works.
   the store functions the daemon and the API use.
 - **API ingest** drives `webui run` from an aiohttp client on the same machine; a rate is what
   was accepted divided by the seconds measured around the whole phase (`time.perf_counter`).
+- **Email to SMS** drives `webui smtp` from 32 aiosmtplib connections on the same machine (one
+  recipient per mail, the loopback network allow-listed); a rate is mails answered 250 (their SMS
+  committed) per second; *server CPU/mail* is the server's CPU time over the mails.
+  *others' CPU* is load this run did not make.
 - Every message asks for a status report (the default); reports come back 200 ms (10 ms in the
   latency runs) after the `+CMGS` answer and are processed by the daemon during the runs.
 - **Verdicts** (`bench/verdict.py`) are taken on the median of at least {MIN_RUNS} runs of each
