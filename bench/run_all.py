@@ -1,10 +1,10 @@
 """Run every benchmark, write ``bench/results/*.json`` and rewrite ``docs/benchmarks.md``.
 
 Run: .venv/bin/python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]]
-(``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest. Every
-benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a verdict is
-taken from); the codec speed runs once. The full run takes about
-45 minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
+(``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest, smpp.
+Every benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a
+verdict is taken from); the codec speed runs once. The full run takes about 55
+minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
 writes to ``bench/results/quick/`` (its page included) instead.
 """
 
@@ -29,6 +29,7 @@ from bench.common import BENCH_DIR, QUICK_RESULTS_DIR, Result, say, write_result
 from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.side_by_side import bench_side_by_side
+from bench.smpp import bench_smpp
 from bench.throughput import bench_limit, bench_scale
 from bench.verdict import MIN_RUNS
 from gatewayd.logging_setup import configure_logging
@@ -58,6 +59,7 @@ BENCHMARKS: dict[str, Callable[[bool, int], Awaitable[Result]]] = {
     "at_size": bench_at_size,
     "side_by_side": bench_side_by_side,
     "ingest": bench_ingest,
+    "smpp": bench_smpp,
 }
 
 
