@@ -285,7 +285,18 @@ def _smpp_rows(smpp: Result | None) -> list[tuple[str, str, str, str]]:
         if entry is not None and not entry.get("measured", False):
             rows.append((f"7. SMPP, {peer}", entry.get("note", "not measured"), "–", "–"))
         elif entry is not None:
-            rows.append((f"7. SMPP, {peer}", entry.get("summary", ""), "–", "–"))
+            accepted = _spread(entry["runs"], "accepted_per_s")
+            through = _spread(entry["runs"], "end_to_end_per_s")
+            rows.append(
+                (
+                    f"7. SMPP, {peer} as the ESME ({entry['runs'][0]['count']:,} messages, "
+                    f"{entry['runs'][0]['simulated_modems']} simulated modems)",
+                    f"accepted by us {accepted.text(0, thousands=True, unit='/s')}; end to end "
+                    f"{through.text(1, unit='/s')} (the simulated modems' pace)",
+                    "–",
+                    "–",
+                )
+            )
     return rows
 
 

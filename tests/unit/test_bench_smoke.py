@@ -50,6 +50,13 @@ def test_smpp_rows_take_verdicts_from_the_median_of_three_runs() -> None:
             }
         },
         "jasmin": {"measured": False, "note": "not measured: no jasmin"},
+        "kannel": {
+            "measured": True,
+            "runs": [
+                {"count": 10, "simulated_modems": 4, "accepted_per_s": a, "end_to_end_per_s": 9.0}
+                for a in (300.0, 350.0, 400.0)
+            ],
+        },
     }
     rows = {row[0]: row for row in report._smpp_rows(smpp)}
     window_100 = rows["7. SMPP submit_sm, one transceiver, window 100, postgresql"]
@@ -58,6 +65,8 @@ def test_smpp_rows_take_verdicts_from_the_median_of_three_runs() -> None:
     assert rows["7. SMPP submit_sm, one transceiver, window 10, postgresql"][3] == "**missed**"
     assert rows["7. SMPP receipts to a bound receiver, postgresql"][3] == "**met**"
     assert rows["7. SMPP, jasmin"][1] == "not measured: no jasmin"
+    kannel = rows["7. SMPP, kannel as the ESME (10 messages, 4 simulated modems)"]
+    assert kannel[1].startswith("accepted by us 350/s (300..400, 3 runs)")
 
 
 def test_statistics() -> None:
