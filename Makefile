@@ -28,7 +28,7 @@ check: venv
 	$(VENV)/bin/pytest -p no:cacheprovider -q -n 4 tests/unit
 
 # Benchmarks (not part of `make test`): bench/results/*.json and docs/benchmarks.md. Every
-# set-up with a target runs 3 times (verdicts are medians of at least 3 runs): about 45 minutes
+# set-up with a target runs 3 times (verdicts are medians of at least 3 runs): about 55 minutes
 # on a quiet 2-core machine. BENCH_ARGS=--quick for a short run (bench/results/quick/),
 # BENCH_ARGS="--only ingest,scale" for some benchmarks, BENCH_ARGS="--runs 5" for more runs.
 bench: venv

@@ -18,6 +18,8 @@ from bench.email_ingest import TARGET_PER_S as EMAIL_TARGET_PER_S
 from bench.ingest_load import BATCH_TARGET_PER_S, P95_LIMIT_S, SINGLE_TARGET_PER_S
 from bench.latency import P50_TARGET_MS, P99_TARGET_MS
 from bench.rules import TARGET_PER_S as RULES_TARGET_PER_S
+from bench.smpp import P99_LIMIT_MS as SMPP_P99_LIMIT_MS
+from bench.smpp import RECEIPT_TARGET_PER_S, SUBMIT_TARGET_PER_S
 from bench.throughput import LIMIT_TARGET, SCALE_RSS_TARGET_MB, SCALE_TARGET
 from bench.verdict import MIN_RUNS, Spread, above, all_of, at_least, below, verdict_text
 
@@ -57,6 +59,13 @@ the harness works.
   recipient per mail, the loopback network allow-listed); a rate is mails answered 250 (their SMS
   committed) per second; *server CPU/mail* is the server's CPU time over the mails.
   *others' CPU* is load this run did not make.
+- **SMPP** runs `webui smpp` against a migrated throwaway database and drives it from
+  `bench/smpp_esme.py`, a client on our codec in a process of its own: one transceiver keeps
+  10, then 100, `submit_sm` outstanding; the rate is the `ESME_ROK` answers over the seconds
+  from the first request to the last answer, and the p99 is over every answer's latency.
+  Receipts: a bound receiver acknowledges everything while final-state messages that asked for
+  a receipt are committed; the rate is `deliver_sm` arrivals from the first to the last. CPU
+  per submit (server, PostgreSQL backends) shows what a quieter machine could reach.
 - Every message asks for a status report (the default); reports come back 200 ms (10 ms in the
   latency runs) after the `+CMGS` answer and are processed by the daemon during the runs.
 - **Verdicts** (`bench/verdict.py`) are taken on the median of at least {MIN_RUNS} runs of each
@@ -151,6 +160,7 @@ def target_rows(results: dict[str, Result]) -> list[tuple[str, str, str, str]]:
         )
     rows += _ingest_rows(results.get("ingest"))
     rows += _email_rows(results.get("email"))
+    rows += _smpp_rows(results.get("smpp"))
     rows += _at_size_rows(results.get("at_size"))
     rows += _side_by_side_rows(results.get("side_by_side"))
     rows += _rules_rows(results.get("rules"))
@@ -269,6 +279,66 @@ def _ingest_rows(ingest: Result | None) -> list[tuple[str, str, str, str]]:
                     f"CPU {_median(runs, 'other_cpu_percent'):.0f} %",
                     f"median ≥ {BATCH_TARGET_PER_S:,.0f}/s",
                     verdict_text(at_least(batch.values, BATCH_TARGET_PER_S), batch.runs),
+                )
+            )
+    return rows
+
+
+def _smpp_rows(smpp: Result | None) -> list[tuple[str, str, str, str]]:
+    if smpp is None:
+        return []
+    if smpp.get("failed"):
+        return [("7. SMPP", f"failed: {smpp.get('error', '')[:200]}", "–", "no verdict")]
+    rows = []
+    for database, found in smpp.get("databases", {}).items():
+        for window, runs in found.get("submit", {}).items():
+            rate = _spread(runs, "per_s")
+            p99 = _spread(runs, "p99_ms")
+            cpu_us = Spread.of(r["server_cpu_s"] / r["accepted"] * 1e6 for r in runs)
+            db_us = Spread.of(r["database_cpu_s"] / r["accepted"] * 1e6 for r in runs)
+            load = Spread.of(r["load_average_1m"] for r in runs)
+            target = f"p99 < {SMPP_P99_LIMIT_MS:g} ms"
+            met = below(p99.values, SMPP_P99_LIMIT_MS)
+            if database == "postgresql":
+                target = f"median ≥ {SUBMIT_TARGET_PER_S:,.0f}/s, " + target
+                met = all_of([at_least(rate.values, SUBMIT_TARGET_PER_S), met])
+            rows.append(
+                (
+                    f"7. SMPP submit_sm, one transceiver, window {window}, {database}",
+                    f"{rate.text(0, thousands=True, unit='/s')}, p99 {p99.text(1, unit=' ms')}; "
+                    f"server CPU {cpu_us.median:.0f} µs/submit"
+                    + (f", PostgreSQL {db_us.median:.0f} µs" if database == "postgresql" else "")
+                    + f"; load {load.median:.1f}",
+                    target,
+                    verdict_text(met, rate.runs),
+                )
+            )
+        receipts = found.get("receipts", [])
+        if receipts:
+            rate = _spread(receipts, "per_s")
+            rows.append(
+                (
+                    f"7. SMPP receipts to a bound receiver, {database}",
+                    f"{rate.text(0, thousands=True, unit=' deliver_sm/s')}",
+                    f"median ≥ {RECEIPT_TARGET_PER_S:,.0f}/s",
+                    verdict_text(at_least(rate.values, RECEIPT_TARGET_PER_S), rate.runs),
+                )
+            )
+    for peer in ("kannel", "jasmin"):
+        entry = smpp.get(peer)
+        if entry is not None and not entry.get("measured", False):
+            rows.append((f"7. SMPP, {peer}", entry.get("note", "not measured"), "–", "–"))
+        elif entry is not None:
+            accepted = _spread(entry["runs"], "accepted_per_s")
+            through = _spread(entry["runs"], "end_to_end_per_s")
+            rows.append(
+                (
+                    f"7. SMPP, {peer} as the ESME ({entry['runs'][0]['count']:,} messages, "
+                    f"{entry['runs'][0]['simulated_modems']} simulated modems)",
+                    f"accepted by us {accepted.text(0, thousands=True, unit='/s')}; end to end "
+                    f"{through.text(1, unit='/s')} (the simulated modems' pace)",
+                    "–",
+                    "–",
                 )
             )
     return rows

@@ -2,10 +2,9 @@
 
 Run: .venv/bin/python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]]
 (``make bench``). Names: codec, limit, scale, latency, at_size, side_by_side, ingest, rules,
-email. Every
-benchmark with a target runs each set-up ``--runs`` times (default 3, the fewest a verdict is
-taken from); the codec speed runs once. The full run takes about
-45 minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
+email, smpp. Every benchmark with a target runs each set-up ``--runs`` times (default 3, the
+fewest a verdict is taken from); the codec speed runs once. The full run takes about 65
+minutes on a quiet 2-core machine; ``--quick`` (fewer messages, shorter caps) about 15 and
 writes to ``bench/results/quick/`` (its page included) instead.
 """
 
@@ -32,6 +31,7 @@ from bench.ingest import bench_ingest
 from bench.latency import bench_latency
 from bench.rules import bench_rules
 from bench.side_by_side import bench_side_by_side
+from bench.smpp import bench_smpp
 from bench.throughput import bench_limit, bench_scale
 from bench.verdict import MIN_RUNS
 from gatewayd.logging_setup import configure_logging
@@ -63,6 +63,7 @@ BENCHMARKS: dict[str, Callable[[bool, int], Awaitable[Result]]] = {
     "ingest": bench_ingest,
     "rules": bench_rules,
     "email": bench_email,
+    "smpp": bench_smpp,
 }
 
 

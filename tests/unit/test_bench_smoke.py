@@ -25,6 +25,7 @@ def test_every_benchmark_is_registered() -> None:
         "ingest",
         "rules",
         "email",
+        "smpp",
     }
 
 
@@ -36,6 +37,48 @@ def test_the_email_figure_gets_a_verdict_from_three_runs() -> None:
     assert row[3] == "**met**"
     [short] = report._email_rows({"runs": runs[:2]})
     assert "no verdict" in short[3]
+
+
+def _smpp_submit(per_s: float, p99_ms: float) -> dict[str, Any]:
+    return {
+        "per_s": per_s,
+        "p99_ms": p99_ms,
+        "accepted": 1000,
+        "server_cpu_s": 0.2,
+        "database_cpu_s": 0.1,
+        "load_average_1m": 1.0,
+    }
+
+
+def test_smpp_rows_take_verdicts_from_the_median_of_three_runs() -> None:
+    smpp = {
+        "databases": {
+            "postgresql": {
+                "submit": {
+                    "100": [_smpp_submit(r, 20.0) for r in (5200.0, 4000.0, 6000.0)],
+                    "10": [_smpp_submit(6000.0, p99) for p99 in (40.0, 60.0, 70.0)],
+                },
+                "receipts": [{"per_s": r} for r in (2100.0, 1900.0, 2500.0)],
+            }
+        },
+        "jasmin": {"measured": False, "note": "not measured: no jasmin"},
+        "kannel": {
+            "measured": True,
+            "runs": [
+                {"count": 10, "simulated_modems": 4, "accepted_per_s": a, "end_to_end_per_s": 9.0}
+                for a in (300.0, 350.0, 400.0)
+            ],
+        },
+    }
+    rows = {row[0]: row for row in report._smpp_rows(smpp)}
+    window_100 = rows["7. SMPP submit_sm, one transceiver, window 100, postgresql"]
+    assert window_100[1].startswith("5,200/s (4,000..6,000, 3 runs)")
+    assert window_100[3] == "**met**"
+    assert rows["7. SMPP submit_sm, one transceiver, window 10, postgresql"][3] == "**missed**"
+    assert rows["7. SMPP receipts to a bound receiver, postgresql"][3] == "**met**"
+    assert rows["7. SMPP, jasmin"][1] == "not measured: no jasmin"
+    kannel = rows["7. SMPP, kannel as the ESME (10 messages, 4 simulated modems)"]
+    assert kannel[1].startswith("accepted by us 350/s (300..400, 3 runs)")
 
 
 def test_statistics() -> None:

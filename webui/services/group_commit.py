@@ -47,6 +47,20 @@ SECOND_WRITER_AT = 8
 (PostgreSQL only: its commits overlap; SQLite has one writer at a time anyway)."""
 
 AfterInsert = Callable[[AsyncConnection, list[int]], Awaitable[None]]
+"""Statements a request runs in its transaction after its messages are inserted."""
+
+
+@dataclass(frozen=True)
+class SideRows:
+    """Rows of another table that a request's messages need (an SMPP submit's fields): built
+    from the request's message ids, and written for the whole group in one insert."""
+
+    insert: BulkInsert
+    rows: Callable[[list[int]], Sequence[tuple[Any, ...]]]
+
+    async def write(self, conn: AsyncConnection, ids: list[int]) -> None:
+        """This request's rows alone (a request written outside a group)."""
+        await self.insert.run(conn, self.rows(ids))
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ class GroupedSend:
     audit: Callable[[list[int]], AuditEntry]
     extra: AfterInsert | None = None
     account_id: int | None = None
+    side_rows: SideRows | None = None
 
 
 Queued = tuple[list[int], datetime]
@@ -119,9 +134,15 @@ async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[
         await _insert_audit.run(
             conn, [s.audit(ids).row(now) for s, ids in zip(sends, id_lists, strict=True)]
         )
+        side: dict[int, tuple[BulkInsert, list[tuple[Any, ...]]]] = {}
         for send, ids in zip(sends, id_lists, strict=True):
+            if send.side_rows is not None:
+                insert = send.side_rows.insert
+                side.setdefault(id(insert), (insert, []))[1].extend(send.side_rows.rows(ids))
             if send.extra is not None:
                 await send.extra(conn, ids)
+        for insert, rows in side.values():
+            await insert.run(conn, rows)
     return id_lists
 
 

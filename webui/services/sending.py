@@ -56,6 +56,7 @@ from webui.services.group_commit import (
     AuditEntry,
     GroupedSend,
     SendGroup,
+    SideRows,
 )
 from webui.services.validation_pool import ValidationPool
 
@@ -259,11 +260,13 @@ class Sending:
         *,
         key: str | None,
         extra: AfterInsert | None = None,
+        side_rows: SideRows | None = None,
     ) -> tuple[list[int], bool]:
         """Insert (or find the earlier request's) messages; wake gatewayd when new ones went in.
-        Returns (ids, created)."""
+        Returns (ids, created). ``extra`` runs in the messages' transaction; ``side_rows`` are
+        inserted in it (one insert for a whole group of small sends)."""
         ids, created, _ = await self.queue_and_load(
-            caller, prepared, key=key, extra=extra, load=False
+            caller, prepared, key=key, extra=extra, load=False, side_rows=side_rows
         )
         return ids, created
 
@@ -275,6 +278,7 @@ class Sending:
         key: str | None,
         extra: AfterInsert | None = None,
         load: bool = True,
+        side_rows: SideRows | None = None,
     ) -> tuple[list[int], bool, list[dict[str, Any]]]:
         """:func:`queue_prepared`, also answering the messages as JSON (when ``load``): built from
         what was written when they are new, read back when an earlier request made them.
@@ -285,13 +289,13 @@ class Sending:
             or (account.unlimited and not account.allowed_modems)
             or (key is not None and await self._queued_before(caller, key))
         ):
-            return await self._queue(caller, prepared, key, extra, load)
+            return await self._queue(caller, prepared, key, extra, load, side_rows)
         routed = route_to_allowed_modems(account, prepared.messages)
         if routed is not prepared.messages:
             prepared = Prepared(list(routed), prepared.problems)
         admission = await self.accounts.admit(account, len(prepared.messages))
         try:
-            ids, created, loaded = await self._queue(caller, prepared, key, extra, load)
+            ids, created, loaded = await self._queue(caller, prepared, key, extra, load, side_rows)
         except Exception:
             await admission.give_back()
             raise
@@ -312,6 +316,7 @@ class Sending:
         key: str | None,
         extra: AfterInsert | None,
         load: bool,
+        side_rows: SideRows | None = None,
     ) -> tuple[list[int], bool, list[dict[str, Any]]]:
         try:
             return await self._insert(caller, prepared, key, extra, load)
@@ -335,6 +340,7 @@ class Sending:
                     partial(_audit_entry, caller, prepared),
                     extra,
                     account_id,
+                    side_rows,
                 )
             )
             return ids, True, queued_json(ids, prepared.messages, caller.actor, now) if load else []
@@ -364,6 +370,8 @@ class Sending:
                         )
                         if extra is not None:
                             await extra(conn, ids)
+                        if side_rows is not None:
+                            await side_rows.write(conn, ids)
                     if load:
                         loaded = (
                             queued_json(ids, prepared.messages, caller.actor, now)

@@ -166,6 +166,7 @@ class Connection:
         self._closed = asyncio.Event()
         self._enquiring = False
         self._binding = False
+        self._unwritten: list[bytes] = []
 
     # --- lifetime ---------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class Connection:
             if not future.done():
                 future.set_exception(ConnectionLost("connection closed"))
         self._awaiting.clear()
+        self._write_out()
         self.writer.close()
         if was_bound:
             self.binds.closed(self)
@@ -466,14 +468,27 @@ class Connection:
         self._write(frame)
 
     def _write(self, frame: bytes) -> None:
+        """Queue ``frame``: the frames written in one turn of the event loop (the answers of
+        a committed group) leave in one send, after the callbacks already due."""
         if self.closed or self.writer.is_closing():
             return
-        self.writer.write(frame)
+        if not self._unwritten:
+            asyncio.get_running_loop().call_soon(self._write_out)
+        self._unwritten.append(frame)
+
+    def _write_out(self) -> None:
+        if not self._unwritten:
+            return
+        frames, self._unwritten = self._unwritten, []
+        if self.writer.is_closing():
+            return
+        self.writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
         if self.writer.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
             log.info("SMPP client stopped reading, connection closed", peer=self.peer)
             self._close()
 
     async def _flush(self) -> None:
+        self._write_out()
         with contextlib.suppress(ConnectionError, OSError):
             await asyncio.wait_for(self.writer.drain(), self.limits.response_timeout)
 

@@ -144,8 +144,8 @@ class SmppOperations:
         prepared = await self.sending.validate(
             submission.template, [destination.number], skip_invalid=False
         )
-        writer = records.submits_writer(bound.account.id, submission.extras, [destination])
-        ids, _ = await self.sending.queue_prepared(bound.caller, prepared, key=None, extra=writer)
+        rows = records.submits_rows(bound.account.id, submission.extras, [destination])
+        ids, _ = await self.sending.queue_prepared(bound.caller, prepared, key=None, side_rows=rows)
         return SubmitSmResp(sequence_number=request.sequence_number, message_id=str(ids[0]))
 
     async def submit_multi(self, request: SubmitMulti, bound: Bound) -> Pdu:
@@ -168,8 +168,8 @@ class SmppOperations:
             status = _problem_status(bad[index]["code"])
             refused.append(UnsuccessSme(address.ton, address.npi, address.address, status))
         sent_to = [a for index, a in enumerate(addresses) if index not in bad]
-        writer = records.submits_writer(bound.account.id, submission.extras, sent_to)
-        ids, _ = await self.sending.queue_prepared(bound.caller, prepared, key=None, extra=writer)
+        rows = records.submits_rows(bound.account.id, submission.extras, sent_to)
+        ids, _ = await self.sending.queue_prepared(bound.caller, prepared, key=None, side_rows=rows)
         return SubmitMultiResp(
             sequence_number=request.sequence_number,
             message_id=str(ids[0]),

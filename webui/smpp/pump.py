@@ -4,7 +4,9 @@ receiver or transceiver bound here, and hands each row to one of that account's 
 one with the most room in its window). Several binds of one account share its outbox.
 
 It wakes on the bus (a message changed status, an SMS arrived), when a receiver binds, when a
-client answers, and when a row falls due; otherwise it polls every ``poll_interval``.
+client answers, and when a row falls due; otherwise it polls every ``poll_interval``. The
+acknowledgements that arrive while one is being recorded are recorded together, in the next
+transaction (:class:`Acknowledgements`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gatewayd.bus import Bus
 from gatewayd.events import EVENTS, MessageReceived, MessageStatusChanged
 from gatewayd.smpp.text import DefaultAlphabet
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.store.group_commit import GroupCommit, Pending
 from webui.smpp import outbox
 from webui.smpp.connection import Connection, ConnectionLost, NotAcknowledged
 
@@ -30,6 +33,19 @@ PURGE_EVERY = timedelta(hours=1)
 STOP_GRACE = 10.0
 MIN_PAUSE = 0.05
 """Shortest wait between rounds that sent nothing (rows due but locked by another process)."""
+
+
+class Acknowledgements(GroupCommit[int, None]):
+    """Outbox rows the client answered ``ESME_ROK``, marked done a group per transaction."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__("smpp-acknowledgements")
+        self.db = db
+
+    async def transaction(self, batch: list[Pending[int, None]]) -> list[None]:
+        async with self.db.begin() as conn:
+            await outbox.acknowledged(conn, [pending.item for pending in batch], utc_now())
+        return [None] * len(batch)
 
 
 class DeliveryPump:
@@ -58,6 +74,7 @@ class DeliveryPump:
         self._reserved: Counter[Connection] = Counter()
         self._sends: set[asyncio.Task[None]] = set()
         self._purged_at = utc_now() - PURGE_EVERY
+        self._acknowledgements = Acknowledgements(db)
 
     def poke(self) -> None:
         self.wake.set()
@@ -160,11 +177,11 @@ class DeliveryPump:
         self, delivery_id: int, done: bool | None, reason: str | None, at: datetime
     ) -> None:
         try:
+            if done:
+                await self._acknowledgements.submit(delivery_id)
+                return
             async with self.db.begin() as conn:
-                if done:
-                    await outbox.acknowledged(conn, [delivery_id], at)
-                else:
-                    await outbox.not_acknowledged(conn, delivery_id, at, reason or "")
+                await outbox.not_acknowledged(conn, delivery_id, at, reason or "")
         except DatabaseUnavailable as exc:  # the lease runs out and it is sent again
             log.warning("SMPP delivery not recorded", delivery=delivery_id, reason=str(exc))
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import CannotCancel, cancel
+from gatewayd.queue.bulk import BulkInsert
 from gatewayd.store import message_parts, messages, smpp_submits
 from webui.audit import record
-from webui.services.group_commit import AfterInsert
+from webui.services.group_commit import SideRows
 from webui.smpp.submission import Address, Extras
 
 SUBMIT_COLUMNS = (
@@ -36,33 +37,35 @@ SUBMIT_COLUMNS = (
 )
 
 
-def submits_writer(account_id: int, extras: Extras, destinations: Sequence[Address]) -> AfterInsert:
-    """What the message transaction runs after its insert: one ``smpp_submits`` row per
-    message, ``destinations[i]`` being the address message ``i`` was sent to."""
+_insert_submits = BulkInsert(smpp_submits, SUBMIT_COLUMNS)
 
-    async def write(conn: AsyncConnection, ids: list[int]) -> None:
-        rows = [
-            {
-                "message_id": message_id,
-                "account_id": account_id,
-                "registered_delivery": extras.registered_delivery,
-                "source_addr": extras.source.address,
-                "source_addr_ton": extras.source.ton,
-                "source_addr_npi": extras.source.npi,
-                "destination_addr": destination.address,
-                "dest_addr_ton": destination.ton,
-                "dest_addr_npi": destination.npi,
-                "data_coding": extras.data_coding,
-                "esm_class": extras.esm_class,
-                "service_type": extras.service_type,
-                "user_message_reference": extras.user_message_reference,
-            }
+
+def submits_rows(account_id: int, extras: Extras, destinations: Sequence[Address]) -> SideRows:
+    """The ``smpp_submits`` rows of a submit, written in its messages' transaction (one insert
+    for a whole group of submits): ``destinations[i]`` is the address message ``i`` went to."""
+    source = extras.source
+
+    def rows(ids: list[int]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                message_id,
+                account_id,
+                extras.registered_delivery,
+                source.address,
+                source.ton,
+                source.npi,
+                destination.address,
+                destination.ton,
+                destination.npi,
+                extras.data_coding,
+                extras.esm_class,
+                extras.service_type,
+                extras.user_message_reference,
+            )
             for message_id, destination in zip(ids, destinations, strict=True)
         ]
-        if rows:
-            await conn.execute(insert(smpp_submits), rows)
 
-    return write
+    return SideRows(_insert_submits, rows)
 
 
 @dataclass(frozen=True)
