@@ -172,7 +172,9 @@ async def test_send_pdu_errors(device: FakeDevice, modem: AtModem) -> None:
 async def test_send_hanging_after_the_pdu_is_an_unknown_outcome(device: FakeDevice) -> None:
     device.answers.update(standard_answers())
     device.prompt_reply = lambda _cmd, _pdu: None
-    channel = AtChannel("hang", settle_time=0.01, timeout_scale=0.005)
+    # AT+CMGS's 60 s become 6 s; the other commands keep a tenth of theirs (AT+CSQ 0.2 s), which
+    # a loaded machine still answers in time over the pty
+    channel = AtChannel("hang", settle_time=0.01, timeout_scale=0.1)
     async with AtModem(device.path, channel=channel) as modem:
         with pytest.raises(SendOutcomeUnknown):
             await modem.send_pdu("0011AA", 2)
