@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.queue.progress import bound, roll_up
+from gatewayd.queue.progress import StatusChange, bound, roll_up
 from gatewayd.store import MessageStatus, PartStatus, message_events, message_parts, messages
 
 AVOID_FOR = timedelta(seconds=30)
@@ -217,6 +217,12 @@ class Recovery:
     unknown_parts: int
     requeued_messages: int
     unknown_message_ids: tuple[int, ...]
+    changes: tuple[StatusChange, ...] = ()
+    """The status of every message given back: ``queued``, or what its parts add up to."""
+
+
+CRASH_ERROR = "gatewayd stopped before the modem answered: the part may have been sent"
+CRASH_DETAIL = "gatewayd stopped while the part was with the modem"
 
 
 async def recover_after_crash(
@@ -226,16 +232,20 @@ async def recover_after_crash(
     now: datetime,
     in_flight: Collection[int] = (),
     claimed_before: datetime | None = None,
+    error: str = CRASH_ERROR,
+    detail: str = CRASH_DETAIL,
 ) -> Recovery:
-    """Settle what this host left in flight when it last stopped without finishing.
+    """Settle what ``host`` left in flight when it last stopped without finishing (this host
+    after a crash, or another host whose lease expired: :mod:`gatewayd.queue.takeover`).
 
     A part still ``sending`` was handed to a modem, or was about to be, and nobody heard the
-    answer: it becomes ``unknown`` and is never resent on its own. Messages claimed by this host
-    go back to the queue so their untouched parts are sent; a message with an unknown part keeps
-    its modem (the recipient reassembles parts from one sender only). Messages listed in
-    ``in_flight`` are being worked on by this very process and are left alone, and so are
-    claims made at or after ``claimed_before`` (a worker may have claimed after the caller
-    took its ``in_flight`` list).
+    answer: it becomes ``unknown`` (with ``error``, and an event saying ``detail``) and is
+    never resent on its own. Messages claimed by the host go back to the queue so their
+    untouched parts are sent; a message with an unknown part keeps its modem (the recipient
+    reassembles parts from one sender only). Messages listed in ``in_flight`` are being
+    worked on by this very process and are left alone, and so are claims made at or after
+    ``claimed_before`` (a worker may have claimed after the caller took its ``in_flight``
+    list).
     """
     abandoned = [
         messages.c.claimed_by == host,
@@ -251,11 +261,8 @@ async def recover_after_crash(
             message_parts.c.message_id.in_(in_doubt),
             message_parts.c.status == PartStatus.SENDING.value,
         )
-        .values(
-            status=PartStatus.UNKNOWN.value,
-            error="gatewayd stopped before the modem answered: the part may have been sent",
-        )
-        .returning(message_parts.c.message_id, message_parts.c.seq)
+        .values(status=PartStatus.UNKNOWN.value, error=error)
+        .returning(message_parts.c.message_id, message_parts.c.seq, message_parts.c.modem)
     )
     unknown_rows = unknown.all()
     unknown_ids = sorted({row.message_id for row in unknown_rows})
@@ -267,7 +274,8 @@ async def recover_after_crash(
                     "message_id": row.message_id,
                     "part_seq": row.seq,
                     "status": PartStatus.UNKNOWN.value,
-                    "detail": "gatewayd stopped while the part was with the modem",
+                    "detail": detail,
+                    "modem": row.modem,
                     "at": now,
                 }
                 for row in unknown_rows
@@ -284,11 +292,13 @@ async def recover_after_crash(
         )
         .returning(messages.c.id)
     )
-    requeued_ids = [row.id for row in requeued]
+    requeued_ids = sorted(row.id for row in requeued)
     # Messages with nothing left to send are settled by their parts' statuses.
+    changes = []
     for message_id in requeued_ids:
-        await roll_up(conn, message_id, now=now)
-    return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids))
+        change = await roll_up(conn, message_id, now=now)
+        changes.append(change or StatusChange(message_id, MessageStatus.QUEUED.value))
+    return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids), tuple(changes))
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,11 @@ from gatewayd.queue import (
     with_parts,
 )
 from gatewayd.queue import progress as p
+from gatewayd.queue.lease import LeaseLost
 from gatewayd.queue.modem_state import count_sent
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
+from gatewayd.worker.fence import Fence
 
 log = structlog.get_logger(__name__)
 
@@ -93,6 +95,8 @@ class StepResult:
     changes: list[StatusChange] = field(default_factory=list)
     claimed: ClaimedMessage | None = None
     queue_empty: bool = False
+    lease_lost: bool = False
+    """The step was made under an epoch this host no longer holds: nothing of it was done."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class StepRequest:
     side: ModemSide
     pending: list[Answered]
     current: Slot | None
+    epoch: int | None = None
+    """The lease epoch the step's slots were prepared under (see :mod:`gatewayd.worker.fence`)."""
 
 
 async def record_answered(
@@ -133,40 +139,70 @@ async def record_answered(
 class SendRecorder(GroupCommit[StepRequest, StepResult]):
     """Runs the steps of every modem's pipeline, those waiting together in one transaction."""
 
-    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+    def __init__(
+        self, db: Database, *, observe: ObserveBatch | None = None, fence: Fence | None = None
+    ) -> None:
         super().__init__("send-recorder", observe=observe)
         self.db = db
+        self.fence = fence or Fence.unfenced()
 
     async def step(
-        self, side: ModemSide, pending: list[Answered], current: Slot | None
+        self,
+        side: ModemSide,
+        pending: list[Answered],
+        current: Slot | None,
+        *,
+        epoch: int | None = None,
     ) -> StepResult:
         """Record ``pending``; prepare the part after ``current`` (or claim a message when
-        there is none). Raises what the transaction raised (:class:`DatabaseUnavailable`)."""
-        return await self.submit(StepRequest(side, pending, current))
+        there is none), all under the lease ``epoch``. Raises what the transaction raised
+        (:class:`DatabaseUnavailable`; :class:`~gatewayd.queue.lease.LeaseLost` when the
+        epoch is no longer this host's: then nothing of the step was done)."""
+        result = await self.submit(StepRequest(side, pending, current, epoch))
+        if result.lease_lost:
+            raise LeaseLost(f"the lease of host {self.fence.host} is no longer at epoch {epoch}")
+        return result
 
     async def transaction(self, batch: list[Pending[StepRequest, StepResult]]) -> list[StepResult]:
         results = [StepResult() for _ in batch]
         async with self.db.begin() as conn:
-            now = utc_now()
-            steps = [pending.item for pending in batch]
-            answered = [(step.side.modem, a) for step in steps for a in step.pending]
-            changes = await record_answered(conn, answered, now=now)
-            for step, result in zip(steps, results, strict=True):
-                for answer in step.pending:
-                    change = changes.get(answer.slot.message.id) if answer.slot.is_last else None
-                    if change is not None:
-                        result.changes.append(change)
-            live = [(p.item, r) for p, r in zip(batch, results, strict=True) if not p.abandoned]
-            claimers: list[tuple[StepRequest, StepResult]] = []
-            for step, result in live:
-                current = step.current
-                if current is not None and not current.is_last:
-                    result.prepared = Slot(current.message, current.index + 1)
+            epoch = self.fence.epoch
+            await self.fence.guard(conn, epoch)
+            current = []
+            for pending, result in zip(batch, results, strict=True):
+                if self.fence.fenced and pending.item.epoch != epoch:
+                    result.lease_lost = True  # prepared under an epoch taken over since
                 else:
-                    claimers.append((step, result))
-            await self._claim(conn, claimers, now)
-            await p.parts_sending(conn, list(self._handed_over(live)), now=now)
+                    current.append((pending, result))
+            await self._steps(conn, current)
         return results
+
+    async def _steps(
+        self,
+        conn: AsyncConnection,
+        batch: list[tuple[Pending[StepRequest, StepResult], StepResult]],
+    ) -> None:
+        """Record the answered parts of ``batch`` and prepare what follows each step."""
+        results = [result for _, result in batch]
+        now = utc_now()
+        steps = [pending.item for pending, _ in batch]
+        answered = [(step.side.modem, a) for step in steps for a in step.pending]
+        changes = await record_answered(conn, answered, now=now)
+        for step, result in zip(steps, results, strict=True):
+            for answer in step.pending:
+                change = changes.get(answer.slot.message.id) if answer.slot.is_last else None
+                if change is not None:
+                    result.changes.append(change)
+        live = [(p.item, r) for p, r in batch if not p.abandoned]
+        claimers: list[tuple[StepRequest, StepResult]] = []
+        for step, result in live:
+            current = step.current
+            if current is not None and not current.is_last:
+                result.prepared = Slot(current.message, current.index + 1)
+            else:
+                claimers.append((step, result))
+        await self._claim(conn, claimers, now)
+        await p.parts_sending(conn, list(self._handed_over(live)), now=now)
 
     async def _claim(
         self,
@@ -234,8 +270,10 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
         slots = [result.prepared for _, result in items if result.prepared is not None]
         if not slots:
             return
+        epoch = items[0][0].epoch
         with contextlib.suppress(DatabaseUnavailable):
             async with self.db.begin() as conn:
+                await self.fence.guard(conn, epoch)
                 await give_back(conn, slots, now=utc_now())
             return
         log.warning(
