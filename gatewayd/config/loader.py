@@ -177,6 +177,7 @@ def _choice(table: TableReader, key: str, choices: tuple[T, ...], default: T) ->
 
 MIN_LEASE_EXPIRY = 2.0
 MIN_SAFETY_MARGIN = 0.5
+MARGIN_SHARE = 0.15
 
 
 def _read_lease(table: TableReader) -> LeaseSettings:
@@ -188,7 +189,11 @@ def _read_lease(table: TableReader) -> LeaseSettings:
         raise table.error(
             "expiry", f"must be at least {MIN_LEASE_EXPIRY:g} seconds, got {expiry:g}"
         )
-    margin = table.number("safety_margin", defaults.safety_margin)
+    # Given only an expiry, the margin and renewal interval follow it (the defaults' shares).
+    margin = table.number(
+        "safety_margin",
+        min(defaults.safety_margin, max(MIN_SAFETY_MARGIN, expiry * MARGIN_SHARE)),
+    )
     if not MIN_SAFETY_MARGIN <= margin <= expiry / 2:
         raise table.error(
             "safety_margin",

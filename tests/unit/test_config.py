@@ -290,3 +290,36 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(None, {"SMSGW_DATA_DIR": str(tmp_path)})
     with pytest.raises(AttributeError):
         settings.web = settings.web  # type: ignore[misc]
+
+
+def test_lease_settings_and_their_defaults(tmp_path: Path) -> None:
+    default = load_settings(None, {}).gateway.lease
+    assert (default.expiry, default.renew_interval, default.safety_margin) == (20.0, 5.0, 3.0)
+    assert default.bound_messages == "wait" and default.valid_for == 17.0
+    body = (
+        "[gateway.lease]\nexpiry = 6\nrenew_interval = 1\nsafety_margin = 1.5\n"
+        'bound_messages = "failover"\n'
+    )
+    lease = load_settings(write(tmp_path, body), {}).gateway.lease
+    assert (lease.expiry, lease.renew_interval, lease.safety_margin) == (6.0, 1.0, 1.5)
+    assert lease.bound_messages == "failover"
+    short = load_settings(write(tmp_path, "[gateway.lease]\nexpiry = 4\n"), {}).gateway.lease
+    # The defaults would not fit so short a lease: they follow it.
+    assert (short.safety_margin, short.renew_interval) == pytest.approx((0.6, 1.7))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("expiry = 1\n", "[gateway.lease] expiry: must be at least 2 seconds, got 1"),
+        ("expiry = 'long'\n", "expiry: must be a number"),
+        ("safety_margin = 0.1\n", "safety_margin: must be between 0.5 s and half of expiry"),
+        ("expiry = 6\nsafety_margin = 4\n", "safety_margin: must be between 0.5 s and half"),
+        ("renew_interval = 9\n", "renew_interval: must be at most half of expiry - safety_margin"),
+        ("renew_interval = 0\n", "renew_interval: must be greater than 0"),
+        ("bound_messages = 'drop'\n", 'bound_messages: must be one of "wait", "failover"'),
+        ("expiri = 5\n", "[gateway.lease] unknown key 'expiri'"),
+    ],
+)
+def test_lease_mistakes_give_one_line(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, "[gateway.lease]\n" + body)
