@@ -190,6 +190,12 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(self.lost_message(exc)) from exc
+            if _sqlstate(exc) in NOT_THE_PRIMARY:
+                # A server that became a standby (or is shutting down) under a pooled
+                # connection: the connection goes, the next one looks for the primary.
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+                raise DatabaseUnavailable(self.lost_message(exc)) from exc
             raise
         finally:
             await conn.close()
@@ -201,6 +207,17 @@ class Database:
     def lost_message(self, exc: BaseException) -> str:
         reason = failure_reason(exc, self.connect_timeout)
         return f"lost the connection to {self.description}: {reason}"
+
+
+NOT_THE_PRIMARY = frozenset({"25006", "57P01", "57P02", "57P03"})
+"""SQLSTATEs of a server that takes no more writes from this connection: read-only
+transaction (a standby: the primary failed over), admin shutdown, crash shutdown, cannot
+connect now (starting up or shutting down)."""
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return str(code) if code else None
 
 
 def failure_reason(exc: BaseException, timeout: float) -> str:
