@@ -20,6 +20,12 @@ reports, or a part that asks for none, it works in turn. Either way at most one 
 per crash stays ``unknown`` once the reports are in, never a part sent twice. When the current
 part fails, the prepared one goes back to the queue. What a modem error means for the message
 is decided by the error's :class:`~gatewayd.modem.errors.ErrorAction`.
+
+Each run works under the host's lease epoch (:mod:`gatewayd.worker.fence`): its transactions
+hold the lease at that epoch, and every part is written only if the fence, asked right before
+the AT+CMGS and again before the PDU, still allows that epoch. A part the fence stopped goes
+back to the queue; when the lease was taken over, the run ends with
+:class:`~gatewayd.queue.lease.LeaseLost` and what it held is the taking host's.
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ before it is written, and a step sees its outcome only after the commit. If the 
 fails, every step in it fails with that error and its owner handles it as before. A step whose
 owner stopped waiting still has its answered parts recorded; a part prepared for it is given
 back to the queue.
+
+Every transaction begins with the host's lease guard (:meth:`~gatewayd.worker.fence.Fence.guard`):
+it holds the lease row at the current epoch until the commit, or writes nothing. A step made
+under another epoch (before this host's work was taken over) is refused with
+:class:`~gatewayd.queue.lease.LeaseLost` and none of it is done.
 """
 
 from __future__ import annotations
