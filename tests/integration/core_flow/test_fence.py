@@ -16,7 +16,7 @@ from gatewayd.queue.lease import alive, database_time
 from gatewayd.queue.takeover import Takeover, dead_hosts, take_over
 from gatewayd.store import Database, gateway_hosts, utc_now
 from tests.integration.core_flow.harness import Flow, eventually, flow
-from tests.support.flows import audit_flow, settle, traffic
+from tests.support.flows import settle, traffic
 
 LEASE = LeaseSettings(expiry=3.0, renew_interval=0.5, safety_margin=0.75)
 HOST = "core-flow"
