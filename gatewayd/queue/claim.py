@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.queue.lease import LEASE_HELD, LeaseRef
 from gatewayd.queue.progress import StatusChange, bound, roll_up
 from gatewayd.store import MessageStatus, PartStatus, message_events, message_parts, messages
 
@@ -79,6 +80,7 @@ async def claim_due(
     now: datetime,
     limit: int = 1,
     avoid_for: timedelta = AVOID_FOR,
+    lease: LeaseRef | None = None,
 ) -> list[ClaimedRow]:
     """Claim up to ``limit`` due messages this modem may send: their rows, highest priority
     first (:func:`with_parts` reads their parts, for several claims at once).
@@ -86,12 +88,12 @@ async def claim_due(
     A modem that knows its own number leaves messages to that number to the other modems. A
     modem that failed a message (its ``avoid_modem``) leaves it to the others for
     ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
-    message must not wait forever.
+    message must not wait forever. With ``lease``, claimed only while that lease is held
+    (:data:`~gatewayd.queue.lease.LEASE_HELD`).
     """
-    statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
-    claimed = await conn.execute(
-        statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
-    )
+    statement = _claim_statement(modem, tuple(prefixes), own_number, limit, lease is not None)
+    params: dict[str, Any] = {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
+    claimed = await conn.execute(statement, params | (lease.params() if lease else {}))
     rows = [
         ClaimedRow(row.id, row.recipient, row.attempts, row.status_report, row.priority)
         for row in claimed
@@ -173,7 +175,7 @@ def _may_take(
 
 @functools.lru_cache(maxsize=1024)
 def _claim_statement(
-    modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int
+    modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int, held: bool
 ) -> Update:
     """The claim of one modem, built once: only the host and the clock vary between calls."""
     now = bound("b_now", messages.c.updated_at)
@@ -186,7 +188,8 @@ def _claim_statement(
     )
     if prefixes:
         due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
-    return _claiming(messages.c.id.in_(due.scalar_subquery()))
+    claim = _claiming(messages.c.id.in_(due.scalar_subquery()))
+    return claim.where(LEASE_HELD) if held else claim
 
 
 def _claiming(which: ColumnElement[bool]) -> Update:
@@ -325,12 +328,14 @@ async def claim_for_modems(
     *,
     now: datetime,
     avoid_for: timedelta = AVOID_FOR,
+    lease: LeaseRef | None = None,
 ) -> GroupClaim:
     """A message each for several modems (of one host), in one look-up and one update instead
     of a claim each, under the rules of :func:`claim_due` (the same SQL: :func:`_may_take`):
     highest priority first, a message bound to a modem only to that modem, not to a modem's
     own number, not to the modem that failed it within ``avoid_for``. Messages go to modems
-    in the order the modems are listed, those bound to a modem first to it."""
+    in the order the modems are listed, those bound to a modem first to it. With ``lease``,
+    claimed only while that lease is held."""
     if not claimers:
         return GroupClaim({}, exhausted=False)
     names = [c.modem for c in claimers]
@@ -351,9 +356,10 @@ async def claim_for_modems(
     if not chosen:
         return GroupClaim({}, exhausted=len(rows) < limit)
     by_id = {message_id: modem for modem, message_id in chosen.items()}
+    chosen_ids = {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now}
     claimed = await conn.execute(
-        _CLAIM_CHOSEN,
-        {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now},
+        _CLAIM_CHOSEN if lease is None else _CLAIM_CHOSEN_HELD,
+        chosen_ids | (lease.params() if lease else {}),
     )
     result = {
         by_id[row.id]: ClaimedRow(
@@ -436,3 +442,4 @@ _CLAIM_CHOSEN = _claiming(
         messages.c.status == MessageStatus.QUEUED.value,
     )
 )
+_CLAIM_CHOSEN_HELD = _CLAIM_CHOSEN.where(LEASE_HELD)

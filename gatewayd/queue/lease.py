@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -216,6 +217,49 @@ async def guard(conn: AsyncConnection, host: str, epoch: int) -> None:
     found = (await conn.execute(_GUARD, {"b_host": host, "b_epoch": epoch})).first()
     if found is None:
         raise LeaseLost(f"the lease of host {host} at epoch {epoch} is no longer held")
+
+
+@dataclass(frozen=True)
+class LeaseRef:
+    """The lease a statement's writes are made under: ``host`` at ``epoch``."""
+
+    host: str
+    epoch: int
+
+    def params(self) -> dict[str, Any]:
+        return {"b_lease_host": self.host, "b_lease_epoch": self.epoch}
+
+
+_LEASE_ROW = (
+    select(literal_column("1").label("held"))
+    .where(
+        gateway_hosts.c.host == bindparam("b_lease_host", type_=gateway_hosts.c.host.type),
+        gateway_hosts.c.epoch == bindparam("b_lease_epoch", type_=gateway_hosts.c.epoch.type),
+        # written out, not a list parameter: these statements also run as executemany
+        or_(*(gateway_hosts.c.state == literal_column(f"'{state}'") for state in LEASE_HOLDING)),
+    )
+    .with_for_update(read=True, key_share=True)
+    .subquery("lease")
+)
+LEASE_HELD: ColumnElement[bool] = (
+    select(literal_column("1") / func.count()).select_from(_LEASE_ROW).scalar_subquery()
+    == literal_column("1")
+)
+"""A condition for the writes of the send path (``b_lease_host``, ``b_lease_epoch``): it
+share-locks the host's lease row at its epoch for the rest of the transaction, exactly as
+:func:`guard` does but inside the statement (no round trip of its own), and when the lease
+is not held there it divides by zero: the statement fails (SQLSTATE 22012, see
+:func:`refused_lease`) and the transaction writes nothing. PostgreSQL only (SQLite, one host,
+has nobody to take its work over)."""
+LEASE_REFUSED_SQLSTATE = "22012"
+
+
+def refused_lease(error: BaseException) -> bool:
+    """True when a statement guarded by :data:`LEASE_HELD` failed because the lease is no
+    longer held (the only division in those statements is the guard's)."""
+    orig = getattr(error, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(code) == LEASE_REFUSED_SQLSTATE
 
 
 async def release(conn: AsyncConnection, host: str, epoch: int) -> None:

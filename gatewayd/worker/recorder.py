@@ -15,10 +15,12 @@ fails, every step in it fails with that error and its owner handles it as before
 owner stopped waiting still has its answered parts recorded; a part prepared for it is given
 back to the queue.
 
-Every transaction begins with the host's lease guard (:meth:`~gatewayd.worker.fence.Fence.guard`):
-it holds the lease row at the current epoch until the commit, or writes nothing. A step made
-under another epoch (before this host's work was taken over) is refused with
-:class:`~gatewayd.queue.lease.LeaseLost` and none of it is done.
+Every write of a transaction that claims, prepares or records carries the host's lease
+condition (:data:`~gatewayd.queue.lease.LEASE_HELD`): the first such write share-locks the
+lease row at the current epoch until the commit, and when the lease is not held there the
+statement fails and the transaction writes nothing (:class:`~gatewayd.queue.lease.LeaseLost`)
+— without a statement, or a round trip, of its own. A step made under another epoch (before
+this host's work was taken over) is refused the same way before anything is sent.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import (
@@ -42,7 +45,7 @@ from gatewayd.queue import (
     with_parts,
 )
 from gatewayd.queue import progress as p
-from gatewayd.queue.lease import LeaseLost
+from gatewayd.queue.lease import LeaseLost, LeaseRef, refused_lease
 from gatewayd.queue.modem_state import count_sent
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
@@ -50,8 +53,9 @@ from gatewayd.worker.fence import Fence
 
 log = structlog.get_logger(__name__)
 
-ClaimNext = Callable[[AsyncConnection, datetime], Awaitable[list[ClaimedRow]]]
-"""Claim (at most) one message for a modem, in the caller's transaction."""
+ClaimNext = Callable[[AsyncConnection, datetime, LeaseRef | None], Awaitable[list[ClaimedRow]]]
+"""Claim (at most) one message for a modem, in the caller's transaction (under the lease,
+when one is given)."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,18 @@ class StepRequest:
 
 
 async def record_answered(
-    conn: AsyncConnection, answered: Sequence[tuple[str, Answered]], *, now: datetime
+    conn: AsyncConnection,
+    answered: Sequence[tuple[str, Answered]],
+    *,
+    now: datetime,
+    lease: LeaseRef | None = None,
 ) -> dict[int, StatusChange]:
     """Record parts the modems answered (``(modem, answer)`` pairs) and roll up the messages
-    whose last part this was; the status changes by message id."""
+    whose last part this was; the status changes by message id. With ``lease``, the parts and
+    the messages sent whole are written only while that lease is held."""
     if not answered:
         return {}
-    await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now)
+    await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now, lease=lease)
     await count_sent(conn, Counter(modem for modem, _ in answered), now=now)
     whole: list[int] = []
     others: list[int] = []
@@ -133,7 +142,8 @@ async def record_answered(
             whole.append(message.id)
         else:
             others.append(message.id)
-    changes = {c.message_id: c for c in await p.roll_up_whole_sends(conn, whole, now=now)}
+    sent_whole = await p.roll_up_whole_sends(conn, whole, now=now, lease=lease)
+    changes = {c.message_id: c for c in sent_whole}
     for message_id in sorted(set(others)):
         change = await p.roll_up(conn, message_id, now=now)
         if change is not None:
@@ -170,29 +180,44 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
 
     async def transaction(self, batch: list[Pending[StepRequest, StepResult]]) -> list[StepResult]:
         results = [StepResult() for _ in batch]
-        async with self.db.begin() as conn:
-            epoch = self.fence.epoch
-            await self.fence.guard(conn, epoch)
-            current = []
-            for pending, result in zip(batch, results, strict=True):
-                if self.fence.fenced and pending.item.epoch != epoch:
-                    result.lease_lost = True  # prepared under an epoch taken over since
-                else:
-                    current.append((pending, result))
-            await self._steps(conn, current)
+        epoch = self.fence.epoch
+        current = []
+        for pending, result in zip(batch, results, strict=True):
+            if self.fence.fenced and pending.item.epoch != epoch:
+                result.lease_lost = True  # prepared under an epoch taken over since
+            else:
+                current.append((pending, result))
+        if not current:
+            return results
+        if self.fence.fenced and epoch is None:
+            raise LeaseLost(f"host {self.fence.host} holds no lease")
+        try:
+            async with self.db.begin() as conn:
+                # Every write that claims, prepares or records carries the lease condition
+                # (no statement of its own): see gatewayd.queue.lease.LEASE_HELD.
+                held = self.fence.fenced and epoch is not None and conn.dialect.name != "sqlite"
+                lease = LeaseRef(self.fence.host, epoch) if held and epoch is not None else None
+                await self._steps(conn, current, lease)
+        except DBAPIError as error:
+            if refused_lease(error):
+                raise LeaseLost(
+                    f"the lease of host {self.fence.host} is no longer held at epoch {epoch}"
+                ) from error
+            raise
         return results
 
     async def _steps(
         self,
         conn: AsyncConnection,
         batch: list[tuple[Pending[StepRequest, StepResult], StepResult]],
+        lease: LeaseRef | None,
     ) -> None:
         """Record the answered parts of ``batch`` and prepare what follows each step."""
         results = [result for _, result in batch]
         now = utc_now()
         steps = [pending.item for pending, _ in batch]
         answered = [(step.side.modem, a) for step in steps for a in step.pending]
-        changes = await record_answered(conn, answered, now=now)
+        changes = await record_answered(conn, answered, now=now, lease=lease)
         for step, result in zip(steps, results, strict=True):
             for answer in step.pending:
                 change = changes.get(answer.slot.message.id) if answer.slot.is_last else None
@@ -206,14 +231,15 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
                 result.prepared = Slot(current.message, current.index + 1)
             else:
                 claimers.append((step, result))
-        await self._claim(conn, claimers, now)
-        await p.parts_sending(conn, list(self._handed_over(live)), now=now)
+        await self._claim(conn, claimers, now, lease)
+        await p.parts_sending(conn, list(self._handed_over(live)), now=now, lease=lease)
 
     async def _claim(
         self,
         conn: AsyncConnection,
         claimers: list[tuple[StepRequest, StepResult]],
         now: datetime,
+        lease: LeaseRef | None,
     ) -> None:
         """A message for each claimer that may claim: those claiming by the general rule
         together, the others one by one; the parts read in one query for all."""
@@ -226,7 +252,10 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
             claimed: list[tuple[StepResult, ClaimedRow, StepRequest]] = []
             if together:
                 group = await claim_for_modems(
-                    conn, [s.side.claimer for s, _ in together if s.side.claimer], now=now
+                    conn,
+                    [s.side.claimer for s, _ in together if s.side.claimer],
+                    now=now,
+                    lease=lease,
                 )
                 for step, result in together:
                     row = group.claimed.get(step.side.modem)
@@ -237,7 +266,7 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
                     else:
                         alone.append((step, result))
             for step, result in alone:
-                rows = await step.side.claim_next(conn, now)
+                rows = await step.side.claim_next(conn, now, lease)
                 if rows:
                     claimed.append((result, rows[0], step))
                 else:

@@ -34,7 +34,7 @@ from gatewayd.modem.identity import ModemHealth
 from gatewayd.modem.interface import IncomingKind, IncomingPdu, ModemDriver
 from gatewayd.modem.usb_reset import UsbResetter
 from gatewayd.queue import ClaimedRow, Claimer, StatusChange, claim_due
-from gatewayd.queue.lease import LeaseLost
+from gatewayd.queue.lease import LeaseLost, LeaseRef
 from gatewayd.queue.modem_state import register_modem, save_health, save_identity, set_state
 from gatewayd.queue.reports import ReportRecorder
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
@@ -295,7 +295,9 @@ class ModemWorker:
                 and self.window.wait_needed(utc_now()) <= 0
             )
 
-        async def claim_next(conn: AsyncConnection, now: datetime) -> list[ClaimedRow]:
+        async def claim_next(
+            conn: AsyncConnection, now: datetime, lease: LeaseRef | None
+        ) -> list[ClaimedRow]:
             return await claim_due(
                 conn,
                 host=context.host,
@@ -303,6 +305,7 @@ class ModemWorker:
                 prefixes=config.prefixes,
                 own_number=self.own_number,
                 now=now,
+                lease=lease,
             )
 
         pipeline = SendPipeline(

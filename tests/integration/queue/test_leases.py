@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.queue import NewMessage, enqueue, prepare
+from gatewayd.queue import ClaimedRow, NewMessage, claim_due, enqueue, prepare
 from gatewayd.queue.host_state import host_leases, live_hosts
 from gatewayd.queue.lease import (
     Grant,
     HeldElsewhere,
     LeaseLost,
+    LeaseRef,
     acquire,
     guard,
+    refused_lease,
     release,
     renew,
 )
+from gatewayd.queue.progress import parts_sent
 from gatewayd.queue.takeover import dead_hosts, take_over
 from gatewayd.store import (
     Database,
@@ -232,19 +237,18 @@ async def test_a_live_host_is_not_taken_over(db: Database) -> None:
 
 
 async def test_a_stale_step_writes_nothing(db: Database) -> None:
-    """A recorder whose host lost its lease: a step prepared under the old epoch raises
-    :class:`LeaseLost` and claims nothing."""
+    """A step prepared under an epoch the host no longer works under (it rejoined since) is
+    refused with :class:`LeaseLost` before anything is sent to the database."""
     await take(db, "a")
-    await queue(db, NewMessage(TO, "not for a stale host"))
+    await queue(db, NewMessage(TO, "not for a stale step"))
     fence = Fence("a")
-    fence.granted(1, asked_at=0.0, valid_for=1e12)
+    fence.granted(await take(db, "a"), asked_at=0.0, valid_for=1e12)  # rejoined: epoch 2
     recorder = SendRecorder(db, fence=fence)
 
-    async def claim_next(conn: object, now: object) -> list[object]:
+    async def claim_next(conn: object, now: object, lease: object) -> list[object]:
         raise AssertionError("never asked")
 
     side = ModemSide("m0", "1", lambda: True, claim_next)  # type: ignore[arg-type]
-    await take(db, "a")  # taken anew elsewhere: epoch 2
     with pytest.raises(LeaseLost):
         await recorder.step(side, [], None, epoch=1)
     async with db.read() as conn:
@@ -319,3 +323,68 @@ async def blocked_on_the_lease(db: Database) -> bool:
             " AND query ILIKE '%gateway_hosts%' AND datname = current_database()"
         )
         return rows.first() is not None
+
+
+async def test_writes_under_a_lease_taken_over_are_refused(pg_url: str) -> None:
+    """PostgreSQL: the recorder's claim carries the lease condition; once another host took
+    this one's work over, the step fails with :class:`LeaseLost` and claims nothing."""
+    db = Database(pg_url)
+    try:
+        epoch = await take(db, "a")
+        await take(db, "b", ["m1"])
+        [message_id] = await queue(db, NewMessage(TO, "not for a host taken over"))
+        fence = Fence("a")
+        fence.granted(epoch, asked_at=0.0, valid_for=1e12)  # its clock says it still may
+        recorder = SendRecorder(db, fence=fence)
+
+        async def claim_next(
+            conn: AsyncConnection, now: datetime, lease: LeaseRef | None
+        ) -> list[ClaimedRow]:
+            return await claim_due(conn, host="a", modem="m0", now=now, lease=lease)
+
+        side = ModemSide("m0", "1", lambda: True, claim_next)
+        await expire(db, "a")
+        async with db.begin() as conn:
+            [dead] = await dead_hosts(conn, me="b")
+            await take_over(conn, dead, by="b", policy="wait", now=utc_now())
+        with pytest.raises(LeaseLost):
+            await recorder.step(side, [], None, epoch=epoch)
+        assert (await status_of(db, message_id))[:2] == ("queued", ["queued"])
+        # under a lease it holds, the same step claims and prepares
+        fence.granted(await take(db, "a"), asked_at=0.0, valid_for=1e12)
+        result = await recorder.step(side, [], None, epoch=fence.epoch)
+        assert result.prepared is not None and result.prepared.message.id == message_id
+        assert (await status_of(db, message_id))[:2] == ("sending", ["sending"])
+    finally:
+        await db.close()
+
+
+async def test_a_guarded_write_of_several_rows_fails_whole(pg_url: str) -> None:
+    """PostgreSQL: the lease condition works in statements run for several rows at once (as
+    the recorder records several modems' answers), and a refused one fails as LeaseLost's
+    cause (SQLSTATE 22012), writing nothing."""
+    db = Database(pg_url)
+    try:
+        epoch = await take(db, "a")
+        first, second = await queue(db, NewMessage(TO, "one"), NewMessage(TO, "two"))
+        async with db.begin() as conn:
+            now = utc_now()
+            claimed = await claim(conn, host="a", modem="m0", now=now, limit=2)
+            slots = [await hand_over(conn, m, 0, modem="m0", imsi="1", now=now) for m in claimed]
+        ids = [slot.part.id for slot in slots]
+        async with db.begin() as conn:
+            await parts_sent(
+                conn, [(ids[0], 1), (ids[1], 2)], now=utc_now(), lease=LeaseRef("a", epoch)
+            )
+        assert (await status_of(db, first))[1] == ["sent"]
+        with pytest.raises(DBAPIError) as refused:
+            async with db.begin() as conn:
+                await parts_sent(
+                    conn, [(ids[0], 3), (ids[1], 4)], now=utc_now(), lease=LeaseRef("a", epoch + 1)
+                )
+        assert refused_lease(refused.value)
+        async with db.read() as conn:
+            mrs = sorted((await conn.execute(select(message_parts.c.mr))).scalars())
+        assert mrs == [1, 2] and second != first
+    finally:
+        await db.close()
