@@ -4,8 +4,10 @@ A host holds its lease at an *epoch*, raised every time it takes the lease anew 
 when it comes back after another host took over its work). The lease expires ``expiry``
 seconds after its last renewal, by the database's clock (``now()`` on PostgreSQL, so hosts
 whose clocks disagree still agree on who is late; this process's clock on SQLite, where one
-host runs). Every transaction of the send path starts with :func:`guard`, which share-locks
-the row at this host's epoch (``FOR KEY SHARE``) or raises :class:`LeaseLost`; a takeover
+host runs). Every write of the send path that claims, prepares or records carries
+:data:`LEASE_HELD`, which share-locks the row at this host's epoch (``FOR KEY SHARE``) inside
+the statement and makes it fail when the lease is not held there; the send path's rarer
+transactions start with :func:`guard`, the same lock as a statement of its own. A takeover
 (:mod:`gatewayd.queue.takeover`) begins by locking the same row ``FOR UPDATE``. So each such
 transaction commits wholly before a takeover of its host or finds the lease gone and writes
 nothing: a claim or a part committed ``sending`` is either seen by the takeover or never made.

@@ -7,8 +7,9 @@ renewal's transaction began), so the expiry the database set is at least ``asked
 expiry`` by any clock that runs at the rate of ours, and the fence lets modems be written
 until ``asked_at + expiry - safety_margin``. Checking it costs a clock read, no database round
 trip: the send path asks :meth:`Fence.valid` right before each ``AT+CMGS`` and its PDU, and
-the database writes of the send path name the epoch (:meth:`Fence.guard`), so a transaction
-that would write for an epoch the host no longer holds writes nothing.
+the database writes of the send path name the epoch (:data:`gatewayd.queue.lease.LEASE_HELD`,
+:meth:`Fence.guard`), so a transaction that would write for an epoch the host no longer holds
+writes nothing.
 """
 
 from __future__ import annotations
