@@ -243,10 +243,9 @@ _LEASE_ROW = (
     .with_for_update(read=True, key_share=True)
     .subquery("lease")
 )
-LEASE_HELD: ColumnElement[bool] = (
-    select(literal_column("1") / func.count()).select_from(_LEASE_ROW).scalar_subquery()
-    == literal_column("1")
-)
+LEASE_HELD: ColumnElement[bool] = select(literal_column("1") / func.count()).select_from(
+    _LEASE_ROW
+).scalar_subquery() == literal_column("1")
 """A condition for the writes of the send path (``b_lease_host``, ``b_lease_epoch``): it
 share-locks the host's lease row at its epoch for the rest of the transaction, exactly as
 :func:`guard` does but inside the statement (no round trip of its own), and when the lease
