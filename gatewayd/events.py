@@ -272,7 +272,76 @@ class ModemLowBalance(Event):
         )
 
 
-LiveEvent = MessageStatusChanged | MessageReceived | ModemState | ModemRecovery | ModemLowBalance
+@dataclass(frozen=True, kw_only=True)
+class HostTakenOver(Event):
+    """The lease of gatewayd host ``host`` (at ``epoch``) expired and host ``by`` took over its
+    work: ``unknown_parts`` parts it may have sent became ``unknown``, ``requeued`` messages it
+    had claimed went back to the queue, ``failed_over`` messages bound to its ``modems`` went
+    to any modem, ``waiting`` stay bound to them (the ``wait`` policy, or a part already
+    left)."""
+
+    TYPE = "host.taken_over"
+    host: str
+    by: str
+    epoch: int
+    modems: tuple[str, ...]
+    unknown_parts: int
+    requeued: int
+    failed_over: int
+    waiting: int
+
+    def to_fields(self) -> JsonObject:
+        return {
+            "host": self.host,
+            "by": self.by,
+            "epoch": self.epoch,
+            "modems": list(self.modems),
+            "unknown_parts": self.unknown_parts,
+            "requeued": self.requeued,
+            "failed_over": self.failed_over,
+            "waiting": self.waiting,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> Self:
+        return cls(
+            host=fields.text("host"),
+            by=fields.text("by"),
+            epoch=fields.integer("epoch"),
+            modems=fields.texts("modems"),
+            unknown_parts=fields.integer("unknown_parts"),
+            requeued=fields.integer("requeued"),
+            failed_over=fields.integer("failed_over"),
+            waiting=fields.integer("waiting"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostRejoined(Event):
+    """gatewayd host ``host`` found its work taken over (its lease expired while it was cut
+    off) and holds its lease again at the new ``epoch``; it never touches what was taken."""
+
+    TYPE = "host.rejoined"
+    host: str
+    epoch: int
+
+    def to_fields(self) -> JsonObject:
+        return {"host": self.host, "epoch": self.epoch}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> Self:
+        return cls(host=fields.text("host"), epoch=fields.integer("epoch"))
+
+
+LiveEvent = (
+    MessageStatusChanged
+    | MessageReceived
+    | ModemState
+    | ModemRecovery
+    | ModemLowBalance
+    | HostTakenOver
+    | HostRejoined
+)
 LIVE_TYPES: tuple[type[LiveEvent], ...] = (MessageStatusChanged, MessageReceived, ModemState)
 """The live events browsers get on ``GET /events``; the others stay between processes."""
 
@@ -488,7 +557,13 @@ class Channel(Generic[E]):
 
 
 LIVE_KINDS = Kinds[LiveEvent](
-    MessageStatusChanged, MessageReceived, ModemState, ModemRecovery, ModemLowBalance
+    MessageStatusChanged,
+    MessageReceived,
+    ModemState,
+    ModemRecovery,
+    ModemLowBalance,
+    HostTakenOver,
+    HostRejoined,
 )
 COMMAND_KINDS = Kinds[Command](UssdCommand, RestartCommand)
 ANSWER_KINDS = Kinds[CommandAnswer](CommandAnswer)

@@ -43,3 +43,26 @@ def observe_group_commit(group: str, items: int, seconds: float) -> None:
     """A committed group transaction (the ``observe`` of gatewayd's group commits)."""
     GROUP_COMMIT_SECONDS.labels(group).observe(seconds)
     GROUP_COMMIT_ITEMS.labels(group).observe(items)
+
+
+LEASE_RENEWAL_FAILURES = Counter(
+    "smsgw_lease_renewal_failures_total",
+    "Renewals of this gatewayd host's lease that failed (database unavailable or too slow).",
+)
+LEASE_LOSSES = Counter(
+    "smsgw_lease_losses_total",
+    "Times this gatewayd host found its lease taken over by another host and rejoined.",
+)
+TAKEOVERS = Counter(
+    "smsgw_lease_takeovers_total",
+    "Hosts whose work this gatewayd host took over after their lease expired.",
+    ["host"],
+)
+TAKEOVER_PARTS_UNKNOWN = Counter(
+    "smsgw_lease_takeover_unknown_parts_total",
+    "Parts made unknown by this host's takeovers (the dead host may have sent them).",
+)
+TAKEOVER_MESSAGES_REQUEUED = Counter(
+    "smsgw_lease_takeover_requeued_messages_total",
+    "Messages given back to the queue by this host's takeovers.",
+)

@@ -31,6 +31,7 @@ from gatewayd.logging_setup import configure_logging
 from gatewayd.service.daemon import Gateway
 from gatewayd.service.data_lock import DataDirInUse, DataDirLock, shown
 from gatewayd.service.embedded_web import RunningWeb, find_web_starter
+from gatewayd.service.lease import HostNameInUse
 from gatewayd.service.runtime import (
     SchemaNotReady,
     open_database,
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except SchemaNotReady as exc:
         raise CliError(f"{exc}: run 'gatewayd migrate' first") from None
+    except HostNameInUse as exc:
+        raise CliError(str(exc)) from None
     finally:
         lock.release()
 
@@ -101,7 +104,10 @@ def _lock_data_dir(data_dir: Path) -> DataDirLock:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     settings = with_secret_key(settings, create=args.web)
     simulate = args.simulate
-    db = await open_database(settings, create=True)
+    # A transaction of this host cut off from the database holds its rows no longer than
+    # half a lease: the host taking its work over does not wait for them much longer.
+    lease = settings.gateway.lease
+    db = await open_database(settings, create=True, idle_in_transaction_timeout=lease.expiry / 2)
     bus = create_bus(settings.redis_url)
     network: SimNetwork | None = None
     web_runner: RunningWeb | None = None

@@ -13,8 +13,10 @@ from gatewayd.config.dburl import DatabaseUrlError, describe_database, to_async_
 from gatewayd.config.loader import load_settings
 from gatewayd.config.model import (
     Backoff,
+    BoundMessages,
     DatabaseSettings,
     GatewaySettings,
+    LeaseSettings,
     ListenAddress,
     LogSettings,
     MailSettings,
@@ -31,9 +33,11 @@ from gatewayd.config.reader import SettingsError
 
 __all__ = [
     "Backoff",
+    "BoundMessages",
     "DatabaseSettings",
     "DatabaseUrlError",
     "GatewaySettings",
+    "LeaseSettings",
     "ListenAddress",
     "LogSettings",
     "MailSettings",

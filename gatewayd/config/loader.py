@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -25,12 +25,14 @@ import phonenumbers
 from gatewayd.config.dburl import DatabaseUrlError, describe_database, to_async_url, to_user_url
 from gatewayd.config.mail import read_mail
 from gatewayd.config.model import (
+    BOUND_MESSAGES,
     DEFAULT_DB_FILE_NAME,
     DEFAULT_LISTEN,
     LOG_LEVELS,
     PREPARE_AHEAD,
     DatabaseSettings,
     GatewaySettings,
+    LeaseSettings,
     ListenAddress,
     LogSettings,
     RetryPolicy,
@@ -53,6 +55,7 @@ ENV_DEFAULT_REGION = "SMSGW_DEFAULT_REGION"
 ENV_DATA_DIR = "SMSGW_DATA_DIR"
 ENV_METRICS_ALLOW = "SMSGW_METRICS_ALLOW"
 ENV_TRUSTED_PROXIES = "SMSGW_TRUSTED_PROXIES"
+T = TypeVar("T", bound=str)
 FILE_SUFFIX = "_FILE"
 SECRET_SETTINGS = (ENV_DATABASE_URL, ENV_REDIS_URL, ENV_SECRET_KEY)
 """Settings that may be given as ``<NAME>_FILE``: a path to a file holding the value."""
@@ -150,11 +153,8 @@ def _read_gateway(table: TableReader, env: Mapping[str, str]) -> GatewaySettings
             "backoff_cap", f"must not be below backoff_base ({retry.backoff_base})"
         )
     retry_table.finish()
-    asked = table.string("prepare_ahead", defaults.prepare_ahead)
-    prepare_ahead = next((choice for choice in PREPARE_AHEAD if choice == asked), None)
-    if prepare_ahead is None:
-        choices = ", ".join(f'"{choice}"' for choice in PREPARE_AHEAD)
-        raise table.error("prepare_ahead", f"must be one of {choices}, got {asked!r}")
+    prepare_ahead = _choice(table, "prepare_ahead", PREPARE_AHEAD, defaults.prepare_ahead)
+    lease = _read_lease(table.table("lease"))
     settings = GatewaySettings(
         host=host,
         poll_interval=table.number("poll_interval", defaults.poll_interval),
@@ -163,6 +163,59 @@ def _read_gateway(table: TableReader, env: Mapping[str, str]) -> GatewaySettings
         data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path("data").absolute(),
         retry=retry,
         prepare_ahead=prepare_ahead,
+        lease=lease,
+    )
+    table.finish()
+    return settings
+
+
+def _choice(table: TableReader, key: str, choices: tuple[T, ...], default: T) -> T:
+    """A string setting that must be one of ``choices``."""
+    asked = table.string(key, default)
+    found = next((choice for choice in choices if choice == asked), None)
+    if found is None:
+        listed = ", ".join(f'"{choice}"' for choice in choices)
+        raise table.error(key, f"must be one of {listed}, got {asked!r}")
+    return found
+
+
+MIN_LEASE_EXPIRY = 2.0
+MIN_SAFETY_MARGIN = 0.5
+MARGIN_SHARE = 0.15
+
+
+def _read_lease(table: TableReader) -> LeaseSettings:
+    """``[gateway.lease]``: the expiry others use, how often it is renewed, the margin by which
+    this host stops writing to its modems before it, and the policy for bound messages."""
+    defaults = LeaseSettings()
+    expiry = table.number("expiry", defaults.expiry)
+    if expiry < MIN_LEASE_EXPIRY:
+        raise table.error(
+            "expiry", f"must be at least {MIN_LEASE_EXPIRY:g} seconds, got {expiry:g}"
+        )
+    # Given only an expiry, the margin and renewal interval follow it (the defaults' shares).
+    margin = table.number(
+        "safety_margin",
+        min(defaults.safety_margin, max(MIN_SAFETY_MARGIN, expiry * MARGIN_SHARE)),
+    )
+    if not MIN_SAFETY_MARGIN <= margin <= expiry / 2:
+        raise table.error(
+            "safety_margin",
+            f"must be between {MIN_SAFETY_MARGIN:g} s and half of expiry ({expiry / 2:g} s),"
+            f" got {margin:g}",
+        )
+    renew = table.number("renew_interval", min(defaults.renew_interval, (expiry - margin) / 2))
+    if renew > (expiry - margin) / 2:
+        raise table.error(
+            "renew_interval",
+            f"must be at most half of expiry - safety_margin ({(expiry - margin) / 2:g} s),"
+            f" so that one late renewal does not stop the modems, got {renew:g}",
+        )
+    settings = LeaseSettings(
+        expiry=expiry,
+        renew_interval=renew,
+        safety_margin=margin,
+        bound_messages=_choice(table, "bound_messages", BOUND_MESSAGES, defaults.bound_messages),
     )
     table.finish()
     return settings

@@ -19,6 +19,8 @@ PrepareAhead = Literal["auto", "always", "never"]
 PREPARE_AHEAD: tuple[PrepareAhead, ...] = ("auto", "always", "never")
 DefaultAlphabet = Literal["gsm", "latin1"]
 DEFAULT_ALPHABETS: tuple[DefaultAlphabet, ...] = ("gsm", "latin1")
+BoundMessages = Literal["wait", "failover"]
+BOUND_MESSAGES: tuple[BoundMessages, ...] = ("wait", "failover")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -73,6 +75,30 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class LeaseSettings:
+    """This host's lease in the database: proof that it is alive and owns its claims.
+
+    The lease is renewed every ``renew_interval`` seconds and expires ``expiry`` seconds after
+    the last renewal (by the database's clock); another host may then take over this host's
+    work. This host itself stops writing to its modems ``safety_margin`` seconds before the
+    expiry it was granted (by its own clock, counted from before it asked): see
+    docs/reliability.md, "Hosts, leases and fencing"."""
+
+    expiry: float = 20.0
+    renew_interval: float = 5.0
+    safety_margin: float = 3.0
+    bound_messages: BoundMessages = "wait"
+    """Queued messages bound to a modem of a host whose lease expired: ``wait`` for that host,
+    or ``failover``: those no part of which has left go to any modem (their modem choice is
+    dropped, recorded in their timeline and the audit log)."""
+
+    @property
+    def valid_for(self) -> float:
+        """Seconds a renewal lets this host write to its modems, counted from before it asked."""
+        return self.expiry - self.safety_margin
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     host: str = field(default_factory=socket.gethostname)
     """This gatewayd host's name: owner of its modems and of the queue claims it makes."""
@@ -88,6 +114,7 @@ class GatewaySettings:
     """When a modem's next part is committed ``sending`` while the current one is on the wire:
     ``auto`` only where a crash leaves no more doubt than without it (the modem keeps its
     status reports, the current part asks for one: see :mod:`gatewayd.worker.pipeline`)."""
+    lease: LeaseSettings = LeaseSettings()
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gatewayd.modem.errors import (
     ModemDisconnected,
     ModemError,
     ModemResponseError,
+    SendGuard,
     SendOutcomeUnknown,
     SimError,
 )
@@ -273,18 +274,29 @@ class AtModem:
     # -- sending ---------------------------------------------------------------------------
 
     async def send_pdu(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> int:
         """Send one SMS-SUBMIT PDU (with its SMSC field) and return the message reference;
-        ``on_written`` is called when the PDU has been written after the prompt."""
+        ``on_written`` is called when the PDU has been written after the prompt; ``guard``
+        is asked right before the command and the PDU are written (:class:`SendFenced`)."""
         self._check_pdu(pdu_hex, tpdu_length)
         response = await self.channel.command_with_prompt(
-            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written
+            f"AT+CMGS={tpdu_length}", pdu_hex.upper(), on_written=on_written, guard=guard
         )
         return self._reference(response)
 
     def send_pdu_next(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> QueuedSend | None:
         """:meth:`send_pdu` written by the handler of the current send's answer when it is a
         success with a message reference (see :meth:`AtChannel.follow_with_prompt`); None
@@ -295,6 +307,7 @@ class AtModem:
             pdu_hex.upper(),
             on_written=on_written,
             when=_has_reference,
+            guard=guard,
         )
         if follow is None:
             return None

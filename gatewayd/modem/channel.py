@@ -32,6 +32,8 @@ from gatewayd.modem.errors import (
     ModemDisconnected,
     NotFollowed,
     PromptTimeout,
+    SendFenced,
+    SendGuard,
     SendOutcomeUnknown,
 )
 from gatewayd.modem.lines import CTRL_Z, ESC, FinalResult, Line, LineKind, PendingContext
@@ -89,6 +91,11 @@ class _Pending:
     payload: str | None = None
     payload_written: bool = False
     followed_by: _Follower | None = None
+    guard: SendGuard | None = None
+    """Asked right before the command and right before its payload are written."""
+
+    def allowed(self) -> bool:
+        return self.guard is None or self.guard()
 
 
 @dataclass
@@ -99,6 +106,7 @@ class _Follower:
     payload: str
     started: asyncio.Future[_Pending]
     when: Callable[[Sequence[str]], bool] | None = None
+    guard: SendGuard | None = None
 
 
 class AtChannel:
@@ -198,16 +206,19 @@ class AtChannel:
         prompt_timeout: float = PROMPT_TIMEOUT,
         timeout: float | None = None,
         on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> Response:
         """The `AT+CMGS` exchange: command, `> `, payload + Ctrl-Z (then `on_written`), answer.
 
         Once the lock is held the exchange runs to its end even if the caller is cancelled,
-        so the modem is never left waiting for a PDU.
+        so the modem is never left waiting for a PDU. ``guard`` is asked right before the
+        command is written and again right before the payload: when it says no, nothing more
+        is written (ESC at the prompt) and `SendFenced` is raised.
         """
         await self._acquire()
         try:
             task = asyncio.ensure_future(
-                self._exchange(command, payload, timeout, prompt_timeout, on_written)
+                self._exchange(command, payload, timeout, prompt_timeout, on_written, guard)
             )
         except BaseException:
             self._lock.release()
@@ -224,6 +235,7 @@ class AtChannel:
         timeout: float | None = None,
         on_written: Callable[[], None] | None = None,
         when: Callable[[Sequence[str]], bool] | None = None,
+        guard: SendGuard | None = None,
     ) -> tuple[asyncio.Future[Any], asyncio.Future[Response]] | None:
         """:meth:`command_with_prompt`, started the moment the prompt exchange in flight ends
         with OK and, with ``when``, answer lines ``when`` accepts (see the module docstring);
@@ -239,7 +251,9 @@ class AtChannel:
             or self._disconnected is not None
         ):
             return None
-        follower = _Follower(command, payload, asyncio.get_running_loop().create_future(), when)
+        follower = _Follower(
+            command, payload, asyncio.get_running_loop().create_future(), when, guard
+        )
         pending.followed_by = follower
         task = asyncio.ensure_future(
             self._run_follower(follower, timeout, prompt_timeout, on_written)
@@ -271,7 +285,10 @@ class AtChannel:
         if self._lock_waiters or self._resync_needed:
             follower.started.set_exception(NotFollowed("other commands wait for the line"))
             return
-        following = self._new_pending(follower.command, follower.payload)
+        if follower.guard is not None and not follower.guard():
+            follower.started.set_exception(NotFollowed("its guard refused it"))
+            return
+        following = self._new_pending(follower.command, follower.payload, follower.guard)
         try:
             self._write(follower.command.encode("ascii") + b"\r", command=True)
         except ModemDisconnected as error:
@@ -307,18 +324,21 @@ class AtChannel:
         timeout: float | None,
         prompt_timeout: float | None,
         on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> Response:
         self._raise_if_disconnected()
         if self._resync_needed:
             await self._resync()
-        pending = self._new_pending(command, payload)
+        pending = self._new_pending(command, payload, guard)
         self._pending = pending
         return await self._complete(pending, timeout, prompt_timeout, on_written, write=True)
 
-    def _new_pending(self, command: str, payload: str | None) -> _Pending:
+    def _new_pending(
+        self, command: str, payload: str | None, guard: SendGuard | None = None
+    ) -> _Pending:
         spec = spec_for(command)
         loop = asyncio.get_running_loop()
-        pending = _Pending(PendingContext(command, spec.prefix), loop.create_future())
+        pending = _Pending(PendingContext(command, spec.prefix), loop.create_future(), guard=guard)
         if payload is not None:
             pending.prompt = loop.create_future()
             pending.payload = payload
@@ -340,6 +360,8 @@ class AtChannel:
         limit = (timeout if timeout is not None else spec.timeout) * self._timeout_scale
         try:
             if write:
+                if not pending.allowed():
+                    raise SendFenced(f"{self.name}: {command} not written: its guard refused it")
                 self._write(command.encode("ascii") + b"\r", command=True)
             if pending.prompt is not None and payload is not None:
                 await self._send_payload(pending, payload, prompt_timeout or PROMPT_TIMEOUT)
@@ -380,7 +402,7 @@ class AtChannel:
         if pending.final in done:
             return  # an error (or a surprising OK, or a disconnect) instead of the prompt
         if pending.prompt in done:
-            if not pending.payload_written:
+            if not pending.payload_written and not pending.final.done():
                 self._write_payload(pending, payload)
             return
         self._write(ESC)
@@ -388,6 +410,15 @@ class AtChannel:
         raise PromptTimeout(f"{self.name}: no '> ' prompt after {pending.context.command}")
 
     def _write_payload(self, pending: _Pending, payload: str) -> None:
+        """The PDU after the prompt: the point of no return, so the guard is asked once more;
+        when it says no, ESC cancels the command and the exchange ends with `SendFenced`."""
+        if not pending.allowed():
+            self._write(ESC)
+            self._resync_needed = True
+            pending.final.set_exception(
+                SendFenced(f"{self.name}: PDU not written: its guard refused it (ESC sent)")
+            )
+            return
         pending.context = PendingContext(
             pending.context.command, pending.context.prefix, sent_pdu=payload
         )

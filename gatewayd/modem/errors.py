@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -170,6 +171,19 @@ class ModemResponseError(ModemError):
     """The modem answered with something the driver cannot parse."""
 
     action = ErrorAction.REINITIALISE
+
+
+class SendFenced(ModemError):
+    """The send's guard said no (this gatewayd host no longer holds its lease) right before
+    the `AT+CMGS` or its PDU would have been written: nothing of the PDU was written (at the
+    prompt, ESC cancelled the command). Not the modem's fault: the part goes back untouched
+    when the queue still takes this host's writes."""
+
+    action = ErrorAction.RETRY_LATER
+
+
+SendGuard = Callable[[], bool]
+"""Asked right before a send is written: False stops it (:class:`SendFenced`)."""
 
 
 class NotFollowed(Exception):

@@ -26,6 +26,8 @@ from gatewayd.modem.errors import (
     ErrorAction,
     ModemDisconnected,
     ModemError,
+    SendFenced,
+    SendGuard,
     SendOutcomeUnknown,
     SimError,
 )
@@ -298,13 +300,23 @@ class GammuModem:
     # -- sending ---------------------------------------------------------------------------
 
     def send_pdu_next(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> QueuedSend | None:
         """Not offered: libGammu runs one blocking call at a time."""
         return None
 
     async def send_pdu(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> int:
         try:
             message = submit_to_gammu(pdu_hex)
@@ -312,12 +324,18 @@ class GammuModem:
             raise ModemError(
                 f"{self.name}: not a PDU to send ({error})", action=ErrorAction.FAIL_MESSAGE
             ) from error
+
+        def send(machine: Machine) -> Any:
+            # Asked on Gammu's thread, right before the call that writes the PDU (the thread
+            # may have been busy with another call until now).
+            if guard is not None and not guard():
+                raise SendFenced(f"{self.name}: SendSMS not called: its guard refused it")
+            return machine.SendSMS(message)
+
         if on_written is not None:
             on_written()  # Gammu writes and waits in one call: nothing to wait for here
         try:
-            reference = await self._call(
-                "SendSMS", lambda m: m.SendSMS(message), timeout=self.send_timeout, sending=True
-            )
+            reference = await self._call("SendSMS", send, timeout=self.send_timeout, sending=True)
         except AtTimeout as error:
             raise SendOutcomeUnknown(f"{self.name}: sent, no verdict ({error})") from error
         except ModemError as error:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from gatewayd.modem.errors import ModemDisconnected, NotFollowed
+from gatewayd.modem.errors import ModemDisconnected, NotFollowed, SendGuard
 from gatewayd.modem.identity import ModemHealth, ModemIdentity
 from gatewayd.modem.maintenance import StorageUsage
 from gatewayd.modem.negotiation import Indication, Storages
@@ -135,14 +135,27 @@ class ModemDriver(Protocol):
     async def storage_usage(self) -> list[StorageUsage]: ...
 
     async def send_pdu(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> int:
         """Send one SMS-SUBMIT PDU (with its SMSC field); returns the message reference.
-        ``on_written`` is called once the PDU is handed to the modem, before its answer."""
+        ``on_written`` is called once the PDU is handed to the modem, before its answer.
+        ``guard`` is asked right before anything of the send is written; when it says no,
+        nothing of the PDU is written and :class:`~gatewayd.modem.errors.SendFenced` is
+        raised."""
         ...
 
     def send_pdu_next(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> QueuedSend | None:
         """:meth:`send_pdu`, started the moment the send in flight is answered with success,
         with no delay; None when the driver cannot, or no send is in flight. Its futures

@@ -31,7 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.queue.progress import bound, roll_up
+from gatewayd.queue.lease import LEASE_HELD, LeaseRef
+from gatewayd.queue.progress import StatusChange, bound, roll_up
 from gatewayd.store import MessageStatus, PartStatus, message_events, message_parts, messages
 
 AVOID_FOR = timedelta(seconds=30)
@@ -79,6 +80,7 @@ async def claim_due(
     now: datetime,
     limit: int = 1,
     avoid_for: timedelta = AVOID_FOR,
+    lease: LeaseRef | None = None,
 ) -> list[ClaimedRow]:
     """Claim up to ``limit`` due messages this modem may send: their rows, highest priority
     first (:func:`with_parts` reads their parts, for several claims at once).
@@ -86,12 +88,12 @@ async def claim_due(
     A modem that knows its own number leaves messages to that number to the other modems. A
     modem that failed a message (its ``avoid_modem``) leaves it to the others for
     ``avoid_for``, then takes it again: with one modem, or all others busy or gone, the
-    message must not wait forever.
+    message must not wait forever. With ``lease``, claimed only while that lease is held
+    (:data:`~gatewayd.queue.lease.LEASE_HELD`).
     """
-    statement = _claim_statement(modem, tuple(prefixes), own_number, limit)
-    claimed = await conn.execute(
-        statement, {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
-    )
+    statement = _claim_statement(modem, tuple(prefixes), own_number, limit, lease is not None)
+    params: dict[str, Any] = {"b_host": host, "b_now": now, "b_avoided_before": now - avoid_for}
+    claimed = await conn.execute(statement, params | (lease.params() if lease else {}))
     rows = [
         ClaimedRow(row.id, row.recipient, row.attempts, row.status_report, row.priority)
         for row in claimed
@@ -173,7 +175,7 @@ def _may_take(
 
 @functools.lru_cache(maxsize=1024)
 def _claim_statement(
-    modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int
+    modem: str, prefixes: tuple[str, ...], own_number: str | None, limit: int, held: bool
 ) -> Update:
     """The claim of one modem, built once: only the host and the clock vary between calls."""
     now = bound("b_now", messages.c.updated_at)
@@ -186,7 +188,8 @@ def _claim_statement(
     )
     if prefixes:
         due = due.where(or_(*(messages.c.recipient.startswith(p) for p in prefixes)))
-    return _claiming(messages.c.id.in_(due.scalar_subquery()))
+    claim = _claiming(messages.c.id.in_(due.scalar_subquery()))
+    return claim.where(LEASE_HELD) if held else claim
 
 
 def _claiming(which: ColumnElement[bool]) -> Update:
@@ -217,6 +220,12 @@ class Recovery:
     unknown_parts: int
     requeued_messages: int
     unknown_message_ids: tuple[int, ...]
+    changes: tuple[StatusChange, ...] = ()
+    """The status of every message given back: ``queued``, or what its parts add up to."""
+
+
+CRASH_ERROR = "gatewayd stopped before the modem answered: the part may have been sent"
+CRASH_DETAIL = "gatewayd stopped while the part was with the modem"
 
 
 async def recover_after_crash(
@@ -226,16 +235,20 @@ async def recover_after_crash(
     now: datetime,
     in_flight: Collection[int] = (),
     claimed_before: datetime | None = None,
+    error: str = CRASH_ERROR,
+    detail: str = CRASH_DETAIL,
 ) -> Recovery:
-    """Settle what this host left in flight when it last stopped without finishing.
+    """Settle what ``host`` left in flight when it last stopped without finishing (this host
+    after a crash, or another host whose lease expired: :mod:`gatewayd.queue.takeover`).
 
     A part still ``sending`` was handed to a modem, or was about to be, and nobody heard the
-    answer: it becomes ``unknown`` and is never resent on its own. Messages claimed by this host
-    go back to the queue so their untouched parts are sent; a message with an unknown part keeps
-    its modem (the recipient reassembles parts from one sender only). Messages listed in
-    ``in_flight`` are being worked on by this very process and are left alone, and so are
-    claims made at or after ``claimed_before`` (a worker may have claimed after the caller
-    took its ``in_flight`` list).
+    answer: it becomes ``unknown`` (with ``error``, and an event saying ``detail``) and is
+    never resent on its own. Messages claimed by the host go back to the queue so their
+    untouched parts are sent; a message with an unknown part keeps its modem (the recipient
+    reassembles parts from one sender only). Messages listed in ``in_flight`` are being
+    worked on by this very process and are left alone, and so are claims made at or after
+    ``claimed_before`` (a worker may have claimed after the caller took its ``in_flight``
+    list).
     """
     abandoned = [
         messages.c.claimed_by == host,
@@ -251,11 +264,8 @@ async def recover_after_crash(
             message_parts.c.message_id.in_(in_doubt),
             message_parts.c.status == PartStatus.SENDING.value,
         )
-        .values(
-            status=PartStatus.UNKNOWN.value,
-            error="gatewayd stopped before the modem answered: the part may have been sent",
-        )
-        .returning(message_parts.c.message_id, message_parts.c.seq)
+        .values(status=PartStatus.UNKNOWN.value, error=error)
+        .returning(message_parts.c.message_id, message_parts.c.seq, message_parts.c.modem)
     )
     unknown_rows = unknown.all()
     unknown_ids = sorted({row.message_id for row in unknown_rows})
@@ -267,7 +277,8 @@ async def recover_after_crash(
                     "message_id": row.message_id,
                     "part_seq": row.seq,
                     "status": PartStatus.UNKNOWN.value,
-                    "detail": "gatewayd stopped while the part was with the modem",
+                    "detail": detail,
+                    "modem": row.modem,
                     "at": now,
                 }
                 for row in unknown_rows
@@ -284,11 +295,13 @@ async def recover_after_crash(
         )
         .returning(messages.c.id)
     )
-    requeued_ids = [row.id for row in requeued]
+    requeued_ids = sorted(row.id for row in requeued)
     # Messages with nothing left to send are settled by their parts' statuses.
+    changes = []
     for message_id in requeued_ids:
-        await roll_up(conn, message_id, now=now)
-    return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids))
+        change = await roll_up(conn, message_id, now=now)
+        changes.append(change or StatusChange(message_id, MessageStatus.QUEUED.value))
+    return Recovery(len(unknown_rows), len(requeued_ids), tuple(unknown_ids), tuple(changes))
 
 
 @dataclass(frozen=True)
@@ -315,12 +328,14 @@ async def claim_for_modems(
     *,
     now: datetime,
     avoid_for: timedelta = AVOID_FOR,
+    lease: LeaseRef | None = None,
 ) -> GroupClaim:
     """A message each for several modems (of one host), in one look-up and one update instead
     of a claim each, under the rules of :func:`claim_due` (the same SQL: :func:`_may_take`):
     highest priority first, a message bound to a modem only to that modem, not to a modem's
     own number, not to the modem that failed it within ``avoid_for``. Messages go to modems
-    in the order the modems are listed, those bound to a modem first to it."""
+    in the order the modems are listed, those bound to a modem first to it. With ``lease``,
+    claimed only while that lease is held."""
     if not claimers:
         return GroupClaim({}, exhausted=False)
     names = [c.modem for c in claimers]
@@ -341,9 +356,10 @@ async def claim_for_modems(
     if not chosen:
         return GroupClaim({}, exhausted=len(rows) < limit)
     by_id = {message_id: modem for modem, message_id in chosen.items()}
+    chosen_ids = {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now}
     claimed = await conn.execute(
-        _CLAIM_CHOSEN,
-        {"b_ids": sorted(by_id), "b_host": claimers[0].host, "b_now": now},
+        _CLAIM_CHOSEN if lease is None else _CLAIM_CHOSEN_HELD,
+        chosen_ids | (lease.params() if lease else {}),
     )
     result = {
         by_id[row.id]: ClaimedRow(
@@ -426,3 +442,4 @@ _CLAIM_CHOSEN = _claiming(
         messages.c.status == MessageStatus.QUEUED.value,
     )
 )
+_CLAIM_CHOSEN_HELD = _CLAIM_CHOSEN.where(LEASE_HELD)

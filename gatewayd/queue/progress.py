@@ -16,6 +16,7 @@ from sqlalchemy import Column, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
+from gatewayd.queue.lease import LEASE_HELD, LeaseRef
 from gatewayd.store import (
     MessageStatus,
     PartStatus,
@@ -69,6 +70,10 @@ _PART_SENT = (
         sent_at=bound("b_now", message_parts.c.sent_at),
     )
 )
+# The same, written only under the host's lease (see gatewayd.queue.lease.LEASE_HELD).
+_PART_SENDING_HELD = _PART_SENDING.where(LEASE_HELD)
+_ASSIGN_MODEM_HELD = _ASSIGN_MODEM.where(LEASE_HELD)
+_PART_SENT_HELD = _PART_SENT.where(LEASE_HELD)
 _EVENT = insert(message_events).values(
     message_id=bindparam("b_message"),
     part_seq=bound("b_seq", message_events.c.part_seq),
@@ -103,6 +108,7 @@ _WHOLE_SENDS = (
     .values(status=MessageStatus.SENT.value, sent_at=_NOW, updated_at=_NOW, claimed_by=None)
     .returning(messages.c.id)
 )
+_WHOLE_SENDS_HELD = _WHOLE_SENDS.where(LEASE_HELD)
 
 
 @dataclass(frozen=True)
@@ -116,44 +122,72 @@ class PartHandedOver:
     first_of_try: bool
 
 
+def _under(lease: LeaseRef | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if lease is None:
+        return rows
+    held = lease.params()
+    return [{**row, **held} for row in rows]
+
+
 async def parts_sending(
-    conn: AsyncConnection, parts: Sequence[PartHandedOver], *, now: datetime
+    conn: AsyncConnection,
+    parts: Sequence[PartHandedOver],
+    *,
+    now: datetime,
+    lease: LeaseRef | None = None,
 ) -> None:
     """Record that the parts are about to be handed to their modems (commit before AT+CMGS);
-    the first part of a try binds its message to the modem."""
+    the first part of a try binds its message to the modem. With ``lease``, written only
+    while that lease is held (:data:`~gatewayd.queue.lease.LEASE_HELD`)."""
     if not parts:
         return
     ordered = sorted(parts, key=lambda part: part.part_id)
     await conn.execute(
-        _PART_SENDING,
-        [
-            {"b_part": x.part_id, "b_modem": x.modem, "b_imsi": x.imsi, "b_now": now}
-            for x in ordered
-        ],
+        _PART_SENDING if lease is None else _PART_SENDING_HELD,
+        _under(
+            lease,
+            [
+                {"b_part": x.part_id, "b_modem": x.modem, "b_imsi": x.imsi, "b_now": now}
+                for x in ordered
+            ],
+        ),
     )
     firsts = [x for x in ordered if x.first_of_try]
     if firsts:
         await conn.execute(
-            _ASSIGN_MODEM,
-            [{"b_message": x.message_id, "b_modem": x.modem, "b_now": now} for x in firsts],
+            _ASSIGN_MODEM if lease is None else _ASSIGN_MODEM_HELD,
+            _under(
+                lease,
+                [{"b_message": x.message_id, "b_modem": x.modem, "b_now": now} for x in firsts],
+            ),
         )
 
 
 async def parts_sent(
-    conn: AsyncConnection, answers: Sequence[tuple[int, int]], *, now: datetime
+    conn: AsyncConnection,
+    answers: Sequence[tuple[int, int]],
+    *,
+    now: datetime,
+    lease: LeaseRef | None = None,
 ) -> None:
     """The modem answered ``+CMGS: <mr>``: the network has the part, for several ``(part id,
     MR)`` answers; the modems' daily counters are the caller's
-    (:func:`gatewayd.queue.modem_state.count_sent`)."""
+    (:func:`gatewayd.queue.modem_state.count_sent`). With ``lease``, as :func:`parts_sending`."""
     if answers:
         await conn.execute(
-            _PART_SENT,
-            [{"b_part": part, "b_mr": mr, "b_now": now} for part, mr in sorted(answers)],
+            _PART_SENT if lease is None else _PART_SENT_HELD,
+            _under(
+                lease, [{"b_part": part, "b_mr": mr, "b_now": now} for part, mr in sorted(answers)]
+            ),
         )
 
 
 async def roll_up_whole_sends(
-    conn: AsyncConnection, message_ids: Sequence[int], *, now: datetime
+    conn: AsyncConnection,
+    message_ids: Sequence[int],
+    *,
+    now: datetime,
+    lease: LeaseRef | None = None,
 ) -> list[StatusChange]:
     """The roll-up of one-part messages whose only part was just sent through this claim:
     nothing else can have settled them, so the status follows without reading the parts;
@@ -161,7 +195,10 @@ async def roll_up_whole_sends(
     if not message_ids:
         return []
     ordered = sorted(set(message_ids))
-    result = await conn.execute(_WHOLE_SENDS, {"b_ids": ordered, "b_now": now})
+    params: dict[str, Any] = {"b_ids": ordered, "b_now": now}
+    if lease is not None:
+        params |= lease.params()
+    result = await conn.execute(_WHOLE_SENDS if lease is None else _WHOLE_SENDS_HELD, params)
     sent = {row.id for row in result}
     if sent:
         await record_events(

@@ -1,13 +1,14 @@
-"""The gateway daemon: its modem workers, wake-ups, operator commands and housekeeping.
+"""The gateway daemon: its modem workers, lease, wake-ups, operator commands and housekeeping.
 
 :class:`Gateway` owns one :class:`~gatewayd.worker.supervisor.ModemWorker` per configured modem. It
-settles what an earlier crash of this host left in flight, listens on the bus for wake-ups
-(new work) and operator commands (USSD, restart: obeyed only when sealed with the installation's
-key, see :mod:`gatewayd.commands`), and every few seconds sweeps: claims this
-host abandoned, parts whose delivery report is overdue, multipart messages whose last parts
-never came. The bus is only a hint: without it, workers poll the queue. With no enabled
-modem it runs idle: it says so (a warning, systemd's status line, its ``gateway_hosts`` row)
-and sends nothing.
+takes this host's lease (:mod:`gatewayd.service.lease`) and, under it, settles what an earlier
+crash of this host left in flight; keeps the lease renewed, and takes over the work of other
+hosts whose lease expired; listens on the bus for wake-ups (new work) and operator commands
+(USSD, restart: obeyed only when sealed with the installation's key, see
+:mod:`gatewayd.commands`), and every few seconds sweeps: claims this host abandoned, parts
+whose delivery report is overdue, multipart messages whose last parts never came. The bus is
+only a hint: without it, workers poll the queue. With no enabled modem it runs idle: it says
+so (a warning, systemd's status line, its lease row) and sends nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import Bus, Subscription
 from gatewayd.commands import (
@@ -31,7 +32,7 @@ from gatewayd.commands import (
     open_envelope,
     seal_event,
 )
-from gatewayd.config import Backoff, ModemSettings, Settings
+from gatewayd.config import ModemSettings, Settings
 from gatewayd.events import (
     COMMAND_KINDS,
     COMMANDS,
@@ -41,23 +42,33 @@ from gatewayd.events import (
     Command,
     CommandAnswer,
     EventError,
+    HostRejoined,
+    HostTakenOver,
     LiveEvent,
     Sealed,
     UssdCommand,
     WakeUp,
     reply_channel,
 )
-from gatewayd.metrics import observe_group_commit
+from gatewayd.metrics import (
+    TAKEOVER_MESSAGES_REQUEUED,
+    TAKEOVER_PARTS_UNKNOWN,
+    TAKEOVERS,
+    observe_group_commit,
+)
 from gatewayd.modem.errors import ModemError
-from gatewayd.queue import recover_after_crash
-from gatewayd.queue.host_state import announce_host, host_seen, host_stopped
+from gatewayd.queue import Recovery, StatusChange, recover_after_crash
 from gatewayd.queue.inbox import flush_stale_fragments
 from gatewayd.queue.recurring import run_due
+from gatewayd.queue.lease import instance_name
 from gatewayd.queue.reports import ReportRecorder, expire_overdue
+from gatewayd.queue.takeover import Takeover
 from gatewayd.service import heartbeat
+from gatewayd.service.lease import LeaseKeeper
 from gatewayd.service.systemd import Notifier
 from gatewayd.service.wakeup import LocalWakeupListener
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.worker.fence import Fence
 from gatewayd.worker.incoming import received_event, status_event
 from gatewayd.worker.recorder import SendRecorder
 from gatewayd.worker.supervisor import ModemWorker, WorkerContext
@@ -65,8 +76,6 @@ from gatewayd.worker.supervisor import ModemWorker, WorkerContext
 log = structlog.get_logger(__name__)
 
 HOUSEKEEPING_INTERVAL = 15.0
-START_BACKOFF = Backoff(0.5, 10.0)
-"""Waits between tries of crash recovery at start while the database is unavailable."""
 CLAIM_GRACE = timedelta(seconds=2 * HOUSEKEEPING_INTERVAL)
 UPKEEP_INTERVAL = 180.0
 QUEUE_TABLES = "messages, message_parts, message_events"
@@ -103,7 +112,8 @@ class Gateway:
         self.host = settings.gateway.host
         self.notifier = notifier or Notifier({})
         self.stopping = asyncio.Event()
-        self.send_recorder = SendRecorder(db, observe=observe_group_commit)
+        self.fence = Fence(self.host)
+        self.send_recorder = SendRecorder(db, observe=observe_group_commit, fence=self.fence)
         self.report_recorder = ReportRecorder(db, observe=observe_group_commit)
         context = WorkerContext(
             settings=settings,
@@ -114,9 +124,22 @@ class Gateway:
             health_interval=health_interval,
             recorder=self.send_recorder,
             reports=self.report_recorder,
+            fence=self.fence,
         )
         chosen = settings.enabled_modems if modems is None else modems
         self.workers = {m.name: ModemWorker(m, context) for m in chosen}
+        self.lease = LeaseKeeper(
+            host=self.host,
+            instance=instance_name(settings.gateway.data_dir),
+            modems=list(self.workers),
+            settings=settings.gateway.lease,
+            db=db,
+            fence=self.fence,
+            stopping=self.stopping,
+            on_takeover=self._took_over,
+            on_rejoin=self._rejoined,
+            on_failover=self._failed_over,
+        )
         self._command_tasks: set[asyncio.Task[None]] = set()
         secret = settings.web.secret_key
         self._command_key = command_key(secret) if secret else None
@@ -153,11 +176,16 @@ class Gateway:
             worker.wake.set()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Run until :meth:`stop`; in-flight sends finish before this returns."""
+        """Run until :meth:`stop`; in-flight sends finish before this returns. Raises
+        :class:`~gatewayd.service.lease.HostNameInUse` when another installation keeps the
+        lease of this host name."""
         await self._recover()
+        if self.stopping.is_set():
+            return
         wake_subscription = self.bus.subscribe(WAKE)
         command_subscription = self.bus.subscribe(COMMANDS)
         background = [
+            asyncio.create_task(self.lease.run(), name="lease"),
             asyncio.create_task(self._listen_wake(wake_subscription), name="wake-listener"),
             asyncio.create_task(self._listen_commands(command_subscription), name="commands"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
@@ -172,8 +200,9 @@ class Gateway:
             local_wakeups.start()
         except OSError as error:
             log.warning("Local wake-up socket unavailable", error=str(error))
-        log.info("gatewayd started", host=self.host, modems=list(self.workers))
-        await self._record_host(announce_host, list(self.workers))
+        log.info(
+            "gatewayd started", host=self.host, modems=list(self.workers), epoch=self.fence.epoch
+        )
         if self._command_key is None:
             log.warning(
                 "Operator commands refused: no secret key",
@@ -199,33 +228,23 @@ class Gateway:
             heartbeat.clear(self.heartbeat_path)
             self.bus.unsubscribe(wake_subscription)
             self.bus.unsubscribe(command_subscription)
-            await self._record_host(host_stopped)
+            await self.lease.release()
         log.info("gatewayd stopped")
-
-    async def _record_host(self, change: Callable[..., Awaitable[object]], *args: Any) -> None:
-        """Write this host's row in ``gateway_hosts`` (see :mod:`gatewayd.queue.host_state`)."""
-        try:
-            async with self.db.begin() as conn:
-                await change(conn, self.host, *args, now=utc_now())
-        except DatabaseUnavailable as error:
-            log.warning("Cannot record this host's state", error=str(error))
 
     def stop(self) -> None:
         self.stopping.set()
         self.wake_all()
 
     async def _recover(self) -> None:
-        for delay in START_BACKOFF.delays():
-            if self.stopping.is_set():
-                return
-            try:
-                async with self.db.begin() as conn:
-                    recovery = await recover_after_crash(conn, host=self.host, now=utc_now())
-                break
-            except DatabaseUnavailable as error:
-                log.warning("Database unavailable at start; retrying", error=str(error))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), delay)
+        """Take the lease at a new epoch and, in the same transaction, settle what this host's
+        previous run left in flight."""
+
+        async def settle(conn: AsyncConnection) -> Recovery:
+            return await recover_after_crash(conn, host=self.host, now=utc_now())
+
+        recovery = await self.lease.start(settle)
+        if recovery is None:
+            return
         if recovery.unknown_parts or recovery.requeued_messages:
             log.warning(
                 "Recovered after an unclean stop",
@@ -299,7 +318,6 @@ class Gateway:
                 await asyncio.wait_for(self.stopping.wait(), HOUSEKEEPING_INTERVAL)
                 return
             log.info("gatewayd stats", tasks=len(asyncio.all_tasks()), rss_kb=resident_kb())
-            await self._record_host(host_seen)
             try:
                 await self.sweep(reassembly)
                 if upkeep and time.monotonic() - last_upkeep >= UPKEEP_INTERVAL:
@@ -330,6 +348,7 @@ class Gateway:
         in_flight = {i for w in self.workers.values() for i in w.in_flight}
         now = utc_now()
         async with self.db.begin() as conn:
+            await self.fence.guard(conn, self.fence.epoch)
             recovery = await recover_after_crash(
                 conn,
                 host=self.host,
@@ -350,6 +369,58 @@ class Gateway:
             await self.publish(status_event(change))
         for message in received:
             await self.publish(received_event(message))
+
+    async def _took_over(self, takeover: Takeover) -> None:
+        """After the commit of a takeover: tell the operator (log, metrics, events) and put
+        this host's modems to the messages given back."""
+        log.warning(
+            "Took over the work of a host whose lease expired",
+            host=takeover.host,
+            epoch=takeover.epoch,
+            modems=list(takeover.modems),
+            unknown_parts=takeover.unknown_parts,
+            unknown_message_ids=list(takeover.unknown_message_ids[:50]),
+            requeued_messages=takeover.requeued_messages,
+            failed_over=len(takeover.failed_over),
+            waiting_for_its_modems=takeover.waiting,
+        )
+        TAKEOVERS.labels(takeover.host).inc()
+        TAKEOVER_PARTS_UNKNOWN.inc(takeover.unknown_parts)
+        TAKEOVER_MESSAGES_REQUEUED.inc(takeover.requeued_messages)
+        self.wake_all()
+        await self.publish(
+            HostTakenOver(
+                host=takeover.host,
+                by=takeover.by,
+                epoch=takeover.epoch,
+                modems=takeover.modems,
+                unknown_parts=takeover.unknown_parts,
+                requeued=takeover.requeued_messages,
+                failed_over=len(takeover.failed_over),
+                waiting=takeover.waiting,
+            )
+        )
+        for change in takeover.changes:
+            await self.publish(status_event(change))
+        for message_id in takeover.failed_over:
+            await self.publish(status_event(StatusChange(message_id, "queued")))
+
+    async def _failed_over(self, message_ids: list[int]) -> None:
+        log.warning(
+            "Messages bound to a modem of a host taken over go to any modem",
+            count=len(message_ids),
+            message_ids=message_ids[:50],
+        )
+        self.wake_all()
+        for message_id in message_ids:
+            await self.publish(status_event(StatusChange(message_id, "queued")))
+
+    async def _rejoined(self, epoch: int) -> None:
+        """Back with a new epoch after a takeover: the modems' rows say so again."""
+        for worker in self.workers.values():
+            await worker.record_state()
+        self.wake_all()
+        await self.publish(HostRejoined(host=self.host, epoch=epoch))
 
     async def _watchdog(self) -> None:
         """Pet systemd's watchdog (when it has one) and touch the heartbeat file that

@@ -42,6 +42,7 @@ async def open_database(
     create: bool = False,
     create_sqlite_schema: bool = True,
     pre_ping: bool = False,
+    idle_in_transaction_timeout: float | None = None,
 ) -> Database:
     """Open the database; SQLite files get their schema created or upgraded on the spot (the
     embedded mode's first minute), PostgreSQL must have been migrated with ``gatewayd migrate``.
@@ -50,7 +51,11 @@ async def open_database(
     """
     if not create:
         require_existing_database(settings)
-    db = Database.from_settings(settings.database, pre_ping=pre_ping)
+    db = Database.from_settings(
+        settings.database,
+        pre_ping=pre_ping,
+        idle_in_transaction_timeout=idle_in_transaction_timeout,
+    )
     try:
         if settings.database.is_sqlite and create_sqlite_schema:
             logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -25,9 +25,12 @@ PostgreSQL and SQLite alike.
 
 from gatewayd.store.database import Database, DatabaseUnavailable
 from gatewayd.store.schema import (
+    LEASE_HOLDING,
+    HostState,
     MessageStatus,
     PartStatus,
     gateway_hosts,
+    host_takeovers,
     incoming_fragments,
     incoming_messages,
     message_events,
@@ -85,11 +88,13 @@ from gatewayd.store.types import RowId, UtcDateTime, utc_now
 __all__ = [
     "DEFAULT_ACCOUNT",
     "MAX_MAIL_ADDRESS",
+    "LEASE_HOLDING",
     "MAX_SYSTEM_ID",
     "Database",
     "DatabaseUnavailable",
     "DeliveryKind",
     "DeliveryStatus",
+    "HostState",
     "MessageStatus",
     "PartStatus",
     "Role",
@@ -107,6 +112,7 @@ __all__ = [
     "contact_groups",
     "contacts",
     "gateway_hosts",
+    "host_takeovers",
     "incoming_fragments",
     "incoming_messages",
     "incoming_tags",

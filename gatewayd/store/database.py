@@ -59,13 +59,18 @@ class Database:
         pool_size: int = 20,
         connect_timeout: float = 10.0,
         pre_ping: bool = False,
+        idle_in_transaction_timeout: float | None = None,
     ) -> None:
         """``url`` as users write it (``postgresql://…``, ``sqlite:///…``) or in async form.
 
         ``pre_ping`` checks a pooled PostgreSQL connection before each use: one more round
         trip for every transaction and page, for little: after a server restart the first
         failure (a :class:`DatabaseUnavailable`, which callers handle) discards the whole
-        pool, so only the work in flight at that moment sees the restart."""
+        pool, so only the work in flight at that moment sees the restart.
+
+        ``idle_in_transaction_timeout`` (PostgreSQL) has the server end a session of this
+        process that sits in an open transaction that long without a word: a process cut off
+        from the database mid-transaction then holds its row locks no longer than that."""
         parsed = parse_database_url(url)
         self.description = describe_database(url)
         self.connect_timeout = connect_timeout
@@ -82,6 +87,10 @@ class Database:
             _install_sqlite_setup(self.engine, busy_timeout_ms=int(connect_timeout * 1000))
         else:
             self.sqlite_path = None
+            connect_args: dict[str, Any] = {"timeout": connect_timeout}
+            if idle_in_transaction_timeout is not None:
+                millis = str(max(1, int(idle_in_transaction_timeout * 1000)))
+                connect_args["server_settings"] = {"idle_in_transaction_session_timeout": millis}
             # No overflow: a connection opened for a peak and closed right after costs both
             # processes far more CPU than waiting a few milliseconds for a pooled one, and
             # under load such churn feeds on itself.
@@ -91,17 +100,24 @@ class Database:
                 max_overflow=0,
                 pool_timeout=connect_timeout,
                 pool_pre_ping=pre_ping,
-                connect_args={"timeout": connect_timeout},
+                connect_args=connect_args,
             )
             _refuse_writes_in_reads(self.engine)
 
     @classmethod
-    def from_settings(cls, settings: DatabaseSettings, *, pre_ping: bool = False) -> Database:
+    def from_settings(
+        cls,
+        settings: DatabaseSettings,
+        *,
+        pre_ping: bool = False,
+        idle_in_transaction_timeout: float | None = None,
+    ) -> Database:
         return cls(
             settings.sqlalchemy_url,
             pool_size=settings.pool_size,
             connect_timeout=settings.connect_timeout,
             pre_ping=pre_ping,
+            idle_in_transaction_timeout=idle_in_transaction_timeout,
         )
 
     @property
@@ -174,6 +190,12 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(self.lost_message(exc)) from exc
+            if _sqlstate(exc) in NOT_THE_PRIMARY:
+                # A server that became a standby (or is shutting down) under a pooled
+                # connection: the connection goes, the next one looks for the primary.
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+                raise DatabaseUnavailable(self.lost_message(exc)) from exc
             raise
         finally:
             await conn.close()
@@ -185,6 +207,17 @@ class Database:
     def lost_message(self, exc: BaseException) -> str:
         reason = failure_reason(exc, self.connect_timeout)
         return f"lost the connection to {self.description}: {reason}"
+
+
+NOT_THE_PRIMARY = frozenset({"25006", "57P01", "57P02", "57P03"})
+"""SQLSTATEs of a server that takes no more writes from this connection: read-only
+transaction (a standby: the primary failed over), admin shutdown, crash shutdown, cannot
+connect now (starting up or shutting down)."""
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return str(code) if code else None
 
 
 def failure_reason(exc: BaseException, timeout: float) -> str:

@@ -120,8 +120,8 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
             outcomes = await self.transaction(batch)
         except DatabaseUnavailable as error:
             for pending in batch:
-                if not pending.abandoned:
-                    pending.done.set_exception(DatabaseUnavailable(str(error)))
+                if not pending.abandoned:  # one exception each, of the kind raised
+                    pending.done.set_exception(type(error)(*error.args))
             return False
         except Exception as error:
             if len(batch) == 1:

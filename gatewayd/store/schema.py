@@ -2,7 +2,8 @@
 
 This module owns the sending and receiving side: outgoing messages, their parts and status
 timeline, incoming messages and unfinished multipart fragments, modems and their signal history, and
-which gatewayd hosts run with which modems.
+which gatewayd hosts run with which modems, their leases, and the takeovers of hosts whose
+lease expired.
 Users, API keys, the audit log and webhook deliveries are in :mod:`gatewayd.store.schema_access`.
 Every change here needs an Alembic revision in ``gatewayd/store/migrations/versions``.
 
@@ -17,6 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -277,21 +279,58 @@ modems = Table(
     stamped("updated_at"),
 )
 
+
+class HostState(StrEnum):
+    RUNNING = "running"
+    """Holds its lease and has modems."""
+    IDLE = "idle"
+    """Holds its lease, no enabled modem: sends nothing."""
+    STOPPED = "stopped"
+    """Stopped cleanly: gave its claims back and its lease up."""
+    TAKEN_OVER = "taken_over"
+    """Its lease expired and another host took over its work; it rejoins with a new epoch."""
+
+
+LEASE_HOLDING = (HostState.RUNNING.value, HostState.IDLE.value)
+"""States of a host that holds (or held, until it expires) a lease."""
+
 gateway_hosts = Table(
     "gateway_hosts",
     metadata,
     Column("host", String(64), primary_key=True, comment="gatewayd's [gateway] host name"),
-    Column(
-        "state",
-        String(16),
-        nullable=False,
-        comment="running (has modems), idle (no enabled modem: sends nothing), stopped",
-    ),
+    Column("state", String(16), nullable=False, comment="running, idle, stopped, taken_over"),
     Column("modems", JSON, nullable=False, comment="names of the modems it runs"),
     Column("pid", Integer),
     stamped("started_at"),
-    stamped("seen_at", "refreshed by its housekeeping every few seconds"),
-    CheckConstraint("state IN ('running', 'idle', 'stopped')", name="state"),
+    stamped("seen_at", "the lease's last renewal (database clock)"),
+    Column(
+        "epoch",
+        BigInteger,
+        nullable=False,
+        server_default="0",
+        comment="raised each time the host takes its lease anew; its writes name it",
+    ),
+    Column("expires_at", UtcDateTime(), comment="the lease ends then (database clock)"),
+    Column("instance", String(200), comment="the machine and data folder holding the lease"),
+    Column("taken_over_by", String(64), comment="the host that took over its work last"),
+    Column("taken_over_at", UtcDateTime()),
+    one_of("state", HostState, "state"),
+)
+
+host_takeovers = Table(
+    "host_takeovers",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("host", String(64), nullable=False, comment="the host whose lease expired"),
+    Column("epoch", BigInteger, nullable=False, comment="the epoch its lease had"),
+    Column("by_host", String(64), nullable=False, comment="the host that took over"),
+    stamped("at"),
+    Column("unknown_parts", Integer, nullable=False, comment="parts it may have sent: unknown"),
+    Column("requeued_messages", Integer, nullable=False, comment="claims given back to the queue"),
+    Column("failed_over", Integer, nullable=False, comment="bound messages moved to any modem"),
+    Column("waiting", Integer, nullable=False, comment="bound messages left for the host"),
+    Index(None, "host", "at"),
+    sqlite_autoincrement=True,
 )
 
 modem_samples = Table(
@@ -307,9 +346,12 @@ modem_samples = Table(
 )
 
 __all__ = [
+    "LEASE_HOLDING",
+    "HostState",
     "MessageStatus",
     "PartStatus",
     "gateway_hosts",
+    "host_takeovers",
     "incoming_fragments",
     "incoming_messages",
     "message_events",

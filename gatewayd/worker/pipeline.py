@@ -20,6 +20,12 @@ reports, or a part that asks for none, it works in turn. Either way at most one 
 per crash stays ``unknown`` once the reports are in, never a part sent twice. When the current
 part fails, the prepared one goes back to the queue. What a modem error means for the message
 is decided by the error's :class:`~gatewayd.modem.errors.ErrorAction`.
+
+Each run works under the host's lease epoch (:mod:`gatewayd.worker.fence`): its transactions
+hold the lease at that epoch, and every part is written only if the fence, asked right before
+the AT+CMGS and again before the PDU, still allows that epoch. A part the fence stopped goes
+back to the queue; when the lease was taken over, the run ends with
+:class:`~gatewayd.queue.lease.LeaseLost` and what it held is the taking host's.
 """
 
 from __future__ import annotations
@@ -34,11 +40,19 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.config import Backoff, PrepareAhead, RetryPolicy
-from gatewayd.modem.errors import ErrorAction, ModemError, SendOutcomeUnknown
+from gatewayd.modem.errors import (
+    ErrorAction,
+    ModemError,
+    SendFenced,
+    SendGuard,
+    SendOutcomeUnknown,
+)
 from gatewayd.modem.interface import QueuedSend
 from gatewayd.queue import StatusChange
 from gatewayd.queue import progress as p
+from gatewayd.queue.lease import LeaseLost
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.worker.fence import Fence
 from gatewayd.worker.recorder import (
     Answered,
     ModemSide,
@@ -53,13 +67,23 @@ log = structlog.get_logger(__name__)
 
 class SendPdu(Protocol):
     def __call__(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> Awaitable[int]: ...
 
 
 class SendPduNext(Protocol):
     def __call__(
-        self, pdu_hex: str, tpdu_length: int, *, on_written: Callable[[], None] | None = None
+        self,
+        pdu_hex: str,
+        tpdu_length: int,
+        *,
+        on_written: Callable[[], None] | None = None,
+        guard: SendGuard | None = None,
     ) -> QueuedSend | None: ...
 
 
@@ -140,6 +164,9 @@ class QueueLink:
     progress: RecordProgress = field(default_factory=RecordProgress)
     recorder: SendRecorder | None = None
     """Shared by the pipelines of all modems (group commit); a private one when None."""
+    fence: Fence = field(default_factory=Fence.unfenced)
+    """This host's lease: parts are written, and recorded, only under the epoch they were
+    prepared under while it is valid (:mod:`gatewayd.worker.fence`)."""
 
 
 @dataclass(frozen=True)
@@ -168,15 +195,29 @@ class SendPipeline:
     publish: Publish
     _queue_empty: bool = False
     _queued: _Queued | None = None
+    _epoch: int | None = None
+    _may_write: SendGuard = field(default=lambda: False, repr=False)
+
+    @property
+    def epoch(self) -> int | None:
+        """The lease epoch of the current (or last) run."""
+        return self._epoch
 
     def __post_init__(self) -> None:
         if self.queue.recorder is None:
-            self.queue.recorder = SendRecorder(self.queue.db)
+            self.queue.recorder = SendRecorder(self.queue.db, fence=self.queue.fence)
 
     async def run(self) -> bool:
         """Send until nothing more may be claimed. False when the last claim found the queue
-        empty (wait for a wake-up), True when it is worth claiming again at once."""
+        empty (wait for a wake-up), True when it is worth claiming again at once. Raises
+        :class:`~gatewayd.queue.lease.LeaseLost` when this host's lease was taken over: what
+        the run held is the taking host's now."""
         self._queue_empty = False
+        self._epoch = epoch = self.queue.fence.epoch
+        fence = self.queue.fence
+        # The send guard of this run, asked right before each AT+CMGS and its PDU: true only
+        # while the lease is held, and still at this run's epoch.
+        self._may_write = lambda: fence.valid(epoch)
         slot = await self._claim_first()
         pending: list[Answered] = []
         queued: _Queued | None = None
@@ -208,7 +249,12 @@ class SendPipeline:
         else:
             written = asyncio.Event()
             exchange = asyncio.ensure_future(
-                self.link.send_pdu(slot.part.pdu, slot.part.tpdu_length, on_written=written.set)
+                self.link.send_pdu(
+                    slot.part.pdu,
+                    slot.part.tpdu_length,
+                    on_written=written.set,
+                    guard=self._may_write,
+                )
             )
         ahead = asyncio.ensure_future(self._advance_once_written(pending, slot, written, exchange))
         try:
@@ -216,10 +262,10 @@ class SendPipeline:
         except ModemError as error:
             following, pending = await self._settle_ahead(ahead, pending)
             following, pending = await self._unless_sent_anyway(following, pending)
-            await self._settle_failure(slot, error, following, pending)
+            given_back = await self._settle_failure(slot, error, following, pending)
             if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
                 raise ModemNeedsAttention(error) from error
-            if following is not None and following.message.id != slot.message.id:
+            if following is not None and not given_back:
                 return following, [], None
             return None, [], None
         except BaseException:
@@ -251,7 +297,9 @@ class SendPipeline:
             if queued is not None:
                 mr = await queued.send.answer
             else:
-                mr = await self.link.send_pdu(slot.part.pdu, slot.part.tpdu_length)
+                mr = await self.link.send_pdu(
+                    slot.part.pdu, slot.part.tpdu_length, guard=self._may_write
+                )
         except ModemError as error:
             await self._settle_failure(slot, error, None, pending)
             if isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION:
@@ -260,6 +308,9 @@ class SendPipeline:
         answered = [*pending, Answered(slot, mr)]
         try:
             return await self._advance(answered, slot), []
+        except LeaseLost:
+            await self._lease_lost(answered)
+            raise
         except DatabaseUnavailable as error:
             log.warning(
                 "Database unavailable while recording a part",
@@ -338,7 +389,9 @@ class SendPipeline:
         written = asyncio.Event()
         part = prepared.part
         try:
-            send = self.link.send_pdu_next(part.pdu, part.tpdu_length, on_written=written.set)
+            send = self.link.send_pdu_next(
+                part.pdu, part.tpdu_length, on_written=written.set, guard=self._may_write
+            )
         except ModemError:
             return  # the ordinary send meets the same error and settles it
         if send is not None:
@@ -351,7 +404,7 @@ class SendPipeline:
         """Record ``pending``; prepare the part after ``current`` (or the first part of a newly
         claimed message). One transaction, shared with the other modems' pipelines."""
         assert self.queue.recorder is not None
-        result = await self.queue.recorder.step(self.side, pending, current)
+        result = await self.queue.recorder.step(self.side, pending, current, epoch=self._epoch)
         self._queue_empty = result.queue_empty
         prepared = result.prepared
         if prepared is not None:
@@ -380,6 +433,7 @@ class SendPipeline:
         """Record ``pending`` and return the prepared, unwritten ``slot`` to the queue."""
         await self._record_durably(pending)
         async with self.queue.db.begin() as conn:
+            await self.queue.fence.guard(conn, self._epoch)
             await give_back(conn, [slot], now=utc_now())
         self.queue.in_flight.discard(slot.message.id)
         await self._announce(StatusChange(slot.message.id, "queued"))
@@ -391,8 +445,12 @@ class SendPipeline:
         for delay in DATABASE_BACKOFF.delays():
             try:
                 async with self.queue.db.begin() as conn:
+                    await self.queue.fence.guard(conn, self._epoch)
                     changes = await self._record(conn, pending, utc_now())
                 break
+            except LeaseLost:
+                await self._lease_lost(pending)
+                raise
             except DatabaseUnavailable as error:
                 log.warning(
                     "Database unavailable after a send; retrying",
@@ -409,18 +467,23 @@ class SendPipeline:
         error: ModemError,
         following: Slot | None,
         pending: list[Answered],
-    ) -> None:
+    ) -> bool:
         """One transaction: what is still unrecorded, the prepared part given back when it
-        cannot go out, and the failed part's message settled by the error's action."""
+        cannot go out, and the failed part's message settled by the error's action. True
+        when ``following`` was given back."""
         needs_attention = isinstance(error, SendOutcomeUnknown) or error.action in NEEDS_ATTENTION
+        given_back = following is not None and (
+            needs_attention
+            or isinstance(error, SendFenced)
+            or following.message.id == slot.message.id
+        )
         for delay in DATABASE_BACKOFF.delays():
             now = utc_now()
             try:
                 async with self.queue.db.begin() as conn:
+                    await self.queue.fence.guard(conn, self._epoch)
                     changes = await self._record(conn, pending, now)
-                    if following is not None and (
-                        needs_attention or following.message.id == slot.message.id
-                    ):
+                    if following is not None and given_back:
                         await p.unprepare_part(conn, following.part.id)
                         if following.message.id != slot.message.id:
                             await p.unclaim(
@@ -429,11 +492,13 @@ class SendPipeline:
                                 now=now,
                                 keep_modem=following.handed_over_before,
                             )
-                    if isinstance(error, SendOutcomeUnknown):
-                        change = await self._outcome_unknown(conn, slot, error, now)
-                    else:
-                        change = await self._refused(conn, slot, error, now)
+                    change = await self._settled(conn, slot, error, now)
                 break
+            except LeaseLost:
+                self.queue.in_flight.discard(slot.message.id)
+                await self.queue.progress.add_settled(1)
+                await self._lease_lost(pending)
+                raise
             except DatabaseUnavailable as db_error:
                 log.warning(
                     "Database unavailable after a send error; retrying",
@@ -441,9 +506,6 @@ class SendPipeline:
                     error=str(db_error),
                 )
                 await asyncio.sleep(delay)
-        given_back = following is not None and (
-            needs_attention or following.message.id == slot.message.id
-        )
         if following is not None and given_back:
             self.queue.in_flight.discard(following.message.id)
         self.queue.in_flight.discard(slot.message.id)
@@ -452,6 +514,45 @@ class SendPipeline:
         await self._announce(change)
         if following is not None and given_back and following.message.id != slot.message.id:
             await self._announce(StatusChange(following.message.id, "queued"))
+        return given_back
+
+    async def _settled(
+        self, conn: AsyncConnection, slot: Slot, error: ModemError, now: datetime
+    ) -> StatusChange | None:
+        if isinstance(error, SendOutcomeUnknown):
+            return await self._outcome_unknown(conn, slot, error, now)
+        if isinstance(error, SendFenced):
+            return await self._not_written(conn, slot, now)
+        return await self._refused(conn, slot, error, now)
+
+    async def _not_written(
+        self, conn: AsyncConnection, slot: Slot, now: datetime
+    ) -> StatusChange | None:
+        """The lease stopped the part before it was written (the fence closed: the lease was
+        not renewed in time, but the database still takes this epoch's writes): it goes back
+        as if it had never been prepared, and its message keeps its modem only if a part of it
+        left before."""
+        log.warning(
+            "Part not written: this host's lease was not renewed in time",
+            modem=self.side.modem,
+            message_id=slot.message.id,
+        )
+        await p.unprepare_part(conn, slot.part.id)
+        await p.unclaim(conn, slot.message.id, now=now, keep_modem=slot.handed_over_before)
+        return StatusChange(slot.message.id, "queued")
+
+    async def _lease_lost(self, answered: list[Answered]) -> None:
+        """The lease was taken over: what the modem answered is not recorded (the host that
+        took over made those parts ``unknown``; their reports may still settle them)."""
+        log.error(
+            "Lease lost: parts this modem sent are left to the host that took over",
+            modem=self.side.modem,
+            parts=len(answered),
+            message_ids=sorted({a.slot.message.id for a in answered}),
+        )
+        for a in answered:
+            self.queue.in_flight.discard(a.slot.message.id)
+        await self.queue.progress.add_settled(len(answered))
 
     async def _outcome_unknown(
         self, conn: AsyncConnection, slot: Slot, error: ModemError, now: datetime

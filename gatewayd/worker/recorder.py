@@ -14,6 +14,13 @@ before it is written, and a step sees its outcome only after the commit. If the 
 fails, every step in it fails with that error and its owner handles it as before. A step whose
 owner stopped waiting still has its answered parts recorded; a part prepared for it is given
 back to the queue.
+
+Every write of a transaction that claims, prepares or records carries the host's lease
+condition (:data:`~gatewayd.queue.lease.LEASE_HELD`): the first such write share-locks the
+lease row at the current epoch until the commit, and when the lease is not held there the
+statement fails and the transaction writes nothing (:class:`~gatewayd.queue.lease.LeaseLost`)
+— without a statement, or a round trip, of its own. A step made under another epoch (before
+this host's work was taken over) is refused the same way before anything is sent.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue import (
@@ -37,14 +45,17 @@ from gatewayd.queue import (
     with_parts,
 )
 from gatewayd.queue import progress as p
+from gatewayd.queue.lease import LeaseLost, LeaseRef, refused_lease
 from gatewayd.queue.modem_state import count_sent
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.store.group_commit import GroupCommit, ObserveBatch, Pending
+from gatewayd.worker.fence import Fence
 
 log = structlog.get_logger(__name__)
 
-ClaimNext = Callable[[AsyncConnection, datetime], Awaitable[list[ClaimedRow]]]
-"""Claim (at most) one message for a modem, in the caller's transaction."""
+ClaimNext = Callable[[AsyncConnection, datetime, LeaseRef | None], Awaitable[list[ClaimedRow]]]
+"""Claim (at most) one message for a modem, in the caller's transaction (under the lease,
+when one is given)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ class StepResult:
     changes: list[StatusChange] = field(default_factory=list)
     claimed: ClaimedMessage | None = None
     queue_empty: bool = False
+    lease_lost: bool = False
+    """The step was made under an epoch this host no longer holds: nothing of it was done."""
 
 
 @dataclass(frozen=True)
@@ -100,16 +113,23 @@ class StepRequest:
     side: ModemSide
     pending: list[Answered]
     current: Slot | None
+    epoch: int | None = None
+    """The lease epoch the step's slots were prepared under (see :mod:`gatewayd.worker.fence`)."""
 
 
 async def record_answered(
-    conn: AsyncConnection, answered: Sequence[tuple[str, Answered]], *, now: datetime
+    conn: AsyncConnection,
+    answered: Sequence[tuple[str, Answered]],
+    *,
+    now: datetime,
+    lease: LeaseRef | None = None,
 ) -> dict[int, StatusChange]:
     """Record parts the modems answered (``(modem, answer)`` pairs) and roll up the messages
-    whose last part this was; the status changes by message id."""
+    whose last part this was; the status changes by message id. With ``lease``, the parts and
+    the messages sent whole are written only while that lease is held."""
     if not answered:
         return {}
-    await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now)
+    await p.parts_sent(conn, [(a.slot.part.id, a.mr) for _, a in answered], now=now, lease=lease)
     await count_sent(conn, Counter(modem for modem, _ in answered), now=now)
     whole: list[int] = []
     others: list[int] = []
@@ -122,7 +142,8 @@ async def record_answered(
             whole.append(message.id)
         else:
             others.append(message.id)
-    changes = {c.message_id: c for c in await p.roll_up_whole_sends(conn, whole, now=now)}
+    sent_whole = await p.roll_up_whole_sends(conn, whole, now=now, lease=lease)
+    changes = {c.message_id: c for c in sent_whole}
     for message_id in sorted(set(others)):
         change = await p.roll_up(conn, message_id, now=now)
         if change is not None:
@@ -133,46 +154,92 @@ async def record_answered(
 class SendRecorder(GroupCommit[StepRequest, StepResult]):
     """Runs the steps of every modem's pipeline, those waiting together in one transaction."""
 
-    def __init__(self, db: Database, *, observe: ObserveBatch | None = None) -> None:
+    def __init__(
+        self, db: Database, *, observe: ObserveBatch | None = None, fence: Fence | None = None
+    ) -> None:
         super().__init__("send-recorder", observe=observe)
         self.db = db
+        self.fence = fence or Fence.unfenced()
 
     async def step(
-        self, side: ModemSide, pending: list[Answered], current: Slot | None
+        self,
+        side: ModemSide,
+        pending: list[Answered],
+        current: Slot | None,
+        *,
+        epoch: int | None = None,
     ) -> StepResult:
         """Record ``pending``; prepare the part after ``current`` (or claim a message when
-        there is none). Raises what the transaction raised (:class:`DatabaseUnavailable`)."""
-        return await self.submit(StepRequest(side, pending, current))
+        there is none), all under the lease ``epoch``. Raises what the transaction raised
+        (:class:`DatabaseUnavailable`; :class:`~gatewayd.queue.lease.LeaseLost` when the
+        epoch is no longer this host's: then nothing of the step was done)."""
+        result = await self.submit(StepRequest(side, pending, current, epoch))
+        if result.lease_lost:
+            raise LeaseLost(f"the lease of host {self.fence.host} is no longer at epoch {epoch}")
+        return result
 
     async def transaction(self, batch: list[Pending[StepRequest, StepResult]]) -> list[StepResult]:
         results = [StepResult() for _ in batch]
-        async with self.db.begin() as conn:
-            now = utc_now()
-            steps = [pending.item for pending in batch]
-            answered = [(step.side.modem, a) for step in steps for a in step.pending]
-            changes = await record_answered(conn, answered, now=now)
-            for step, result in zip(steps, results, strict=True):
-                for answer in step.pending:
-                    change = changes.get(answer.slot.message.id) if answer.slot.is_last else None
-                    if change is not None:
-                        result.changes.append(change)
-            live = [(p.item, r) for p, r in zip(batch, results, strict=True) if not p.abandoned]
-            claimers: list[tuple[StepRequest, StepResult]] = []
-            for step, result in live:
-                current = step.current
-                if current is not None and not current.is_last:
-                    result.prepared = Slot(current.message, current.index + 1)
-                else:
-                    claimers.append((step, result))
-            await self._claim(conn, claimers, now)
-            await p.parts_sending(conn, list(self._handed_over(live)), now=now)
+        epoch = self.fence.epoch
+        current = []
+        for pending, result in zip(batch, results, strict=True):
+            if self.fence.fenced and pending.item.epoch != epoch:
+                result.lease_lost = True  # prepared under an epoch taken over since
+            else:
+                current.append((pending, result))
+        if not current:
+            return results
+        if self.fence.fenced and epoch is None:
+            raise LeaseLost(f"host {self.fence.host} holds no lease")
+        try:
+            async with self.db.begin() as conn:
+                # Every write that claims, prepares or records carries the lease condition
+                # (no statement of its own): see gatewayd.queue.lease.LEASE_HELD.
+                held = self.fence.fenced and epoch is not None and conn.dialect.name != "sqlite"
+                lease = LeaseRef(self.fence.host, epoch) if held and epoch is not None else None
+                await self._steps(conn, current, lease)
+        except DBAPIError as error:
+            if refused_lease(error):
+                raise LeaseLost(
+                    f"the lease of host {self.fence.host} is no longer held at epoch {epoch}"
+                ) from error
+            raise
         return results
+
+    async def _steps(
+        self,
+        conn: AsyncConnection,
+        batch: list[tuple[Pending[StepRequest, StepResult], StepResult]],
+        lease: LeaseRef | None,
+    ) -> None:
+        """Record the answered parts of ``batch`` and prepare what follows each step."""
+        results = [result for _, result in batch]
+        now = utc_now()
+        steps = [pending.item for pending, _ in batch]
+        answered = [(step.side.modem, a) for step in steps for a in step.pending]
+        changes = await record_answered(conn, answered, now=now, lease=lease)
+        for step, result in zip(steps, results, strict=True):
+            for answer in step.pending:
+                change = changes.get(answer.slot.message.id) if answer.slot.is_last else None
+                if change is not None:
+                    result.changes.append(change)
+        live = [(p.item, r) for p, r in batch if not p.abandoned]
+        claimers: list[tuple[StepRequest, StepResult]] = []
+        for step, result in live:
+            current = step.current
+            if current is not None and not current.is_last:
+                result.prepared = Slot(current.message, current.index + 1)
+            else:
+                claimers.append((step, result))
+        await self._claim(conn, claimers, now, lease)
+        await p.parts_sending(conn, list(self._handed_over(live)), now=now, lease=lease)
 
     async def _claim(
         self,
         conn: AsyncConnection,
         claimers: list[tuple[StepRequest, StepResult]],
         now: datetime,
+        lease: LeaseRef | None,
     ) -> None:
         """A message for each claimer that may claim: those claiming by the general rule
         together, the others one by one; the parts read in one query for all."""
@@ -185,7 +252,10 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
             claimed: list[tuple[StepResult, ClaimedRow, StepRequest]] = []
             if together:
                 group = await claim_for_modems(
-                    conn, [s.side.claimer for s, _ in together if s.side.claimer], now=now
+                    conn,
+                    [s.side.claimer for s, _ in together if s.side.claimer],
+                    now=now,
+                    lease=lease,
                 )
                 for step, result in together:
                     row = group.claimed.get(step.side.modem)
@@ -196,7 +266,7 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
                     else:
                         alone.append((step, result))
             for step, result in alone:
-                rows = await step.side.claim_next(conn, now)
+                rows = await step.side.claim_next(conn, now, lease)
                 if rows:
                     claimed.append((result, rows[0], step))
                 else:
@@ -234,8 +304,10 @@ class SendRecorder(GroupCommit[StepRequest, StepResult]):
         slots = [result.prepared for _, result in items if result.prepared is not None]
         if not slots:
             return
+        epoch = items[0][0].epoch
         with contextlib.suppress(DatabaseUnavailable):
             async with self.db.begin() as conn:
+                await self.fence.guard(conn, epoch)
                 await give_back(conn, slots, now=utc_now())
             return
         log.warning(

@@ -34,9 +34,11 @@ from gatewayd.modem.identity import ModemHealth
 from gatewayd.modem.interface import IncomingKind, IncomingPdu, ModemDriver
 from gatewayd.modem.usb_reset import UsbResetter
 from gatewayd.queue import ClaimedRow, Claimer, StatusChange, claim_due
+from gatewayd.queue.lease import LeaseLost, LeaseRef
 from gatewayd.queue.modem_state import register_modem, save_health, save_identity, set_state
 from gatewayd.queue.reports import ReportRecorder
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
+from gatewayd.worker.fence import Fence
 from gatewayd.worker.incoming import IncomingHandler, status_event
 from gatewayd.worker.pipeline import (
     ModemLink,
@@ -83,6 +85,9 @@ class WorkerContext:
     """The send pipelines' shared transactions (group commit); one per pipeline when None."""
     reports: ReportRecorder | None = None
     """Status reports' shared transactions; one per report when None."""
+    fence: Fence = field(default_factory=Fence.unfenced)
+    """This host's lease: the modem is written only while it is valid (see
+    :mod:`gatewayd.worker.fence`)."""
 
 
 @dataclass
@@ -284,12 +289,15 @@ class ModemWorker:
             return (
                 not over.is_set()
                 and not context.stopping.is_set()
+                and context.fence.is_open()
                 and not self._restart_requested.is_set()
                 and self.registration in REGISTERED
                 and self.window.wait_needed(utc_now()) <= 0
             )
 
-        async def claim_next(conn: AsyncConnection, now: datetime) -> list[ClaimedRow]:
+        async def claim_next(
+            conn: AsyncConnection, now: datetime, lease: LeaseRef | None
+        ) -> list[ClaimedRow]:
             return await claim_due(
                 conn,
                 host=context.host,
@@ -297,6 +305,7 @@ class ModemWorker:
                 prefixes=config.prefixes,
                 own_number=self.own_number,
                 now=now,
+                lease=lease,
             )
 
         pipeline = SendPipeline(
@@ -319,6 +328,7 @@ class ModemWorker:
                 in_flight=self.in_flight,
                 progress=self.sends,
                 recorder=context.recorder,
+                fence=context.fence,
             ),
             policy=SendPolicy(
                 retry=context.settings.gateway.retry,
@@ -341,6 +351,10 @@ class ModemWorker:
                 if self.registration not in REGISTERED:
                     found_work = False
                     continue
+                if not context.fence.is_open():
+                    await self._wait_for_lease(over)
+                    found_work = True
+                    continue
                 pause = self.window.wait_needed(utc_now())
                 if pause > 0:
                     await self._wait(min(pause, poll), over)
@@ -349,6 +363,15 @@ class ModemWorker:
                 try:
                     found_work = await pipeline.run()
                     self.idle = not found_work
+                except LeaseLost as error:
+                    if context.fence.epoch == pipeline.epoch:
+                        self._log.error(
+                            "Lease lost: this host's modems wait until it holds its lease again",
+                            error=str(error),
+                        )
+                    context.fence.lost(pipeline.epoch)
+                    self.in_flight.clear()
+                    found_work = False
                 except DatabaseUnavailable as error:
                     self._log.warning("Queue unreachable", error=str(error))
                     # A part prepared before the outage is the housekeeping sweep's now.
@@ -359,6 +382,21 @@ class ModemWorker:
             # Whatever this session left prepared is the housekeeping sweep's to settle now.
             self.in_flight.clear()
             await self.sends.forget_unsettled()
+
+    async def _wait_for_lease(self, over: asyncio.Event) -> None:
+        """Until this host holds its lease again (or the session or gatewayd ends)."""
+        waits = [
+            asyncio.ensure_future(
+                self.context.fence.wait_granted(self.context.settings.gateway.poll_interval)
+            ),
+            asyncio.ensure_future(over.wait()),
+            asyncio.ensure_future(self.context.stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
 
     async def _handle_report(self, handler: IncomingHandler, incoming: IncomingPdu) -> None:
         """Reports wait for the parts written before they arrived to be recorded (see
@@ -460,6 +498,11 @@ class ModemWorker:
         self.window.today = now.date().isoformat()
         self.state = state
         await self.context.publish(self._state_event())
+
+    async def record_state(self) -> None:
+        """Write this modem's current state again (another host marked it offline when it
+        took this host's work over)."""
+        await self._record_state(self.state)
 
     async def _record_state(self, state: str, *, error: str | None = None) -> None:
         self.state = state

@@ -38,6 +38,7 @@ def pages(message_id: int, modem: str) -> dict[str, str]:
         "thread": f"/inbox/{FIRST_MODEM_NUMBER.replace('+', '%2B')}",
         "modems": "/modems",
         "modem": f"/modems/{modem}",
+        "hosts": "/hosts",
         "contacts": "/contacts",
         "users": "/admin/users",
         "keys": "/admin/api-keys",

@@ -153,6 +153,7 @@ ROUTES: dict[str, Params] = {
     "POST /templates": Params(form=("name", "text")),
     "POST /templates/{id}/delete": Params(),
     "GET /modems": Params(),
+    "GET /hosts": Params(),
     "GET /modems/{name}": Params(),
     "GET /modems/{name}/signal.json": Params(),
     "POST /modems/{name}/ussd": Params(form=("code",)),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import InProcessBus
 from gatewayd.queue import NewMessage, enqueue, prepare
@@ -23,7 +24,12 @@ async def test_sweep_leaves_a_fresh_claim_of_this_host_alone(pg_url: str, tmp_pa
     settings = make_settings(pg_url, tmp_path / "data", host="race")
     db = Database(pg_url)
     gateway = Gateway(settings, db, InProcessBus(), modems=())
+
+    async def nothing_to_recover(_conn: AsyncConnection) -> None:
+        return None
+
     try:
+        await gateway.lease.start(nothing_to_recover)  # as `gatewayd run` does before sweeping
         async with db.begin() as conn:
             [message_id], _ = await enqueue(
                 conn, [prepare(NewMessage(external_number(1), "fresh claim"))], created_by="t"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,12 @@ def nginx_test_copy(
     address: str = "127.0.0.1",
     ports: tuple[int, int] | None = None,
     names: tuple[str, ...] = ("127.0.0.1",),
+    servers: Sequence[str] = (),
 ) -> NginxSite:
     """Copy nginx/ and ssl material into ``tmp`` with only container paths, listen addresses
     and ports and the upstream address changed; everything else is the production
-    configuration. The certificate is made for ``names``."""
+    configuration. The certificate is made for ``names``. With ``servers``, ``upstream`` names
+    a server group of those addresses (several web processes), declared in ``http``."""
     conf_dir = tmp / "conf"
     shutil.copytree(REPO / "nginx", conf_dir)
     ssl_dir = tmp / "ssl"
@@ -89,10 +92,12 @@ def nginx_test_copy(
         path.write_text(text)
     main = conf_dir / "nginx.conf"
     text = main.read_text()
+    group = "".join(f"        server {server};\n" for server in servers)
     # temp folders of an unprivileged run
     text = text.replace(
         "http {\n",
         "http {\n"
+        + (f"    upstream {upstream} {{\n{group}    }}\n" if servers else "")
         + "".join(
             f"    {kind}_temp_path {tmp}/{kind}_temp;\n"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

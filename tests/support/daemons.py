@@ -36,8 +36,10 @@ def gateway_config(
     data_dir: Path | None = None,
     reassembly_timeout: float = 3600.0,
     pins: dict[int, str] | None = None,
+    lease: dict[str, float | str] | None = None,
 ) -> Path:
-    """A gatewayd TOML naming each simulated modem ``sim{index}``."""
+    """A gatewayd TOML naming each simulated modem ``sim{index}``; ``lease`` is the
+    ``[gateway.lease]`` table."""
     lines = [
         "[gateway]",
         f'host = "{host}"',
@@ -49,6 +51,9 @@ def gateway_config(
         "backoff_base = 0.2",
         "backoff_cap = 1.0",
     ]
+    if lease:
+        lines.append("[gateway.lease]")
+        lines += [f"{key} = {value!r}".replace("'", '"') for key, value in lease.items()]
     for modem in modems:
         lines += ["[[modem]]", f'name = "sim{modem.index}"', f'device = "{modem.device}"']
         if pins and modem.index in pins:

@@ -48,13 +48,15 @@ def _wait_for_port(port: int, timeout: float) -> None:
 
 
 class PrivatePostgres:
-    """A throwaway PostgreSQL 15 cluster: ``url(database)``, ``stop(mode)``, ``start()``."""
+    """A throwaway PostgreSQL 15 cluster: ``url(database)``, ``stop(mode)``, ``start()``;
+    ``settings`` are passed to the server as ``-c name=value``."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="smsgw-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
+        self.settings = dict(settings or {})
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{database}"
@@ -62,6 +64,11 @@ class PrivatePostgres:
     def __enter__(self) -> PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, PG_USER, PG_USER)
+        self._create()
+        self.start()
+        return self
+
+    def _create(self) -> None:
         done = _as_postgres(
             pg_program("initdb"),
             "-D",
@@ -76,8 +83,6 @@ class PrivatePostgres:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
-        self.start()
-        return self
 
     def __exit__(
         self,
@@ -93,7 +98,7 @@ class PrivatePostgres:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         done = _as_postgres(
             pg_program("pg_ctl"),
             "-D",
@@ -116,6 +121,31 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "fast") -> None:
         _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def promote(self) -> None:
+        """A standby becomes the primary (``pg_ctl promote``, waiting until it takes writes)."""
+        done = _as_postgres(pg_program("pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "promote")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl promote failed: {done.stdout}{done.stderr}")
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """Run one statement with psql; its output (unaligned, tuples only)."""
+        done = _as_postgres(
+            require_program("psql", directories=(PG_BIN,)),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_USER,
+            "-d",
+            database,
+            "-Atc",
+            statement,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        return done.stdout.strip()
 
     def create_database(self, name: str) -> str:
         done = _as_postgres(
@@ -173,3 +203,52 @@ class PrivateRedis:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
         self.process = None
+
+
+class PrivateStandby(PrivatePostgres):
+    """A streaming replica of ``primary``, made with ``pg_basebackup -R`` (it names itself
+    ``application_name`` ``name`` for ``synchronous_standby_names``); :meth:`promote` makes
+    it the primary."""
+
+    def __init__(self, primary: PrivatePostgres, name: str = "standby") -> None:
+        # The primary's settings but a synchronous standby's name: once promoted, a primary
+        # waiting for a standby it does not have would stop committing.
+        kept = {k: v for k, v in primary.settings.items() if k != "synchronous_standby_names"}
+        super().__init__(kept)
+        self.primary = primary
+        self.name = name
+
+    def _create(self) -> None:
+        conninfo = (
+            f"host=127.0.0.1 port={self.primary.port} user={PG_USER} application_name={self.name}"
+        )
+        done = _as_postgres(
+            pg_program("pg_basebackup"),
+            "-d",
+            conninfo,
+            "-D",
+            str(self.data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed: {done.stderr.strip()}")
+
+    def wait_streaming(self, *, sync: bool, timeout: float = 30) -> None:
+        """Until the primary sees this standby streaming (and, with ``sync``, as synchronous)."""
+        wanted = "sync" if sync else "async"
+        query = (
+            "SELECT sync_state FROM pg_stat_replication "
+            f"WHERE application_name = '{self.name}' AND state = 'streaming'"
+        )
+        deadline = time.monotonic() + timeout
+        while self.primary.sql(query) != wanted:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"standby {self.name} not streaming ({wanted}) after {timeout} s"
+                )
+            time.sleep(0.1)

@@ -35,6 +35,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "logrotate": "logrotate",
     "nginx": "nginx",
     "openssl": "openssl",
+    "pg_basebackup": "postgresql-client",
     "pg_ctl": "postgresql",
     "pg_dump": "postgresql-client",
     "pgrep": "procps",

@@ -290,3 +290,91 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(None, {"SMSGW_DATA_DIR": str(tmp_path)})
     with pytest.raises(AttributeError):
         settings.web = settings.web  # type: ignore[misc]
+
+
+def test_lease_settings_and_their_defaults(tmp_path: Path) -> None:
+    default = load_settings(None, {}).gateway.lease
+    assert (default.expiry, default.renew_interval, default.safety_margin) == (20.0, 5.0, 3.0)
+    assert default.bound_messages == "wait" and default.valid_for == 17.0
+    body = (
+        "[gateway.lease]\nexpiry = 6\nrenew_interval = 1\nsafety_margin = 1.5\n"
+        'bound_messages = "failover"\n'
+    )
+    lease = load_settings(write(tmp_path, body), {}).gateway.lease
+    assert (lease.expiry, lease.renew_interval, lease.safety_margin) == (6.0, 1.0, 1.5)
+    assert lease.bound_messages == "failover"
+    short = load_settings(write(tmp_path, "[gateway.lease]\nexpiry = 4\n"), {}).gateway.lease
+    # The defaults would not fit so short a lease: they follow it.
+    assert (short.safety_margin, short.renew_interval) == pytest.approx((0.6, 1.7))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("expiry = 1\n", "[gateway.lease] expiry: must be at least 2 seconds, got 1"),
+        ("expiry = 'long'\n", "expiry: must be a number"),
+        ("safety_margin = 0.1\n", "safety_margin: must be between 0.5 s and half of expiry"),
+        ("expiry = 6\nsafety_margin = 4\n", "safety_margin: must be between 0.5 s and half"),
+        ("renew_interval = 9\n", "renew_interval: must be at most half of expiry - safety_margin"),
+        ("renew_interval = 0\n", "renew_interval: must be greater than 0"),
+        ("bound_messages = 'drop'\n", 'bound_messages: must be one of "wait", "failover"'),
+        ("expiri = 5\n", "[gateway.lease] unknown key 'expiri'"),
+    ],
+)
+def test_lease_mistakes_give_one_line(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, "[gateway.lease]\n" + body)
+
+
+@pytest.mark.parametrize(
+    ("written", "engine", "kept", "shown"),
+    [
+        (
+            "postgresql://u:p@db1:5432,db2:5433/sms_gateway?target_session_attrs=read-write",
+            "postgresql+asyncpg://u:p@/sms_gateway?host=db1%3A5432&host=db2%3A5433"
+            "&target_session_attrs=read-write",
+            "postgresql://u:p@db1:5432,db2:5433/sms_gateway?target_session_attrs=read-write",
+            "PostgreSQL at db1:5432,db2:5433/sms_gateway",
+        ),
+        (
+            "postgresql://db1,db2/sms_gateway",
+            "postgresql+asyncpg:///sms_gateway?host=db1%3A5432&host=db2%3A5432"
+            "&target_session_attrs=read-write",
+            "postgresql://db1:5432,db2:5432/sms_gateway?target_session_attrs=read-write",
+            "PostgreSQL at db1:5432,db2:5432/sms_gateway",
+        ),
+        (
+            "postgresql+asyncpg://u@/sms?host=db1:5432&host=db2:5433&target_session_attrs=primary",
+            "postgresql+asyncpg://u@/sms?host=db1%3A5432&host=db2%3A5433"
+            "&target_session_attrs=primary",
+            "postgresql://u@db1:5432,db2:5433/sms?target_session_attrs=primary",
+            "PostgreSQL at db1:5432,db2:5433/sms",
+        ),
+    ],
+)
+def test_several_postgresql_hosts(written: str, engine: str, kept: str, shown: str) -> None:
+    """libpq's multi-host form becomes SQLAlchemy's ``?host=`` form for the engine, and stays
+    libpq's for what reads the URL itself (pg_dump); several hosts default to read-write."""
+    settings = load_settings(None, {"SMSGW_DATABASE_URL": written})
+    assert settings.database.sqlalchemy_url == engine
+    assert settings.database.url == kept
+    assert settings.database.display == shown
+    assert load_settings(None, {"SMSGW_DATABASE_URL": kept}).database.sqlalchemy_url == engine
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://db1,/sms", "'' is not a host or host:port"),
+        ("postgresql://db1,db2:99999/sms", "'db2:99999': the port must be 1-65535"),
+        ("postgresql://db1,db2/", "needs a database name"),
+        ("postgresql://db1,db2/sms?target_session_attrs=any", "would let the gateway connect"),
+        ("postgresql://db1/sms?target_session_attrs=read-only", "would let the gateway connect"),
+        ("postgresql://db1/sms?target_session_attrs=fast", "target_session_attrs must be one of"),
+        ("postgresql://db1,db2/sms?host=db3", "name the hosts either before the database"),
+    ],
+)
+def test_database_url_mistakes(url: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, {"SMSGW_DATABASE_URL": url})
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+    assert str(caught.value).startswith("SMSGW_DATABASE_URL: ")

@@ -37,7 +37,7 @@ async def database_gateway_modems(request: web.Request, found: Findings) -> None
     try:
         async with asyncio.timeout(CHECK_TIMEOUT), request.app[DB].read() as conn:
             newest = (await conn.execute(select(func.max(modems.c.last_seen)))).scalar()
-            hosts = await live_hosts(conn, now=now)
+            hosts = await live_hosts(conn)
             rows = await conn.execute(select(modems.c.name, modems.c.state))
             states = {row.name: row.state for row in rows}
     except (DatabaseUnavailable, TimeoutError) as exc:

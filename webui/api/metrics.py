@@ -3,9 +3,11 @@
 Request latency p95, error rate and availability (non-5xx share) over the last 5 minutes and
 the process's uptime; database up (a 1 s ping), pool use, query time p95, lock waits
 (PostgreSQL); queue depth, message counts, delivery rate; per-modem state, signal, queue and
-throughput. A dead database still answers 200 with ``database_up`` false (``smsgw_database_up
-0``) and the figures it would have given as null. Open without login to ``metrics_allow``
-addresses; others need a login or key.
+throughput; per gatewayd host its lease (alive, last renewal, time left, epoch), modems, parts
+in flight, messages waiting for its modems and the takeovers of its work. A dead database
+still answers 200 with ``database_up`` false (``smsgw_database_up 0``) and the figures it
+would have given as null. Open without login to ``metrics_allow`` addresses; others need a
+login or key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.queue.host_state import HostLease, host_leases
 from gatewayd.store import (
     DatabaseUnavailable,
     DeliveryStatus,
@@ -66,6 +69,7 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
                 )
             ).scalar_one()
         )
+        hosts = [host_figures(lease) for lease in await host_leases(conn)]
         hourly = await counts(
             conn,
             select(message_parts.c.modem, func.count())
@@ -108,6 +112,35 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
             }
             for m in modem_rows
         ],
+        "hosts": hosts,
+    }
+
+
+def host_figures(lease: HostLease) -> dict[str, Any]:
+    last = lease.last_takeover
+    return {
+        "host": lease.host,
+        "state": lease.state,
+        "alive": lease.alive,
+        "epoch": lease.epoch,
+        "modems": list(lease.modems),
+        "renewed_at": lease.renewed_at.isoformat(),
+        "renewed_seconds_ago": lease.renewed_seconds_ago,
+        "expires_in_seconds": lease.expires_in_seconds,
+        "in_flight_parts": lease.in_flight_parts,
+        "waiting_messages": lease.waiting_messages,
+        "takeovers": lease.takeovers,
+        "last_takeover": None
+        if last is None
+        else {
+            "by": last.by,
+            "at": last.at.isoformat(),
+            "epoch": last.epoch,
+            "unknown_parts": last.unknown_parts,
+            "requeued_messages": last.requeued_messages,
+            "failed_over": last.failed_over,
+            "waiting": last.waiting,
+        },
     }
 
 
@@ -120,6 +153,7 @@ def unknown_message_figures() -> dict[str, Any]:
         "delivery_rate": None,
         "smpp": {"outbox_pending": None},
         "modems": [],
+        "hosts": [],
     }
 
 
@@ -257,7 +291,51 @@ def prometheus_text(data: dict[str, Any], process_registry: CollectorRegistry) -
             value = modem[key]
             if value is not None:
                 metric.labels(modem["name"]).set(int(value) if isinstance(value, bool) else value)
+    host_gauges(data["hosts"], registry)
     return generate_latest(registry) + generate_latest(process_registry)
+
+
+HOST_GAUGES = {
+    "alive": ("smsgw_host_alive", "1 while the gatewayd host's lease has not run out"),
+    "lost": (
+        "smsgw_host_lost",
+        "1 when the host did not stop cleanly and its lease has run out",
+    ),
+    "renewed_seconds_ago": (
+        "smsgw_host_lease_renewed_seconds_ago",
+        "Seconds since the host last renewed its lease (database clock)",
+    ),
+    "expires_in_seconds": (
+        "smsgw_host_lease_expires_in_seconds",
+        "Seconds until the host's lease runs out; negative once it has",
+    ),
+    "epoch": ("smsgw_host_lease_epoch", "The epoch the host holds its lease at"),
+    "modem_count": ("smsgw_host_modems", "Modems the host runs"),
+    "in_flight_parts": ("smsgw_host_in_flight_parts", "Parts committed sending under its claims"),
+    "waiting_messages": (
+        "smsgw_host_waiting_messages",
+        "Queued messages only the host's modems may send",
+    ),
+    "takeovers": ("smsgw_host_takeovers", "Times the host's work was taken over"),
+}
+
+
+def host_gauges(hosts: list[dict[str, Any]], registry: CollectorRegistry) -> None:
+    gauges = {
+        key: Gauge(name, doc, ["host"], registry=registry)
+        for key, (name, doc) in HOST_GAUGES.items()
+    }
+    for host in hosts:
+        lost = not host["alive"] and host["state"] != "stopped"
+        values = {
+            **host,
+            "modem_count": len(host["modems"]),
+            "alive": int(host["alive"]),
+            "lost": int(lost),
+        }
+        for key, gauge in gauges.items():
+            if values[key] is not None:
+                gauge.labels(host["host"]).set(values[key])
 
 
 @metrics_endpoint

@@ -393,6 +393,10 @@ class Metrics(BaseModel):
     availability: dict[str, Any]
     database: dict[str, Any]
     modems: list[dict[str, Any]]
+    hosts: list[dict[str, Any]] = []
+    """Each gatewayd host's lease: ``host``, ``state``, ``alive``, ``epoch``, ``modems``,
+    ``renewed_at``, ``renewed_seconds_ago``, ``expires_in_seconds``, ``in_flight_parts``,
+    ``waiting_messages``, ``takeovers``, ``last_takeover``."""
 
 
 SuppressionKindName = Literal["opt_out", "block", "allow"]

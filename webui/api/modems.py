@@ -60,7 +60,7 @@ async def modem_list(request: web.Request) -> list[dict[str, Any]]:
 async def gateway_list(request: web.Request) -> list[dict[str, Any]]:
     """The gatewayd hosts running now; one with no modem is idle and sends nothing."""
     async with request.app[DB].read() as conn:
-        hosts = await live_hosts(conn, now=utc_now())
+        hosts = await live_hosts(conn)
     return [
         {"host": h.host, "state": h.state, "modems": list(h.modems), "seen_at": iso(h.seen_at)}
         for h in hosts

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from gatewayd.config import Settings
 from gatewayd.config.command_line import CliError, add_config_argument, add_parser
+from gatewayd.config.dburl import parse_database_url
 from gatewayd.config.secret_key import MIN_SECRET_KEY_LENGTH, read_key_file, secret_key_path
 from gatewayd.private_files import loose_mode
 from gatewayd.store import Database, DatabaseUnavailable, Role
@@ -161,12 +162,12 @@ def check_settings(settings: Settings, env: dict[str, str]) -> list[Finding]:
                 )
             )
     if settings.database.is_sqlite:
-        database = Path(make_url(settings.database.url).database or "")
+        database = Path(parse_database_url(settings.database.url).database or "")
         findings += check_private_files(
             [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
         )
     else:
-        url = make_url(settings.database.url)
+        url = parse_database_url(settings.database.url)
         if (url.password or "") in DEFAULT_DB_PASSWORDS:
             findings.append(Finding("high", "the database URL uses an empty or default password"))
     host = settings.web.listen.host

@@ -1,9 +1,9 @@
 """The operator's web pages. :func:`register` is the hook the application factory calls.
 
 Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose`,
-:mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.addressbook`, :mod:`.admin`,
-:mod:`.accounts` (client accounts), :mod:`.optouts` (opt-out, block and allow lists),
-:mod:`.rules` (rules on incoming SMS), :mod:`.recurring` (recurring sends),
+:mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.hosts`, :mod:`.addressbook`,
+:mod:`.admin`, :mod:`.accounts` (client accounts), :mod:`.optouts` (opt-out, block and allow
+lists), :mod:`.rules` (rules on incoming SMS), :mod:`.recurring` (recurring sends),
 :mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
 Role rules are declared on the handlers (``@requires``) and enforced by the authentication
 middleware, so a hidden button and a refused request always agree.
@@ -22,6 +22,7 @@ from webui.views import (
     admin,
     compose,
     dashboard,
+    hosts,
     inbox,
     labels,
     modems,
@@ -46,6 +47,7 @@ def register(app: web.Application) -> None:
     outbox.register(router)
     inbox.register(router)
     modems.register(router)
+    hosts.register(router)
     addressbook.register(router)
     admin.register(router)
     accounts.register(router)

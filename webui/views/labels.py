@@ -26,6 +26,12 @@ LABELS = {
     "initialising": N_("starting"),
     "no_network": N_("no network"),
     "error": N_("error"),
+    # gatewayd host states
+    "running": N_("running"),
+    "idle": N_("idle"),
+    "stopped": N_("stopped"),
+    "taken_over": N_("taken over"),
+    "lease_expired": N_("lease expired"),
     # registrations
     "home": N_("home network"),
     "roaming": N_("roaming"),
@@ -72,6 +78,7 @@ AUDIT_ACTIONS = {
     "message.send": N_("Messages queued"),
     "message.cancel": N_("Message cancelled"),
     "message.resolved": N_("Unknown part settled by its delivery report"),
+    "host.taken_over": N_("Work of a host whose lease expired taken over"),
     "user.create": N_("User created"),
     "user.update": N_("User changed"),
     "user.role": N_("Role changed"),

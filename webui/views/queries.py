@@ -80,7 +80,7 @@ async def modem_cards(conn: AsyncConnection) -> list[ModemCard]:
 
 async def idle_hosts(conn: AsyncConnection) -> list[str]:
     """gatewayd hosts running with no enabled modem: they send nothing."""
-    return [host.host for host in await live_hosts(conn, now=utc_now()) if host.idle]
+    return [host.host for host in await live_hosts(conn) if host.idle]
 
 
 async def queue_summary(conn: AsyncConnection) -> dict[str, int]:

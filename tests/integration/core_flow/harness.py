@@ -20,7 +20,14 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from gatewayd.bus import Bus, InProcessBus
-from gatewayd.config import ModemSettings, PrepareAhead, RetryPolicy, Settings, load_settings
+from gatewayd.config import (
+    LeaseSettings,
+    ModemSettings,
+    PrepareAhead,
+    RetryPolicy,
+    Settings,
+    load_settings,
+)
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.service.daemon import Gateway
 from gatewayd.simulator import ModemHandle, SimNetwork
@@ -61,6 +68,7 @@ def make_settings(
     retry: RetryPolicy | None = None,
     redis_url: str | None = None,
     prepare_ahead: PrepareAhead | None = None,
+    lease: LeaseSettings | None = None,
 ) -> Settings:
     settings = load_settings(
         None, env={"SMSGW_DATABASE_URL": db_url, "SMSGW_DATA_DIR": str(data_dir)}
@@ -71,6 +79,7 @@ def make_settings(
         poll_interval=poll_interval,
         retry=retry or RetryPolicy(max_attempts=5, backoff_base=0.2, backoff_cap=1.0),
         prepare_ahead=prepare_ahead or settings.gateway.prepare_ahead,
+        lease=lease or settings.gateway.lease,
     )
     return replace(settings, gateway=gateway, redis_url=redis_url)
 

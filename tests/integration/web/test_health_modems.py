@@ -1,17 +1,27 @@
-"""``checks.modems`` of ``/api/health`` and the idle-host notice, from what gatewayd hosts record
-about themselves (:mod:`gatewayd.queue.host_state`): none enabled, one not online, all online,
-no live host."""
+"""``checks.modems`` of ``/api/health`` and the idle-host notice, from the gatewayd hosts'
+leases (:mod:`gatewayd.queue.host_state`): none enabled, one not online, all online, no live
+host (stopped, or its lease ran out)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.queue.host_state import announce_host, host_stopped
+from gatewayd.queue.lease import Grant, acquire, release
 from gatewayd.store import modems, utc_now
 from tests.integration.web.conftest import WebEnv, login
+
+
+async def announce_host(
+    conn: AsyncConnection, host: str, names: Sequence[str], *, expiry: float = 20.0
+) -> int:
+    """``host`` takes its lease with ``names``; its epoch."""
+    grant = await acquire(conn, host, instance="test", modems=names, expiry=expiry)
+    assert isinstance(grant, Grant)
+    return grant.epoch
 
 
 async def health(web: WebEnv) -> dict[str, Any]:
@@ -30,7 +40,7 @@ async def add_modem(web: WebEnv, name: str, state: str) -> None:
 async def test_a_host_with_no_enabled_modem_is_degraded_and_shown(web: WebEnv) -> None:
     await add_modem(web, "old", "offline")  # left by an earlier run with a modem
     async with web.db.begin() as conn:
-        await announce_host(conn, "h1", [], now=utc_now())
+        await announce_host(conn, "h1", [])
     body = await health(web)
     assert body["status"] == "degraded"
     assert body["checks"]["modems"] == "none"
@@ -51,7 +61,7 @@ async def test_an_enabled_modem_not_online_is_degraded(web: WebEnv) -> None:
     await add_modem(web, "m0", "online")
     await add_modem(web, "m1", "error")
     async with web.db.begin() as conn:
-        await announce_host(conn, "h1", ["m0", "m1"], now=utc_now())
+        await announce_host(conn, "h1", ["m0", "m1"])
     body = await health(web)
     assert (body["status"], body["checks"]["modems"]) == ("degraded", "not_online")
     assert body["details"]["modems_not_online"] == ["m1"]
@@ -66,9 +76,8 @@ async def test_an_enabled_modem_not_online_is_degraded(web: WebEnv) -> None:
 async def test_a_stopped_or_silent_host_says_nothing(web: WebEnv) -> None:
     await add_modem(web, "m0", "online")
     async with web.db.begin() as conn:
-        await announce_host(conn, "gone", [], now=utc_now())
-        await host_stopped(conn, "gone", now=utc_now())
-        await announce_host(conn, "silent", [], now=utc_now() - timedelta(minutes=3))
+        await release(conn, "gone", await announce_host(conn, "gone", []))
+        await announce_host(conn, "silent", [], expiry=-180.0)
     body = await health(web)
     assert body["checks"]["modems"] == "unknown"
     assert body["status"] == "ok"  # the gateway check answers for a gatewayd that is not there

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import insert
 
+from gatewayd.queue.lease import acquire
 from gatewayd.store import Database, message_parts, modems, utc_now
 from tests.integration.core_flow.harness import eventually
 from tests.integration.web.conftest import (
@@ -105,6 +106,8 @@ async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> No
 async def test_prometheus_exposes_every_name_the_alert_rules_use(web: WebEnv) -> None:
     await add_modem(web)
     await traffic(web)
+    async with web.db.begin() as conn:  # host h1 runs m0 under its lease
+        await acquire(conn, "h1", instance="h1", modems=["m0"], expiry=20.0)
     text = await (await web.client.get("/metrics")).text()
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     wanted = set(METRIC_NAME.findall(ALERTS.read_text()))

@@ -15,6 +15,7 @@ from gatewayd.modem.errors import (
     ModemDisconnected,
     NotFollowed,
     PromptTimeout,
+    SendFenced,
 )
 
 from .conftest import Recorder
@@ -399,3 +400,42 @@ async def test_a_withdrawn_follower_is_never_written(
 
 async def test_nothing_to_follow_when_the_line_is_idle(channel: AtChannel) -> None:
     assert channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF") is None
+
+
+async def test_a_guard_that_says_no_writes_nothing(device: FakeDevice, channel: AtChannel) -> None:
+    with pytest.raises(SendFenced, match="not written"):
+        await channel.command_with_prompt("AT+CMGS=3", "00AABBCC", guard=lambda: False)
+    assert [c for c in device.commands if c.startswith("AT+CMGS")] == []
+    assert device.payloads == []
+
+
+async def test_a_guard_that_says_no_at_the_prompt_cancels_with_esc(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    """Allowed when the command is written, refused when the PDU would be: ESC instead of the
+    PDU (the point of no return), and the line is usable again."""
+    verdicts = iter([True, False])
+    with pytest.raises(SendFenced, match="ESC sent"):
+        await channel.command_with_prompt("AT+CMGS=3", "00AABBCC", guard=lambda: next(verdicts))
+    assert device.payloads == []
+    device.answers["AT+CSQ"] = ok("+CSQ: 9,99")
+    assert (await asyncio.wait_for(channel.command("AT+CSQ"), 5)).values("+CSQ") == ["9,99"]
+    assert device.escapes >= 1
+
+
+async def test_a_follower_is_not_started_when_its_guard_says_no(
+    device: FakeDevice, channel: AtChannel
+) -> None:
+    held = HeldAnswers(device)
+    allowed = True
+    first = asyncio.create_task(channel.command_with_prompt("AT+CMGS=3", "00AABBCC"))
+    await wait_payloads(device, 1)
+    follow = channel.follow_with_prompt("AT+CMGS=3", "00DDEEFF", guard=lambda: allowed)
+    assert follow is not None
+    allowed = False  # the lease lapsed while the first part was on the wire
+    await held.answer(0, ok("+CMGS: 1"))
+    await asyncio.wait_for(first, 5)
+    with pytest.raises(NotFollowed, match="guard"):
+        await asyncio.wait_for(follow[1], 5)
+    assert device.payloads == ["00AABBCC"]
+    assert [c for c in device.commands if c.startswith("AT+CMGS")] == ["AT+CMGS=3"]
