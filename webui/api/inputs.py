@@ -119,9 +119,13 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
 
 
 def query_time(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 date-time with a UTC offset; None when the parameter is absent (an empty
+    value is refused: the document says date-time)."""
     text = request.query.get(name)
-    if not text:
+    if text is None:
         return None
+    if not text:
+        raise ApiError(422, "invalid_value", f"{name} must be an ISO 8601 date-time", name)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

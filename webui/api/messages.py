@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -11,13 +12,15 @@ from sqlalchemy import select
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, messages_json
-from gatewayd.store import MessageStatus, Role, messages
+from gatewayd.store import MessageStatus, Role, messages, utc_now
 from webui.api.idempotency import check_replay
 from webui.api.inputs import (
+    MAX_ROW_ID,
     cursor_before,
     encode_cursor,
     path_id,
     query_int,
+    query_time,
     read_form,
     read_model,
 )
@@ -26,8 +29,11 @@ from webui.api.sending import caller_of, idempotency_key, json_answer
 from webui.audit import record
 from webui.auth.identity import Identity, requires
 from webui.errors import ApiError, not_found
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SENDING, SETTINGS
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SENDING
+from webui.services.listing import MessageFilter, batches, message_query
+from webui.services.numbers import number_problem
 from webui.services.sending import MAX_RECIPIENTS
+from webui.streaming import stream_csv
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 STATUSES = {status.value for status in MessageStatus}
@@ -146,34 +152,100 @@ def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _text(request: web.Request, name: str, limit: int) -> str:
+    value = request.query.get(name)
+    if value is None:
+        return ""
+    if not value.strip() or len(value) > limit:
+        raise ApiError(422, "invalid_value", f"{name} must have 1 to {limit} characters", name)
+    return value.strip()
+
+
+async def message_filter(request: web.Request) -> MessageFilter:
+    """The filter of ``GET /api/v1/messages`` (and its CSV): ``status``, ``to``, ``modem``,
+    ``since``, ``until``, ``q``, ``batch``, and the cursor."""
+    status = request.query.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(
+            422,
+            "invalid_value",
+            f"status must be one of {', '.join(sorted(STATUSES))}",
+            "status",
+        )
+    to = request.query.get("to")
+    recipient = ""
+    if to is not None:
+        region = await request.app[SENDING].preferences.default_region()
+        try:
+            recipient = normalise(to, region)
+        except InvalidNumber as exc:
+            raise ApiError(
+                422, "invalid_number", number_problem(to, exc.reason), "to", reason=exc.reason
+            ) from None
+    batch = request.query.get("batch")
+    return MessageFilter(
+        status=status or "",
+        to=recipient,
+        modem=_text(request, "modem", 32),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
+        q=_text(request, "q", 100),
+        batch=query_int(request, "batch", 0, 1, MAX_ROW_ID) if batch is not None else None,
+        before=cursor_before(request),
+    )
+
+
 async def list_messages(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 500)
-    before = cursor_before(request)
-    query = select(messages).order_by(messages.c.id.desc()).limit(limit + 1)
-    status = request.query.get("status")
-    if status is not None:
-        if status not in STATUSES:
-            raise ApiError(
-                422,
-                "invalid_value",
-                f"status must be one of {', '.join(sorted(STATUSES))}",
-                "status",
-            )
-        query = query.where(messages.c.status == status)
-    to = request.query.get("to")
-    if to:
-        try:
-            recipient = normalise(to, request.app[SETTINGS].gateway.default_region)
-        except InvalidNumber as exc:
-            raise ApiError(422, "invalid_number", str(exc), "to") from None
-        query = query.where(messages.c.recipient == recipient)
-    if before is not None:
-        query = query.where(messages.c.id < before)
+    wanted = await message_filter(request)
     async with request.app[DB].read() as conn:
-        rows = list(await conn.execute(query))
+        rows = list(await conn.execute(message_query(wanted, limit + 1)))
         page = await messages_json(conn, rows[:limit])
     next_cursor = encode_cursor({"before": rows[limit - 1].id}) if len(rows) > limit else None
     return web.json_response({"messages": page, "next_cursor": next_cursor})
+
+
+CSV_HEADER = (
+    "id",
+    "to",
+    "name",
+    "text",
+    "status",
+    "parts",
+    "modem",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "error",
+    "created_by",
+    "batch_id",
+)
+
+
+def csv_row(row: Any) -> tuple[Any, ...]:
+    return (
+        row.id,
+        row.recipient,
+        row.contact_name,
+        row.text,
+        row.status,
+        row.segments,
+        row.assigned_modem or row.modem,
+        row.created_at,
+        row.sent_at,
+        row.delivered_at,
+        row.error,
+        row.created_by,
+        row.batch_id,
+    )
+
+
+async def messages_csv(request: web.Request) -> web.StreamResponse:
+    """The messages the same filters select, every page of them, as a streamed CSV."""
+    wanted = await message_filter(request)
+    name = f"messages-{utc_now():%Y%m%d-%H%M%S}.csv"
+    rows = batches(request.app[DB], wanted, message_query)
+    return await stream_csv(request, name, CSV_HEADER, rows, csv_row)
 
 
 async def show_message(request: web.Request) -> web.Response:
@@ -215,6 +287,7 @@ async def cancel_message(request: web.Request) -> web.Response:
 def register(router: web.UrlDispatcher) -> None:
     router.add_post("/api/v1/messages", send, name="api.send")
     router.add_get("/api/v1/messages", list_messages, name="api.messages")
+    router.add_get("/api/v1/messages.csv", messages_csv, name="api.messages_csv")
     router.add_post("/api/v1/messages/batch", send_csv, name="api.send_csv")
     router.add_get("/api/v1/messages/{id}", show_message, name="api.message")
     router.add_post("/api/v1/messages/{id}/cancel", cancel_message, name="api.cancel")

@@ -8,12 +8,13 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from gatewayd.queue.view import iso
-from gatewayd.store import Role, audit_log, utc_now, webhook_deliveries
-from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int
+from gatewayd.store import Role, utc_now, webhook_deliveries
+from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int, query_time
 from webui.audit import record
 from webui.auth.identity import requires
 from webui.errors import ApiError, not_found
 from webui.keys import CLIENT_ADDRESS, DB, DISPATCHER, IDENTITY
+from webui.services.listing import AuditFilter, audit_query
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
@@ -51,18 +52,16 @@ def delivery_json(row: Any) -> dict[str, Any]:
 @requires(Role.ADMIN)
 async def list_audit(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 100, 1, 500)
-    before = cursor_before(request)
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
-    if before is not None:
-        query = query.where(audit_log.c.id < before)
-    actor = request.query.get("actor")
-    if actor:
-        query = query.where(audit_log.c.actor == actor)
-    action = request.query.get("action")
-    if action:
-        query = query.where(audit_log.c.action == action)
+    wanted = AuditFilter(
+        actor=(request.query.get("actor") or "")[:100],
+        action=(request.query.get("action") or "")[:64],
+        q=(request.query.get("q") or "").strip()[:100],
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
+        before=cursor_before(request),
+    )
     async with request.app[DB].read() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = (await conn.execute(audit_query(wanted, limit + 1))).all()
     next_cursor = encode_cursor({"before": rows[limit - 1].id}) if len(rows) > limit else None
     return web.json_response(
         {"entries": [audit_json(row) for row in rows[:limit]], "next_cursor": next_cursor}
