@@ -21,6 +21,8 @@ SENTENCES = {
     405: N_("This page cannot be used like that."),
     413: N_("What was sent is too large."),
 }
+CSRF_REFUSAL = "CSRF token"
+"""How the authentication middleware's refusal of a form without its token reads."""
 STALE_FORM = N_("The form was too old or came from another site: reload the page and try again.")
 TITLES = {
     400: N_("Bad request"),
@@ -47,14 +49,18 @@ def _own_detail(status: int, text: str | None) -> str | None:
     return line[:300]
 
 
+def _sentence(status: int, text: str | None) -> str:
+    if text and CSRF_REFUSAL in text:
+        return STALE_FORM
+    return SENTENCES.get(status, SENTENCES[400])
+
+
 async def error_page(request: web.Request, status: int, text: str | None) -> web.Response:
     async with request_locale(request):
         context = {
             "status": status,
             "title": gettext(TITLES.get(status, TITLES[400])),
-            "sentence": gettext(
-                STALE_FORM if text and "CSRF" in text else SENTENCES.get(status, SENTENCES[400])
-            ),
+            "sentence": gettext(_sentence(status, text)),
             "detail": _own_detail(status, text),
         }
         response = await render(request, "error.html", context, status=status)
