@@ -5,12 +5,12 @@ and what was typed still in it (status 422); nothing is written."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from aiohttp import web
 
-from gatewayd.store import Role
+from gatewayd.store import Role, utc_now
 from webui.auth.identity import requires
 from webui.i18n import gettext as _
 from webui.i18n import ngettext
@@ -18,12 +18,14 @@ from webui.keys import DB, SENDING
 from webui.services import addressbook, contact_import
 from webui.services.caller import Caller
 from webui.services.errors import Conflict, Invalid, NotFound, ServiceError
+from webui.streaming import stream_csv
 from webui.views.common import (
     client_address,
     identity_of,
     int_or_none,
     notify,
     path_id,
+    posted_form,
     read_form,
     render,
     row_ids,
@@ -179,7 +181,7 @@ def _row_problem(row: contact_import.ImportRow) -> str | None:
 async def _import_data(request: web.Request) -> tuple[bytes, bool]:
     """The CSV of an import (an uploaded ``file``, or the ``csv`` text the preview posts back)
     and whether the operator confirmed it."""
-    posted = await request.post()
+    posted = await posted_form(request)
     upload = posted.get("file")
     if isinstance(upload, web.FileField):
         return upload.file.read(contact_import.MAX_BYTES + 1), False
@@ -219,8 +221,28 @@ async def import_contacts(request: web.Request) -> web.StreamResponse:
     return await render(request, "contacts_import.html", context, page="contacts")
 
 
+async def contacts_csv(request: web.Request) -> web.StreamResponse:
+    """Every contact: name, number and the groups it is in (the import reads it back)."""
+    async with request.app[DB].read() as conn:
+        book = await addressbook.address_book(conn)
+    groups: dict[int, list[str]] = {}
+    for group in book.groups:
+        for member in group.member_ids:
+            groups.setdefault(member, []).append(group.name)
+
+    async def one_batch() -> AsyncIterator[list[Any]]:
+        yield list(book.contacts)
+
+    def row(person: Any) -> tuple[Any, ...]:
+        return (person.name, person.number, "; ".join(groups.get(person.id, [])))
+
+    name = f"contacts-{utc_now():%Y%m%d-%H%M}.csv"
+    return await stream_csv(request, name, ("name", "number", "groups"), one_batch(), row)
+
+
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/contacts", contacts_page, name="contacts")
+    router.add_get("/contacts.csv", contacts_csv, name="contacts_csv")
     router.add_post("/contacts", add_contact)
     router.add_post("/contacts/import", import_contacts)
     router.add_post("/contacts/{id:\\d+}", edit_contact)

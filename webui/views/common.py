@@ -9,8 +9,9 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
-from multidict import MultiDict
+from multidict import MultiDict, MultiDictProxy
 
 from gatewayd.store import Role
 from webui.auth.identity import Identity
@@ -78,9 +79,18 @@ async def render(
     return aiohttp_jinja2.render_template(template, request, frame, status=status)
 
 
+async def posted_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted body (urlencoded or multipart); one that cannot be read (broken multipart,
+    text fields that are not UTF-8) is a 400, never a crash."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, KeyError, HttpProcessingError):
+        raise web.HTTPBadRequest(text=_("The form could not be read.")) from None
+
+
 async def read_form(request: web.Request) -> MultiDict[str]:
     """The posted form with file fields dropped: pages post plain fields only."""
-    posted = await request.post()
+    posted = await posted_form(request)
     form = MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
     if any("\x00" in key or "\x00" in value for key, value in form.items()):
         # No database stores U+0000 in text, and no form needs it.
