@@ -88,12 +88,13 @@ if (form) {
   const picks = () => Array.from(form.querySelectorAll('input[name="id"]'));
   const refresh = () => {
     const chosen = picks().filter((box) => box.checked).length;
-    if (count) count.textContent = chosen ? `${chosen} ✓` : "";
+    const text = chosen ? `${chosen} ✓` : "";
+    if (count && count.textContent !== text) count.textContent = text;
     for (const button of form.querySelectorAll("[data-needs-choice]")) button.disabled = chosen === 0;
     if (all) all.checked = chosen > 0 && chosen === picks().length;
   };
   if (all) all.addEventListener("change", () => { for (const box of picks()) box.checked = all.checked; refresh(); });
   form.addEventListener("change", (event) => { if (event.target.name === "id") refresh(); });
-  new MutationObserver(refresh).observe(form, { childList: true, subtree: true });
+  if (tbody) new MutationObserver(refresh).observe(tbody, { childList: true });
   refresh();
 }
