@@ -69,14 +69,28 @@ def shot(page: Page, name: str) -> Path:
 def signed_in(
     browser: Browser, product: Product, user: str, *, language: str = "en-US", phone: bool = False
 ) -> Iterator[tuple[BrowserContext, Page]]:
+    """``user`` signed in, the menu's language set to ``language`` for the test (another test
+    may have stored a choice that outranks the browser's) and back to "browser" after."""
     context = new_context(browser, language=language, phone=phone)
     try:
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         log_in(page, product, user)
+        choose_language(page, product, "pt_BR" if language.startswith("pt") else "en")
+        page.reload()
         yield context, page
+        choose_language(page, product, "auto")
     finally:
         context.close()
+
+
+def choose_language(page: Page, product: Product, choice: str) -> None:
+    csrf = page.locator("body").get_attribute("data-csrf") or ""
+    answer = page.request.post(
+        f"{product.base_url}/settings/language",
+        form={"csrf_token": csrf, "language": choice, "next": "/"},
+    )
+    assert answer.ok, answer.status
 
 
 def unique_number() -> str:
