@@ -106,6 +106,8 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
     api = is_api_path(request.path)
     if _has_nul(request):  # no text column can store it: refused before any query sees it
         message = "the request contains a NUL character"
+        if request.path.startswith("/cgi-bin/"):  # Kannel's interface answers in plain text
+            return web.Response(status=400, text=message, content_type="text/plain")
         if api:
             return error_response(400, "bad_request", message)
         return web.Response(status=400, text=f"Bad request: {message}.\n")

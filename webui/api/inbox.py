@@ -4,6 +4,7 @@ streamed CSV at ``GET /api/v1/inbox.csv``."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,6 @@ from webui.api.inputs import cursor_before, encode_cursor, query_int, query_time
 from webui.errors import ApiError
 from webui.keys import DB, SENDING
 from webui.services.listing import InboxFilter, batches, inbox_query
-from webui.services.numbers import number_problem
 from webui.streaming import stream_csv
 
 CSV_HEADER = ("id", "from", "name", "text", "modem", "received_at", "read_at")
@@ -33,27 +33,23 @@ def inbox_json(row: Any) -> dict[str, Any]:
 
 
 def _text(request: web.Request, name: str, limit: int) -> str:
+    """A text filter as given (1 to ``limit`` characters); "" when absent."""
     value = request.query.get(name)
     if value is None:
         return ""
-    if not value.strip() or len(value) > limit:
+    if not 1 <= len(value) <= limit:
         raise ApiError(422, "invalid_value", f"{name} must have 1 to {limit} characters", name)
-    return value.strip()
+    return value
 
 
 async def inbox_filter(request: web.Request) -> InboxFilter:
     sender = request.query.get("from")
     number = ""
     if sender is not None:
+        number = _text(request, "from", 32)  # senders may be names ("Claro") or short codes
         region = await request.app[SENDING].preferences.default_region()
-        try:
+        with contextlib.suppress(InvalidNumber):
             number = normalise(sender, region)
-        except InvalidNumber as exc:
-            number = _text(request, "from", 32)  # senders may be names ("Claro") or short codes
-            if not number:
-                raise ApiError(
-                    422, "invalid_number", number_problem(sender, exc.reason), "from"
-                ) from None
     unread = request.query.get("unread")
     if unread not in (None, "true", "false"):
         raise ApiError(422, "invalid_value", "unread must be true or false", "unread")

@@ -49,13 +49,20 @@ def delivery_json(row: Any) -> dict[str, Any]:
     }
 
 
+def _bounded(request: web.Request, name: str, limit: int) -> str:
+    value = request.query.get(name, "")
+    if len(value) > limit:
+        raise ApiError(422, "invalid_value", f"{name} has at most {limit} characters", name)
+    return value
+
+
 @requires(Role.ADMIN)
 async def list_audit(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 100, 1, 500)
     wanted = AuditFilter(
-        actor=(request.query.get("actor") or "")[:100],
-        action=(request.query.get("action") or "")[:64],
-        q=(request.query.get("q") or "").strip()[:100],
+        actor=_bounded(request, "actor", 100),
+        action=_bounded(request, "action", 64),
+        q=_bounded(request, "q", 100).strip(),
         since=query_time(request, "since"),
         until=query_time(request, "until"),
         before=cursor_before(request),
@@ -76,7 +83,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     if before is not None:
         query = query.where(webhook_deliveries.c.id < before)
     status = request.query.get("status")
-    if status:
+    if status is not None:
         if status not in DELIVERY_STATUSES:
             raise ApiError(
                 422,
@@ -127,5 +134,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/audit", list_audit, name="api.audit")
     router.add_get("/api/v1/webhooks/deliveries", list_deliveries, name="api.deliveries")
     router.add_post(
-        "/api/v1/webhooks/deliveries/{id}/replay", replay_delivery, name="api.delivery_replay"
+        "/api/v1/webhooks/deliveries/{id:[0-9]+}/replay",
+        replay_delivery,
+        name="api.delivery_replay",
     )

@@ -88,11 +88,25 @@ async def test_schema_valid_but_meaningless_filters_are_422(web: WebEnv) -> None
         ("batch=abc", "batch"),
         ("q=", "q"),
         ("modem=" + "m" * 33, "modem"),
-        ("to=11 98765-4321", "to"),
+        ("to=" + "1" * 65, "to"),
+        ("cursor=abc", "cursor"),
+        ("cursor=0", "cursor"),
+        ("status=", "status"),
     ):
         response = await web.client.get(f"/api/v1/messages?{query}", headers=web.bearer("viewer"))
         assert response.status == 422, query
         assert (await response.json())["error"]["field"] == field, query
+
+
+async def test_forgiving_filters_match_nothing_instead_of_failing(web: WebEnv) -> None:
+    await send(web, {"to": ANA, "text": "x"})
+    # A number this gateway cannot read (no default country) is no recipient: no message.
+    assert await listed(web, "to=11 98765-4321") == []
+    assert await listed(web, "to=abc") == []
+    # A cursor above any id continues from the newest; a leap second is the second before.
+    assert len(await listed(web, "cursor=9999999999999999999")) == 1
+    assert len(await listed(web, "since=2016-12-31T23:59:60Z")) == 1
+    assert await listed(web, "since=9999-12-31T23:59:59-23:59") == []
 
 
 async def test_a_large_export_streams_every_row(web: WebEnv) -> None:
