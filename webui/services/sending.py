@@ -337,7 +337,7 @@ class Sending:
         side_rows: SideRows | None = None,
     ) -> tuple[list[int], bool, list[dict[str, Any]]]:
         try:
-            return await self._insert(caller, prepared, key, extra, load)
+            return await self._insert(caller, prepared, key, extra, load, side_rows)
         except InvalidMessage as exc:  # a number opted out since it was checked
             raise Invalid(exc.code, str(exc), exc.field) from None
 
@@ -348,6 +348,7 @@ class Sending:
         key: str | None,
         extra: AfterInsert | None,
         load: bool,
+        side_rows: SideRows | None = None,
     ) -> tuple[list[int], bool, list[dict[str, Any]]]:
         account_id = caller.account.id if caller.account is not None else None
         if key is None and len(prepared.messages) <= MAX_MESSAGES:

@@ -3,7 +3,7 @@ partial index of the unread ones for the count every page shows. Messages receiv
 revision count as read (their operators saw them as the page listed them).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0015
 Create Date: 2026-12-10
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
