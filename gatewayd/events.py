@@ -333,6 +333,29 @@ class HostRejoined(Event):
         return cls(host=fields.text("host"), epoch=fields.integer("epoch"))
 
 
+@dataclass(frozen=True, kw_only=True)
+class MessagesQueued(Event):
+    """Messages were queued (``count`` of them, ids ``first_id`` to ``last_id``): lists that
+    show the queue add them without waiting for their first status change."""
+
+    TYPE = "messages.queued"
+
+    first_id: int
+    last_id: int
+    count: int
+
+    def to_fields(self) -> JsonObject:
+        return {"first_id": self.first_id, "last_id": self.last_id, "count": self.count}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> Self:
+        return cls(
+            first_id=fields.integer("first_id"),
+            last_id=fields.integer("last_id"),
+            count=fields.integer("count"),
+        )
+
+
 LiveEvent = (
     MessageStatusChanged
     | MessageReceived
@@ -341,8 +364,14 @@ LiveEvent = (
     | ModemLowBalance
     | HostTakenOver
     | HostRejoined
+    | MessagesQueued
 )
-LIVE_TYPES: tuple[type[LiveEvent], ...] = (MessageStatusChanged, MessageReceived, ModemState)
+LIVE_TYPES: tuple[type[LiveEvent], ...] = (
+    MessageStatusChanged,
+    MessageReceived,
+    ModemState,
+    MessagesQueued,
+)
 """The live events browsers get on ``GET /events``; the others stay between processes."""
 
 
@@ -564,6 +593,7 @@ LIVE_KINDS = Kinds[LiveEvent](
     ModemLowBalance,
     HostTakenOver,
     HostRejoined,
+    MessagesQueued,
 )
 COMMAND_KINDS = Kinds[Command](UssdCommand, RestartCommand)
 ANSWER_KINDS = Kinds[CommandAnswer](CommandAnswer)

@@ -22,28 +22,39 @@ from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
 
 
 class InvalidNumber(ValueError):
-    """A recipient that is not a valid phone number; the message says why in one line."""
+    """A recipient that is not a valid phone number; the message says why in one line and
+    ``reason`` names the kind: ``empty``, ``no_country_code``, ``not_a_number`` or
+    ``invalid``."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def normalise(number: str, default_region: str | None = None) -> str:
     """Return ``number`` in E.164 (``+5511987654321``) or raise :class:`InvalidNumber`."""
     raw = number.strip()
     if not raw:
-        raise InvalidNumber("the number is empty")
+        raise InvalidNumber("the number is empty", "empty")
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     region = default_region.upper() if default_region else None
     if _PLAIN_E164.fullmatch(raw) and _valid_as_written(raw):
         return raw
+    if not any(ch.isdigit() for ch in raw):
+        raise InvalidNumber(f"{number!r} is not a phone number: no digits", "not_a_number")
     if not raw.startswith("+") and region is None:
         raise InvalidNumber(
             f"{number!r} has no country code: write it as +<country><number> "
-            "or set SMSGW_DEFAULT_REGION"
+            "or set SMSGW_DEFAULT_REGION",
+            "no_country_code",
         )
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(f"{number!r} is not a phone number: {_reason(exc)}") from None
+        raise InvalidNumber(
+            f"{number!r} is not a phone number: {_reason(exc)}", "not_a_number"
+        ) from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidNumber(f"{number!r} is not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -17,7 +17,9 @@ Updating the catalogs after changing strings::
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import AsyncIterator
 from functools import cache
 from pathlib import Path
 
@@ -149,20 +151,27 @@ async def _user_setting(request: web.Request) -> str | None:
     return str(value) if value is not None else None
 
 
-@web.middleware
-async def locale_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Pick the request's locale (after authentication, so the user's setting is known)."""
-    if request.path.startswith(("/static/", "/api/", "/metrics")):
-        return await handler(request)
+@contextlib.asynccontextmanager
+async def request_locale(request: web.Request) -> AsyncIterator[str]:
+    """Translate in the request's locale (the user's setting, else the browser's) inside."""
     locale = choose_locale(await _user_setting(request), request.headers.get("Accept-Language", ""))
     request[LOCALE_KEY] = locale
     token = _current.set(translations(locale))
     locale_token = _current_locale.set(locale)
     try:
-        return await handler(request)
+        yield locale
     finally:
         _current.reset(token)
         _current_locale.reset(locale_token)
+
+
+@web.middleware
+async def locale_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pick the request's locale (after authentication, so the user's setting is known)."""
+    if request.path.startswith(("/static/", "/api/", "/metrics")):
+        return await handler(request)
+    async with request_locale(request):
+        return await handler(request)
 
 
 def install(env: jinja2.Environment) -> None:

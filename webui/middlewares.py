@@ -3,7 +3,8 @@ roles and CSRF. Security headers are added to every response in ``on_response_pr
 (:func:`add_security_headers`): ``Cache-Control: no-store`` on everything but static files, and
 no ``Server`` banner.
 
-- :func:`timing_and_errors` logs ``"Slow request"`` past ``slow_request_ms``, feeds the request
+- :func:`timing_and_errors` logs ``"Slow request"`` past ``slow_request_ms`` (never for a live
+  stream or a streamed CSV export, which last as long as their client wants), feeds the request
   statistics, turns :class:`~webui.errors.ApiError`, the services' errors
   (:mod:`webui.services.errors`), HTTP errors on API paths and a lost
   database into JSON errors, and logs anything unexpected instead of leaking a traceback.
@@ -47,6 +48,9 @@ log = structlog.get_logger("webui.http")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 METRICS_ATTRIBUTE = "smsgw_metrics_allow_list"
 API_PREFIXES = ("/api/", "/metrics", "/cgi-bin/")
+LONG_LIVED_TYPES = frozenset({"text/event-stream", "text/csv"})
+"""Answers that last as long as the client wants them (a live stream, a streamed export):
+their duration is not a slow request."""
 
 
 def is_api_path(path: str) -> bool:
@@ -72,9 +76,11 @@ def route_name(request: web.Request) -> str:
 async def timing_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     status = 500
+    long_lived = False
     try:
         response = await _shaped(request, handler)
         status = response.status
+        long_lived = response.content_type in LONG_LIVED_TYPES
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -84,7 +90,7 @@ async def timing_and_errors(request: web.Request, handler: Handler) -> web.Strea
         options = request.app[OPTIONS]
         request.app[STATS].record(request.method, route_name(request), status, seconds)
         duration_ms = round(seconds * 1000, 1)
-        if duration_ms > options.slow_request_ms:
+        if duration_ms > options.slow_request_ms and not long_lived:
             log.warning(
                 "Slow request",
                 method=request.method,
@@ -100,6 +106,8 @@ async def _shaped(request: web.Request, handler: Handler) -> web.StreamResponse:
     api = is_api_path(request.path)
     if _has_nul(request):  # no text column can store it: refused before any query sees it
         message = "the request contains a NUL character"
+        if request.path.startswith("/cgi-bin/"):  # Kannel's interface answers in plain text
+            return web.Response(status=400, text=message, content_type="text/plain")
         if api:
             return error_response(400, "bad_request", message)
         return web.Response(status=400, text=f"Bad request: {message}.\n")
@@ -235,6 +243,9 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     request[CLIENT_ADDRESS] = client_address(request, options.trusted_proxies)
     if _open_handler(request):
         request[IDENTITY] = None
+        if request.match_info.http_exception is not None and not is_api_path(request.path):
+            # No such page: whoever is signed in still gets the page frame around the error.
+            request[IDENTITY] = await _identify(request, _bearer(request))
         if (
             request.method in UNSAFE_METHODS
             and not request.match_info.http_exception

@@ -17,8 +17,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def message_json(message: Row[Any], parts: Sequence[Row[Any]]) -> dict[str, Any]:
-    """The SPEC §3.5 message object from a ``messages`` row and its ``message_parts`` rows."""
+    """The SPEC §3.5 message object from a ``messages`` row and its ``message_parts`` rows
+    (``kind`` tells it from a batch answer)."""
     return {
+        "kind": "message",
         "id": message.id,
         "to": message.recipient,
         "text": message.text,

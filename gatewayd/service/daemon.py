@@ -59,12 +59,13 @@ from gatewayd.metrics import (
 from gatewayd.modem.errors import ModemError
 from gatewayd.queue import Recovery, StatusChange, recover_after_crash
 from gatewayd.queue.inbox import flush_stale_fragments
-from gatewayd.queue.recurring import run_due
 from gatewayd.queue.lease import instance_name
+from gatewayd.queue.recurring import run_due
 from gatewayd.queue.reports import ReportRecorder, expire_overdue
 from gatewayd.queue.takeover import Takeover
 from gatewayd.service import heartbeat
 from gatewayd.service.lease import LeaseKeeper
+from gatewayd.service.lifecycle_log import log_event
 from gatewayd.service.systemd import Notifier
 from gatewayd.service.wakeup import LocalWakeupListener
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
@@ -149,6 +150,7 @@ class Gateway:
         self.heartbeat_path = heartbeat.heartbeat_path(settings.gateway.data_dir)
 
     async def publish(self, event: LiveEvent) -> None:
+        log_event(event)
         await self.bus.publish(EVENTS, event)
 
     def wake_all(self) -> None:

@@ -87,8 +87,8 @@ from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
     "DEFAULT_ACCOUNT",
-    "MAX_MAIL_ADDRESS",
     "LEASE_HOLDING",
+    "MAX_MAIL_ADDRESS",
     "MAX_SYSTEM_ID",
     "Database",
     "DatabaseUnavailable",

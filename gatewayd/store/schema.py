@@ -223,6 +223,7 @@ incoming_messages = Table(
     stamped("stored_at"),
     Column("concat_ref", Integer, comment="set when reassembled from several parts"),
     Column("concat_total", SmallInteger),
+    Column("read_at", UtcDateTime(), comment="when an operator read it; NULL: unread"),
     Column(
         "dedupe_key",
         String(64),
@@ -232,6 +233,12 @@ incoming_messages = Table(
     UniqueConstraint("dedupe_key"),
     Index(None, "received_at"),
     Index(None, "sender"),
+    Index(
+        "ix_incoming_messages_unread",
+        "id",
+        postgresql_where=text("read_at IS NULL"),
+        sqlite_where=text("read_at IS NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 

@@ -423,8 +423,17 @@ class SendPipeline:
 
     async def _after_record(self, pending: list[Answered], changes: list[StatusChange]) -> None:
         for answered in pending:
-            if answered.slot.is_last:
-                self.queue.in_flight.discard(answered.slot.message.id)
+            slot = answered.slot
+            log.info(
+                "Message sent",
+                message_id=slot.message.id,
+                part=slot.part.seq,
+                parts=slot.part.total,
+                modem=self.side.modem,
+                mr=answered.mr,
+            )
+            if slot.is_last:
+                self.queue.in_flight.discard(slot.message.id)
         await self.queue.progress.add_settled(len(pending))
         for change in changes:
             await self._announce(change)

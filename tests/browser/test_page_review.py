@@ -44,6 +44,7 @@ def pages(message_id: int, modem: str) -> dict[str, str]:
         "keys": "/admin/api-keys",
         "webhooks": "/admin/webhooks",
         "audit": "/admin/audit",
+        "settings": "/admin/settings",
         "account": "/account",
     }
 
@@ -154,7 +155,7 @@ def test_portuguese_pages_have_no_english_headings(
     message_id, modem = traffic
     english = re.compile(
         r"^(Dashboard|Compose|Outbox|Inbox|Users|API keys|"
-        r"Audit log|My account|Contacts)$"
+        r"Audit log|My account|Contacts|Settings)$"
     )
     with signed_in(browser, product, "pt-BR") as page:
         for name, path in pages(message_id, modem).items():

@@ -85,6 +85,11 @@ ACCOUNT_FIELDS = (
     "rotate_webhook_secret",
 )
 KANNEL_FIELDS = ("username", "password", "to", "text", "dlr-url", "dlr-mask")
+OUTBOX_FILTER = ("status", "q", "modem", "from", "until", "tz", "batch")
+INBOX_FILTER = ("q", "modem", "from", "until", "tz", "unread")
+AUDIT_FILTER = ("actor", "action", "q", "from", "until", "tz")
+API_MESSAGE_FILTER = ("status", "to", "modem", "since", "until", "q", "batch", "cursor")
+API_INBOX_FILTER = ("since", "until", "from", "modem", "q", "unread", "cursor")
 SEND_HEADERS = ("Idempotency-Key",)
 MODEM_COMMAND = (504,)
 VALID_SEND = b'{"to": "+5511987654321", "text": "fuzz"}'
@@ -119,7 +124,9 @@ RULE_FIELDS = (
 ROUTES: dict[str, Params] = {
     "GET /": Params(),
     "GET /ui/dashboard.json": Params(),
-    "GET /ui/charts.json": Params(),
+    "GET /ui/charts.json": Params(query=("range",)),
+    "GET /ui/counts.json": Params(),
+    "GET /ui/outbox.json": Params(query=("after", *OUTBOX_FILTER)),
     "GET /ui/gsm7.json": Params(),
     "GET /login": Params(query=("next",)),
     "POST /login": Params(query=("next",), form=("username", "password", "next"), examples=8),
@@ -139,14 +146,22 @@ ROUTES: dict[str, Params] = {
     "POST /settings/language": Params(form=("language", "next")),
     "GET /compose": Params(query=COMPOSE_FIELDS),
     "POST /compose": Params(form=COMPOSE_FIELDS),
-    "GET /outbox": Params(query=("status", "q", "modem", "before", "batch")),
+    "GET /outbox": Params(query=(*OUTBOX_FILTER, "before")),
+    "GET /outbox.csv": Params(query=OUTBOX_FILTER, examples=10),
+    "POST /outbox/bulk": Params(form=("action", "id", "confirm_unknown", *OUTBOX_FILTER)),
     "GET /outbox/{id}": Params(),
     "GET /outbox/{id}.json": Params(),
     "POST /outbox/{id}/cancel": Params(),
-    "GET /inbox": Params(query=("q",)),
+    "GET /inbox": Params(query=INBOX_FILTER),
+    "GET /inbox.csv": Params(query=INBOX_FILTER, examples=10),
+    "POST /inbox/bulk": Params(form=("action", "sender", "back")),
     "GET /inbox/{number}": Params(),
-    "GET /contacts": Params(),
+    "POST /inbox/{number}/read": Params(),
+    "GET /contacts": Params(query=("q",)),
+    "GET /contacts.csv": Params(),
     "POST /contacts": Params(form=("name", "number")),
+    "POST /contacts/import": Params(form=("file", "csv", "confirm"), multipart=True),
+    "POST /contacts/{id}": Params(form=("name", "number")),
     "POST /contacts/{id}/delete": Params(),
     "POST /groups": Params(form=("id", "name", "member")),
     "POST /groups/{id}/delete": Params(),
@@ -158,6 +173,7 @@ ROUTES: dict[str, Params] = {
     "GET /modems/{name}/signal.json": Params(),
     "POST /modems/{name}/ussd": Params(form=("code",)),
     "POST /modems/{name}/restart": Params(),
+    "POST /modems/{name}/plan": Params(form=("parts",)),
     "GET /admin/users": Params(),
     "POST /admin/users": Params(form=("username", "role", "password", "locale")),
     "POST /admin/users/{id}": Params(form=("action", "role")),
@@ -169,21 +185,27 @@ ROUTES: dict[str, Params] = {
     "GET /admin/accounts/{id}": Params(),
     "POST /admin/accounts/{id}": Params(form=ACCOUNT_FIELDS),
     "POST /admin/accounts/{id}/revoke": Params(),
+    "POST /admin/api-keys/{id}/webhook": Params(form=("webhook_url",)),
     "GET /admin/webhooks": Params(query=("status",)),
     "POST /admin/webhooks/{id}/replay": Params(),
-    "GET /admin/audit": Params(query=("before", "actor")),
+    "GET /admin/audit": Params(query=(*AUDIT_FILTER, "before")),
+    "GET /admin/audit.csv": Params(query=AUDIT_FILTER, examples=10),
+    "GET /admin/settings": Params(),
+    "POST /admin/settings": Params(form=("default_region", "next")),
     "GET /api/health": Params(),
     "GET /api/openapi.json": Params(),
     "GET /api/metrics": Params(),
     "GET /metrics": Params(),
-    "GET /api/v1/messages": Params(query=("status", "to", "limit", "cursor")),
+    "GET /api/v1/messages": Params(query=(*API_MESSAGE_FILTER, "limit")),
+    "GET /api/v1/messages.csv": Params(query=API_MESSAGE_FILTER, examples=10),
     "POST /api/v1/messages": Params(headers=SEND_HEADERS, json=VALID_SEND),
     "POST /api/v1/messages/batch": Params(
         form=("file", "text", "priority", "skip_invalid"), headers=SEND_HEADERS, multipart=True
     ),
     "GET /api/v1/messages/{id}": Params(),
     "POST /api/v1/messages/{id}/cancel": Params(),
-    "GET /api/v1/inbox": Params(query=("since", "limit", "cursor")),
+    "GET /api/v1/inbox": Params(query=(*API_INBOX_FILTER, "limit")),
+    "GET /api/v1/inbox.csv": Params(query=API_INBOX_FILTER, examples=10),
     "GET /api/v1/modems": Params(),
     "POST /api/v1/modems/{name}/ussd": Params(json=b'{"code": "*100#"}', may_answer=MODEM_COMMAND),
     "POST /api/v1/modems/{name}/restart": Params(may_answer=MODEM_COMMAND),
@@ -201,7 +223,9 @@ ROUTES: dict[str, Params] = {
     "GET /api/v1/users": Params(),
     "POST /api/v1/users": Params(json=b"{}"),
     "PATCH /api/v1/users/{id}": Params(json=b"{}"),
-    "GET /api/v1/audit": Params(query=("limit", "cursor", "actor", "action")),
+    "GET /api/v1/audit": Params(
+        query=("limit", "cursor", "actor", "action", "q", "since", "until")
+    ),
     "GET /api/v1/webhooks/deliveries": Params(query=("limit", "cursor", "status")),
     "POST /api/v1/webhooks/deliveries/{id}/replay": Params(),
     "GET /api/v1/optouts": Params(query=("q", "kind", "limit", "offset")),

@@ -118,12 +118,9 @@ async def test_dates_at_the_calendars_edges(web: WebEnv) -> None:
     token = await admin_token(web)
     operator = web.bearer("operator")
     for when in EDGE_DATES:
-        error = await api_error(
-            await web.client.get("/api/v1/inbox", params={"since": when}, headers=operator),
-            422,
-            "invalid_value",
-        )
-        assert error["field"] == "since"
+        # A filter past the calendar's ends stands for its earliest or latest time.
+        listed = await web.client.get("/api/v1/inbox", params={"since": when}, headers=operator)
+        assert listed.status == 200, (when, await listed.text())
         sent = await web.client.post(
             "/api/v1/messages", headers=operator, json={"to": NUMBER, "text": "x", "send_at": when}
         )

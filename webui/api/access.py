@@ -267,6 +267,13 @@ async def update_user_api(request: web.Request) -> web.Response:
         and (body.disabled or (body.role is not None and body.role != Role.ADMIN.value))
     ):
         raise ApiError(409, "self_lockout", "admins cannot demote or disable themselves")
+    if identity.kind == "user" and user_id == identity.id and body.password is not None:
+        raise ApiError(
+            409,
+            "own_password",
+            "change your own password with POST /api/v1/me/password (it asks for the current one)",
+            "password",
+        )
     async with request.app[DB].begin() as conn:
         row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         if row is None:
@@ -299,8 +306,8 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/api/v1/me/password", change_own_password, name="api.me_password")
     router.add_get("/api/v1/api-keys", list_keys, name="api.keys")
     router.add_post("/api/v1/api-keys", create_key, name="api.key_create")
-    router.add_patch("/api/v1/api-keys/{id}", update_key, name="api.key_update")
-    router.add_post("/api/v1/api-keys/{id}/revoke", revoke_key, name="api.key_revoke")
+    router.add_patch("/api/v1/api-keys/{id:[0-9]+}", update_key, name="api.key_update")
+    router.add_post("/api/v1/api-keys/{id:[0-9]+}/revoke", revoke_key, name="api.key_revoke")
     router.add_get("/api/v1/users", list_users, name="api.users")
     router.add_post("/api/v1/users", create_user_api, name="api.user_create")
-    router.add_patch("/api/v1/users/{id}", update_user_api, name="api.user_update")
+    router.add_patch("/api/v1/users/{id:[0-9]+}", update_user_api, name="api.user_update")

@@ -4,26 +4,34 @@ balancers and the runbook's ``curl -f``. 200 for ``ok`` and ``degraded``, 503 fo
 ``checks.modems`` reads what the running gatewayd hosts said they run
 (:mod:`gatewayd.queue.host_state`): ``none`` when none has an enabled modem (they run idle and send
 nothing), ``not_online`` when one of their modems is not online, ``unknown`` when no gatewayd
-has said (not started, or stopped)."""
+has said (not started, or stopped).
+
+``checks.queue`` is ``stuck`` when messages have been due (queued, their send time and retry
+time passed) for more than :data:`QUEUE_STUCK_AFTER` and no message left the queue (sent,
+delivered or failed) in that time, and none is being sent: the queue is not moving. Either
+makes the status ``degraded``."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue.host_state import GatewayHost, live_hosts
-from gatewayd.store import DatabaseUnavailable, modems, utc_now
+from gatewayd.store import DatabaseUnavailable, MessageStatus, messages, modems, utc_now
 from webui.auth.identity import public
 from webui.keys import BUS, DB
 
 GATEWAY_FRESHNESS = timedelta(minutes=2)
 CHECK_TIMEOUT = 5.0
 DEGRADING_MODEMS = ("none", "not_online")
+QUEUE_STUCK_AFTER = timedelta(minutes=2)
+MOVED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED)
 
 
 @dataclass
@@ -40,9 +48,10 @@ async def database_gateway_modems(request: web.Request, found: Findings) -> None
             hosts = await live_hosts(conn)
             rows = await conn.execute(select(modems.c.name, modems.c.state))
             states = {row.name: row.state for row in rows}
+            found.checks["queue"] = await queue_check(conn, now, found.details)
     except (DatabaseUnavailable, TimeoutError) as exc:
         found.details["database"] = str(exc) or "no answer"
-        found.checks.update(database="fail", gateway="unknown", modems="unknown")
+        found.checks.update(database="fail", gateway="unknown", modems="unknown", queue="unknown")
         return
     found.checks["database"] = "ok"
     if newest is None:
@@ -70,6 +79,42 @@ def modems_check(hosts: list[GatewayHost], states: dict[str, str], details: dict
     return "ok"
 
 
+async def queue_check(conn: AsyncConnection, now: datetime, details: dict[str, Any]) -> str:
+    """``ok``, or ``stuck`` when due messages wait and nothing has left the queue lately."""
+    due_since = func.coalesce(messages.c.next_attempt_at, messages.c.send_at, messages.c.created_at)
+    waiting = (
+        await conn.execute(
+            select(func.count(), func.min(due_since)).where(
+                messages.c.status == MessageStatus.QUEUED.value, due_since <= now
+            )
+        )
+    ).one()
+    due, oldest = int(waiting[0]), waiting[1]
+    details["queue_due"] = due
+    if not due or oldest is None:
+        return "ok"
+    waited = now - oldest
+    details["queue_oldest_due_seconds"] = round(max(waited.total_seconds(), 0.0), 1)
+    if waited <= QUEUE_STUCK_AFTER:
+        return "ok"
+    sending = await conn.execute(
+        select(messages.c.id).where(messages.c.status == MessageStatus.SENDING.value).limit(1)
+    )
+    if sending.first() is not None:
+        return "ok"
+    for status in MOVED:  # the newest message of each outcome: an index walk each
+        latest = await conn.execute(
+            select(messages.c.updated_at)
+            .where(messages.c.status == status.value)
+            .order_by(messages.c.id.desc())
+            .limit(1)
+        )
+        moved = latest.scalar()
+        if moved is not None and now - moved <= QUEUE_STUCK_AFTER:
+            return "ok"
+    return "stuck"
+
+
 async def redis_check(request: web.Request) -> str:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
@@ -84,10 +129,19 @@ async def health(request: web.Request) -> web.Response:
     found = Findings()
     _, redis = await asyncio.gather(database_gateway_modems(request, found), redis_check(request))
     checks = {"database": found.checks["database"], "redis": redis}
-    checks |= {"gateway": found.checks["gateway"], "modems": found.checks["modems"]}
+    checks |= {
+        "gateway": found.checks["gateway"],
+        "modems": found.checks["modems"],
+        "queue": found.checks.get("queue", "unknown"),
+    }
     if checks["database"] == "fail":
         status = "fail"
-    elif redis == "fail" or checks["gateway"] != "ok" or checks["modems"] in DEGRADING_MODEMS:
+    elif (
+        redis == "fail"
+        or checks["gateway"] != "ok"
+        or checks["modems"] in DEGRADING_MODEMS
+        or checks["queue"] == "stuck"
+    ):
         status = "degraded"
     else:
         status = "ok"

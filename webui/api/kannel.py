@@ -45,6 +45,10 @@ THROTTLED = "Too many failed authorizations from this address; try again later"
 log = structlog.get_logger("webui.kannel")
 
 
+class KannelRefusal(Exception):
+    """Parameters that cannot be read; answered with a plain-text 400, as Kannel does."""
+
+
 def text_answer(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/plain")
 
@@ -55,7 +59,7 @@ async def _params(request: web.Request) -> Mapping[str, Any]:
         form = await read_form(request)
         params = {**request.query, **{k: v for k, v in form.items() if isinstance(v, str)}}
     if any("\x00" in str(value) for value in params.values()):
-        raise ApiError(400, "bad_request", "a parameter holds a NUL character")
+        raise KannelRefusal("a parameter holds a NUL character")
     return params
 
 
@@ -100,7 +104,12 @@ async def _authorised(
 @public
 @own_credentials
 async def sendsms(request: web.Request) -> web.Response:
-    params = await _params(request)
+    try:
+        params = await _params(request)
+    except ApiError as exc:  # a form body that does not parse
+        return text_answer(400, exc.message)
+    except KannelRefusal as exc:
+        return text_answer(400, str(exc))
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].read() as conn:
         refused = await throttle.refusal(

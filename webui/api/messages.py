@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import re
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -11,13 +14,15 @@ from sqlalchemy import select
 from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.queue import CannotCancel, NewMessage, cancel
 from gatewayd.queue.view import load_message, messages_json
-from gatewayd.store import MessageStatus, Role, messages
+from gatewayd.store import MessageStatus, Role, messages, utc_now
 from webui.api.idempotency import check_replay
 from webui.api.inputs import (
+    MAX_ROW_ID,
     cursor_before,
     encode_cursor,
     path_id,
     query_int,
+    query_time,
     read_form,
     read_model,
 )
@@ -26,11 +31,15 @@ from webui.api.sending import caller_of, idempotency_key, json_answer
 from webui.audit import record
 from webui.auth.identity import Identity, requires
 from webui.errors import ApiError, not_found
-from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SENDING, SETTINGS
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY, OPTIONS, SENDING
+from webui.services.listing import MessageFilter, batches, message_query
 from webui.services.sending import MAX_RECIPIENTS
+from webui.streaming import stream_csv
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 STATUSES = {status.value for status in MessageStatus}
+CSV_FIELDS = frozenset({"file", "text", "priority", "skip_invalid"})
+PRIORITY_PATTERN = r"^-?(100|[1-9]?[0-9])$"
 
 
 def identity_of(request: web.Request) -> Identity:
@@ -76,9 +85,19 @@ async def send(request: web.Request) -> web.Response:
         check_replay(prepared.messages, loaded)
     status = 202 if created else 200
     if single:
-        return json_answer(loaded[0], status=status)
+        return json_answer(loaded[0], status=status, headers=location(loaded, created))
     skipped = prepared.problems if created else []
-    return json_answer({"messages": loaded, "skipped": skipped}, status=status)
+    answer = {"kind": "batch", "messages": loaded, "skipped": skipped}
+    return json_answer(answer, status=status, headers=location(loaded, created))
+
+
+def location(loaded: list[dict[str, Any]], created: bool) -> dict[str, str] | None:
+    """Where a new message (or the list of a new batch) can be read."""
+    if not created or not loaded:
+        return None
+    if len(loaded) == 1 and loaded[0].get("batch_id") is None:
+        return {"Location": f"/api/v1/messages/{loaded[0]['id']}"}
+    return {"Location": f"/api/v1/messages?batch={loaded[0]['id']}"}
 
 
 @requires(Role.OPERATOR)
@@ -88,15 +107,23 @@ async def send_csv(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "unsupported_media_type", "upload the CSV as multipart/form-data")
     form = await read_form(request)
+    unknown = sorted(set(form) - CSV_FIELDS)
+    if unknown:
+        raise ApiError(422, "unknown_field", f"unknown field {unknown[0]!r}", unknown[0][:64])
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
         raise ApiError(422, "missing_field", "the CSV file goes in the form field 'file'", "file")
     default_text = str(form.get("text", "") or "")
-    skip_invalid = str(form.get("skip_invalid", "")).lower() in ("1", "true", "yes", "on")
-    try:
-        priority = int(str(form.get("priority", "0") or "0"))
-    except ValueError:
-        raise ApiError(422, "wrong_type", "priority must be an integer", "priority") from None
+    skip = str(form.get("skip_invalid", "false"))
+    if skip not in ("true", "false"):
+        raise ApiError(422, "invalid_value", "skip_invalid must be true or false", "skip_invalid")
+    skip_invalid = skip == "true"
+    typed_priority = str(form.get("priority", "0"))
+    if not re.fullmatch(PRIORITY_PATTERN, typed_priority):
+        raise ApiError(
+            422, "invalid_priority", "priority must be a whole number from -100 to 100", "priority"
+        )
+    priority = int(typed_priority)
     rows = read_csv(upload.file.read(), default_text)
     key = idempotency_key(request)
     sending = request.app[SENDING]
@@ -113,7 +140,8 @@ async def send_csv(request: web.Request) -> web.Response:
     if not created:
         check_replay(prepared.messages, loaded)
     skipped = prepared.problems if created else []
-    return json_answer({"messages": loaded, "skipped": skipped}, status=202 if created else 200)
+    answer = {"kind": "batch", "messages": loaded, "skipped": skipped}
+    return json_answer(answer, status=202 if created else 200, headers=location(loaded, created))
 
 
 def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
@@ -121,8 +149,15 @@ def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(422, "invalid_csv", "the CSV must be UTF-8", "file") from None
+    try:
+        return _rows(csv.reader(io.StringIO(text, newline="")), default_text)
+    except csv.Error as exc:
+        raise ApiError(422, "invalid_csv", f"the CSV cannot be read: {exc}", "file") from None
+
+
+def _rows(reader: Any, default_text: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    for cells in csv.reader(io.StringIO(text)):
+    for cells in reader:
         if not cells or not any(cell.strip() for cell in cells):
             continue
         number = cells[0].strip()
@@ -146,34 +181,98 @@ def read_csv(data: bytes, default_text: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _text(request: web.Request, name: str, limit: int) -> str:
+    """A text filter as given (1 to ``limit`` characters); "" when absent."""
+    value = request.query.get(name)
+    if value is None:
+        return ""
+    if not 1 <= len(value) <= limit:
+        raise ApiError(422, "invalid_value", f"{name} must have 1 to {limit} characters", name)
+    return value
+
+
+async def message_filter(request: web.Request) -> MessageFilter:
+    """The filter of ``GET /api/v1/messages`` (and its CSV): ``status``, ``to``, ``modem``,
+    ``since``, ``until``, ``q``, ``batch``, and the cursor."""
+    status = request.query.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(
+            422,
+            "invalid_value",
+            f"status must be one of {', '.join(sorted(STATUSES))}",
+            "status",
+        )
+    to = request.query.get("to")
+    recipient = ""
+    if to is not None:
+        recipient = _text(request, "to", 64)
+        region = await request.app[SENDING].preferences.default_region()
+        with contextlib.suppress(InvalidNumber):  # not a number: no message is to it
+            recipient = normalise(to, region)
+    batch = request.query.get("batch")
+    return MessageFilter(
+        status=status or "",
+        to=recipient,
+        modem=_text(request, "modem", 32),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
+        q=_text(request, "q", 100),
+        batch=query_int(request, "batch", 0, 1, MAX_ROW_ID) if batch is not None else None,
+        before=cursor_before(request),
+    )
+
+
 async def list_messages(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 500)
-    before = cursor_before(request)
-    query = select(messages).order_by(messages.c.id.desc()).limit(limit + 1)
-    status = request.query.get("status")
-    if status is not None:
-        if status not in STATUSES:
-            raise ApiError(
-                422,
-                "invalid_value",
-                f"status must be one of {', '.join(sorted(STATUSES))}",
-                "status",
-            )
-        query = query.where(messages.c.status == status)
-    to = request.query.get("to")
-    if to:
-        try:
-            recipient = normalise(to, request.app[SETTINGS].gateway.default_region)
-        except InvalidNumber as exc:
-            raise ApiError(422, "invalid_number", str(exc), "to") from None
-        query = query.where(messages.c.recipient == recipient)
-    if before is not None:
-        query = query.where(messages.c.id < before)
+    wanted = await message_filter(request)
     async with request.app[DB].read() as conn:
-        rows = list(await conn.execute(query))
+        rows = list(await conn.execute(message_query(wanted, limit + 1)))
         page = await messages_json(conn, rows[:limit])
     next_cursor = encode_cursor({"before": rows[limit - 1].id}) if len(rows) > limit else None
     return web.json_response({"messages": page, "next_cursor": next_cursor})
+
+
+CSV_HEADER = (
+    "id",
+    "to",
+    "name",
+    "text",
+    "status",
+    "parts",
+    "modem",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "error",
+    "created_by",
+    "batch_id",
+)
+
+
+def csv_row(row: Any) -> tuple[Any, ...]:
+    return (
+        row.id,
+        row.recipient,
+        row.contact_name,
+        row.text,
+        row.status,
+        row.segments,
+        row.assigned_modem or row.modem,
+        row.created_at,
+        row.sent_at,
+        row.delivered_at,
+        row.error,
+        row.created_by,
+        row.batch_id,
+    )
+
+
+async def messages_csv(request: web.Request) -> web.StreamResponse:
+    """The messages the same filters select, every page of them, as a streamed CSV."""
+    wanted = await message_filter(request)
+    name = f"messages-{utc_now():%Y%m%d-%H%M%S}.csv"
+    rows = batches(request.app[DB], wanted, message_query)
+    return await stream_csv(request, name, CSV_HEADER, rows, csv_row)
 
 
 async def show_message(request: web.Request) -> web.Response:
@@ -215,6 +314,7 @@ async def cancel_message(request: web.Request) -> web.Response:
 def register(router: web.UrlDispatcher) -> None:
     router.add_post("/api/v1/messages", send, name="api.send")
     router.add_get("/api/v1/messages", list_messages, name="api.messages")
+    router.add_get("/api/v1/messages.csv", messages_csv, name="api.messages_csv")
     router.add_post("/api/v1/messages/batch", send_csv, name="api.send_csv")
-    router.add_get("/api/v1/messages/{id}", show_message, name="api.message")
-    router.add_post("/api/v1/messages/{id}/cancel", cancel_message, name="api.cancel")
+    router.add_get("/api/v1/messages/{id:[0-9]+}", show_message, name="api.message")
+    router.add_post("/api/v1/messages/{id:[0-9]+}/cancel", cancel_message, name="api.cancel")

@@ -171,6 +171,9 @@ class TimelineEvent(BaseModel):
 
 
 class Message(BaseModel):
+    kind: Literal["message"] = Field(
+        description="always ``message``: tells a single answer from a batch (``batch``)"
+    )
     id: int
     to: str
     text: str
@@ -198,9 +201,14 @@ class Problem(BaseModel):
     to: str
     code: str
     message: str
+    reason: str | None = Field(
+        None,
+        description="for invalid_number: empty, no_country_code, not_a_number or invalid",
+    )
 
 
 class MessageBatch(BaseModel):
+    kind: Literal["batch"] = Field(description="always ``batch``")
     messages: list[Message]
     skipped: list[Problem] = []
 
@@ -216,6 +224,7 @@ class InboxMessage(BaseModel):
     text: str
     modem: str
     received_at: str | None
+    read: bool = Field(description="an operator has read it (opened its conversation)")
 
 
 class InboxPage(BaseModel):
@@ -255,9 +264,28 @@ class UssdAnswer(BaseModel):
     text: str
 
 
+class RestartAnswer(BaseModel):
+    modem: str
+    restarted: Literal[True]
+
+
+class PasswordChanged(BaseModel):
+    changed: Literal[True]
+    sign_in_again: Literal[True]
+
+
+class HealthChecks(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    database: Literal["ok", "fail"]
+    redis: Literal["ok", "fail", "disabled"]
+    gateway: Literal["ok", "stale", "unknown"]
+    modems: Literal["ok", "none", "not_online", "unknown"]
+    queue: Literal["ok", "stuck", "unknown"]
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "fail"]
-    checks: dict[str, str]
+    checks: HealthChecks
     details: dict[str, Any]
 
 
@@ -326,6 +354,7 @@ class User(BaseModel):
     locked_until: str | None
     disabled: bool
     must_change_password: bool
+    two_factor: bool = False
 
 
 class UserCreated(User):

@@ -1,9 +1,18 @@
 """``GET /api/openapi.json``: the OpenAPI 3.1 document, built from the same pydantic models
-that validate requests (their JSON Schema is draft 2020-12, which OpenAPI 3.1 uses as is)."""
+that validate requests (their JSON Schema is draft 2020-12, which OpenAPI 3.1 uses as is).
+
+Every endpoint is here, the JSON API and the CSV exports, ``/cgi-bin/sendsms`` (Kannel's
+interface) included, each with a stable ``operationId``, a tag, and the error statuses it can
+actually answer (:func:`error_statuses` derives them from what the operation takes: a path
+parameter can be a 404, a body a 413/415/422, any query a 400 for a NUL character...).
+Parameters carry the constraints the server enforces, so a request the document allows is
+one the server reads. The answer of ``sendMessage`` is one message or a batch, told apart by
+``kind`` (a discriminator); a new one's address is in ``Location``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -14,39 +23,41 @@ from pydantic.json_schema import models_json_schema
 from gatewayd import __version__
 from gatewayd.store import MessageStatus
 from webui.api import models as m
+from webui.api.inputs import CURSOR_PATTERN, MAX_ROW_ID
+from webui.api.messages import PRIORITY_PATTERN
+from webui.api.sending import IDEMPOTENCY_KEY_PATTERN
 from webui.auth.identity import public
 
 REF = "#/components/schemas/{model}"
-ERROR_STATUSES = {
-    "400": "Malformed request (invalid JSON)",
+ERROR_TEXT = {
+    "400": "Malformed request: invalid JSON, a broken form, a NUL character",
     "401": "No login or API key, or the key is unknown or revoked",
-    "403": "The role is not enough, the CSRF token is missing, or the key's account may not be "
-    "used from this address (network_not_allowed)",
+    "403": "The role is not enough, the CSRF token is missing, the user must first "
+    "change their password or set up two-factor sign-in, or the key's account may not be used "
+    "from this address (network_not_allowed)",
     "404": "No such resource",
     "409": "Conflict with the resource's state",
     "413": "Body too large",
     "415": "Unsupported media type",
-    "422": "Invalid input; error.field names it",
-    "429": "Over the account's throughput limit (rate_limited) or quota (quota_exceeded); "
-    "Retry-After says when to try again",
+    "422": "Invalid input; error.field names it, error.code says why",
+    "429": "Too many attempts, or over the account's throughput limit (rate_limited) or quota "
+    "(quota_exceeded); Retry-After says when to try again",
     "502": "The modem answered with an error",
-    "503": "The database is unavailable",
+    "503": "The database is unavailable (or the server is too busy); try again shortly",
     "504": "gatewayd did not answer in time",
 }
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    summary: str
-    response: type[BaseModel]
-    status: str = "200"
-    body: type[BaseModel] | None = None
-    parameters: tuple[dict[str, Any], ...] = ()
-    role: str = "viewer"
-    extra_responses: dict[str, type[BaseModel]] = field(default_factory=dict)
-    public: bool = False
+TAGS = [
+    {"name": "messages", "description": "Send messages, follow them, export them"},
+    {"name": "inbox", "description": "Received messages"},
+    {"name": "modems", "description": "Modems and their commands"},
+    {"name": "monitoring", "description": "Health and figures"},
+    {"name": "account", "description": "Who is asking; one's own password"},
+    {"name": "admin", "description": "API keys, users, accounts, audit log, webhook deliveries"},
+    {"name": "lists", "description": "Opt-out, block and allow lists"},
+    {"name": "rules", "description": "Rules on incoming SMS"},
+    {"name": "recurring", "description": "Recurring sends"},
+    {"name": "kannel", "description": "Kannel's smsbox interface, for programs written for it"},
+]
 
 
 def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -63,88 +74,264 @@ def path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+NO_NUL = "^[^\u0000]*$"
+"""No NUL character: no text the server stores or compares can hold one (a 400 otherwise)."""
+
+
+def text(low: int, high: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": low, "maxLength": high, "pattern": NO_NUL}
+
+
+TEXT = text(1, 100)
+TIME = {"type": "string", "format": "date-time"}
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size")
-CURSOR = query("cursor", {"type": "string"}, "next_cursor of the previous page")
-ID = path_param("id", {"type": "integer", "minimum": 1})
+CURSOR = query(
+    "cursor",
+    {"type": "string", "pattern": CURSOR_PATTERN},
+    "next_cursor of the previous page",
+)
+ID = path_param("id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+MODEM_NAME = path_param("name", text(1, 32))
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "retrying with the same key returns the first request's "
-    "messages (200) instead of queueing again",
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+    "description": "printable ASCII, 1 to 255 characters; retrying with the same key "
+    "returns the first request's messages (200) instead of queueing again",
 }
+MESSAGE_FILTERS = (
+    query("status", {"type": "string", "enum": [s.value for s in MessageStatus]}, "status"),
+    query("to", text(1, 64), "recipient (any format)"),
+    query("modem", text(1, 32), "modem that took it"),
+    query("since", TIME, "queued at or after"),
+    query("until", TIME, "queued before"),
+    query("q", TEXT, "part of the number, the text or a contact's name"),
+    query("batch", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, "batch id"),
+)
+INBOX_FILTERS = (
+    query("since", TIME, "received at or after"),
+    query("until", TIME, "received before"),
+    query("from", text(1, 32), "sender"),
+    query("modem", text(1, 32), "modem"),
+    query("q", TEXT, "part of the sender, the text or a contact's name"),
+    query("unread", {"type": "string", "enum": ["true", "false"]}, "true: unread only"),
+)
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+TEXT_CONTENT = {"text/plain": {"schema": {"type": "string"}}}
+KANNEL_PARAMS: dict[str, dict[str, Any]] = {
+    "username": text(0, 100) | {"description": "the API key's name"},
+    "password": text(0, 200) | {"description": "the API key"},
+    "to": text(0, 200_000) | {"description": "numbers, space separated"},
+    "text": text(0, 40_000),
+    "dlr-url": text(0, 2000),
+    "dlr-mask": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    tag: str
+    summary: str
+    response: type[BaseModel] | None
+    status: str = "200"
+    body: type[BaseModel] | None = None
+    parameters: tuple[dict[str, Any], ...] = ()
+    role: str = "viewer"
+    public: bool = False
+    errors: tuple[str, ...] = ()
+    """Statuses beyond those :func:`error_statuses` derives."""
+    content: dict[str, Any] | None = None
+    """The success answer's content when it is not the JSON of ``response``."""
+    form: dict[str, Any] | None = None
+    """A form body: its media type and schema."""
+    open_to_allowed: bool = False
+    """Open without credentials to the ``metrics_allow`` networks (credentials optional)."""
+    also: dict[str, type[BaseModel]] | None = None
+    """Other success statuses and their answers (an existing entry answered 200)."""
+
+
+def error_statuses(op: Operation) -> list[str]:
+    """The error statuses ``op`` can answer, from what it takes."""
+    found = set(op.errors) | {"503"}
+    if not op.public:
+        found |= {"401", "403"}
+    if op.parameters or op.body or op.form:
+        found.add("400")  # a NUL character anywhere, a body that does not parse
+    if any(p["in"] == "path" for p in op.parameters):
+        found.add("404")
+    if any(p["in"] in ("query", "header") for p in op.parameters):
+        found.add("422")
+    if op.body is not None or op.form is not None:
+        found |= {"413", "415", "422"}
+    return sorted(found)
+
 
 OPERATIONS = (
     Operation(
         "post",
         "/api/v1/messages",
-        "Send one message or one text to many",
-        m.Message,
+        "sendMessage",
+        "messages",
+        "Send one message, or one text to many",
+        None,
         "202",
         m.SendRequest,
         (IDEMPOTENCY,),
         "operator",
-        {"200": m.Message},
+        errors=("429",),
     ),
     Operation(
         "get",
         "/api/v1/messages",
+        "listMessages",
+        "messages",
         "List messages, newest first",
         m.MessagePage,
-        parameters=(
-            query("status", {"type": "string", "enum": [s.value for s in MessageStatus]}, "filter"),
-            query("to", {"type": "string"}, "recipient filter"),
-            LIMIT,
-            CURSOR,
-        ),
+        parameters=(*MESSAGE_FILTERS, LIMIT, CURSOR),
     ),
     Operation(
-        "get", "/api/v1/messages/{id}", "One message with its timeline", m.Message, parameters=(ID,)
+        "get",
+        "/api/v1/messages.csv",
+        "exportMessagesCsv",
+        "messages",
+        "Every message the filters select, as CSV (streamed)",
+        None,
+        parameters=(*MESSAGE_FILTERS, CURSOR),
+        content=CSV_CONTENT,
+    ),
+    Operation(
+        "post",
+        "/api/v1/messages/batch",
+        "sendCsvBatch",
+        "messages",
+        "Send to the numbers of a CSV upload (rows: number[,text])",
+        m.MessageBatch,
+        "202",
+        parameters=(IDEMPOTENCY,),
+        role="operator",
+        errors=("429",),
+        form={
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "text": text(0, 40_000) | {"description": "text for rows without one"},
+                        "priority": {"type": "string", "pattern": PRIORITY_PATTERN},
+                        "skip_invalid": {"type": "string", "enum": ["true", "false"]},
+                    },
+                }
+            }
+        },
+    ),
+    Operation(
+        "get",
+        "/api/v1/messages/{id}",
+        "getMessage",
+        "messages",
+        "One message with its timeline",
+        m.Message,
+        parameters=(ID,),
     ),
     Operation(
         "post",
         "/api/v1/messages/{id}/cancel",
+        "cancelMessage",
+        "messages",
         "Cancel a queued message",
         m.Message,
         parameters=(ID,),
         role="operator",
+        errors=("409",),
     ),
     Operation(
         "get",
         "/api/v1/inbox",
+        "listInbox",
+        "inbox",
         "Received messages, newest first",
         m.InboxPage,
-        parameters=(
-            query("since", {"type": "string", "format": "date-time"}, "received at or after"),
-            LIMIT,
-            CURSOR,
-        ),
+        parameters=(*INBOX_FILTERS, LIMIT, CURSOR),
     ),
-    Operation("get", "/api/v1/modems", "Modems and their state", m.ModemList),
+    Operation(
+        "get",
+        "/api/v1/inbox.csv",
+        "exportInboxCsv",
+        "inbox",
+        "Every received message the filters select, as CSV (streamed)",
+        None,
+        parameters=(*INBOX_FILTERS, CURSOR),
+        content=CSV_CONTENT,
+    ),
+    Operation(
+        "get", "/api/v1/modems", "listModems", "modems", "Modems and their state", m.ModemList
+    ),
     Operation(
         "post",
         "/api/v1/modems/{name}/ussd",
+        "runUssd",
+        "modems",
         "Run a USSD code on a modem",
         m.UssdAnswer,
         body=m.UssdRequest,
         role="operator",
-        parameters=(path_param("name", {"type": "string", "maxLength": 32}),),
+        parameters=(MODEM_NAME,),
+        errors=("502", "504"),
+    ),
+    Operation(
+        "post",
+        "/api/v1/modems/{name}/restart",
+        "restartModem",
+        "modems",
+        "Restart a modem (gatewayd re-opens and re-initialises it)",
+        m.RestartAnswer,
+        role="admin",
+        parameters=(MODEM_NAME,),
+        errors=("502", "504"),
     ),
     Operation(
         "get",
         "/api/health",
-        "Health of database, Redis and gateway",
+        "getHealth",
+        "monitoring",
+        "Health of database, Redis, gateway, modems and queue",
         m.Health,
         public=True,
-        extra_responses={"503": m.Health},
     ),
-    Operation("get", "/api/metrics", "Operational figures", m.Metrics),
-    Operation("get", "/api/v1/me", "Who is asking", m.Me),
-    Operation("get", "/api/v1/api-keys", "API keys", m.ApiKeyList, role="admin"),
+    Operation(
+        "get",
+        "/api/metrics",
+        "getMetrics",
+        "monitoring",
+        "Operational figures (no login needed from the metrics_allow networks)",
+        m.Metrics,
+        open_to_allowed=True,
+    ),
+    Operation("get", "/api/v1/me", "getMe", "account", "Who is asking", m.Me),
+    Operation(
+        "post",
+        "/api/v1/me/password",
+        "changeOwnPassword",
+        "account",
+        "Change one's own password (users only; every session ends)",
+        m.PasswordChanged,
+        body=m.PasswordChange,
+        errors=("429",),
+    ),
+    Operation(
+        "get", "/api/v1/api-keys", "listApiKeys", "admin", "API keys", m.ApiKeyList, role="admin"
+    ),
     Operation(
         "post",
         "/api/v1/api-keys",
+        "createApiKey",
+        "admin",
         "Create an API key (shown once)",
         m.ApiKeyCreated,
         "201",
@@ -154,6 +341,8 @@ OPERATIONS = (
     Operation(
         "patch",
         "/api/v1/api-keys/{id}",
+        "updateApiKey",
+        "admin",
         "Set a key's webhook",
         m.ApiKey,
         body=m.ApiKeyUpdate,
@@ -163,70 +352,61 @@ OPERATIONS = (
     Operation(
         "post",
         "/api/v1/api-keys/{id}/revoke",
+        "revokeApiKey",
+        "admin",
         "Revoke a key",
         m.ApiKey,
         parameters=(ID,),
         role="admin",
     ),
-    Operation("get", "/api/v1/accounts", "Client accounts", m.AccountList, role="admin"),
+    Operation("get", "/api/v1/users", "listUsers", "admin", "Users", m.UserList, role="admin"),
     Operation(
         "post",
-        "/api/v1/accounts",
-        "Create a client account",
-        m.AccountCreated,
+        "/api/v1/users",
+        "createUser",
+        "admin",
+        "Create a user",
+        m.UserCreated,
         "201",
-        m.AccountCreate,
+        m.UserCreate,
         role="admin",
-    ),
-    Operation(
-        "get",
-        "/api/v1/accounts/{id}",
-        "One client account with its usage",
-        m.Account,
-        parameters=(ID,),
-        role="admin",
-    ),
-    Operation(
-        "patch",
-        "/api/v1/accounts/{id}",
-        "Change a client account (limits, networks, modems, SMPP password, webhook)",
-        m.Account,
-        body=m.AccountUpdate,
-        parameters=(ID,),
-        role="admin",
-    ),
-    Operation(
-        "delete",
-        "/api/v1/accounts/{id}",
-        "Revoke a client account",
-        m.Account,
-        parameters=(ID,),
-        role="admin",
-    ),
-    Operation("get", "/api/v1/users", "Users", m.UserList, role="admin"),
-    Operation(
-        "post", "/api/v1/users", "Create a user", m.UserCreated, "201", m.UserCreate, role="admin"
+        errors=("409",),
     ),
     Operation(
         "patch",
         "/api/v1/users/{id}",
+        "updateUser",
+        "admin",
         "Change a user",
         m.User,
         body=m.UserUpdate,
         parameters=(ID,),
         role="admin",
+        errors=("409",),
     ),
     Operation(
         "get",
         "/api/v1/audit",
+        "listAudit",
+        "admin",
         "Audit log, newest first",
         m.AuditPage,
-        parameters=(LIMIT, CURSOR),
+        parameters=(
+            query("actor", text(0, 100), "who, e.g. user:ana"),
+            query("action", text(0, 64), "action or its prefix"),
+            query("q", text(0, 100), "part of target, who or address"),
+            query("since", TIME, "at or after"),
+            query("until", TIME, "before"),
+            LIMIT,
+            CURSOR,
+        ),
         role="admin",
     ),
     Operation(
         "get",
         "/api/v1/webhooks/deliveries",
+        "listWebhookDeliveries",
+        "admin",
         "Webhook deliveries, newest first",
         m.WebhookDeliveryPage,
         parameters=(
@@ -241,6 +421,8 @@ OPERATIONS = (
     Operation(
         "post",
         "/api/v1/webhooks/deliveries/{id}/replay",
+        "replayWebhookDelivery",
+        "admin",
         "Send a delivery again",
         m.WebhookDelivery,
         "202",
@@ -249,11 +431,66 @@ OPERATIONS = (
     ),
     Operation(
         "get",
+        "/api/v1/accounts",
+        "listAccounts",
+        "admin",
+        "Client accounts",
+        m.AccountList,
+        role="admin",
+    ),
+    Operation(
+        "post",
+        "/api/v1/accounts",
+        "createAccount",
+        "admin",
+        "Create a client account",
+        m.AccountCreated,
+        "201",
+        m.AccountCreate,
+        role="admin",
+        errors=("409",),
+    ),
+    Operation(
+        "get",
+        "/api/v1/accounts/{id}",
+        "getAccount",
+        "admin",
+        "One client account with its usage",
+        m.Account,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "patch",
+        "/api/v1/accounts/{id}",
+        "updateAccount",
+        "admin",
+        "Change a client account (limits, networks, modems, SMPP password, webhook)",
+        m.Account,
+        body=m.AccountUpdate,
+        parameters=(ID,),
+        role="admin",
+        errors=("409",),
+    ),
+    Operation(
+        "delete",
+        "/api/v1/accounts/{id}",
+        "revokeAccount",
+        "admin",
+        "Revoke a client account",
+        m.Account,
+        parameters=(ID,),
+        role="admin",
+    ),
+    Operation(
+        "get",
         "/api/v1/optouts",
+        "listOptOuts",
+        "lists",
         "The opt-out, block and allow lists, newest first",
         m.OptOutList,
         parameters=(
-            query("q", {"type": "string", "maxLength": 64}, "number or note contains"),
+            query("q", text(0, 64), "number or note contains"),
             query("kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "filter"),
             LIMIT,
             query("offset", {"type": "integer", "minimum": 0}, "entries to skip"),
@@ -262,30 +499,38 @@ OPERATIONS = (
     Operation(
         "post",
         "/api/v1/optouts",
+        "addOptOut",
+        "lists",
         "Put a number or prefix on a list (sending to it is then refused: opted_out)",
         m.OptOut,
         "201",
         m.OptOutCreate,
         role="operator",
-        extra_responses={"200": m.OptOut},
+        also={"200": m.OptOut},
     ),
     Operation(
         "delete",
         "/api/v1/optouts/{number}",
+        "removeOptOut",
+        "lists",
         "Take a number or prefix off a list",
         m.OptOutRemoved,
         parameters=(
-            path_param("number", {"type": "string", "maxLength": 32}),
+            path_param("number", text(1, 32)),
             query(
                 "kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "default opt_out"
             ),
         ),
         role="operator",
     ),
-    Operation("get", "/api/v1/rules", "Rules on incoming SMS, in evaluation order", m.RuleList),
+    Operation(
+        "get", "/api/v1/rules", "listRules", "rules", "Rules on incoming SMS, in order", m.RuleList
+    ),
     Operation(
         "post",
         "/api/v1/rules",
+        "createRule",
+        "rules",
         "Create a rule (a regex that backtracks too much is refused: slow_regex)",
         m.Rule,
         "201",
@@ -295,15 +540,21 @@ OPERATIONS = (
     Operation(
         "post",
         "/api/v1/rules/test",
+        "testRules",
+        "rules",
         "What the enabled rules would do with a message (nothing is sent)",
         m.RuleTestResult,
         body=m.RuleTest,
         role="operator",
     ),
-    Operation("get", "/api/v1/rules/{id}", "One rule", m.Rule, parameters=(ID,)),
+    Operation(
+        "get", "/api/v1/rules/{id}", "getRule", "rules", "One rule", m.Rule, parameters=(ID,)
+    ),
     Operation(
         "put",
         "/api/v1/rules/{id}",
+        "replaceRule",
+        "rules",
         "Replace a rule",
         m.Rule,
         body=m.RuleWrite,
@@ -313,27 +564,46 @@ OPERATIONS = (
     Operation(
         "delete",
         "/api/v1/rules/{id}",
+        "deleteRule",
+        "rules",
         "Delete a rule",
         m.RuleDeleted,
         parameters=(ID,),
         role="operator",
     ),
     Operation(
-        "get", "/api/v1/recurring", "Recurring sends with next runs and history", m.RecurringList
+        "get",
+        "/api/v1/recurring",
+        "listRecurring",
+        "recurring",
+        "Recurring sends with next runs and history",
+        m.RecurringList,
     ),
     Operation(
         "post",
         "/api/v1/recurring",
+        "createRecurring",
+        "recurring",
         "Create a recurring send",
         m.Recurring,
         "201",
         m.RecurringWrite,
         role="operator",
     ),
-    Operation("get", "/api/v1/recurring/{id}", "One recurring send", m.Recurring, parameters=(ID,)),
+    Operation(
+        "get",
+        "/api/v1/recurring/{id}",
+        "getRecurring",
+        "recurring",
+        "One recurring send",
+        m.Recurring,
+        parameters=(ID,),
+    ),
     Operation(
         "put",
         "/api/v1/recurring/{id}",
+        "replaceRecurring",
+        "recurring",
         "Replace a recurring send (paused: true pauses it)",
         m.Recurring,
         body=m.RecurringWrite,
@@ -343,6 +613,8 @@ OPERATIONS = (
     Operation(
         "delete",
         "/api/v1/recurring/{id}",
+        "deleteRecurring",
+        "recurring",
         "Delete a recurring send",
         m.RecurringDeleted,
         parameters=(ID,),
@@ -371,6 +643,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.InboxPage,
     m.ModemList,
     m.UssdAnswer,
+    m.RestartAnswer,
+    m.PasswordChanged,
     m.Health,
     m.ApiKey,
     m.ApiKeyCreated,
@@ -419,43 +693,120 @@ def json_content(model: type[BaseModel]) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
 
 
-def operation_object(op: Operation) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        op.status: {"description": "OK", "content": json_content(op.response)},
-    }
-    for status, model in op.extra_responses.items():
-        responses[status] = {"description": "see schema", "content": json_content(model)}
-    if op.method == "post" and op.path == "/api/v1/messages":
-        responses["202"]["content"] = {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": REF.format(model="Message")},
-                        {"$ref": REF.format(model="MessageBatch")},
-                    ]
-                }
-            }
+ONE_OR_BATCH = {
+    "application/json": {
+        "schema": {
+            "oneOf": [
+                {"$ref": REF.format(model="Message")},
+                {"$ref": REF.format(model="MessageBatch")},
+            ],
+            "discriminator": {
+                "propertyName": "kind",
+                "mapping": {
+                    "message": REF.format(model="Message"),
+                    "batch": REF.format(model="MessageBatch"),
+                },
+            },
         }
-        responses["200"] = responses["202"] | {"description": "an earlier request's result"}
-    for status, description in ERROR_STATUSES.items():
-        responses.setdefault(
-            status, {"description": description, "content": json_content(m.ErrorBody)}
-        )
+    }
+}
+LOCATION = {
+    "Location": {
+        "description": "the new message (/api/v1/messages/{id}) or the batch's list "
+        "(/api/v1/messages?batch={id})",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _success(op: Operation) -> dict[str, Any]:
+    if op.content is not None:
+        content = op.content
+    elif op.operation_id == "sendMessage":
+        content = ONE_OR_BATCH
+    else:
+        assert op.response is not None
+        content = json_content(op.response)
+    answer: dict[str, Any] = {"description": "OK", "content": content}
+    if op.status == "202" and op.path.startswith("/api/v1/messages"):
+        answer["headers"] = LOCATION
+    responses = {op.status: answer}
+    for status, model in (op.also or {}).items():
+        responses[status] = {"description": "OK", "content": json_content(model)}
+    if op.status == "202" and op.path.startswith("/api/v1/messages"):
+        responses["200"] = {"description": "an earlier request's result", "content": content}
+    return responses
+
+
+def operation_object(op: Operation) -> dict[str, Any]:
+    responses = _success(op)
+    for status in error_statuses(op):
+        if op.operation_id == "getHealth" and status == "503":
+            responses[status] = {"description": "fail", "content": json_content(m.Health)}
+            continue
+        error = json_content(m.ErrorBody)
+        responses[status] = {"description": ERROR_TEXT[status], "content": error}
     result: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "tags": [op.tag],
         "summary": op.summary,
-        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace("{", "")
-        .replace("}", "")
-        .replace("-", "_"),
         "responses": responses,
         "description": "Public." if op.public else f"Needs the {op.role} role or higher.",
     }
     if op.parameters:
         result["parameters"] = list(op.parameters)
     if op.body is not None:
-        result["requestBody"] = {"required": True, "content": json_content(op.body)}
+        # A PATCH changes only the fields it sends: an empty body changes nothing.
+        required = op.method != "patch"
+        result["requestBody"] = {"required": required, "content": json_content(op.body)}
+    if op.form is not None:
+        result["requestBody"] = {"required": True, "content": op.form}
     if op.public:
         result["security"] = []
+    if op.open_to_allowed:
+        result["security"] = [{}, {"bearerAuth": []}, {"sessionCookie": []}]
     return result
+
+
+def kannel_operations() -> dict[str, Any]:
+    """``/cgi-bin/sendsms``: Kannel's interface; its own credentials, plain-text answers."""
+    params = [
+        query(name, schema, str(schema.get("description", name)))
+        for name, schema in KANNEL_PARAMS.items()
+    ]
+    responses = {
+        "202": {"description": "0: Accepted for delivery", "content": TEXT_CONTENT},
+        "400": {"description": "a one-line reason", "content": TEXT_CONTENT},
+        "403": {"description": "Authorization failed for sendsms", "content": TEXT_CONTENT},
+        "429": {"description": "too many failed authorizations", "content": TEXT_CONTENT},
+        "503": {"description": ERROR_TEXT["503"], "content": json_content(m.ErrorBody)},
+    }
+    common = {
+        "tags": ["kannel"],
+        "description": "username is an API key's name, password the key (operator role); "
+        "the answers are Kannel's.",
+        "security": [],
+        "responses": responses,
+    }
+    form = {
+        "application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "properties": KANNEL_PARAMS}
+        }
+    }
+    return {
+        "get": {
+            "operationId": "kannelSendSms",
+            "summary": "Send as Kannel's smsbox does (query parameters)",
+            "parameters": params,
+            **common,
+        },
+        "post": {
+            "operationId": "kannelSendSmsForm",
+            "summary": "Send as Kannel's smsbox does (form body)",
+            "requestBody": {"required": False, "content": form},
+            **common,
+        },
+    }
 
 
 @cache
@@ -468,44 +819,7 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = operation_object(op)
-    paths["/api/v1/messages/batch"] = {
-        "post": {
-            "summary": "Send to the numbers of a CSV upload (rows: number[,text])",
-            "operationId": "post_api_v1_messages_batch",
-            "description": "Needs the operator role or higher.",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "text": {
-                                    "type": "string",
-                                    "description": "text for rows without one",
-                                },
-                                "priority": {"type": "string"},
-                                "skip_invalid": {"type": "string", "enum": ["true", "false"]},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "202": {"description": "queued", "content": json_content(m.MessageBatch)},
-                "200": {
-                    "description": "an earlier request's result",
-                    "content": json_content(m.MessageBatch),
-                },
-                **{
-                    status: {"description": text, "content": json_content(m.ErrorBody)}
-                    for status, text in ERROR_STATUSES.items()
-                },
-            },
-        }
-    }
+    paths["/cgi-bin/sendsms"] = kannel_operations()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -515,6 +829,7 @@ def build_document() -> dict[str, Any]:
             'Errors are {"error": {"code", "message", "field"?}}.',
         },
         "servers": [{"url": "/"}],
+        "tags": TAGS,
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
         "paths": paths,
         "components": {

@@ -8,12 +8,13 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from gatewayd.queue.view import iso
-from gatewayd.store import Role, audit_log, utc_now, webhook_deliveries
-from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int
+from gatewayd.store import Role, utc_now, webhook_deliveries
+from webui.api.inputs import cursor_before, encode_cursor, path_id, query_int, query_time
 from webui.audit import record
 from webui.auth.identity import requires
 from webui.errors import ApiError, not_found
 from webui.keys import CLIENT_ADDRESS, DB, DISPATCHER, IDENTITY
+from webui.services.listing import AuditFilter, audit_query
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
@@ -48,21 +49,26 @@ def delivery_json(row: Any) -> dict[str, Any]:
     }
 
 
+def _bounded(request: web.Request, name: str, limit: int) -> str:
+    value = request.query.get(name, "")
+    if len(value) > limit:
+        raise ApiError(422, "invalid_value", f"{name} has at most {limit} characters", name)
+    return value
+
+
 @requires(Role.ADMIN)
 async def list_audit(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 100, 1, 500)
-    before = cursor_before(request)
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
-    if before is not None:
-        query = query.where(audit_log.c.id < before)
-    actor = request.query.get("actor")
-    if actor:
-        query = query.where(audit_log.c.actor == actor)
-    action = request.query.get("action")
-    if action:
-        query = query.where(audit_log.c.action == action)
+    wanted = AuditFilter(
+        actor=_bounded(request, "actor", 100),
+        action=_bounded(request, "action", 64),
+        q=_bounded(request, "q", 100).strip(),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
+        before=cursor_before(request),
+    )
     async with request.app[DB].read() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = (await conn.execute(audit_query(wanted, limit + 1))).all()
     next_cursor = encode_cursor({"before": rows[limit - 1].id}) if len(rows) > limit else None
     return web.json_response(
         {"entries": [audit_json(row) for row in rows[:limit]], "next_cursor": next_cursor}
@@ -77,7 +83,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     if before is not None:
         query = query.where(webhook_deliveries.c.id < before)
     status = request.query.get("status")
-    if status:
+    if status is not None:
         if status not in DELIVERY_STATUSES:
             raise ApiError(
                 422,
@@ -128,5 +134,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/audit", list_audit, name="api.audit")
     router.add_get("/api/v1/webhooks/deliveries", list_deliveries, name="api.deliveries")
     router.add_post(
-        "/api/v1/webhooks/deliveries/{id}/replay", replay_delivery, name="api.delivery_replay"
+        "/api/v1/webhooks/deliveries/{id:[0-9]+}/replay",
+        replay_delivery,
+        name="api.delivery_replay",
     )

@@ -4,6 +4,7 @@ calling (as the sending service wants it) and the fast JSON answer. Validating a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -22,33 +23,39 @@ def caller_of(request: web.Request) -> Caller:
     return Caller(identity.actor, request[CLIENT_ADDRESS], request.get(ACCOUNT))
 
 
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+"""Printable ASCII, 1 to 255 characters, no space at either end (the OpenAPI document says
+the same)."""
+
+
 def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    key = key.strip()
-    if not key.isprintable():  # bytes that were not UTF-8 arrive as lone surrogates
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise ApiError(
             422,
             "invalid_idempotency_key",
-            "Idempotency-Key must be printable UTF-8 text",
-            "Idempotency-Key",
-        )
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise ApiError(
-            422,
-            "invalid_idempotency_key",
-            f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters, "
+            "without spaces at either end",
             "Idempotency-Key",
         )
     return key
 
 
-def json_answer(data: Any, status: int = 200) -> web.Response:
+def json_answer(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """``web.json_response`` with orjson: the same JSON (compact, UTF-8), several times faster
     on a 10,000-message answer."""
     try:
         body = orjson.dumps(data)
     except orjson.JSONEncodeError:  # e.g. a lone surrogate echoed from the input
-        return web.json_response(data, status=status)
-    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+        return web.json_response(data, status=status, headers=headers)
+    return web.Response(
+        body=body,
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )

@@ -1,6 +1,9 @@
 """The address book: contacts, groups (and who is in them) and message templates; reading it
 whole, changing it (audited), and turning chosen contacts and groups into numbers for a send.
 
+Numbers are checked by :func:`webui.services.numbers.check_number` (the wording the compose
+page and the API use). Importing contacts from a CSV is :mod:`webui.services.contact_import`.
+
 Refusals: :class:`~webui.services.errors.Invalid` (``invalid_number``, ``missing_name``,
 ``incomplete_template``), :class:`~webui.services.errors.NotFound` and
 :class:`~webui.services.errors.Conflict` (``already_exists``: a name or number taken).
@@ -12,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gatewayd.numbers import InvalidNumber, normalise
 from gatewayd.store import (
     Database,
     contact_group_members,
@@ -28,6 +30,7 @@ from gatewayd.store import (
 from webui.audit import record
 from webui.services.caller import Caller
 from webui.services.errors import Conflict, Invalid, NotFound
+from webui.services.numbers import check_number
 
 
 @dataclass
@@ -53,8 +56,25 @@ class BookRecipients:
     group_ids: Sequence[int] = ()
 
 
-async def address_book(conn: AsyncConnection) -> AddressBook:
-    people = (await conn.execute(select(contacts).order_by(contacts.c.name))).all()
+MAX_NAME = 100
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def address_book(conn: AsyncConnection, search: str = "") -> AddressBook:
+    """Contacts (those whose name or number holds ``search``), every group and template."""
+    query = select(contacts).order_by(contacts.c.name)
+    if search:
+        pattern = f"%{escape_like(search)}%"
+        query = query.where(
+            or_(
+                contacts.c.name.ilike(pattern, escape="\\"),
+                contacts.c.number.like(pattern, escape="\\"),
+            )
+        )
+    people = (await conn.execute(query)).all()
     groups = {
         row.id: Group(row.id, row.name)
         for row in await conn.execute(select(contact_groups).order_by(contact_groups.c.name))
@@ -109,17 +129,42 @@ async def _write(
         raise _taken() from None
 
 
+def checked_contact(name: str, number: str, region: str | None) -> tuple[str, str]:
+    """``(name, number in E.164)`` of a contact as typed, or the refusal."""
+    name = " ".join(name.split())[:MAX_NAME]
+    if not name:
+        raise Invalid("missing_name", "give the contact a name", "name", what="contact")
+    return name, check_number(number, region, "number")
+
+
 async def add_contact(
     db: Database, caller: Caller, name: str, number: str, region: str | None
 ) -> None:
-    try:
-        number = normalise(number, region)
-    except InvalidNumber:
-        raise Invalid("invalid_number", "the number is not valid", "number") from None
-    if not name:
-        raise Invalid("missing_name", "give the contact a name", "name", what="contact")
+    name, number = checked_contact(name, number, region)
     statement = insert(contacts).values(name=name, number=number, created_at=utc_now())
     await _write(db, caller, "contact.create", number, statement)
+
+
+async def edit_contact(
+    db: Database, caller: Caller, contact_id: int, name: str, number: str, region: str | None
+) -> None:
+    name, number = checked_contact(name, number, region)
+    statement = update(contacts).where(contacts.c.id == contact_id).values(name=name, number=number)
+    await _write(db, caller, "contact.update", f"contact:{contact_id}", statement, what="contact")
+
+
+async def names_of(conn: AsyncConnection, numbers: Sequence[str]) -> dict[str, str]:
+    """The contact name of each of ``numbers`` that is in the address book."""
+    wanted = sorted({n for n in numbers if n})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = await conn.execute(
+            select(contacts.c.number, contacts.c.name).where(
+                contacts.c.number.in_(wanted[start : start + 500])
+            )
+        )
+        found.update({row.number: row.name for row in rows})
+    return found
 
 
 async def delete_contact(db: Database, caller: Caller, contact_id: int) -> None:

@@ -34,6 +34,7 @@ from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
 from gatewayd.store import Database, audit_log, utc_now
 from gatewayd.store.group_commit import GroupCommit, Pending
+from webui.services.lifecycle import announce_queued, log_queued
 
 log = structlog.get_logger(__name__)
 
@@ -111,17 +112,25 @@ class SendGroup(GroupCommit[GroupedSend, Queued]):
         super().__init__("api-group-commit", max_batch=MAX_GROUP, second_writer_at=SECOND_WRITER_AT)
         self.db = db
         self.bus = bus
+        self._written: dict[int, list[int]] = {}
+        """Ids each request got, by ``id()`` of its item, until its group is announced."""
 
     def writers_allowed(self) -> int:
         return _writers_for(self.db.dialect_name)
 
     async def transaction(self, batch: list[Pending[GroupedSend, Queued]]) -> list[Queued]:
         now = utc_now()
-        id_lists = await _write(self.db, [pending.item for pending in batch], now)
+        items = [pending.item for pending in batch]
+        id_lists = await _write(self.db, items, now)
+        for item, ids in zip(items, id_lists, strict=True):
+            log_queued(ids, item.messages, item.created_by)
+            self._written[id(item)] = ids
         return [(ids, now) for ids in id_lists]
 
     async def committed(self, batch: list[GroupedSend]) -> None:
         await _wake(self.bus, batch)
+        ids = [i for item in batch for i in self._written.pop(id(item), [])]
+        await announce_queued(self.bus, ids)
 
 
 async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int]]:

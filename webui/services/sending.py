@@ -58,6 +58,9 @@ from webui.services.group_commit import (
     SendGroup,
     SideRows,
 )
+from webui.services.lifecycle import announce_queued, log_queued
+from webui.services.numbers import number_problem, refusal_reason
+from webui.services.preferences import Preferences
 from webui.services.validation_pool import ValidationPool
 
 MAX_RECIPIENTS = 10_000
@@ -119,6 +122,12 @@ class Sending:
     group_commit: SendGroup
     validation_pool: ValidationPool
     accounts: Accounts
+    preferences: Preferences = field(init=False)
+    """The web UI's settings (the default country among them)."""
+
+    def __post_init__(self) -> None:
+        configured = self.settings.gateway.default_region
+        object.__setattr__(self, "preferences", Preferences(self.db, configured))
 
     async def known_modem_names(self) -> set[str]:
         names = {modem.name for modem in self.settings.modems}
@@ -166,7 +175,7 @@ class Sending:
                 "too_many_recipients", f"at most {MAX_RECIPIENTS} recipients per request", "to"
             )
         known = await self.known_modem_names() if template.modem is not None else None
-        region = self.settings.gateway.default_region
+        region = await self.preferences.default_region()
         try:
             if len(recipients) > OFFLOAD_ABOVE:
                 prepared = as_prepared(
@@ -180,12 +189,17 @@ class Sending:
                 )
         except InvalidMessage as exc:
             raise Invalid(exc.code, str(exc), exc.field) from None
+        for problem in prepared.problems:
+            if problem["code"] == "invalid_number":
+                problem["reason"] = refusal_reason(problem["to"], region)
+                problem["message"] = number_problem(problem["to"], problem["reason"])
         if check_suppressions:
             await self.leave_out_suppressed(prepared, len(recipients))
         if prepared.problems and (not skip_invalid or not prepared.messages):
             if len(recipients) == 1:
                 problem = prepared.problems[0]
-                raise Invalid(problem["code"], problem["message"], "to")
+                detail = {k: problem[k] for k in ("to", "reason") if k in problem}
+                raise Invalid(problem["code"], problem["message"], "to", **detail)
             raise Invalid(
                 "invalid_recipients",
                 f"{len(prepared.problems)} of {len(recipients)} recipients are invalid; fix them "
@@ -210,9 +224,10 @@ class Sending:
                     check_suppressions=False,
                 )
             except Invalid as exc:
-                combined.problems.append(
-                    {"index": index, "to": number, "code": exc.code, "message": exc.message}
-                )
+                problem = {"index": index, "to": number, "code": exc.code, "message": exc.message}
+                if "reason" in exc.detail:
+                    problem["reason"] = exc.detail["reason"]
+                combined.problems.append(problem)
                 continue
             combined.messages.extend(one.messages)
         await self.leave_out_suppressed(combined, len(rows))
@@ -232,7 +247,7 @@ class Sending:
         once), now or at ``send_at``; all valid or nothing queued. Returns the new ids."""
         async with self.db.read() as conn:
             numbers = await expand_recipients(conn, recipients)
-        region = self.settings.gateway.default_region
+        region = await self.preferences.default_region()
         if len(numbers) > OFFLOAD_ABOVE:
             numbers = await asyncio.to_thread(unique_numbers, numbers, region)
         else:
@@ -241,10 +256,13 @@ class Sending:
             raise Invalid("no_recipients", "no recipients", "to")
         if len(numbers) > MAX_BOOK_RECIPIENTS:
             raise Invalid("too_many_recipients", "too many recipients", "to")
+        send_at = parse_send_at(composed.send_at, composed.tz_offset)
+        if send_at is not None and send_at < utc_now() - PAST_GRACE:
+            raise Invalid("send_at_in_past", "the scheduled time is in the past", "send_at")
         template = NewMessage(
             to="",
             text=composed.text,
-            send_at=parse_send_at(composed.send_at, composed.tz_offset),
+            send_at=send_at,
             flash=composed.flash,
             status_report=composed.status_report,
             modem=composed.modem,
@@ -385,9 +403,11 @@ class Sending:
                     raise
                 # Another request with the same Idempotency-Key won the race: answer with its ids.
         if created:
+            log_queued(ids, prepared.messages, caller.actor)
             await self.bus.publish(
                 WAKE, WakeUp.queued(len(ids), (m.request.modem for m in prepared.messages))
             )
+            await announce_queued(self.bus, ids)
         return ids, created, loaded
 
 
@@ -494,6 +514,9 @@ async def load_in_chunks(conn: AsyncConnection, ids: list[int]) -> list[dict[str
 
 MAX_BOOK_RECIPIENTS = 5000
 """Recipients of one send from the compose page."""
+PAST_GRACE = timedelta(minutes=1)
+"""How far in the past a scheduled time typed on the compose page may be (the minute it was
+typed in): anything earlier is refused, never sent at once unnoticed."""
 
 
 def unique_numbers(numbers: list[str], region: str | None) -> list[str]:

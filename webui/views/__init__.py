@@ -14,7 +14,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from webui import i18n, live
+from webui import i18n, live, middlewares
 from webui.views import (
     account,
     accounts,
@@ -22,6 +22,7 @@ from webui.views import (
     admin,
     compose,
     dashboard,
+    error_pages,
     hosts,
     inbox,
     labels,
@@ -40,6 +41,9 @@ def register(app: web.Application) -> None:
     i18n.install(env)
     env.globals.update(labels.template_globals())
     app.middlewares.append(i18n.locale_middleware)
+    # Outside authentication: its refusals are shown in the page frame too.
+    at = app.middlewares.index(middlewares.authentication)
+    app.middlewares.insert(at, error_pages.error_pages)
     router = app.router
     dashboard.register(router)
     router.add_get("/compose", compose.compose_page, name="compose")

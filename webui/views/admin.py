@@ -7,25 +7,39 @@ revoked key stops working, at once in every web process (:mod:`webui.revocations
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select, update
 
-from gatewayd.store import Role, WebhookStatus, audit_log, users, utc_now, webhook_deliveries
+from gatewayd.store import Role, WebhookStatus, api_keys, users, utc_now, webhook_deliveries
 from webui.audit import record
 from webui.auth import throttle, two_factor
-from webui.auth.apikeys import ApiKeyError, create_api_key, list_api_keys, revoke_api_key
+from webui.auth.apikeys import (
+    ApiKeyError,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    set_webhook,
+)
 from webui.auth.identity import requires
 from webui.auth.passwords import PasswordWorkBusy, WeakPassword, generate_password
 from webui.auth.sessions import end_user_sessions
 from webui.auth.users import UserError, create_user, list_users, set_password, update_user
 from webui.i18n import LANGUAGE_CHOICES
 from webui.i18n import gettext as _
-from webui.keys import BUS, DB, KEY_CACHE, PASSWORD_WORK
+from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, PASSWORD_WORK
 from webui.revocations import announce_key_revoked, announce_sessions_ended
+from webui.services.listing import AuditFilter, audit_query, batches
+from webui.streaming import stream_csv
+from webui.views.audit_words import describe, key_names
 from webui.views.common import (
     client_address,
+    date_range,
     field,
     identity_of,
     int_or_none,
@@ -34,6 +48,8 @@ from webui.views.common import (
     read_form,
     render,
 )
+from webui.views.labels import AUDIT_ACTIONS, audit_action
+from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 ROLES = [role.value for role in Role]
 LOCK_FOR = timedelta(days=3650)
@@ -220,8 +236,50 @@ async def _reset_password(request: web.Request, user_id: int) -> web.StreamRespo
 async def keys_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].read() as conn:
         keys = await list_api_keys(conn)
-    context = {"keys": keys, "roles": ["operator", "viewer"], "new_key": request.get("new_key")}
-    return await render(request, "api_keys.html", context, page="keys")
+    context = {
+        "keys": keys,
+        "roles": ["operator", "viewer"],
+        "new_key": request.get("new_key"),
+        "webhook_form": request.get("webhook_form"),
+    }
+    status = 422 if request.get("webhook_form") else 200
+    return await render(request, "api_keys.html", context, page="keys", status=status)
+
+
+@requires(Role.ADMIN)
+async def set_key_webhook(request: web.Request) -> web.StreamResponse:
+    """Set or (left empty) remove a key's webhook URL; a refused URL is shown beside the
+    field with what was typed."""
+    key_id = path_id(request)
+    form = await read_form(request)
+    typed = field(form, "webhook_url", 2000)
+    identity = identity_of(request)
+    try:
+        url = (
+            await checked_webhook_url(typed, request.app[OPTIONS].webhook_policy) if typed else None
+        )
+    except WebhookUrlError as exc:
+        request["webhook_form"] = {
+            "id": key_id,
+            "url": typed,
+            "error": _("This address cannot receive webhooks: %(reason)s") % {"reason": exc},
+        }
+        return await keys_page(request)
+    async with request.app[DB].begin() as conn:
+        found = (await conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id))).first()
+        if found is None:
+            raise web.HTTPNotFound(text=_("Not found."))
+        await set_webhook(conn, key_id, url)
+        await record(
+            conn,
+            identity.actor,
+            "api_key.webhook",
+            f"api_key:{key_id}",
+            {"webhook_url": url},
+            client_address(request),
+        )
+    await notify(request, _("Webhook saved.") if url else _("Webhook removed."))
+    raise web.HTTPSeeOther("/admin/api-keys")
 
 
 @requires(Role.ADMIN)
@@ -280,7 +338,15 @@ async def webhooks_page(request: web.Request) -> web.StreamResponse:
         query = query.where(webhook_deliveries.c.status == status)
     async with request.app[DB].read() as conn:
         rows = (await conn.execute(query)).all()
-    context = {"rows": rows, "status": status, "statuses": [s.value for s in WebhookStatus]}
+        names = {
+            row.id: row.name for row in await conn.execute(select(api_keys.c.id, api_keys.c.name))
+        }
+    context = {
+        "rows": rows,
+        "status": status,
+        "statuses": [s.value for s in WebhookStatus],
+        "key_names": names,
+    }
     return await render(request, "webhooks.html", context, page="webhooks")
 
 
@@ -319,20 +385,60 @@ async def replay_webhook(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/admin/webhooks")
 
 
+def audit_filter(query: Mapping[str, str]) -> AuditFilter:
+    since, until = date_range(query)
+    return AuditFilter(
+        actor=str(query.get("actor", "")).strip()[:100],
+        action=str(query.get("action", "")).strip()[:64],
+        q=str(query.get("q", "")).strip()[:100],
+        since=since,
+        until=until,
+        before=int_or_none(query.get("before")),
+    )
+
+
+AUDIT_KEYS = ("actor", "action", "q", "from", "until", "tz")
+AUDIT_CSV = ("id", "at", "actor", "action", "action_words", "target", "detail", "client_address")
+
+
 @requires(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
-    before = int_or_none(request.query.get("before"))
-    actor = str(request.query.get("actor", "")).strip()[:100]
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(PAGE + 1)
-    if before is not None:
-        query = query.where(audit_log.c.id < before)
-    if actor:
-        query = query.where(audit_log.c.actor == actor)
+    wanted = audit_filter(request.query)
     async with request.app[DB].read() as conn:
-        rows = (await conn.execute(query)).all()
-    more = rows[PAGE - 1].id if len(rows) > PAGE else None
-    context = {"rows": rows[:PAGE], "actor": actor, "next_before": more}
+        rows = (await conn.execute(audit_query(wanted, PAGE + 1))).all()
+        keys = await key_names(conn, rows)
+    kept = {key: str(request.query[key]) for key in AUDIT_KEYS if request.query.get(key)}
+    more = urlencode({**kept, "before": rows[PAGE - 1].id}) if len(rows) > PAGE else None
+    context = {
+        "entries": [describe(row, keys) for row in rows[:PAGE]],
+        "filter": wanted,
+        "typed": {key: request.query.get(key, "") for key in ("from", "until", "tz")},
+        "actions": sorted(AUDIT_ACTIONS, key=audit_action),
+        "more_query": more,
+        "export_query": urlencode(kept),
+    }
     return await render(request, "audit.html", context, page="audit")
+
+
+@requires(Role.ADMIN)
+async def audit_csv(request: web.Request) -> web.StreamResponse:
+    wanted = audit_filter(request.query)
+
+    def row(entry: Any) -> tuple[Any, ...]:
+        return (
+            entry.id,
+            entry.at,
+            entry.actor,
+            entry.action,
+            audit_action(entry.action),
+            entry.target,
+            json.dumps(entry.detail, ensure_ascii=False) if entry.detail is not None else None,
+            entry.client_address,
+        )
+
+    name = f"audit-{utc_now():%Y%m%d-%H%M}.csv"
+    rows = batches(request.app[DB], wanted, audit_query)
+    return await stream_csv(request, name, AUDIT_CSV, rows, row)
 
 
 def register(router: web.UrlDispatcher) -> None:
@@ -343,6 +449,8 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/admin/api-keys", keys_page, name="keys")
     router.add_post("/admin/api-keys", create_key_submit)
     router.add_post("/admin/api-keys/{id:\\d+}/revoke", revoke_key_submit)
+    router.add_post("/admin/api-keys/{id:\\d+}/webhook", set_key_webhook)
     router.add_get("/admin/webhooks", webhooks_page, name="webhooks")
     router.add_post("/admin/webhooks/{id:\\d+}/replay", replay_webhook)
     router.add_get("/admin/audit", audit_page, name="audit")
+    router.add_get("/admin/audit.csv", audit_csv, name="audit_csv")

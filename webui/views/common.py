@@ -4,19 +4,22 @@ form reading, and the identity of the signed-in user."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
-from multidict import MultiDict
+from multidict import MultiDict, MultiDictProxy
 
 from gatewayd.store import Role
 from webui.auth.identity import Identity
 from webui.auth.sessions import CSRF_FIELD, csrf_token
 from webui.i18n import LOCALE_KEY, html_lang
 from webui.i18n import gettext as _
-from webui.keys import CLIENT_ADDRESS, IDENTITY
+from webui.keys import CLIENT_ADDRESS, DB, IDENTITY
+from webui.services.listing import unread_count
 
 NOTICE_KEY = "notice"
 
@@ -53,8 +56,13 @@ async def render(
     page: str = "",
     status: int = 200,
 ) -> web.Response:
-    """Render ``template`` inside the frame: navigation, user, CSRF token, locale, notice."""
+    """Render ``template`` inside the frame: navigation (with the inbox's unread count), user,
+    CSRF token, locale, notice."""
     identity = request.get(IDENTITY)
+    unread = 0
+    if identity is not None:
+        async with request.app[DB].read() as conn:
+            unread = await unread_count(conn)
     frame: dict[str, Any] = {
         "page": page,
         "me": identity,
@@ -65,14 +73,24 @@ async def render(
         "lang": html_lang(request.get(LOCALE_KEY, "en")),
         "notice": await _take_notice(request),
         "path_qs": request.path_qs,
+        "unread": unread,
     }
     frame.update(context or {})
     return aiohttp_jinja2.render_template(template, request, frame, status=status)
 
 
+async def posted_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted body (urlencoded or multipart); one that cannot be read (broken multipart,
+    text fields that are not UTF-8) is a 400, never a crash."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, KeyError, HttpProcessingError):
+        raise web.HTTPBadRequest(text=_("The form could not be read.")) from None
+
+
 async def read_form(request: web.Request) -> MultiDict[str]:
     """The posted form with file fields dropped: pages post plain fields only."""
-    posted = await request.post()
+    posted = await posted_form(request)
     form = MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
     if any("\x00" in key or "\x00" in value for key, value in form.items()):
         # No database stores U+0000 in text, and no form needs it.
@@ -108,3 +126,31 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 def see_other(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
+
+
+MAX_TZ_MINUTES = 14 * 60
+
+
+def local_midnight(text: str, tz_minutes: int) -> datetime | None:
+    """The start of day ``text`` (``YYYY-MM-DD``) in the browser's time zone
+    (``getTimezoneOffset()`` minutes); None when it is not a date."""
+    try:
+        day = date.fromisoformat(text.strip()[:10])
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(minutes=tz_minutes)
+    except (ValueError, OverflowError):
+        return None
+
+
+def date_range(query: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``until`` (days, both included) of a page's filter as a time range: from the
+    first day's midnight to the midnight after the last day, in the browser's zone (``tz``)."""
+    offset = int_or_none(str(query.get("tz", ""))) or 0
+    if not -MAX_TZ_MINUTES <= offset <= MAX_TZ_MINUTES:
+        offset = 0
+    since = local_midnight(str(query.get("from", "")), offset)
+    last = local_midnight(str(query.get("until", "")), offset)
+    try:
+        until = last + timedelta(days=1) if last is not None else None
+    except OverflowError:
+        until = None
+    return since, until

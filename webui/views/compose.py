@@ -4,7 +4,6 @@ the API); its refusals become the page's error."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from webui.redirects import safe_next
 from webui.services.addressbook import BookRecipients, address_book
 from webui.services.caller import Caller
 from webui.services.errors import ServiceError
+from webui.services.numbers import split_recipients
 from webui.services.sending import Composed
 from webui.views.common import (
     client_address,
@@ -29,13 +29,8 @@ from webui.views.common import (
     render,
     row_ids,
 )
-from webui.views.errors import translated_error
-
-NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def split_numbers(text: str) -> list[str]:
-    return [item for item in NUMBER_SEPARATORS.split(text) if item]
+from webui.views.countries import country_name
+from webui.views.errors import problem_sentence, translated_error
 
 
 async def _modem_names(request: web.Request) -> list[str]:
@@ -61,6 +56,7 @@ async def _page(
         "modems": await _modem_names(request),
         "error": error,
         "problems": problems or [],
+        "default_country": country_name(await request.app[SENDING].preferences.default_region()),
     }
     return await render(request, "compose.html", context, page="compose", status=status)
 
@@ -82,7 +78,7 @@ async def compose_submit(request: web.Request) -> web.StreamResponse:
         modem=field(form, "modem", 32) or None,
     )
     chosen = BookRecipients(
-        numbers=split_numbers(field(form, "to", 200_000)),
+        numbers=split_recipients(field(form, "to", 200_000)),
         contact_ids=row_ids(form.getall("contact", [])),
         group_ids=row_ids(form.getall("group", [])),
     )
@@ -90,10 +86,12 @@ async def compose_submit(request: web.Request) -> web.StreamResponse:
     try:
         ids = await request.app[SENDING].send_to_book(caller, composed, chosen)
     except ServiceError as exc:
-        problems = exc.detail.get("problems")
-        return await _page(
-            request, form, translated_error(exc.code, exc.message), problems, status=422
-        )
+        problems = [
+            {"to": p.get("to", ""), "message": problem_sentence(p)}
+            for p in exc.detail.get("problems", [])[:20]
+        ]
+        error = translated_error(exc.code, exc.message, exc.detail)
+        return await _page(request, form, error, problems, status=422)
     count = len(ids)
     await notify(
         request, ngettext("%(n)d message queued.", "%(n)d messages queued.", count) % {"n": count}

@@ -3,12 +3,14 @@ chart series), translated per request and also handed to the page scripts as JSO
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup, escape
 
-from webui.i18n import N_, gettext
+from webui.i18n import N_, current_lang, gettext
 
 LABELS = {
     # message and part statuses
@@ -99,6 +101,19 @@ AUDIT_ACTIONS = {
     "group.delete": N_("Group deleted"),
     "template.create": N_("Template added"),
     "template.delete": N_("Template deleted"),
+    "message.resend": N_("Messages sent again"),
+    "message.delete": N_("Messages deleted"),
+    "contact.update": N_("Contact changed"),
+    "contact.import": N_("Contacts imported"),
+    "inbox.delete": N_("Received messages deleted"),
+    "settings.default_region": N_("Default country changed"),
+    "settings.sim_plan": N_("SIM plan changed"),
+    "settings.require_admin_two_factor": N_("Two-factor rule for admins changed"),
+    "user.two_factor.enable": N_("Two-factor sign-in turned on"),
+    "user.two_factor.enable.failed": N_("Two-factor set-up refused"),
+    "user.two_factor.reset": N_("Two-factor sign-in reset"),
+    "user.rename": N_("User renamed"),
+    "kannel.dlr": N_("Kannel delivery report"),
 }
 """Audit log actions as the audit page names them (the code stays visible beside)."""
 
@@ -124,9 +139,13 @@ def labels_json() -> dict[str, str]:
     return {code: gettext(message) for code, message in LABELS.items()}
 
 
-def signal_bars(dbm: int | None) -> int:
-    """0 to 4 bars from a signal in dBm (None: no bars)."""
-    if dbm is None:
+NO_SIGNAL_STATES = frozenset({"offline", "error"})
+"""States in which the last signal reading says nothing about the modem now."""
+
+
+def signal_bars(dbm: int | None, state: str | None = None) -> int:
+    """0 to 4 bars from a signal in dBm (None, or a modem offline or in error: no bars)."""
+    if dbm is None or state in NO_SIGNAL_STATES:
         return 0
     for bars, floor in ((4, -73), (3, -83), (2, -93), (1, -105)):
         if dbm >= floor:
@@ -134,20 +153,72 @@ def signal_bars(dbm: int | None) -> int:
     return 0
 
 
-def time_tag(value: datetime | str | None) -> Markup:
-    """A ``<time>`` element the page script shows in the browser's zone and language."""
+def time_tag(value: datetime | str | None, precise: bool = False) -> Markup:
+    """A ``<time>`` element the page script shows in the browser's zone and language
+    (``precise``: with seconds, as timelines need)."""
     if value is None or value == "":
         return Markup('<span class="muted">—</span>')
     moment = (
         datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     )
     iso = moment.isoformat()
+    if precise:
+        text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return Markup('<time datetime="{}" data-precise>{}</time>').format(
+            escape(iso), escape(text)
+        )
     text = moment.strftime("%Y-%m-%d %H:%M UTC")
     return Markup('<time datetime="{}">{}</time>').format(escape(iso), escape(text))
 
 
+WEBHOOK_ERRORS = {
+    "timeout": N_("no answer within 10 s"),
+    "connect_failed": N_("could not connect"),
+    "refused_address": N_("address not allowed"),
+    "invalid_url": N_("invalid URL"),
+}
+
+
+def webhook_error(code: str | None, response_status: int | None) -> str:
+    """A delivery's last error in words: ``HTTP 501``, "no answer within 10 s"...; an error
+    recorded in another form (an older version's exception text) is not shown as such."""
+    if not code:
+        return f"HTTP {response_status}" if response_status else ""
+    if code.startswith("http_status_") and code[12:].isdigit():
+        return f"HTTP {code[12:]}"
+    message = WEBHOOK_ERRORS.get(code)
+    return gettext(message) if message is not None else gettext("failed (see the server log)")
+
+
+def url_breaks(url: str | None) -> Markup:
+    """``url`` escaped, with line-break opportunities after ``/``, ``?`` and ``&`` only, so a
+    long address wraps between its parts, never inside a word."""
+    if not url:
+        return Markup("")
+    pieces = URL_BREAKS.split(url)
+    return Markup("<wbr>").join(escape(piece) for piece in pieces if piece)
+
+
+URL_BREAKS = re.compile(r"(?<=[/?&])(?!/)")
+
+
+def percent(share: float | None) -> str:
+    """A share (0..1) as a percentage in the page's language; "—" when there is none."""
+    if share is None:
+        return "—"
+    return format_percent(share, "#,##0.#%", locale=current_lang().replace("-", "_"))
+
+
+def count(value: int) -> str:
+    return format_decimal(value, locale=current_lang().replace("-", "_"))
+
+
 def template_globals() -> dict[str, Any]:
     return {
+        "percent": percent,
+        "count": count,
+        "url_breaks": url_breaks,
+        "webhook_error": webhook_error,
         "label": label,
         "labels_json": labels_json,
         "signal_bars": signal_bars,

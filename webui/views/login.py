@@ -86,9 +86,7 @@ async def record_failure(
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         await throttle.record_failure(conn, request.app[THROTTLE], address, username, kind)
-        await record(
-            conn, f"user:{username}", "login.failed", username, {"outcome": outcome}, address
-        )
+        await record(conn, "anonymous", "login.failed", username, {"outcome": outcome}, address)
 
 
 async def sign_in(
@@ -157,7 +155,7 @@ async def _refuse_account(request: web.Request, username: str, result: LoginResu
     address = request[CLIENT_ADDRESS]
     async with request.app[DB].begin() as conn:
         await record(
-            conn, f"user:{username}", "login.failed", username, {"outcome": result.outcome}, address
+            conn, "anonymous", "login.failed", username, {"outcome": result.outcome}, address
         )
     log_refusal(
         username,

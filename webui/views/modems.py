@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp_session import get_session
 
 from gatewayd.events import CommandAnswer
 from gatewayd.store import Role
@@ -15,7 +17,7 @@ from webui.audit import record
 from webui.auth.identity import requires
 from webui.commands import CommandClient, CommandFailed, CommandTimeout
 from webui.i18n import gettext as _
-from webui.keys import COMMAND_CLIENT, DB, OPTIONS
+from webui.keys import COMMAND_CLIENT, DB, OPTIONS, SENDING
 from webui.views.common import (
     client_address,
     field,
@@ -24,9 +26,11 @@ from webui.views.common import (
     read_form,
     render,
 )
+from webui.views.figures import modem_figures
 from webui.views.queries import idle_hosts, modem_cards, signal_history
 
 USSD_CODE_CHARACTERS = frozenset("0123456789*#+")
+USSD_KEY = "ussd_answer"
 
 
 Ask = Callable[[CommandClient, float], Awaitable[CommandAnswer]]
@@ -44,21 +48,38 @@ async def ask_gateway(request: web.Request, ask: Ask) -> dict[str, Any]:
 
 
 async def modems_page(request: web.Request) -> web.StreamResponse:
+    plans = await request.app[SENDING].preferences.sim_plans()
     async with request.app[DB].read() as conn:
         cards = await modem_cards(conn)
         idle = await idle_hosts(conn)
-    context = {"cards": cards, "idle_hosts": idle}
+        figures = await modem_figures(conn, plans)
+    context = {"cards": cards, "idle_hosts": idle, "figures": figures}
     return await render(request, "modems.html", context, page="modems")
+
+
+async def _ussd_answer(request: web.Request, name: str) -> dict[str, Any] | None:
+    """The answer of the USSD code just sent from this page (shown once, after the redirect)."""
+    session = await get_session(request)
+    answer = session.pop(USSD_KEY, None)
+    return answer if isinstance(answer, dict) and answer.get("modem") == name else None
 
 
 async def modem_page(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
+    plans = await request.app[SENDING].preferences.sim_plans()
     async with request.app[DB].read() as conn:
         cards = [card for card in await modem_cards(conn) if card.name == name]
         history = await signal_history(conn, name)
+        figures = await modem_figures(conn, plans)
     if not cards:
         raise web.HTTPNotFound(text=_("Not found."))
-    context = {"card": cards[0], "history": history, "ussd": request.get("ussd_answer")}
+    context = {
+        "card": cards[0],
+        "history": history,
+        "ussd": await _ussd_answer(request, name),
+        "figures": figures,
+        "plan": plans.get(name),
+    }
     return await render(request, "modem.html", context, page="modems")
 
 
@@ -85,12 +106,14 @@ async def ussd(request: web.Request) -> web.StreamResponse:
                 conn,
                 identity_of(request).actor,
                 "modem.ussd",
-                name,
+                f"modem:{name}",
                 {"code": code, "ok": bool(answer.get("ok"))},
                 client_address(request),
             )
-    request["ussd_answer"] = {"code": code, **answer}
-    return await modem_page(request)
+    session = await get_session(request)
+    session[USSD_KEY] = {"modem": name, "code": code, **answer}
+    # Post, then redirect: the address bar shows the modem's page, a reload sends nothing.
+    raise web.HTTPSeeOther(f"/modems/{quote(name, safe='')}#ussd")
 
 
 @requires(Role.ADMIN)
@@ -102,7 +125,7 @@ async def restart(request: web.Request) -> web.StreamResponse:
             conn,
             identity_of(request).actor,
             "modem.restart",
-            name,
+            f"modem:{name}",
             {"ok": bool(answer.get("ok"))},
             client_address(request),
         )
@@ -110,7 +133,7 @@ async def restart(request: web.Request) -> web.StreamResponse:
         await notify(request, _("Restart requested."))
     else:
         await notify(request, str(answer.get("error") or _("Restart failed.")), "error")
-    raise web.HTTPSeeOther(f"/modems/{name}")
+    raise web.HTTPSeeOther(f"/modems/{quote(name, safe='')}")
 
 
 def register(router: web.UrlDispatcher) -> None:

@@ -1,5 +1,6 @@
 """Read-only queries behind the pages: modem cards, idle gatewayd hosts, queue figures, 24-hour
-charts, the outbox, inbox threads and signal history. Each takes an open connection and returns
+one conversation and signal history (the outbox and inbox lists are
+:mod:`webui.services.listing`). Each takes an open connection and returns
 plain data."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue.host_state import live_hosts
@@ -83,8 +84,9 @@ async def idle_hosts(conn: AsyncConnection) -> list[str]:
     return [host.host for host in await live_hosts(conn) if host.idle]
 
 
-async def queue_summary(conn: AsyncConnection) -> dict[str, int]:
-    """Messages waiting (queued, sending) and today's outcomes (UTC day)."""
+async def queue_summary(conn: AsyncConnection) -> dict[str, Any]:
+    """Messages waiting (queued, sending) and today's outcomes (UTC day), all counted in
+    messages; the delivery rate is the delivered share of today's finished messages."""
     start = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
     waiting = (
         await conn.execute(
@@ -106,144 +108,16 @@ async def queue_summary(conn: AsyncConnection) -> dict[str, int]:
             .where(incoming_messages.c.stored_at >= start)
         )
     ).scalar_one()
+    delivered = int(counts.get("delivered", 0))
+    failed = int(counts.get("failed", 0) + counts.get("expired", 0))
     return {
         "waiting": int(waiting),
         "sent": int(counts.get("sent", 0) + counts.get("delivered", 0)),
-        "delivered": int(counts.get("delivered", 0)),
-        "failed": int(counts.get("failed", 0) + counts.get("expired", 0)),
+        "delivered": delivered,
+        "failed": failed,
         "received": int(received),
+        "delivery_rate": round(delivered / (delivered + failed), 4) if delivered + failed else None,
     }
-
-
-def _hour_bucket(conn: AsyncConnection, column: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        hour = func.date_trunc("hour", func.timezone("UTC", column))
-        return func.to_char(hour, "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
-
-
-async def _hourly(
-    conn: AsyncConnection, column: Any, since: datetime, *where: ColumnElement[bool]
-) -> dict[str, int]:
-    bucket = _hour_bucket(conn, column).label("bucket")
-    query = select(bucket, func.count().label("n")).where(column >= since, *where).group_by(bucket)
-    return {str(row.bucket): int(row.n) for row in await conn.execute(query)}
-
-
-async def last_24_hours(conn: AsyncConnection, now: datetime | None = None) -> dict[str, Any]:
-    """Hourly counts of sent, delivered, failed and received messages (UTC hours)."""
-    end = (now or utc_now()).replace(minute=0, second=0, microsecond=0)
-    start = end - timedelta(hours=23)
-    hours = [start + timedelta(hours=i) for i in range(24)]
-    keys = [hour.strftime("%Y-%m-%d %H") for hour in hours]
-    failed_states = (MessageStatus.FAILED.value, MessageStatus.EXPIRED.value)
-    series = {
-        "sent": await _hourly(conn, messages.c.sent_at, start),
-        "delivered": await _hourly(conn, messages.c.delivered_at, start),
-        "failed": await _hourly(
-            conn, messages.c.updated_at, start, messages.c.status.in_(failed_states)
-        ),
-        "received": await _hourly(conn, incoming_messages.c.stored_at, start),
-    }
-    return {
-        "hours": [hour.isoformat().replace("+00:00", "Z") for hour in hours],
-        "series": {name: [counts.get(key, 0) for key in keys] for name, counts in series.items()},
-    }
-
-
-@dataclass(frozen=True)
-class OutboxFilter:
-    status: str = ""
-    search: str = ""
-    modem: str = ""
-    before: int | None = None
-    batch: int | None = None
-
-
-async def outbox_page(conn: AsyncConnection, wanted: OutboxFilter) -> tuple[list[Any], int | None]:
-    """Newest first, :data:`OUTBOX_PAGE` at a time; the id to continue from, or None."""
-    conditions: list[ColumnElement[bool]] = []
-    if wanted.status:
-        conditions.append(messages.c.status == wanted.status)
-    if wanted.modem:
-        conditions.append(
-            or_(messages.c.assigned_modem == wanted.modem, messages.c.modem == wanted.modem)
-        )
-    if wanted.search:
-        pattern = f"%{_escape_like(wanted.search)}%"
-        conditions.append(
-            or_(
-                messages.c.recipient.like(pattern, escape="\\"),
-                messages.c.text.like(pattern, escape="\\"),
-            )
-        )
-    if wanted.before is not None:
-        conditions.append(messages.c.id < wanted.before)
-    if wanted.batch is not None:
-        conditions.append(or_(messages.c.batch_id == wanted.batch, messages.c.id == wanted.batch))
-    rows: list[Any] = list(
-        (
-            await conn.execute(
-                select(messages)
-                .where(and_(true(), *conditions))
-                .order_by(messages.c.id.desc())
-                .limit(OUTBOX_PAGE + 1)
-            )
-        ).all()
-    )
-    more = len(rows) > OUTBOX_PAGE
-    rows = rows[:OUTBOX_PAGE]
-    return rows, (rows[-1].id if more else None)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-@dataclass(frozen=True)
-class Thread:
-    sender: str
-    last_text: str
-    last_at: datetime
-    count: int
-    modem: str
-
-
-async def inbox_threads(conn: AsyncConnection, search: str = "", limit: int = 100) -> list[Thread]:
-    """One row per sender, the most recent conversation first."""
-    latest = (
-        select(
-            incoming_messages.c.sender,
-            func.max(incoming_messages.c.id).label("last_id"),
-            func.count().label("n"),
-        )
-        .group_by(incoming_messages.c.sender)
-        .subquery()
-    )
-    query = (
-        select(
-            incoming_messages.c.sender,
-            incoming_messages.c.text,
-            incoming_messages.c.received_at,
-            incoming_messages.c.modem,
-            latest.c.n,
-        )
-        .join(latest, incoming_messages.c.id == latest.c.last_id)
-        .order_by(incoming_messages.c.id.desc())
-        .limit(limit)
-    )
-    if search:
-        pattern = f"%{_escape_like(search)}%"
-        query = query.where(
-            or_(
-                incoming_messages.c.sender.like(pattern, escape="\\"),
-                incoming_messages.c.text.like(pattern, escape="\\"),
-            )
-        )
-    return [
-        Thread(row.sender, row.text, row.received_at, int(row.n), row.modem)
-        for row in await conn.execute(query)
-    ]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The address book through its pages as an operator uses them: contacts, groups and message
-templates are created, listed, edited (a group's members) and deleted, and each step is read
-back from the database and from the page; mistakes get a notice and change nothing; viewers
-only read. (Contacts and templates have no edit form and the API has no address book.)"""
+templates are created, listed, edited (a contact, a group's members) and deleted, and each step
+is read back from the database and from the page; mistakes show the page again with the error
+and what was typed, and change nothing; viewers only read. (Templates have no edit form and the
+API has no address book.)"""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Book:
     def __init__(self, web: WebEnv) -> None:
         self.web = web
         self.token = ""
+        self.page = ""
 
     async def open(self) -> str:
         page = await self.web.client.get("/contacts")
@@ -54,6 +56,22 @@ class Book:
 
     async def add_contact(self, name: str, number: str) -> str:
         return await self.post("/contacts", {"name": name, "number": number})
+
+    async def refused(
+        self, path: str, form: list[tuple[str, str]] | dict[str, str], status: int = 422
+    ) -> str:
+        """Post a form the page refuses: it comes back (``status``) with the error and what
+        was typed; the error's text is returned."""
+        fields = list(form.items()) if isinstance(form, dict) else list(form)
+        response = await self.web.client.post(
+            path, data=[("csrf_token", self.token), *fields], allow_redirects=False
+        )
+        html = await response.text()
+        assert response.status == status, (path, response.status, html[:500])
+        found = re.search(r'id="contacts-error">([^<]*)</div>', html)
+        assert found, html[:2000]
+        self.page = html
+        return unescape(found.group(1))
 
 
 async def signed_in(web: WebEnv, role: str = "operator") -> Book:
@@ -135,24 +153,81 @@ async def test_contacts_are_added_listed_and_deleted(web: WebEnv) -> None:
     ]
 
 
-async def test_contact_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> None:
+async def test_contact_mistakes_are_shown_with_what_was_typed_and_change_nothing(
+    web: WebEnv,
+) -> None:
     book = await signed_in(web)
     await book.add_contact(*ANA)
     cases = [
         (
             {"name": "Ana de novo", "number": ANA[1]},
             "That name or number is already in the address book.",
+            409,
         ),
-        ({"name": "Nobody", "number": "12345"}, "A recipient number is not valid."),
-        ({"name": "Nobody", "number": "not a number"}, "A recipient number is not valid."),
-        ({"name": "   ", "number": BRUNO[1]}, "Give the contact a name."),
-        ({"number": BRUNO[1]}, "Give the contact a name."),
+        (
+            {"name": "Nobody", "number": "+55 12345"},
+            "“+55 12345” is not a valid phone number.",
+            422,
+        ),
+        (
+            {"name": "Nobody", "number": "not a number"},
+            "“not a number” is not a phone number.",
+            422,
+        ),
+        ({"name": "   ", "number": BRUNO[1]}, "Give the contact a name.", 422),
+        ({"number": BRUNO[1]}, "Give the contact a name.", 422),
     ]
-    for form, message in cases:
-        page = await book.post("/contacts", form)
-        assert notice(page) == ("error", message), form
+    for form, message, status in cases:
+        assert await book.refused("/contacts", form, status) == message, form
+        # What was typed is still in the form, to be corrected.
+        assert f'maxlength="40" value="{form["number"]}"' in book.page
     assert [(row.name, row.number) for row in await rows(web, contacts)] == [ANA]
     assert [action for _, action, _ in await actions(web)] == ["contact.create"]
+
+
+async def test_a_number_without_country_code_and_no_default_country_says_how_to_fix_it(
+    web: WebEnv,
+) -> None:
+    """The settings have no default region here: the refusal names the number and the fix,
+    and the number stays in the field."""
+    book = await signed_in(web)
+    message = await book.refused("/contacts", {"name": "Dora", "number": "11 98765-4321"})
+    assert message == (
+        "“11 98765-4321” has no country code: write it with + and the country code "
+        "(such as +55 11 98765-4321), or set the default country."
+    )
+    assert 'value="11 98765-4321"' in book.page and 'value="Dora"' in book.page
+    assert await rows(web, contacts) == []
+
+
+async def test_a_contact_is_edited_and_found_by_search(web: WebEnv) -> None:
+    book = await signed_in(web)
+    await book.add_contact(*ANA)
+    await book.add_contact(*BRUNO)
+    ana = await contact_id(web, ANA[1])
+    page = await book.post(
+        f"/contacts/{ana}", {"name": "Ana S. Souza", "number": "+55 11 98765-0009"}
+    )
+    assert notice(page) == ("ok", "Contact saved.")
+    assert [(r.name, r.number) for r in await rows(web, contacts)] == [
+        ("Ana S. Souza", "+5511987650009"),
+        BRUNO,
+    ]
+    # A mistake keeps the edit form open with what was typed.
+    message = await book.refused(f"/contacts/{ana}", {"name": "Ana", "number": "+55 999"})
+    assert message == "“+55 999” is not a valid phone number."
+    assert 'value="+55 999"' in book.page and '<details class="edit" open>' in book.page
+    taken = await book.refused(f"/contacts/{ana}", {"name": "Ana", "number": BRUNO[1]}, 409)
+    assert taken == "That name or number is already in the address book."
+    gone = await book.refused("/contacts/999999", {"name": "X", "number": ANA[1]}, 404)
+    assert gone == "Not found."
+    # Search by part of a name (any case) or of a number.
+    for query, found, hidden in (("souza", "Ana S. Souza", BRUNO[0]), ("2198", BRUNO[0], "Ana")):
+        html = await (await web.client.get(f"/contacts?q={query}")).text()
+        listed = re.findall(r'class="contact-name">([^<]*)<', html)
+        assert listed == [found], (query, listed)
+        assert hidden not in listed
+    assert [(a, t) for _, a, t in await actions(web)][-1] == ("contact.update", f"contact:{ana}")
 
 
 async def test_deleting_what_is_not_there_says_so_and_audits_nothing(web: WebEnv) -> None:
@@ -162,13 +237,13 @@ async def test_deleting_what_is_not_there_says_so_and_audits_nothing(web: WebEnv
     await book.post("/templates", {"name": "Aviso", "text": "Manutenção às 22h."})
     before = await actions(web)
     for kind in ("contacts", "groups", "templates"):
-        page = await book.post(f"/{kind}/999999/delete", {})
-        assert notice(page) == ("error", "Not found."), kind
-        # An id no row can have (beyond BIGINT) is a 404, not a database error.
+        assert await book.refused(f"/{kind}/999999/delete", {}, 404) == "Not found.", kind
+        # An id no row can have (beyond BIGINT) is a 404 page, not a database error.
         beyond = await web.client.post(
             f"/{kind}/{2**70}/delete", data={"csrf_token": book.token}, allow_redirects=False
         )
-        assert (beyond.status, await beyond.text()) == (404, "Not found."), kind
+        assert beyond.status == 404, kind
+        assert 'id="error-page" data-status="404"' in await beyond.text(), kind
     assert [(row.name, row.number) for row in await rows(web, contacts)] == [ANA]
     assert len(await rows(web, contact_groups)) == len(await rows(web, message_templates)) == 1
     assert await actions(web) == before
@@ -237,13 +312,12 @@ async def test_group_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> No
     await book.add_contact(*ANA)
     await book.post("/groups", {"name": "Plantão"})
     plantao = await group_id(web, "Plantão")
-    for form, message in (
-        ({"name": "Plantão"}, "That name or number is already in the address book."),
-        ({"name": "  "}, "Give the group a name."),
-        ({}, "Give the group a name."),
+    for form, message, status in (
+        ({"name": "Plantão"}, "That name or number is already in the address book.", 409),
+        ({"name": "  "}, "Give the group a name.", 422),
+        ({}, "Give the group a name.", 422),
     ):
-        page = await book.post("/groups", form)
-        assert notice(page) == ("error", message), form
+        assert await book.refused("/groups", form, status) == message, form
     assert [row.name for row in await rows(web, contact_groups)] == ["Plantão"]
     assert await members(web, plantao) == set()
 
@@ -271,8 +345,8 @@ async def test_a_stale_or_odd_members_form_saves_the_contacts_that_exist(web: We
 
     before = await actions(web)
     for gone in ("999999", str(2**70), "-1"):
-        page = await book.post("/groups", [("id", gone), ("member", str(ana))])
-        assert notice(page) == ("error", "Not found."), gone
+        found = await book.refused("/groups", [("id", gone), ("member", str(ana))], 404)
+        assert found == "Not found.", gone
     assert await actions(web) == before
     assert [row.name for row in await rows(web, contact_groups)] == ["Plantão"]
 
@@ -314,13 +388,17 @@ async def test_templates_are_added_listed_offered_on_compose_and_deleted(web: We
 async def test_template_mistakes_get_a_notice_and_change_nothing(web: WebEnv) -> None:
     book = await signed_in(web)
     await book.post("/templates", {"name": "Aviso", "text": "Manutenção às 22h."})
-    for form, message in (
-        ({"name": "Aviso", "text": "outro"}, "That name or number is already in the address book."),
-        ({"name": "Vazio", "text": "   "}, "A template needs a name and a text."),
-        ({"name": "", "text": "sem nome"}, "A template needs a name and a text."),
+    for form, message, status in (
+        (
+            {"name": "Aviso", "text": "outro"},
+            "That name or number is already in the address book.",
+            409,
+        ),
+        ({"name": "Vazio", "text": "   "}, "A template needs a name and a text.", 422),
+        ({"name": "", "text": "sem nome"}, "A template needs a name and a text.", 422),
     ):
-        page = await book.post("/templates", form)
-        assert notice(page) == ("error", message), form
+        assert await book.refused("/templates", form, status) == message, form
+        assert f"{form['text'].strip()}</textarea>" in book.page
     assert [(row.name, row.text) for row in await rows(web, message_templates)] == [
         ("Aviso", "Manutenção às 22h.")
     ]
@@ -341,8 +419,9 @@ async def test_viewers_see_the_book_but_cannot_change_it(web: WebEnv) -> None:
     viewer = await signed_in(web, "viewer")
     page = await viewer.open()
     assert ANA[0] in page and "Plantão" in page and "Aviso" in page
-    assert 'action="/contacts"' not in page and 'action="/groups"' not in page
+    assert 'method="post" action="/contacts"' not in page and 'action="/groups"' not in page
     assert 'action="/templates"' not in page and "/delete" not in page
+    assert 'action="/contacts/import"' not in page
     ana = await contact_id(web, ANA[1])
     attempts = [
         ("/contacts", {"name": "X", "number": BRUNO[1]}),
@@ -350,6 +429,8 @@ async def test_viewers_see_the_book_but_cannot_change_it(web: WebEnv) -> None:
         ("/templates", {"name": "T", "text": "t"}),
         (f"/contacts/{ana}/delete", {}),
         (f"/groups/{await group_id(web, 'Plantão')}/delete", {}),
+        (f"/contacts/{ana}", {"name": "Y", "number": BRUNO[1]}),
+        ("/contacts/import", {"csv": f"Z,{BRUNO[1]}", "confirm": "yes"}),
     ]
     for path, form in attempts:
         response = await web.client.post(

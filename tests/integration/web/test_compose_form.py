@@ -147,8 +147,9 @@ async def test_one_number_is_queued_with_the_options_chosen(web: WebEnv) -> None
 
 async def test_several_numbers_typed_any_way_are_one_batch_each_once(web: WebEnv) -> None:
     compose = await operator(web)
-    # Commas, semicolons, spaces and new lines separate; the default country fills in +55.
-    typed = f"{ANA}, 21987650002;\n{CARLA}\t{ANA}  (31)98765-0003"
+    # Commas, semicolons and new lines separate; spaces, dashes and brackets are part of a
+    # number as people write it; the default country fills in +55.
+    typed = f"{ANA}, 21 98765-0002;\n{CARLA}\n{ANA};  (31) 98765-0003"
     response = await compose.send(to=typed, text="Reunião às 15h")
     rows = await queued(web)
     assert [row.recipient for row in rows] == [ANA, BRUNO, CARLA]
@@ -252,7 +253,11 @@ async def test_the_page_offers_the_address_book_and_prefills_from_the_query(web:
     [
         ({"to": "", "text": "sem destino"}, "Choose at least one recipient."),
         ({"to": " ,; ", "text": "só separadores"}, "Choose at least one recipient."),
-        ({"to": "12345", "text": "número curto"}, "A recipient number is not valid."),
+        ({"to": "12345", "text": "número curto"}, "“12345” is not a valid phone number."),
+        (
+            {"to": "+55 11 99000-0002 +55 11 99000-0003", "text": "dois sem vírgula"},
+            "“+55 11 99000-0002 +55 11 99000-0003” is not a phone number.",
+        ),
         (
             {"to": f"{ANA}, 999, {BRUNO}", "text": "um ruim"},
             "Some recipients are not valid phone numbers.",

@@ -73,7 +73,7 @@ async def test_inbox_pages_newest_first(web: WebEnv) -> None:
     ).json()
     assert [m["text"] for m in rest["messages"]] == ["msg 2", "msg 1", "msg 0"]
     assert rest["next_cursor"] is None
-    assert set(first["messages"][0]) == {"id", "from", "text", "modem", "received_at"}
+    assert set(first["messages"][0]) == {"id", "from", "text", "modem", "received_at", "read"}
 
 
 async def test_modems_and_health_with_a_fresh_gateway(web: WebEnv) -> None:

@@ -139,17 +139,23 @@ async def test_the_list_and_one_modems_details(web: WebEnv) -> None:
     assert none == {"points": []}
     assert "No signal readings yet." in await (await web.client.get("/modems/vivo2")).text()
     missing = await web.client.get("/modems/nope")
-    assert (missing.status, await missing.text()) == (404, "Not found.")
+    assert missing.status == 404
+    assert 'id="error-page" data-status="404"' in await missing.text()
 
 
 async def test_an_operator_sends_ussd_and_reads_the_answer(web: WebEnv) -> None:
     await add_modems(web)
     token = await signed_in(web, "operator")
     async with gateway(web, {"ok": True, "text": "Saldo: R$ 12,34"}) as received:
-        page = await web.client.post(
-            "/modems/claro1/ussd", data={"csrf_token": token, "code": " *100# "}
+        sent = await web.client.post(
+            "/modems/claro1/ussd",
+            data={"csrf_token": token, "code": " *100# "},
+            allow_redirects=False,
         )
-        html = await page.text()
+    # Post, redirect, get: the address bar ends on the modem's page, not the POST URL.
+    assert (sent.status, sent.headers["Location"]) == (303, "/modems/claro1#ussd")
+    page = await web.client.get("/modems/claro1")
+    html = await page.text()
     assert page.status == 200
     answer = re.search(
         r'<div class="ussd-answer ok" id="ussd-answer" role="status">\s*<pre>'
@@ -160,7 +166,9 @@ async def test_an_operator_sends_ussd_and_reads_the_answer(web: WebEnv) -> None:
     assert 'name="code" value="*100#"' in html
     assert [(type(c), c.modem) for c in received] == [(UssdCommand, "claro1")]
     assert [c.code for c in received if isinstance(c, UssdCommand)] == ["*100#"]
-    assert await audited(web) == [("modem.ussd", "claro1", {"code": "*100#", "ok": True})]
+    assert await audited(web) == [("modem.ussd", "modem:claro1", {"code": "*100#", "ok": True})]
+    # Shown once: a reload does not show (or send) it again.
+    assert 'id="ussd-answer"' not in await (await web.client.get("/modems/claro1")).text()
 
 
 async def test_ussd_mistakes_and_silence_are_shown(web: WebEnv) -> None:
@@ -180,8 +188,8 @@ async def test_ussd_mistakes_and_silence_are_shown(web: WebEnv) -> None:
         )
         assert "USSD refused by the network" in await page.text()
     assert await audited(web) == [
-        ("modem.ussd", "claro1", {"code": "*222#", "ok": False}),
-        ("modem.ussd", "claro1", {"code": "*333#", "ok": False}),
+        ("modem.ussd", "modem:claro1", {"code": "*222#", "ok": False}),
+        ("modem.ussd", "modem:claro1", {"code": "*333#", "ok": False}),
     ]
 
 

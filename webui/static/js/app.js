@@ -20,27 +20,33 @@ export function csrfToken() { return body.dataset.csrf || ""; }
 
 const timeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
 const clockFormat = new Intl.DateTimeFormat(lang, { timeStyle: "short" });
+const preciseFormat = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "medium" });
+const preciseClock = new Intl.DateTimeFormat(lang, { timeStyle: "medium" });
 
-export function formatTime(value) {
+// precise: with seconds (timelines, where steps come seconds apart).
+export function formatTime(value, precise = false) {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return "";
   const today = new Date();
-  return date.toDateString() === today.toDateString() ? clockFormat.format(date) : timeFormat.format(date);
+  const sameDay = date.toDateString() === today.toDateString();
+  if (precise) return sameDay ? preciseClock.format(date) : preciseFormat.format(date);
+  return sameDay ? clockFormat.format(date) : timeFormat.format(date);
 }
 
-export function timeElement(iso) {
+export function timeElement(iso, precise = false) {
   const element = document.createElement("time");
   element.dateTime = iso;
-  element.textContent = formatTime(iso);
+  if (precise) element.dataset.precise = "";
+  element.textContent = formatTime(iso, precise);
   element.title = new Date(iso).toLocaleString(lang);
   return element;
 }
 
 export function localiseTimes(root = document) {
   for (const element of root.querySelectorAll("time[datetime]")) {
-    const text = formatTime(element.dateTime);
+    const text = formatTime(element.dateTime, "precise" in element.dataset);
     if (text) {
-      element.title = element.textContent;
+      element.title = new Date(element.dateTime).toLocaleString(lang);
       element.textContent = text;
     }
   }
@@ -89,7 +95,7 @@ function connectLive() {
     source.close();
     window.location.reload();
   });
-  for (const type of ["message.status", "message.received", "modem.state"]) {
+  for (const type of ["message.status", "message.received", "modem.state", "messages.queued"]) {
     source.addEventListener(type, (event) => {
       let data;
       try { data = JSON.parse(event.data); } catch { return; }
@@ -97,6 +103,20 @@ function connectLive() {
     });
   }
   window.addEventListener("pagehide", () => source.close());
+}
+
+// The unread count beside "Inbox" comes from the server with the page (it survives a reload)
+// and is asked again when something changes it.
+export async function refreshUnread() {
+  const counter = document.getElementById("inbox-new");
+  if (!counter) return;
+  try {
+    const response = await fetch("/ui/counts.json", { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    counter.textContent = String(data.unread);
+    counter.hidden = !data.unread;
+  } catch { /* the next event tries again */ }
 }
 
 // Anywhere: a new incoming SMS shows a toast and bumps the inbox counter.
@@ -122,6 +142,20 @@ function wireForms() {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   }
+  // A button of its own asking first (a bulk "Delete" beside harmless buttons).
+  document.addEventListener("submit", (event) => {
+    const button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+  // Date filters are days in the browser's time zone: the server is told its offset.
+  for (const form of document.querySelectorAll("form[data-local-dates]")) {
+    form.addEventListener("submit", () => {
+      const tz = form.querySelector("[data-tz]");
+      const from = form.querySelector('input[type="date"]');
+      const day = from && from.value ? new Date(`${from.value}T00:00`) : new Date();
+      if (tz) tz.value = String(Number.isNaN(day.getTime()) ? new Date().getTimezoneOffset() : day.getTimezoneOffset());
+    });
+  }
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", async () => {
       const source = document.querySelector(button.dataset.copy);
@@ -138,7 +172,17 @@ function wireForms() {
     });
   }
   const nav = document.getElementById("nav-toggle");
-  if (nav) document.addEventListener("keydown", (e) => { if (e.key === "Escape") nav.checked = false; });
+  if (nav) {
+    const sync = () => nav.setAttribute("aria-expanded", nav.checked ? "true" : "false");
+    nav.addEventListener("change", sync);
+    nav.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); nav.checked = !nav.checked; sync(); }
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && nav.checked) { nav.checked = false; sync(); nav.focus(); }
+    });
+    sync();
+  }
 }
 
 localiseTimes();

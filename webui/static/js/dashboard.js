@@ -10,6 +10,10 @@ function bars(dbm) {
   return 0;
 }
 
+const NO_SIGNAL_STATES = new Set(["offline", "error"]);
+const percentFormat = new Intl.NumberFormat(document.body.dataset.lang || "en", { style: "percent", maximumFractionDigits: 1 });
+const percent = (share) => (share === null || share === undefined ? "—" : percentFormat.format(share));
+
 function updateCard(card, data) {
   if (data.state) {
     const pill = card.querySelector('[data-field="state"]');
@@ -17,11 +21,22 @@ function updateCard(card, data) {
     pill.textContent = label(data.state);
     card.className = card.className.replace(/state-\S+/, `state-${data.state}`);
   }
-  if ("signal" in data || "signal_dbm" in data) {
-    const dbm = "signal" in data ? data.signal : data.signal_dbm;
+  if ("signal" in data || "signal_dbm" in data || data.state) {
+    const dbm = "signal" in data ? data.signal : "signal_dbm" in data ? data.signal_dbm : undefined;
     const signal = card.querySelector("[data-signal]");
-    signal.dataset.bars = String(bars(dbm));
-    signal.querySelector(".signal-text").textContent = dbm === null || dbm === undefined ? "—" : `${dbm} dBm`;
+    const state = card.querySelector('[data-field="state"]').dataset.state;
+    const silent = NO_SIGNAL_STATES.has(state);
+    if (dbm !== undefined) signal.dataset.dbm = dbm === null ? "" : String(dbm);
+    const known = signal.dataset.dbm ? Number(signal.dataset.dbm) : null;
+    signal.dataset.bars = String(silent ? 0 : bars(known));
+    signal.querySelector(".signal-text").textContent = silent || known === null ? "—" : `${known} dBm`;
+  }
+  if (data.figures) {
+    for (const [key, value] of Object.entries(data.figures)) {
+      const cell = card.querySelector(`[data-figure="${key}"]`);
+      if (!cell) continue;
+      cell.textContent = key.endsWith("_rate") ? percent(value) : String(value ?? 0);
+    }
   }
   for (const field of ["operator", "registration", "queue_depth", "sent_today"]) {
     if (!(field in data)) continue;
@@ -46,8 +61,9 @@ async function refreshSummary() {
   const data = await response.json();
   for (const [key, value] of Object.entries(data.summary)) {
     const cell = document.querySelector(`[data-summary="${key}"]`);
-    if (cell && cell.textContent !== String(value)) {
-      cell.textContent = String(value);
+    const text = cell && cell.dataset.format === "percent" ? percent(value) : String(value);
+    if (cell && cell.textContent !== text) {
+      cell.textContent = text;
       cell.classList.remove("bump");
       void cell.offsetWidth;
       cell.classList.add("bump");
@@ -72,15 +88,19 @@ const SERIES = [
   ["sent", "--c-sent"], ["delivered", "--c-delivered"], ["failed", "--c-failed"], ["received", "--c-received"],
 ];
 const hourFormat = new Intl.DateTimeFormat(document.body.dataset.lang || "en", { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(document.body.dataset.lang || "en", { day: "2-digit", month: "2-digit", timeZone: "UTC" });
 let trafficChart = null;
 
 async function refreshChart() {
   const canvas = document.getElementById("traffic-chart");
   if (!canvas || !window.Chart) return;
-  const response = await fetch(canvas.dataset.source, { credentials: "same-origin" });
+  const range = canvas.dataset.range || "24h";
+  const response = await fetch(`${canvas.dataset.source}?range=${encodeURIComponent(range)}`, { credentials: "same-origin" });
   if (!response.ok) return;
   const data = await response.json();
-  const labels = data.hours.map((h) => hourFormat.format(new Date(h)));
+  const format = data.unit === "day" ? dayFormat : hourFormat;
+  const labels = data.hours.map((h) => format.format(new Date(h)));
+  canvas.dataset.shown = data.range;
   const datasets = SERIES.map(([name, variable]) => ({
     label: label(`series_${name}`),
     data: data.series[name],
@@ -131,6 +151,18 @@ async function drawSignal() {
         x: { ticks: { color: color("--muted"), maxTicksLimit: 8 }, grid: { display: false } } },
       plugins: { legend: { display: false } },
     },
+  });
+}
+
+const rangeTabs = document.getElementById("chart-range");
+if (rangeTabs) {
+  rangeTabs.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-range]");
+    const canvas = document.getElementById("traffic-chart");
+    if (!button || !canvas) return;
+    for (const other of rangeTabs.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === button));
+    canvas.dataset.range = button.dataset.range;
+    refreshChart();
   });
 }
 

@@ -21,7 +21,7 @@ function timelineItem(event, segments) {
   }
   const meta = document.createElement("div");
   meta.className = "muted small";
-  meta.append(timeElement(event.at));
+  meta.append(timeElement(event.at, true));
   if (event.modem) meta.append(` · ${event.modem}`);
   box.append(meta);
   if (event.detail) {
