@@ -3,14 +3,19 @@
 Users write ``postgresql://user:pass@host:5432/sms_gateway`` or ``sqlite:///path/to.db``; the
 engine wants ``postgresql+asyncpg://…`` and ``sqlite+aiosqlite:///…``. Relative SQLite paths
 are made absolute at load time so a later change of directory cannot move the database.
+
+SQLAlchemy (about half a second to import) is imported when a URL is first parsed, not with
+this module: the commands that never open a database (``gatewayd pdu``, ``gatewayd simulate``,
+every ``--help``) import the settings without it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
 SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
@@ -22,6 +27,9 @@ class DatabaseUrlError(ValueError):
 
 def parse_database_url(url: str) -> URL:
     """Check ``url`` and return it normalised to its async SQLAlchemy form."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url.strip())
     except ArgumentError:
