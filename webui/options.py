@@ -65,7 +65,8 @@ class WebOptions:
     two_factor_pending_seconds: int = 300
     """How long a sign-in waits for its second factor after the right password."""
     command_timeout: float = 30.0
-    """Seconds to wait for gatewayd to answer a USSD or restart command."""
+    """Seconds to wait for gatewayd to answer a USSD or restart command (``[web]
+    command_timeout``)."""
     webhook_poll_interval: float = 2.0
     webhook_min_interval: float = 0.5
     """Seconds between two dispatcher rounds woken by live events: a burst of status
@@ -105,6 +106,7 @@ def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
         metrics_allow=parse_networks(list(settings.web.metrics_allow)),
         slow_request_ms=settings.web.slow_request_ms,
         live_streams_per_user=settings.web.live_streams_per_user,
+        command_timeout=settings.web.command_timeout,
         webhook_policy=AddressPolicy.parse(settings.web.webhook_allow),
     )
     return replace(options, **overrides) if overrides else options

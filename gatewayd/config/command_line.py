@@ -1,12 +1,16 @@
-"""What every subcommand shares: the user-error exception, small argument helpers, and the
-quiet end of a command whose reader went away (``| head``)."""
+"""What every subcommand shares: the user-error exception, small argument helpers, the
+subcommand table that imports only the command being run, and the quiet end of a command whose
+reader went away (``| head``)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gatewayd.config import Settings, SettingsError, load_settings
@@ -36,6 +40,46 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
         name, help=help_text, description=help_text
     )
     return parser
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand as the top-level ``--help`` lists it, and the module whose
+    ``register(subparsers)`` adds its whole parser and sets ``handler``."""
+
+    name: str
+    module: str
+    help: str
+
+
+def add_subcommands(
+    parser: argparse.ArgumentParser, subcommands: Sequence[Subcommand], argv: Sequence[str]
+) -> None:
+    """Add ``subcommands`` to ``parser``, importing only the module of the one ``argv`` names.
+
+    The others get a parser with their name and help only: enough for the top-level ``--help``
+    and argparse's "invalid choice" message. A command imports only what it runs: with every
+    module imported, ``gatewayd pdu`` or ``webui create-user`` also loaded the daemon or the
+    whole web app (about a second of start-up). A module that is not installed leaves its
+    commands out, as if they did not exist in this build.
+    """
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    chosen_module = next((c.module for c in subcommands if c.name == chosen), None)
+    for command in subcommands:
+        if command.module != chosen_module:
+            if importlib.util.find_spec(command.module) is not None:
+                add_parser(subparsers, command.name, command.help)
+            continue
+        if command.name in subparsers.choices:
+            continue  # registered with an earlier command of the same module
+        try:
+            module = importlib.import_module(command.module)
+        except ModuleNotFoundError as exc:
+            if exc.name == command.module:
+                continue
+            raise
+        module.register(subparsers)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -10,6 +10,10 @@ Several PostgreSQL servers are written as libpq and asyncpg take them:
 (``read-write``, the default with several hosts: the gateway writes), so a promoted standby is
 found after a failover. SQLAlchemy wants that as ``?host=db1:5432&host=db2:5432``; the form
 users write is kept for what reads the URL itself (``pg_dump`` in ``scripts/backup.sh``).
+
+SQLAlchemy (about half a second to import) is imported when a URL is first parsed, not with
+this module: the commands that never open a database (``gatewayd pdu``, ``gatewayd simulate``,
+every ``--help``) import the settings without it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
 SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
@@ -37,6 +42,9 @@ class DatabaseUrlError(ValueError):
 
 def parse_database_url(url: str) -> URL:
     """Check ``url`` and return it normalised to its async SQLAlchemy form."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     text = url.strip()
     several = _several_hosts(text)
     if several is not None:
@@ -83,6 +91,8 @@ def _several_hosts(text: str) -> URL | None:
     query.setdefault("target_session_attrs", MULTI_HOST_DEFAULT)
     _check_query(query, several_hosts=True)
     query["host"] = tuple(hosts)
+    from sqlalchemy.engine import URL
+
     return URL.create(
         "postgresql+asyncpg",
         username=unquote(user) or None,

@@ -131,6 +131,8 @@ class WebSettings:
     are believed; empty (the default): nobody's, the peer is the client."""
     live_streams_per_user: int = 8
     """Open live-event streams (``/events``) one user or API key may hold per web process."""
+    command_timeout: float = 30.0
+    """Seconds a USSD or restart command asked in the web UI waits for gatewayd's answer."""
     webhook_allow: tuple[str, ...] = ()
     """Networks (CIDR), addresses and host names (``erp.lan``, ``*.corp.lan``) webhooks may
     reach although they are not public: LAN receivers. Empty: public addresses only."""

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.acceptance
 
 WEBUI = str(Path(sys.executable).with_name("webui"))
 SECRET = "operator-commands-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+COMMAND_TIMEOUT = 5
+"""Seconds ``webui run`` waits for gatewayd's answer (``[web] command_timeout``, 30 by
+default): ample for the simulated modem's answer, and the wait the refused command costs."""
 
 
 @asynccontextmanager
@@ -145,7 +148,11 @@ async def test_separate_processes_need_the_same_key(
     web_env = environment(**shared, SMSGW_SECRET_KEY=SECRET, SMSGW_LISTEN=f"127.0.0.1:{port}")
     key = await api_key(web_env, tmp_path)
     base = f"http://127.0.0.1:{port}"
-    async with process(WEBUI, "run", env=web_env, cwd=tmp_path, log=tmp_path / "web.log"):
+    # The refused command ends in the web UI's 504 once command_timeout has passed.
+    config = tmp_path / "web.toml"
+    config.write_text(f"[web]\ncommand_timeout = {COMMAND_TIMEOUT}\n")
+    web = (WEBUI, "run", "--config", str(config))
+    async with process(*web, env=web_env, cwd=tmp_path, log=tmp_path / "web.log"):
         same_key = environment(**shared, SMSGW_SECRET_KEY=SECRET)
         async with process(
             GATEWAYD,
@@ -166,6 +173,7 @@ async def test_separate_processes_need_the_same_key(
         ):
             status, body = await ussd_through_the_api(base, key)
             assert status == 504, body
+            assert f"did not answer within {COMMAND_TIMEOUT} s" in json.dumps(body), body
             refused = log_events(other_log, "Refused operator command")
             assert [(e["reason"], e["type"], e["modem"]) for e in refused] == [
                 ("bad_signature", "ussd", "sim0")

@@ -40,6 +40,7 @@ def test_defaults_without_file_use_sqlite_in_data_dir_of_cwd(
     assert settings.database.is_sqlite
     assert settings.web.listen == ListenAddress("127.0.0.1", 8080)
     assert settings.web.slow_request_ms == 500
+    assert settings.web.command_timeout == 30.0
     assert settings.redis_url is None
     assert settings.log.file is None and settings.log.level == "INFO"
     assert settings.modems == ()
@@ -226,6 +227,7 @@ MODEM = '[[modem]]\nname = "m1"\ndevice = "/dev/ttyUSB0"\n'
             'prepare_ahead: must be one of "auto", "always", "never", got \'sometimes\'',
         ),
         ("[web]\nslow_request_ms = true\n", "slow_request_ms: must be an integer, got a boolean"),
+        ("[web]\ncommand_timeout = 0\n", "command_timeout: must be greater than 0, got 0"),
         ("[web]\nlisten = 'localhost'\n", "[web] listen: must be HOST:PORT"),
         ("[web]\nmetrics_allow = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not an IP address"),
         ("[web]\ntrusted_proxies = ['nginx']\n", "trusted_proxies: 'nginx' is not an IP"),

@@ -1,5 +1,10 @@
 """Fixtures for the web tier: an app on a fresh database (PostgreSQL and SQLite), a test
-client with a cookie jar, users and API keys of each role, and a captured JSON log."""
+client with a cookie jar, users and API keys of each role, and a captured JSON log.
+
+The seeded users' password is hashed once per test process (:data:`SEED_HASHES`): a real
+argon2id hash of :data:`PASSWORD`, stored for each of them as ``create_user`` stores it. Three
+argon2 runs for every test were about 0.6 s of CPU, most of a web test's cost; every sign-in
+and password change a test makes still runs argon2."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from gatewayd.logging_setup import configure_logging
 from gatewayd.store import Database, Role
 from webui.app import create_app
 from webui.auth.apikeys import create_api_key
+from webui.auth.passwords import PasswordWork
 from webui.auth.users import create_user
 from webui.options import WebOptions, options_from_settings
 
@@ -72,11 +78,27 @@ def log_capture(tmp_path: Path) -> Iterator[LogCapture]:
             handler.close()
 
 
+class HashOnce(PasswordWork):
+    """Password work that hashes each password once and hands out that hash again."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.hashes: dict[str, str] = {}
+
+    async def hash(self, password: str) -> str:
+        if password not in self.hashes:
+            self.hashes[password] = await super().hash(password)
+        return self.hashes[password]
+
+
+SEED_HASHES = HashOnce()
+
+
 async def seed_identities(db: Database) -> dict[str, str]:
     keys: dict[str, str] = {}
     async with db.begin() as conn:
         for role in (Role.ADMIN, Role.OPERATOR, Role.VIEWER):
-            await create_user(conn, role.value, role, PASSWORD)
+            await create_user(conn, role.value, role, PASSWORD, work=SEED_HASHES)
         for role in (Role.OPERATOR, Role.VIEWER):
             new = await create_api_key(conn, f"{role.value}-key", role)
             keys[role.value] = new.key
