@@ -22,6 +22,12 @@ from tests.ops.helpers import REPO, SCRIPTS
 pytestmark = pytest.mark.ops
 
 STACK = ["db", "gatewayd", "logrotate", "nginx", "redis", "web"]
+OPTIONAL = {"smpp": "smpp", "smtp": "smtp"}
+"""Front doors of their own profile (off unless asked): service -> profile."""
+NOT_ASKED = "".join(
+    f"{name}: not started by this stack (profile {profile}, COMPOSE_PROFILES={{}})\n"
+    for name, profile in OPTIONAL.items()
+)
 
 
 def sourced(snippet: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[str]:
@@ -39,9 +45,8 @@ def sourced(snippet: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedP
 def test_profiles_come_from_the_compose_file() -> None:
     result = sourced("service_profiles")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        f"{name} {'modems' if name == 'gatewayd' else '-'}" for name in STACK
-    ]
+    profiles = {name: "modems" if name == "gatewayd" else "-" for name in STACK} | OPTIONAL
+    assert result.stdout.splitlines() == [f"{name} {profiles[name]}" for name in sorted(profiles)]
 
 
 def expected(profiles: str, units: str = "") -> tuple[list[str], str]:
@@ -53,7 +58,10 @@ def expected(profiles: str, units: str = "") -> tuple[list[str], str]:
 def test_a_plain_docker_host_without_the_profile_does_not_expect_gatewayd() -> None:
     containers, skipped = expected("")
     assert containers == [s for s in STACK if s != "gatewayd"]
-    assert skipped == "gatewayd: not started by this stack (profile modems, COMPOSE_PROFILES=)\n"
+    assert skipped == (
+        "gatewayd: not started by this stack (profile modems, COMPOSE_PROFILES=)\n"
+        + NOT_ASKED.format("", "")
+    )
     assert expected("modems")[0] == STACK
     assert expected("other,modems")[0] == STACK
 
@@ -61,7 +69,9 @@ def test_a_plain_docker_host_without_the_profile_does_not_expect_gatewayd() -> N
 def test_gatewayd_under_systemd_is_not_expected_as_a_container() -> None:
     containers, skipped = expected("modems", "gatewayd\nwebui")
     assert containers == [s for s in STACK if s != "gatewayd"]
-    assert skipped == "gatewayd: a systemd unit on this host\n"
+    assert skipped == "gatewayd: a systemd unit on this host\n" + NOT_ASKED.format(
+        "modems", "modems"
+    )
 
 
 def test_active_profiles_as_docker_compose_reads_them(tmp_path: Path) -> None:

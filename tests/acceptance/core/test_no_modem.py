@@ -95,7 +95,7 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
     assert health["details"]["modems"] == (
         "no enabled modem: gatewayd on lonely runs idle and sends nothing"
     )
-    assert set(health["checks"]) == {"database", "redis", "gateway", "modems"}
+    assert set(health["checks"]) == {"database", "redis", "gateway", "modems", "queue"}
     [gateway] = listed["gateways"]
     assert (gateway["host"], gateway["state"], gateway["modems"]) == ("lonely", "idle", [])
     assert listed["modems"] == []
