@@ -159,7 +159,10 @@ class OptOuts:
         """Rows ``number[,note]`` (a header row is allowed; a number ending in ``*`` is a
         prefix) added to ``kind``: how many were added, already listed, and refused."""
         chosen = parse_kind(kind)
-        rows = list(csv.reader(io.StringIO(data)))
+        try:
+            rows = list(csv.reader(io.StringIO(data, newline="")))
+        except csv.Error as exc:  # e.g. a lone carriage return inside a field
+            raise Invalid("invalid_csv", f"the CSV cannot be read: {exc}", "file") from None
         if len(rows) > MAX_IMPORT_ROWS:
             raise Invalid("too_many_rows", f"at most {MAX_IMPORT_ROWS} rows per file", "file")
         wanted: list[tuple[str, bool, str | None]] = []

@@ -61,7 +61,10 @@ def filter_query(query: Mapping[str, str]) -> dict[str, str]:
 
 
 def sender_of(request: web.Request) -> str:
-    return unquote(request.match_info["number"])[:32]
+    number = unquote(request.match_info["number"])[:32]
+    if "\x00" in number:  # no stored number holds one
+        raise web.HTTPNotFound(text=_("No messages from or to this number."))
+    return number
 
 
 async def inbox(request: web.Request) -> web.StreamResponse:
