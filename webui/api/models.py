@@ -21,6 +21,10 @@ Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
 Recipient = Annotated[str, Field(min_length=1, max_length=64, examples=["+5511987654321"])]
 
 
+NO_NUL = r"^[^\x00]*$"
+"""Text the database stores holds no NUL character (refused as the schema says)."""
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -55,16 +59,16 @@ class UssdRequest(Request):
 
 
 class ApiKeyCreate(Request):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
     role: Literal["operator", "viewer"]
-    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
     account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
         None, description="the client account it sends as; omitted: the account 'default'"
     )
 
 
 class ApiKeyUpdate(Request):
-    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
     rotate_webhook_secret: bool = False
 
 
@@ -119,9 +123,9 @@ class AccountUpdate(AccountFields):
 
 
 class UserCreate(Request):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
+    username: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     role: Literal["admin", "operator", "viewer"]
-    password: Annotated[str, Field(min_length=10, max_length=1024)] | None = Field(
+    password: Annotated[str, Field(min_length=10, max_length=1024, pattern=NO_NUL)] | None = Field(
         None, description="omitted: a password is generated and returned once"
     )
 
@@ -130,12 +134,12 @@ class UserUpdate(Request):
     role: Literal["admin", "operator", "viewer"] | None = None
     disabled: bool | None = None
     unlock: bool = False
-    password: Annotated[str, Field(min_length=10, max_length=1024)] | None = None
+    password: Annotated[str, Field(min_length=10, max_length=1024, pattern=NO_NUL)] | None = None
 
 
 class PasswordChange(Request):
-    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
-    new_password: Annotated[str, Field(min_length=10, max_length=1024)]
+    current_password: Annotated[str, Field(min_length=1, max_length=1024, pattern=NO_NUL)]
+    new_password: Annotated[str, Field(min_length=10, max_length=1024, pattern=NO_NUL)]
 
 
 # ---- responses (documentation; handlers build plain dicts of these shapes) ----
