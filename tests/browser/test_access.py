@@ -89,3 +89,7 @@ def test_portuguese_by_the_users_own_choice(product: Product, context: BrowserCo
     expect(page.locator("h1")).to_have_text("Usuários")
     page.locator("#language").select_option("en")
     expect(page.locator("h1")).to_have_text("Users")
+    # Back to following the browser: later tests read chief's pages in their own language.
+    with page.expect_navigation():
+        page.locator("#language").select_option("auto")
+    expect(page.locator("h1")).to_have_text("Users")
