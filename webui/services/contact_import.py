@@ -16,6 +16,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -90,7 +91,14 @@ def _rows(text: str) -> list[tuple[int, str, str]]:
     """``(line, name, number)`` of every non-empty row, the header left out."""
     first = text.split("\n", 1)[0]
     dialect = "excel" if first.count(",") >= first.count(";") else _Semicolon
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        return _read(reader)
+    except csv.Error as exc:  # e.g. a lone carriage return inside a field
+        raise Invalid("invalid_csv", f"the CSV cannot be read: {exc}", "file") from None
+
+
+def _read(reader: Any) -> list[tuple[int, str, str]]:
     found: list[tuple[int, str, str]] = []
     columns: tuple[int, int] | None = None
     for cells in reader:

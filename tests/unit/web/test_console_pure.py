@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from webui.services import contact_import
 from webui.services.csv_cells import csv_text, safe_cell
 from webui.services.errors import Invalid
 from webui.services.numbers import check_number, number_problem, split_recipients
@@ -131,3 +132,15 @@ def test_audit_entries_in_words() -> None:
         ("new messages", "40, 41"),
         ("unknown ones confirmed", "1"),
     ]
+
+
+@pytest.mark.parametrize("text", ["Ana\r,+5511987654321", "Ana,+55119\r87654321\nBia,1"])
+def test_a_contacts_csv_with_a_lone_carriage_return_reads_or_is_refused_in_words(
+    text: str,
+) -> None:
+    try:
+        rows = contact_import._rows(text)
+    except Invalid as exc:
+        assert exc.code == "invalid_csv" and exc.field == "file"
+    else:
+        assert rows and all(isinstance(name, str) for _, name, _ in rows)
