@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -20,8 +19,8 @@ import redis.asyncio as redis_asyncio
 from gatewayd.bus import RedisBus
 from gatewayd.commands import command_key, open_envelope, open_sealed, seal
 from gatewayd.events import ANSWER_KINDS, COMMANDS, REPLY_PREFIX, Sealed, reply_channel
-from gatewayd.logging_setup import configure_logging
 from tests.integration.core_flow.harness import Flow, eventually, flow
+from tests.support.json_logs import json_logs
 from webui.commands import CommandClient, CommandFailed
 
 SECRET = "signed-commands-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -30,15 +29,8 @@ KEY = command_key(SECRET)
 
 @pytest.fixture
 def json_log(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "app.log"
-    configure_logging(path, "INFO")
-    try:
+    with json_logs(tmp_path / "app.log") as path:
         yield path
-    finally:
-        root = logging.getLogger()
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-            handler.close()
 
 
 def logged(log_path: Path, event: str) -> list[dict[str, Any]]:

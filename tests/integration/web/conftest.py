@@ -9,7 +9,6 @@ and password change a test makes still runs argon2."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
 
 from gatewayd.config import Settings, load_settings
-from gatewayd.logging_setup import configure_logging
 from gatewayd.store import Database, Role
+from tests.support.json_logs import json_logs
 from webui.app import create_app
 from webui.auth.apikeys import create_api_key
 from webui.auth.passwords import PasswordWork
@@ -67,15 +66,8 @@ class LogCapture:
 
 @pytest.fixture
 def log_capture(tmp_path: Path) -> Iterator[LogCapture]:
-    path = tmp_path / "app.log"
-    configure_logging(path, "INFO")
-    try:
+    with json_logs(tmp_path / "app.log") as path:
         yield LogCapture(path)
-    finally:
-        root = logging.getLogger()
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-            handler.close()
 
 
 class HashOnce(PasswordWork):
