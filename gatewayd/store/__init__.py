@@ -61,7 +61,10 @@ from gatewayd.store.schema_accounts import (
 )
 from gatewayd.store.schema_automation import (
     MAX_MAIL_ADDRESS,
+    AlertKind,
     SuppressionKind,
+    alert_history,
+    alert_states,
     incoming_tags,
     outgoing_mail,
     recurring_runs,
@@ -87,6 +90,9 @@ from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "AlertKind",
+    "alert_history",
+    "alert_states",
     "LEASE_HOLDING",
     "MAX_MAIL_ADDRESS",
     "MAX_SYSTEM_ID",
