@@ -90,12 +90,10 @@ from gatewayd.store.types import RowId, UtcDateTime, utc_now
 
 __all__ = [
     "DEFAULT_ACCOUNT",
-    "AlertKind",
-    "alert_history",
-    "alert_states",
     "LEASE_HOLDING",
     "MAX_MAIL_ADDRESS",
     "MAX_SYSTEM_ID",
+    "AlertKind",
     "Database",
     "DatabaseUnavailable",
     "DeliveryKind",
@@ -111,6 +109,8 @@ __all__ = [
     "WebhookStatus",
     "account_usage",
     "accounts",
+    "alert_history",
+    "alert_states",
     "api_keys",
     "audit_log",
     "auth_failures",

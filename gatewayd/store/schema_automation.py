@@ -190,6 +190,7 @@ recurring_runs = Table(
     UniqueConstraint("recurring_id", "scheduled_for"),
 )
 
+
 class AlertKind(StrEnum):
     MODEM_OFFLINE = "modem_offline"
     """An enabled modem is not online (offline, quarantined, no network...)."""
@@ -237,11 +238,11 @@ alert_history = Table(
 )
 
 __all__ = [
+    "MAX_MAIL_ADDRESS",
     "AlertKind",
+    "SuppressionKind",
     "alert_history",
     "alert_states",
-    "MAX_MAIL_ADDRESS",
-    "SuppressionKind",
     "incoming_tags",
     "outgoing_mail",
     "recurring_runs",
