@@ -356,6 +356,27 @@ class MessagesQueued(Event):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlertChanged(Event):
+    """An alert was raised (``active``) or cleared: ``kind`` (``modem_offline``,
+    ``message_failed``, ``low_credit``, ``queue_stuck``, ``disk_full``) and ``subject`` (a
+    modem, ``host:path``, ``queue``) name it; pages refresh their alert banner."""
+
+    TYPE = "alert.changed"
+    kind: str
+    subject: str
+    active: bool
+
+    def to_fields(self) -> JsonObject:
+        return {"kind": self.kind, "subject": self.subject, "active": self.active}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> Self:
+        return cls(
+            kind=fields.text("kind"), subject=fields.text("subject"), active=fields.flag("active")
+        )
+
+
 LiveEvent = (
     MessageStatusChanged
     | MessageReceived
@@ -365,12 +386,14 @@ LiveEvent = (
     | HostTakenOver
     | HostRejoined
     | MessagesQueued
+    | AlertChanged
 )
 LIVE_TYPES: tuple[type[LiveEvent], ...] = (
     MessageStatusChanged,
     MessageReceived,
     ModemState,
     MessagesQueued,
+    AlertChanged,
 )
 """The live events browsers get on ``GET /events``; the others stay between processes."""
 
@@ -594,6 +617,7 @@ LIVE_KINDS = Kinds[LiveEvent](
     HostTakenOver,
     HostRejoined,
     MessagesQueued,
+    AlertChanged,
 )
 COMMAND_KINDS = Kinds[Command](UssdCommand, RestartCommand)
 ANSWER_KINDS = Kinds[CommandAnswer](CommandAnswer)

@@ -5,7 +5,8 @@
     app = create_app(settings)                     # webui run: opens its own DB and bus
     app = create_app(settings, db=db, bus=bus)     # gatewayd run --web: shares them
 
-Every resource (database, bus, command client, services, webhook dispatcher, mail sender) is
+Every resource (database, bus, command client, services, webhook dispatcher, mail sender,
+alert evaluator) is
 opened and closed in one ``cleanup_ctx`` generator; shared ones handed in are left open. The
 modules below
 take what they need as arguments; this is where ``app[...]`` is filled. Routes: the sign-in
@@ -28,6 +29,9 @@ from gatewayd.bus import Bus, create_bus
 from gatewayd.config import Settings
 from gatewayd.store import Database
 from webui import middlewares, views
+from webui.alerts.observe import Where
+from webui.alerts.runner import AlertRunner, running_alerts
+from webui.alerts.service import Alerts
 from webui.api import routes as api_routes
 from webui.auth.keycache import KeyCache
 from webui.auth.passwords import PasswordWork
@@ -38,6 +42,7 @@ from webui.dbstats import query_timing_context
 from webui.keys import (
     ACCOUNT_ADMIN,
     ACCOUNTS,
+    ALERTS,
     BUS,
     COMMAND_CLIENT,
     DB,
@@ -122,6 +127,7 @@ def create_app(
     if options.run_dispatcher:
         app.cleanup_ctx.append(_webhook_dispatcher)
         app.cleanup_ctx.append(_rules)
+        app.cleanup_ctx.append(_alerts)
         if settings.mail.enabled:
             app.cleanup_ctx.append(_mail_sender)
     return app
@@ -137,6 +143,22 @@ async def _rules(app: web.Application) -> AsyncIterator[None]:
         poll_interval=app[OPTIONS].webhook_poll_interval,
     )
     async with running_rules(runner):
+        yield
+
+
+async def _alerts(app: web.Application) -> AsyncIterator[None]:
+    """The alert evaluator, run where the webhook dispatcher and the mail sender run (they
+    deliver what it writes)."""
+    settings = app[SETTINGS]
+    runner = AlertRunner(
+        app[DB],
+        app[BUS],
+        Where.here(app[DB].sqlite_path, settings.gateway.data_dir),
+        mail_enabled=settings.mail.enabled,
+        interval=app[OPTIONS].alert_interval,
+        registry=app[STATS].registry,
+    )
+    async with running_alerts(runner):
         yield
 
 
@@ -219,6 +241,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     app[OPT_OUTS] = OptOuts(app[DB], app[SETTINGS].gateway.default_region)
     app[RULES] = RuleStore(app[DB], app[OPTIONS].webhook_policy)
     app[RECURRING] = RecurringSends(app[DB], app[SETTINGS].gateway.default_region)
+    app[ALERTS] = Alerts(app[DB], app[OPTIONS].webhook_policy)
     try:
         yield
     finally:

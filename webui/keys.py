@@ -18,6 +18,7 @@ from gatewayd.config import Settings
 from gatewayd.store import Database
 
 if TYPE_CHECKING:
+    from webui.alerts.service import Alerts
     from webui.auth.identity import Identity
     from webui.auth.keycache import KeyCache
     from webui.auth.passwords import PasswordWork
@@ -51,6 +52,7 @@ OPT_OUTS: web.AppKey[OptOuts] = web.AppKey("opt_outs")
 RULES: web.AppKey[RuleStore] = web.AppKey("rules")
 RECURRING: web.AppKey[RecurringSends] = web.AppKey("recurring")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("webhook_dispatcher")
+ALERTS: web.AppKey[Alerts] = web.AppKey("alerts")
 
 IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 """Who makes the request (a signed-in user or an API key), None when anonymous."""

@@ -83,6 +83,10 @@ class WebOptions:
     """What webhook, callback and ``dlr-url`` URLs may reach: public addresses, plus
     ``[web] webhook_allow``."""
     run_dispatcher: bool = True
+    """Run the webhook dispatcher, the rules on incoming SMS, the mail sender and the alert
+    evaluator in this process."""
+    alert_interval: float = 15.0
+    """Seconds between two evaluations of the alerts (``[web] alert_interval``)."""
     client_max_size: int = 8 * 1024 * 1024
     """Largest request body accepted (a CSV of 10,000 numbers with texts fits)."""
 
@@ -107,6 +111,7 @@ def options_from_settings(settings: Settings, **overrides: Any) -> WebOptions:
         slow_request_ms=settings.web.slow_request_ms,
         live_streams_per_user=settings.web.live_streams_per_user,
         command_timeout=settings.web.command_timeout,
+        alert_interval=settings.web.alert_interval,
         webhook_policy=AddressPolicy.parse(settings.web.webhook_allow),
     )
     return replace(options, **overrides) if overrides else options

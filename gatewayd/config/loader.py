@@ -273,6 +273,7 @@ def _read_web(table: TableReader, env: Mapping[str, str]) -> WebSettings:
             "live_streams_per_user", defaults.live_streams_per_user, minimum=1
         ),
         command_timeout=table.number("command_timeout", defaults.command_timeout),
+        alert_interval=table.number("alert_interval", defaults.alert_interval),
         webhook_allow=tuple(entry.strip() for entry in webhook_allow),
     )
     table.finish()

@@ -133,6 +133,9 @@ class WebSettings:
     """Open live-event streams (``/events``) one user or API key may hold per web process."""
     command_timeout: float = 30.0
     """Seconds a USSD or restart command asked in the web UI waits for gatewayd's answer."""
+    alert_interval: float = 15.0
+    """Seconds between two evaluations of the alerts (sooner when a modem changes state or a
+    message fails)."""
     webhook_allow: tuple[str, ...] = ()
     """Networks (CIDR), addresses and host names (``erp.lan``, ``*.corp.lan``) webhooks may
     reach although they are not public: LAN receivers. Empty: public addresses only."""

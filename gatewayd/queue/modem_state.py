@@ -64,13 +64,20 @@ async def count_sent(
 
 
 async def save_balance(
-    conn: AsyncConnection, name: str, balance: float | None, text: str, *, now: datetime
+    conn: AsyncConnection,
+    name: str,
+    balance: float | None,
+    text: str,
+    *,
+    now: datetime,
+    low_balance: float | None = None,
 ) -> None:
-    """The SIM's balance as read by USSD (``text`` the network's answer)."""
+    """The SIM's balance as read by USSD (``text`` the network's answer), with the modem's
+    configured ``low_balance`` threshold (the low-credit alert compares the two)."""
     await conn.execute(
         update(modems)
         .where(modems.c.name == name)
-        .values(balance=balance, balance_text=text[:1000], balance_at=now)
+        .values(balance=balance, balance_text=text[:1000], balance_at=now, low_balance=low_balance)
     )
 
 

@@ -61,7 +61,10 @@ from gatewayd.store.schema_accounts import (
 )
 from gatewayd.store.schema_automation import (
     MAX_MAIL_ADDRESS,
+    AlertKind,
     SuppressionKind,
+    alert_history,
+    alert_states,
     incoming_tags,
     outgoing_mail,
     recurring_runs,
@@ -90,6 +93,7 @@ __all__ = [
     "LEASE_HOLDING",
     "MAX_MAIL_ADDRESS",
     "MAX_SYSTEM_ID",
+    "AlertKind",
     "Database",
     "DatabaseUnavailable",
     "DeliveryKind",
@@ -105,6 +109,8 @@ __all__ = [
     "WebhookStatus",
     "account_usage",
     "accounts",
+    "alert_history",
+    "alert_states",
     "api_keys",
     "audit_log",
     "auth_failures",

@@ -283,6 +283,11 @@ modems = Table(
     Column("balance", Float, comment="SIM credit from the last balance check (USSD)"),
     Column("balance_text", Text, comment="the operator's answer to the balance check"),
     Column("balance_at", UtcDateTime()),
+    Column(
+        "low_balance",
+        Float,
+        comment="the modem's configured low-credit threshold at the last balance check",
+    ),
     stamped("updated_at"),
 )
 

@@ -16,6 +16,12 @@ prefix)`` is the one lookup a send request makes for all its recipients.
 what they answered to whom (the replies-per-hour limit and the detection of two gateways
 answering each other read it); ``incoming_tags`` holds the tags the ``tag`` action set.
 
+``alert_states`` holds one row per alert (a kind and its subject: a modem, a disk, the
+queue): whether it is active, since when its condition has held, when it was raised and last
+notified. Every change of a row is a compare-and-set on ``version``, so of several web
+processes evaluating alerts exactly one raises, repeats or clears it (and sends its mail and
+webhook). ``alert_history`` keeps every raise, repeat and clear.
+
 ``recurring_sends`` are messages sent on a schedule; a daemon takes a run by moving
 ``next_run_at`` forward with a compare-and-set, and ``recurring_runs`` (one row per scheduled
 time, unique) is its history.
@@ -184,9 +190,59 @@ recurring_runs = Table(
     UniqueConstraint("recurring_id", "scheduled_for"),
 )
 
+
+class AlertKind(StrEnum):
+    MODEM_OFFLINE = "modem_offline"
+    """An enabled modem is not online (offline, quarantined, no network...)."""
+    MESSAGE_FAILED = "message_failed"
+    """Messages failed: at least the threshold within the window."""
+    LOW_CREDIT = "low_credit"
+    """A SIM's credit is below its modem's ``low_balance``."""
+    QUEUE_STUCK = "queue_stuck"
+    """Due messages wait and nothing leaves the queue."""
+    DISK_FULL = "disk_full"
+    """The data directory's file system is fuller than the threshold."""
+
+
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(200), nullable=False, comment="modem name, host:path, queue"),
+    Column("active", Boolean, nullable=False, server_default=false()),
+    Column("pending_since", UtcDateTime(), comment="its condition holds since; NULL: it does not"),
+    Column("raised_at", UtcDateTime(), comment="when it was last raised"),
+    Column("cleared_at", UtcDateTime(), comment="when it was last cleared"),
+    Column("notified_at", UtcDateTime(), comment="last raise or repeat sent by mail or webhook"),
+    Column("text", Text, nullable=False, server_default="", comment="what it says, in English"),
+    Column("detail", JSON, comment="the figures the text is made of"),
+    Column("version", Integer, nullable=False, server_default="0", comment="compare-and-set"),
+    stamped("updated_at"),
+    one_of("kind", AlertKind, "kind"),
+    UniqueConstraint("kind", "subject"),
+)
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("event", String(16), nullable=False, comment="raised, repeated, cleared"),
+    stamped("at"),
+    Column("text", Text, nullable=False),
+    Column("detail", JSON),
+    Column("notified", JSON, nullable=False, comment="channels notified: email, webhook"),
+    Index(None, "at"),
+)
+
 __all__ = [
     "MAX_MAIL_ADDRESS",
+    "AlertKind",
     "SuppressionKind",
+    "alert_history",
+    "alert_states",
     "incoming_tags",
     "outgoing_mail",
     "recurring_runs",

@@ -5,7 +5,8 @@ and the SIM's message memory kept from filling up.
 are (`AT+CPMS?`, Gammu's `GetSMSStatus`) and runs the storage sweep (store, then delete) when
 one is above `STORAGE_SWEEP_FRACTION`. When the modem has `balance_ussd`, the balance is asked
 every `balance_interval`, parsed with `balance_pattern`, kept in the `modems` table, and below
-`low_balance` raises the ``"Low credit"`` warning, a ``modem.low_balance`` bus event and a
+`low_balance` (kept beside it, for the web side's low-credit alert) raises the
+``"Low credit"`` warning, a ``modem.low_balance`` bus event and a
 Prometheus count.
 """
 
@@ -146,6 +147,13 @@ class SimCare:
     async def _save(self, balance: float | None, text: str) -> None:
         try:
             async with self.db.begin() as conn:
-                await save_balance(conn, self.config.name, balance, text, now=utc_now())
+                await save_balance(
+                    conn,
+                    self.config.name,
+                    balance,
+                    text,
+                    now=utc_now(),
+                    low_balance=self.config.low_balance,
+                )
         except DatabaseUnavailable as error:
             self._log.warning("Cannot record the balance", error=str(error))

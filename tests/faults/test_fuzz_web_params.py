@@ -100,6 +100,18 @@ VALID_RECURRING = (
     b'{"name": "fuzz", "text": "t", "to": ["+5511987654321"], '
     b'"schedule": {"every": "day", "at": "09:00"}}'
 )
+VALID_ALERT_SETTINGS = (
+    b'{"email_to": ["ops@example.com"], "kinds": {"disk_full": {"threshold": 90}}}'
+)
+ALERT_FIELDS = (
+    "email_to",
+    "webhook_url",
+    *(
+        f"{kind}.{name}"
+        for kind in ("modem_offline", "message_failed", "low_credit", "queue_stuck", "disk_full")
+        for name in ("enabled", "threshold", "quiet", "window", "channels")
+    ),
+)
 RECURRING_FIELDS = ("name", "text", "to", "group", "every", "at", "weekday", "day", "cron", "tz")
 RULE_FIELDS = (
     "name",
@@ -258,6 +270,12 @@ ROUTES: dict[str, Params] = {
     "POST /recurring/{id}/pause": Params(),
     "POST /recurring/{id}/resume": Params(),
     "POST /recurring/{id}/delete": Params(),
+    "GET /api/v1/alerts": Params(),
+    "GET /api/v1/alerts/settings": Params(),
+    "PUT /api/v1/alerts/settings": Params(json=VALID_ALERT_SETTINGS),
+    "GET /admin/alerts": Params(),
+    "POST /admin/alerts": Params(form=ALERT_FIELDS),
+    "GET /ui/alerts": Params(),
     "GET /cgi-bin/sendsms": Params(query=KANNEL_FIELDS),
     "POST /cgi-bin/sendsms": Params(form=KANNEL_FIELDS, headers=("Authorization",)),
 }
@@ -597,6 +615,7 @@ FAMILIES_BY_PREFIX = {
     "/api/v1/recurring": "api-automation",
     "/api/v1/rules": "api-automation",
     "/api/v1/optouts": "api-automation",
+    "/api/v1/alerts": "api-automation",
 }
 
 

@@ -7,31 +7,30 @@ nothing), ``not_online`` when one of their modems is not online, ``unknown`` whe
 has said (not started, or stopped).
 
 ``checks.queue`` is ``stuck`` when messages have been due (queued, their send time and retry
-time passed) for more than :data:`QUEUE_STUCK_AFTER` and no message left the queue (sent,
-delivered or failed) in that time, and none is being sent: the queue is not moving. Either
-makes the status ``degraded``."""
+time passed) for more than two minutes and no message left the queue (sent, delivered or
+failed) in that time, and none is being sent: the queue is not moving
+(:mod:`webui.services.queue_health`, shared with the ``queue_stuck`` alert). Either makes the
+status ``degraded``."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.queue.host_state import GatewayHost, live_hosts
-from gatewayd.store import DatabaseUnavailable, MessageStatus, messages, modems, utc_now
+from gatewayd.store import DatabaseUnavailable, modems, utc_now
 from webui.auth.identity import public
 from webui.keys import BUS, DB
+from webui.services.queue_health import queue_check
 
 GATEWAY_FRESHNESS = timedelta(minutes=2)
 CHECK_TIMEOUT = 5.0
 DEGRADING_MODEMS = ("none", "not_online")
-QUEUE_STUCK_AFTER = timedelta(minutes=2)
-MOVED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED)
 
 
 @dataclass
@@ -77,42 +76,6 @@ def modems_check(hosts: list[GatewayHost], states: dict[str, str], details: dict
         details["modems_not_online"] = not_online
         return "not_online"
     return "ok"
-
-
-async def queue_check(conn: AsyncConnection, now: datetime, details: dict[str, Any]) -> str:
-    """``ok``, or ``stuck`` when due messages wait and nothing has left the queue lately."""
-    due_since = func.coalesce(messages.c.next_attempt_at, messages.c.send_at, messages.c.created_at)
-    waiting = (
-        await conn.execute(
-            select(func.count(), func.min(due_since)).where(
-                messages.c.status == MessageStatus.QUEUED.value, due_since <= now
-            )
-        )
-    ).one()
-    due, oldest = int(waiting[0]), waiting[1]
-    details["queue_due"] = due
-    if not due or oldest is None:
-        return "ok"
-    waited = now - oldest
-    details["queue_oldest_due_seconds"] = round(max(waited.total_seconds(), 0.0), 1)
-    if waited <= QUEUE_STUCK_AFTER:
-        return "ok"
-    sending = await conn.execute(
-        select(messages.c.id).where(messages.c.status == MessageStatus.SENDING.value).limit(1)
-    )
-    if sending.first() is not None:
-        return "ok"
-    for status in MOVED:  # the newest message of each outcome: an index walk each
-        latest = await conn.execute(
-            select(messages.c.updated_at)
-            .where(messages.c.status == status.value)
-            .order_by(messages.c.id.desc())
-            .limit(1)
-        )
-        moved = latest.scalar()
-        if moved is not None and now - moved <= QUEUE_STUCK_AFTER:
-            return "ok"
-    return "stuck"
 
 
 async def redis_check(request: web.Request) -> str:

@@ -579,3 +579,92 @@ class RecurringList(BaseModel):
 class RecurringDeleted(BaseModel):
     id: int
     deleted: Literal[True]
+
+
+AlertChannel = Literal["email", "webhook"]
+ALL_CHANNELS: tuple[AlertChannel, ...] = ("email", "webhook")
+
+
+class AlertKindWrite(Request):
+    """One kind of alert. ``threshold``: ``modem_offline`` seconds (10 to 604800),
+    ``message_failed`` failures within ``window`` (1 to 10000; 1: every failure),
+    ``queue_stuck`` seconds (30 to 604800), ``disk_full`` percent (1 to 99); ``low_credit``
+    takes none (each modem's ``low_balance``). Fields left out keep their defaults."""
+
+    enabled: bool = True
+    threshold: Annotated[int, Field(ge=1, le=7 * 86400)] | None = None
+    quiet: Annotated[int, Field(ge=0, le=30 * 86400)] = Field(
+        3600, description="seconds within which the same alert is not sent again"
+    )
+    channels: Annotated[list[AlertChannel], Field(max_length=2)] = Field(
+        default_factory=lambda: list(ALL_CHANNELS)
+    )
+    window: Annotated[int, Field(ge=60, le=7 * 86400)] | None = Field(
+        None, description="message_failed only: seconds of failures counted"
+    )
+
+
+class AlertKindsWrite(Request):
+    modem_offline: AlertKindWrite | None = None
+    message_failed: AlertKindWrite | None = None
+    low_credit: AlertKindWrite | None = None
+    queue_stuck: AlertKindWrite | None = None
+    disk_full: AlertKindWrite | None = None
+
+
+class AlertSettingsWrite(Request):
+    """Where alerts go and, per kind, when; the whole document (kinds left out get their
+    defaults)."""
+
+    email_to: Annotated[
+        list[Annotated[str, Field(min_length=3, max_length=320, pattern=NO_NUL)]],
+        Field(max_length=10),
+    ] = Field(default_factory=list)
+    webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = (
+        Field(
+            None,
+            description="receives alert.raised and alert.cleared: http(s), no credentials, a "
+            "public address or one listed in [web] webhook_allow",
+        )
+    )
+    kinds: AlertKindsWrite = Field(default_factory=AlertKindsWrite)
+
+
+class AlertKindSettings(BaseModel):
+    enabled: bool
+    threshold: int | None
+    quiet: int
+    channels: list[AlertChannel]
+    window: int | None = None
+
+
+class AlertSettings(BaseModel):
+    email_to: list[str]
+    webhook_url: str | None
+    kinds: dict[str, AlertKindSettings]
+
+
+AlertKindName = Literal["modem_offline", "message_failed", "low_credit", "queue_stuck", "disk_full"]
+
+
+class ActiveAlert(BaseModel):
+    kind: AlertKindName
+    subject: str = Field(description="a modem's name, host:path of a disk, or queue/messages")
+    text: str
+    detail: dict[str, Any]
+    raised_at: str | None
+    notified_at: str | None
+
+
+class AlertStep(BaseModel):
+    kind: AlertKindName
+    subject: str
+    event: Literal["raised", "repeated", "cleared"]
+    at: str
+    text: str
+    notified: list[AlertChannel]
+
+
+class AlertList(BaseModel):
+    active: list[ActiveAlert]
+    recent: list[AlertStep] = Field(description="the last 50 steps, newest first")

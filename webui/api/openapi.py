@@ -56,6 +56,7 @@ TAGS = [
     {"name": "lists", "description": "Opt-out, block and allow lists"},
     {"name": "rules", "description": "Rules on incoming SMS"},
     {"name": "recurring", "description": "Recurring sends"},
+    {"name": "alerts", "description": "Alerts and their settings"},
     {"name": "kannel", "description": "Kannel's smsbox interface, for programs written for it"},
 ]
 
@@ -620,6 +621,33 @@ OPERATIONS = (
         parameters=(ID,),
         role="operator",
     ),
+    Operation(
+        "get",
+        "/api/v1/alerts",
+        "listAlerts",
+        "alerts",
+        "Active alerts and the last steps (raised, repeated, cleared)",
+        m.AlertList,
+    ),
+    Operation(
+        "get",
+        "/api/v1/alerts/settings",
+        "getAlertSettings",
+        "alerts",
+        "Alert settings: recipients, webhook, thresholds, quiet periods, channels",
+        m.AlertSettings,
+        role="admin",
+    ),
+    Operation(
+        "put",
+        "/api/v1/alerts/settings",
+        "replaceAlertSettings",
+        "alerts",
+        "Replace the alert settings (audited); absurd values are a 422 naming the field",
+        m.AlertSettings,
+        body=m.AlertSettingsWrite,
+        role="admin",
+    ),
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -636,6 +664,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.RuleWrite,
     m.RuleTest,
     m.RecurringWrite,
+    m.AlertSettingsWrite,
     m.ErrorBody,
     m.Message,
     m.MessageBatch,
@@ -666,6 +695,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     m.RecurringRun,
     m.RecurringList,
     m.RecurringDeleted,
+    m.AlertSettings,
+    m.AlertList,
     m.AuditPage,
     m.WebhookDelivery,
     m.WebhookDeliveryPage,
@@ -686,6 +717,7 @@ REQUEST_MODELS = {
     m.RuleWrite,
     m.RuleTest,
     m.RecurringWrite,
+    m.AlertSettingsWrite,
 }
 
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from webui.api import (
     access,
     accounts,
+    alerts,
     health,
     inbox,
     kannel,
@@ -34,5 +35,6 @@ def register(app: web.Application) -> None:
     optouts.register(router)
     rules.register(router)
     recurring.register(router)
+    alerts.register(router)
     records.register(router)
     kannel.register(router)

@@ -4,7 +4,8 @@ Each module owns a page family and its routes: :mod:`.dashboard`, :mod:`.compose
 :mod:`.outbox`, :mod:`.inbox`, :mod:`.modems`, :mod:`.hosts`, :mod:`.addressbook`,
 :mod:`.admin`, :mod:`.accounts` (client accounts), :mod:`.optouts` (opt-out, block and allow
 lists), :mod:`.rules` (rules on incoming SMS), :mod:`.recurring` (recurring sends),
-:mod:`.account`, :mod:`.two_factor`, :mod:`.settings`; live events are :mod:`webui.live`.
+:mod:`.account`, :mod:`.two_factor`, :mod:`.settings`, :mod:`.alerts` (alert settings and
+the banner's fragment); live events are :mod:`webui.live`.
 Role rules are declared on the handlers (``@requires``) and enforced by the authentication
 middleware, so a hidden button and a refused request always agree.
 """
@@ -20,6 +21,7 @@ from webui.views import (
     accounts,
     addressbook,
     admin,
+    alerts,
     compose,
     dashboard,
     error_pages,
@@ -59,6 +61,7 @@ def register(app: web.Application) -> None:
     rules.register(router)
     recurring.register(router)
     settings.register(router)
+    alerts.register(router)
     account.register(router)
     two_factor.register(router)
     live.register(app)

@@ -14,6 +14,7 @@ from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
 from gatewayd.store import Role
+from webui.alerts.service import active_alerts
 from webui.auth.identity import Identity
 from webui.auth.sessions import CSRF_FIELD, csrf_token
 from webui.i18n import LOCALE_KEY, html_lang
@@ -56,13 +57,15 @@ async def render(
     page: str = "",
     status: int = 200,
 ) -> web.Response:
-    """Render ``template`` inside the frame: navigation (with the inbox's unread count), user,
-    CSRF token, locale, notice."""
+    """Render ``template`` inside the frame: navigation (with the inbox's unread count), the
+    banner of active alerts, user, CSRF token, locale, notice."""
     identity = request.get(IDENTITY)
     unread = 0
+    alerts: list[dict[str, Any]] = []
     if identity is not None:
         async with request.app[DB].read() as conn:
             unread = await unread_count(conn)
+            alerts = await active_alerts(conn)
     frame: dict[str, Any] = {
         "page": page,
         "me": identity,
@@ -74,6 +77,7 @@ async def render(
         "notice": await _take_notice(request),
         "path_qs": request.path_qs,
         "unread": unread,
+        "alerts": alerts,
     }
     frame.update(context or {})
     return aiohttp_jinja2.render_template(template, request, frame, status=status)

@@ -28,6 +28,18 @@ LABELS = {
     "initialising": N_("starting"),
     "no_network": N_("no network"),
     "error": N_("error"),
+    "quarantined": N_("quarantined"),
+    # alert kinds and channels
+    "modem_offline": N_("Modem offline"),
+    "message_failed": N_("Messages failed"),
+    "low_credit": N_("SIM credit low"),
+    "queue_stuck": N_("Queue not moving"),
+    "disk_full": N_("Disk nearly full"),
+    "email": N_("email"),
+    "webhook": N_("webhook"),
+    "repeated": N_("repeated"),
+    "cleared": N_("cleared"),
+    "raised": N_("raised"),
     # gatewayd host states
     "running": N_("running"),
     "idle": N_("idle"),
@@ -114,6 +126,7 @@ AUDIT_ACTIONS = {
     "user.two_factor.reset": N_("Two-factor sign-in reset"),
     "user.rename": N_("User renamed"),
     "kannel.dlr": N_("Kannel delivery report"),
+    "alerts.settings": N_("Alert settings changed"),
 }
 """Audit log actions as the audit page names them (the code stays visible beside)."""
 

@@ -95,7 +95,7 @@ function connectLive() {
     source.close();
     window.location.reload();
   });
-  for (const type of ["message.status", "message.received", "modem.state", "messages.queued"]) {
+  for (const type of ["message.status", "message.received", "modem.state", "messages.queued", "alert.changed"]) {
     source.addEventListener(type, (event) => {
       let data;
       try { data = JSON.parse(event.data); } catch { return; }
@@ -132,6 +132,22 @@ document.addEventListener("live:message.received", (event) => {
       `/inbox/${encodeURIComponent(message.from)}`);
   }
 });
+
+// The banner of active alerts: rendered (and escaped) by the server with the page, and asked
+// again as a fragment when an alert is raised or cleared or the stream reconnects.
+export async function refreshAlerts() {
+  const banner = document.getElementById("alert-banner");
+  if (!banner) return;
+  try {
+    const response = await fetch("/ui/alerts", { credentials: "same-origin" });
+    if (!response.ok) return;
+    banner.innerHTML = await response.text();
+    localiseTimes(banner);
+  } catch { /* the next event tries again */ }
+}
+document.addEventListener("live:alert.changed", refreshAlerts);
+let liveSeen = false;
+document.addEventListener("live:ready", () => { if (liveSeen) refreshAlerts(); liveSeen = true; });
 
 function wireForms() {
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
