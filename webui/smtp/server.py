@@ -22,6 +22,10 @@ from webui.smtp.handler import MailToSms
 log = structlog.get_logger("webui.smtp")
 
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
+LOCKED_OUT = (
+    "454 4.7.0 Too many failed AUTH attempts from this address: locked out for a while, "
+    "try again later"
+)
 
 
 class TlsError(ValueError):
@@ -61,8 +65,9 @@ class GatewaySmtp(SMTP):
             return AuthResult(
                 success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
             )
-        if found is None:
-            log.warning("Failed SMTP AUTH", user=user[:64], client=address)
+        if found == "locked_out":
+            return AuthResult(success=False, handled=False, message=LOCKED_OUT)
+        if found == "invalid":
             return AuthResult(success=False, handled=False, message=AUTH_FAILED)
         return AuthResult(success=True, handled=False, auth_data=found)
 
