@@ -9,7 +9,9 @@ text (:mod:`webui.smtp.text`) sent to every recipient through
 the other front doors apply. ``250`` is answered only after the messages are committed; the
 mail's ``Message-ID`` is the send's idempotency key, so a client that resends after a lost
 answer does not send twice. A refusal is one SMTP reply (:mod:`webui.smtp.replies`); nothing
-about the mail is half done.
+about the mail is half done. With ``[smtp] reports`` on, each message carries the
+``mailto:`` callback that has its outcome mailed back to the envelope sender
+(:mod:`webui.mail.reports`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import structlog
 from gatewayd.queue import NewMessage
 from gatewayd.queue.suppression import refusals
 from gatewayd.store import DatabaseUnavailable
+from webui.mail.reports import report_url
 from webui.services.errors import ServiceError
 from webui.services.sending import Sending
 from webui.smtp.access import Access, Authenticated, caller_for
@@ -51,11 +54,13 @@ class MailToSms:
         *,
         max_recipients: int,
         max_text_length: int,
+        reports: str = "off",
     ) -> None:
         self.sending = sending
         self.access = access
         self.max_recipients = max_recipients
         self.max_text_length = max_text_length
+        self.reports = reports
         self.region = sending.settings.gateway.default_region
 
     async def handle_MAIL(
@@ -117,8 +122,9 @@ class MailToSms:
             else await self.access.allow_listed_account()
         )
         caller = caller_for(authenticated, envelope.mail_from or "", _peer(session), account)
+        callback = report_url(envelope.mail_from, self.reports)
         prepared = await self.sending.validate(
-            NewMessage(to="", text=text), numbers, skip_invalid=False
+            NewMessage(to="", text=text, callback_url=callback), numbers, skip_invalid=False
         )
         key = _idempotency_key(message.get("message-id"), envelope.mail_from, numbers)
         ids, created = await self.sending.queue_prepared(caller, prepared, key=key)
@@ -128,6 +134,7 @@ class MailToSms:
             messages=len(ids),
             first_id=ids[0] if ids else None,
             repeated=not created,
+            reports=self.reports if callback is not None else "off",
         )
         first = ids[0] if ids else "-"
         return f"250 2.0.0 Queued as {len(ids)} SMS (first id {first})"

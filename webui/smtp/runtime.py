@@ -81,11 +81,17 @@ async def start_smtp(settings: Settings, db: Database, bus: Bus) -> RunningSmtp:
             "The SMTP server accepts no mail: set [smtp] tls_certificate and tls_key for AUTH "
             "or [smtp] allowed_networks / allowed_senders"
         )
+    if smtp.reports != "off" and not settings.mail.enabled:
+        log.warning(
+            "[smtp] reports are on but no mail relay is set (SMSGW_MAIL_URL): the reports wait "
+            "in the outbox until a web process with a relay sends them"
+        )
     handler = MailToSms(
         sending,
         access,
         max_recipients=smtp.max_recipients,
         max_text_length=smtp.max_text_length,
+        reports=smtp.reports,
     )
     try:
         server = await listen(smtp, handler, access)
