@@ -6,6 +6,7 @@ sender — one summary once every recipient is final, or one mail per SMS; the S
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 from email import message_from_bytes
 from email.policy import default
@@ -14,15 +15,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gatewayd.config import MailSettings
+from gatewayd.config import MailSettings, Settings
+from gatewayd.events import EVENTS, MessageStatusChanged
 from gatewayd.queue.reports import apply_status_report
 from gatewayd.sms import StatusReport, decode_pdu, encode_status_report
-from gatewayd.store import Database, messages, utc_now, webhook_deliveries
+from gatewayd.store import Database, messages, utc_now, web_cursors, webhook_deliveries
+from tests.integration.core_flow.harness import eventually
+from tests.integration.web.conftest import make_web_env, settings_for
 from tests.support.mail import running_relay
 from tests.support.sending import answered, claim, hand_over
 from tests.support.smtp_gateway import SmtpGateway, Starter, in_thread
-from webui.mail.reports import parse_report_url, report_url
+from webui.keys import BUS
+from webui.mail.reports import REPORT_CURSOR, parse_report_url, report_url
 from webui.mail.sender import MailSender, SenderPolicy
+from webui.options import WebOptions, options_from_settings
 from webui.webhooks.derive import derive_status_events
 
 NUMBER = "+5511987654321"
@@ -173,3 +179,39 @@ async def test_off_by_default_and_no_report_for_the_null_sender(smtp_gateway: St
     )
     assert parse_report_url("mailto:x@example.com%0ABcc:y@evil.example?report=each") is None
     assert parse_report_url("https://example.com/hook") is None
+
+
+async def test_the_web_process_mails_the_report_when_woken(
+    smtp_gateway: Starter, db_url: str
+) -> None:
+    """The app's own mail sender (``SMSGW_MAIL_URL`` set): after its first round found nothing,
+    a final status on the bus wakes it, long before its 10 s poll."""
+    gateway = await smtp_gateway(reports="failures")
+    await send_hostile_mail(gateway, NUMBER)
+    mrs = await hand_all_to_modem(gateway.db)
+    async with running_relay() as (relay, port):
+        settings = settings_for(
+            db_url,
+            SMSGW_MAIL_URL=f"smtp://127.0.0.1:{port}",
+            SMSGW_MAIL_FROM="gateway@sms.example",
+        )
+
+        def options(settings: Settings) -> WebOptions:
+            return options_from_settings(settings, webhook_commit_lag=0.0)
+
+        async for web in make_web_env(settings, options, seed=False):
+
+            async def first_round_done() -> bool:
+                async with gateway.db.read() as conn:
+                    query = select(web_cursors.c.name).where(web_cursors.c.name == REPORT_CURSOR)
+                    return (await conn.execute(query)).first() is not None
+
+            await eventually(first_round_done, timeout=10, what="the sender's first round")
+            await settle(gateway.db, NUMBER, mrs[NUMBER], FAILED)
+            [message_id] = (await ids_by_number(gateway.db)).values()
+            event = MessageStatusChanged(id=message_id, status="failed", error=None, at=utc_now())
+            await web.app[BUS].publish(EVENTS, event)
+            await asyncio.wait_for(relay.arrived.wait(), 8)
+    [envelope] = relay.received
+    assert envelope.rcpt_tos == [SENDER]
+    assert str(parsed(envelope)["Subject"]) == f"SMS {message_id} to {NUMBER}: failed"
