@@ -59,7 +59,7 @@ from webui.keys import (
     STATS,
     THROTTLE,
 )
-from webui.mail.sender import running_sender
+from webui.mail.sender import SenderPolicy, running_sender
 from webui.options import WebOptions, options_from_settings
 from webui.password_gate import password_change_gate
 from webui.revocations import access_listener
@@ -256,5 +256,6 @@ async def _webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _mail_sender(app: web.Application) -> AsyncIterator[None]:
-    async with running_sender(app[DB], app[SETTINGS].mail):
+    policy = SenderPolicy(commit_lag=app[OPTIONS].webhook_commit_lag)
+    async with running_sender(app[DB], app[SETTINGS].mail, policy, app[BUS]):
         yield

@@ -266,6 +266,10 @@ class SmtpSettings:
     """Recipients of one mail; one more is refused with 452."""
     max_text_length: int = 1000
     """Characters of the SMS text made from a mail; longer text refuses the mail (554)."""
+    reports: str = "off"
+    """Outcomes mailed back to the mail's sender (``SMSGW_SMTP_REPORTS``): ``off``,
+    ``failures`` (a mail per SMS that did not arrive), ``each`` (a mail per SMS once final) or
+    ``summary`` (one mail per mail once all its SMS are final)."""
 
     @property
     def enabled(self) -> bool:

@@ -5,8 +5,9 @@ The server is off unless ``listen`` (or ``SMSGW_SMTP_LISTEN``) is set. STARTTLS 
 SMTP AUTH) is offered when ``tls_certificate`` and ``tls_key`` name readable PEM files.
 ``allowed_networks`` (CIDR, also ``SMSGW_SMTP_ALLOWED_NETWORKS``, comma-separated) and
 ``allowed_senders`` (addresses, or ``@domain`` for a whole domain) let mail in without AUTH:
-both must match when both are set, either when only one is. Every mistake is one line naming
-the table and key (or the variable).
+both must match when both are set, either when only one is. ``reports`` (also
+``SMSGW_SMTP_REPORTS``) says which outcomes of a mail's SMS are mailed back to its sender.
+Every mistake is one line naming the table and key (or the variable).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from gatewayd.config.reader import SettingsError, TableReader
 
 ENV_SMTP_LISTEN = "SMSGW_SMTP_LISTEN"
 ENV_SMTP_ALLOWED_NETWORKS = "SMSGW_SMTP_ALLOWED_NETWORKS"
+ENV_SMTP_REPORTS = "SMSGW_SMTP_REPORTS"
+REPORT_MODES = ("off", "failures", "each", "summary")
 
 
 def read_smtp(
@@ -51,6 +54,7 @@ def read_smtp(
         max_message_size=table.integer("max_message_size", defaults.max_message_size, minimum=1024),
         max_recipients=table.integer("max_recipients", defaults.max_recipients, minimum=1),
         max_text_length=table.integer("max_text_length", defaults.max_text_length, minimum=1),
+        reports=_reports(table, env),
     )
     table.finish()
     return settings
@@ -71,6 +75,18 @@ def _listen(
         if from_env:
             raise SettingsError(f"{ENV_SMTP_LISTEN}: {problem}") from None
         raise table.error("listen", problem) from None
+
+
+def _reports(table: TableReader, env: Mapping[str, str]) -> str:
+    in_file = table.string("reports", "off").strip().lower()
+    from_env = env.get(ENV_SMTP_REPORTS, "").strip().lower()
+    value = from_env or in_file
+    if value not in REPORT_MODES:
+        problem = f"{value!r} is not one of {', '.join(REPORT_MODES)}"
+        if from_env:
+            raise SettingsError(f"{ENV_SMTP_REPORTS}: {problem}")
+        raise table.error("reports", problem)
+    return value
 
 
 def _networks(table: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:

@@ -1,14 +1,19 @@
 """Helpers for the email tests: a self-signed certificate made on the spot, a TLS context that
-trusts it, and mails built with the standard library."""
+trusts it, mails built with the standard library, and aiosmtpd as the relay that receives the
+gateway's mail."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import ssl
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,3 +76,33 @@ def mail(
         message["Message-ID"] = message_id
     message.set_content(body)
     return message
+
+
+class Relay:
+    """aiosmtpd receiving our mail; ``answer`` is what DATA answers."""
+
+    def __init__(self) -> None:
+        self.received: list[Envelope] = []
+        self.answer = "250 OK"
+        self.arrived = asyncio.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.answer.startswith("250"):
+            self.received.append(envelope)
+            self.arrived.set()
+        return self.answer
+
+
+@contextlib.asynccontextmanager
+async def running_relay() -> AsyncIterator[tuple[Relay, int]]:
+    """A relay on a free loopback port: the handler and the port."""
+    handler = Relay()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="relay.test", loop=loop), "127.0.0.1", 0
+    )
+    try:
+        yield handler, server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -34,6 +34,11 @@ def test_the_email_figure_gets_a_verdict_from_three_runs() -> None:
     runs = [{**run, "per_s": rate} for rate in (250.0, 190.0, 260.0)]
     [row] = report._email_rows({"runs": runs})
     assert row[0] == "7. email to SMS, sqlite" and "250" in row[1]
+    assert "client" not in row[1]  # results taken before the client's CPU was counted
+    [with_client] = report._email_rows(
+        {"runs": [{**r, "client_cpu_ms_per_mail": 0.5} for r in runs]}
+    )
+    assert "server 1.50 ms CPU/mail, client 0.50 ms" in with_client[1]
     assert row[3] == "**met**"
     [short] = report._email_rows({"runs": runs[:2]})
     assert "no verdict" in short[3]

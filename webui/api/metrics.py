@@ -4,7 +4,9 @@ Request latency p95, error rate and availability (non-5xx share) over the last 5
 the process's uptime; database up (a 1 s ping), pool use, query time p95, lock waits
 (PostgreSQL); queue depth, message counts, delivery rate; per-modem state, signal, queue and
 throughput; per gatewayd host its lease (alive, last renewal, time left, epoch), modems, parts
-in flight, messages waiting for its modems and the takeovers of its work. A dead database
+in flight, messages waiting for its modems and the takeovers of its work; failed
+authentications by kind (sign-ins, SMPP binds, SMTP AUTH…) within the lockout window. A dead
+database
 still answers 200 with ``database_up`` false (``smsgw_database_up 0``) and the figures it
 would have given as null. Open without login to ``metrics_allow`` addresses; others need a
 login or key.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -27,6 +29,7 @@ from gatewayd.store import (
     DatabaseUnavailable,
     DeliveryStatus,
     MessageStatus,
+    auth_failures,
     incoming_messages,
     message_parts,
     messages,
@@ -34,11 +37,13 @@ from gatewayd.store import (
     utc_now,
 )
 from webui.api.modems import modem_list
+from webui.auth.throttle import FailureKind
 from webui.dbstats import QUERY_TIMER, database_up, lock_waits
-from webui.keys import DB, STATS
+from webui.keys import DB, OPTIONS, STATS
 from webui.middlewares import metrics_endpoint
 
 COUNTED = [status.value for status in MessageStatus]
+FAILURE_KINDS: tuple[str, ...] = get_args(FailureKind)
 PROCESS_STARTED = time.time()
 
 
@@ -49,6 +54,7 @@ async def counts(conn: AsyncConnection, query: Select[Any]) -> dict[str, int]:
 async def message_figures(request: web.Request) -> dict[str, Any]:
     now = utc_now()
     day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    lockout_window = now - timedelta(minutes=request.app[OPTIONS].failure_window_minutes)
     async with request.app[DB].read() as conn:
         by_status = await counts(
             conn, select(messages.c.status, func.count()).group_by(messages.c.status)
@@ -85,6 +91,12 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
                 )
             ).scalar_one()
         )
+        failures = await counts(
+            conn,
+            select(auth_failures.c.kind, func.count())
+            .where(auth_failures.c.at > lockout_window)
+            .group_by(auth_failures.c.kind),
+        )
     modem_rows = await modem_list(request)
     finished = sum(recent.get(s, 0) for s in ("delivered", "failed", "expired"))
     return {
@@ -100,6 +112,7 @@ async def message_figures(request: web.Request) -> dict[str, Any]:
         },
         "delivery_rate": round(recent.get("delivered", 0) / finished, 4) if finished else None,
         "smpp": {"outbox_pending": smpp_pending},
+        "auth_failures": {kind: int(failures.get(kind, 0)) for kind in FAILURE_KINDS},
         "modems": [
             {
                 "name": m["name"],
@@ -152,6 +165,7 @@ def unknown_message_figures() -> dict[str, Any]:
         "last_24h": {s: None for s in ("sent", "delivered", "failed", "expired", "received")},
         "delivery_rate": None,
         "smpp": {"outbox_pending": None},
+        "auth_failures": {kind: None for kind in FAILURE_KINDS},
         "modems": [],
         "hosts": [],
     }
@@ -226,6 +240,15 @@ def prometheus_text(data: dict[str, Any], process_registry: CollectorRegistry) -
         "deliver_sm (receipts, incoming SMS) waiting for an SMPP client to acknowledge them",
         data["smpp"]["outbox_pending"],
     )
+    failure_gauge = Gauge(
+        "smsgw_auth_failures",
+        "Failed authentications within the lockout window, by kind (password, smpp, smtp...)",
+        ["kind"],
+        registry=registry,
+    )
+    for kind, count in data["auth_failures"].items():
+        if count is not None:
+            failure_gauge.labels(kind).set(count)
     status_gauge = Gauge("smsgw_messages", "Messages by status", ["status"], registry=registry)
     for status, count in data["messages"].items():
         if count is not None:

@@ -12,8 +12,9 @@ A name is counted as typed (in lower case) whether or not such a user exists, so
 real names answer alike (no user enumeration), and nothing here locks an account itself: an
 attacker's failures block the attacker's address, never the real user signing in from
 another one. Wrong passwords at sign-in, wrong second-factor codes, wrong current passwords
-when changing a password, wrong keys on the Kannel-compatible endpoint and failed SMPP binds
-(counted under ``smpp:<system_id>``) all count. A success
+when changing a password, wrong keys on the Kannel-compatible endpoint, failed SMPP binds
+(counted under ``smpp:<system_id>``) and failed SMTP AUTH of the email-to-SMS server (under
+``smtp:<user name>``) all count. A success
 forgets that address's failures for that name only (signing in to one's own account does not
 buy more guesses at another's).
 """
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.store import auth_failures, utc_now
 
-FailureKind = Literal["password", "code", "password_change", "api_key", "smpp"]
+FailureKind = Literal["password", "code", "password_change", "api_key", "smpp", "smtp"]
 Refusal = Literal["address", "pair"]
 MAX_KEY = 64
 

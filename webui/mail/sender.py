@@ -10,6 +10,10 @@ A temporary failure (4xx, connection refused, timeout) is retried after a backof
 from :attr:`SenderPolicy.backoff_base` up to its cap; a permanent one (5xx, an address that
 is not plain) or the last attempt sets ``failed_at``. Nothing here is awaited by the message
 pipeline: writers only insert rows (:func:`webui.services.mail_outbox.queue_mail`).
+
+Each round first writes the report mails of the email-to-SMS server (:mod:`webui.mail.reports`)
+into the outbox, so they are sent in the same round; a message reaching a final status on the
+bus wakes the sender.
 """
 
 from __future__ import annotations
@@ -26,9 +30,14 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.bus import Bus
 from gatewayd.config import MailSettings
+from gatewayd.events import EVENTS, MessageStatusChanged
 from gatewayd.store import Database, DatabaseUnavailable, outgoing_mail, utc_now
 from webui.mail.message import build_mail
+from webui.mail.reports import BATCH as REPORT_BATCH
+from webui.mail.reports import READ as REPORTED_STATUSES
+from webui.mail.reports import derive_reports
 from webui.services.errors import Invalid
 
 log = structlog.get_logger("webui.mail")
@@ -45,6 +54,9 @@ class SenderPolicy:
     timeout: float = 30.0
     """Seconds for one exchange with the relay."""
     poll_interval: float = 10.0
+    commit_lag: float = 2.0
+    """Seconds status events wait before reports are made of them (PostgreSQL; see
+    :mod:`webui.mail.reports`)."""
 
 
 async def claim_due(conn: AsyncConnection, now: datetime, policy: SenderPolicy) -> list[Any]:
@@ -115,12 +127,16 @@ class MailSender:
             self.wake.clear()
 
     async def round(self, now: datetime | None = None) -> int:
-        """Claim and deliver what is due; how many were claimed."""
+        """Write the reports due, claim and deliver what is due; how many were claimed (more
+        when reports are still to be read)."""
+        lag = 0.0 if self.db.dialect_name == "sqlite" else self.policy.commit_lag
+        async with self.db.begin() as conn:
+            derived = await derive_reports(conn, now or utc_now(), lag)
         async with self.db.begin() as conn:
             claimed = await claim_due(conn, now or utc_now(), self.policy)
         for row in claimed:
             await self._deliver(row)
-        return len(claimed)
+        return len(claimed) + (1 if derived.events >= REPORT_BATCH else 0)
 
     async def _deliver(self, row: Any) -> None:
         try:
@@ -178,16 +194,36 @@ class MailSender:
         )
 
 
+async def _wake_on_final_statuses(bus: Bus, sender: MailSender) -> None:
+    subscription = bus.subscribe(EVENTS)
+    try:
+        async for event in subscription:
+            if isinstance(event, MessageStatusChanged) and event.status in REPORTED_STATUSES:
+                sender.poke()
+    finally:
+        bus.unsubscribe(subscription)
+
+
 @contextlib.asynccontextmanager
 async def running_sender(
-    db: Database, mail: MailSettings, policy: SenderPolicy | None = None
+    db: Database, mail: MailSettings, policy: SenderPolicy | None = None, bus: Bus | None = None
 ) -> AsyncIterator[MailSender]:
-    """The sender, running until the block ends (it finishes the mail in hand first)."""
+    """The sender, running until the block ends (it finishes the mail in hand first); with a
+    ``bus``, woken by messages reaching a final status (their reports)."""
     sender = MailSender(db, mail, policy)
     task = asyncio.create_task(sender.run(), name="mail-sender")
+    waker = (
+        asyncio.create_task(_wake_on_final_statuses(bus, sender), name="mail-sender-wake")
+        if bus is not None
+        else None
+    )
     try:
         yield sender
     finally:
+        if waker is not None:
+            waker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waker
         sender.stop()
         try:
             await asyncio.wait_for(asyncio.shield(task), sender.policy.timeout + 5)

@@ -9,7 +9,9 @@ text (:mod:`webui.smtp.text`) sent to every recipient through
 the other front doors apply. ``250`` is answered only after the messages are committed; the
 mail's ``Message-ID`` is the send's idempotency key, so a client that resends after a lost
 answer does not send twice. A refusal is one SMTP reply (:mod:`webui.smtp.replies`); nothing
-about the mail is half done.
+about the mail is half done. With ``[smtp] reports`` on, each message carries the
+``mailto:`` callback that has its outcome mailed back to the envelope sender
+(:mod:`webui.mail.reports`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import structlog
 from gatewayd.queue import NewMessage
 from gatewayd.queue.suppression import refusals
 from gatewayd.store import DatabaseUnavailable
+from webui.mail.reports import report_url
 from webui.services.errors import ServiceError
 from webui.services.sending import Sending
 from webui.smtp.access import Access, Authenticated, caller_for
 from webui.smtp.recipients import number_of
 from webui.smtp.replies import reply_for
-from webui.smtp.text import TextRefused, parse_mail, sms_text
+from webui.smtp.text import TextRefused, header_text, parse_mail, sms_text
 
 log = structlog.get_logger("webui.smtp")
 
@@ -51,11 +54,13 @@ class MailToSms:
         *,
         max_recipients: int,
         max_text_length: int,
+        reports: str = "off",
     ) -> None:
         self.sending = sending
         self.access = access
         self.max_recipients = max_recipients
         self.max_text_length = max_text_length
+        self.reports = reports
         self.region = sending.settings.gateway.default_region
 
     async def handle_MAIL(
@@ -117,10 +122,17 @@ class MailToSms:
             else await self.access.allow_listed_account()
         )
         caller = caller_for(authenticated, envelope.mail_from or "", _peer(session), account)
+        callback = report_url(envelope.mail_from, self.reports)
+        # Each recipient passed the opt-out and block lists at RCPT, and the queue checks them
+        # again in the transaction that writes the messages (opted_out: 550 5.7.1, nothing
+        # written): a third lookup here would only cost a transaction per mail.
         prepared = await self.sending.validate(
-            NewMessage(to="", text=text), numbers, skip_invalid=False
+            NewMessage(to="", text=text, callback_url=callback),
+            numbers,
+            skip_invalid=False,
+            check_suppressions=False,
         )
-        key = _idempotency_key(message.get("message-id"), envelope.mail_from, numbers)
+        key = _idempotency_key(header_text(message, "message-id"), envelope.mail_from, numbers)
         ids, created = await self.sending.queue_prepared(caller, prepared, key=key)
         log.info(
             "Mail taken",
@@ -128,6 +140,7 @@ class MailToSms:
             messages=len(ids),
             first_id=ids[0] if ids else None,
             repeated=not created,
+            reports=self.reports if callback is not None else "off",
         )
         first = ids[0] if ids else "-"
         return f"250 2.0.0 Queued as {len(ids)} SMS (first id {first})"
@@ -137,11 +150,11 @@ def _error_class(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
 
 
-def _idempotency_key(message_id: Any, sender: str | None, numbers: list[str]) -> str | None:
+def _idempotency_key(message_id: str, sender: str | None, numbers: list[str]) -> str | None:
     """The same mail (Message-ID, sender, recipients) sent again is the same send."""
-    if message_id is None:
+    if not message_id.strip():
         return None
     digest = hashlib.sha256()
-    for piece in (str(message_id).strip(), sender or "", *numbers):
+    for piece in (message_id.strip(), sender or "", *numbers):
         digest.update(piece.encode("utf-8", "surrogateescape") + b"\0")
     return "mail:" + digest.hexdigest()

@@ -67,29 +67,31 @@ async def start_smtp(settings: Settings, db: Database, bus: Bus) -> RunningSmtp:
     :meth:`RunningSmtp.stop`."""
     smtp = settings.smtp
     password_work = PasswordWork()
-    accounts = Accounts(
-        db,
-        password_work,
-        ThrottlePolicy(
-            pair_limit=WebOptions.pair_failure_limit,
-            address_limit=WebOptions.address_failure_limit,
-            window=timedelta(minutes=WebOptions.failure_window_minutes),
-        ),
-        create_buckets(settings.redis_url),
+    throttle_policy = ThrottlePolicy(
+        pair_limit=WebOptions.pair_failure_limit,
+        address_limit=WebOptions.address_failure_limit,
+        window=timedelta(minutes=WebOptions.failure_window_minutes),
     )
+    accounts = Accounts(db, password_work, throttle_policy, create_buckets(settings.redis_url))
     pool = ValidationPool()
     sending = Sending(db, bus, settings, SendGroup(db, bus), pool, accounts)
-    access = Access(smtp, db)
+    access = Access(smtp, db, throttle_policy)
     if not smtp.tls and not access.allow_lists:
         log.warning(
             "The SMTP server accepts no mail: set [smtp] tls_certificate and tls_key for AUTH "
             "or [smtp] allowed_networks / allowed_senders"
+        )
+    if smtp.reports != "off" and not settings.mail.enabled:
+        log.warning(
+            "[smtp] reports are on but no mail relay is set (SMSGW_MAIL_URL): the reports wait "
+            "in the outbox until a web process with a relay sends them"
         )
     handler = MailToSms(
         sending,
         access,
         max_recipients=smtp.max_recipients,
         max_text_length=smtp.max_text_length,
+        reports=smtp.reports,
     )
     try:
         server = await listen(smtp, handler, access)

@@ -4,11 +4,17 @@
 (aiosmtpd calls its authenticator synchronously; here ``AUTH PLAIN`` / ``AUTH LOGIN`` parse
 the credentials as aiosmtpd does and then await :meth:`~webui.smtp.access.Access.authenticate`).
 AUTH is only offered after STARTTLS. The policy lives in :mod:`webui.smtp.handler`.
+
+The address of ``MAIL FROM`` / ``RCPT TO`` in its everyday form (``<local@domain>`` of dot-atoms,
+then the parameters) is read with one regular expression; anything else goes to aiosmtpd's own
+RFC 5322 parser, which costs some 15 % of the server's CPU per mail and gives the same answer
+for the everyday form.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from typing import Any
 
@@ -22,6 +28,16 @@ from webui.smtp.handler import MailToSms
 log = structlog.get_logger("webui.smtp")
 
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
+LOCKED_OUT = (
+    "454 4.7.0 Too many failed AUTH attempts from this address: locked out for a while, "
+    "try again later"
+)
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_PATH = re.compile(
+    rf"\s*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?:[ \t]+(.*?))?[ \t]*"
+)
 
 
 class TlsError(ValueError):
@@ -39,6 +55,16 @@ class GatewaySmtp(SMTP):
     def __init__(self, handler: MailToSms, access: Access, **kwargs: Any) -> None:
         super().__init__(handler, authenticator=_parsed, **kwargs)
         self.access = access
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = PLAIN_PATH.fullmatch(arg) if arg else None
+        if plain is None:
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        local = address.rpartition("@")[0]
+        if self.local_part_limit and len(local) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
 
     async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
         return await self._checked(await super().auth_PLAIN(_, args))
@@ -61,8 +87,9 @@ class GatewaySmtp(SMTP):
             return AuthResult(
                 success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
             )
-        if found is None:
-            log.warning("Failed SMTP AUTH", user=user[:64], client=address)
+        if found == "locked_out":
+            return AuthResult(success=False, handled=False, message=LOCKED_OUT)
+        if found == "invalid":
             return AuthResult(success=False, handled=False, message=AUTH_FAILED)
         return AuthResult(success=True, handled=False, auth_data=found)
 

@@ -6,9 +6,10 @@ destinations, and the cursor moves, in one transaction. Nothing is lost while no
 runs: the next one carries on from the cursor. On PostgreSQL the cursor row is locked with
 ``SKIP LOCKED``, so of several web processes one derives at a time; rows younger than
 ``commit_lag`` seconds are left for the next round, because ids are handed out before the
-transactions that use them commit. Deliveries are named (``event``, ``X-Event``) by the types of
-the live events of :mod:`gatewayd.events` they tell of; their payloads are their own, public
-shape (documented in docs/api.md).
+transactions that use them commit. A ``mailto:`` callback URL (the email-to-SMS server's
+reports) is not a webhook: :mod:`webui.mail.reports` reads those. Deliveries are named
+(``event``, ``X-Event``) by the types of the live events of :mod:`gatewayd.events` they tell
+of; their payloads are their own, public shape (documented in docs/api.md).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ EVENTS_CURSOR = "webhooks.message_events"
 INBOX_CURSOR = "webhooks.incoming_messages"
 NOTIFIED_STATUSES = frozenset({"sent", "delivered", "failed", "expired", "cancelled", "unknown"})
 BATCH = 500
+MAIL_SCHEME = "mailto:"
+"""A ``callback_url`` of this scheme asks for mail, not a webhook (:mod:`webui.mail.reports`)."""
 
 
 async def lock_cursor(conn: AsyncConnection, name: str) -> int | None:
@@ -199,7 +202,7 @@ async def derive_status_events(conn: AsyncConnection, now: datetime, commit_lag:
             "created_at": now,
             "next_attempt_at": now,
         }
-        if message.callback_url:
+        if message.callback_url and not message.callback_url.startswith(MAIL_SCHEME):
             rows.append({**base, "url": message.callback_url})
         if key_id is not None and key_id in hooks:
             rows.append({**base, "url": hooks[key_id].url})

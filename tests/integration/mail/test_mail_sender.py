@@ -13,43 +13,20 @@ from email.policy import default
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
 from gatewayd.config import MailSettings
 from gatewayd.store import Database, outgoing_mail, utc_now
+from tests.support.mail import Relay, running_relay
 from tests.support.ports import free_port
 from webui.mail.sender import MailSender, SenderPolicy, backoff
 from webui.services.mail_outbox import queue_mail
 
 
-class Relay:
-    """aiosmtpd receiving our mail; ``answer`` is what DATA answers."""
-
-    def __init__(self) -> None:
-        self.received: list[Envelope] = []
-        self.answer = "250 OK"
-        self.arrived = asyncio.Event()
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.answer.startswith("250"):
-            self.received.append(envelope)
-            self.arrived.set()
-        return self.answer
-
-
 @pytest.fixture
 async def relay() -> AsyncIterator[tuple[Relay, int]]:
-    handler = Relay()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="relay.test", loop=loop), "127.0.0.1", 0
-    )
-    try:
-        yield handler, server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with running_relay() as running:
+        yield running
 
 
 def sender_for(db: Database, port: int, **policy: Any) -> MailSender:

@@ -264,3 +264,29 @@ async def test_opted_out_recipients_are_refused_and_the_others_sent(
     code, text = refused[f"{OTHER}@x"]
     assert code == 550 and b"5.7.1 opted_out" in text
     assert [r.recipient for r in await gateway.queued()] == [NUMBER]
+
+
+async def test_a_recipient_opted_out_between_rcpt_and_data_refuses_the_mail(
+    smtp_gateway: Starter,
+) -> None:
+    """The queue's own check, in the transaction that would write the messages."""
+    gateway = await smtp_gateway(allowed_networks=("127.0.0.0/8",))
+    client = await in_thread(gateway.client)
+    try:
+
+        def envelope() -> list[int]:
+            client.mail("erp@example.com")
+            return [client.rcpt(f"{n}@x")[0] for n in (NUMBER, OTHER)]
+
+        assert await in_thread(envelope) == [250, 250]
+        async with gateway.db.begin() as conn:
+            await conn.execute(
+                insert(suppressions).values(
+                    number=OTHER, kind="opt_out", source="sms", created_at=utc_now(), created_by="t"
+                )
+            )
+        code, text = await in_thread(client.data, b"Subject: promo\r\n\r\nsale\r\n")
+    finally:
+        await in_thread(client.close)
+    assert code == 550 and b"5.7.1 opted_out" in text
+    assert await gateway.queued() == []

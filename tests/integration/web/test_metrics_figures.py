@@ -23,6 +23,7 @@ from tests.integration.web.conftest import (
     make_web_env,
     settings_for,
 )
+from webui.auth.throttle import ThrottlePolicy, record_failure
 from webui.dbstats import QueryTimer, database_up
 
 ALERTS = Path(__file__).resolve().parents[3] / "ops" / "alerts.yml"
@@ -68,6 +69,8 @@ async def traffic(web: WebEnv) -> None:
 async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> None:
     await add_modem(web)
     await traffic(web)
+    async with web.db.begin() as conn:  # one failed SMTP AUTH, as the SMTP server counts it
+        await record_failure(conn, ThrottlePolicy(), "10.0.0.9", "smtp:erp", "smtp")
     data = await (await web.client.get("/api/metrics")).json()
     assert data["database_up"] is True
     requests = data["requests"]
@@ -91,6 +94,7 @@ async def test_json_figures_are_present_and_sane(web: WebEnv, db_url: str) -> No
         assert database["lock_waits"] is None
     assert data["queue"]["depth"] == 1
     assert data["smpp"] == {"outbox_pending": 0}
+    assert data["auth_failures"]["smtp"] == 1 and data["auth_failures"]["password"] == 0
     modem = data["modems"][0]
     assert modem == {
         "name": "m0",
@@ -119,6 +123,7 @@ async def test_prometheus_exposes_every_name_the_alert_rules_use(web: WebEnv) ->
     assert 'smsgw_modem_sent_last_hour{modem="m0"} 1.0' in samples
     assert "smsgw_http_availability 1.0" in samples
     assert "smsgw_smpp_outbox_pending 0.0" in samples
+    assert 'smsgw_auth_failures{kind="smtp"} 0.0' in samples
     p95 = next(line for line in samples if line.startswith("smsgw_db_query_p95_seconds "))
     assert 0 < float(p95.split()[1]) < 60
 

@@ -39,6 +39,13 @@ def test_senders_are_kept_in_lower_case(tmp_path: Path) -> None:
     )
 
 
+def test_reports_are_off_by_default_and_the_variable_wins(tmp_path: Path) -> None:
+    assert load_settings(None, env={}).smtp.reports == "off"
+    path = settings_file(tmp_path, '[smtp]\nreports = "Summary"\n')
+    assert load_settings(path, env={}).smtp.reports == "summary"
+    assert load_settings(path, env={"SMSGW_SMTP_REPORTS": "failures"}).smtp.reports == "failures"
+
+
 @pytest.mark.parametrize(
     ("text", "env", "problem"),
     [
@@ -49,6 +56,8 @@ def test_senders_are_kept_in_lower_case(tmp_path: Path) -> None:
         ('[smtp]\ntls_certificate = "/no/such.pem"\n', {}, "no such file"),
         ("[smtp]\nmax_recipients = 0\n", {}, "max_recipients"),
         ("[smtp]\nlisten_typo = 1\n", {}, "listen_typo"),
+        ('[smtp]\nreports = "always"\n', {}, "reports"),
+        ("", {"SMSGW_SMTP_REPORTS": "yes"}, "SMSGW_SMTP_REPORTS:"),
     ],
 )
 def test_mistakes_are_one_line(
