@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.queue.bulk import BulkInsert
 from gatewayd.smpp.text import DefaultAlphabet
 from gatewayd.store import (
     DeliveryKind,
@@ -125,7 +126,7 @@ async def derive_receipts(conn: AsyncConnection, now: datetime, commit_lag: floa
             _row(found.account_id, DeliveryKind.RECEIPT, body, now, message=event.message_id)
         )
     if rows:
-        await conn.execute(insert(smpp_deliveries), rows)
+        await _insert_deliveries.run(conn, rows)
     await move_cursor(conn, RECEIPTS_CURSOR, ready[-1].id, now)
     return Derived(len(rows), held_back, more)
 
@@ -204,7 +205,7 @@ async def derive_incoming(
             ):
                 rows.append(_row(account_id, DeliveryKind.INCOMING, body, now, incoming=message.id))
     if rows:
-        await conn.execute(insert(smpp_deliveries), rows)
+        await _insert_deliveries.run(conn, rows)
     await move_cursor(conn, INCOMING_CURSOR, ready[-1].id, now)
     return Derived(len(rows), held_back, more)
 
@@ -222,6 +223,22 @@ async def _incoming_routes(conn: AsyncConnection) -> dict[str, list[tuple[int, b
     return routes
 
 
+_insert_deliveries = BulkInsert(
+    smpp_deliveries,
+    (
+        "account_id",
+        "kind",
+        "message_id",
+        "incoming_id",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ),
+)
+
+
 def _row(
     account_id: int,
     kind: DeliveryKind,
@@ -230,18 +247,9 @@ def _row(
     *,
     message: int | None = None,
     incoming: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "kind": kind.value,
-        "message_id": message,
-        "incoming_id": incoming,
-        "body": body,
-        "status": DeliveryStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+) -> tuple[Any, ...]:
+    pending = DeliveryStatus.PENDING.value
+    return (account_id, kind.value, message, incoming, body, pending, 0, now, now)
 
 
 @dataclass(frozen=True)
