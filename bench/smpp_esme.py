@@ -28,7 +28,6 @@ from gatewayd.smpp import (
     BindReceiver,
     BindTransceiver,
     CommandId,
-    DeliverSmResp,
     EnquireLinkResp,
     FrameBuffer,
     SubmitSm,
@@ -40,6 +39,12 @@ from gatewayd.sms.gsm7 import text_to_septets
 
 FIRST_DESTINATION = 5511987600000
 HEADER = struct.Struct(">IIII")
+_DELIVER_SM_RESP = CommandId.DELIVER_SM | 0x80000000
+
+
+def deliver_sm_resp(sequence: int) -> bytes:
+    """An ESME_ROK deliver_sm_resp (empty message_id), packed without the codec."""
+    return HEADER.pack(HEADER.size + 1, _DELIVER_SM_RESP, 0, sequence) + b"\0"
 
 
 def submit_frames(count: int) -> list[bytes]:
@@ -130,7 +135,7 @@ async def run_submit(host: str, port: int, args: argparse.Namespace) -> dict[str
                 statuses[f"{status:#x}"] = statuses.get(f"{status:#x}", 0) + 1
                 answered += 1
             elif command_id == CommandId.DELIVER_SM:
-                writer.write(encode(DeliverSmResp(sequence_number=sequence)))
+                writer.write(deliver_sm_resp(sequence))
             elif not command_id & 0x80000000:
                 esme.answer_request(command_id, sequence)
         fill()
@@ -168,7 +173,7 @@ async def run_receive(host: str, port: int, args: argparse.Namespace) -> dict[st
             if command_id == CommandId.DELIVER_SM:
                 arrivals.append(time.perf_counter())
                 receipts += frame[HEADER.size :].count(b"stat:DELIVRD")
-                answers.append(encode(DeliverSmResp(sequence_number=sequence)))
+                answers.append(deliver_sm_resp(sequence))
             elif not command_id & 0x80000000:
                 esme.answer_request(command_id, sequence)
         if answers:

@@ -395,6 +395,7 @@ async def enqueue_requests(
     *,
     now: datetime,
     exempt: Collection[str] = (),
+    suppressions_checked: bool = False,
 ) -> list[list[int]]:
     """Insert the messages of several requests at once (no idempotency lookup: see
     :func:`enqueue`); the ids of each request's messages, in order. A request of several
@@ -405,9 +406,15 @@ async def enqueue_requests(
     and nothing is written (front doors that report per recipient filter before, with
     :func:`gatewayd.queue.suppression.refusals`). ``exempt`` numbers are let through: the
     confirmation of an opt-out is the one message an opted-out number gets.
+    ``suppressions_checked``: the caller ran :func:`refusals` on these recipients in this same
+    transaction and left out the refused ones (a group of sends refuses them one by one).
     """
-    refused = await refusals(
-        conn, [m.recipient for r in requests for m in r.messages], exempt=exempt
+    refused = (
+        {}
+        if suppressions_checked
+        else await refusals(
+            conn, [m.recipient for r in requests for m in r.messages], exempt=exempt
+        )
     )
     if refused:
         _number, reason = next(iter(refused.items()))

@@ -8,8 +8,9 @@ of its own would; under load batches grow by themselves (up to ``max_batch``), w
 sharing pays. One batch runs at a time unless :meth:`GroupCommit.writers_allowed` allows more:
 then a second starts beside the first once ``second_writer_at`` items wait. A batch that fails
 for another reason than a database outage (a deadlock with another host, a defect in one item)
-is run again item by item, so one item cannot fail the others. What a process measures of its
-batches is its own business: it passes an ``observe`` callback.
+is run again item by item, so one item cannot fail the others; an item the transaction itself
+sets aside (its outcome a :class:`Failed`) fails alone while the rest commit. What a process
+measures of its batches is its own business: it passes an ``observe`` callback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -32,6 +33,14 @@ Outcome = TypeVar("Outcome")
 
 ObserveBatch = Callable[[str, int, float], None]
 """Told of each committed batch: the group's name, its items, its duration in seconds."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The outcome of an item its batch's transaction left out (the others committed): its
+    submitter gets ``error`` raised."""
+
+    error: Exception
 
 
 @dataclass
@@ -87,9 +96,9 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
         return 1
 
     @abstractmethod
-    async def transaction(self, batch: list[Pending[Item, Outcome]]) -> list[Outcome]:
-        """Do ``batch`` in one transaction; an outcome per item, in order. Abandoned items
-        are still passed: what they hold must not be lost."""
+    async def transaction(self, batch: list[Pending[Item, Outcome]]) -> Sequence[Outcome | Failed]:
+        """Do ``batch`` in one transaction; an outcome per item, in order (:class:`Failed` for
+        one left out). Abandoned items are still passed: what they hold must not be lost."""
 
     async def abandoned(self, items: list[tuple[Item, Outcome]]) -> None:
         """Outcomes nobody waits for any more (override to undo what they hold)."""
@@ -144,7 +153,10 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
             self._observe(self.name, len(batch), time.perf_counter() - started)
         left: list[tuple[Item, Outcome]] = []
         for pending, outcome in zip(batch, outcomes, strict=True):
-            if pending.abandoned:
+            if isinstance(outcome, Failed):
+                if not pending.abandoned:
+                    pending.done.set_exception(outcome.error)
+            elif pending.abandoned:
                 left.append((pending.item, outcome))
             else:
                 pending.done.set_result(outcome)

@@ -11,11 +11,13 @@ second transaction runs beside the first once enough requests wait (their commit
 overlap).
 
 Each request still gets what it would have alone: its own ids (no ``batch_id`` for a single
-message), its own audit entry, its own answer. When the database is unreachable every request
-of the group gets :class:`~gatewayd.store.DatabaseUnavailable`; when the group fails for any
-other reason (one request's text the database refuses, a constraint), each request is retried
-in a transaction of its own, so one bad request never fails the others. gatewayd is woken once
-per group.
+message), its own audit entry, its own answer. The opt-out and block lists are looked up once
+for the whole group, in its transaction: a request to a refused recipient is answered
+``opted_out`` (:class:`~gatewayd.queue.InvalidMessage`) and left out, the others are written.
+When the database is unreachable every request of the group gets
+:class:`~gatewayd.store.DatabaseUnavailable`; when the group fails for any other reason (one
+request's text the database refuses, a constraint), each request is retried in a transaction
+of its own, so one bad request never fails the others. gatewayd is woken once per group.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import Bus
 from gatewayd.events import WAKE, WakeUp
+from gatewayd.queue import InvalidMessage
 from gatewayd.queue.bulk import BulkInsert
 from gatewayd.queue.enqueue import PreparedMessage, QueueRequest, enqueue_requests
+from gatewayd.queue.suppression import refusals
 from gatewayd.store import Database, audit_log, utc_now
-from gatewayd.store.group_commit import GroupCommit, Pending
+from gatewayd.store.group_commit import Failed, GroupCommit, Pending
 from webui.services.lifecycle import announce_queued, log_queued
 
 log = structlog.get_logger(__name__)
@@ -118,33 +122,53 @@ class SendGroup(GroupCommit[GroupedSend, Queued]):
     def writers_allowed(self) -> int:
         return _writers_for(self.db.dialect_name)
 
-    async def transaction(self, batch: list[Pending[GroupedSend, Queued]]) -> list[Queued]:
+    async def transaction(self, batch: list[Pending[GroupedSend, Queued]]) -> list[Queued | Failed]:
         now = utc_now()
         items = [pending.item for pending in batch]
-        id_lists = await _write(self.db, items, now)
-        for item, ids in zip(items, id_lists, strict=True):
+        written = await _write(self.db, items, now)
+        outcomes: list[Queued | Failed] = []
+        for item, ids in zip(items, written, strict=True):
+            if isinstance(ids, Failed):
+                outcomes.append(ids)
+                continue
             log_queued(ids, item.messages, item.created_by)
             self._written[id(item)] = ids
-        return [(ids, now) for ids in id_lists]
+            outcomes.append((ids, now))
+        return outcomes
 
     async def committed(self, batch: list[GroupedSend]) -> None:
-        await _wake(self.bus, batch)
-        ids = [i for item in batch for i in self._written.pop(id(item), [])]
+        written = [item for item in batch if id(item) in self._written]
+        await _wake(self.bus, written)
+        ids = [i for item in written for i in self._written.pop(id(item))]
         await announce_queued(self.bus, ids)
 
 
-async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int]]:
+async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int] | Failed]:
+    """Write the group; each send's ids, or :class:`Failed` for one to a refused recipient."""
     async with db.begin() as conn:
+        refused = await refusals(conn, [m.recipient for s in sends for m in s.messages])
+        outcomes: list[list[int] | Failed] = []
+        kept: list[GroupedSend] = []
+        for send in sends:
+            reason = next(
+                (refused[m.recipient] for m in send.messages if m.recipient in refused), None
+            )
+            if reason is None:
+                kept.append(send)
+                outcomes.append([])
+            else:
+                outcomes.append(Failed(InvalidMessage("opted_out", reason, "to")))
         id_lists = await enqueue_requests(
             conn,
-            [QueueRequest(s.messages, s.created_by, None, s.account_id) for s in sends],
+            [QueueRequest(s.messages, s.created_by, None, s.account_id) for s in kept],
             now=now,
+            suppressions_checked=True,
         )
         await _insert_audit.run(
-            conn, [s.audit(ids).row(now) for s, ids in zip(sends, id_lists, strict=True)]
+            conn, [s.audit(ids).row(now) for s, ids in zip(kept, id_lists, strict=True)]
         )
         side: dict[int, tuple[BulkInsert, list[tuple[Any, ...]]]] = {}
-        for send, ids in zip(sends, id_lists, strict=True):
+        for send, ids in zip(kept, id_lists, strict=True):
             if send.side_rows is not None:
                 insert = send.side_rows.insert
                 side.setdefault(id(insert), (insert, []))[1].extend(send.side_rows.rows(ids))
@@ -152,11 +176,14 @@ async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[
                 await send.extra(conn, ids)
         for insert, rows in side.values():
             await insert.run(conn, rows)
-    return id_lists
+    written = iter(id_lists)
+    return [outcome if isinstance(outcome, Failed) else next(written) for outcome in outcomes]
 
 
 async def _wake(bus: Bus, sends: list[GroupedSend]) -> None:
     messages = [m for send in sends for m in send.messages]
+    if not messages:
+        return
     try:
         modems = (m.request.modem for m in messages)
         await bus.publish(WAKE, WakeUp.queued(len(messages), modems))

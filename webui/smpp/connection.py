@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -161,7 +161,8 @@ class Connection:
         self.last_request = self.opened_at
         self._in_flight: set[asyncio.Task[None]] = set()
         self._awaiting: dict[int, asyncio.Future[Pdu]] = {}
-        self._outgoing = asyncio.Semaphore(limits.window)
+        self._slot_freed = asyncio.Event()
+        """Set when a request of ours is answered (or given up): room in the window."""
         self._sequence = itertools.cycle(range(1, 0x7FFFFFFF))
         self._closed = asyncio.Event()
         self._enquiring = False
@@ -197,6 +198,7 @@ class Connection:
             if not future.done():
                 future.set_exception(ConnectionLost("connection closed"))
         self._awaiting.clear()
+        self._slot_freed.set()
         self._write_out()
         self.writer.close()
         if was_bound:
@@ -281,8 +283,10 @@ class Connection:
         sequence = error.sequence_number or 0
         if command_id is not None and command_id & RESPONSE_BIT:
             future = self._awaiting.pop(sequence, None)
-            if future is not None and not future.done():
-                future.set_exception(NotAcknowledged(f"undecodable answer: {error}"))
+            if future is not None:
+                self._slot_freed.set()
+                if not future.done():
+                    future.set_exception(NotAcknowledged(f"undecodable answer: {error}"))
             return
         log.info(
             "SMPP PDU refused",
@@ -302,8 +306,10 @@ class Connection:
 
     def _response(self, pdu: Pdu) -> None:
         future = self._awaiting.pop(pdu.sequence_number, None)
-        if future is not None and not future.done():
-            future.set_result(pdu)
+        if future is not None:
+            self._slot_freed.set()
+            if not future.done():
+                future.set_result(pdu)
 
     # --- binding and unbinding --------------------------------------------------------------
 
@@ -384,28 +390,59 @@ class Connection:
 
         return await self._exchange(numbered, timeout)
 
-    async def _exchange(self, frame_for: Callable[[int], bytes], timeout: float | None) -> Pdu:
+    def send_requests(
+        self, frames: Sequence[bytes], *, timeout: float | None = None
+    ) -> list[asyncio.Future[Pdu]]:
+        """Send requests already encoded (their sequence numbers overwritten) in one write,
+        without waiting for room: the caller keeps within :attr:`free_slots`. Each future gets
+        the client's answer (see :func:`refusal_of`), or :class:`ConnectionLost`, or
+        :class:`NotAcknowledged` when no answer came within ``timeout``."""
         if self.closed:
             raise ConnectionLost("connection closed")
-        async with self._outgoing:
-            if self.closed:
-                raise ConnectionLost("connection closed")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Pdu]] = []
+        sequences: list[int] = []
+        for frame in frames:
             sequence = next(self._sequence)
-            future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[Pdu] = loop.create_future()
             self._awaiting[sequence] = future
-            self._write(frame_for(sequence))
-            try:
-                answer = await asyncio.wait_for(
-                    asyncio.shield(future), timeout or self.limits.response_timeout
-                )
-            except TimeoutError:
-                raise NotAcknowledged("no answer in time") from None
-            finally:
-                self._awaiting.pop(sequence, None)
-                self.binds.answered(self)
-        if answer.command_id == CommandId.GENERIC_NACK or answer.command_status != S.ESME_ROK:
-            status = answer.command_status
-            raise NotAcknowledged(f"answered with status 0x{status:08X}", status)
+            self._write(frame[:12] + _SEQUENCE.pack(sequence) + frame[16:])
+            futures.append(future)
+            sequences.append(sequence)
+        loop.call_later(timeout or self.limits.response_timeout, self._expire, sequences)
+        return futures
+
+    def _expire(self, sequences: list[int]) -> None:
+        for sequence in sequences:
+            future = self._awaiting.pop(sequence, None)
+            if future is not None:
+                self._slot_freed.set()
+                if not future.done():
+                    future.set_exception(NotAcknowledged("no answer in time"))
+
+    async def _exchange(self, frame_for: Callable[[int], bytes], timeout: float | None) -> Pdu:
+        while not self.closed and len(self._awaiting) >= self.limits.window:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        if self.closed:
+            raise ConnectionLost("connection closed")
+        sequence = next(self._sequence)
+        future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
+        self._awaiting[sequence] = future
+        self._write(frame_for(sequence))
+        try:
+            answer = await asyncio.wait_for(
+                asyncio.shield(future), timeout or self.limits.response_timeout
+            )
+        except TimeoutError:
+            raise NotAcknowledged("no answer in time") from None
+        finally:
+            if self._awaiting.pop(sequence, None) is not None:
+                self._slot_freed.set()
+            self.binds.answered(self)
+        refused = refusal_of(answer)
+        if refused is not None:
+            raise refused
         return answer
 
     # --- timers -------------------------------------------------------------------------------
@@ -491,6 +528,14 @@ class Connection:
         self._write_out()
         with contextlib.suppress(ConnectionError, OSError):
             await asyncio.wait_for(self.writer.drain(), self.limits.response_timeout)
+
+
+def refusal_of(answer: Pdu) -> NotAcknowledged | None:
+    """What an answer to one of our requests means when it is not ESME_ROK."""
+    if answer.command_id == CommandId.GENERIC_NACK or answer.command_status != S.ESME_ROK:
+        status = answer.command_status
+        return NotAcknowledged(f"answered with status 0x{status:08X}", status)
+    return None
 
 
 def _renumbered(pdu: Pdu, sequence: int) -> Pdu:

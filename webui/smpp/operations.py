@@ -141,8 +141,9 @@ class SmppOperations:
         submission = await self._read(request, bound)
         destination = submission.destinations[0]
         assert isinstance(destination, Address)
+        # The opt-out and block lists are checked once for the whole group it is written in.
         prepared = await self.sending.validate(
-            submission.template, [destination.number], skip_invalid=False
+            submission.template, [destination.number], skip_invalid=False, check_suppressions=False
         )
         rows = records.submits_rows(bound.account.id, submission.extras, [destination])
         ids, _ = await self.sending.queue_prepared(bound.caller, prepared, key=None, side_rows=rows)

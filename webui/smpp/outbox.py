@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gatewayd.queue.bulk import BulkInsert
 from gatewayd.smpp.text import DefaultAlphabet
 from gatewayd.store import (
     DeliveryKind,
@@ -54,9 +55,15 @@ class Derived:
 
     rows: int = 0
     held_back: bool = False
+    more: bool = False
+    """A whole :data:`BATCH` of source rows was read: there may be more right away."""
 
     def __add__(self, other: Derived) -> Derived:
-        return Derived(self.rows + other.rows, self.held_back or other.held_back)
+        return Derived(
+            self.rows + other.rows,
+            self.held_back or other.held_back,
+            self.more or other.more,
+        )
 
 
 def _ready(
@@ -92,6 +99,7 @@ async def derive_receipts(conn: AsyncConnection, now: datetime, commit_lag: floa
     ready, held_back = _ready(events, "at", now - timedelta(seconds=commit_lag), commit_lag)
     if not ready:
         return Derived(0, held_back)
+    more = not held_back and len(events) == BATCH
     final = [e for e in ready if e.part_seq is None and e.status in FINAL_STATUSES]
     ids = sorted({e.message_id for e in final})
     submits = await _receipt_requests(conn, ids) if ids else {}
@@ -118,9 +126,9 @@ async def derive_receipts(conn: AsyncConnection, now: datetime, commit_lag: floa
             _row(found.account_id, DeliveryKind.RECEIPT, body, now, message=event.message_id)
         )
     if rows:
-        await conn.execute(insert(smpp_deliveries), rows)
+        await _insert_deliveries.run(conn, rows)
     await move_cursor(conn, RECEIPTS_CURSOR, ready[-1].id, now)
-    return Derived(len(rows), held_back)
+    return Derived(len(rows), held_back, more)
 
 
 async def _receipt_requests(conn: AsyncConnection, ids: list[int]) -> dict[int, Any]:
@@ -182,6 +190,7 @@ async def derive_incoming(
     )
     if not ready:
         return Derived(0, held_back)
+    more = not held_back and len(received) == BATCH
     routed = await _incoming_routes(conn)
     rows = []
     for message in ready:
@@ -196,9 +205,9 @@ async def derive_incoming(
             ):
                 rows.append(_row(account_id, DeliveryKind.INCOMING, body, now, incoming=message.id))
     if rows:
-        await conn.execute(insert(smpp_deliveries), rows)
+        await _insert_deliveries.run(conn, rows)
     await move_cursor(conn, INCOMING_CURSOR, ready[-1].id, now)
-    return Derived(len(rows), held_back)
+    return Derived(len(rows), held_back, more)
 
 
 async def _incoming_routes(conn: AsyncConnection) -> dict[str, list[tuple[int, bool]]]:
@@ -214,6 +223,22 @@ async def _incoming_routes(conn: AsyncConnection) -> dict[str, list[tuple[int, b
     return routes
 
 
+_insert_deliveries = BulkInsert(
+    smpp_deliveries,
+    (
+        "account_id",
+        "kind",
+        "message_id",
+        "incoming_id",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ),
+)
+
+
 def _row(
     account_id: int,
     kind: DeliveryKind,
@@ -222,18 +247,9 @@ def _row(
     *,
     message: int | None = None,
     incoming: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "kind": kind.value,
-        "message_id": message,
-        "incoming_id": incoming,
-        "body": body,
-        "status": DeliveryStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+) -> tuple[Any, ...]:
+    pending = DeliveryStatus.PENDING.value
+    return (account_id, kind.value, message, incoming, body, pending, 0, now, now)
 
 
 @dataclass(frozen=True)
@@ -287,26 +303,21 @@ async def next_due(conn: AsyncConnection, account_ids: Sequence[int]) -> datetim
     return found if isinstance(found, datetime) else None
 
 
-_DONE = (
-    update(smpp_deliveries)
-    .where(
-        and_(
-            smpp_deliveries.c.id == bindparam("b_id"),
-            smpp_deliveries.c.status == DeliveryStatus.PENDING.value,
-        )
-    )
-    .values(
-        status=DeliveryStatus.DONE.value,
-        delivered_at=bindparam("b_now", type_=smpp_deliveries.c.delivered_at.type),
-        last_error=None,
-    )
-)
+ACK_CHUNK = 500
+"""Ids per ``UPDATE`` of acknowledged rows (under every driver's bound-parameter limit)."""
 
 
 async def acknowledged(conn: AsyncConnection, ids: Sequence[int], now: datetime) -> None:
-    """The client answered these with ESME_ROK."""
-    if ids:
-        await conn.execute(_DONE, [{"b_id": i, "b_now": now} for i in ids])
+    """The client answered these with ESME_ROK: one ``UPDATE`` per :data:`ACK_CHUNK` ids."""
+    for start in range(0, len(ids), ACK_CHUNK):
+        await conn.execute(
+            update(smpp_deliveries)
+            .where(
+                smpp_deliveries.c.id.in_(list(ids[start : start + ACK_CHUNK])),
+                smpp_deliveries.c.status == DeliveryStatus.PENDING.value,
+            )
+            .values(status=DeliveryStatus.DONE.value, delivered_at=now, last_error=None)
+        )
 
 
 async def not_acknowledged(

@@ -3,10 +3,12 @@ incoming SMS (:mod:`webui.smpp.outbox`), claims what is due for each account tha
 receiver or transceiver bound here, and hands each row to one of that account's binds (the
 one with the most room in its window). Several binds of one account share its outbox.
 
-It wakes on the bus (a message changed status, an SMS arrived), when a receiver binds, when a
-client answers, and when a row falls due; otherwise it polls every ``poll_interval``. The
-acknowledgements that arrive while one is being recorded are recorded together, in the next
-transaction (:class:`Acknowledgements`).
+It derives when woken by the bus (a message changed status, an SMS arrived) or a bind, and
+at least every ``poll_interval``. Rows are claimed a window at a time and sent to a bind in
+one write; once half of an account's windows are free again the next batch is claimed, and
+when a row falls due (a redelivery) a round runs then. Acknowledgements are recorded as the
+answers arrive, many per ``UPDATE``: those that arrive while one group is being recorded go
+in the next transaction (:class:`Acknowledgements`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import structlog
 
 from gatewayd.bus import Bus
 from gatewayd.events import EVENTS, MessageReceived, MessageStatusChanged
+from gatewayd.smpp.pdu import Pdu
 from gatewayd.smpp.text import DefaultAlphabet
 from gatewayd.store import Database, DatabaseUnavailable, utc_now
 from gatewayd.store.group_commit import GroupCommit, Pending
 from webui.smpp import outbox
-from webui.smpp.connection import Connection, ConnectionLost, NotAcknowledged
+from webui.smpp.connection import Connection, ConnectionLost, NotAcknowledged, refusal_of
 
 log = structlog.get_logger("webui.smpp")
 
@@ -35,16 +38,17 @@ MIN_PAUSE = 0.05
 """Shortest wait between rounds that sent nothing (rows due but locked by another process)."""
 
 
-class Acknowledgements(GroupCommit[int, None]):
+class Acknowledgements(GroupCommit[list[int], None]):
     """Outbox rows the client answered ``ESME_ROK``, marked done a group per transaction."""
 
     def __init__(self, db: Database) -> None:
         super().__init__("smpp-acknowledgements")
         self.db = db
 
-    async def transaction(self, batch: list[Pending[int, None]]) -> list[None]:
+    async def transaction(self, batch: list[Pending[list[int], None]]) -> list[None]:
         async with self.db.begin() as conn:
-            await outbox.acknowledged(conn, [pending.item for pending in batch], utc_now())
+            ids = [i for pending in batch for i in pending.item]
+            await outbox.acknowledged(conn, ids, utc_now())
         return [None] * len(batch)
 
 
@@ -74,9 +78,13 @@ class DeliveryPump:
         self._reserved: Counter[Connection] = Counter()
         self._sends: set[asyncio.Task[None]] = set()
         self._purged_at = utc_now() - PURGE_EVERY
+        self._derive_now = True
+        self._derive_at = utc_now()
         self._acknowledgements = Acknowledgements(db)
 
     def poke(self) -> None:
+        """Something new may be there to derive (an event, a bind): a round at once."""
+        self._derive_now = True
         self.wake.set()
 
     async def run(self) -> None:
@@ -102,8 +110,24 @@ class DeliveryPump:
             await asyncio.wait(set(self._sends), timeout=STOP_GRACE)
 
     async def round(self) -> float:
-        """Derive, then send what is due; the seconds until the next round is needed."""
+        """Derive (when poked or every ``poll_interval``), then send what is due; the seconds
+        until the next round is needed. Answers that free room in a window wake a round that
+        only sends."""
         now = utc_now()
+        if self._derive_now or now >= self._derive_at:
+            await self._derive(now)
+        started, idle = await self._dispatch()
+        if started or self._derive_now:
+            return 0.0
+        pause = max(0.0, (self._derive_at - utc_now()).total_seconds())
+        due = await self._next_due(idle)
+        if due is not None:
+            pause = min(pause, max(MIN_PAUSE, (due - utc_now()).total_seconds()))
+        return pause
+
+    async def _derive(self, now: datetime) -> None:
+        self._derive_now = False
+        self._derive_at = now + timedelta(seconds=self.poll_interval)
         async with self.db.begin() as conn:
             derived = await outbox.derive_receipts(conn, now, self.commit_lag)
             derived += await outbox.derive_incoming(
@@ -112,76 +136,128 @@ class DeliveryPump:
             if now - self._purged_at >= PURGE_EVERY:
                 self._purged_at = now
                 await outbox.purge_done(conn, now)
-        started = await self._dispatch()
-        pause = self.poll_interval
-        if derived.held_back:
-            pause = min(pause, self.commit_lag / 2 or self.poll_interval)
-        due = await self._next_due()
-        if due is not None:
-            pause = min(pause, max(MIN_PAUSE, (due - utc_now()).total_seconds()))
-        return 0.0 if started else pause
+        if derived.more:
+            self._derive_now = True
+        elif derived.held_back:
+            lag = timedelta(seconds=self.commit_lag / 2 or self.poll_interval)
+            self._derive_at = min(self._derive_at, now + lag)
 
     def _room(self, conn: Connection) -> int:
-        return 0 if conn.closed else max(0, conn.limits.window - self._reserved[conn])
+        if conn.closed:
+            return 0
+        return max(0, min(conn.limits.window - self._reserved[conn], conn.free_slots))
 
-    async def _next_due(self) -> datetime | None:
-        accounts = [a for a, conns in self.receivers().items() if any(map(self._room, conns))]
+    async def _next_due(self, accounts: list[int]) -> datetime | None:
         if not accounts:
             return None
         async with self.db.read() as conn:
             return await outbox.next_due(conn, accounts)
 
-    async def _dispatch(self) -> int:
+    async def _dispatch(self) -> tuple[int, list[int]]:
+        """Claim and send for every account with room; (rows started, accounts that had
+        room but nothing due). An account with answers still awaited is refilled once half
+        its windows are free, so claims come in batches."""
         started = 0
+        idle: list[int] = []
         for account_id, conns in self.receivers().items():
             room = sum(self._room(conn) for conn in conns)
-            if not room:
+            window = sum(conn.limits.window for conn in conns if not conn.closed)
+            waiting = any(self._reserved[conn] for conn in conns)
+            if not room or (waiting and room < max(1, window // 2)):
                 continue
             async with self.db.begin() as db_conn:
                 claimed = await outbox.claim(db_conn, account_id, utc_now(), room, self.lease)
-            for row in claimed:
-                target = max(conns, key=self._room)
-                if not self._room(target):  # a bind closed meanwhile: due again at once
-                    await self._settle(row.id, None, "no bind left", utc_now())
-                    continue
-                self._reserved[target] += 1
-                task = asyncio.create_task(self._send(target, row))
-                self._sends.add(task)
-                task.add_done_callback(self._sends.discard)
-                started += 1
+            if not claimed:
+                idle.append(account_id)
+            started += await self._hand_out(conns, claimed)
+        return started, idle
+
+    async def _hand_out(self, conns: list[Connection], claimed: list[outbox.Claimed]) -> int:
+        """Send ``claimed`` over the binds with the most room, a batch per bind."""
+        started = 0
+        while claimed:
+            target = max(conns, key=self._room)
+            room = self._room(target)
+            if not room:  # binds closed meanwhile: due again at once
+                for row in claimed:
+                    await self._failed(row.id, "no bind left", utc_now())
+                break
+            batch, claimed = claimed[:room], claimed[room:]
+            self._reserved[target] += len(batch)
+            task = asyncio.create_task(self._send(target, batch))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+            started += len(batch)
         return started
 
-    async def _send(self, target: Connection, row: outbox.Claimed) -> None:
+    async def _send(self, target: Connection, rows: list[outbox.Claimed]) -> None:
+        """Send ``rows`` to ``target`` in one write and settle each by its answer: the
+        acknowledged ones are marked done together, as their answers arrive."""
         try:
-            try:
-                await target.request_encoded(row.body)
-            except NotAcknowledged as refused:
-                log.info(
-                    "SMPP deliver_sm not acknowledged",
-                    delivery=row.id,
-                    system_id=target.system_id,
-                    reason=refused.reason,
-                )
-                await self._settle(row.id, False, refused.reason, utc_now() + self.redelivery_delay)
-            except ConnectionLost:
-                await self._settle(row.id, False, "connection lost", utc_now())
-            else:
-                await self._settle(row.id, True, None, utc_now())
+            futures = target.send_requests([row.body for row in rows])
+        except ConnectionLost:
+            self._release(target, len(rows))
+            for row in rows:
+                await self._failed(row.id, "connection lost", utc_now())
+            self.wake.set()
+            return
+        pending = dict(zip(futures, rows, strict=True))
+        try:
+            while pending:
+                done, _ = await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
+                acknowledged: list[int] = []
+                for future in done:
+                    row = pending.pop(future)
+                    self._release(target, 1)
+                    await self._answered(target, row, future, acknowledged)
+                if acknowledged:
+                    await self._acknowledged(acknowledged)
+                self.wake.set()
         finally:
-            self._reserved[target] -= 1
-            if self._reserved[target] <= 0:
-                del self._reserved[target]
+            self._release(target, len(pending))
             self.wake.set()
 
-    async def _settle(
-        self, delivery_id: int, done: bool | None, reason: str | None, at: datetime
+    def _release(self, target: Connection, count: int) -> None:
+        self._reserved[target] -= count
+        if self._reserved[target] <= 0:
+            del self._reserved[target]
+
+    async def _answered(
+        self,
+        target: Connection,
+        row: outbox.Claimed,
+        future: asyncio.Future[Pdu],
+        acknowledged: list[int],
     ) -> None:
         try:
-            if done:
-                await self._acknowledgements.submit(delivery_id)
-                return
+            refused = refusal_of(future.result())
+        except NotAcknowledged as error:
+            refused = error
+        except ConnectionLost:
+            await self._failed(row.id, "connection lost", utc_now())
+            return
+        if refused is None:
+            acknowledged.append(row.id)
+            return
+        log.info(
+            "SMPP deliver_sm not acknowledged",
+            delivery=row.id,
+            system_id=target.system_id,
+            reason=refused.reason,
+        )
+        await self._failed(row.id, refused.reason, utc_now() + self.redelivery_delay)
+
+    async def _acknowledged(self, ids: list[int]) -> None:
+        try:
+            await self._acknowledgements.submit(ids)
+        except DatabaseUnavailable as exc:  # the lease runs out and they are sent again
+            log.warning("SMPP deliveries not recorded", deliveries=len(ids), reason=str(exc))
+
+    async def _failed(self, delivery_id: int, reason: str, retry_at: datetime) -> None:
+        """Not answered ESME_ROK: due again at ``retry_at``."""
+        try:
             async with self.db.begin() as conn:
-                await outbox.not_acknowledged(conn, delivery_id, at, reason or "")
+                await outbox.not_acknowledged(conn, delivery_id, retry_at, reason)
         except DatabaseUnavailable as exc:  # the lease runs out and it is sent again
             log.warning("SMPP delivery not recorded", delivery=delivery_id, reason=str(exc))
 

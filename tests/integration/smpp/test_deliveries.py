@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from gatewayd.smpp.codec import encode
 from gatewayd.smpp.constants import ESM_UDHI, CommandStatus, MessageState
-from gatewayd.smpp.pdu import DeliverSm, SubmitSm
+from gatewayd.smpp.pdu import DeliverSm, DeliverSmResp, SubmitSm
 from gatewayd.smpp.receipt import ReceiptStat, parse_receipt
 from gatewayd.smpp.text import message_content
 from gatewayd.sms.gsm7 import septets_to_text, text_to_septets
@@ -270,3 +271,40 @@ async def test_several_binds_of_one_account_share_its_outbox(
             assert sorted(seen) == sorted(ids)
             assert sender.delivered.empty()  # a transmitter gets no deliver_sm
     await wait_for_pending(db, 0)
+
+
+async def test_receipts_go_a_window_at_a_time_and_each_answer_settles_its_own(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Twelve receipts to a receiver with a window of 5: five go out and no more until they
+    are answered; one answered with an error comes again, the others are done."""
+    await add_smpp_account(db, "erp", PASSWORD)
+    settings = with_smpp(base_settings(db_url, tmp_path), window=5)
+    async with smpp_server(settings, db, **FAST) as server:
+        async with await bound(server, "transmitter") as sender:
+            ids = [(await sender.request(submit(1, f"m{n}"))).message_id for n in range(12)]
+        for message_id in ids:
+            await settle(db, int(message_id), "delivered")
+        async with await bound(server, "receiver") as receiver:
+            receiver.ack_status = None
+            first = [await receiver.next_delivered() for _ in range(5)]
+            with pytest.raises(TimeoutError):
+                await receiver.next_delivered(timeout=1.0)  # the window is full
+            refused = first[0]
+            receiver.send_raw(
+                b"".join(
+                    encode(
+                        DeliverSmResp(
+                            sequence_number=pdu.sequence_number,
+                            command_status=S.ESME_RX_T_APPN if pdu is refused else S.ESME_ROK,
+                        )
+                    )
+                    for pdu in first
+                )
+            )
+            receiver.ack_status = S.ESME_ROK
+            seen = [receipt_of(pdu).message_id for pdu in first]
+            while len(seen) < 13:
+                seen.append(receipt_of(await receiver.next_delivered()).message_id)
+            await wait_for_pending(db, 0)
+    assert sorted(seen) == sorted([*ids, receipt_of(refused).message_id])
