@@ -148,3 +148,13 @@ def test_unicode_digits_from_a_modem_are_not_numbers(line: str) -> None:
     """Found by atheris: ``"³".isdigit()`` is true and ``int("³")`` raises ValueError."""
     fuzz_lines(line.encode())
     fuzz_transport(b"\x01\r\n" + line.encode() + b"\r\n0791\r\nOK\r\n")
+
+
+def test_bytes_after_an_unbind_are_not_answered() -> None:
+    """A bind, an unbind, then a header too short to be one: the session ended at the unbind."""
+    fuzz_smpp_server(
+        bytes.fromhex(
+            "00000025000000010000000000000000000000000000010101010101010101010101010100"
+            "0000001000000006000000000000000000000000"
+        )
+    )
