@@ -32,7 +32,7 @@ check: venv
 # on a quiet 2-core machine. BENCH_ARGS=--quick for a short run (bench/results/quick/),
 # BENCH_ARGS="--only ingest,scale" for some benchmarks, BENCH_ARGS="--runs 5" for more runs.
 bench: venv
-	scripts/system-deps.sh
+	scripts/system-deps.sh --bench
 	scripts/bootstrap.sh $(VENV) dev bench
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 

@@ -25,6 +25,12 @@ VENV_BIN = Path(sys.executable).parent
 Result = dict[str, Any]
 
 
+class PartFailed(Exception):
+    """A part of a benchmark failed after the benchmark wrote its results file with the other
+    parts' figures and the failure in it: the run counts the benchmark failed, and keeps the
+    file."""
+
+
 def gatewayd_argv() -> list[str]:
     """The ``gatewayd`` console script beside this interpreter (the project's virtualenv)."""
     script = VENV_BIN / "gatewayd"

@@ -67,6 +67,13 @@ the harness works.
   Receipts: a bound receiver acknowledges everything while final-state messages that asked for
   a receipt are committed; the rate is `deliver_sm` arrivals from the first to the last. CPU
   per submit (server, PostgreSQL backends) shows what a quieter machine could reach.
+- **Jasmin** (`bench/jasmin_peer.py`) gets the same client, windows and message count: Jasmin
+  from PyPI (pinned, in a virtualenv of its own under `~/.cache/smsgw-bench/`), a private
+  RabbitMQ node and Redis server, a user, a connector and a default route set through jCli.
+  The connector is never started, so `ESME_ROK` means the message was published to the
+  connector's RabbitMQ queue, which is transient and unconfirmed (ours: committed to the
+  database); the queue must hold every accepted message after the runs. CPU per submit is
+  given for jasmind, RabbitMQ and Redis.
 - Every message asks for a status report (the default); reports come back 200 ms (10 ms in the
   latency runs) after the `+CMGS` answer and are processed by the daemon during the runs.
 - **Verdicts** (`bench/verdict.py`) are taken on the median of at least {MIN_RUNS} runs of each
@@ -333,7 +340,10 @@ def _smpp_rows(smpp: Result | None) -> list[tuple[str, str, str, str]]:
     for peer in ("kannel", "jasmin"):
         entry = smpp.get(peer)
         if entry is not None and not entry.get("measured", False):
-            rows.append((f"7. SMPP, {peer}", entry.get("note", "not measured"), "–", "–"))
+            verdict = "**failed**" if entry.get("failed") else "–"
+            rows.append((f"7. SMPP, {peer}", entry.get("note", "not measured"), "–", verdict))
+        elif peer == "jasmin" and entry is not None:
+            rows += _jasmin_rows(entry)
         elif entry is not None:
             accepted = _spread(entry["runs"], "accepted_per_s")
             through = _spread(entry["runs"], "end_to_end_per_s")
@@ -347,6 +357,32 @@ def _smpp_rows(smpp: Result | None) -> list[tuple[str, str, str, str]]:
                     "–",
                 )
             )
+    return rows
+
+
+def _jasmin_rows(jasmin: Result) -> list[tuple[str, str, str, str]]:
+    """Jasmin's SMPP server under the same client: rate, p99 and CPU per submit of jasmind,
+    RabbitMQ and Redis, per window."""
+    rows = []
+    for window, runs in jasmin["submit"].items():
+        rate = _spread(runs, "per_s")
+        p99 = _spread(runs, "p99_ms")
+        cpu_us = {
+            name: Spread.of(r[f"{key}_cpu_s"] / r["accepted"] * 1e6 for r in runs).median
+            for name, key in (("jasmind", "jasmind"), ("RabbitMQ", "rabbitmq"), ("Redis", "redis"))
+        }
+        load = Spread.of(r["load_average_1m"] for r in runs)
+        rows.append(
+            (
+                f"7. SMPP submit_sm to Jasmin {jasmin['jasmin']}, one transceiver, window "
+                f"{window} (queued in RabbitMQ {jasmin['rabbitmq']}, not durable)",
+                f"{rate.text(0, thousands=True, unit='/s')}, p99 {p99.text(1, unit=' ms')}; "
+                + ", ".join(f"{name} {us:.0f}" for name, us in cpu_us.items())
+                + f" µs CPU/submit; load {load.median:.1f}",
+                "–",
+                "–",
+            )
+        )
     return rows
 
 

@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 
 from bench import report
 from bench.at_size import bench_at_size
-from bench.common import BENCH_DIR, QUICK_RESULTS_DIR, Result, say, write_result
+from bench.common import BENCH_DIR, QUICK_RESULTS_DIR, PartFailed, Result, say, write_result
 from bench.email_ingest import bench_email
 from bench.ingest import bench_ingest
 from bench.latency import bench_latency
@@ -73,6 +73,9 @@ async def run(names: list[str], quick: bool, runs: int = MIN_RUNS) -> list[str]:
         started = time.monotonic()
         try:
             await BENCHMARKS[name](quick, runs)
+        except PartFailed as error:
+            failed.append(name)
+            say(f"{name} failed: {error}")
         except Exception as error:  # one broken benchmark must not hide the others' figures
             failed.append(name)
             say(f"{name} failed: {error}")

@@ -6,7 +6,8 @@
   messages of the account, with a receipt asked for, are written as the server's derive step
   reads them (``messages``, ``smpp_submits``, a final ``message_events`` row) while the
   receiver is bound, and the arrivals of their ``deliver_sm`` are timed;
-- Kannel's bearerbox as an ESME through us, and Jasmin's SMPP server (:mod:`bench.smpp_peers`).
+- Kannel's bearerbox as an ESME through us (:mod:`bench.smpp_peers`), and Jasmin's SMPP server
+  driven by the same client (:mod:`bench.jasmin_peer`).
 
 The server is a real ``webui smpp`` process on a migrated throwaway database (PostgreSQL
 ``smppbench_*`` with Redis wake-ups on a database index of its own, or an SQLite file); the
@@ -25,7 +26,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import insert, update
 
-from bench.common import Result, percentile, say, write_result
+from bench.common import PartFailed, Result, percentile, say, write_result
 from bench.procs import Proc, cpu_seconds, postgres_backends, run_to_end
 from bench.stack import PG_ADMIN_URL, prepared_messages, work_directory
 from bench.verdict import MIN_RUNS
@@ -170,14 +171,18 @@ def database_cpu(url: str) -> float:
     return sum(cpu_seconds(pid) for pid in postgres_backends(url.rsplit("/", 1)[1]))
 
 
-async def submit_run(server: Server, url: str, window: int, count: int) -> dict[str, Any]:
-    cpu_before = cpu_seconds(server.proc.pid)
-    database_before = database_cpu(url)
+async def submits(
+    port: int, window: int, count: int, cpu: dict[str, Callable[[], float]]
+) -> dict[str, Any]:
+    """``count`` submit_sm from one transceiver bound as ``SYSTEM_ID`` on ``port``, ``window``
+    outstanding: the rate of ``ESME_ROK`` answers, their latency, and the CPU seconds each of
+    ``cpu``'s readers counted meanwhile (as ``NAME_cpu_s``)."""
+    cpu_before = {name: read() for name, read in cpu.items()}
     load = os.getloadavg()[0]
     got = await esme(
         "submit",
         "--port",
-        str(server.port),
+        str(port),
         "--system-id",
         SYSTEM_ID,
         "--password",
@@ -204,11 +209,15 @@ async def submit_run(server: Server, url: str, window: int, count: int) -> dict[
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": max(latencies, default=float("nan")) * 1000,
-        "server_cpu_s": cpu_seconds(server.proc.pid) - cpu_before,
-        "database_cpu_s": database_cpu(url) - database_before,
+        **{f"{name}_cpu_s": read() - cpu_before[name] for name, read in cpu.items()},
         "client_cpu_s": got["cpu_s"],
         "load_average_1m": load,
     }
+
+
+async def submit_run(server: Server, url: str, window: int, count: int) -> dict[str, Any]:
+    cpu = {"server": lambda: cpu_seconds(server.proc.pid), "database": lambda: database_cpu(url)}
+    return await submits(server.port, window, count, cpu)
 
 
 async def preload_final(url: str, account_id: int, count: int) -> None:
@@ -302,8 +311,13 @@ async def receipt_run(server: Server, url: str, account_id: int, count: int) -> 
     }
 
 
+def submit_count(quick: bool) -> int:
+    """submit_sm per run, for us and for Jasmin alike."""
+    return 3000 if quick else 15000
+
+
 async def one_database(kind: str, quick: bool, runs: int) -> dict[str, Any]:
-    count = 3000 if quick else 15000
+    count = submit_count(quick)
     receipts = 2000 if quick else 10000
     with work_directory(f"smpp-{kind}") as work:
         async with database(kind, work) as url:
@@ -334,7 +348,8 @@ async def one_database(kind: str, quick: bool, runs: int) -> dict[str, Any]:
 
 
 async def bench_smpp(quick: bool, runs: int = MIN_RUNS, only: str | None = None) -> Result:
-    from bench.smpp_peers import bench_jasmin, bench_kannel
+    from bench.jasmin_peer import bench_jasmin
+    from bench.smpp_peers import bench_kannel
 
     result: Result = {
         "title": "SMPP server: submit_sm/s, receipts/s, Kannel and Jasmin",
@@ -352,7 +367,12 @@ async def bench_smpp(quick: bool, runs: int = MIN_RUNS, only: str | None = None)
     if only is None:
         result["kannel"] = await bench_kannel(quick, runs)
         write_result("smpp", result)
-        result["jasmin"] = await bench_jasmin(quick, runs)
+        try:
+            result["jasmin"] = await bench_jasmin(quick, runs)
+        except Exception as error:
+            result["jasmin"] = {"measured": False, "failed": True, "note": f"failed: {error}"}
+            write_result("smpp", result)
+            raise PartFailed(f"jasmin: {error}") from error
     write_result("smpp", result)
     return result
 

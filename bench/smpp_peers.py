@@ -1,6 +1,6 @@
-"""The SMPP benchmark's peers: Kannel's bearerbox as an ESME through our server, and Jasmin's
-SMPP server. Each returns a result entry; one that cannot be measured here says why in one line
-(``measured`` False, ``note``).
+"""The SMPP benchmark's Kannel peer: Kannel's bearerbox as an ESME through our server (Jasmin's
+SMPP server is :mod:`bench.jasmin_peer`). Returns a result entry; when Kannel is not installed
+it says so in one line (``measured`` False, ``note``).
 
 Kannel: ``gatewayd run --web --simulate 4`` serves SMPP in the daemon's process on an SQLite
 database and sends through its simulated modems; bearerbox + smsbox (the configuration of
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,7 +26,6 @@ from bench.procs import Proc
 from bench.stack import recipient, work_directory
 from gatewayd.store import Database, messages
 
-JASMIN_VENV = Path("/tmp/smppbench_jasmin")
 KANNEL_CONCURRENCY = 20
 SIMULATED_MODEMS = 4
 
@@ -155,16 +153,3 @@ async def bench_kannel(quick: bool, runs: int) -> dict[str, Any]:
         )
         entries.append(entry)
     return {"measured": True, "runs": entries}
-
-
-async def bench_jasmin(quick: bool, runs: int) -> dict[str, Any]:
-    if not (JASMIN_VENV / "bin" / "jasmind.py").exists():
-        return {
-            "measured": False,
-            "note": "not measured: jasmin from PyPI did not install into a Python 3.11 venv here",
-        }
-    return {
-        "measured": False,
-        "note": "not measured: jasmin 0.11 installs from PyPI, but its users, groups and routes "
-        "(jcli over telnet, RabbitMQ vhost) were not set up for a run in the time given",
-    }
