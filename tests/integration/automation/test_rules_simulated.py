@@ -44,7 +44,7 @@ async def test_keyword_reply_sent_through_the_simulator(db_url: str, tmp_path: P
                     )
                 return done == 1
 
-            await eventually(evaluated, timeout=10, what="the rule evaluated")
+            await eventually(evaluated, timeout=30, what="the rule evaluated")
             async with db.read() as conn:
                 [row] = (await conn.execute(select(messages.c.id, messages.c.text))).all()
             assert row.text == f"Open 8-18, {SENDER}"
