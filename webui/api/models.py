@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+)
 
 from gatewayd.queue.enqueue import MAX_TEXT_LENGTH
 from webui.api.patterns import (
@@ -40,6 +48,19 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _integral(value: Any) -> Any:
+    """``5.0`` as ``5``: JSON Schema's integer is any number without a fraction, and strict
+    validation would refuse it; anything else is left for the validation to judge."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL = BeforeValidator(_integral)
+"""After the bounds (``Annotated[int, Field(ge=..., le=...), INTEGRAL]``): a whole number,
+``5`` or ``5.0``, never ``"5"`` or ``true``."""
+
+
 def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
@@ -61,7 +82,7 @@ class SendRequest(Request):
 
     to: Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     text: Text
-    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    priority: Annotated[int, Field(ge=-100, le=100), INTEGRAL] = 0
     send_at: AwareDatetime | None = Field(
         None, description="not before this time; ISO 8601 with a UTC offset"
     )
@@ -73,7 +94,7 @@ class SendRequest(Request):
         description="webhook URL for this message's status events: http(s), no "
         "credentials, a public address or one listed in [web] webhook_allow",
     )
-    validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60)] | None = None
+    validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60), INTEGRAL] | None = None
     skip_invalid: bool = Field(
         False,
         description="with a list: queue the valid recipients and report the others, "
@@ -89,7 +110,7 @@ class ApiKeyCreate(Request):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
     role: Literal["operator", "viewer"]
     webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
-    account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+    account_id: Annotated[int, Field(ge=1, le=2**63 - 1), INTEGRAL] | None = Field(
         None, description="the client account it sends as; omitted: the account 'default'"
     )
 
@@ -125,10 +146,10 @@ class AccountFields(Request):
     tps: Annotated[float, Field(ge=0.001, le=account_admin.MAX_TPS)] | None = Field(
         None, description="messages per second at most, across processes; null: unlimited"
     )
-    daily_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA)] | None = Field(
+    daily_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA), INTEGRAL] | None = Field(
         None, description="messages per UTC day; null: unlimited"
     )
-    monthly_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA)] | None = Field(
+    monthly_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA), INTEGRAL] | None = Field(
         None, description="messages per UTC month; null: unlimited"
     )
     allowed_networks: Annotated[list[Cidr], Field(max_length=account_admin.MAX_LIST)] = Field(
@@ -528,7 +549,9 @@ class OptOutRemoved(BaseModel):
 
 RuleText = Annotated[str, stored(0, 1000)]
 """A template: {from}, {text}, {rest}, {keyword}, {modem}, {received_at} and {id} are filled."""
-GroupId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+GroupId = Annotated[int, Field(ge=1, le=2**63 - 1), INTEGRAL]
+Weekday = Annotated[int, Field(ge=1, le=7), INTEGRAL]
+"""1 Monday ... 7 Sunday."""
 
 
 class TimeWindowWrite(Request):
@@ -540,7 +563,7 @@ class TimeWindowWrite(Request):
 
     start: Annotated[str, Field(pattern=HH_MM, examples=["08:00"])] = absent()
     end: Annotated[str, Field(pattern=HH_MM, examples=["18:00"])] = absent()
-    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(max_length=7)] = Field(
+    weekdays: Annotated[list[Weekday], Field(max_length=7)] = Field(
         default_factory=list, description="1 Monday ... 7 Sunday; []: every day"
     )
     tz: Annotated[str, Field(max_length=63, pattern=TIME_ZONE)] = Field(
@@ -640,7 +663,7 @@ class RuleWrite(Request):
     match: RuleMatch | None = None
     actions: Annotated[list[RuleAction], Field(min_length=1, max_length=10)]
     stop: bool = False
-    position: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = Field(
+    position: Annotated[int, Field(ge=0, le=2**31 - 1), INTEGRAL] | None = Field(
         None, description="rules run in position order; null: after the last one"
     )
 
@@ -691,15 +714,15 @@ class DailySchedule(Request):
 class WeeklySchedule(Request):
     every: Literal["week"]
     at: Annotated[str, Field(pattern=HH_MM, examples=["09:30"])]
-    weekdays: Annotated[
-        list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1, max_length=7)
-    ] = Field(description="1 Monday ... 7 Sunday")
+    weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)] = Field(
+        description="1 Monday ... 7 Sunday"
+    )
 
 
 class MonthlySchedule(Request):
     every: Literal["month"]
     at: Annotated[str, Field(pattern=HH_MM, examples=["09:30"])]
-    day: Annotated[int, Field(ge=1, le=31)] = Field(
+    day: Annotated[int, Field(ge=1, le=31), INTEGRAL] = Field(
         description="a month without this day runs on its last day"
     )
 

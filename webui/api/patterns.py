@@ -53,15 +53,18 @@ CIDR = (
 """An IPv4 or IPv6 network, its prefix length optional (an address is a network of one)."""
 
 
-def _cron_number(low: int, high: int) -> str:
-    """The numbers ``low``..``high``, written with at most two digits."""
-    return "|".join(
-        [f"0?{n}" if n < 10 else str(n) for n in range(low, high + 1)][::-1]  # longest first
-    )
+_CRON_NUMBERS = {
+    (0, 59): "[0-5]?[0-9]",
+    (0, 23): "[01]?[0-9]|2[0-3]",
+    (1, 31): "0?[1-9]|[12][0-9]|3[01]",
+    (1, 12): "0?[1-9]|1[0-2]",
+    (0, 7): "0?[0-7]",
+}
+"""Per field's limits, its numbers written with at most two digits."""
 
 
 def _cron_field(low: int, high: int) -> str:
-    number = f"(?:{_cron_number(low, high)})"
+    number = f"(?:{_CRON_NUMBERS[low, high]})"
     part = rf"(?:\*|{number}(?:-{number})?)(?:/[1-9][0-9]{{0,5}})?"
     return f"{part}(?:,{part})*"
 

@@ -148,6 +148,20 @@ async def test_a_rule_after_one_at_the_last_position_is_stored(web: WebEnv) -> N
     assert [r["name"] for r in listed["rules"]] == ["last", "after"]
 
 
+async def test_whole_numbers_as_json_schema_reads_them(web: WebEnv) -> None:
+    """20.0 is an integer to JSON Schema, so the document allows it (it was refused as a
+    wrong_type); "20" and true are not."""
+    tag = [{"type": "tag", "tag": "t"}]
+    status, made = await create(web, {"name": "a", "position": 20.0, "actions": tag})
+    assert (status, made["position"]) == (201, 20)
+    group = [{"type": "add_to_group", "group_id": 7.0}]
+    status, made = await create(web, {"name": "b", "actions": group})
+    assert (status, made["actions"]) == (201, [{"type": "add_to_group", "group_id": 7}])
+    for position in ("20", True, 20.5, 2.0**31):
+        status, body = await create(web, {"name": "c", "position": position, "actions": tag})
+        assert (status, body["error"]["field"]) == (422, "position"), position
+
+
 async def test_paths_are_ids_as_the_document_says(web: WebEnv) -> None:
     """/api/v1/rules/{id} takes digits only: /api/v1/rules/test is its own resource (a PUT
     there was a 404 "id must be a number" instead of a 405 naming POST)."""
