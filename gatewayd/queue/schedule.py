@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_DAYS_AHEAD = 366 * 5
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-_CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 
 class InvalidSchedule(ValueError):
@@ -83,14 +83,15 @@ def _cron_field(text: str, low: int, high: int) -> frozenset[int]:
     values: set[int] = set()
     for part in text.split(","):
         base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text.isdigit() else (1 if not step_text else 0)
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+        step = int(step_text) if re.fullmatch(r"[0-9]+", step_text) else (0 if step_text else 1)
         if step < 1 or len(part) > 20:
             raise InvalidSchedule(f"bad cron field {text!r}")
         if base == "*":
             start, end = low, high
-        elif re.fullmatch(r"\d{1,2}-\d{1,2}", base):
+        elif re.fullmatch(r"[0-9]{1,2}-[0-9]{1,2}", base):
             start, end = (int(v) for v in base.split("-"))
-        elif re.fullmatch(r"\d{1,2}", base):
+        elif re.fullmatch(r"[0-9]{1,2}", base):
             start = int(base)
             end = high if step_text else start
         else:
@@ -112,7 +113,7 @@ def parse_schedule(value: Any) -> Schedule:
         fields = cron.split() if isinstance(cron, str) and len(cron) <= 100 else []
         if len(fields) != 5:
             raise InvalidSchedule("cron has 5 fields: minute hour day month weekday")
-        parsed = [_cron_field(f, lo, hi) for f, (lo, hi) in zip(fields, _CRON_LIMITS, strict=True)]
+        parsed = [_cron_field(f, lo, hi) for f, (lo, hi) in zip(fields, CRON_LIMITS, strict=True)]
         weekdays = frozenset(7 if d == 0 else d for d in parsed[4])
         return Schedule(
             parsed[0], parsed[1], parsed[2], parsed[3], weekdays, fields[2] == "*", fields[4] == "*"

@@ -231,7 +231,7 @@ ROUTES: dict[str, Params] = {
     "POST /api/v1/accounts": Params(json=b'{"name": "fuzz"}'),
     "GET /api/v1/accounts/{id}": Params(),
     "PATCH /api/v1/accounts/{id}": Params(json=b"{}"),
-    "DELETE /api/v1/accounts/{id}": Params(),
+    "POST /api/v1/accounts/{id}/revoke": Params(),
     "GET /api/v1/users": Params(),
     "POST /api/v1/users": Params(json=b"{}"),
     "PATCH /api/v1/users/{id}": Params(json=b"{}"),

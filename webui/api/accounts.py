@@ -1,4 +1,5 @@
-"""Admin endpoints for client accounts: ``/api/v1/accounts`` and ``/api/v1/accounts/{id}``.
+"""Admin endpoints for client accounts: ``/api/v1/accounts``, ``/api/v1/accounts/{id}`` and
+``/api/v1/accounts/{id}/revoke`` (a revoked account stays readable: it is not deleted).
 
 Admins only (checked by the auth middleware before the handler runs). The work, its checks and
 its audit entries are :class:`~webui.services.account_admin.AccountAdmin`'s; an SMPP password
@@ -70,6 +71,8 @@ async def revoke_account(request: web.Request) -> web.Response:
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/accounts", list_accounts, name="api.accounts")
     router.add_post("/api/v1/accounts", create_account, name="api.account_create")
-    router.add_get("/api/v1/accounts/{id}", get_account, name="api.account")
-    router.add_patch("/api/v1/accounts/{id}", update_account, name="api.account_update")
-    router.add_delete("/api/v1/accounts/{id}", revoke_account, name="api.account_revoke")
+    router.add_get("/api/v1/accounts/{id:[0-9]+}", get_account, name="api.account")
+    router.add_patch("/api/v1/accounts/{id:[0-9]+}", update_account, name="api.account_update")
+    router.add_post(
+        "/api/v1/accounts/{id:[0-9]+}/revoke", revoke_account, name="api.account_revoke"
+    )

@@ -34,13 +34,18 @@ FIELD_CODES = {
     ("text", "string_too_long"): "text_too_long",
     ("send_at", None): "invalid_send_at",
     ("to", "too_long"): "too_many_recipients",
+    ("schedule", None): "invalid_schedule",
+    ("tz", None): "invalid_schedule",
 }
 
 
 def field_of(location: tuple[int | str, ...]) -> str | None:
     # pydantic adds union members' type names ("constrained-str", "list[...]") to the
     # location; field names are identifiers and list indexes are ints.
-    parts = [str(p) for p in location if isinstance(p, int) or p.isidentifier()]
+    # A model's class name (a member of ``schedule``'s union) is no field either.
+    parts = [
+        str(p) for p in location if isinstance(p, int) or (p.isidentifier() and p[:1].islower())
+    ]
     return ".".join(parts) or None
 
 
@@ -76,6 +81,8 @@ def validation_error(exc: ValidationError) -> ApiError:
     message = first["msg"] if field is None else f"{field}: {first['msg']}"
     if first["type"] == "extra_forbidden":
         message = f"unknown field {field!r}"
+    if first["type"] == "string_pattern_mismatch" and len(str(first["ctx"]["pattern"])) > 40:
+        message = f"{field}: not in the form the OpenAPI document gives"
     return ApiError(422 if code != "invalid_json" else 400, code, message, field)
 
 
@@ -114,6 +121,22 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise ApiError(422, "invalid_value", f"{name} must be from {low} to {high}", name)
     return value
+
+
+def query_text(request: web.Request, name: str, low: int, high: int) -> str | None:
+    """A text parameter of ``low`` to ``high`` characters; None when absent."""
+    text = request.query.get(name)
+    if text is not None and not low <= len(text) <= high:
+        raise ApiError(422, "invalid_value", f"{name} must have {low} to {high} characters", name)
+    return text
+
+
+def query_choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:
+    """A parameter that is one of ``choices``; None when absent (an empty one is refused)."""
+    text = request.query.get(name)
+    if text is not None and text not in choices:
+        raise ApiError(422, "invalid_value", f"{name} must be one of {', '.join(choices)}", name)
+    return text
 
 
 RFC3339 = re.compile(

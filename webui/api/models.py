@@ -9,9 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+)
 
 from gatewayd.queue.enqueue import MAX_TEXT_LENGTH
+from webui.api.patterns import (
+    CIDR,
+    CRON,
+    HH_MM,
+    KEYWORD,
+    NOT_BLANK,
+    NUMBER_OR_PREFIX,
+    TIME_ZONE,
+    whole,
+)
+from webui.services import account_admin
 from webui.services.sending import MAX_RECIPIENTS
 
 MessageStatusName = Literal[
@@ -29,12 +48,41 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _integral(value: Any) -> Any:
+    """``5.0`` as ``5``: JSON Schema's integer is any number without a fraction, and strict
+    validation would refuse it; anything else is left for the validation to judge."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL = BeforeValidator(_integral)
+"""After the bounds (``Annotated[int, Field(ge=..., le=...), INTEGRAL]``): a whole number,
+``5`` or ``5.0``, never ``"5"`` or ``true``."""
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def absent() -> Any:
+    """The default of a field that may be left out but not sent as null: None when left out
+    (handlers read requests with ``exclude_unset``), while a null sent is refused, and the
+    document shows no default."""
+    return Field(None, json_schema_extra=_no_default)
+
+
+def stored(low: int, high: int) -> Any:
+    """A text the database stores: no NUL character."""
+    return Field(min_length=low, max_length=high, pattern=NO_NUL)
+
+
 class SendRequest(Request):
     """One message, or the same text to a list of recipients (up to 10,000)."""
 
     to: Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     text: Text
-    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    priority: Annotated[int, Field(ge=-100, le=100), INTEGRAL] = 0
     send_at: AwareDatetime | None = Field(
         None, description="not before this time; ISO 8601 with a UTC offset"
     )
@@ -46,7 +94,7 @@ class SendRequest(Request):
         description="webhook URL for this message's status events: http(s), no "
         "credentials, a public address or one listed in [web] webhook_allow",
     )
-    validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60)] | None = None
+    validity_minutes: Annotated[int, Field(ge=5, le=63 * 7 * 24 * 60), INTEGRAL] | None = None
     skip_invalid: bool = Field(
         False,
         description="with a list: queue the valid recipients and report the others, "
@@ -62,7 +110,7 @@ class ApiKeyCreate(Request):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
     role: Literal["operator", "viewer"]
     webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
-    account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+    account_id: Annotated[int, Field(ge=1, le=2**63 - 1), INTEGRAL] | None = Field(
         None, description="the client account it sends as; omitted: the account 'default'"
     )
 
@@ -72,29 +120,42 @@ class ApiKeyUpdate(Request):
     rotate_webhook_secret: bool = False
 
 
-Cidr = Annotated[str, Field(min_length=1, max_length=64, examples=["192.168.10.0/24"])]
-ModemName = Annotated[str, Field(min_length=1, max_length=32)]
-Names = Annotated[list[ModemName], Field(max_length=100)]
+Cidr = Annotated[
+    str, Field(max_length=64, pattern=CIDR, examples=["192.168.10.0/24", "2001:db8::/32"])
+]
+ModemName = Annotated[
+    str, Field(min_length=1, max_length=32, pattern=whole(account_admin.MODEM.pattern))
+]
+Names = Annotated[list[ModemName], Field(max_length=account_admin.MAX_LIST)]
+AccountName = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=whole(account_admin.NAME.pattern))
+]
 
 
 class AccountFields(Request):
-    system_id: Annotated[str, Field(min_length=1, max_length=15)] | None = Field(
-        None, description="SMPP system_id (null: no SMPP access)"
+    system_id: Annotated[str, Field(pattern=whole(account_admin.SYSTEM_ID.pattern))] | None = Field(
+        None, description="SMPP system_id: printable ASCII, no spaces (null: no SMPP access)"
     )
-    smpp_password: Annotated[str, Field(min_length=1, max_length=8)] | None = Field(
-        None, description="sets the SMPP password (at most 8 characters); never shown again"
+    smpp_password: (
+        Annotated[str, Field(pattern=whole(account_admin.SMPP_PASSWORD.pattern))] | None
+    ) = Field(
+        None,
+        description="sets the SMPP password: 1 to 8 printable ASCII characters (SMPP 3.4); "
+        "never shown again; null leaves it as it is",
     )
-    tps: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+    tps: Annotated[float, Field(ge=0.001, le=account_admin.MAX_TPS)] | None = Field(
         None, description="messages per second at most, across processes; null: unlimited"
     )
-    daily_quota: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = Field(
+    daily_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA), INTEGRAL] | None = Field(
         None, description="messages per UTC day; null: unlimited"
     )
-    monthly_quota: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = Field(
+    monthly_quota: Annotated[int, Field(ge=0, le=account_admin.MAX_QUOTA), INTEGRAL] | None = Field(
         None, description="messages per UTC month; null: unlimited"
     )
-    allowed_networks: Annotated[list[Cidr], Field(max_length=100)] = Field(
-        default_factory=list, description="client networks (CIDR) it may be used from; []: any"
+    allowed_networks: Annotated[list[Cidr], Field(max_length=account_admin.MAX_LIST)] = Field(
+        default_factory=list,
+        description="client networks it may be used from, IPv4 or IPv6, with or without a "
+        "prefix length (host bits are dropped: 10.1.2.3/8 is 10.0.0.0/8); []: any",
     )
     allowed_modems: Names = Field(
         default_factory=list, description="modems its messages may leave by; []: any"
@@ -106,19 +167,22 @@ class AccountFields(Request):
     incoming_as_parts: bool = Field(
         False, description="deliver incoming long SMS as parts with UDH instead of reassembled"
     )
-    webhook_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
-        None, description="webhook of its API keys' messages for keys without one of their own"
+    webhook_url: Annotated[str, stored(0, 2000)] | None = Field(
+        None,
+        description="webhook of its API keys' messages for keys without one of their own: "
+        "http(s), no credentials, a public address or one listed in [web] webhook_allow; "
+        "null or empty: none",
     )
 
 
 class AccountCreate(AccountFields):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: AccountName = Field(description="letters, digits and _ . @ - (no spaces)")
 
 
 class AccountUpdate(AccountFields):
     """Only the fields sent change; null clears (a limit becomes unlimited)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: AccountName = absent()
     rotate_webhook_secret: bool = False
 
 
@@ -438,12 +502,28 @@ SuppressionKindName = Literal["opt_out", "block", "allow"]
 class OptOutCreate(Request):
     """A number (or, for block and allow entries, a prefix) to put on a list."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # A prefix is + and 1 to 15 digits, and only block and allow entries are prefixes.
+            "if": {"properties": {"prefix": {"const": True}}, "required": ["prefix"]},
+            "then": {
+                "properties": {
+                    "kind": {"enum": ["block", "allow"]},
+                    "number": {"pattern": r"^\s*\+ *(?:[0-9] *){1,15}\s*$"},
+                },
+                "required": ["kind"],
+            },
+        }
+    )
+
     number: Annotated[str, Field(min_length=1, max_length=32, examples=["+5511987654321"])]
     kind: SuppressionKindName = Field(
         "opt_out", description="opt_out: never sent to; block: refused unless allowed; allow"
     )
-    prefix: bool = Field(False, description="every number starting with it (block and allow)")
-    note: Annotated[str, Field(max_length=200)] | None = None
+    prefix: bool = Field(
+        False, description="every number starting with it: + and 1 to 15 digits (block and allow)"
+    )
+    note: Annotated[str, stored(0, 200)] | None = None
 
 
 class OptOut(BaseModel):
@@ -467,32 +547,125 @@ class OptOutRemoved(BaseModel):
     removed: Literal[True]
 
 
-class RuleMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+RuleText = Annotated[str, stored(0, 1000)]
+"""A template: {from}, {text}, {rest}, {keyword}, {modem}, {received_at} and {id} are filled."""
+GroupId = Annotated[int, Field(ge=1, le=2**63 - 1), INTEGRAL]
+Weekday = Annotated[int, Field(ge=1, le=7), INTEGRAL]
+"""1 Monday ... 7 Sunday."""
 
-    keyword: str | None = Field(None, description="the first word, case and accents ignored")
-    regex: str | None = Field(None, description="searched case-insensitively, time-bounded")
-    from_: str | None = Field(None, alias="from", description="a number or a prefix")
-    modem: str | None = None
-    time: dict[str, Any] | None = Field(
-        None,
-        description='{"start": "08:00", "end": "18:00", "weekdays": [1, 2, 3, 4, 5], '
-        '"tz": "America/Sao_Paulo"}',
+
+class TimeWindowWrite(Request):
+    """Both ``start`` and ``end`` (a window past midnight allowed), or neither."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"dependentRequired": {"start": ["end"], "end": ["start"]}}
+    )
+
+    start: Annotated[str, Field(pattern=HH_MM, examples=["08:00"])] = absent()
+    end: Annotated[str, Field(pattern=HH_MM, examples=["18:00"])] = absent()
+    weekdays: Annotated[list[Weekday], Field(max_length=7)] = Field(
+        default_factory=list, description="1 Monday ... 7 Sunday; []: every day"
+    )
+    tz: Annotated[str, Field(max_length=63, pattern=TIME_ZONE)] = Field(
+        "UTC", description="an IANA time zone", examples=["America/Sao_Paulo"]
     )
 
 
-class RuleWrite(Request):
-    """A rule; actions are objects with a ``type``: reply {text}, forward_sms {to, group_id,
-    text}, forward_email {to, subject, body}, webhook {url}, add_to_group {group_id},
-    remove_from_group {group_id}, tag {tag}. Texts take {from}, {text}, {rest}, {keyword},
-    {modem}, {received_at} and {id}."""
+class RuleMatch(Request):
+    """Every condition given must hold; an empty one holds always."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    keyword: Annotated[str, Field(max_length=64, pattern=KEYWORD)] | None = Field(
+        None, description="the first word, case and accents ignored"
+    )
+    regex: Annotated[str, stored(0, 500)] | None = Field(
+        None, description="searched case-insensitively, time-bounded"
+    )
+    from_: Annotated[str, Field(pattern=NUMBER_OR_PREFIX)] | None = Field(
+        None, alias="from", description="a number or a prefix"
+    )
+    modem: Annotated[str, stored(0, 32)] | None = None
+    time: TimeWindowWrite | None = None
+
+
+class ReplyAction(Request):
+    type: Literal["reply"]
+    text: Annotated[str, stored(1, 1000)]
+
+
+class ForwardSmsAction(Request):
+    """To numbers, the members of a group, or both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["to"], "properties": {"to": {"type": "array", "minItems": 1}}},
+                {"required": ["group_id"], "properties": {"group_id": {"type": "integer"}}},
+            ]
+        }
+    )
+
+    type: Literal["forward_sms"]
+    to: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=100)]
+        | None
+    ) = None
+    group_id: GroupId | None = None
+    text: RuleText | None = Field(None, description="default: {from}: {text}")
+
+
+class ForwardEmailAction(Request):
+    type: Literal["forward_email"]
+    to: Annotated[str, stored(1, 320)]
+    subject: RuleText | None = None
+    body: RuleText | None = None
+
+
+class WebhookAction(Request):
+    type: Literal["webhook"]
+    url: Annotated[str, stored(1, 2000)] = Field(
+        description="http(s), no credentials, a public address or one in [web] webhook_allow"
+    )
+
+
+class AddToGroupAction(Request):
+    type: Literal["add_to_group"]
+    group_id: GroupId
+
+
+class RemoveFromGroupAction(Request):
+    type: Literal["remove_from_group"]
+    group_id: GroupId
+
+
+class TagAction(Request):
+    type: Literal["tag"]
+    tag: Annotated[str, stored(1, 64)]
+
+
+RuleAction = Annotated[
+    ReplyAction
+    | ForwardSmsAction
+    | ForwardEmailAction
+    | WebhookAction
+    | AddToGroupAction
+    | RemoveFromGroupAction
+    | TagAction,
+    Field(discriminator="type"),
+]
+
+
+class RuleWrite(Request):
+    """A rule and what it does when it matches, in order. Texts take {from}, {text}, {rest},
+    {keyword}, {modem}, {received_at} and {id}."""
+
+    name: Annotated[str, stored(1, 100)]
     enabled: bool = True
     match: RuleMatch | None = None
-    actions: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=10)]
+    actions: Annotated[list[RuleAction], Field(min_length=1, max_length=10)]
     stop: bool = False
-    position: Annotated[int, Field(ge=0, lt=2**31)] | None = None
+    position: Annotated[int, Field(ge=0, le=2**31 - 1), INTEGRAL] | None = Field(
+        None, description="rules run in position order; null: after the last one"
+    )
 
 
 class Rule(BaseModel):
@@ -533,18 +706,75 @@ class RuleDeleted(BaseModel):
     deleted: Literal[True]
 
 
-class RecurringWrite(Request):
-    """A message sent on a schedule: ``{"every": "day"|"week"|"month", "at": "HH:MM",
-    "weekdays": [1..7], "day": 1..31}`` or ``{"cron": "m h dom mon dow"}``, in ``tz``."""
+class DailySchedule(Request):
+    every: Literal["day"]
+    at: Annotated[str, Field(pattern=HH_MM, examples=["09:30"])]
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    text: Text
-    to: Annotated[list[Recipient], Field(max_length=1000)] = Field(default_factory=list)
-    group_ids: Annotated[list[Annotated[int, Field(ge=1, lt=2**63)]], Field(max_length=100)] = (
-        Field(default_factory=list)
+
+class WeeklySchedule(Request):
+    every: Literal["week"]
+    at: Annotated[str, Field(pattern=HH_MM, examples=["09:30"])]
+    weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)] = Field(
+        description="1 Monday ... 7 Sunday"
     )
-    schedule: dict[str, Any]
-    tz: Annotated[str, Field(min_length=1, max_length=64, examples=["America/Sao_Paulo"])] = "UTC"
+
+
+class MonthlySchedule(Request):
+    every: Literal["month"]
+    at: Annotated[str, Field(pattern=HH_MM, examples=["09:30"])]
+    day: Annotated[int, Field(ge=1, le=31), INTEGRAL] = Field(
+        description="a month without this day runs on its last day"
+    )
+
+
+class CronSchedule(Request):
+    cron: Annotated[str, Field(max_length=100, pattern=CRON, examples=["*/15 8-18 * * 1-5"])] = (
+        Field(description="minute hour day month weekday (0 and 7: Sunday), as cron reads them")
+    )
+
+
+def _schedule_kind(value: Any) -> str | None:
+    """Which schedule ``value`` is: ``cron`` when it has one, else its ``every``."""
+    if isinstance(value, dict):
+        every = value.get("every")
+        return "cron" if "cron" in value else every if isinstance(every, str) else None
+    return "cron" if isinstance(value, CronSchedule) else getattr(value, "every", None)
+
+
+Schedule = Annotated[
+    Annotated[DailySchedule, Tag("day")]
+    | Annotated[WeeklySchedule, Tag("week")]
+    | Annotated[MonthlySchedule, Tag("month")]
+    | Annotated[CronSchedule, Tag("cron")],
+    Discriminator(
+        _schedule_kind,
+        custom_error_type="invalid_schedule",
+        custom_error_message='every is "day", "week" or "month", or give cron',
+    ),
+]
+
+
+class RecurringWrite(Request):
+    """A message sent on a schedule, at wall-clock times in ``tz``; to numbers, groups or
+    both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["to"], "properties": {"to": {"minItems": 1}}},
+                {"required": ["group_ids"], "properties": {"group_ids": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NOT_BLANK)]
+    to: Annotated[list[Recipient], Field(max_length=1000)] = Field(default_factory=list)
+    group_ids: Annotated[list[GroupId], Field(max_length=100)] = Field(default_factory=list)
+    schedule: Schedule
+    tz: Annotated[str, Field(max_length=63, pattern=TIME_ZONE)] = Field(
+        "UTC", description="an IANA time zone", examples=["America/Sao_Paulo"]
+    )
     paused: bool = False
 
 

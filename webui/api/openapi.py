@@ -27,6 +27,7 @@ from webui.api.inputs import CURSOR_PATTERN, MAX_ROW_ID
 from webui.api.messages import PRIORITY_PATTERN
 from webui.api.sending import IDEMPOTENCY_KEY_PATTERN
 from webui.auth.identity import public
+from webui.services.optouts import KINDS, MAX_OFFSET, MAX_SEARCH
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -474,14 +475,15 @@ OPERATIONS = (
         errors=("409",),
     ),
     Operation(
-        "delete",
-        "/api/v1/accounts/{id}",
+        "post",
+        "/api/v1/accounts/{id}/revoke",
         "revokeAccount",
         "admin",
-        "Revoke a client account",
+        "Revoke a client account (not the account default: 409)",
         m.Account,
         parameters=(ID,),
         role="admin",
+        errors=("409",),
     ),
     Operation(
         "get",
@@ -491,10 +493,10 @@ OPERATIONS = (
         "The opt-out, block and allow lists, newest first",
         m.OptOutList,
         parameters=(
-            query("q", text(0, 64), "number or note contains"),
-            query("kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "filter"),
+            query("q", text(0, MAX_SEARCH), "number or note contains"),
+            query("kind", {"type": "string", "enum": list(KINDS)}, "filter"),
             LIMIT,
-            query("offset", {"type": "integer", "minimum": 0}, "entries to skip"),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "skip"),
         ),
     ),
     Operation(
@@ -518,9 +520,7 @@ OPERATIONS = (
         m.OptOutRemoved,
         parameters=(
             path_param("number", text(1, 32)),
-            query(
-                "kind", {"type": "string", "enum": ["opt_out", "block", "allow"]}, "default opt_out"
-            ),
+            query("kind", {"type": "string", "enum": list(KINDS)}, "default opt_out"),
         ),
         role="operator",
     ),

@@ -9,20 +9,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from gatewayd.store import Role
-from webui.api.inputs import query_int, read_model
+from webui.api.inputs import query_choice, query_int, query_text, read_model
 from webui.api.models import OptOutCreate
 from webui.api.sending import caller_of
 from webui.auth.identity import requires
 from webui.keys import OPT_OUTS
+from webui.services.optouts import KINDS, MAX_OFFSET, MAX_SEARCH, PAGE_LIMIT
 
 
 @requires(Role.VIEWER)
 async def list_optouts(request: web.Request) -> web.Response:
     entries, total = await request.app[OPT_OUTS].list(
-        search=request.query.get("q", "")[:64],
-        kind=request.query.get("kind") or None,
-        limit=query_int(request, "limit", 100, 1, 500),
-        offset=query_int(request, "offset", 0, 0, 10_000_000),
+        search=query_text(request, "q", 0, MAX_SEARCH) or "",
+        kind=query_choice(request, "kind", KINDS),
+        limit=query_int(request, "limit", 100, 1, PAGE_LIMIT),
+        offset=query_int(request, "offset", 0, 0, MAX_OFFSET),
     )
     return web.json_response({"entries": [e.as_json() for e in entries], "total": total})
 

@@ -51,6 +51,8 @@ async def delete_recurring(request: web.Request) -> web.Response:
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/recurring", list_recurring, name="api.recurring")
     router.add_post("/api/v1/recurring", create_recurring, name="api.recurring_create")
-    router.add_get("/api/v1/recurring/{id}", get_recurring, name="api.recurring_one")
-    router.add_put("/api/v1/recurring/{id}", replace_recurring, name="api.recurring_replace")
-    router.add_delete("/api/v1/recurring/{id}", delete_recurring, name="api.recurring_delete")
+    router.add_get("/api/v1/recurring/{id:[0-9]+}", get_recurring, name="api.recurring_one")
+    router.add_put("/api/v1/recurring/{id:[0-9]+}", replace_recurring, name="api.recurring_replace")
+    router.add_delete(
+        "/api/v1/recurring/{id:[0-9]+}", delete_recurring, name="api.recurring_delete"
+    )

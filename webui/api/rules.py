@@ -17,7 +17,9 @@ from webui.keys import RULES
 def _fields(body: RuleWrite) -> dict[str, object]:
     fields = body.model_dump(by_alias=True, exclude_unset=True)
     fields["match"] = (
-        body.match.model_dump(by_alias=True, exclude_none=True) if body.match is not None else {}
+        body.match.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+        if body.match is not None
+        else {}
     )
     return fields
 
@@ -68,6 +70,6 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/rules", list_rules, name="api.rules")
     router.add_post("/api/v1/rules", create_rule, name="api.rule_create")
     router.add_post("/api/v1/rules/test", test_rules, name="api.rules_test")
-    router.add_get("/api/v1/rules/{id}", get_rule, name="api.rule")
-    router.add_put("/api/v1/rules/{id}", replace_rule, name="api.rule_replace")
-    router.add_delete("/api/v1/rules/{id}", delete_rule, name="api.rule_delete")
+    router.add_get("/api/v1/rules/{id:[0-9]+}", get_rule, name="api.rule")
+    router.add_put("/api/v1/rules/{id:[0-9]+}", replace_rule, name="api.rule_replace")
+    router.add_delete("/api/v1/rules/{id:[0-9]+}", delete_rule, name="api.rule_delete")

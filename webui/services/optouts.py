@@ -33,6 +33,8 @@ MAX_WORD = 32
 MAX_REPLY = 480
 MAX_NOTE = 200
 PAGE_LIMIT = 500
+MAX_SEARCH = 64
+MAX_OFFSET = 10_000_000
 _PREFIX = re.compile(r"\+[0-9]{1,15}")
 KINDS = tuple(kind.value for kind in SuppressionKind)
 
@@ -275,7 +277,7 @@ def _row(
         "kind": kind.value,
         "prefix": prefix,
         "source": source,
-        "note": note[:MAX_NOTE] if note else None,
+        "note": note.replace("\x00", "")[:MAX_NOTE] if note else None,  # no column holds NUL
         "created_at": utc_now(),
         "created_by": caller.actor[:100],
     }

@@ -28,6 +28,7 @@ from webui.services.rule_runner import RuleCache
 from webui.webhooks.urls import WebhookUrlError, checked_webhook_url
 
 MAX_RULES = 1000
+MAX_POSITION = 2**31 - 1
 FIELDS = ("name", "enabled", "match", "actions", "stop", "position")
 
 
@@ -69,7 +70,9 @@ class RuleStore:
         rule = parse_rule(0, data)
         position = data.get("position")
         if position is not None and (
-            not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**31
+            not isinstance(position, int)
+            or isinstance(position, bool)
+            or not 0 <= position <= MAX_POSITION
         ):
             raise Invalid("invalid_rule", "position is a whole number from 0", "position")
         for index, action in enumerate(rule.actions):
@@ -95,8 +98,9 @@ class RuleStore:
             if count >= MAX_RULES:
                 raise Invalid("too_many_rules", f"at most {MAX_RULES} rules", "name")
             if values["position"] is None:
+                # After the last one, never past the column's range (equal positions: by id).
                 last = await conn.scalar(select(func.max(rules.c.position)))
-                values["position"] = int(last or 0) + 10
+                values["position"] = min(int(last or 0) + 10, MAX_POSITION)
             result = await conn.execute(
                 insert(rules).values(**values, created_at=now, updated_at=now).returning(rules.c.id)
             )

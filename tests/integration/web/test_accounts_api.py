@@ -90,7 +90,7 @@ async def test_admin_creates_reads_changes_and_revokes_an_account(web: WebEnv) -
     listed = await (await web.client.get("/api/v1/accounts")).json()
     assert {a["name"] for a in listed["accounts"]} == {"default", "ERP"}
 
-    revoked = await web.client.delete(f"/api/v1/accounts/{account_id}", headers=admin)
+    revoked = await web.client.post(f"/api/v1/accounts/{account_id}/revoke", headers=admin)
     assert revoked.status == 200 and (await revoked.json())["revoked_at"] is not None
     again = await web.client.patch(f"/api/v1/accounts/{account_id}", json={"tps": 1}, headers=admin)
     assert again.status == 409
@@ -119,11 +119,12 @@ async def test_bad_values_are_refused_naming_the_field(web: WebEnv) -> None:
     cases = [
         ({"name": "x", "smpp_password": "123456789"}, "smpp_password"),
         ({"name": "x", "system_id": "a" * 16}, "system_id"),
-        ({"name": "x", "allowed_networks": ["10.0.0.0/33"]}, "allowed_networks"),
+        ({"name": "x", "allowed_networks": ["10.0.0.0/33"]}, "allowed_networks.0"),
         ({"name": "x", "tps": 0}, "tps"),
         ({"name": "x", "daily_quota": -1}, "daily_quota"),
         ({"name": "has space"}, "name"),
-        ({"name": "x", "allowed_modems": ["bad name!"]}, "allowed_modems"),
+        ({"name": "x", "allowed_modems": ["bad name!"]}, "allowed_modems.0"),
+        ({"name": "x", "tps": 0.0001}, "tps"),
     ]
     for fields, field in cases:
         answer = await web.client.post("/api/v1/accounts", json=fields, headers=admin)
@@ -138,7 +139,7 @@ async def test_only_admins_see_or_touch_accounts(web: WebEnv) -> None:
             ("POST", "/api/v1/accounts"),
             ("GET", "/api/v1/accounts/1"),
             ("PATCH", "/api/v1/accounts/1"),
-            ("DELETE", "/api/v1/accounts/1"),
+            ("POST", "/api/v1/accounts/1/revoke"),
         ):
             answer = await web.client.request(
                 method, path, json={"name": "x"}, headers=web.bearer(role)
@@ -201,9 +202,9 @@ async def test_networks_and_revocation_apply_to_the_keys(web: WebEnv) -> None:
     )
     assert (await send(web, key)).status == 202
 
-    await web.client.delete(f"/api/v1/accounts/{lan['id']}", headers=admin)
+    await web.client.post(f"/api/v1/accounts/{lan['id']}/revoke", headers=admin)
     assert (await send(web, key)).status == 401
-    default = await web.client.delete("/api/v1/accounts/1", headers=admin)
+    default = await web.client.post("/api/v1/accounts/1/revoke", headers=admin)
     assert (default.status, (await default.json())["error"]["code"]) == (409, "default_account")
 
 

@@ -101,3 +101,23 @@ async def test_csv_batch_and_kannel_refuse(web: WebEnv) -> None:
     answer = await web.client.post("/cgi-bin/sendsms", data=kannel)
     assert answer.status >= 400
     assert await queued(web) == 0
+
+
+async def test_list_filters_are_held_to_the_document(web: WebEnv) -> None:
+    """A search longer than the document's 64 characters, or an empty or unknown kind, is
+    refused (they were cut short or ignored: the answer was not what was asked)."""
+    await add(web, {"number": OUT, "note": "x" * 64})
+    viewer = web.bearer("viewer")
+    fits = await web.client.get("/api/v1/optouts", params={"q": "x" * 64}, headers=viewer)
+    assert fits.status == 200 and (await fits.json())["total"] == 1
+    for params in ({"q": "x" * 65}, {"kind": ""}, {"kind": "opt-out"}, {"offset": "10000001"}):
+        answer = await web.client.get("/api/v1/optouts", params=params, headers=viewer)
+        error = (await answer.json())["error"]
+        assert (answer.status, error["field"]) == (422, next(iter(params))), params
+
+
+async def test_a_note_with_a_nul_character_is_refused(web: WebEnv) -> None:
+    """No column holds a NUL character: it was a 500."""
+    answer = await add(web, {"number": OUT, "note": "a\x00b"})
+    assert (answer.status, (await answer.json())["error"]["field"]) == (422, "note")
+    assert (await add(web, {"number": OUT, "note": "ab"})).status == 201

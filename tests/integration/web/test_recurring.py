@@ -5,6 +5,7 @@ once and after a restart; paused ones do not run; opted-out recipients and delet
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -102,6 +103,32 @@ async def test_bad_input_refused(web: WebEnv) -> None:
     assert status == 422 and body["error"]["code"] == "invalid_number"
     viewer = await web.client.post("/api/v1/recurring", json={}, headers=web.bearer("viewer"))
     assert viewer.status == 403
+
+
+async def test_hostile_input_is_a_422_not_a_500(web: WebEnv) -> None:
+    """Each of these was a 500: a NUL character in the name (no column holds one), a number
+    too large for JSON under a key the schedule does not have, a step written with a digit
+    int() does not read ("²")."""
+    body = {"name": "news", "text": "hi", "to": ["+5511987650001"], "schedule": DAILY}
+    for text, field in (
+        (json.dumps({**body, "name": "news\x00"}), "name"),
+        (
+            json.dumps({**body, "schedule": {**DAILY, "x": 0}}).replace('"x": 0', '"x": 1e400'),
+            "schedule.day.x",
+        ),
+        (json.dumps({**body, "schedule": {"cron": "*/\u00b2 * * * *"}}), "schedule.cron.cron"),
+    ):
+        answer = await web.client.post(
+            "/api/v1/recurring",
+            data=text,
+            headers={**web.bearer("operator"), "Content-Type": "application/json"},
+        )
+        error = (await answer.json())["error"]
+        assert (answer.status, error["field"]) == (422, field), text
+    assert await count(web.db, recurring_sends) == 0
+    operator = web.bearer("operator")
+    for path in ("/api/v1/recurring/x1", "/api/v1/recurring/-1", "/api/v1/recurring/1.0"):
+        assert (await web.client.get(path, headers=operator)).status == 404, path
 
 
 async def test_each_run_enqueues_once(web: WebEnv) -> None:

@@ -135,6 +135,43 @@ async def test_hostile_rules_refused(web: WebEnv) -> None:
     assert viewer.status == 403
 
 
+async def test_a_rule_after_one_at_the_last_position_is_stored(web: WebEnv) -> None:
+    """A new rule goes after the last one, never past the position column's range (after a
+    rule at 2^31 - 1 it was a 500)."""
+    tag = [{"type": "tag", "tag": "t"}]
+    status, last = await create(web, {"name": "last", "position": 2**31 - 1, "actions": tag})
+    assert status == 201, last
+    status, after = await create(web, {"name": "after", "actions": tag})
+    assert status == 201, after
+    assert after["position"] == 2**31 - 1
+    listed = await (await web.client.get("/api/v1/rules", headers=web.bearer("viewer"))).json()
+    assert [r["name"] for r in listed["rules"]] == ["last", "after"]
+
+
+async def test_whole_numbers_as_json_schema_reads_them(web: WebEnv) -> None:
+    """20.0 is an integer to JSON Schema, so the document allows it (it was refused as a
+    wrong_type); "20" and true are not."""
+    tag = [{"type": "tag", "tag": "t"}]
+    status, made = await create(web, {"name": "a", "position": 20.0, "actions": tag})
+    assert (status, made["position"]) == (201, 20)
+    group = [{"type": "add_to_group", "group_id": 7.0}]
+    status, made = await create(web, {"name": "b", "actions": group})
+    assert (status, made["actions"]) == (201, [{"type": "add_to_group", "group_id": 7}])
+    for position in ("20", True, 20.5, 2.0**31):
+        status, body = await create(web, {"name": "c", "position": position, "actions": tag})
+        assert (status, body["error"]["field"]) == (422, "position"), position
+
+
+async def test_paths_are_ids_as_the_document_says(web: WebEnv) -> None:
+    """/api/v1/rules/{id} takes digits only: /api/v1/rules/test is its own resource (a PUT
+    there was a 404 "id must be a number" instead of a 405 naming POST)."""
+    operator = web.bearer("operator")
+    put = await web.client.put("/api/v1/rules/test", json={}, headers=operator)
+    assert (put.status, put.headers.get("Allow")) == (405, "POST")
+    for path in ("/api/v1/rules/x1", "/api/v1/rules/-1", "/api/v1/rules/1.0"):
+        assert (await web.client.get(path, headers=operator)).status == 404, path
+
+
 async def test_actions_run_once_and_loops_are_stopped(web: WebEnv) -> None:
     db = web.db
     async with db.begin() as conn:

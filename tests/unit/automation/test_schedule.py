@@ -74,6 +74,8 @@ def test_daylight_saving_change_keeps_the_wall_clock() -> None:
         {"cron": "* * * *"},
         {"cron": "61 * * * *"},
         {"cron": "*/0 * * * *"},
+        {"cron": "*/\u00b2 * * * *"},  # a digit to str.isdigit(), not to int(): was a 500
+        {"cron": "\u0663 * * * *"},  # an Arabic-Indic 3: not a cron number
         {"cron": "a b c d e"},
         {"cron": "1" * 200},
         "daily",
