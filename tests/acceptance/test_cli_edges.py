@@ -15,6 +15,7 @@ from gatewayd.sms import encode_submit
 from gatewayd.store import Database, users
 from tests.acceptance.core.procs import environment
 from tests.acceptance.test_simulate_cli import GATEWAYD
+from tests.support.daemons import migrate_here
 
 pytestmark = pytest.mark.acceptance
 WEBUI = str(Path(GATEWAYD).with_name("webui"))
@@ -128,7 +129,7 @@ async def add_users(url: str, count: int) -> None:
 def test_list_users_into_head_ends_quietly(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'gw.db'}"
     env = environment(SMSGW_DATABASE_URL=url)
-    assert run([GATEWAYD, "migrate"], env, tmp_path).returncode == 0
+    asyncio.run(migrate_here(url))
     asyncio.run(add_users(url, 3000))  # about 200 kB of table: far more than a pipe holds
     shell = subprocess.run(
         ["bash", "-c", f"set -o pipefail; {WEBUI} list-users | head -1"],

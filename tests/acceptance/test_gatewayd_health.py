@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.service.heartbeat import HEARTBEAT_NAME
+from tests.support.daemons import migrate_here
 
 pytestmark = pytest.mark.acceptance
 
@@ -56,10 +57,7 @@ Daemon = tuple[asyncio.subprocess.Process, dict[str, str]]
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     env = environment(tmp_path)
-    migrated = await asyncio.to_thread(
-        subprocess.run, [GATEWAYD, "migrate"], env=env, capture_output=True, timeout=60
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    await migrate_here(env["SMSGW_DATABASE_URL"])
     # systemd's watchdog interval (half of WatchdogSec): the daemon beats every 0.2 s here
     process = await asyncio.create_subprocess_exec(
         GATEWAYD,

@@ -17,7 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gatewayd.store import Database
+from gatewayd.store import migrate as migrations
 from tests.acceptance.core.procs import GATEWAYD, environment
+from tests.support.daemons import new_api_key
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
@@ -45,23 +48,6 @@ async def process(*args: str, env: dict[str, str], cwd: Path, log: Path) -> Asyn
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-
-
-async def api_key(env: dict[str, str], cwd: Path) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        WEBUI,
-        "create-api-key",
-        "ops",
-        "--role",
-        "operator",
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    return out.decode().strip().splitlines()[-1]
 
 
 async def wait_until(check: Any, *, timeout: float, what: str) -> Any:
@@ -117,7 +103,7 @@ async def test_embedded_mode_signs_and_obeys_its_own_commands(tmp_path: Path) ->
     ):
         base = f"http://127.0.0.1:{port}"
         key = await wait_until(
-            lambda: api_key_when_migrated(env, tmp_path), timeout=60, what="an API key"
+            lambda: api_key_when_migrated(tmp_path / "data"), timeout=60, what="an API key"
         )
         status, body = await ussd_through_the_api(base, key)
     assert status == 200, body
@@ -125,14 +111,20 @@ async def test_embedded_mode_signs_and_obeys_its_own_commands(tmp_path: Path) ->
     assert not log_events(tmp_path / "gatewayd.log", "Refused operator command")
 
 
-async def api_key_when_migrated(env: dict[str, str], cwd: Path) -> str | None:
-    """An API key once ``gatewayd run`` has created the schema (None before)."""
-    if not (cwd / "data" / "secret.key").exists():
+async def api_key_when_migrated(data: Path) -> str | None:
+    """An API key once ``gatewayd run`` has created the schema in ``data`` (None before),
+    written through the library as ``webui create-api-key`` writes it."""
+    database = data / "gateway.db"
+    if not ((data / "secret.key").exists() and database.exists()):
         return None
+    db = Database(f"sqlite:///{database}")
     try:
-        return await api_key(env, cwd)
-    except AssertionError:
+        await migrations.require_current_schema(db)
+    except migrations.SchemaOutdated:
         return None
+    finally:
+        await db.close()
+    return await new_api_key(f"sqlite:///{database}", "ops")
 
 
 @pytest.mark.timeout(300)
@@ -146,7 +138,7 @@ async def test_separate_processes_need_the_same_key(
         "SMSGW_DATA_DIR": str(tmp_path / "data"),
     }
     web_env = environment(**shared, SMSGW_SECRET_KEY=SECRET, SMSGW_LISTEN=f"127.0.0.1:{port}")
-    key = await api_key(web_env, tmp_path)
+    key = await new_api_key(pg_url, "ops")
     base = f"http://127.0.0.1:{port}"
     # The refused command ends in the web UI's 504 once command_timeout has passed.
     config = tmp_path / "web.toml"

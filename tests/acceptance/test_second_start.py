@@ -14,6 +14,7 @@ import pytest
 
 from tests.acceptance.core.procs import Daemon, environment, wait_for
 from tests.acceptance.test_simulate_cli import GATEWAYD
+from tests.support.daemons import migrate_here
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
@@ -125,7 +126,7 @@ async def test_a_taken_port_is_one_line_before_anything_is_created(
         "SMSGW_SECRET_KEY": "a-long-secret-key-for-this-test-0123456789-abcdef",
         "SMSGW_DATABASE_URL": f"sqlite:///{tmp_path / 'web' / 'gw.db'}",
     }
-    assert (await run_once(GATEWAYD, "migrate", env=web_env, cwd=tmp_path))[0] == 0
+    await migrate_here(web_env["SMSGW_DATABASE_URL"])
     code, out, err = await run_once(WEBUI, "run", env=web_env, cwd=tmp_path)
     assert code == 1 and out == ""
     assert err.startswith(f"webui run: error: port {taken_port} in use: set SMSGW_LISTEN")

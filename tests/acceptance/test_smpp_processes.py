@@ -16,7 +16,8 @@ from sqlalchemy import select
 from gatewayd.smpp import CommandId, SubmitSm, parse_receipt
 from gatewayd.sms.gsm7 import septets_to_text, text_to_septets
 from gatewayd.store import Database, messages
-from tests.acceptance.core.procs import Daemon, environment, run_command
+from tests.acceptance.core.procs import Daemon, environment
+from tests.support.daemons import migrate_here
 from tests.support.ports import free_port
 from tests.support.smpp import SmppClient, add_smpp_account, self_signed
 
@@ -82,8 +83,7 @@ async def webui(*args: str, env: dict[str, str], timeout: float = 30) -> tuple[i
 async def test_webui_smpp_on_its_own(tmp_path: Path) -> None:
     database = tmp_path / "gateway.db"
     env = environment(SMSGW_DATABASE_URL=f"sqlite:///{database}")
-    code, _, err = await run_command("migrate", env=env)
-    assert code == 0, err
+    await migrate_here(f"sqlite:///{database}")
     db = Database(f"sqlite:///{database}")
     port = free_port()
     process = await asyncio.create_subprocess_exec(
@@ -122,7 +122,7 @@ async def test_webui_smpp_on_its_own(tmp_path: Path) -> None:
 async def test_webui_smpp_mistakes_are_one_line(tmp_path: Path) -> None:
     database = tmp_path / "gateway.db"
     env = environment(SMSGW_DATABASE_URL=f"sqlite:///{database}")
-    assert (await run_command("migrate", env=env))[0] == 0
+    await migrate_here(f"sqlite:///{database}")
     code, out, _ = await webui("smpp", "--help", env=env)
     assert code == 0 and "SMSGW_SMPP_LISTEN" in out
     code, _, off = await webui("smpp", env=env)

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from gatewayd.store import Database, accounts, messages, utc_now
-from tests.acceptance.core.procs import Daemon, environment, run_command, statuses, wait_for
+from tests.acceptance.core.procs import Daemon, environment, statuses, wait_for
+from tests.support.daemons import migrate_here
 from tests.support.mail import mail, self_signed, trusting
 from tests.support.ports import free_port
 from webui.auth.apikeys import create_api_key
@@ -88,8 +89,7 @@ async def webui(*args: str, env: dict[str, str], timeout: float = 30) -> tuple[i
 async def test_webui_smtp_on_its_own_with_auth_over_starttls(tmp_path: Path) -> None:
     database = tmp_path / "gateway.db"
     env = environment(SMSGW_DATABASE_URL=f"sqlite:///{database}")
-    code, _, err = await run_command("migrate", env=env)
-    assert code == 0, err
+    await migrate_here(f"sqlite:///{database}")
     db = Database(f"sqlite:///{database}")
     async with db.begin() as conn:
         account_id = (
@@ -136,7 +136,7 @@ async def test_webui_smtp_on_its_own_with_auth_over_starttls(tmp_path: Path) -> 
 async def test_webui_smtp_mistakes_are_one_line(tmp_path: Path) -> None:
     database = tmp_path / "gateway.db"
     env = environment(SMSGW_DATABASE_URL=f"sqlite:///{database}")
-    assert (await run_command("migrate", env=env))[0] == 0
+    await migrate_here(f"sqlite:///{database}")
     code, out, _ = await webui("smtp", "--help", env=env)
     assert code == 0 and "SMSGW_SMTP_LISTEN" in out
     code, _, off = await webui("smtp", env=env)

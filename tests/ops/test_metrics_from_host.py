@@ -11,6 +11,7 @@ the production configuration on port 443 with a certificate curl trusts, in fron
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
@@ -26,6 +27,7 @@ import yaml
 from gatewayd.config import load_settings
 from tests.ops.helpers import nginx_test_copy, require
 from tests.ops.test_compose import compose
+from tests.support.daemons import migrate_here
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.ops
@@ -116,10 +118,7 @@ def test_runbook_metrics_command_works_from_the_host_and_not_from_the_lan(tmp_pa
         "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32",
         "SMSGW_METRICS_ALLOW": web_env["SMSGW_METRICS_ALLOW"],
     }
-    migrated = subprocess.run(
-        [BIN / "gatewayd", "migrate"], env=env, capture_output=True, timeout=120
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    asyncio.run(migrate_here(env["SMSGW_DATABASE_URL"]))
     env |= {
         "BIN": str(BIN),
         "WORK": str(tmp_path),

@@ -17,6 +17,7 @@ import pytest
 
 from tests.ops.helpers import NginxSite, nginx_test_copy, require
 from tests.ops.test_nginx import SECURITY_HEADERS, nginx_command, wait_listening
+from tests.support.daemons import migrate_here
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.ops
@@ -35,10 +36,7 @@ async def site(tmp_path: Path) -> AsyncIterator[NginxSite]:
         "SMSGW_DATA_DIR": str(tmp_path / "data"),
         "SMSGW_TRUSTED_PROXIES": "127.0.0.1/32",
     }
-    migrated = await asyncio.to_thread(
-        subprocess.run, [BIN / "gatewayd", "migrate"], env=env, capture_output=True, timeout=60
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    await migrate_here(env["SMSGW_DATABASE_URL"])
     web = await asyncio.create_subprocess_exec(
         BIN / "webui",
         "run",

@@ -5,12 +5,12 @@ output in files) with what fault scenarios need: :meth:`DaemonProcess.kill9` (no
 of any kind), :meth:`DaemonProcess.restart`, and the JSON log lines it wrote.
 :func:`gateway_config` writes the TOML for a set of simulated modems;
 :func:`enqueue_many` queues messages in bulk straight into the database, as ``gatewayd send``
-would one at a time.
+would one at a time; :func:`migrate_here` creates the schema as ``gatewayd migrate`` would,
+:func:`new_api_key` writes a key as ``webui create-api-key`` would.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -22,7 +22,9 @@ from typing import Any
 
 from gatewayd.queue import NewMessage, enqueue, prepare
 from gatewayd.store import Database
+from gatewayd.store import migrate as migrations
 from tests.peers.helpers import ManagedProcess, SimulatedModem, gatewayd_command, wait_until
+from webui.auth import apikeys
 
 WEBUI = Path(sys.executable).with_name("webui")
 
@@ -149,15 +151,19 @@ def webui_process(work_dir: Path, env: dict[str, str]) -> DaemonProcess:
 
 
 async def run_migrate(env: dict[str, str]) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *gatewayd_command(),
-        "migrate",
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, out.decode(errors="replace")
+    """The schema at ``SMSGW_DATABASE_URL`` of ``env`` created (see :func:`migrate_here`)."""
+    await migrate_here(env["SMSGW_DATABASE_URL"])
+
+
+async def migrate_here(database_url: str) -> migrations.MigrationResult:
+    """Create the schema at ``database_url`` in this process, as ``gatewayd migrate`` does
+    (that command is tested on its own): where the schema is only a prerequisite, no
+    process start."""
+    db = Database(database_url)
+    try:
+        return await migrations.upgrade(db)
+    finally:
+        await db.close()
 
 
 async def enqueue_many(
@@ -180,20 +186,22 @@ def external_number(i: int) -> str:
 
 
 async def create_api_key(env: dict[str, str], name: str, role: str = "operator") -> str:
-    """``webui create-api-key NAME --role ROLE``; the key (its last line of output)."""
-    process = await asyncio.create_subprocess_exec(
-        str(WEBUI),
-        "create-api-key",
-        name,
-        "--role",
-        role,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode(errors="replace")
-    return out.decode().strip().splitlines()[-1]
+    """A new key of the database ``SMSGW_DATABASE_URL`` in ``env`` names, written in this
+    process through the library, as ``webui create-api-key NAME --role ROLE`` writes it (that
+    command is tested on its own): where a key is only a prerequisite, no process start."""
+    return await new_api_key(env["SMSGW_DATABASE_URL"], name, role)
+
+
+async def new_api_key(database_url: str, name: str, role: str = "operator") -> str:
+    """A new API key of the default account in the database at ``database_url`` (its schema
+    current); the key itself."""
+    db = Database(database_url)
+    try:
+        async with db.begin() as conn:
+            new = await apikeys.create_api_key(conn, name, role)
+    finally:
+        await db.close()
+    return new.key
 
 
 async def wait_http_ok(url: str, *, timeout: float = 30, what: str = "the web service") -> None:

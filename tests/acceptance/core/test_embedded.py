@@ -21,6 +21,7 @@ from tests.acceptance.core.procs import (
     wait_for,
     write_config,
 )
+from tests.support.daemons import migrate_here
 
 pytestmark = pytest.mark.acceptance
 
@@ -157,8 +158,9 @@ async def test_send_reaches_an_idle_modem_at_once(
 
 
 async def test_user_mistakes_are_one_line(tmp_path: Path) -> None:
-    env = environment(SMSGW_DATABASE_URL=f"sqlite:///{tmp_path / 'gw.db'}")
-    assert (await run_command("migrate", env=env))[0] == 0
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    env = environment(SMSGW_DATABASE_URL=url)
+    await migrate_here(url)
     bad_number = await run_command("send", "--to", "12345", "--text", "hi", env=env)
     missing = await run_command("show", "99999", env=env)
     for code, out, err in (bad_number, missing):

@@ -11,14 +11,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from gatewayd.service.daemon import IDLE_WARNING
+from gatewayd.store import Database, messages
 from tests.acceptance.core.procs import Daemon, environment, run_command, wait_for, write_config
-from tests.acceptance.test_simulate_cli import GATEWAYD
+from tests.support.daemons import new_api_key
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.acceptance
-WEBUI = str(Path(GATEWAYD).with_name("webui"))
 POLL_INTERVAL = 0.2
 OBSERVED_POLLS = 10
 """How long a queued message is watched for staying queued, in poll intervals: the workers
@@ -30,10 +31,10 @@ def log_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-async def message_status(message_id: int, config: Path, env: dict[str, str]) -> str:
-    code, out, err = await run_command("show", str(message_id), "--config", str(config), env=env)
-    assert code == 0, err
-    status: str = json.loads(out)["status"]
+async def message_status(message_id: int, db: Database) -> str:
+    async with db.read() as conn:
+        query = select(messages.c.status).where(messages.c.id == message_id)
+        status: str = (await conn.execute(query)).scalar_one()
     return status
 
 
@@ -49,6 +50,8 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
     )
     log_path = tmp_path / "gatewayd.log"
     daemon = Daemon(("--web", "--config", str(config)), env, log_path, cwd=tmp_path)
+    database_url = f"sqlite:///{tmp_path / 'data' / 'gateway.db'}"
+    db = Database(database_url)
     try:
         await daemon.start()
         code, out, err = await run_command(
@@ -56,21 +59,7 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
         )
         assert code == 0, err
         message_id = int(out)
-        process = await asyncio.create_subprocess_exec(
-            WEBUI,
-            "create-api-key",
-            "probe",
-            "--role",
-            "viewer",
-            "--config",
-            str(config),
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        key_out, key_err = await asyncio.wait_for(process.communicate(), 30)
-        assert process.returncode == 0, key_err.decode()
-        key = key_out.decode().strip().splitlines()[-1]
+        key = await new_api_key(database_url, "probe", "viewer")
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{base}/api/health") as answer:
@@ -81,10 +70,12 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
                 listed = await answer.json()
         await asyncio.sleep(POLL_INTERVAL * OBSERVED_POLLS)
         assert daemon.process is not None and daemon.process.returncode is None
-        queued_while_up = await message_status(message_id, config, env)
+        queued_while_up = await message_status(message_id, db)
         code, _ = await daemon.terminate()
+        queued_after = await message_status(message_id, db)
     finally:
         await daemon.ensure_stopped()
+        await db.close()
     banner = "".join(daemon.output)
     assert "simulated modem" not in banner
     assert "gatewayd running idle: no enabled modem" in banner
@@ -100,7 +91,7 @@ async def test_no_enabled_modem_runs_idle_and_sends_nothing(tmp_path: Path) -> N
     assert (gateway["host"], gateway["state"], gateway["modems"]) == ("lonely", "idle", [])
     assert listed["modems"] == []
     assert queued_while_up == "queued"
-    assert await message_status(message_id, config, env) == "queued"
+    assert queued_after == "queued"
     assert not (tmp_path / "data" / "sim").exists()
     assert code == 0
 

@@ -17,20 +17,19 @@ from tests.acceptance.core.procs import (
     environment,
     problems,
     queue_messages,
-    run_command,
     simulator,
     statuses,
     wait_for,
     write_config,
 )
+from tests.support.daemons import migrate_here
 
 pytestmark = pytest.mark.acceptance
 
 
 async def test_two_hosts_share_one_queue(pg_empty_url: str, redis_url: str, tmp_path: Path) -> None:
     env = environment(SMSGW_DATABASE_URL=pg_empty_url, SMSGW_REDIS_URL=redis_url)
-    code, _, err = await run_command("migrate", env=env)
-    assert code == 0, err
+    await migrate_here(pg_empty_url)
     db = Database(pg_empty_url)
     async with simulator(tmp_path, modems=4, latency_ms=10, report_delay_ms=50) as sim:
         devices = [m["device"] for m in sim.modems]
