@@ -111,6 +111,12 @@ def _integer(value: Any, where: str, low: int, high: int, unit: str) -> int:
     return value
 
 
+def _or_default(data: dict[str, Any], key: str, default: int) -> Any:
+    """``data[key]``, or ``default`` when it is left out or null."""
+    value = data.get(key)
+    return default if value is None else value
+
+
 def _kind(kind: AlertKind, data: Any) -> KindSettings:
     where = f"kinds.{kind.value}"
     if data is None:
@@ -138,7 +144,7 @@ def _kind(kind: AlertKind, data: Any) -> KindSettings:
             )
     else:
         threshold = _integer(
-            data.get("threshold", spec.default),
+            _or_default(data, "threshold", spec.default),
             f"{where}.threshold",
             spec.low,
             spec.high,
@@ -148,7 +154,10 @@ def _kind(kind: AlertKind, data: Any) -> KindSettings:
     window = None
     if kind is AlertKind.MESSAGE_FAILED:
         window = _integer(
-            data.get("window", DEFAULT_WINDOW), f"{where}.window", *WINDOW_RANGE, "seconds"
+            _or_default(data, "window", DEFAULT_WINDOW),
+            f"{where}.window",
+            *WINDOW_RANGE,
+            "seconds",
         )
     channels = data.get("channels", list(CHANNELS))
     if (

@@ -26,7 +26,7 @@ async def get_settings(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN)
 async def put_settings(request: web.Request) -> web.Response:
-    body = await read_model(request, AlertSettingsWrite)
+    body = await read_model(request, AlertSettingsWrite, whole=True)
     document = body.model_dump(exclude_unset=True)
     document["kinds"] = {
         kind: values for kind, values in (document.get("kinds") or {}).items() if values is not None

@@ -86,13 +86,17 @@ def validation_error(exc: ValidationError) -> ApiError:
     return ApiError(422 if code != "invalid_json" else 400, code, message, field)
 
 
-async def read_model(request: web.Request, model: type[M]) -> M:
-    """The request's JSON body validated into ``model``."""
+async def read_model(request: web.Request, model: type[M], *, whole: bool = False) -> M:
+    """The request's JSON body validated into ``model``. ``whole``: the body replaces a whole
+    document whose fields all have defaults, so a missing body is refused rather than read as
+    "everything back to its default"."""
     kind = request.content_type
     if kind not in ("application/json", "application/octet-stream") and not kind.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = await request.read()
     if not raw.strip():
+        if whole:
+            raise ApiError(422, "missing_body", "send the whole document as a JSON object")
         raw = b"{}"  # an empty body is an empty object: missing fields are named precisely
     try:
         return model.model_validate_json(raw)

@@ -31,6 +31,7 @@ from webui.api.patterns import (
     whole,
 )
 from webui.services import account_admin
+from webui.services.mail_outbox import ADDRESS_PATTERN
 from webui.services.sending import MAX_RECIPIENTS
 
 MessageStatusName = Literal[
@@ -816,30 +817,56 @@ ALL_CHANNELS: tuple[AlertChannel, ...] = ("email", "webhook")
 
 
 class AlertKindWrite(Request):
-    """One kind of alert. ``threshold``: ``modem_offline`` seconds (10 to 604800),
-    ``message_failed`` failures within ``window`` (1 to 10000; 1: every failure),
-    ``queue_stuck`` seconds (30 to 604800), ``disk_full`` percent (1 to 99); ``low_credit``
-    takes none (each modem's ``low_balance``). Fields left out keep their defaults."""
+    """One kind of alert; fields left out (or null) keep their defaults."""
 
     enabled: bool = True
-    threshold: Annotated[int, Field(ge=1, le=7 * 86400)] | None = None
-    quiet: Annotated[int, Field(ge=0, le=30 * 86400)] = Field(
+    quiet: Annotated[int, Field(ge=0, le=30 * 86400), INTEGRAL] = Field(
         3600, description="seconds within which the same alert is not sent again"
     )
     channels: Annotated[list[AlertChannel], Field(max_length=2)] = Field(
         default_factory=lambda: list(ALL_CHANNELS)
     )
-    window: Annotated[int, Field(ge=60, le=7 * 86400)] | None = Field(
-        None, description="message_failed only: seconds of failures counted"
+
+
+class ModemOfflineWrite(AlertKindWrite):
+    threshold: Annotated[int, Field(ge=10, le=7 * 86400), INTEGRAL] | None = Field(
+        None, description="seconds an enabled modem is not online (default 300)"
+    )
+
+
+class MessageFailedWrite(AlertKindWrite):
+    threshold: Annotated[int, Field(ge=1, le=10_000), INTEGRAL] | None = Field(
+        None, description="failures within window (default 1: every failure)"
+    )
+    window: Annotated[int, Field(ge=60, le=7 * 86400), INTEGRAL] | None = Field(
+        None, description="seconds of failures counted (default 3600)"
+    )
+
+
+class LowCreditWrite(AlertKindWrite):
+    """No threshold: each modem's ``low_balance`` is its own."""
+
+    threshold: None = None
+
+
+class QueueStuckWrite(AlertKindWrite):
+    threshold: Annotated[int, Field(ge=30, le=7 * 86400), INTEGRAL] | None = Field(
+        None, description="seconds due messages are not moving (default 300)"
+    )
+
+
+class DiskFullWrite(AlertKindWrite):
+    threshold: Annotated[int, Field(ge=1, le=99), INTEGRAL] | None = Field(
+        None, description="percent of the data directory's filesystem in use (default 90)"
     )
 
 
 class AlertKindsWrite(Request):
-    modem_offline: AlertKindWrite | None = None
-    message_failed: AlertKindWrite | None = None
-    low_credit: AlertKindWrite | None = None
-    queue_stuck: AlertKindWrite | None = None
-    disk_full: AlertKindWrite | None = None
+    modem_offline: ModemOfflineWrite | None = None
+    message_failed: MessageFailedWrite | None = None
+    low_credit: LowCreditWrite | None = None
+    queue_stuck: QueueStuckWrite | None = None
+    disk_full: DiskFullWrite | None = None
 
 
 class AlertSettingsWrite(Request):
@@ -847,7 +874,7 @@ class AlertSettingsWrite(Request):
     defaults)."""
 
     email_to: Annotated[
-        list[Annotated[str, Field(min_length=3, max_length=320, pattern=NO_NUL)]],
+        list[Annotated[str, Field(min_length=3, max_length=320, pattern=ADDRESS_PATTERN)]],
         Field(max_length=10),
     ] = Field(default_factory=list)
     webhook_url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)] | None = (

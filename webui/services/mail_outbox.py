@@ -25,7 +25,15 @@ MAX_BODY = 100_000
 MAX_REASON = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-_ADDRESS = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What ``str.strip()`` takes away, spelled out so that every regex engine reads it alike."""
+_ADDRESS_TEXT = (
+    r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@<>(),;:\"\[\]\\]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
+ADDRESS_PATTERN = rf"^[{_SPACE}]*{_ADDRESS_TEXT}[{_SPACE}]*$"
+"""What :func:`mail_address` takes, as a JSON Schema pattern (the API documents it)."""
+_ADDRESS = re.compile(_ADDRESS_TEXT)
 
 
 def mail_address(value: str) -> str:

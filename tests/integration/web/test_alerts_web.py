@@ -78,7 +78,7 @@ ABSURD = [
     ({"kinds": {"low_credit": {"threshold": 10}}}, "kinds.low_credit.threshold"),
     ({"kinds": {"low_credit": {"channels": ["sms"]}}}, "kinds.low_credit.channels.0"),
     ({"kinds": {"volcano": {}}}, "kinds.volcano"),
-    ({"email_to": ["ops@example.com\r\nBcc: x@evil.example"]}, "email_to"),
+    ({"email_to": ["ops@example.com\r\nBcc: x@evil.example"]}, "email_to.0"),
     ({"webhook_url": "ftp://example.com/x"}, "webhook_url"),
     ({"webhook_url": "http://127.0.0.1:9/hook"}, "webhook_url"),
 ]
@@ -169,3 +169,35 @@ async def test_the_openapi_document_lists_the_alert_endpoints(web: WebEnv) -> No
     put_op = paths["/api/v1/alerts/settings"]["put"]
     assert put_op["operationId"] == "replaceAlertSettings" and "422" in put_op["responses"]
     assert "Needs the admin role" in put_op["description"]
+
+
+async def test_a_put_without_a_body_is_refused_not_a_reset(web: WebEnv) -> None:
+    await login(web.client, "admin")
+    assert (await put(web, {"kinds": {"disk_full": {"threshold": 85}}})).status == 200
+    token = csrf_from(await (await web.client.get("/admin/alerts")).text())
+    empty = await web.client.put(
+        "/api/v1/alerts/settings",
+        headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
+    )
+    assert empty.status == 422 and (await empty.json())["error"]["code"] == "missing_body"
+    kept = await (await web.client.get("/api/v1/alerts/settings")).json()
+    assert kept["kinds"]["disk_full"]["threshold"] == 85
+
+
+@pytest.mark.parametrize("address", ["ops\x1c@example.com", "o\x00ps@example.com", "a b@x.org"])
+async def test_addresses_with_controls_or_spaces_inside_are_refused(
+    web: WebEnv, address: str
+) -> None:
+    await login(web.client, "admin")
+    response = await put(web, {"email_to": [address]})
+    assert response.status == 422, await response.text()
+    assert (await response.json())["error"]["field"].startswith("email_to")
+
+
+async def test_whole_numbers_written_with_a_point_are_numbers(web: WebEnv) -> None:
+    """JSON Schema counts 85.0 as an integer, so the document allows it."""
+    await login(web.client, "admin")
+    saved = await put(web, {"kinds": {"disk_full": {"threshold": 85.0, "quiet": 600.0}}})
+    assert saved.status == 200, await saved.text()
+    assert (await saved.json())["kinds"]["disk_full"]["threshold"] == 85
+    assert (await put(web, {"kinds": {"disk_full": {"threshold": 85.5}}})).status == 422
