@@ -8,7 +8,7 @@ revoked key stops working, at once in every web process (:mod:`webui.revocations
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +36,7 @@ from webui.keys import BUS, DB, KEY_CACHE, OPTIONS, PASSWORD_WORK
 from webui.revocations import announce_key_revoked, announce_sessions_ended
 from webui.services.listing import AuditFilter, audit_query, batches
 from webui.streaming import stream_csv
-from webui.views.audit_words import describe, key_names
+from webui.views.audit_words import actor_words, describe, key_names
 from webui.views.common import (
     client_address,
     date_range,
@@ -398,7 +398,17 @@ def audit_filter(query: Mapping[str, str]) -> AuditFilter:
 
 
 AUDIT_KEYS = ("actor", "action", "q", "from", "until", "tz")
-AUDIT_CSV = ("id", "at", "actor", "action", "action_words", "target", "detail", "client_address")
+AUDIT_CSV = (
+    "id",
+    "at",
+    "actor",
+    "actor_words",
+    "action",
+    "action_words",
+    "target",
+    "detail",
+    "client_address",
+)
 
 
 @requires(Role.ADMIN)
@@ -423,12 +433,22 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def audit_csv(request: web.Request) -> web.StreamResponse:
     wanted = audit_filter(request.query)
+    db = request.app[DB]
 
-    def row(entry: Any) -> tuple[Any, ...]:
+    async def named() -> AsyncIterator[list[tuple[Any, Mapping[str, str]]]]:
+        """Each batch of entries with the names of the API keys it mentions."""
+        async for entries in batches(db, wanted, audit_query):
+            async with db.read() as conn:
+                keys = await key_names(conn, entries)
+            yield [(entry, keys) for entry in entries]
+
+    def row(item: tuple[Any, Mapping[str, str]]) -> tuple[Any, ...]:
+        entry, keys = item
         return (
             entry.id,
             entry.at,
             entry.actor,
+            actor_words(entry.actor, entry.action, keys),
             entry.action,
             audit_action(entry.action),
             entry.target,
@@ -437,8 +457,7 @@ async def audit_csv(request: web.Request) -> web.StreamResponse:
         )
 
     name = f"audit-{utc_now():%Y%m%d-%H%M}.csv"
-    rows = batches(request.app[DB], wanted, audit_query)
-    return await stream_csv(request, name, AUDIT_CSV, rows, row)
+    return await stream_csv(request, name, AUDIT_CSV, named(), row)
 
 
 def register(router: web.UrlDispatcher) -> None:

@@ -156,6 +156,11 @@ def _details(detail: Any) -> list[tuple[str, str]]:
     ]
 
 
+def actor_words(actor: str, action: str, keys: Mapping[str, str]) -> str:
+    """Who did it, as the audit page says it (an API key by its name, not ``api_key:2``)."""
+    return _who(actor, action, keys)[0]
+
+
 def describe(row: Any, keys: Mapping[str, str]) -> Said:
     who, kind = _who(row.actor, row.action, keys)
     target, href = _target(row.target, row.action, keys)
