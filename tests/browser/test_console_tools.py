@@ -1,9 +1,10 @@
 """The operator's daily tools in Chromium: contacts imported from a CSV after a preview and shown
-by name in the outbox and the inbox; the outbox filtered by text, status and date, exported to
-a CSV that a spreadsheet cannot run, and acted on in bulk (cancel, send again, where the
-``unknown`` ones need a confirmation, delete); the inbox read and unread with a count that
-survives a reload; messages queued through the API appearing in an open outbox; a
-conversation's replies changing status live."""
+by name in the outbox and the inbox; a contact edited and found again by search (in Portuguese,
+at phone width); the outbox filtered by text, status and date, exported to a CSV that a
+spreadsheet cannot run, and acted on in bulk (cancel, send again, where the ``unknown`` ones
+need a confirmation, delete); the inbox read and unread with a count that survives a reload;
+messages queued through the API appearing in an open outbox; a conversation's replies changing
+status live."""
 
 from __future__ import annotations
 
@@ -240,3 +241,48 @@ def test_inbox_unread_count_survives_a_reload_and_lists_update_live(
         page.get_by_role("button", name="Mark unread").click()
         expect(page.locator("h1")).to_have_text("Inbox")
         assert unread(page) > before
+
+
+def test_contact_edited_then_found_by_search_in_portuguese_on_a_phone(
+    product: Product, browser: Browser
+) -> None:
+    tag = secrets.token_hex(3)
+    first, second = unique_number(), unique_number()
+    typed = f"+55 11 {second[5:10]}-{second[10:]}"  # as people write it: spaces and a dash
+    with signed_in(browser, product, "operator", language="pt-BR", phone=True) as (_, page):
+        page.goto(f"{product.base_url}/contacts")
+        page.locator("#contact-name").fill(f"Rascunho {tag}")
+        page.locator("#contact-number").fill(first)
+        page.locator("#contact-add button[type=submit]").click()
+        row = page.locator("#contact-list li", has_text=f"Rascunho {tag}")
+        expect(row).to_have_count(1)
+        contact_id = row.get_attribute("data-contact-id")
+
+        row.locator("summary", has_text="Editar").click()
+        page.locator(f"#edit-name-{contact_id}").fill(f"Dona Zélia {tag}")
+        page.locator(f"#edit-number-{contact_id}").fill(typed)
+        no_sideways_scroll(page)
+        row.get_by_role("button", name="Salvar").click()
+        expect(page.locator(".notice-ok")).to_contain_text("Contato salvo.")
+        edited = page.locator(f'#contact-list li[data-contact-id="{contact_id}"]')
+        expect(edited.locator(".contact-name")).to_have_text(f"Dona Zélia {tag}")
+        expect(edited.locator(".contact-number")).to_have_text(second)
+
+        search = page.get_by_label("Buscar contatos")
+        # By part of the new name, any case: only this contact.
+        search.fill(f"zélia {tag}")
+        page.get_by_role("button", name="Buscar", exact=True).click()
+        expect(page.locator("#contact-list li")).to_have_count(1)
+        expect(page.locator("#contact-list .contact-name")).to_have_text(f"Dona Zélia {tag}")
+        no_sideways_scroll(page)
+        shot(page, "contacts-edit-search-pt-BR-phone")
+        # By the new number's digits.
+        page.get_by_label("Buscar contatos").fill(second[-8:])
+        page.get_by_role("button", name="Buscar", exact=True).click()
+        expect(page.locator(f'#contact-list li[data-contact-id="{contact_id}"]')).to_have_count(1)
+        # The old name and the old number find it no more.
+        for gone in (f"Rascunho {tag}", first[-8:]):
+            page.get_by_label("Buscar contatos").fill(gone)
+            page.get_by_role("button", name="Buscar", exact=True).click()
+            expect(page.locator("#contact-list li")).to_have_count(0)
+            expect(page.locator("#people .empty")).to_have_text("Nenhum contato corresponde.")
