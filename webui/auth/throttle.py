@@ -43,8 +43,9 @@ class ThrottlePolicy:
 
 
 def username_key(typed: str) -> str:
-    """How a typed name is counted: trimmed, lower case, at most 64 characters."""
-    return typed.strip().lower()[:MAX_KEY]
+    """How a typed name is counted: trimmed, lower case, at most 64 characters, a NUL (which
+    no database text holds) shown as U+FFFD."""
+    return typed.strip().lower()[:MAX_KEY].replace("\x00", "\ufffd")
 
 
 def _address(address: str) -> str:

@@ -112,7 +112,9 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 @public
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    username = str(form.get("username", "")).strip()[:64]
+    # No stored name holds a NUL (PostgreSQL text cannot): such a name is counted, audited
+    # and refused like any other unknown one, with a visible stand-in for the character.
+    username = str(form.get("username", "")).strip()[:64].replace("\x00", "\ufffd")
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")) or request.query.get("next"))
     address = request[CLIENT_ADDRESS]

@@ -100,6 +100,22 @@ async def test_login_without_csrf_token_is_refused(web: WebEnv) -> None:
     assert response.status == 403
 
 
+@pytest.mark.parametrize("username", ["ad\x00min", "\x00", "admin\x00"])
+async def test_a_name_holding_a_nul_is_refused_like_any_wrong_name(
+    web: WebEnv, username: str
+) -> None:
+    """No stored name holds one (PostgreSQL text cannot), so it is a refusal, never a 500."""
+    token = csrf_from(await (await web.client.get("/login")).text())
+    for _ in range(2):
+        response = await web.client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+        )
+        assert response.status == 401, await response.text()
+    assert (await login(web.client, "admin")).status == 303
+
+
 async def test_five_wrong_passwords_refuse_that_name_to_that_address(
     web: WebEnv, log_capture: LogCapture
 ) -> None:
