@@ -13,7 +13,7 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -39,8 +39,10 @@ from gatewayd.service.runtime import (
     with_modems,
 )
 from gatewayd.service.systemd import Notifier
-from gatewayd.simulator import SimNetwork
 from gatewayd.store import Database, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from gatewayd.simulator import SimNetwork
 
 log = structlog.get_logger(__name__)
 

@@ -94,6 +94,20 @@ BROKEN_PIPE_EXIT = 141
 """What a shell reports for a program ended by SIGPIPE (128 + 13), as ``head`` leaves ``cat``."""
 
 
+DEV_ONLY_PACKAGES = ("rich", "pygments")
+"""Pretty-printers that structlog and Mako load whenever they find them installed (test and lint
+tools bring them into a development environment). The commands never use them, and loading
+them costs about half a second of CPU per process."""
+
+
+def keep_out_dev_only_packages() -> None:
+    """Make :data:`DEV_ONLY_PACKAGES` unimportable in this process, so an installed command
+    starts and logs the same wherever it runs, with or without them (a production install has
+    neither). Called by the installed commands only, never by code imported as a library."""
+    for name in DEV_ONLY_PACKAGES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def quiet_on_broken_pipe(main: Callable[[], int]) -> int:
     """Run ``main``; when the reader of stdout has gone (``gatewayd --help | head -1``), end
     quietly like other Unix tools instead of with a ``BrokenPipeError`` traceback."""

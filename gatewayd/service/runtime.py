@@ -7,12 +7,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatewayd.config import ModemSettings, Settings
 from gatewayd.config.dburl import sqlite_path
-from gatewayd.simulator import ModemHandle, SimNetwork
 from gatewayd.store import Database
 from gatewayd.store import migrate as migrations
+
+if TYPE_CHECKING:
+    from gatewayd.simulator import ModemHandle, SimNetwork
 
 
 class SchemaNotReady(Exception):
@@ -78,7 +81,11 @@ SIM_REPORT_DELAY_MS = 1500
 async def start_simulated_modems(
     settings: Settings, count: int, *, directory: Path | None = None
 ) -> tuple[SimNetwork, list[ModemHandle], tuple[ModemSettings, ...]]:
-    """``count`` simulated modems on ptys, as modem settings named ``sim0``, ``sim1``, …"""
+    """``count`` simulated modems on ptys, as modem settings named ``sim0``, ``sim1``, …
+
+    The simulator is imported here: only a command asked to simulate loads it."""
+    from gatewayd.simulator import SimNetwork
+
     network = SimNetwork(latency_ms=SIM_LATENCY_MS, report_delay_ms=SIM_REPORT_DELAY_MS)
     folder = directory or settings.gateway.data_dir / "sim"
     handles = await network.start(count, folder)

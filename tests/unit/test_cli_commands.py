@@ -81,6 +81,11 @@ def test_only_the_chosen_command_module_is_imported() -> None:
         (["webui", "--help"], ("sqlalchemy", "aiohttp", "webui.app")),
         (["webui", "create-user", "--help"], ("webui.app", "webui.cli.run")),
         (["webui", "list-users", "--help"], ("webui.app", "webui.cli.apikeys")),
+        (["gatewayd", "run", "--help"], ("alembic", "gatewayd.simulator", "webui")),
+        (["gatewayd", "show", "1", "--help"], ("alembic", "gatewayd.simulator")),
+        (["gatewayd", "send", "--help"], ("alembic", "gatewayd.simulator")),
+        (["gatewayd", "health", "--help"], ("sqlalchemy", "alembic")),
+        (["webui", "create-api-key", "--help"], ("alembic", "gatewayd.simulator", "webui.app")),
     ],
 )
 def test_a_command_imports_only_what_it_runs(argv: list[str], not_loaded: tuple[str, ...]) -> None:
@@ -95,3 +100,22 @@ def test_a_command_imports_only_what_it_runs(argv: list[str], not_loaded: tuple[
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
+
+
+@pytest.mark.parametrize("program", sorted(TABLES))
+def test_the_installed_command_never_loads_the_dev_only_pretty_printers(program: str) -> None:
+    """structlog and Mako load rich and pygments when they find them; the installed commands
+    start as in production, where neither is installed."""
+    script = (
+        f"import sys, {program}.cli as cli\n"
+        f"sys.argv = ['{program}', 'run', '--help']\n"
+        "try:\n"
+        "    cli.console_main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import structlog, mako.exceptions\n"
+        "loaded = [m for m in ('rich', 'pygments') if sys.modules.get(m) is not None]\n"
+        "print(loaded, 'structlog' in sys.modules, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stderr.strip().splitlines()[-1] == "[] True", result.stderr

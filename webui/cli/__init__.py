@@ -19,6 +19,7 @@ from gatewayd.config.command_line import (
     CliError,
     Subcommand,
     add_subcommands,
+    keep_out_dev_only_packages,
     quiet_on_broken_pipe,
 )
 
@@ -81,6 +82,13 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"webui {__version__}")
     add_subcommands(parser, SUBCOMMANDS, argv)
     return parser
+
+
+def console_main() -> int:
+    """The installed ``webui`` command: :func:`main` on the process's arguments, without the
+    development-only packages (:func:`~gatewayd.config.command_line.keep_out_dev_only_packages`)."""
+    keep_out_dev_only_packages()
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

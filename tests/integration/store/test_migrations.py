@@ -4,6 +4,7 @@ exactly (what ``alembic check`` asserts), on PostgreSQL and on SQLite."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -81,3 +82,21 @@ async def test_queue_tables_are_vacuumed_after_a_fixed_number_of_changes(db: Dat
             "autovacuum_vacuum_scale_factor=0.0",
             "autovacuum_vacuum_threshold=5000",
         } <= options[table]
+
+
+async def test_the_version_read_without_alembic_is_alembics_at_every_step(
+    empty_db: Database,
+) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    def alembics(connection: Any) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    for target in ("0012", "head"):
+        await migrations.upgrade(empty_db, target)
+        async with empty_db.read() as conn:
+            expected = await conn.run_sync(alembics)
+        assert await migrations.current_revision(empty_db) == expected
+    assert expected == migrations.HEAD_REVISION
+    await migrations.downgrade(empty_db)
+    assert await migrations.current_revision(empty_db) is None
