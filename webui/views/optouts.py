@@ -30,6 +30,8 @@ from webui.views.common import (
 )
 
 PAGE_SIZE = 100
+LAST_PAGE = (2**63 - 1) // PAGE_SIZE
+"""Pages past it would need an offset no database integer holds; they are empty anyway."""
 MAX_CSV_CHARS = 4_000_000
 
 
@@ -46,7 +48,7 @@ async def optouts_page(request: web.Request) -> web.StreamResponse:
     search = request.query.get("q", "").strip()[:64]
     kind = request.query.get("kind", "")
     kind = kind if kind in KINDS else ""
-    page = max(int_or_none(request.query.get("page")) or 1, 1)
+    page = min(max(int_or_none(request.query.get("page")) or 1, 1), LAST_PAGE)
     service = request.app[OPT_OUTS]
     entries, total = await service.list(
         search=search, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE

@@ -129,7 +129,7 @@ class Daemon:
     process: asyncio.subprocess.Process | None = None
     output: list[str] = field(default_factory=list)
 
-    async def start(self, timeout: float = 30) -> None:
+    async def start(self, timeout: float = 60) -> None:
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
             GATEWAYD,

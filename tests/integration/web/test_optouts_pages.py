@@ -69,3 +69,12 @@ async def test_pages_in_portuguese(web: WebEnv) -> None:
     text = await page.text()
     assert page.status == 200
     assert "Descadastros" in text and "Exportar CSV" in text
+
+
+async def test_a_page_number_past_any_offset_is_an_empty_page(web: WebEnv) -> None:
+    """The fuzzer's case: a page whose offset does not fit a 64-bit integer answered 500."""
+    await login(web.client, "viewer")
+    for page in ("1152921504606846975", "144115188075855869", "92233720368547758"):
+        answer = await web.client.get(f"/optouts?page={page}&q=")
+        assert answer.status == 200, page
+        assert "data-number=" not in await answer.text()

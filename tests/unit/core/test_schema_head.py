@@ -7,5 +7,5 @@ from gatewayd.store import migrate as migrations
 
 
 def test_the_head_revision_named_in_code_is_alembics_head() -> None:
-    assert migrations.HEAD_REVISION == migrations.scripts_head_revision()
+    assert migrations.scripts_head_revision() == migrations.HEAD_REVISION
     assert migrations.head_revision() == migrations.HEAD_REVISION
