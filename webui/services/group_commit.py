@@ -22,6 +22,7 @@ of its own, so one bad request never fails the others. gatewayd is woken once pe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,9 +139,9 @@ class SendGroup(GroupCommit[GroupedSend, Queued]):
 
     async def committed(self, batch: list[GroupedSend]) -> None:
         written = [item for item in batch if id(item) in self._written]
-        await _wake(self.bus, written)
         ids = [i for item in written for i in self._written.pop(id(item))]
-        await announce_queued(self.bus, ids)
+        # Both are hints that never raise; sent together, the writer is free a round trip sooner.
+        await asyncio.gather(_wake(self.bus, written), announce_queued(self.bus, ids))
 
 
 async def _write(db: Database, sends: list[GroupedSend], now: datetime) -> list[list[int] | Failed]:
