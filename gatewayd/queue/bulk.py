@@ -7,12 +7,16 @@ would apply (so what is stored is identical), and the rows reach the driver's ow
 ``executemany`` (asyncpg pipelines them; sqlite3 loops in C). Errors still come out as
 SQLAlchemy exceptions, since the statement runs through ``exec_driver_sql``.
 
-On PostgreSQL a batch of more than a few rows goes through ``COPY`` instead
-(``copy_records_to_table`` on the transaction's own asyncpg connection): a third of the
-server's CPU of row-by-row inserts. Its driver errors are converted here into the SQLAlchemy
-exceptions callers already handle: a constraint violation into ``IntegrityError``, a lost
-connection into an invalidated ``DBAPIError`` (which the store reports as "database
-unavailable").
+On PostgreSQL several rows go in one statement, ``INSERT … SELECT * FROM unnest($1::bigint[],
+…)`` with one array per column: one execution and one round trip, where ``executemany`` runs
+the statement once per row. Large batches go through ``COPY`` instead
+(``copy_records_to_table`` on the transaction's own asyncpg connection), the cheapest per row
+once its two round trips (the ``COPY`` is answered before the rows are sent) no longer count.
+Its driver errors are converted here into the SQLAlchemy exceptions callers already handle: a
+constraint violation into ``IntegrityError``, a lost connection into an invalidated
+``DBAPIError`` (which the store reports as "database unavailable"). The arrays are cast to
+the columns' types without their lengths (a cast to ``varchar(n)`` would cut a longer value
+short): a value too long for its column is refused by the insert, as a row of its own would be.
 
 Ids are taken up front, so a batch knows its ``batch_id`` without an ``UPDATE`` and nothing has
 to be read back: on PostgreSQL from the table's sequence, on SQLite past both the highest id and
@@ -22,6 +26,7 @@ moves ``sqlite_sequence`` past explicit ids itself, so no id is ever used twice)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,14 +34,14 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 _POSITIONAL = {"qmark": "?", "format": "%s", "numeric": ":{}", "numeric_dollar": "${}"}
-COPY_FROM_ROWS = 16
-"""PostgreSQL batches of at least this many rows are written with COPY: from about ten rows
-on it costs the client and the backend less per row than a pipelined ``executemany`` (20 rows
-of 13 columns: backend 12.5 -> 10 µs a row; 50 rows: 10 -> 5 µs), so the groups of small
-sends (API, SMPP) take it too."""
+UNNEST_FROM_ROWS = 2
+"""PostgreSQL batches of at least this many rows are written by one ``INSERT … unnest``."""
+COPY_FROM_ROWS = 1000
+"""PostgreSQL batches of at least this many rows are written with COPY."""
 
 
 async def allocate_ids(conn: AsyncConnection, table: Table, count: int) -> list[int]:
@@ -75,6 +80,7 @@ class BulkInsert:
         self.table = table
         self.columns = tuple(columns)
         self._prepared: dict[tuple[str, str], tuple[str, list[tuple[int, Processor]]]] = {}
+        self._unnest_sql: dict[tuple[str, int], str] = {}
 
     async def run(self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -92,7 +98,33 @@ class BulkInsert:
             if _in_transaction(driver):
                 await self._copy(driver, sql, values)
                 return
+        if dialect.name == "postgresql" and len(values) >= UNNEST_FROM_ROWS:
+            await conn.exec_driver_sql(self._unnest(dialect), tuple(_arrays(values)))
+            return
         await conn.exec_driver_sql(sql, values)
+
+    def arrays(self, rows: Sequence[tuple[Any, ...]], dialect: Dialect) -> list[list[Any]]:
+        """The processed values of ``rows``, one list per column (what :meth:`_unnest`'s
+        statement takes)."""
+        _, processors = self._prepare(dialect)
+        return _arrays(_processed(rows, processors) if processors else rows)
+
+    def _unnest(self, dialect: Dialect, first: int = 1) -> str:
+        """``INSERT … SELECT * FROM unnest(…)``, its parameters numbered from ``first``."""
+        key = (dialect.paramstyle, first)
+        found = self._unnest_sql.get(key)
+        if found is None:
+            marker = _POSITIONAL[dialect.paramstyle]
+            arrays = ", ".join(
+                f"{marker.format(i)}::{_array_type(self.table.c[name].type, dialect)}"
+                for i, name in enumerate(self.columns, start=first)
+            )
+            quote = dialect.identifier_preparer.quote
+            found = self._unnest_sql[key] = (
+                f"INSERT INTO {quote(self.table.name)} "
+                f"({', '.join(quote(c) for c in self.columns)}) SELECT * FROM unnest({arrays})"
+            )
+        return found
 
     async def _copy(self, driver: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
         import asyncpg
@@ -131,6 +163,49 @@ class BulkInsert:
                     processors.append((index, processor))
             found = self._prepared[key] = (sql, processors)
         return found
+
+
+Rows = Sequence[tuple[Any, ...]]
+
+
+async def insert_together(conn: AsyncConnection, writes: Sequence[tuple[BulkInsert, Rows]]) -> None:
+    """The rows of several tables (``writes``: each insert with its rows), in order. On
+    PostgreSQL in one statement, one round trip: every table's ``INSERT … unnest`` but the
+    last runs as a data-modifying ``WITH`` of the last (foreign keys are checked when the
+    whole statement ends, so a table may come before the one it refers to). Elsewhere, or
+    with a batch large enough for COPY, one :meth:`BulkInsert.run` each."""
+    writes = [(insert, rows) for insert, rows in writes if rows]
+    dialect = conn.dialect
+    if (
+        dialect.name != "postgresql"
+        or dialect.paramstyle not in _POSITIONAL
+        or len(writes) < 2
+        or any(len(rows) >= COPY_FROM_ROWS for _, rows in writes)
+    ):
+        for insert, rows in writes:
+            await insert.run(conn, rows)
+        return
+    statements: list[str] = []
+    parameters: list[list[Any]] = []
+    for insert, rows in writes:
+        statements.append(insert._unnest(dialect, first=len(parameters) + 1))
+        parameters.extend(insert.arrays(rows, dialect))
+    *first, last = statements
+    steps = ", ".join(f"w{index} AS ({sql})" for index, sql in enumerate(first, start=1))
+    await conn.exec_driver_sql(f"WITH {steps} {last}", tuple(parameters))
+
+
+def _arrays(values: Rows) -> list[list[Any]]:
+    return [list(column) for column in zip(*values, strict=True)]
+
+
+def _array_type(column_type: TypeEngine[Any], dialect: Dialect) -> str:
+    """The array type of a column's values, its length left out (``varchar(32)`` ->
+    ``varchar[]``)."""
+    return _LENGTH.sub("", column_type.compile(dialect=dialect)) + "[]"
+
+
+_LENGTH = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
 def _in_transaction(driver: Any) -> bool:
