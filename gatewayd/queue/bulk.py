@@ -7,9 +7,10 @@ would apply (so what is stored is identical), and the rows reach the driver's ow
 ``executemany`` (asyncpg pipelines them; sqlite3 loops in C). Errors still come out as
 SQLAlchemy exceptions, since the statement runs through ``exec_driver_sql``.
 
-On PostgreSQL several rows go in one statement, ``INSERT … SELECT * FROM unnest($1::bigint[],
-…)`` with one array per column: one execution and one round trip, where ``executemany`` runs
-the statement once per row. Large batches go through ``COPY`` instead
+On PostgreSQL several rows go in one statement, ``INSERT … SELECT … FROM unnest($1::bigint[],
+…)`` with one array per column (a column holding one value in every row, as most columns of a
+group of sends do, is sent as that value alone): one execution and one round trip, where
+``executemany`` runs the statement once per row. Large batches go through ``COPY`` instead
 (``copy_records_to_table`` on the transaction's own asyncpg connection), the cheapest per row
 once its two round trips (the ``COPY`` is answered before the rows are sent) no longer count.
 Its driver errors are converted here into the SQLAlchemy exceptions callers already handle: a
@@ -80,7 +81,7 @@ class BulkInsert:
         self.table = table
         self.columns = tuple(columns)
         self._prepared: dict[tuple[str, str], tuple[str, list[tuple[int, Processor]]]] = {}
-        self._unnest_sql: dict[tuple[str, int], str] = {}
+        self._unnest_sql: dict[tuple[str, int, tuple[bool, ...]], str] = {}
 
     async def run(self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -99,30 +100,42 @@ class BulkInsert:
                 await self._copy(driver, sql, values)
                 return
         if dialect.name == "postgresql" and len(values) >= UNNEST_FROM_ROWS:
-            await conn.exec_driver_sql(self._unnest(dialect), tuple(_arrays(values)))
+            shared, parameters = _columns(values)
+            await conn.exec_driver_sql(self._unnest(dialect, 1, shared), tuple(parameters))
             return
         await conn.exec_driver_sql(sql, values)
 
-    def arrays(self, rows: Sequence[tuple[Any, ...]], dialect: Dialect) -> list[list[Any]]:
-        """The processed values of ``rows``, one list per column (what :meth:`_unnest`'s
-        statement takes)."""
+    def parameters(self, rows: Rows, dialect: Dialect) -> tuple[tuple[bool, ...], list[Any]]:
+        """The processed values of ``rows`` as :meth:`_unnest`'s statement takes them: which
+        columns hold one value in every row, and per column that value or the list of all."""
         _, processors = self._prepare(dialect)
-        return _arrays(_processed(rows, processors) if processors else rows)
+        return _columns(_processed(rows, processors) if processors else rows)
 
-    def _unnest(self, dialect: Dialect, first: int = 1) -> str:
-        """``INSERT … SELECT * FROM unnest(…)``, its parameters numbered from ``first``."""
-        key = (dialect.paramstyle, first)
+    def _unnest(self, dialect: Dialect, first: int, shared: tuple[bool, ...]) -> str:
+        """``INSERT … SELECT … FROM unnest(…)``, its parameters numbered from ``first``: an
+        array for each column, a single value for a ``shared`` one."""
+        key = (dialect.paramstyle, first, shared)
         found = self._unnest_sql.get(key)
         if found is None:
             marker = _POSITIONAL[dialect.paramstyle]
-            arrays = ", ".join(
-                f"{marker.format(i)}::{_array_type(self.table.c[name].type, dialect)}"
-                for i, name in enumerate(self.columns, start=first)
-            )
+            picked: list[str] = []
+            arrays: list[str] = []
+            names: list[str] = []
+            for number, (name, single) in enumerate(
+                zip(self.columns, shared, strict=True), start=first
+            ):
+                cast = _cast_type(self.table.c[name].type, dialect)
+                if single:
+                    picked.append(f"{marker.format(number)}::{cast}")
+                else:
+                    names.append(f"c{len(names)}")
+                    picked.append(f"u.{names[-1]}")
+                    arrays.append(f"{marker.format(number)}::{cast}[]")
             quote = dialect.identifier_preparer.quote
             found = self._unnest_sql[key] = (
                 f"INSERT INTO {quote(self.table.name)} "
-                f"({', '.join(quote(c) for c in self.columns)}) SELECT * FROM unnest({arrays})"
+                f"({', '.join(quote(c) for c in self.columns)}) SELECT {', '.join(picked)} "
+                f"FROM unnest({', '.join(arrays)}) AS u({', '.join(names)})"
             )
         return found
 
@@ -186,23 +199,33 @@ async def insert_together(conn: AsyncConnection, writes: Sequence[tuple[BulkInse
             await insert.run(conn, rows)
         return
     statements: list[str] = []
-    parameters: list[list[Any]] = []
+    parameters: list[Any] = []
     for insert, rows in writes:
-        statements.append(insert._unnest(dialect, first=len(parameters) + 1))
-        parameters.extend(insert.arrays(rows, dialect))
+        shared, values = insert.parameters(rows, dialect)
+        statements.append(insert._unnest(dialect, len(parameters) + 1, shared))
+        parameters.extend(values)
     *first, last = statements
     steps = ", ".join(f"w{index} AS ({sql})" for index, sql in enumerate(first, start=1))
     await conn.exec_driver_sql(f"WITH {steps} {last}", tuple(parameters))
 
 
-def _arrays(values: Rows) -> list[list[Any]]:
-    return [list(column) for column in zip(*values, strict=True)]
+def _columns(values: Rows) -> tuple[tuple[bool, ...], list[Any]]:
+    """Which columns of ``values`` hold one value in every row (the first never counts: the
+    statement unnests at least one array), and per column that value or the list of all.
+    A value sent once is encoded once: most columns of a group of sends are the same."""
+    shared: list[bool] = []
+    parameters: list[Any] = []
+    for index, column in enumerate(zip(*values, strict=True)):
+        single = index > 0 and column.count(column[0]) == len(column)
+        shared.append(single)
+        parameters.append(column[0] if single else list(column))
+    return tuple(shared), parameters
 
 
-def _array_type(column_type: TypeEngine[Any], dialect: Dialect) -> str:
-    """The array type of a column's values, its length left out (``varchar(32)`` ->
-    ``varchar[]``)."""
-    return _LENGTH.sub("", column_type.compile(dialect=dialect)) + "[]"
+def _cast_type(column_type: TypeEngine[Any], dialect: Dialect) -> str:
+    """The type a column's values are cast to, its length left out (``varchar(32)`` ->
+    ``varchar``): a cast would cut a longer value short, the insert refuses it."""
+    return _LENGTH.sub("", column_type.compile(dialect=dialect))
 
 
 _LENGTH = re.compile(r"\(\d+(?:,\s*\d+)?\)")

@@ -37,8 +37,11 @@ def rows(count: int) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("count", [1, UNNEST_FROM_ROWS, 50, COPY_FROM_ROWS])
-async def test_every_size_stores_the_same_values(db: Database, count: int) -> None:
+@pytest.mark.parametrize("alike", [False, True])
+async def test_every_size_stores_the_same_values(db: Database, count: int, alike: bool) -> None:
     written = rows(count)
+    if alike:  # every column but the first the same in every row: each sent as one value
+        written = [(row[0], *written[0][1:]) for row in written]
     async with db.begin() as conn:
         await write_audit.run(conn, written)
     async with db.read() as conn:
@@ -59,9 +62,15 @@ async def test_every_size_stores_the_same_values(db: Database, count: int) -> No
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("count", [1, 50, COPY_FROM_ROWS])
-async def test_a_value_too_long_is_refused_not_cut(db: Database, count: int) -> None:
+@pytest.mark.parametrize("rows_too_long", ["last", "every"])
+async def test_a_value_too_long_is_refused_not_cut(
+    db: Database, count: int, rows_too_long: str
+) -> None:
     written = rows(count)
-    written[-1] = (AT, "x" * 101, "message.send", None, None, None)  # actor is VARCHAR(100)
+    too_long = (AT, "x" * 101, "message.send", None, None, None)  # actor is VARCHAR(100)
+    if rows_too_long == "every":  # the column is sent as one value
+        written = [too_long] * count
+    written[-1] = too_long
     with pytest.raises(DBAPIError):
         async with db.begin() as conn:
             await write_audit.run(conn, written)
