@@ -104,12 +104,12 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
 
     def _take(self) -> list[Pending[Item, Outcome]]:
         """The next batch of the writer calling: everything waiting (up to ``max_batch``), or,
-        when enough items wait for two batches and other writers may take part, an even share
+        when ``second_writer_at`` items wait and other writers may take part, an even share
         (a writer is started for the rest if none is about to take it)."""
         waiting = len(self._waiting)
         size = min(self._max_batch or waiting, waiting)
         sharing = self.writers_allowed() - self._busy
-        if sharing > 1 and waiting >= 2 * self._second_writer_at:
+        if sharing > 1 and waiting >= self._second_writer_at:
             size = min(size, -(-waiting // sharing))
         batch, self._waiting = self._waiting[:size], self._waiting[size:]
         self._busy += 1

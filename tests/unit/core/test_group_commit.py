@@ -166,6 +166,15 @@ async def test_a_burst_behind_a_running_batch_goes_whole_to_the_second_writer() 
 async def test_a_small_burst_is_not_split() -> None:
     group = Doubler(writers=2)
     group.release.set()
-    burst = [group.submit(n) for n in range(1, 16)]  # fewer than two batches' worth (2 x 8)
+    burst = [group.submit(n) for n in range(1, 8)]  # fewer than second_writer_at (8)
     await asyncio.wait_for(asyncio.gather(*burst), 5)
-    assert group.batches_seen == [list(range(1, 16))]
+    assert group.batches_seen == [list(range(1, 8))]
+
+
+async def test_a_burst_of_second_writer_at_is_split() -> None:
+    group = Doubler(writers=2)
+    burst = [asyncio.create_task(group.submit(n)) for n in range(1, 11)]
+    await asyncio.wait_for(group.second_started.wait(), 5)
+    group.release.set()
+    await asyncio.wait_for(asyncio.gather(*burst), 5)
+    assert group.batches_seen == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
