@@ -7,12 +7,17 @@ would apply (so what is stored is identical), and the rows reach the driver's ow
 ``executemany`` (asyncpg pipelines them; sqlite3 loops in C). Errors still come out as
 SQLAlchemy exceptions, since the statement runs through ``exec_driver_sql``.
 
-On PostgreSQL a batch of more than a few rows goes through ``COPY`` instead
-(``copy_records_to_table`` on the transaction's own asyncpg connection): a third of the
-server's CPU of row-by-row inserts. Its driver errors are converted here into the SQLAlchemy
-exceptions callers already handle: a constraint violation into ``IntegrityError``, a lost
-connection into an invalidated ``DBAPIError`` (which the store reports as "database
-unavailable").
+On PostgreSQL several rows go in one statement, ``INSERT … SELECT … FROM unnest($1::bigint[],
+…)`` with one array per column (a column holding one value in every row, as most columns of a
+group of sends do, is sent as that value alone): one execution and one round trip, where
+``executemany`` runs the statement once per row. Large batches go through ``COPY`` instead
+(``copy_records_to_table`` on the transaction's own asyncpg connection), the cheapest per row
+once its two round trips (the ``COPY`` is answered before the rows are sent) no longer count.
+Its driver errors are converted here into the SQLAlchemy exceptions callers already handle: a
+constraint violation into ``IntegrityError``, a lost connection into an invalidated
+``DBAPIError`` (which the store reports as "database unavailable"). The arrays are cast to
+the columns' types without their lengths (a cast to ``varchar(n)`` would cut a longer value
+short): a value too long for its column is refused by the insert, as a row of its own would be.
 
 Ids are taken up front, so a batch knows its ``batch_id`` without an ``UPDATE`` and nothing has
 to be read back: on PostgreSQL from the table's sequence, on SQLite past both the highest id and
@@ -22,6 +27,7 @@ moves ``sqlite_sequence`` past explicit ids itself, so no id is ever used twice)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,14 +35,14 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 _POSITIONAL = {"qmark": "?", "format": "%s", "numeric": ":{}", "numeric_dollar": "${}"}
-COPY_FROM_ROWS = 16
-"""PostgreSQL batches of at least this many rows are written with COPY: from about ten rows
-on it costs the client and the backend less per row than a pipelined ``executemany`` (20 rows
-of 13 columns: backend 12.5 -> 10 µs a row; 50 rows: 10 -> 5 µs), so the groups of small
-sends (API, SMPP) take it too."""
+UNNEST_FROM_ROWS = 2
+"""PostgreSQL batches of at least this many rows are written by one ``INSERT … unnest``."""
+COPY_FROM_ROWS = 1000
+"""PostgreSQL batches of at least this many rows are written with COPY."""
 
 
 async def allocate_ids(conn: AsyncConnection, table: Table, count: int) -> list[int]:
@@ -75,6 +81,7 @@ class BulkInsert:
         self.table = table
         self.columns = tuple(columns)
         self._prepared: dict[tuple[str, str], tuple[str, list[tuple[int, Processor]]]] = {}
+        self._unnest_sql: dict[tuple[str, int, tuple[bool, ...]], str] = {}
 
     async def run(self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -92,7 +99,45 @@ class BulkInsert:
             if _in_transaction(driver):
                 await self._copy(driver, sql, values)
                 return
+        if dialect.name == "postgresql" and len(values) >= UNNEST_FROM_ROWS:
+            shared, parameters = _columns(values)
+            await conn.exec_driver_sql(self._unnest(dialect, 1, shared), tuple(parameters))
+            return
         await conn.exec_driver_sql(sql, values)
+
+    def parameters(self, rows: Rows, dialect: Dialect) -> tuple[tuple[bool, ...], list[Any]]:
+        """The processed values of ``rows`` as :meth:`_unnest`'s statement takes them: which
+        columns hold one value in every row, and per column that value or the list of all."""
+        _, processors = self._prepare(dialect)
+        return _columns(_processed(rows, processors) if processors else rows)
+
+    def _unnest(self, dialect: Dialect, first: int, shared: tuple[bool, ...]) -> str:
+        """``INSERT … SELECT … FROM unnest(…)``, its parameters numbered from ``first``: an
+        array for each column, a single value for a ``shared`` one."""
+        key = (dialect.paramstyle, first, shared)
+        found = self._unnest_sql.get(key)
+        if found is None:
+            marker = _POSITIONAL[dialect.paramstyle]
+            picked: list[str] = []
+            arrays: list[str] = []
+            names: list[str] = []
+            for number, (name, single) in enumerate(
+                zip(self.columns, shared, strict=True), start=first
+            ):
+                cast = _cast_type(self.table.c[name].type, dialect)
+                if single:
+                    picked.append(f"{marker.format(number)}::{cast}")
+                else:
+                    names.append(f"c{len(names)}")
+                    picked.append(f"u.{names[-1]}")
+                    arrays.append(f"{marker.format(number)}::{cast}[]")
+            quote = dialect.identifier_preparer.quote
+            found = self._unnest_sql[key] = (
+                f"INSERT INTO {quote(self.table.name)} "
+                f"({', '.join(quote(c) for c in self.columns)}) SELECT {', '.join(picked)} "
+                f"FROM unnest({', '.join(arrays)}) AS u({', '.join(names)})"
+            )
+        return found
 
     async def _copy(self, driver: Any, sql: str, values: list[tuple[Any, ...]]) -> None:
         import asyncpg
@@ -131,6 +176,59 @@ class BulkInsert:
                     processors.append((index, processor))
             found = self._prepared[key] = (sql, processors)
         return found
+
+
+Rows = Sequence[tuple[Any, ...]]
+
+
+async def insert_together(conn: AsyncConnection, writes: Sequence[tuple[BulkInsert, Rows]]) -> None:
+    """The rows of several tables (``writes``: each insert with its rows), in order. On
+    PostgreSQL in one statement, one round trip: every table's ``INSERT … unnest`` but the
+    last runs as a data-modifying ``WITH`` of the last (foreign keys are checked when the
+    whole statement ends, so a table may come before the one it refers to). Elsewhere, or
+    with a batch large enough for COPY, one :meth:`BulkInsert.run` each."""
+    writes = [(insert, rows) for insert, rows in writes if rows]
+    dialect = conn.dialect
+    if (
+        dialect.name != "postgresql"
+        or dialect.paramstyle not in _POSITIONAL
+        or len(writes) < 2
+        or any(len(rows) >= COPY_FROM_ROWS for _, rows in writes)
+    ):
+        for insert, rows in writes:
+            await insert.run(conn, rows)
+        return
+    statements: list[str] = []
+    parameters: list[Any] = []
+    for insert, rows in writes:
+        shared, values = insert.parameters(rows, dialect)
+        statements.append(insert._unnest(dialect, len(parameters) + 1, shared))
+        parameters.extend(values)
+    *first, last = statements
+    steps = ", ".join(f"w{index} AS ({sql})" for index, sql in enumerate(first, start=1))
+    await conn.exec_driver_sql(f"WITH {steps} {last}", tuple(parameters))
+
+
+def _columns(values: Rows) -> tuple[tuple[bool, ...], list[Any]]:
+    """Which columns of ``values`` hold one value in every row (the first never counts: the
+    statement unnests at least one array), and per column that value or the list of all.
+    A value sent once is encoded once: most columns of a group of sends are the same."""
+    shared: list[bool] = []
+    parameters: list[Any] = []
+    for index, column in enumerate(zip(*values, strict=True)):
+        single = index > 0 and column.count(column[0]) == len(column)
+        shared.append(single)
+        parameters.append(column[0] if single else list(column))
+    return tuple(shared), parameters
+
+
+def _cast_type(column_type: TypeEngine[Any], dialect: Dialect) -> str:
+    """The type a column's values are cast to, its length left out (``varchar(32)`` ->
+    ``varchar``): a cast would cut a longer value short, the insert refuses it."""
+    return _LENGTH.sub("", column_type.compile(dialect=dialect))
+
+
+_LENGTH = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
 def _in_transaction(driver: Any) -> bool:

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.numbers import InvalidNumber, normalise
-from gatewayd.queue.bulk import BulkInsert, allocate_ids
+from gatewayd.queue.bulk import BulkInsert, allocate_ids, insert_together
 from gatewayd.queue.suppression import refusals
 from gatewayd.sms import (
     MAX_PARTS,
@@ -389,6 +390,10 @@ _insert_parts = BulkInsert(message_parts, ("message_id", "seq", "total", "pdu", 
 _insert_events = BulkInsert(message_events, ("message_id", "status", "at"))
 
 
+AlsoWritten = Callable[[list[list[int]]], Sequence[tuple[BulkInsert, Sequence[tuple[Any, ...]]]]]
+"""Rows of other tables built from the ids of each request's messages, written with them."""
+
+
 async def enqueue_requests(
     conn: AsyncConnection,
     requests: Sequence[QueueRequest],
@@ -396,6 +401,7 @@ async def enqueue_requests(
     now: datetime,
     exempt: Collection[str] = (),
     suppressions_checked: bool = False,
+    also: AlsoWritten | None = None,
 ) -> list[list[int]]:
     """Insert the messages of several requests at once (no idempotency lookup: see
     :func:`enqueue`); the ids of each request's messages, in order. A request of several
@@ -408,6 +414,9 @@ async def enqueue_requests(
     confirmation of an opt-out is the one message an opted-out number gets.
     ``suppressions_checked``: the caller ran :func:`refusals` on these recipients in this same
     transaction and left out the refused ones (a group of sends refuses them one by one).
+    ``also`` gives rows of other tables (an audit entry per request…) from the ids: they are
+    written with the messages, in one statement on PostgreSQL
+    (:func:`~gatewayd.queue.bulk.insert_together`).
     """
     refused = (
         {}
@@ -463,9 +472,15 @@ async def enqueue_requests(
                 (message_id, seq, total_parts, pdu, length)
                 for seq, (pdu, length) in enumerate(p.pdus, start=1)
             )
-    await _insert_messages.run(conn, message_rows)
-    await _insert_parts.run(conn, part_rows)
-    await _insert_events.run(conn, [(i, queued, now) for ids in ids_per_request for i in ids])
+    event_rows = [(i, queued, now) for ids in ids_per_request for i in ids]
+    writes: list[tuple[BulkInsert, Sequence[tuple[Any, ...]]]] = [
+        (_insert_messages, message_rows),
+        (_insert_parts, part_rows),
+        (_insert_events, event_rows),
+    ]
+    if also is not None:
+        writes.extend(also(ids_per_request))
+    await insert_together(conn, writes)
     await _mark_given_parts(conn, requests, ids_per_request)
     return ids_per_request
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -116,15 +117,27 @@ class _Entries:
     allowed_prefixes: list[str] = field(default_factory=list)
 
 
+_PG_ENTRIES = (
+    "SELECT number, kind, prefix FROM suppressions "
+    "WHERE (prefix AND $2) OR (NOT prefix AND number = ANY($1::varchar[]))"
+)
+"""The lookup on PostgreSQL: the numbers as one array parameter, a statement prepared once
+(the portable ``IN`` list is a new statement for every count of numbers)."""
+
+
 async def _entries(conn: AsyncConnection, numbers: Sequence[str]) -> _Entries:
     found = _Entries()
     s = suppressions.c
+    postgresql = conn.dialect.name == "postgresql"
     for start in range(0, max(len(numbers), 1), CHUNK):
         chunk = numbers[start : start + CHUNK]
-        wanted: list[ColumnElement[bool]] = [s.prefix.is_(True)] if start == 0 else []
-        if chunk:
-            wanted.append(s.number.in_(chunk) & s.prefix.is_(False))
-        rows = await conn.execute(select(s.number, s.kind, s.prefix).where(or_(*wanted)))
+        if postgresql:
+            rows: Any = await conn.exec_driver_sql(_PG_ENTRIES, (list(chunk), start == 0))
+        else:
+            wanted: list[ColumnElement[bool]] = [s.prefix.is_(True)] if start == 0 else []
+            if chunk:
+                wanted.append(s.number.in_(chunk) & s.prefix.is_(False))
+            rows = await conn.execute(select(s.number, s.kind, s.prefix).where(or_(*wanted)))
         for number, kind, prefix in rows:
             if prefix:
                 target = found.allowed_prefixes if kind == "allow" else found.blocked_prefixes

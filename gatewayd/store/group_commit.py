@@ -6,7 +6,10 @@ pipelines' steps, status reports) and by the web (small sends).
 Nobody waits for a timer: under light load a batch holds one item and costs what a transaction
 of its own would; under load batches grow by themselves (up to ``max_batch``), which is when
 sharing pays. One batch runs at a time unless :meth:`GroupCommit.writers_allowed` allows more:
-then a second starts beside the first once ``second_writer_at`` items wait. A batch that fails
+then a second starts beside the first once ``second_writer_at`` items wait, and a writer that
+finds many items waiting (a burst, or the answers of the last batch bringing the next requests
+all at once) takes only its share and leaves the rest to another writer, so that one batch is
+prepared while the other waits for its commit. A batch that fails
 for another reason than a database outage (a deadlock with another host, a defect in one item)
 is run again item by item, so one item cannot fail the others; an item the transaction itself
 sets aside (its outcome a :class:`Failed`) fails alone while the rest commit. What a process
@@ -75,6 +78,8 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
         self._second_writer_at = second_writer_at
         self._waiting: list[Pending[Item, Outcome]] = []
         self._writers: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        """Writers doing a batch (the others are about to take one)."""
         self.batches = 0
         self.items = 0
 
@@ -82,14 +87,41 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
         """Wait for ``item`` to be done in a batch; raise what its transaction raised."""
         pending: Pending[Item, Outcome] = Pending(item)
         self._waiting.append(pending)
-        running = sum(not writer.done() for writer in self._writers)
+        running = self._running()
         if not running or (
             len(self._waiting) >= self._second_writer_at and running < self.writers_allowed()
         ):
-            writer = asyncio.create_task(self._run(), name=self.name)
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+            self._start_writer()
         return await pending.done
+
+    def _running(self) -> int:
+        return sum(not writer.done() for writer in self._writers)
+
+    def _start_writer(self) -> None:
+        writer = asyncio.create_task(self._run(), name=self.name)
+        self._writers.add(writer)
+        writer.add_done_callback(self._writers.discard)
+
+    def _take(self) -> list[Pending[Item, Outcome]]:
+        """The next batch of the writer calling: everything waiting (up to ``max_batch``), or,
+        when ``second_writer_at`` items wait and other writers may take part, an even share
+        (a writer is started for the rest if none is about to take it)."""
+        waiting = len(self._waiting)
+        size = min(self._max_batch or waiting, waiting)
+        sharing = self.writers_allowed() - self._busy
+        if sharing > 1 and waiting >= self._second_writer_at:
+            size = min(size, -(-waiting // sharing))
+        batch, self._waiting = self._waiting[:size], self._waiting[size:]
+        self._busy += 1
+        running = self._running()
+        about_to_take = running - self._busy
+        if (
+            len(self._waiting) >= self._second_writer_at
+            and not about_to_take
+            and running < self.writers_allowed()
+        ):
+            self._start_writer()
+        return batch
 
     def writers_allowed(self) -> int:
         """Batches that may run at the same time (override where commits can overlap)."""
@@ -111,10 +143,12 @@ class GroupCommit(ABC, Generic[Item, Outcome]):
         batch: list[Pending[Item, Outcome]] = []
         try:
             while self._waiting:
-                size = self._max_batch or len(self._waiting)
-                batch, self._waiting = self._waiting[:size], self._waiting[size:]
-                if await self._run_batch(batch):
-                    await self.committed([pending.item for pending in batch])
+                batch = self._take()
+                try:
+                    if await self._run_batch(batch):
+                        await self.committed([pending.item for pending in batch])
+                finally:
+                    self._busy -= 1
                 batch = []
         except BaseException:
             for pending in [*batch, *self._waiting]:

@@ -20,7 +20,7 @@ from gatewayd.config import ListenAddress, Settings
 from gatewayd.config.command_line import CliError, add_config_argument, add_parser
 from gatewayd.store import DatabaseUnavailable
 from webui.cli.common import open_checked_database, prepare
-from webui.smpp.runtime import start_smpp
+from webui.smpp.runtime import settle_garbage_collector, start_smpp
 from webui.smpp.server import TlsError
 
 log = structlog.get_logger("webui.cli")
@@ -66,6 +66,7 @@ async def _serve(settings: Settings) -> None:
     bus = create_bus(settings.redis_url)
     try:
         running = await start_smpp(settings, db, bus)
+        settle_garbage_collector()
         print(f"SMPP server on {_addresses(settings)}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@ delivered, failed)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import structlog
@@ -15,10 +16,13 @@ from gatewayd.events import EVENTS, MessagesQueued
 from gatewayd.queue.enqueue import PreparedMessage
 
 log = structlog.get_logger("webui.messages")
+_level = logging.getLogger("webui.messages")
+"""The standard logger that decides whether ``log``'s lines are kept (it caches the answer):
+asked first, a line below the level is not even built (a few µs per queued message)."""
 
 
 def log_queued(ids: Sequence[int], messages: Sequence[PreparedMessage], created_by: str) -> None:
-    if not ids:
+    if not ids or not _level.isEnabledFor(logging.INFO):
         return
     if len(ids) == 1:
         message = messages[0]

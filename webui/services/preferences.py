@@ -9,8 +9,10 @@ the others. Changes are audited.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -58,16 +60,38 @@ class Preferences:
     configured_region: str | None
     """``[gateway] default_region`` of the settings file, used while none is set here."""
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    _loading: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    """Reads under way: the requests that find the cache expired together share one."""
 
     async def _cached(self, name: str) -> Any:
-        now = time.monotonic()
         hit = self._cache.get(name)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
+        loading = self._loading.get(name)
+        if loading is None:
+            loading = asyncio.create_task(self._load(name))
+            self._loading[name] = loading
+            loading.add_done_callback(partial(self._loaded, name))
+        return await asyncio.shield(loading)
+
+    async def _load(self, name: str) -> Any:
+        now = time.monotonic()
         async with self.db.read() as conn:
             value = await read_setting(conn, name)
-        self._cache[name] = (now, value)
+        if self._loading.get(name) is asyncio.current_task():  # not changed meanwhile
+            self._cache[name] = (now, value)
         return value
+
+    def _loaded(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self._loading.get(name) is task:
+            del self._loading[name]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone
+
+    def _forget(self, name: str) -> None:
+        """A change made here: the next request reads it, not a read begun before."""
+        self._cache.pop(name, None)
+        self._loading.pop(name, None)
 
     async def chosen_region(self) -> str | None:
         """The country chosen in the web UI, None when none was."""
@@ -96,7 +120,7 @@ class Preferences:
                 {"region": code},
                 caller.client_address,
             )
-        self._cache.pop(DEFAULT_REGION, None)
+        self._forget(DEFAULT_REGION)
 
     async def sim_plans(self) -> dict[str, int]:
         """SMS parts a month each modem's SIM plan includes (modems without a plan absent)."""
@@ -127,4 +151,4 @@ class Preferences:
                 {"parts_per_month": parts or None},
                 caller.client_address,
             )
-        self._cache.pop(SIM_PLANS, None)
+        self._forget(SIM_PLANS)

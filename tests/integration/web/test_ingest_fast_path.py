@@ -1,7 +1,7 @@
 """The fast ingest path keeps the API's answers: answers built without reading back equal what
 ``GET`` reads, concurrent sends grouped in one transaction stay separate requests, one
 request that cannot be written does not fail the ones it was grouped with, and a batch written
-with COPY still races correctly on its Idempotency-Key."""
+with COPY or one INSERT of arrays still races correctly on its Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gatewayd.bus import InProcessBus
 from gatewayd.queue import NewMessage
-from gatewayd.queue.bulk import COPY_FROM_ROWS
+from gatewayd.queue.bulk import COPY_FROM_ROWS, UNNEST_FROM_ROWS
 from gatewayd.queue.enqueue import prepare_many
 from gatewayd.store import audit_log, message_events, message_parts, messages
 from tests.integration.web.conftest import WebEnv
@@ -148,10 +148,11 @@ async def test_a_failing_request_does_not_fail_its_group(web: WebEnv) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-async def test_racing_large_batches_with_one_key_queue_once(web: WebEnv) -> None:
-    """Batches this large are written with COPY: the loser's unique violation still comes out
-    as the IntegrityError the idempotency retry expects."""
-    body = {"to": numbers(COPY_FROM_ROWS + 100), "text": "raced"}
+@pytest.mark.parametrize("size", [UNNEST_FROM_ROWS + 48, COPY_FROM_ROWS + 100])
+async def test_racing_batches_with_one_key_queue_once(web: WebEnv, size: int) -> None:
+    """Batches are written by one INSERT of arrays, the large ones with COPY: either way the
+    loser's unique violation comes out as the IntegrityError the idempotency retry expects."""
+    body = {"to": numbers(size), "text": "raced"}
     first, second = await asyncio.gather(
         send(web, body, **{"Idempotency-Key": "race"}),
         send(web, body, **{"Idempotency-Key": "race"}),
@@ -161,7 +162,7 @@ async def test_racing_large_batches_with_one_key_queue_once(web: WebEnv) -> None
     assert [m["id"] for m in a["messages"]] == [m["id"] for m in b["messages"]]
     async with web.db.read() as conn:
         count = (await conn.execute(select(func.count()).select_from(messages))).scalar_one()
-    assert count == COPY_FROM_ROWS + 100
+    assert count == size
 
 
 async def test_a_send_queued_as_the_writer_finishes_is_written(web: WebEnv) -> None:
