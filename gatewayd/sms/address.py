@@ -41,7 +41,7 @@ def _swap_nibbles_to_digits(value: bytes) -> str:
 def _digits_to_semi_octets(digits: str) -> bytes:
     if len(digits) % 2:
         digits += "F"
-    return bytes.fromhex("".join(digits[i + 1] + digits[i] for i in range(0, len(digits), 2)))
+    return bytes.fromhex("".join(map(str.__add__, digits[1::2], digits[::2])))
 
 
 def check_number(number: str, role: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from gatewayd.sms import gsm7
 from gatewayd.sms.address import encode_address, encode_smsc
 from gatewayd.sms.dcs import dcs_for
-from gatewayd.sms.segment import Encoding, fit_one_part, split_for_header
+from gatewayd.sms.segment import Encoding, fit_one_part, part_capacity, split_for_header
 from gatewayd.sms.timestamps import encode_timestamp
 from gatewayd.sms.ucs2 import text_to_ucs2
 from gatewayd.sms.udh import MAX_CONCAT_REF, Concat, concat_udh, concat_udh_length
@@ -28,6 +28,8 @@ _REJECT_DUPLICATES = 0x04
 _VALIDITY_RELATIVE = 0x10
 _STATUS_REPORT_REQUEST = 0x20
 _HEADER_PRESENT = 0x40
+_GSM7_ALLOWED = frozenset(("auto", "gsm7"))
+_SINGLE_GSM7_SEPTETS = part_capacity("gsm7", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,18 @@ def _user_data(text: str, encoding: Encoding, header: bytes) -> bytes:
     fill_bits = header_septets * 7 - len(header) * 8
     packed = gsm7.pack_septets(septets, fill_bits)
     return bytes((header_septets + len(septets),)) + header + packed
+
+
+def _single_gsm7_user_data(text: str) -> bytes | None:
+    """TP-UDL and TP-UD of ``text`` as the one GSM-7 part without a header that the general
+    path (:func:`split_for_header`, :func:`_user_data`) would give, the usual case; None when
+    the text needs UCS-2 or more than one part, which the general path decides."""
+    if not gsm7.GSM7_CHARS.issuperset(text):
+        return None
+    septets = gsm7.text_to_septets(text)
+    if len(septets) > _SINGLE_GSM7_SEPTETS:
+        return None
+    return bytes((len(septets),)) + gsm7.pack_septets(septets)
 
 
 def _check_range(value: int, low: int, high: int, name: str) -> int:
@@ -112,7 +126,11 @@ def encode_submit(
     destination = encode_address(recipient, role="recipient")
     smsc_field = encode_smsc(smsc)
     validity = b"" if validity_minutes is None else bytes((relative_vp(validity_minutes),))
-    if part_of is None:
+    single = _single_gsm7_user_data(text) if part_of is None and encoding in _GSM7_ALLOWED else None
+    if single is not None:
+        chosen: Encoding = "gsm7"
+        parts: list[tuple[str, bytes]] = []
+    elif part_of is None:
         chosen, parts = _split_with_refs(text, encoding, ref)
     else:
         chosen, parts = _given_part(text, encoding, part_of)
@@ -124,6 +142,9 @@ def encode_submit(
     if status_report:
         first |= _STATUS_REPORT_REQUEST
     dcs = dcs_for(chosen, flash=flash)
+    if single is not None:
+        tpdu = b"".join((bytes((first, mr)), destination, bytes((0x00, dcs)), validity, single))
+        return [_encoded(smsc_field, tpdu)]
     encoded: list[EncodedPart] = []
     for index, (part, header) in enumerate(parts):
         first_octet = first | (_HEADER_PRESENT if header else 0)

@@ -82,11 +82,14 @@ def _escaped_char(code: str) -> str:
 
 def pack_septets(septets: bytes, fill_bits: int = 0) -> bytes:
     """Pack septets LSB first, starting ``fill_bits`` zero bits into the first octet."""
-    accumulator = 0
-    for index, septet in enumerate(septets):
-        accumulator |= septet << (7 * index)
+    # The last septet holds the highest bits: the septets' binary digits, last first, read as
+    # one number (one int() call instead of a shift per septet).
+    bits = "".join([_SEPTET_BITS[septet] for septet in reversed(septets)])
     total_bits = 7 * len(septets) + fill_bits
-    return (accumulator << fill_bits).to_bytes((total_bits + 7) // 8, "little")
+    return (int(bits or "0", 2) << fill_bits).to_bytes((total_bits + 7) // 8, "little")
+
+
+_SEPTET_BITS = tuple(format(septet, "07b") for septet in range(128))
 
 
 def unpack_septets(data: bytes, count: int, fill_bits: int = 0) -> bytes:
