@@ -431,6 +431,12 @@ class ModemWorker:
 
     async def _poll_health(self, modem: ModemDriver) -> None:
         health = await modem.health()
+        if health.registration.state not in REGISTERED:
+            # A SIM that restarted (power dip, reseated) asks for its PIN again and keeps the
+            # modem off the network until it has it; an idle modem sends nothing that would
+            # fail and reinitialise it, so the PIN is entered here (a missing or wrong one is
+            # a SimError, as at start-up).
+            await modem.prepare()
         self.health = health
         was_registered = self.registration in REGISTERED
         self.registration = health.registration.state

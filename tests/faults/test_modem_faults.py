@@ -120,6 +120,36 @@ async def test_sim_pin_with_the_right_pin_unlocks(db_url: str, tmp_path: Path) -
     assert sent_by(f, 0, after=locked_at + 5) >= 20, "sim0 unlocked with its PIN and sent again"
 
 
+async def test_a_sim_asking_for_its_pin_while_the_modem_is_idle_is_unlocked_again(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A SIM that restarts (power dip, reseated) asks for its PIN and the modem leaves the
+    network; with nothing to send, only the health poll can notice and enter the PIN."""
+    async with flow(
+        db_url,
+        tmp_path,
+        latency_ms=10,
+        report_delay_ms=30,
+        modem_options={"pin": "1234"},
+        start=False,
+    ) as f:
+        await f.start(health_interval=0.5)
+        worker = f.gateway.workers["sim0"]
+
+        async def in_state(state: str) -> bool:
+            return worker.state == state
+
+        await eventually(lambda: in_state("online"), timeout=30, what="sim0 online")
+        f.network.fault(0, "sim_pin")
+        await eventually(lambda: in_state("no_network"), timeout=30, what="sim0 off the network")
+        await eventually(lambda: in_state("online"), timeout=30, what="sim0 unlocked again")
+        await f.send(*[replace(n, modem="sim0", text=f"idle-pin-{n.to}") for n in traffic("", 10)])
+        audit = await settle(f, timeout=60)
+    audit.assert_clean()
+    assert audit.statuses == {"delivered": 10}
+    assert sent_by(f, 0) == 10
+
+
 @pytest.mark.parametrize("pin", [None, "0000"], ids=["missing", "wrong"])
 async def test_sim_pin_missing_or_wrong_moves_the_queue(
     db_url: str, tmp_path: Path, pin: str | None
