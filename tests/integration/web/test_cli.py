@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -144,16 +145,18 @@ async def test_run_serves_health_and_stops_on_sigterm(env: dict[str, str]) -> No
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
+        # A deadline, not a number of tries: start-up on a loaded machine can take 10 s or more.
+        deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+            while True:
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/api/health") as response:
                         body = await response.json()
                         break
                 except aiohttp.ClientConnectionError:
+                    if process.returncode is not None or time.monotonic() > deadline:
+                        pytest.fail(f"webui run never answered (exit {process.returncode})")
                     await asyncio.sleep(0.05)
-            else:
-                pytest.fail("webui run never answered")
         assert body["checks"]["database"] == "ok"
     finally:
         process.terminate()
