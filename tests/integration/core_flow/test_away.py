@@ -25,4 +25,10 @@ async def test_report_arriving_during_a_clean_stop_is_matched_after_restart(
         assert (await f.statuses([message_id]))[message_id] == "sent"
         await f.start()
         await f.wait_status([message_id], "delivered", timeout=15)
-        assert sum(f.network.state()[0]["storage"].values()) == 0, "swept off the modem"
+
+        async def report_left() -> bool:
+            return sum(f.network.state()[0]["storage"].values()) == 0
+
+        # The report is deleted from the modem only once its match is committed, so the
+        # status can read "delivered" a moment before the sweep.
+        await eventually(report_left, timeout=10, what="the report swept off the modem")
