@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -31,7 +32,14 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What a name without a password is checked against, so that it takes a real check's
+    time. Made on first use, not at import: one argon2 hash is the dearest thing a command
+    would otherwise pay on start; a server makes it at once in its password threads."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class WeakPassword(ValueError):
@@ -54,7 +62,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; with no hash, spends the same time and says False."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matches = _hasher.verify(password_hash or _dummy_hash(), password)
+        return matches and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -98,6 +107,8 @@ class PasswordWork:
             if concurrency
             else None
         )
+        if self._pool is not None:
+            self._pool.submit(_dummy_hash)
 
     async def _run(self, work: Callable[..., T], *args: str | None) -> T:
         loop = asyncio.get_running_loop()
