@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Compiled modules are written and read again (scripts/test.sh says why).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test check lint format venv clean bench soak lock
 

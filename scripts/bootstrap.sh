@@ -9,6 +9,9 @@ shift || true
 extras=("$@")
 [ ${#extras[@]} -gt 0 ] || extras=(dev)
 uv=$(scripts/uv.sh --path)
-args=(sync --locked --python "${PYTHON:-python3}")
+# --compile-bytecode: every command and test process reads compiled modules instead of
+# compiling each import from source (where PYTHONDONTWRITEBYTECODE is set, nothing else would
+# write them: a command started in 1.06 CPU s instead of 0.39).
+args=(sync --locked --compile-bytecode --python "${PYTHON:-python3}")
 for extra in "${extras[@]}"; do args+=(--extra "$extra"); done
 UV_PROJECT_ENVIRONMENT="$venv" "$uv" "${args[@]}"

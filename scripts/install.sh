@@ -129,15 +129,20 @@ if [ "$make_venv" -eq 1 ]; then
     if [ "$dry_run" -eq 1 ]; then uv=$source_dir/.uv/bin/uv
     else uv=$(PYTHON="$python" "$source_dir/scripts/uv.sh" --path); fi
     wheels=$(mktemp -d)
+    # Compiled at install (--compile-bytecode): the services run as smsgw on a read-only
+    # /opt (ProtectSystem=strict), so they could never write the compiled modules themselves
+    # and would compile every import from source at each start.
     run env UV_PROJECT_ENVIRONMENT="$opt/venv" UV_PYTHON_DOWNLOADS=never "$uv" sync \
-        --project "$source_dir" --python "$python" --locked --no-editable --no-install-project
+        --project "$source_dir" --python "$python" --locked --no-editable --no-install-project \
+        --compile-bytecode
     run env UV_PYTHON_DOWNLOADS=never "$uv" build "$source_dir" --wheel --python "$python" \
         --build-constraints "$source_dir/docker/build-constraints.txt" --require-hashes \
         --out-dir "$wheels"
     if [ "$dry_run" -eq 1 ]; then
-        echo "would run: $uv pip install --python $opt/venv/bin/python --no-deps $wheels/sms_gateway-*.whl"
+        echo "would run: $uv pip install --python $opt/venv/bin/python --no-deps --compile-bytecode $wheels/sms_gateway-*.whl"
     else
-        "$uv" pip install --python "$opt/venv/bin/python" --no-deps "$wheels"/sms_gateway-*.whl
+        "$uv" pip install --python "$opt/venv/bin/python" --no-deps --compile-bytecode \
+            "$wheels"/sms_gateway-*.whl
     fi
     rm -rf "$wheels"
 fi

@@ -9,6 +9,10 @@
 # (seconds since the start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Compiled modules are kept (the project's, and pytest's rewritten test modules): with
+# PYTHONDONTWRITEBYTECODE set, each of the suite's ~300 Python processes compiled every module
+# it imported from source, and every pytest worker rewrote every test module.
+unset PYTHONDONTWRITEBYTECODE
 venv=${VENV:-.venv}
 
 echo "== system packages and services"

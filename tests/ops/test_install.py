@@ -156,6 +156,9 @@ def test_dry_run_installs_packages_and_the_locked_virtualenv() -> None:
     sync = next(line for line in out.splitlines() if " sync " in line)
     assert "UV_PROJECT_ENVIRONMENT=/opt/sms-gateway/venv" in sync
     assert "--locked --no-editable --no-install-project" in sync
+    # The services cannot write compiled modules on a read-only /opt: compiled at install.
+    assert "--compile-bytecode" in sync
+    assert "--compile-bytecode" in next(line for line in out.splitlines() if "pip install" in line)
     build = next(line for line in out.splitlines() if " build " in line)
     assert "--build-constraints" in build and "--require-hashes" in build
     assert "--no-deps" in next(line for line in out.splitlines() if "pip install" in line)
