@@ -25,6 +25,8 @@ if ! scripts/uv.sh lock --check --python "${PYTHON:-python3}"; then
     exit 1
 fi
 scripts/bootstrap.sh "$venv" dev
+# The project's modules compiled once, before a dozen processes would each compile them.
+"$venv/bin/python" -m compileall -q -j 0 gatewayd webui tests bench >/dev/null
 
 # The static checks run beside pytest (they need CPU while the tests mostly wait on processes,
 # pipes and timers); their output is printed after the tests', and either failing fails the run.
