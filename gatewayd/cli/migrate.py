@@ -63,6 +63,11 @@ async def _upgrade(settings: Settings) -> int:
 
 async def _check(settings: Settings) -> int:
     db = Database.from_settings(settings.database)
+    path = db.sqlite_path
+    if path is not None and path.name not in ("", ":memory:") and not path.exists():
+        # Opening it would create an empty file: a check changes nothing.
+        await db.close()
+        raise CliError(f"{db.description} has no gateway schema yet: run `gatewayd migrate`")
     try:
         await migrations.require_current_schema(db)
     except migrations.SchemaOutdated as exc:

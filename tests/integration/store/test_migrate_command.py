@@ -49,6 +49,7 @@ def test_default_sqlite_database_in_data_dir_and_json_log(tmp_path: Path) -> Non
         f"gatewayd migrate: error: SQLite at {tmp_path}/data/gateway.db has no gateway schema "
         "yet: run `gatewayd migrate`"
     ]
+    assert not (tmp_path / "data" / "gateway.db").exists(), "a check creates no database file"
 
     done = run_migrate(tmp_path, "--config", str(config))
 
